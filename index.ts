@@ -1,0 +1,35 @@
+// attini-gitops: one Attini deploy role per environment, trusted by the build server only.
+// Run `pulumi up --stack <dev|stage|prod>` while logged in to that environment's account.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { DeployRole } from "./components/deployRole";
+import { assertAccount } from "./lib/accountGuard";
+import { requireStackConfig } from "./lib/config";
+import { configFromEngine } from "./lib/engineConfig";
+
+export = async () => {
+    // Every key is validated before anything is created; errors name the stack, key, value and fix.
+    const config = requireStackConfig(pulumi.getStack(), configFromEngine());
+
+    // aws:allowedAccountIds makes the provider refuse other accounts; this says which account to log in to.
+    const identity = await aws.getCallerIdentity();
+    assertAccount(config.stack, config.accountId, identity.accountId, "your AWS credentials",
+        `Log in to account ${config.accountId} (e.g. \`export AWS_PROFILE=<profile for ${config.accountId}>\`) and run \`pulumi up --stack ${config.stack}\` again.`);
+
+    const deployRole = new DeployRole("deploy-role", {
+        config,
+        externalId: config.externalId === undefined ? undefined : pulumi.secret(config.externalId),
+    });
+
+    // These names are the contract with the CI driver (automation/), which reads them before each deploy.
+    return {
+        deployRoleArn: deployRole.roleArn,
+        deployRoleName: deployRole.roleName,
+        accountId: config.accountId,
+        region: config.region,
+        attiniEnvironment: config.attiniEnvironment,
+        branch: config.branch,
+        externalIdRequired: config.externalIdRequired,
+        buildServerPolicy: deployRole.buildServerPolicy,
+    };
+};

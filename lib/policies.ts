@@ -1,0 +1,97 @@
+/**
+ * The IAM policy documents of a deploy role, as pure functions of the validated stack config.
+ * Tests evaluate these with an IAM policy simulator; the DeployRole component only wires them in.
+ */
+import { StackConfig } from "./config";
+
+export interface PolicyStatement {
+    Sid?: string;
+    Effect: "Allow" | "Deny";
+    Principal?: { AWS?: string | string[]; Federated?: string };
+    Action: string | string[];
+    Resource?: string | string[];
+    Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export interface PolicyDocument {
+    Version: "2012-10-17";
+    Statement: PolicyStatement[];
+}
+
+export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
+export const GITHUB_OIDC_URL = `https://${GITHUB_OIDC_HOST}`;
+export const STS_AUDIENCE = "sts.amazonaws.com";
+
+/** What the build server's AssumeRole call needs: the role itself, session tags and a source identity. */
+export const ASSUME_ACTIONS = ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"];
+
+/** ARN of the GitHub Actions OIDC provider in the stack's account. */
+export function githubOidcProviderArn(c: Pick<StackConfig, "partition" | "accountId">): string {
+    return `arn:${c.partition}:iam::${c.accountId}:oidc-provider/${GITHUB_OIDC_HOST}`;
+}
+
+/** The `sub` claim a GitHub Actions job on this stack's branch presents. Never a wildcard. */
+export function githubSubject(repository: string, branch: string): string {
+    const sub = `repo:${repository}:ref:refs/heads/${branch}`;
+    if (/[*?]/.test(sub)) throw new Error(`refusing an OIDC subject with a wildcard: ${sub}`);
+    return sub;
+}
+
+/**
+ * The deploy role's trust policy: exactly the configured build-server principals (with the
+ * ExternalId condition when the stack requires one) and, optionally, GitHub Actions jobs of one
+ * repository running on this stack's branch.
+ *
+ * @param externalId the plaintext ExternalId; required when `c.externalIdRequired`.
+ * @param oidcProviderArn the provider to trust; defaults to the one in the stack's account.
+ */
+export function trustPolicy(c: StackConfig, externalId?: string, oidcProviderArn?: string): PolicyDocument {
+    const statements: PolicyStatement[] = [];
+    const principals = c.buildServerPrincipals.map((p) => (/^\d{12}$/.test(p) ? `arn:${c.partition}:iam::${p}:root` : p));
+    for (const p of principals) {
+        if (p.includes("*")) throw new Error(`refusing a wildcard principal in a trust policy: ${p}`);
+        if (/:root$/.test(p) && !c.allowAccountPrincipals) throw new Error(`refusing a whole-account principal without allowAccountPrincipals: ${p}`);
+    }
+    if (principals.length > 0) {
+        const stmt: PolicyStatement = {
+            Sid: "BuildServerAssumeRole",
+            Effect: "Allow",
+            Principal: { AWS: principals },
+            Action: ASSUME_ACTIONS,
+        };
+        if (c.externalIdRequired) {
+            if (!externalId) throw new Error(`stack ${c.stack} requires an ExternalId but none was given to the trust policy`);
+            stmt.Condition = { StringEquals: { "sts:ExternalId": externalId } };
+        }
+        statements.push(stmt);
+    }
+    if (c.githubOidc) {
+        statements.push({
+            Sid: "GithubActionsOnBranch",
+            Effect: "Allow",
+            Principal: { Federated: oidcProviderArn ?? c.githubOidc.providerArn ?? githubOidcProviderArn(c) },
+            Action: "sts:AssumeRoleWithWebIdentity",
+            Condition: {
+                StringEquals: {
+                    [`${GITHUB_OIDC_HOST}:aud`]: STS_AUDIENCE,
+                    [`${GITHUB_OIDC_HOST}:sub`]: githubSubject(c.githubOidc.repository, c.branch),
+                },
+            },
+        });
+    }
+    if (statements.length === 0) throw new Error(`stack ${c.stack} trusts nobody: configure buildServerPrincipals or githubRepository`);
+    return { Version: "2012-10-17", Statement: statements };
+}
+
+/**
+ * The identity policy a build server needs to assume the given deploy roles (one stack's output,
+ * or all stacks' for `attini-gitops build-server-policy`).
+ */
+export function buildServerPolicy(deployRoleArns: readonly string[]): PolicyDocument {
+    const arns = [...new Set(deployRoleArns)].sort();
+    if (arns.length === 0) throw new Error("no deploy roles to grant");
+    return {
+        Version: "2012-10-17",
+        Statement: [{ Sid: "AssumeAttiniDeployRoles", Effect: "Allow", Action: ASSUME_ACTIONS, Resource: arns }],
+    };
+}

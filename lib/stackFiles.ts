@@ -1,0 +1,146 @@
+/**
+ * Offline reading of Pulumi.yaml and the Pulumi.<stack>.yaml files: no backend, no credentials.
+ * Applies Pulumi.yaml's defaults and type schema the way the Pulumi engine does, then runs the
+ * shared validator (lib/config.ts) over every stack and across them.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { ConfigError, PROJECT, RawValue, StackConfig, showValue, STACK_NAME_RE, validateStackConfig, validateStackSet } from "./config";
+
+export interface KeySchema {
+    type: "string" | "integer" | "boolean" | "array";
+    description: string;
+    default?: unknown;
+    secret?: boolean;
+    items?: { type: string };
+}
+
+export interface ProjectSchema {
+    name: string;
+    keys: Map<string, KeySchema>;
+}
+
+export interface StackFile {
+    stack: string;
+    file: string;
+    raw: Map<string, RawValue>;
+}
+
+export interface LoadedStacks {
+    schema: ProjectSchema;
+    files: StackFile[];
+    /** Stacks whose config is valid. */
+    configs: StackConfig[];
+    /** Every problem in every stack file, and across them. */
+    errors: ConfigError[];
+}
+
+const STACK_FILE_RE = /^Pulumi\.([^.]+(?:\.[^.]+)*)\.ya?ml$/;
+
+export function readProjectSchema(projectDir: string): ProjectSchema {
+    const file = path.join(projectDir, "Pulumi.yaml");
+    let doc: { name?: unknown; config?: Record<string, KeySchema> };
+    try {
+        doc = parse(fs.readFileSync(file, "utf8")) ?? {};
+    } catch (e) {
+        throw new Error(`cannot read ${file}: ${(e as Error).message}. Run attini-gitops from the project root (the folder with Pulumi.yaml), or pass --cwd.`);
+    }
+    if (doc.name !== PROJECT) throw new Error(`${file} is for project '${String(doc.name)}', not '${PROJECT}'`);
+    return { name: PROJECT, keys: new Map(Object.entries(doc.config ?? {})) };
+}
+
+/** Names of the stacks that have a Pulumi.<stack>.yaml in projectDir, sorted. */
+export function stackFileNames(projectDir: string): { stack: string; file: string }[] {
+    return fs
+        .readdirSync(projectDir)
+        .map((f) => ({ f, m: STACK_FILE_RE.exec(f) }))
+        .filter((x): x is { f: string; m: RegExpExecArray } => x.m !== null)
+        .map((x) => ({ stack: x.m[1], file: path.join(projectDir, x.f) }))
+        .sort((a, b) => a.stack.localeCompare(b.stack));
+}
+
+function typeMatches(s: KeySchema, v: unknown): boolean {
+    switch (s.type) {
+        case "string":
+            return typeof v === "string";
+        case "integer":
+            return typeof v === "number" && Number.isInteger(v);
+        case "boolean":
+            return typeof v === "boolean";
+        case "array":
+            return Array.isArray(v) && (s.items?.type !== "string" || v.every((x) => typeof x === "string"));
+    }
+}
+
+/** Nearest known key, for "did you mean" hints. */
+function nearest(key: string, known: Iterable<string>): string | undefined {
+    const dist = (a: string, b: string) => {
+        const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+        for (let j = 1; j <= b.length; j++) d[0][j] = j;
+        for (let i = 1; i <= a.length; i++)
+            for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+        return d[a.length][b.length];
+    };
+    let best: string | undefined;
+    let bestD = 4;
+    for (const k of known) {
+        const d = dist(key, k);
+        if (d < bestD) [best, bestD] = [k, d];
+    }
+    return best;
+}
+
+/** Parses one stack file into raw values (defaults applied) plus the schema-level problems. */
+export function readStackFile(schema: ProjectSchema, stack: string, file: string): { raw: Map<string, RawValue>; errors: ConfigError[] } {
+    const errors: ConfigError[] = [];
+    const raw = new Map<string, RawValue>();
+    const base = path.basename(file);
+    let doc: { config?: Record<string, unknown> } | null;
+    try {
+        doc = parse(fs.readFileSync(file, "utf8"));
+    } catch (e) {
+        errors.push(new ConfigError(stack, "(file)", base, `is not valid YAML: ${(e as Error).message.split("\n")[0]}`, `fix the syntax in ${base}`));
+        return { raw, errors };
+    }
+    if (!STACK_NAME_RE.test(stack)) errors.push(new ConfigError(stack, "(file)", base, "has a stack name Pulumi does not accept", "rename the file to Pulumi.<letters, digits, - _ .>.yaml"));
+    for (const [key, value] of Object.entries(doc?.config ?? {})) {
+        const full = key.includes(":") ? key : `${PROJECT}:${key}`;
+        const short = full.slice(PROJECT.length + 1);
+        const isSecure = typeof value === "object" && value !== null && !Array.isArray(value) && "secure" in value;
+        const v: RawValue = isSecure ? { secret: true } : (value as RawValue);
+        raw.set(full, v);
+        if (!full.startsWith(`${PROJECT}:`)) continue;
+        const s = schema.keys.get(short);
+        if (!s) {
+            const hint = nearest(short, schema.keys.keys());
+            errors.push(new ConfigError(stack, full, showValue(v), "is not a key this project reads", hint ? `did you mean ${PROJECT}:${hint}? Keys are listed in Pulumi.yaml and the README's config reference` : "remove it; keys are listed in Pulumi.yaml and the README's config reference"));
+        } else if (!isSecure && !typeMatches(s, value)) {
+            errors.push(new ConfigError(stack, full, showValue(v), `must be of type ${s.type}${s.items ? ` of ${s.items.type}` : ""} (Pulumi.yaml)`, `fix the value in ${base}; ${s.description}`));
+        }
+    }
+    for (const [short, s] of schema.keys) {
+        const full = `${PROJECT}:${short}`;
+        if (!raw.has(full) && s.default !== undefined) raw.set(full, s.default as RawValue);
+    }
+    return { raw, errors };
+}
+
+/** Reads and validates every stack file in projectDir. Never throws for a bad stack file. */
+export function loadStacks(projectDir: string): LoadedStacks {
+    const schema = readProjectSchema(projectDir);
+    const files: StackFile[] = [];
+    const configs: StackConfig[] = [];
+    const errors: ConfigError[] = [];
+    for (const { stack, file } of stackFileNames(projectDir)) {
+        const read = readStackFile(schema, stack, file);
+        files.push({ stack, file, raw: read.raw });
+        // Report the validator's findings too, except for keys the schema check already flagged.
+        const v = validateStackConfig(stack, read.raw);
+        const flagged = new Set(read.errors.map((e) => e.key));
+        errors.push(...read.errors, ...v.errors.filter((e) => !flagged.has(e.key)));
+        if (v.config && read.errors.length === 0) configs.push(v.config);
+    }
+    errors.push(...validateStackSet(configs));
+    return { schema, files, configs, errors };
+}
