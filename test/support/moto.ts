@@ -1,0 +1,111 @@
+/**
+ * The AWS API emulator (moto's server) on a free 127.0.0.1 port, for tests and the demo.
+ * It is always stopped: by stop(), and by exit/signal hooks if a test run dies or is interrupted.
+ */
+import { ChildProcess, spawn } from "node:child_process";
+import * as net from "node:net";
+import { motoServerBin } from "./tools";
+
+export interface Moto {
+    readonly endpoint: string;
+    readonly port: number;
+    /** Forgets every resource (IAM roles, buckets, ...): a clean slate for the next test. */
+    reset(): Promise<void>;
+    stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+let hooked = false;
+function hookExit(): void {
+    if (hooked) return;
+    hooked = true;
+    const killAll = () => {
+        for (const p of running) p.kill("SIGKILL");
+    };
+    process.on("exit", killAll);
+    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+        process.once(sig, () => {
+            killAll();
+            process.kill(process.pid, sig);
+        });
+    }
+}
+
+export function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const srv = net.createServer();
+        srv.unref();
+        srv.on("error", reject);
+        srv.listen(0, "127.0.0.1", () => {
+            const { port } = srv.address() as net.AddressInfo;
+            srv.close(() => resolve(port));
+        });
+    });
+}
+
+async function waitUntilUp(endpoint: string, proc: ChildProcess, timeoutMs: number, log: () => string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+        if (proc.exitCode !== null) throw new Error(`moto_server exited with code ${proc.exitCode}:\n${log()}`);
+        try {
+            const res = await fetch(`${endpoint}/moto-api/data.json`);
+            if (res.ok) return;
+        } catch {
+            /* not listening yet */
+        }
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`moto_server did not answer on ${endpoint} within ${timeoutMs} ms:\n${log()}`);
+}
+
+/** Starts moto's server on 127.0.0.1 and waits until it answers. */
+export async function startMoto(opts: { accountId?: string } = {}): Promise<Moto> {
+    hookExit();
+    const bin = motoServerBin();
+    for (let attempt = 1; ; attempt++) {
+        const port = await freePort();
+        const env: NodeJS.ProcessEnv = { ...process.env };
+        if (opts.accountId) env.MOTO_ACCOUNT_ID = opts.accountId;
+        const proc = spawn(bin, ["-H", "127.0.0.1", "-p", String(port)], { env, stdio: ["ignore", "ignore", "pipe"] });
+        running.add(proc);
+        let stderr = "";
+        proc.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+        proc.on("exit", () => running.delete(proc));
+        const endpoint = `http://127.0.0.1:${port}`;
+        try {
+            await waitUntilUp(endpoint, proc, 30_000, () => stderr);
+        } catch (e) {
+            proc.kill("SIGKILL");
+            if (attempt < 3 && /in use/i.test(stderr)) continue; // lost the race for the port
+            throw e;
+        }
+        return {
+            endpoint,
+            port,
+            async reset() {
+                const res = await fetch(`${endpoint}/moto-api/reset`, { method: "POST" });
+                if (!res.ok) throw new Error(`moto reset failed: HTTP ${res.status}`);
+            },
+            stop() {
+                return new Promise<void>((resolve) => {
+                    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+                    proc.once("exit", () => resolve());
+                    proc.kill("SIGTERM");
+                    setTimeout(() => proc.kill("SIGKILL"), 3000).unref();
+                });
+            },
+        };
+    }
+}
+
+/** Environment that points AWS SDKs and CLIs at the emulator with throwaway source credentials. */
+export function awsEnvFor(moto: Moto, region = "eu-west-1"): Record<string, string> {
+    return {
+        AWS_ENDPOINT_URL: moto.endpoint,
+        AWS_ACCESS_KEY_ID: "AKIAEMULATORSOURCEKEY",
+        AWS_SECRET_ACCESS_KEY: "emulator-source-secret-key",
+        AWS_REGION: region,
+        AWS_DEFAULT_REGION: region,
+        AWS_EC2_METADATA_DISABLED: "true",
+    };
+}
