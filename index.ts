@@ -2,7 +2,7 @@
 // Run `pulumi up --stack <dev|stage|prod>` while logged in to that environment's account.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DeployRole } from "./components/deployRole";
+import { DeployRole, findAttiniPolicy } from "./components/deployRole";
 import { assertAccount } from "./lib/accountGuard";
 import { requireStackConfig } from "./lib/config";
 import { configFromEngine } from "./lib/engineConfig";
@@ -18,6 +18,7 @@ export = async () => {
 
     const deployRole = new DeployRole("deploy-role", {
         config,
+        attiniPolicyArn: await findAttiniPolicy(config),
         externalId: config.externalId === undefined ? undefined : pulumi.secret(config.externalId),
     });
 

@@ -13,6 +13,26 @@ export interface DeployRoleArgs {
      * reaches the trust policy, which Pulumi stores encrypted because of it.
      */
     externalId?: pulumi.Input<string>;
+    /** ARN of Attini's managed policy, as found by {@link findAttiniPolicy}. */
+    attiniPolicyArn: string;
+}
+
+/**
+ * Looks up Attini's managed policy `attini-cli-user-<region>`, which Attini's setup stack creates.
+ * Called before any resource is created, so a missing setup stack stops `pulumi up` with the fix
+ * instead of leaving a role that can deploy nothing.
+ */
+export async function findAttiniPolicy(c: StackConfig): Promise<string> {
+    const arn = attiniPolicyArn(c);
+    try {
+        return (await aws.iam.getPolicy({ arn })).arn;
+    } catch (err) {
+        throw new Error(
+            `Attini's managed policy ${arn} was not found in account ${c.accountId}. Deploy Attini's setup stack ` +
+                `(attini-setup) in account ${c.accountId}, region ${c.region} first, then run \`pulumi up --stack ${c.stack}\` again. ` +
+                `(lookup error: ${err instanceof Error ? err.message : String(err)})`,
+        );
+    }
 }
 
 /**
@@ -30,19 +50,6 @@ export class DeployRole extends pulumi.ComponentResource {
     constructor(name: string, args: DeployRoleArgs, opts?: pulumi.ComponentResourceOptions) {
         super("attini-gitops:index:DeployRole", name, {}, opts);
         const c = args.config;
-
-        // Attini's setup stack creates this policy; without it the role could deploy nothing.
-        const policyArn = attiniPolicyArn(c);
-        const attiniPolicy = aws.iam.getPolicy({ arn: policyArn }, { parent: this }).then(
-            (p) => p.arn,
-            (err: unknown) => {
-                throw new Error(
-                    `Attini's managed policy ${policyArn} was not found in account ${c.accountId} (${c.region}). ` +
-                        `Deploy Attini's setup stack (attini-setup) in this account and region first ` +
-                        `then run \`pulumi up --stack ${c.stack}\` again. (lookup error: ${err instanceof Error ? err.message : String(err)})`,
-                );
-            },
-        );
 
         let oidcProviderArn: pulumi.Input<string> | undefined;
         if (c.githubOidc) {
@@ -69,19 +76,24 @@ export class DeployRole extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        new aws.iam.RolePolicyAttachment(`${name}-attini-cli-user`, { role: this.role.name, policyArn: attiniPolicy }, { parent: this });
+        const ready: pulumi.Resource[] = [];
+        ready.push(new aws.iam.RolePolicyAttachment(`${name}-attini-cli-user`, { role: this.role.name, policyArn: args.attiniPolicyArn }, { parent: this }));
 
         if (c.auditTrail) {
             // For accounts without an organization trail: records every AssumeRole of this role
             // (STS is a global service, so global service events must be included).
-            new awsx.cloudtrail.Trail(
-                `${name}-audit`,
-                { includeGlobalServiceEvents: true, isMultiRegionTrail: true, enableLogFileValidation: true, enableLogging: true },
-                { parent: this },
+            ready.push(
+                new awsx.cloudtrail.Trail(
+                    `${name}-audit`,
+                    { includeGlobalServiceEvents: true, isMultiRegionTrail: true, enableLogFileValidation: true, enableLogging: true },
+                    { parent: this },
+                ),
             );
         }
 
-        this.roleArn = this.role.arn;
+        // The ARN is only published once the role can deploy (policy attached, audit trail in place),
+        // so the CI driver never picks up a half-made role.
+        this.roleArn = pulumi.all([this.role.arn, ...ready.map((r) => r.urn)]).apply(([arn]) => arn);
         this.roleName = this.role.name;
         this.buildServerPolicy = this.role.arn.apply((arn) => JSON.stringify(buildServerPolicy([arn])));
         this.registerOutputs({ roleArn: this.roleArn, roleName: this.roleName, buildServerPolicy: this.buildServerPolicy });

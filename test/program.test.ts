@@ -1,0 +1,113 @@
+// The real program (index.ts) under Pulumi's mocks, with each shipped stack file's own config.
+import test from "ava";
+import { engineConfigOf, isSecretInput, Registered, runProgram } from "./support/program";
+
+const SHIPPED = [
+    { stack: "dev", account: "111111111111", branch: "dev", env: "dev" },
+    { stack: "stage", account: "222222222222", branch: "stage", env: "acc" },
+    { stack: "prod", account: "333333333333", branch: "main", env: "prod" },
+];
+const BUILD_SERVER = "arn:aws:iam::999999999999:role/attini-build-server";
+
+const one = (resources: Registered[], type: string) => {
+    const found = resources.filter((r) => r.type === type);
+    if (found.length !== 1) throw new Error(`expected one ${type}, got ${found.length}`);
+    return found[0];
+};
+
+for (const s of SHIPPED) {
+    test.serial(`Pulumi.${s.stack}.yaml: role, trust, Attini policy attachment and every output`, async (t) => {
+        const { outputs, resources } = await runProgram(s.stack, engineConfigOf(s.stack), { callerAccount: s.account });
+        const role = one(resources, "aws:iam/role:Role");
+        t.is(role.inputs.name, "attini-deploy-role-eu-west-1");
+        t.is(role.inputs.path, "/");
+        t.is(role.inputs.maxSessionDuration, 3600);
+        t.deepEqual(role.inputs.tags, { "attini-gitops:environment": s.env, "attini-gitops:branch": s.branch, "managed-by": "attini-gitops" });
+        const trust = JSON.parse(role.inputs.assumeRolePolicy);
+        t.deepEqual(trust.Statement, [
+            { Sid: "BuildServerAssumeRole", Effect: "Allow", Principal: { AWS: [BUILD_SERVER] }, Action: ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"] },
+        ]);
+
+        const attach = one(resources, "aws:iam/rolePolicyAttachment:RolePolicyAttachment");
+        t.is(attach.inputs.policyArn, `arn:aws:iam::${s.account}:policy/attini-cli-user-eu-west-1`);
+        t.is(attach.inputs.role, "attini-deploy-role-eu-west-1");
+        t.is(resources.filter((r) => r.type.startsWith("awsx:")).length, 0, "no audit trail unless asked for");
+        t.is(one(resources, "attini-gitops:index:DeployRole").name, "deploy-role");
+
+        const roleArn = `arn:aws:iam::${s.account}:role/attini-deploy-role-eu-west-1`;
+        t.deepEqual(Object.keys(outputs).sort(), ["accountId", "attiniEnvironment", "branch", "buildServerPolicy", "deployRoleArn", "deployRoleName", "externalIdRequired", "region"]);
+        t.is(outputs.deployRoleArn, roleArn);
+        t.is(outputs.deployRoleName, "attini-deploy-role-eu-west-1");
+        t.is(outputs.accountId, s.account);
+        t.is(outputs.region, "eu-west-1");
+        t.is(outputs.attiniEnvironment, s.env);
+        t.is(outputs.branch, s.branch);
+        t.false(outputs.externalIdRequired);
+        t.deepEqual(JSON.parse(outputs.buildServerPolicy), {
+            Version: "2012-10-17",
+            Statement: [{ Sid: "AssumeAttiniDeployRoles", Effect: "Allow", Action: ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"], Resource: [roleArn] }],
+        });
+    });
+}
+
+test.serial("credentials for another account: the program stops before creating anything and names both accounts", async (t) => {
+    const resources: Registered[] = [];
+    const err = await t.throwsAsync(runProgram("prod", engineConfigOf("prod"), { callerAccount: "111111111111" }, resources));
+    t.deepEqual(resources, []);
+    t.regex(err!.message, /stack 'prod' belongs to account 333333333333, but your AWS credentials are for account 111111111111/);
+    t.regex(err!.message, /Log in to account 333333333333/);
+});
+
+test.serial("no attini-setup stack in the account: the error says so and how to fix it, before anything is created", async (t) => {
+    const resources: Registered[] = [];
+    const err = await t.throwsAsync(runProgram("dev", engineConfigOf("dev"), { callerAccount: "111111111111", attiniPolicyExists: false }, resources));
+    t.regex(err!.message, /Attini's managed policy arn:aws:iam::111111111111:policy\/attini-cli-user-eu-west-1 was not found/);
+    t.regex(err!.message, /Deploy Attini's setup stack \(attini-setup\) in account 111111111111, region eu-west-1 first, then run `pulumi up --stack dev` again/);
+    t.deepEqual(resources, []);
+});
+
+test.serial("invalid config: nothing is registered and every problem is listed", async (t) => {
+    const cfg = engineConfigOf("dev", { accountId: "12345", maxSessionDuration: "60" });
+    const resources: Registered[] = [];
+    const err = await t.throwsAsync(runProgram("dev", cfg, { callerAccount: "111111111111" }, resources));
+    t.deepEqual(resources, []);
+    t.regex(err!.message, /stack 'dev', key 'attini-gitops:accountId' = "12345": must be a 12-digit AWS account id/);
+    t.regex(err!.message, /key 'attini-gitops:maxSessionDuration' = "60": must be between 3600 and 43200/);
+});
+
+test.serial("ExternalId, OIDC and audit trail: condition, pinned GitHub subject, provider and awsx trail; the id never reaches an output", async (t) => {
+    const cfg = engineConfigOf("prod", { externalId: "ext-id-4242", githubRepository: "acme/platform", auditTrail: "true", maxSessionDuration: "7200", rolePath: "/attini/" });
+    const { outputs, resources } = await runProgram("prod", cfg, { callerAccount: "333333333333" });
+    const role = one(resources, "aws:iam/role:Role");
+    t.is(role.inputs.path, "/attini/");
+    t.is(role.inputs.maxSessionDuration, 7200);
+    // The trust policy carries the ExternalId, so Pulumi must store it encrypted.
+    t.true(isSecretInput(role.inputs.assumeRolePolicy));
+    const trust = JSON.parse(role.inputs.assumeRolePolicy.value);
+    t.deepEqual(trust.Statement[0].Condition, { StringEquals: { "sts:ExternalId": "ext-id-4242" } });
+    t.deepEqual(trust.Statement[1], {
+        Sid: "GithubActionsOnBranch",
+        Effect: "Allow",
+        Principal: { Federated: "arn:aws:iam::333333333333:oidc-provider/token.actions.githubusercontent.com" },
+        Action: "sts:AssumeRoleWithWebIdentity",
+        Condition: { StringEquals: { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com", "token.actions.githubusercontent.com:sub": "repo:acme/platform:ref:refs/heads/main" } },
+    });
+    const oidc = one(resources, "aws:iam/openIdConnectProvider:OpenIdConnectProvider");
+    t.is(oidc.inputs.url, "https://token.actions.githubusercontent.com");
+    t.deepEqual(oidc.inputs.clientIdLists, ["sts.amazonaws.com"]);
+    const trail = one(resources, "awsx:cloudtrail:Trail");
+    t.true(trail.inputs.includeGlobalServiceEvents);
+    t.true(outputs.deployRoleArn.endsWith(":role/attini/attini-deploy-role-eu-west-1"));
+    t.true(outputs.externalIdRequired);
+    t.false(JSON.stringify(outputs).includes("ext-id-4242"));
+});
+
+test.serial("an existing OIDC provider is referenced, not created", async (t) => {
+    const providerArn = "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com";
+    const cfg = engineConfigOf("dev", { githubRepository: "acme/platform", githubOidcProviderArn: providerArn });
+    const { resources } = await runProgram("dev", cfg, { callerAccount: "111111111111" });
+    t.is(resources.filter((r) => r.type === "aws:iam/openIdConnectProvider:OpenIdConnectProvider").length, 0);
+    const trust = JSON.parse(one(resources, "aws:iam/role:Role").inputs.assumeRolePolicy);
+    t.is(trust.Statement[1].Principal.Federated, providerArn);
+    t.is(trust.Statement[1].Condition.StringEquals["token.actions.githubusercontent.com:sub"], "repo:acme/platform:ref:refs/heads/dev");
+});

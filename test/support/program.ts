@@ -1,0 +1,92 @@
+/**
+ * Runs the real Pulumi program (index.ts) under Pulumi's mocks with a given stack config, and
+ * records every resource it registers. The AWS provider plugin is not needed.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "node:path";
+import { PROJECT, RawValue } from "../../lib/config";
+import { readProjectSchema, readStackFile } from "../../lib/stackFiles";
+import { ROOT } from "./tools";
+
+export interface Registered {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+}
+
+export interface MockAws {
+    /** What GetCallerIdentity answers: the account the engineer is logged in to. */
+    callerAccount: string;
+    /** Whether Attini's setup stack (its managed policy) exists in the account. */
+    attiniPolicyExists?: boolean;
+}
+
+/** A stack file's config as the engine hands it to the program: strings, defaults applied. */
+export function engineConfigOf(stack: string, overrides: Record<string, string> = {}): { config: Record<string, string>; secretKeys: string[] } {
+    const schema = readProjectSchema(ROOT);
+    const { raw, errors } = readStackFile(schema, stack, path.join(ROOT, `Pulumi.${stack}.yaml`));
+    if (errors.length) throw new Error(errors.join("\n"));
+    const config: Record<string, string> = {};
+    const asString = (v: RawValue) => (typeof v === "string" ? v : JSON.stringify(v));
+    for (const [k, v] of raw) config[k] = asString(v);
+    const secretKeys: string[] = [];
+    for (const [k, v] of Object.entries(overrides)) {
+        const full = k.includes(":") ? k : `${PROJECT}:${k}`;
+        config[full] = v;
+        if (full === `${PROJECT}:externalId`) secretKeys.push(full);
+    }
+    return { config, secretKeys };
+}
+
+export function valueOf<T>(o: pulumi.Input<T>): Promise<T> {
+    return new Promise((resolve) => pulumi.output(o).apply((v) => resolve(v as T)));
+}
+
+/** Resolves every output of the program to plain values. */
+async function resolveAll(outputs: Record<string, unknown>): Promise<Record<string, any>> {
+    const entries = await Promise.all(Object.entries(outputs).map(async ([k, v]) => [k, await valueOf(v as pulumi.Input<unknown>)] as const));
+    return Object.fromEntries(entries);
+}
+
+/** Whether a mocked resource input arrived as a secret (Pulumi stores such values encrypted). */
+export function isSecretInput(v: unknown): v is { value: any } {
+    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+}
+
+export async function runProgram(
+    stack: string,
+    cfg: { config: Record<string, string>; secretKeys: string[] },
+    aws: MockAws,
+    resources: Registered[] = [],
+): Promise<{ outputs: Record<string, any>; resources: Registered[] }> {
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+                const account = aws.callerAccount;
+                const state: Record<string, unknown> = { ...args.inputs };
+                if (args.type === "aws:iam/role:Role") state.arn = `arn:aws:iam::${account}:role${args.inputs.path ?? "/"}${args.inputs.name}`;
+                if (args.type === "aws:iam/openIdConnectProvider:OpenIdConnectProvider") state.arn = `arn:aws:iam::${account}:oidc-provider/${String(args.inputs.url).replace(/^https:\/\//, "")}`;
+                return { id: `${args.name}-id`, state };
+            },
+            call(args) {
+                if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") {
+                    return { accountId: aws.callerAccount, arn: `arn:aws:iam::${aws.callerAccount}:user/engineer`, userId: "AIDAENGINEER", id: aws.callerAccount };
+                }
+                if (args.token === "aws:iam/getPolicy:getPolicy") {
+                    if (aws.attiniPolicyExists === false) throw new Error(`NoSuchEntity: Policy ${args.inputs.arn} does not exist or is not attachable.`);
+                    return { arn: args.inputs.arn, name: String(args.inputs.arn).split("/").pop() };
+                }
+                throw new Error(`unexpected call ${args.token}`);
+            },
+        },
+        PROJECT,
+        stack,
+        false,
+    );
+    pulumi.runtime.setAllConfig(cfg.config, cfg.secretKeys);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = require("../../index") as () => Promise<Record<string, unknown>>;
+    const outputs = await resolveAll(await program());
+    return { outputs, resources };
+}
