@@ -397,7 +397,9 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
  * Rules that span stacks: each branch maps to exactly one stack, and promotion links name
  * existing stacks without forming a cycle.
  */
-export function validateStackSet(configs: readonly StackConfig[]): ConfigError[] {
+export type StackLink = Pick<StackConfig, "stack" | "branch" | "promotedFrom">;
+
+export function validateStackSet(configs: readonly StackLink[]): ConfigError[] {
     const errors: ConfigError[] = [];
     const byBranch = new Map<string, string[]>();
     for (const c of configs) byBranch.set(c.branch, [...(byBranch.get(c.branch) ?? []), c.stack]);

@@ -53,17 +53,19 @@ export function trustPolicy(c: StackConfig, externalId?: string, oidcProviderArn
         if (/:root$/.test(p) && !c.allowAccountPrincipals) throw new Error(`refusing a whole-account principal without allowAccountPrincipals: ${p}`);
     }
     if (principals.length > 0) {
-        const stmt: PolicyStatement = {
-            Sid: "BuildServerAssumeRole",
-            Effect: "Allow",
-            Principal: { AWS: principals },
-            Action: ASSUME_ACTIONS,
-        };
+        const assume: PolicyStatement = { Sid: "BuildServerAssumeRole", Effect: "Allow", Principal: { AWS: principals }, Action: "sts:AssumeRole" };
         if (c.externalIdRequired) {
             if (!externalId) throw new Error(`stack ${c.stack} requires an ExternalId but none was given to the trust policy`);
-            stmt.Condition = { StringEquals: { "sts:ExternalId": externalId } };
+            assume.Condition = { StringEquals: { "sts:ExternalId": externalId } };
         }
-        statements.push(stmt);
+        // Session tags and a source identity only ever ride along with the AssumeRole above (which is
+        // where the ExternalId is checked: STS does not offer sts:ExternalId on these two actions).
+        statements.push(assume, {
+            Sid: "BuildServerAuditTrail",
+            Effect: "Allow",
+            Principal: { AWS: principals },
+            Action: ["sts:TagSession", "sts:SetSourceIdentity"],
+        });
     }
     if (c.githubOidc) {
         statements.push({

@@ -141,6 +141,13 @@ export function loadStacks(projectDir: string): LoadedStacks {
         errors.push(...read.errors, ...v.errors.filter((e) => !flagged.has(e.key)));
         if (v.config && read.errors.length === 0) configs.push(v.config);
     }
-    errors.push(...validateStackSet(configs));
+    // Cross-stack rules look at every stack file whose branch can be read, valid or not, so that one
+    // broken file does not hide a clash with another.
+    const text = (v: RawValue) => (typeof v === "string" && v !== "" ? v : undefined);
+    const links = files.flatMap((f) => {
+        const branch = text(f.raw.get(`${PROJECT}:branch`));
+        return branch ? [{ stack: f.stack, branch, promotedFrom: text(f.raw.get(`${PROJECT}:promotedFrom`)) }] : [];
+    });
+    errors.push(...validateStackSet(links));
     return { schema, files, configs, errors };
 }

@@ -25,7 +25,8 @@ for (const s of SHIPPED) {
         t.deepEqual(role.inputs.tags, { "attini-gitops:environment": s.env, "attini-gitops:branch": s.branch, "managed-by": "attini-gitops" });
         const trust = JSON.parse(role.inputs.assumeRolePolicy);
         t.deepEqual(trust.Statement, [
-            { Sid: "BuildServerAssumeRole", Effect: "Allow", Principal: { AWS: [BUILD_SERVER] }, Action: ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"] },
+            { Sid: "BuildServerAssumeRole", Effect: "Allow", Principal: { AWS: [BUILD_SERVER] }, Action: "sts:AssumeRole" },
+            { Sid: "BuildServerAuditTrail", Effect: "Allow", Principal: { AWS: [BUILD_SERVER] }, Action: ["sts:TagSession", "sts:SetSourceIdentity"] },
         ]);
 
         const attach = one(resources, "aws:iam/rolePolicyAttachment:RolePolicyAttachment");
@@ -85,7 +86,7 @@ test.serial("ExternalId, OIDC and audit trail: condition, pinned GitHub subject,
     t.true(isSecretInput(role.inputs.assumeRolePolicy));
     const trust = JSON.parse(role.inputs.assumeRolePolicy.value);
     t.deepEqual(trust.Statement[0].Condition, { StringEquals: { "sts:ExternalId": "ext-id-4242" } });
-    t.deepEqual(trust.Statement[1], {
+    t.deepEqual(trust.Statement[2], {
         Sid: "GithubActionsOnBranch",
         Effect: "Allow",
         Principal: { Federated: "arn:aws:iam::333333333333:oidc-provider/token.actions.githubusercontent.com" },
@@ -108,6 +109,6 @@ test.serial("an existing OIDC provider is referenced, not created", async (t) =>
     const { resources } = await runProgram("dev", cfg, { callerAccount: "111111111111" });
     t.is(resources.filter((r) => r.type === "aws:iam/openIdConnectProvider:OpenIdConnectProvider").length, 0);
     const trust = JSON.parse(one(resources, "aws:iam/role:Role").inputs.assumeRolePolicy);
-    t.is(trust.Statement[1].Principal.Federated, providerArn);
-    t.is(trust.Statement[1].Condition.StringEquals["token.actions.githubusercontent.com:sub"], "repo:acme/platform:ref:refs/heads/dev");
+    t.is(trust.Statement[2].Principal.Federated, providerArn);
+    t.is(trust.Statement[2].Condition.StringEquals["token.actions.githubusercontent.com:sub"], "repo:acme/platform:ref:refs/heads/dev");
 });

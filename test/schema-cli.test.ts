@@ -1,0 +1,63 @@
+// The real Pulumi CLI reads each shipped stack file against Pulumi.yaml's config schema (types,
+// defaults, required keys), and the program's own config reader accepts what the engine hands it.
+import { LocalWorkspace } from "@pulumi/pulumi/automation";
+import * as pulumi from "@pulumi/pulumi";
+import test from "ava";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { requireStackConfig } from "../lib/config";
+import { configFromEngine } from "../lib/engineConfig";
+import { fileBackend } from "./support/backend";
+import { pulumiCli, ROOT } from "./support/tools";
+
+test.before(() => pulumiCli());
+
+/** A scratch project dir with Pulumi.yaml and one stack file (possibly edited). */
+function project(t: import("ava").ExecutionContext, stack: string, edit: (s: string) => string = (s) => s): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-schema-"));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+    fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), edit(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")));
+    return dir;
+}
+
+const program = async () => {
+    const c = requireStackConfig(pulumi.getStack(), configFromEngine());
+    return { branch: c.branch, env: c.attiniEnvironment, roleName: c.roleName, duration: c.maxSessionDuration, gate: c.promotionGate };
+};
+
+async function up(t: import("ava").ExecutionContext, stack: string, workDir: string) {
+    const backend = fileBackend();
+    t.teardown(() => backend.dispose());
+    const s = await LocalWorkspace.createStack({ stackName: stack, projectName: "attini-gitops", program }, { workDir, envVars: backend.env, secretsProvider: "passphrase" });
+    await s.up();
+    return s.outputs();
+}
+
+for (const [stack, branch, env, gate] of [
+    ["dev", "dev", "dev", "off"],
+    ["stage", "stage", "acc", "warn"],
+    ["prod", "main", "prod", "enforce"],
+]) {
+    test.serial(`real CLI accepts Pulumi.${stack}.yaml and applies Pulumi.yaml defaults`, async (t) => {
+        const out = await up(t, stack, project(t, stack));
+        t.is(out.branch.value, branch);
+        t.is(out.env.value, env);
+        t.is(out.roleName.value, "attini-deploy-role-eu-west-1");
+        t.is(out.duration.value, 3600);
+        t.is(out.gate.value, gate);
+    });
+}
+
+test.serial("real CLI refuses a stack file that lacks a required key", async (t) => {
+    const dir = project(t, "dev", (s) => s.replace(/^\s*attini-gitops:attiniEnvironment: dev\n/m, ""));
+    const err = await t.throwsAsync(up(t, "dev", dir));
+    t.regex(err!.message, /Stack 'dev' is missing configuration value 'attiniEnvironment'/);
+});
+
+test.serial("real CLI refuses a value of the wrong type", async (t) => {
+    const dir = project(t, "dev", (s) => `${s}  attini-gitops:maxSessionDuration: an hour\n`);
+    const err = await t.throwsAsync(up(t, "dev", dir));
+    t.regex(err!.message, /Stack 'dev' with configuration key 'maxSessionDuration' must be of type 'integer'/);
+});
