@@ -60,14 +60,18 @@ export function stackFileNames(projectDir: string): { stack: string; file: strin
         .sort((a, b) => a.stack.localeCompare(b.stack));
 }
 
+/**
+ * Whether a stack-file value fits the Pulumi.yaml type. Like the Pulumi CLI, integers and booleans
+ * may be written as strings ("7200", "true"): `pulumi config set` and `pulumi up` store them so.
+ */
 function typeMatches(s: KeySchema, v: unknown): boolean {
     switch (s.type) {
         case "string":
             return typeof v === "string";
         case "integer":
-            return typeof v === "number" && Number.isInteger(v);
+            return (typeof v === "number" && Number.isInteger(v)) || (typeof v === "string" && /^-?\d+$/.test(v));
         case "boolean":
-            return typeof v === "boolean";
+            return typeof v === "boolean" || v === "true" || v === "false";
         case "array":
             return Array.isArray(v) && (s.items?.type !== "string" || v.every((x) => typeof x === "string"));
     }

@@ -1,0 +1,205 @@
+#!/usr/bin/env node
+/**
+ * attini-gitops: the CI driver. Run `attini-gitops --help`.
+ */
+import { parseArgs, ParseArgsConfig } from "node:util";
+import { deploy, DeploySummary } from "./deploy";
+import { DriverError, Exit, usage } from "./errors";
+import { Logger, Redactor } from "./log";
+import { allStacksBuildServerPolicy, formatPlan, plan, validate } from "./plan";
+
+const EXIT_CODES = `Exit codes:
+  0    success (also: branch maps to no environment, with --allow-unmapped)
+  1    attini failed (attini's own exit code is passed through unchanged)
+  ${Exit.USAGE}    usage or stack-config error
+  ${Exit.UNMAPPED_BRANCH}    the branch maps to no environment
+  ${Exit.NOT_PROVISIONED}    the stack is not provisioned, its outputs are stale, or the backend cannot be read
+  ${Exit.CREDENTIALS}    no source AWS credentials, or STS refused/failed AssumeRole
+  ${Exit.WRONG_ACCOUNT}    the assumed role is not in the stack's account (attini was not run)
+  ${Exit.REFUSED}    the promotion gate or --expect-sha256 refused the deployment
+  ${Exit.INTERNAL}   internal error in attini-gitops
+  ${Exit.TIMEOUT}  attini did not finish within --timeout
+  130/143  interrupted by SIGINT/SIGTERM (forwarded to attini)`;
+
+const HELP: Record<string, string> = {
+    main: `attini-gitops: deploy with Attini from one git branch per environment, each in its own AWS account.
+
+Usage: attini-gitops <command> [options]
+
+Commands:
+  deploy [DISTRIBUTION_PATH] [-- ATTINI_ARGS...]
+                        map the branch to its stack, assume that stack's deploy role and run
+                        \`attini deploy run <path> -e <env> -f\` with the role's credentials
+  plan                  show branch → stack → Attini environment → account/region → role
+  validate              check Pulumi.yaml and every Pulumi.<stack>.yaml offline; list every problem
+  build-server-policy   print the IAM policy the build server needs for all deploy roles
+
+Run \`attini-gitops <command> --help\` for a command's options.
+
+${EXIT_CODES}`,
+    deploy: `Usage: attini-gitops deploy [DISTRIBUTION_PATH] [options] [-- ATTINI_ARGS...]
+
+Maps the git branch to a stack, reads the stack's outputs (Pulumi Automation API), assumes the
+stack's deploy role (STS), checks the role is in the stack's account, and runs
+  attini deploy run DISTRIBUTION_PATH -e <attiniEnvironment> -f [ATTINI_ARGS...]
+with the role's temporary credentials, AWS_REGION and AWS_DEFAULT_REGION. DISTRIBUTION_PATH is a
+folder or a .zip (default: .).
+
+Options:
+  --branch NAME          the branch (default: BRANCH, then the CI system's variables, then git)
+  --stack NAME           deploy to this stack, whatever the branch maps to
+  --allow-unmapped       exit 0 when the branch maps to no environment
+  --external-id ID       the ExternalId, when the stack requires one (or ATTINI_GITOPS_EXTERNAL_ID)
+  --duration SECONDS     session length (default 3600; role chaining caps it at 3600)
+  --session-name NAME    STS session name (default deploy-<distribution name>)
+  --timeout DURATION     stop attini after e.g. 900, 90s, 30m or 2h (default: no limit)
+  --attini-bin PATH      the attini executable (default: ATTINI_BIN, then attini on PATH)
+  --dry-run              resolve everything and print the attini command; call neither STS nor attini
+  --json                 print one JSON summary on stdout (attini's output goes to stderr)
+  --cwd DIR              the project folder (default: the current one, or above)
+  -h, --help             this help
+
+${EXIT_CODES}`,
+    plan: `Usage: attini-gitops plan [--branch NAME] [--json] [--cwd DIR]
+
+Shows every stack: branch → stack → Attini environment → account and region → deploy role.
+The role comes from the stack outputs when the backend can be read; otherwise it is derived from
+the stack file and marked so. With --branch, shows only the stack that branch deploys to.`,
+    validate: `Usage: attini-gitops validate [--json] [--cwd DIR]
+
+Checks Pulumi.yaml and every Pulumi.<stack>.yaml offline, with the same rules the Pulumi program
+runs, and lists every problem (stack, key, value, fix). Exits ${Exit.USAGE} if there is any.`,
+    "build-server-policy": `Usage: attini-gitops build-server-policy [--cwd DIR]
+
+Prints the identity policy (JSON) the build server needs to assume every stack's deploy role.`,
+};
+
+const COMMON = { help: { type: "boolean", short: "h" }, json: { type: "boolean" }, cwd: { type: "string" } } as const;
+const OPTIONS = {
+    deploy: {
+        ...COMMON,
+        branch: { type: "string" },
+        stack: { type: "string" },
+        "allow-unmapped": { type: "boolean" },
+        "external-id": { type: "string" },
+        duration: { type: "string" },
+        "session-name": { type: "string" },
+        timeout: { type: "string" },
+        "attini-bin": { type: "string" },
+        "dry-run": { type: "boolean" },
+    },
+    plan: { ...COMMON, branch: { type: "string" } },
+    validate: COMMON,
+    "build-server-policy": COMMON,
+} satisfies Record<string, ParseArgsConfig["options"]>;
+
+type Command = keyof typeof OPTIONS;
+
+/** Parses "900", "90s", "30m", "2h" into seconds. */
+export function parseDuration(flag: string, v: string): number {
+    const m = /^(\d+)\s*([smh]?)$/.exec(v.trim());
+    if (!m) throw usage(`${flag} ${JSON.stringify(v)}: use seconds (900) or a number with s, m or h (90s, 30m, 2h)`);
+    return Number(m[1]) * { "": 1, s: 1, m: 60, h: 3600 }[m[2] as "" | "s" | "m" | "h"];
+}
+
+function parse(command: Command, args: string[]) {
+    try {
+        return parseArgs({ args, options: OPTIONS[command], allowPositionals: true, strict: true });
+    } catch (e) {
+        throw usage(`${(e as Error).message}. See \`attini-gitops ${command} --help\`.`);
+    }
+}
+
+function print(text: string): void {
+    process.stdout.write(`${text}\n`);
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+    const redactor = new Redactor();
+    redactor.add(env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN, env.ATTINI_GITOPS_EXTERNAL_ID, env.PULUMI_CONFIG_PASSPHRASE, env.PULUMI_ACCESS_TOKEN);
+    const log = new Logger(redactor);
+    const [command, ...rest] = argv;
+    let json = false;
+    try {
+        if (command === undefined || command === "-h" || command === "--help" || command === "help") {
+            print(HELP.main);
+            return command === undefined ? Exit.USAGE : Exit.OK;
+        }
+        if (!(command in OPTIONS)) throw usage(`unknown command ${JSON.stringify(command)}. Commands: ${Object.keys(OPTIONS).join(", ")}. See \`attini-gitops --help\`.`);
+        const cmd = command as Command;
+        const dashdash = rest.indexOf("--");
+        const own = dashdash === -1 ? rest : rest.slice(0, dashdash);
+        const extra = dashdash === -1 ? [] : rest.slice(dashdash + 1);
+        const { values, positionals } = parse(cmd, own);
+        const v = values as Record<string, string | boolean | undefined>;
+        json = v.json === true;
+        if (v.help) {
+            print(HELP[cmd]);
+            return Exit.OK;
+        }
+        const cwd = (v.cwd as string | undefined) ?? process.cwd();
+        if (cmd !== "deploy" && (positionals.length > 0 || extra.length > 0)) throw usage(`${cmd} takes no arguments (got ${[...positionals, ...extra].join(" ")})`);
+
+        switch (cmd) {
+            case "deploy": {
+                if (positionals.length > 1) throw usage(`deploy takes one DISTRIBUTION_PATH (got ${positionals.length}); pass attini's own arguments after --`);
+                const externalId = (v["external-id"] as string | undefined) ?? env.ATTINI_GITOPS_EXTERNAL_ID;
+                redactor.add(externalId);
+                const summary: DeploySummary = await deploy(
+                    {
+                        distributionPath: positionals[0] ?? ".",
+                        extraArgs: extra,
+                        branch: v.branch as string | undefined,
+                        stack: v.stack as string | undefined,
+                        allowUnmapped: v["allow-unmapped"] === true,
+                        attiniBin: (v["attini-bin"] as string | undefined) ?? env.ATTINI_BIN ?? "attini",
+                        externalId,
+                        durationSeconds: v.duration === undefined ? 3600 : parseDuration("--duration", v.duration as string),
+                        sessionName: v["session-name"] as string | undefined,
+                        timeoutSeconds: v.timeout === undefined ? 0 : parseDuration("--timeout", v.timeout as string),
+                        dryRun: v["dry-run"] === true,
+                        json,
+                        cwd,
+                    },
+                    env,
+                    log,
+                );
+                if (json) print(redactor.scrub(JSON.stringify(summary)));
+                return summary.exitCode;
+            }
+            case "plan": {
+                const rows = await plan(cwd, v.branch as string | undefined, env);
+                print(json ? JSON.stringify(rows) : formatPlan(rows));
+                return Exit.OK;
+            }
+            case "validate": {
+                const r = validate(cwd);
+                if (json) print(JSON.stringify(r));
+                else if (r.problems.length === 0) print(`OK: Pulumi.yaml and ${r.stacks.length} stack files (${r.stacks.join(", ")}) are valid.`);
+                else print(`${r.problems.length} problem(s) in ${r.projectDir}:\n${r.problems.map((p) => `  - ${p}`).join("\n")}`);
+                return r.problems.length === 0 ? Exit.OK : Exit.USAGE;
+            }
+            case "build-server-policy":
+                print(JSON.stringify(allStacksBuildServerPolicy(cwd), null, 2));
+                return Exit.OK;
+        }
+    } catch (e) {
+        const code = e instanceof DriverError ? e.exitCode : Exit.INTERNAL;
+        const message = e instanceof DriverError ? e.message : `internal error: ${(e as Error)?.stack ?? String(e)}`;
+        log.info(message);
+        if (json) print(redactor.scrub(JSON.stringify({ result: "error", exitCode: code, message })));
+        return code;
+    }
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2), process.env).then(
+        (code) => {
+            process.exitCode = code;
+        },
+        (e) => {
+            process.stderr.write(`attini-gitops: internal error: ${String(e)}\n`);
+            process.exitCode = Exit.INTERNAL;
+        },
+    );
+}

@@ -1,0 +1,35 @@
+/**
+ * Exit codes of the `attini-gitops` CLI, and the error type that carries one. Attini's own exit
+ * code is passed through unchanged (Attini exits 1 on every failure), so none of ours is 1.
+ */
+export const Exit = {
+    OK: 0,
+    /** Bad flags or arguments, or invalid stack config. */
+    USAGE: 2,
+    /** The branch maps to no environment (and --allow-unmapped was not given). */
+    UNMAPPED_BRANCH: 3,
+    /** The stack is not provisioned, its outputs are missing or stale, or the backend cannot be read. */
+    NOT_PROVISIONED: 4,
+    /** No source AWS credentials, or STS refused or failed AssumeRole. */
+    CREDENTIALS: 5,
+    /** The assumed role is not in the stack's account. */
+    WRONG_ACCOUNT: 6,
+    /** The promotion gate or the artifact digest check refused the deployment. */
+    REFUSED: 7,
+    /** A bug in attini-gitops itself. */
+    INTERNAL: 70,
+    /** attini did not finish within --timeout. */
+    TIMEOUT: 124,
+} as const;
+
+export class DriverError extends Error {
+    constructor(
+        readonly exitCode: number,
+        message: string,
+    ) {
+        super(message);
+        this.name = "DriverError";
+    }
+}
+
+export const usage = (msg: string) => new DriverError(Exit.USAGE, msg);

@@ -1,0 +1,73 @@
+/**
+ * Reads a deploy-role stack's outputs through the Pulumi Automation API: a LocalWorkspace whose
+ * workDir is the project root, on whatever backend the user is logged in to or
+ * PULUMI_BACKEND_URL names.
+ */
+import type { StackConfig } from "../lib/config";
+import { DriverError, Exit } from "./errors";
+
+/** The outputs the program exports (index.ts): the contract between the two. */
+export interface DeployRoleOutputs {
+    deployRoleArn: string;
+    deployRoleName: string;
+    accountId: string;
+    region: string;
+    attiniEnvironment: string;
+    branch: string;
+    externalIdRequired: boolean;
+    buildServerPolicy: string;
+}
+
+const STRING_OUTPUTS = ["deployRoleArn", "deployRoleName", "accountId", "region", "attiniEnvironment", "branch", "buildServerPolicy"] as const;
+
+function notProvisioned(c: StackConfig, why: string): DriverError {
+    return new DriverError(Exit.NOT_PROVISIONED, `stack ${c.stack} is not provisioned (${why}): run \`pulumi up -s ${c.stack}\` in account ${c.accountId}.`);
+}
+
+/** Checks the raw outputs against the contract and against the stack file they came from. */
+export function checkOutputs(c: StackConfig, raw: Record<string, { value: unknown }>): DeployRoleOutputs {
+    const missing = [...STRING_OUTPUTS, "externalIdRequired"].filter((k) => raw[k] === undefined);
+    if (missing.length > 0) throw notProvisioned(c, Object.keys(raw).length === 0 ? "it has no outputs" : `outputs missing: ${missing.join(", ")}`);
+    const bad = STRING_OUTPUTS.filter((k) => typeof raw[k].value !== "string");
+    if (bad.length > 0 || typeof raw.externalIdRequired.value !== "boolean") throw notProvisioned(c, `outputs of the wrong type: ${[...bad, "externalIdRequired"].join(", ")}`);
+    const o = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.value])) as unknown as DeployRoleOutputs;
+    // The stack file may have been edited since the last `pulumi up`: then the role in the account
+    // does not match what the file says, and deploying with it would be a guess.
+    const stale = (["branch", "attiniEnvironment", "accountId", "region"] as const).filter((k) => o[k] !== c[k]);
+    if (stale.length > 0) {
+        throw new DriverError(
+            Exit.NOT_PROVISIONED,
+            `stack ${c.stack}'s outputs are out of date with Pulumi.${c.stack}.yaml (${stale.map((k) => `${k}: outputs say ${o[k]}, the stack file says ${c[k]}`).join("; ")}): run \`pulumi up -s ${c.stack}\` in account ${c.accountId}.`,
+        );
+    }
+    if (!o.deployRoleArn.startsWith("arn:") || o.deployRoleArn.split(":")[4] !== o.accountId) {
+        throw notProvisioned(c, `deployRoleArn ${o.deployRoleArn} is not a role in account ${o.accountId}`);
+    }
+    return o;
+}
+
+/** Reads and checks the stack's outputs. Throws DriverError(NOT_PROVISIONED) with the fix. */
+export async function readOutputs(projectDir: string, c: StackConfig): Promise<DeployRoleOutputs> {
+    const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
+    let raw: Record<string, { value: unknown }>;
+    try {
+        const ws = await LocalWorkspace.create({ workDir: projectDir });
+        raw = await ws.stackOutputs(c.stack);
+    } catch (err) {
+        const msg = (err as Error).message ?? String(err);
+        if (/ENOENT/.test(msg)) {
+            throw new DriverError(Exit.NOT_PROVISIONED, "cannot read stack outputs: the Pulumi CLI (`pulumi`) is not on PATH. Install it (https://www.pulumi.com/docs/install/, or scripts/ensure-pulumi.sh).");
+        }
+        if (/no stack named|not found|does not exist/i.test(msg)) throw notProvisioned(c, "no such stack on the current backend");
+        throw new DriverError(
+            Exit.NOT_PROVISIONED,
+            `cannot read stack ${c.stack}'s outputs from the Pulumi backend: ${firstLine(msg)}. Log in to the backend that holds the deploy-role stacks (\`pulumi login <url>\` or PULUMI_BACKEND_URL, plus PULUMI_CONFIG_PASSPHRASE for passphrase-encrypted stacks).`,
+        );
+    }
+    return checkOutputs(c, raw);
+}
+
+function firstLine(msg: string): string {
+    const lines = msg.split("\n").map((l) => l.trim()).filter((l) => /error/i.test(l));
+    return (lines[0] ?? msg.split("\n")[0]).replace(/^error:\s*/i, "").slice(0, 400);
+}

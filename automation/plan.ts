@@ -1,0 +1,67 @@
+/**
+ * `plan`, `validate` and `build-server-policy`: read-only views of the stack files (and, for
+ * `plan`, of the stacks' outputs when the backend can be reached).
+ */
+import { roleArn, StackConfig } from "../lib/config";
+import { buildServerPolicy, PolicyDocument } from "../lib/policies";
+import { loadStacks } from "../lib/stackFiles";
+import { gitIn, resolveBranch } from "./branch";
+import { DriverError } from "./errors";
+import { readOutputs } from "./outputs";
+import { findProjectDir, loadValidStacks, stackFor } from "./project";
+
+export interface PlanRow {
+    branch: string;
+    stack: string;
+    attiniEnvironment: string;
+    accountId: string;
+    region: string;
+    roleArn: string;
+    /** "outputs", or "config" (derived; the reason it could not come from outputs follows). */
+    roleSource: string;
+    promotedFrom?: string;
+}
+
+async function row(projectDir: string, c: StackConfig): Promise<PlanRow> {
+    const base = { branch: c.branch, stack: c.stack, attiniEnvironment: c.attiniEnvironment, accountId: c.accountId, region: c.region, promotedFrom: c.promotedFrom };
+    try {
+        const o = await readOutputs(projectDir, c);
+        return { ...base, roleArn: o.deployRoleArn, roleSource: "outputs" };
+    } catch (e) {
+        if (!(e instanceof DriverError)) throw e;
+        return { ...base, roleArn: roleArn(c), roleSource: `config (${e.message})` };
+    }
+}
+
+export async function plan(cwd: string, branchFlag: string | undefined, env: NodeJS.ProcessEnv): Promise<PlanRow[]> {
+    const projectDir = findProjectDir(cwd);
+    const { configs } = loadValidStacks(projectDir);
+    if (branchFlag !== undefined) {
+        const { branch } = resolveBranch(branchFlag, env, gitIn(projectDir));
+        return [await row(projectDir, stackFor(configs, branch))];
+    }
+    return Promise.all(configs.map((c) => row(projectDir, c)));
+}
+
+export function formatPlan(rows: readonly PlanRow[]): string {
+    const head = ["BRANCH", "STACK", "ATTINI ENV", "ACCOUNT", "REGION", "ROLE"];
+    const body = rows.map((r) => [r.branch, r.stack, r.attiniEnvironment, r.accountId, r.region, r.roleSource === "outputs" ? r.roleArn : `${r.roleArn} (derived from config)`]);
+    const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+    const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ");
+    const notes = rows.filter((r) => r.roleSource !== "outputs").map((r) => `  ${r.stack}: role derived from config because ${r.roleSource.replace(/^config \(|\)$/g, "")}`);
+    return [line(head), ...body.map(line), ...(notes.length ? ["", ...notes] : [])].join("\n");
+}
+
+/** Every problem in Pulumi.yaml and the stack files (an empty list when all is well). */
+export function validate(cwd: string): { projectDir: string; stacks: string[]; problems: string[] } {
+    const projectDir = findProjectDir(cwd);
+    const loaded = loadStacks(projectDir);
+    return { projectDir, stacks: loaded.files.map((f) => f.stack), problems: loaded.errors.map(String) };
+}
+
+/** The one identity policy the build server needs for every stack's deploy role. */
+export function allStacksBuildServerPolicy(cwd: string): PolicyDocument {
+    const { configs } = loadValidStacks(findProjectDir(cwd));
+    return buildServerPolicy(configs.map(roleArn));
+}
+

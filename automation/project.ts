@@ -1,0 +1,60 @@
+/**
+ * The project as the driver sees it: Pulumi.yaml and the stack files, read offline and validated
+ * with the same code the Pulumi program runs, and the branch → stack mapping.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { StackConfig } from "../lib/config";
+import { loadStacks, LoadedStacks } from "../lib/stackFiles";
+import { DriverError, Exit, usage } from "./errors";
+
+/** The folder with Pulumi.yaml: --cwd, or the current directory or one above it. */
+export function findProjectDir(cwd: string): string {
+    for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+        if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
+        if (dir === path.dirname(dir)) throw usage(`no Pulumi.yaml in ${path.resolve(cwd)} or above it. Run attini-gitops in the attini-gitops project (or pass --cwd <dir>).`);
+    }
+}
+
+/** Loads every stack; throws a usage error listing every problem if any stack file is invalid. */
+export function loadValidStacks(projectDir: string): LoadedStacks {
+    let loaded: LoadedStacks;
+    try {
+        loaded = loadStacks(projectDir);
+    } catch (e) {
+        throw usage((e as Error).message);
+    }
+    if (loaded.errors.length > 0) {
+        throw usage(`the stack config has ${loaded.errors.length} problem(s); run \`attini-gitops validate\` after fixing:\n${loaded.errors.map((e) => `  - ${e}`).join("\n")}`);
+    }
+    if (loaded.configs.length === 0) throw usage(`no Pulumi.<stack>.yaml files in ${projectDir}`);
+    return { ...loaded, configs: chainOrder(loaded.configs) };
+}
+
+/** Stacks in promotion order (dev, stage, prod): by the length of their promotedFrom chain, then name. */
+export function chainOrder(configs: readonly StackConfig[]): StackConfig[] {
+    const depth = (c: StackConfig, seen = new Set<string>()): number => {
+        const up = configs.find((x) => x.stack === c.promotedFrom);
+        if (!up || seen.has(up.stack)) return 0;
+        seen.add(c.stack);
+        return 1 + depth(up, seen);
+    };
+    return [...configs].sort((a, b) => depth(a) - depth(b) || a.stack.localeCompare(b.stack));
+}
+
+/** "dev→dev, stage→stage, main→prod" */
+export function describeMapping(configs: readonly StackConfig[]): string {
+    return configs.map((c) => `${c.branch}→${c.stack}`).join(", ");
+}
+
+/** The stack a branch deploys to, or --stack. Unmapped → DriverError(UNMAPPED_BRANCH). */
+export function stackFor(configs: readonly StackConfig[], branch: string, stackFlag?: string): StackConfig {
+    if (stackFlag !== undefined) {
+        const s = configs.find((c) => c.stack === stackFlag);
+        if (!s) throw usage(`--stack ${stackFlag}: no such stack (known: ${configs.map((c) => c.stack).join(", ")})`);
+        return s;
+    }
+    const s = configs.find((c) => c.branch === branch);
+    if (!s) throw new DriverError(Exit.UNMAPPED_BRANCH, `branch ${JSON.stringify(branch)} maps to no environment (known: ${describeMapping(configs)})`);
+    return s;
+}

@@ -1,0 +1,281 @@
+// The CI driver end to end: the built CLI, the real Pulumi CLI on a file backend, STS on the
+// emulator (behind a loopback front that can refuse or throttle), and the stand-in attini.
+import test, { ExecutionContext } from "ava";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Exit } from "../automation/errors";
+import { Backend, fileBackend } from "./support/backend";
+import { jobEnv, ReportServer, runCli, StsFront } from "./support/driver";
+import { Moto, startMoto } from "./support/moto";
+import { provision, scratchProject, ScratchProject } from "./support/project";
+import { pulumiCli } from "./support/tools";
+
+let moto: Moto;
+let backend: Backend;
+let project: ScratchProject;
+let reports: ReportServer;
+let sts: StsFront;
+
+test.before(async () => {
+    pulumiCli();
+    moto = await startMoto();
+    backend = fileBackend();
+    project = scratchProject();
+    reports = await ReportServer.start();
+    sts = await StsFront.start(moto);
+    await provision(project, backend);
+});
+test.after.always(async () => {
+    await reports?.close();
+    await sts?.close();
+    await moto?.stop();
+    backend?.dispose();
+    project?.dispose();
+});
+test.beforeEach(() => {
+    reports.reset();
+    sts.reset();
+});
+
+/** Runs the driver as a CI job would; returns its result and what the stand-in attini saw. */
+async function job(t: ExecutionContext, args: string[], extra: Record<string, string | undefined> = {}, cwd: string = project.dir, prepareHome?: (home: string) => void) {
+    const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra });
+    t.teardown(j.dispose);
+    prepareHome?.(j.home);
+    const r = await runCli(args, j.env, cwd);
+    return { ...r, start: reports.event("start"), job: j };
+}
+
+const DIST = "distribution/platform";
+
+for (const [branch, stack, env, account] of [
+    ["dev", "dev", "dev", "111111111111"],
+    ["stage", "stage", "acc", "222222222222"],
+    ["main", "prod", "prod", "333333333333"],
+]) {
+    test.serial(`branch ${branch} deploys to stack ${stack} with \`attini deploy run ${DIST} -e ${env} -f\` as the target account`, async (t) => {
+        // Source credentials from a named profile, as on many build servers: the profile must not reach attini.
+        const r = await job(t, ["deploy", DIST], { BRANCH: branch, AWS_PROFILE: "build-server", AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined }, project.dir, (home) => {
+            fs.mkdirSync(path.join(home, ".aws"));
+            fs.writeFileSync(path.join(home, ".aws", "credentials"), "[build-server]\naws_access_key_id = AKIAEMULATORSOURCEKEY\naws_secret_access_key = emulator-source-secret-key\n");
+        });
+        t.is(r.code, 0, r.stderr);
+        const s = r.start!;
+        t.deepEqual(s.argv, ["deploy", "run", DIST, "-e", env, "-f"]);
+        t.is(s.identity?.account, account, JSON.stringify(s.identity));
+        t.regex(s.identity!.arn!, new RegExp(`:sts::${account}:assumed-role/attini-deploy-role-eu-west-1/deploy-platform$`));
+        t.is(s.env!.AWS_REGION, "eu-west-1");
+        t.is(s.env!.AWS_DEFAULT_REGION, "eu-west-1");
+        t.is(s.env!.ATTINI_DISABLE_CLI_VERSION_CHECK, "true");
+        t.is(s.env!.AWS_PROFILE, undefined);
+        t.is(s.env!.AWS_SHARED_CREDENTIALS_FILE, "/dev/null", "attini cannot fall back on the profile's keys");
+        t.not(s.env!.AWS_ACCESS_KEY_ID, "AKIAEMULATORSOURCEKEY", "no long-lived keys");
+        t.not(s.env!.AWS_SECRET_ACCESS_KEY, "emulator-source-secret-key");
+        t.truthy(s.env!.AWS_SESSION_TOKEN, "temporary credentials carry a session token");
+        t.is(s.env!.PULUMI_CONFIG_PASSPHRASE, undefined, "the backend passphrase does not reach attini");
+        t.regex(r.stderr, new RegExp(`branch ${branch} \\(from BRANCH\\) → stack ${stack} → Attini environment ${env} in account ${account}`));
+        t.regex(r.stdout, /stand-in attini: deploy run/);
+
+        const assume = sts.calls.find((c) => c.action === "AssumeRole")!;
+        t.is(assume.params.get("RoleArn"), `arn:aws:iam::${account}:role/attini-deploy-role-eu-west-1`);
+        t.is(assume.params.get("RoleSessionName"), "deploy-platform");
+        t.is(assume.params.get("DurationSeconds"), "3600");
+        t.is(assume.params.get("SourceIdentity"), "attini-gitops");
+        const tags = Object.fromEntries([1, 2, 3, 4].map((i) => [assume.params.get(`Tags.member.${i}.Key`), assume.params.get(`Tags.member.${i}.Value`)]));
+        t.like(tags, { "attini-gitops:branch": branch, "attini-gitops:environment": env, "attini-gitops:stack": stack });
+    });
+}
+
+test.serial("arguments after -- reach attini; --json prints one summary and keeps attini's output off stdout", async (t) => {
+    const r = await job(t, ["deploy", DIST, "--branch", "dev", "--json", "--", "--json", "--config-file", "x y.json"]);
+    t.is(r.code, 0, r.stderr);
+    t.deepEqual(r.start!.argv, ["deploy", "run", DIST, "-e", "dev", "-f", "--json", "--config-file", "x y.json"]);
+    const lines = r.stdout.trim().split("\n");
+    t.is(lines.length, 1, r.stdout);
+    const summary = JSON.parse(lines[0]);
+    t.like(summary, { result: "deployed", exitCode: 0, branch: "dev", branchSource: "--branch", stack: "dev", attiniEnvironment: "dev", accountId: "111111111111", roleSource: "outputs" });
+    t.deepEqual(summary.command, ["attini", "deploy", "run", DIST, "-e", "dev", "-f", "--json", "--config-file", "x y.json"]);
+    t.regex(r.stderr, /stand-in attini: deploy run/);
+});
+
+test.serial("an unmapped branch exits 3 with the known mapping, or 0 with --allow-unmapped; attini never runs", async (t) => {
+    const r = await job(t, ["deploy", DIST, "--branch", "feature/login"]);
+    t.is(r.code, Exit.UNMAPPED_BRANCH);
+    t.regex(r.stderr, /branch "feature\/login" maps to no environment \(known: dev→dev, stage→stage, main→prod\)/);
+    const ok = await job(t, ["deploy", DIST, "--branch", "feature/login", "--allow-unmapped"]);
+    t.is(ok.code, 0);
+    t.regex(ok.stderr, /nothing to deploy/);
+    t.is(reports.reports.length, 0);
+    t.is(sts.calls.length, 0);
+});
+
+test.serial("a stack with no outputs exits 4 and says which `pulumi up` to run, in which account", async (t) => {
+    const empty = fileBackend();
+    t.teardown(() => empty.dispose());
+    const j = jobEnv({ moto, backend: empty, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "stage" } });
+    t.teardown(j.dispose);
+    const r = await runCli(["deploy", DIST], j.env, project.dir);
+    t.is(r.code, Exit.NOT_PROVISIONED, r.stderr);
+    t.regex(r.stderr, /stack stage is not provisioned \(no such stack on the current backend\): run `pulumi up -s stage` in account 222222222222/);
+    t.is(sts.calls.length, 0);
+});
+
+test.serial("STS refusing AssumeRole exits 5 at once with what to check; attini never runs", async (t) => {
+    sts.respond = (c) => (c.action === "AssumeRole" ? { status: 403, code: "AccessDenied", message: "User is not authorized to perform: sts:AssumeRole" } : undefined);
+    const r = await job(t, ["deploy", DIST, "--branch", "dev"]);
+    t.is(r.code, Exit.CREDENTIALS);
+    t.regex(r.stderr, /STS denied AssumeRole on arn:aws:iam::111111111111:role\/attini-deploy-role-eu-west-1: the caller is not trusted by the role/);
+    t.regex(r.stderr, /buildServerPolicy/);
+    t.is(sts.count("AssumeRole"), 1, "permanent errors are not retried");
+    t.is(r.start, undefined);
+});
+
+test.serial("throttling is retried with backoff, then the deployment goes ahead", async (t) => {
+    sts.respond = (c, n) => (c.action === "AssumeRole" && n <= 2 ? { status: 400, code: "Throttling", message: "Rate exceeded" } : undefined);
+    const r = await job(t, ["deploy", DIST, "--branch", "dev"]);
+    t.is(r.code, 0, r.stderr);
+    t.is(sts.count("AssumeRole"), 3);
+    t.regex(r.stderr, /AssumeRole attempt 1 failed \(Throttling\); retrying in \d+ ms/);
+    t.regex(r.stderr, /AssumeRole attempt 2 failed \(Throttling\)/);
+});
+
+test.serial("throttling that never ends gives up after 4 attempts with exit 5", async (t) => {
+    sts.respond = (c) => (c.action === "AssumeRole" ? { status: 503, code: "ServiceUnavailable", message: "try later" } : undefined);
+    const r = await job(t, ["deploy", DIST, "--branch", "dev"]);
+    t.is(r.code, Exit.CREDENTIALS);
+    t.is(sts.count("AssumeRole"), 4);
+});
+
+test.serial("a session longer than role chaining allows is explained", async (t) => {
+    sts.respond = (c) =>
+        c.action === "AssumeRole" ? { status: 400, code: "ValidationError", message: "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining." } : undefined;
+    const prodLong = scratchProject({ "Pulumi.dev.yaml": (s) => `${s}  attini-gitops:maxSessionDuration: 7200\n` });
+    t.teardown(prodLong.dispose);
+    const b = fileBackend();
+    t.teardown(() => b.dispose());
+    await provision(prodLong, b, ["dev"]);
+    const j = jobEnv({ moto, backend: b, reports, stsEndpoint: sts.endpoint });
+    t.teardown(j.dispose);
+    const r = await runCli(["deploy", DIST, "--branch", "dev", "--duration", "2h"], j.env, prodLong.dir);
+    t.is(r.code, Exit.CREDENTIALS, r.stderr);
+    t.regex(r.stderr, /AWS caps sessions obtained by role chaining at 1 hour\. Use --duration 3600 or less/);
+});
+
+test.serial("credentials for the wrong account: exit 6 before attini runs", async (t) => {
+    // This emulator answers GetCallerIdentity for every session with account 444444444444.
+    const other = await startMoto({ accountId: "444444444444" });
+    t.teardown(() => other.stop());
+    const j = jobEnv({ moto: other, backend, reports, extra: { BRANCH: "main" } });
+    t.teardown(j.dispose);
+    const r = await runCli(["deploy", DIST], j.env, project.dir);
+    t.is(r.code, Exit.WRONG_ACCOUNT, r.stderr);
+    t.regex(r.stderr, /stack 'prod' belongs to account 333333333333, but the assumed deploy role's credentials are for account 444444444444; nothing was changed\. Attini was not run/);
+    t.is(reports.event("start"), undefined);
+});
+
+test.serial("attini's own failure exit code is passed through", async (t) => {
+    const r = await job(t, ["deploy", DIST, "--branch", "dev"], { ATTINI_STANDIN_EXIT: "1" });
+    t.is(r.code, 1);
+    t.regex(r.stderr, /attini exited with 1/);
+    t.is(reports.event("exit")?.code, 1);
+});
+
+test.serial("--timeout stops a follow that hangs and exits 124", async (t) => {
+    const r = await job(t, ["deploy", DIST, "--branch", "dev", "--timeout", "2s"], { ATTINI_STANDIN_SLEEP: "60" });
+    t.is(r.code, Exit.TIMEOUT, r.stderr);
+    t.regex(r.stderr, /attini did not finish within --timeout 2s/);
+    t.is((await reports.waitFor("signal")).signal, "SIGTERM");
+});
+
+test.serial("SIGTERM to the driver is forwarded to attini; the driver exits 143", async (t) => {
+    const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "dev", ATTINI_STANDIN_SLEEP: "60" } });
+    t.teardown(j.dispose);
+    const r = await runCli(["deploy", DIST], j.env, project.dir, (child) => {
+        void reports.waitFor("start").then(() => child.kill("SIGTERM"));
+    });
+    t.is(r.code, 143, r.stderr);
+    t.regex(r.stderr, /received SIGTERM; forwarding it to attini/);
+    t.is((await reports.waitFor("signal")).signal, "SIGTERM");
+});
+
+test.serial("preflight: a missing distribution path, a missing attini, or no source credentials stop it before any STS call", async (t) => {
+    const missing = await job(t, ["deploy", "no/such/dist", "--branch", "dev"]);
+    t.is(missing.code, Exit.USAGE);
+    t.regex(missing.stderr, /distribution path no\/such\/dist does not exist/);
+
+    const noAttini = await job(t, ["deploy", DIST, "--branch", "dev", "--attini-bin", "/nonexistent/attini"]);
+    t.is(noAttini.code, Exit.USAGE);
+    t.regex(noAttini.stderr, /attini executable \/nonexistent\/attini does not exist or is not executable/);
+
+    const onPath = await job(t, ["deploy", DIST, "--branch", "dev"], { ATTINI_BIN: undefined, PATH: path.dirname(process.execPath) + ":" + path.dirname(require.resolve("../automation/errors")) });
+    t.is(onPath.code, Exit.USAGE, onPath.stderr);
+    t.regex(onPath.stderr, /attini is not on PATH/);
+
+    const noCreds = await job(t, ["deploy", DIST, "--branch", "dev"], { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined });
+    t.is(noCreds.code, Exit.CREDENTIALS, noCreds.stderr);
+    t.regex(noCreds.stderr, /no source AWS credentials for the build server/);
+    t.is(sts.calls.length, 0);
+});
+
+test.serial("a stack that requires an ExternalId: refused without one, sent with AssumeRole when given, never printed", async (t) => {
+    const p = scratchProject();
+    t.teardown(p.dispose);
+    const b = fileBackend();
+    t.teardown(() => b.dispose());
+    await provision(p, b, ["dev"], { externalIdRequired: true });
+    const j = jobEnv({ moto, backend: b, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "dev" } });
+    t.teardown(j.dispose);
+    const without = await runCli(["deploy", DIST], j.env, p.dir);
+    t.is(without.code, Exit.USAGE);
+    t.regex(without.stderr, /requires an ExternalId: pass --external-id or set ATTINI_GITOPS_EXTERNAL_ID/);
+    t.is(sts.calls.length, 0);
+
+    const withId = await runCli(["deploy", DIST, "--json"], { ...j.env, ATTINI_GITOPS_EXTERNAL_ID: "ext-id-from-ci-secret" }, p.dir);
+    t.is(withId.code, 0, withId.stderr);
+    t.is(sts.calls.find((c) => c.action === "AssumeRole")!.params.get("ExternalId"), "ext-id-from-ci-secret");
+    t.false(`${withId.stdout}${withId.stderr}`.includes("ext-id-from-ci-secret"));
+    t.is(reports.event("start")!.env!.ATTINI_GITOPS_EXTERNAL_ID, undefined, "attini does not get the ExternalId");
+});
+
+test.serial("--dry-run prints the exact command without calling STS or attini, and works with no backend", async (t) => {
+    const r = await job(t, ["deploy", DIST, "--branch", "main", "--dry-run", "--", "--json"]);
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stderr, /dry run: would assume arn:aws:iam::333333333333:role\/attini-deploy-role-eu-west-1 as session deploy-platform, then run: attini deploy run distribution\/platform -e prod -f --json/);
+    t.is(sts.calls.length, 0);
+    t.is(reports.reports.length, 0);
+
+    const offline = await job(t, ["deploy", DIST, "--branch", "main", "--dry-run", "--json"], { PULUMI_BACKEND_URL: "file:///nonexistent/attini-gitops-state" });
+    t.is(offline.code, 0, offline.stderr);
+    const s = JSON.parse(offline.stdout);
+    t.is(s.result, "dry-run");
+    t.is(s.roleArn, "arn:aws:iam::333333333333:role/attini-deploy-role-eu-west-1");
+    t.regex(s.roleSource, /^config \(/);
+    t.regex(offline.stderr, /derived from Pulumi\.prod\.yaml/);
+});
+
+test.serial("no credential string reaches stdout, stderr, or any file under HOME, TMP, the project or the Pulumi state", async (t) => {
+    const r = await job(t, ["deploy", DIST, "--branch", "stage", "--json"]);
+    t.is(r.code, 0, r.stderr);
+    const e = r.start!.env!;
+    const secrets = [e.AWS_ACCESS_KEY_ID, e.AWS_SECRET_ACCESS_KEY, e.AWS_SESSION_TOKEN, "emulator-source-secret-key", backend.env.PULUMI_CONFIG_PASSPHRASE];
+    t.true(secrets.every((s) => typeof s === "string" && s.length >= 8));
+    const haystacks: [string, string][] = [
+        ["stdout", r.stdout],
+        ["stderr", r.stderr],
+    ];
+    const walk = (dir: string) => {
+        for (const ent of fs.readdirSync(dir, { withFileTypes: true })) {
+            const p = path.join(dir, ent.name);
+            if (ent.isDirectory()) walk(p);
+            else if (ent.isFile()) haystacks.push([p, fs.readFileSync(p, "latin1")]);
+        }
+    };
+    walk(r.job.home);
+    walk(r.job.tmp);
+    walk(project.dir);
+    walk(backend.url.replace(/^file:\/\//, "")); // the Pulumi state and PULUMI_HOME
+    const scanned = haystacks.map(([w]) => w);
+    t.true(scanned.includes(path.join(project.dir, "Pulumi.stage.yaml")), "the scan read the project's files");
+    t.true(scanned.some((w) => w.includes(".pulumi")), "the scan read the Pulumi state");
+    for (const [where, text] of haystacks) for (const s of secrets) t.false(text.includes(s!), `a credential reached ${where}`);
+});

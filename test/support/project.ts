@@ -1,0 +1,65 @@
+/**
+ * A scratch copy of the project (Pulumi.yaml, the stack files, a distribution folder) and its
+ * deploy-role stacks provisioned on a throwaway backend with the real CLI. The stacks' outputs come
+ * from an inline program that exports what index.ts exports, computed from the same validated
+ * config (the AWS provider plugin, which index.ts needs, cannot be had here).
+ */
+import { LocalWorkspace } from "@pulumi/pulumi/automation";
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { requireStackConfig, roleArn } from "../../lib/config";
+import { configFromEngine } from "../../lib/engineConfig";
+import { buildServerPolicy } from "../../lib/policies";
+import { Backend } from "./backend";
+import { ROOT } from "./tools";
+
+export const STACKS = ["dev", "stage", "prod"] as const;
+
+export interface ScratchProject {
+    dir: string;
+    /** A distribution folder to deploy, `<dir>/distribution/platform`. */
+    distribution: string;
+    dispose(): void;
+}
+
+export function scratchProject(edit: Partial<Record<string, (text: string) => string>> = {}): ScratchProject {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-project-"));
+    for (const f of ["Pulumi.yaml", ...STACKS.map((s) => `Pulumi.${s}.yaml`)]) {
+        const text = fs.readFileSync(path.join(ROOT, f), "utf8");
+        fs.writeFileSync(path.join(dir, f), (edit[f] ?? ((x: string) => x))(text));
+    }
+    const distribution = path.join(dir, "distribution", "platform");
+    fs.mkdirSync(distribution, { recursive: true });
+    fs.writeFileSync(path.join(distribution, "attini-config.yaml"), "distributionName: platform\n");
+    return { dir, distribution, dispose: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** What index.ts exports for a stack, from its validated config. */
+const deployRoleOutputs = (override: Record<string, unknown>) => async () => {
+    const c = requireStackConfig(pulumi.getStack(), configFromEngine());
+    const arn = roleArn(c);
+    return {
+        deployRoleArn: arn,
+        deployRoleName: c.roleName,
+        accountId: c.accountId,
+        region: c.region,
+        attiniEnvironment: c.attiniEnvironment,
+        branch: c.branch,
+        externalIdRequired: c.externalIdRequired,
+        buildServerPolicy: JSON.stringify(buildServerPolicy([arn])),
+        ...override,
+    };
+};
+
+/** Runs `up` for the given stacks of the scratch project on the backend. */
+export async function provision(project: ScratchProject, backend: Backend, stacks: readonly string[] = STACKS, override: Record<string, unknown> = {}): Promise<void> {
+    for (const stackName of stacks) {
+        const stack = await LocalWorkspace.createOrSelectStack(
+            { stackName, projectName: "attini-gitops", program: deployRoleOutputs(override) },
+            { workDir: project.dir, envVars: backend.env, secretsProvider: "passphrase" },
+        );
+        await stack.up();
+    }
+}
