@@ -1,0 +1,110 @@
+// plan, validate, build-server-policy and --help, as a user runs them.
+import test, { ExecutionContext } from "ava";
+import * as fs from "node:fs";
+import { Exit } from "../automation/errors";
+import { Backend, fileBackend } from "./support/backend";
+import { jobEnv, runCli } from "./support/driver";
+import { Moto, startMoto } from "./support/moto";
+import { provision, scratchProject, ScratchProject } from "./support/project";
+import { pulumiCli } from "./support/tools";
+
+let moto: Moto;
+let backend: Backend;
+let project: ScratchProject;
+
+test.before(async () => {
+    pulumiCli();
+    moto = await startMoto();
+    backend = fileBackend();
+    project = scratchProject();
+    await provision(project, backend, ["dev", "prod"]); // stage is not provisioned yet
+});
+test.after.always(async () => {
+    await moto?.stop();
+    backend?.dispose();
+    project?.dispose();
+});
+
+async function cli(t: ExecutionContext, args: string[], cwd = project.dir, extra: Record<string, string | undefined> = {}) {
+    const j = jobEnv({ moto, backend, extra });
+    t.teardown(j.dispose);
+    return runCli(args, j.env, cwd);
+}
+
+test("plan shows every stack in promotion order, with the role from outputs or derived from config", async (t) => {
+    const r = await cli(t, ["plan"]);
+    t.is(r.code, 0, r.stderr);
+    const lines = r.stdout.split("\n");
+    t.regex(lines[0], /^BRANCH\s+STACK\s+ATTINI ENV\s+ACCOUNT\s+REGION\s+ROLE$/);
+    t.regex(lines[1], /^dev\s+dev\s+dev\s+111111111111\s+eu-west-1\s+arn:aws:iam::111111111111:role\/attini-deploy-role-eu-west-1$/);
+    t.regex(lines[2], /^stage\s+stage\s+acc\s+222222222222\s+eu-west-1\s+arn:aws:iam::222222222222:role\/attini-deploy-role-eu-west-1 \(derived from config\)$/);
+    t.regex(lines[3], /^main\s+prod\s+prod\s+333333333333\s+eu-west-1\s+arn:aws:iam::333333333333:role\/attini-deploy-role-eu-west-1$/);
+    t.regex(r.stdout, /stage: role derived from config because stack stage is not provisioned \(no such stack on the current backend\): run `pulumi up -s stage` in account 222222222222/);
+
+    const json = JSON.parse((await cli(t, ["plan", "--json", "--branch", "refs/heads/main"])).stdout);
+    t.is(json.length, 1);
+    t.like(json[0], { branch: "main", stack: "prod", attiniEnvironment: "prod", accountId: "333333333333", roleSource: "outputs", promotedFrom: "stage" });
+    t.is((await cli(t, ["plan", "--branch", "feature/x"])).code, Exit.UNMAPPED_BRANCH);
+});
+
+test("validate lists every problem, each with stack, key, value and fix, and exits 2", async (t) => {
+    const ok = await cli(t, ["validate"]);
+    t.is(ok.code, 0);
+    t.regex(ok.stdout, /^OK: Pulumi.yaml and 3 stack files \(dev, prod, stage\) are valid\./);
+
+    const broken = scratchProject({
+        "Pulumi.dev.yaml": (s) => s.replace('attini-gitops:accountId: "111111111111"', 'attini-gitops:accountId: "11111"'),
+        "Pulumi.prod.yaml": (s) => s.replace("arn:aws:iam::999999999999:role/attini-build-server", '"*"').replace("attini-gitops:branch: main", "attini-gitops:branch: stage"),
+    });
+    t.teardown(broken.dispose);
+    const r = await cli(t, ["validate"], broken.dir);
+    t.is(r.code, Exit.USAGE);
+    t.regex(r.stdout, /stack 'dev', key 'attini-gitops:accountId' = "11111": must be a 12-digit AWS account id\. Fix: /);
+    t.regex(r.stdout, /stack 'prod', key 'attini-gitops:buildServerPrincipals\[0\]' = "\*": contains a wildcard/);
+    t.regex(r.stdout, /stack 'prod', key 'attini-gitops:branch' = "stage": is claimed by 2 stacks \(prod, stage\)/);
+    t.regex(r.stdout, /stack 'stage', key 'attini-gitops:branch' = "stage": is claimed by 2 stacks/);
+
+    // deploy refuses to start on invalid config, with the same messages.
+    const d = await cli(t, ["deploy", "--branch", "dev", "--dry-run"], broken.dir);
+    t.is(d.code, Exit.USAGE);
+    t.regex(d.stderr, /the stack config has \d problem\(s\)[\s\S]*must be a 12-digit AWS account id/);
+});
+
+test("build-server-policy grants AssumeRole, TagSession and SetSourceIdentity on every deploy role, nothing more", async (t) => {
+    const r = await cli(t, ["build-server-policy"]);
+    t.is(r.code, 0, r.stderr);
+    t.deepEqual(JSON.parse(r.stdout), {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "AssumeAttiniDeployRoles",
+                Effect: "Allow",
+                Action: ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+                Resource: ["111111111111", "222222222222", "333333333333"].map((a) => `arn:aws:iam::${a}:role/attini-deploy-role-eu-west-1`),
+            },
+        ],
+    });
+});
+
+test("--help on every command; unknown commands and flags are usage errors", async (t) => {
+    const main = await cli(t, ["--help"]);
+    t.is(main.code, 0);
+    for (const c of ["deploy", "plan", "validate", "build-server-policy"]) {
+        t.regex(main.stdout, new RegExp(`^  ${c}`, "m"));
+        const h = await cli(t, [c, "--help"]);
+        t.is(h.code, 0);
+        t.regex(h.stdout, new RegExp(`^Usage: attini-gitops ${c}`));
+    }
+    t.regex((await cli(t, ["deploy", "--help"])).stdout, /124\s+attini did not finish within --timeout/);
+    const unknown = await cli(t, ["deploi"]);
+    t.is(unknown.code, Exit.USAGE);
+    t.regex(unknown.stderr, /unknown command "deploi"/);
+    const flag = await cli(t, ["deploy", "--brnach", "dev"]);
+    t.is(flag.code, Exit.USAGE);
+    t.regex(flag.stderr, /Unknown option '--brnach'/);
+    const empty = fs.mkdtempSync("/tmp/attini-gitops-empty-");
+    t.teardown(() => fs.rmSync(empty, { recursive: true, force: true }));
+    const outside = await cli(t, ["plan"], empty);
+    t.is(outside.code, Exit.USAGE);
+    t.regex(outside.stderr, /no Pulumi\.yaml in .* or above it/);
+});
