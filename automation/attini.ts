@@ -36,6 +36,8 @@ export const WITHHELD_VARS = [
     "PULUMI_CONFIG_PASSPHRASE",
     "PULUMI_CONFIG_PASSPHRASE_FILE",
     "PULUMI_ACCESS_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
 ];
 
 /** The exact attini command line: `attini deploy run <path> -e <env> -f [extra...]`. */

@@ -50,6 +50,8 @@ Options:
   --stack NAME           deploy to this stack, whatever the branch maps to
   --allow-unmapped       exit 0 when the branch maps to no environment
   --external-id ID       the ExternalId, when the stack requires one (or ATTINI_GITOPS_EXTERNAL_ID)
+  --github-oidc          on GitHub Actions: assume the role with the job's OIDC token
+                         (AssumeRoleWithWebIdentity; needs \`permissions: id-token: write\`)
   --duration SECONDS     session length (default 3600; role chaining caps it at 3600)
   --session-name NAME    STS session name (default deploy-<distribution name>)
   --timeout DURATION     stop attini after e.g. 900, 90s, 30m or 2h (default: no limit)
@@ -87,6 +89,7 @@ const OPTIONS = {
         timeout: { type: "string" },
         "attini-bin": { type: "string" },
         "dry-run": { type: "boolean" },
+        "github-oidc": { type: "boolean" },
     },
     plan: { ...COMMON, branch: { type: "string" } },
     validate: COMMON,
@@ -116,7 +119,7 @@ function print(text: string): void {
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     const redactor = new Redactor();
-    redactor.add(env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN, env.ATTINI_GITOPS_EXTERNAL_ID, env.PULUMI_CONFIG_PASSPHRASE, env.PULUMI_ACCESS_TOKEN);
+    redactor.add(env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN, env.ATTINI_GITOPS_EXTERNAL_ID, env.PULUMI_CONFIG_PASSPHRASE, env.PULUMI_ACCESS_TOKEN, env.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
     const log = new Logger(redactor);
     const [command, ...rest] = argv;
     let json = false;
@@ -154,6 +157,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
                         allowUnmapped: v["allow-unmapped"] === true,
                         attiniBin: (v["attini-bin"] as string | undefined) ?? env.ATTINI_BIN ?? "attini",
                         externalId,
+                        githubOidc: v["github-oidc"] === true,
                         durationSeconds: v.duration === undefined ? 3600 : parseDuration("--duration", v.duration as string),
                         sessionName: v["session-name"] as string | undefined,
                         timeoutSeconds: v.timeout === undefined ? 0 : parseDuration("--timeout", v.timeout as string),

@@ -8,12 +8,13 @@ import { assertAccount, WrongAccountError } from "../lib/accountGuard";
 import { roleArn, StackConfig } from "../lib/config";
 import { attiniArgs, attiniEnv, findAttini, runAttini } from "./attini";
 import { gitIn, resolveBranch, resolveCommit } from "./branch";
+import { assumeRoleWithGithubOidc, githubIdToken } from "./githubOidc";
 import { DriverError, Exit, usage } from "./errors";
 import { Logger } from "./log";
 import { DeployRoleOutputs, readOutputs } from "./outputs";
 import { findProjectDir, loadValidStacks, stackFor } from "./project";
 import { cleanSessionName, cleanTagValue, defaultSessionName, sourceIdentity } from "./session";
-import { assumeRole, callerAccount, findSourceCredentials } from "./sts";
+import { assumeRole, callerAccount, findSourceCredentials, TemporaryCredentials } from "./sts";
 
 export interface DeployOptions {
     distributionPath: string;
@@ -22,6 +23,8 @@ export interface DeployOptions {
     stack?: string;
     allowUnmapped: boolean;
     attiniBin: string;
+    /** Assume the role with the GitHub Actions OIDC token instead of source credentials. */
+    githubOidc: boolean;
     externalId?: string;
     durationSeconds: number;
     sessionName?: string;
@@ -115,29 +118,35 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
     }
 
     const externalIdRequired = outputs!.externalIdRequired;
-    if (externalIdRequired && !o.externalId) {
+    if (externalIdRequired && !o.externalId && !o.githubOidc) {
         throw usage(`stack ${stack.stack} requires an ExternalId: pass --external-id or set ATTINI_GITOPS_EXTERNAL_ID (from the CI system's secret store, never from a file in the repo).`);
     }
     log.redactor.add(o.externalId);
-    await findSourceCredentials();
-
-    const creds = await assumeRole(
-        {
-            roleArn: role,
-            region: stack.region,
-            sessionName,
-            durationSeconds: o.durationSeconds,
-            externalId: externalIdRequired ? o.externalId : undefined,
-            sourceIdentity: sourceIdentity(env),
-            tags: {
-                "attini-gitops:branch": cleanTagValue(branch),
-                "attini-gitops:environment": cleanTagValue(stack.attiniEnvironment),
-                "attini-gitops:stack": cleanTagValue(stack.stack),
-                ...(commit ? { "attini-gitops:commit": cleanTagValue(commit) } : {}),
+    let creds: TemporaryCredentials;
+    if (o.githubOidc) {
+        if (!stack.githubOidc) throw usage(`--github-oidc: stack ${stack.stack} does not trust GitHub Actions OIDC. Set githubRepository in Pulumi.${stack.stack}.yaml and run pulumi up.`);
+        const token = await githubIdToken(env, log.redactor);
+        creds = await assumeRoleWithGithubOidc({ roleArn: role, region: stack.region, sessionName, durationSeconds: o.durationSeconds, branch: stack.branch }, token, (line) => log.info(line));
+    } else {
+        await findSourceCredentials();
+        creds = await assumeRole(
+            {
+                roleArn: role,
+                region: stack.region,
+                sessionName,
+                durationSeconds: o.durationSeconds,
+                externalId: externalIdRequired ? o.externalId : undefined,
+                sourceIdentity: sourceIdentity(env),
+                tags: {
+                    "attini-gitops:branch": cleanTagValue(branch),
+                    "attini-gitops:environment": cleanTagValue(stack.attiniEnvironment),
+                    "attini-gitops:stack": cleanTagValue(stack.stack),
+                    ...(commit ? { "attini-gitops:commit": cleanTagValue(commit) } : {}),
+                },
             },
-        },
-        (line) => log.info(line),
-    );
+            (line) => log.info(line),
+        );
+    }
     log.redactor.add(creds.accessKeyId, creds.secretAccessKey, creds.sessionToken);
 
     // The wrong-account guard: the credentials attini gets must belong to the stack's account.

@@ -2,6 +2,8 @@
 // emulator (behind a loopback front that can refuse or throttle), and the stand-in attini.
 import test, { ExecutionContext } from "ava";
 import * as fs from "node:fs";
+import * as http from "node:http";
+import { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { Exit } from "../automation/errors";
 import { Backend, fileBackend } from "./support/backend";
@@ -278,4 +280,48 @@ test.serial("no credential string reaches stdout, stderr, or any file under HOME
     t.true(scanned.includes(path.join(project.dir, "Pulumi.stage.yaml")), "the scan read the project's files");
     t.true(scanned.some((w) => w.includes(".pulumi")), "the scan read the Pulumi state");
     for (const [where, text] of haystacks) for (const s of secrets) t.false(text.includes(s!), `a credential reached ${where}`);
+});
+
+test.serial("GitHub Actions OIDC: the job's token is exchanged for the prod role on main; no source credentials involved", async (t) => {
+    const p = scratchProject({ "Pulumi.prod.yaml": (s) => `${s}  attini-gitops:githubRepository: acme/platform\n` });
+    t.teardown(p.dispose);
+    const b = fileBackend();
+    t.teardown(() => b.dispose());
+    await provision(p, b, ["prod", "dev"]);
+    const seen: string[] = [];
+    const tokenServer = http.createServer((req, res) => {
+        const u = new URL(req.url!, "http://x");
+        seen.push(`${u.pathname} audience=${u.searchParams.get("audience")} auth=${req.headers.authorization}`);
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ value: "eyJhbGciOiJSUzI1NiJ9.github-oidc-token-for-main.signature" }));
+    });
+    await new Promise<void>((r) => tokenServer.listen(0, "127.0.0.1", r));
+    t.teardown(() => tokenServer.close());
+    const tokenUrl = `http://127.0.0.1:${(tokenServer.address() as AddressInfo).port}/token?api-version=2.0`;
+    const gha = { GITHUB_ACTIONS: "true", GITHUB_REF: "refs/heads/main", ACTIONS_ID_TOKEN_REQUEST_URL: tokenUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: "runtime-request-token", AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined };
+    const j = jobEnv({ moto, backend: b, reports, stsEndpoint: sts.endpoint, extra: gha });
+    t.teardown(j.dispose);
+
+    const r = await runCli(["deploy", DIST, "--github-oidc"], j.env, p.dir);
+    t.is(r.code, 0, r.stderr);
+    t.deepEqual(seen, ["/token audience=sts.amazonaws.com auth=bearer runtime-request-token"]);
+    const call = sts.calls.find((c) => c.action === "AssumeRoleWithWebIdentity")!;
+    t.is(call.params.get("RoleArn"), "arn:aws:iam::333333333333:role/attini-deploy-role-eu-west-1");
+    t.is(call.params.get("WebIdentityToken"), "eyJhbGciOiJSUzI1NiJ9.github-oidc-token-for-main.signature");
+    t.is(sts.count("AssumeRole"), 0);
+    const start = reports.event("start")!;
+    t.is(start.identity?.account, "333333333333");
+    t.deepEqual(start.argv!.slice(3, 5), ["-e", "prod"]);
+    t.is(start.env!.ACTIONS_ID_TOKEN_REQUEST_TOKEN, undefined, "attini cannot mint more tokens");
+    t.false(`${r.stdout}${r.stderr}`.includes("github-oidc-token-for-main"));
+    t.false(`${r.stdout}${r.stderr}`.includes("runtime-request-token"));
+
+    reports.reset();
+    const noPermission = await runCli(["deploy", DIST, "--github-oidc"], { ...j.env, ACTIONS_ID_TOKEN_REQUEST_URL: undefined }, p.dir);
+    t.is(noPermission.code, Exit.USAGE);
+    t.regex(noPermission.stderr, /permissions: id-token: write/);
+    const notTrusted = await runCli(["deploy", DIST, "--github-oidc", "--branch", "dev"], j.env, p.dir);
+    t.is(notTrusted.code, Exit.USAGE);
+    t.regex(notTrusted.stderr, /stack dev does not trust GitHub Actions OIDC\. Set githubRepository in Pulumi\.dev\.yaml/);
+    t.is(reports.reports.length, 0);
 });
