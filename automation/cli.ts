@@ -2,6 +2,10 @@
 /**
  * attini-gitops: the CI driver. Run `attini-gitops --help`.
  */
+// Cache compiled code (Node >= 22.1) so that the Automation API, a large module graph, loads in
+// about half the time on every run after the first. The cache holds no data, only bytecode.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+(require("node:module") as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 import { parseArgs, ParseArgsConfig } from "node:util";
 import { deploy, DeploySummary } from "./deploy";
 import { DriverError, Exit, usage } from "./errors";

@@ -91,14 +91,23 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
     const attini = o.dryRun ? undefined : findAttini(o.attiniBin, env);
 
     // --- the deploy role ---------------------------------------------------------------------------
+    // Reading the outputs runs the Pulumi CLI in child processes; meanwhile this process finds the
+    // source credentials (local only: no AWS API call), so the two waits overlap.
+    const outputsRead = readOutputs(projectDir, stack).then(
+        (o) => ({ ok: true as const, o }),
+        (e: unknown) => ({ ok: false as const, e }),
+    );
+    const credentialsFound = o.dryRun || o.githubOidc ? Promise.resolve() : findSourceCredentials();
+    credentialsFound.catch(() => {}); // reported below, after the outputs
+    const read = await outputsRead;
     let outputs: DeployRoleOutputs | undefined;
     let roleSource = "outputs";
-    try {
-        outputs = await readOutputs(projectDir, stack);
-    } catch (e) {
-        if (!o.dryRun) throw e;
-        roleSource = `config (stack outputs unavailable: ${(e as Error).message})`;
-        log.info(`dry run: ${(e as Error).message} The role below is derived from Pulumi.${stack.stack}.yaml.`);
+    if (read.ok) outputs = read.o;
+    else if (!o.dryRun) throw read.e;
+    else {
+        const msg = (read.e as Error).message;
+        roleSource = `config (stack outputs unavailable: ${msg})`;
+        log.info(`dry run: ${msg} The role below is derived from Pulumi.${stack.stack}.yaml.`);
     }
     const role = outputs?.deployRoleArn ?? roleArn(stack);
     const summary = {
@@ -128,7 +137,7 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
         const token = await githubIdToken(env, log.redactor);
         creds = await assumeRoleWithGithubOidc({ roleArn: role, region: stack.region, sessionName, durationSeconds: o.durationSeconds, branch: stack.branch }, token, (line) => log.info(line));
     } else {
-        await findSourceCredentials();
+        await credentialsFound;
         creds = await assumeRole(
             {
                 roleArn: role,

@@ -3,6 +3,8 @@
  * workDir is the project root, on whatever backend the user is logged in to or
  * PULUMI_BACKEND_URL names.
  */
+import { execFile as execFileCb } from "node:child_process";
+import { promisify } from "node:util";
 import type { StackConfig } from "../lib/config";
 import { DriverError, Exit } from "./errors";
 
@@ -17,6 +19,10 @@ export interface DeployRoleOutputs {
     externalIdRequired: boolean;
     buildServerPolicy: string;
 }
+
+const execFile = promisify(execFileCb);
+/** The CLI the workspace uses: `pulumi` on PATH (PulumiCommand.get() with no install root). */
+const PULUMI = "pulumi";
 
 const STRING_OUTPUTS = ["deployRoleArn", "deployRoleName", "accountId", "region", "attiniEnvironment", "branch", "buildServerPolicy"] as const;
 
@@ -46,25 +52,45 @@ export function checkOutputs(c: StackConfig, raw: Record<string, { value: unknow
     return o;
 }
 
-/** Reads and checks the stack's outputs. Throws DriverError(NOT_PROVISIONED) with the fix. */
+/**
+ * Reads and checks the stack's outputs. Throws DriverError(NOT_PROVISIONED) with the fix.
+ *
+ * The workspace (project settings, a version-checked CLI) comes from the Automation API's
+ * LocalWorkspace at the project root, on the backend the user is logged in to or
+ * PULUMI_BACKEND_URL names. The outputs are read with that workspace's CLI as
+ * `pulumi stack output --json`, not with `stack.outputs()`: the latter also runs
+ * `--show-secrets`, which needs the stack's secrets passphrase (and a slow key derivation) although
+ * these outputs hold no secret. So CI needs read access to the backend, never the passphrase.
+ */
 export async function readOutputs(projectDir: string, c: StackConfig): Promise<DeployRoleOutputs> {
-    const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
-    let raw: Record<string, { value: unknown }>;
+    // The read runs in a child process while this one loads the Automation API; the CLI's version
+    // check (PulumiCommand.get runs `pulumi version`) follows. The read is only used once both
+    // have succeeded.
+    const reading = execFile(PULUMI, ["stack", "output", "--json", "--stack", c.stack], { cwd: projectDir, env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" }, maxBuffer: 16 * 1024 * 1024 });
+    reading.catch(() => {}); // handled below, in order
+    let raw: Record<string, unknown>;
     try {
-        const ws = await LocalWorkspace.create({ workDir: projectDir });
-        raw = await ws.stackOutputs(c.stack);
+        const { LocalWorkspace, PulumiCommand } = await import("@pulumi/pulumi/automation");
+        const cmd = await PulumiCommand.get();
+        const read = await reading;
+        const ws = await LocalWorkspace.create({ workDir: projectDir, pulumiCommand: cmd });
+        if (ws.pulumiCommand.command !== PULUMI || ws.workDir !== projectDir) throw new Error(`unexpected workspace ${ws.pulumiCommand.command} in ${ws.workDir}`);
+        raw = JSON.parse(read.stdout) as Record<string, unknown>;
     } catch (err) {
-        const msg = (err as Error).message ?? String(err);
+        const e = err as Error & { stderr?: string };
+        const msg = `${e.stderr ?? ""}\n${e.message ?? String(err)}`;
         if (/ENOENT/.test(msg)) {
             throw new DriverError(Exit.NOT_PROVISIONED, "cannot read stack outputs: the Pulumi CLI (`pulumi`) is not on PATH. Install it (https://www.pulumi.com/docs/install/, or scripts/ensure-pulumi.sh).");
         }
         if (/no stack named|not found|does not exist/i.test(msg)) throw notProvisioned(c, "no such stack on the current backend");
         throw new DriverError(
             Exit.NOT_PROVISIONED,
-            `cannot read stack ${c.stack}'s outputs from the Pulumi backend: ${firstLine(msg)}. Log in to the backend that holds the deploy-role stacks (\`pulumi login <url>\` or PULUMI_BACKEND_URL, plus PULUMI_CONFIG_PASSPHRASE for passphrase-encrypted stacks).`,
+            `cannot read stack ${c.stack}'s outputs from the Pulumi backend: ${firstLine(msg)}. Log in to the backend that holds the deploy-role stacks (\`pulumi login <url>\` or PULUMI_BACKEND_URL).`,
         );
     }
-    return checkOutputs(c, raw);
+    const secret = Object.keys(raw).filter((k) => raw[k] === "[secret]");
+    if (secret.length > 0) throw notProvisioned(c, `outputs ${secret.join(", ")} are secret, but the deploy-role outputs never are; run the attini-gitops program`);
+    return checkOutputs(c, Object.fromEntries(Object.entries(raw).map(([k, value]) => [k, { value }])));
 }
 
 function firstLine(msg: string): string {

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Installs the AWS API emulator (moto's server, pinned) into a virtualenv in the per-user cache
 # and prints the path of its `moto_server` executable on stdout (progress goes to stderr).
-# Idempotent: a second run with the same pinned version costs nothing.
+# The same virtualenv gets the AWS CLI v1 (pinned), which `npm run bench` uses for the bash
+# baseline (aws sts assume-role + jq). Idempotent: a second run costs nothing.
 set -euo pipefail
 
 MOTO_VERSION="5.1.18"
+AWSCLI_VERSION="1.45.11"
 CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/attini-gitops"
-VENV="$CACHE_ROOT/moto/v$MOTO_VERSION"
+VENV="$CACHE_ROOT/aws-tools/moto-$MOTO_VERSION-awscli-$AWSCLI_VERSION"
 BIN="$VENV/bin/moto_server"
 
 log() { echo "ensure-moto: $*" >&2; }
 
 if [ -x "$BIN" ] && [ -f "$VENV/.complete" ]; then
-  log "using cached moto $MOTO_VERSION ($VENV)"
+  log "using cached moto $MOTO_VERSION and AWS CLI $AWSCLI_VERSION ($VENV)"
   echo "$BIN"
   exit 0
 fi
@@ -23,11 +25,11 @@ if [ -z "$PYTHON" ]; then
   exit 1
 fi
 
-log "installing moto[server]==$MOTO_VERSION into $VENV"
+log "installing moto[server]==$MOTO_VERSION and awscli==$AWSCLI_VERSION into $VENV"
 rm -rf "$VENV"
 mkdir -p "$(dirname "$VENV")"
 "$PYTHON" -m venv "$VENV" >&2
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" >&2
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" "awscli==$AWSCLI_VERSION" >&2
 touch "$VENV/.complete"
-log "installed moto $MOTO_VERSION"
+log "installed moto $MOTO_VERSION and AWS CLI $AWSCLI_VERSION"
 echo "$BIN"
