@@ -1,0 +1,41 @@
+// Each CI example runs the driver with the command it ships, under that CI system's variables
+// (as --dry-run: the examples' own accounts do not exist here).
+import test from "ava";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { fileBackend } from "./support/backend";
+import { jobEnv, runCli } from "./support/driver";
+import { Moto, startMoto } from "./support/moto";
+import { scratchProject } from "./support/project";
+import { pulumiCli, ROOT } from "./support/tools";
+
+let moto: Moto;
+test.before(async () => {
+    pulumiCli();
+    moto = await startMoto();
+});
+test.after.always(async () => moto?.stop());
+
+const EXAMPLES: { file: string; yaml: boolean; ci: Record<string, string>; stack: string; source: string }[] = [
+    { file: "codebuild/buildspec.yml", yaml: true, ci: { CODEBUILD_BUILD_ID: "attini:1", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/stage", CODEBUILD_WEBHOOK_TRIGGER: "branch/stage" }, stack: "stage", source: "AWS CodeBuild (CODEBUILD_WEBHOOK_HEAD_REF)" },
+    { file: "github-actions/deploy.yml", yaml: true, ci: { GITHUB_ACTIONS: "true", GITHUB_REF: "refs/heads/main" }, stack: "prod", source: "GitHub Actions (GITHUB_REF)" },
+    { file: "jenkins/Jenkinsfile", yaml: false, ci: { JENKINS_URL: "https://jenkins.example/", BRANCH_NAME: "dev" }, stack: "dev", source: "Jenkins (BRANCH_NAME)" },
+    { file: "gitlab/.gitlab-ci.yml", yaml: true, ci: { GITLAB_CI: "true", CI_COMMIT_BRANCH: "stage" }, stack: "stage", source: "GitLab CI (CI_COMMIT_BRANCH)" },
+];
+
+for (const ex of EXAMPLES) {
+    test(`examples/${ex.file} runs the driver, which maps its branch to ${ex.stack}`, async (t) => {
+        const text = fs.readFileSync(path.join(ROOT, "examples", ex.file), "utf8");
+        if (ex.yaml) t.notThrows(() => parse(text), "valid YAML");
+        const commands = [...text.matchAll(/npx attini-gitops (deploy[^'"\n]*)/g)].map((m) => m[1].trim().split(/\s+/));
+        t.is(commands.length, 1, "one deploy command");
+        const project = scratchProject();
+        const backend = fileBackend();
+        const job = jobEnv({ moto, backend, extra: ex.ci });
+        t.teardown(() => (project.dispose(), backend.dispose(), job.dispose()));
+        const r = await runCli([...commands[0], "--dry-run", "--json"], job.env, project.dir);
+        t.is(r.code, 0, r.stderr);
+        t.like(JSON.parse(r.stdout), { result: "dry-run", stack: ex.stack, branchSource: ex.source });
+    });
+}
