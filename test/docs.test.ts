@@ -1,0 +1,35 @@
+// The README stays true to the code: its config reference equals Pulumi.yaml's schema, every key
+// the program reads is in the schema, and its exit-code table matches the driver's.
+import test from "ava";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Exit } from "../automation/errors";
+import { PROJECT_KEYS } from "../lib/config";
+import { readProjectSchema } from "../lib/stackFiles";
+import { configReference, readmeSection } from "../scripts/config-reference";
+import { ROOT } from "./support/tools";
+
+const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+
+test("the README's config reference is exactly what Pulumi.yaml declares (run `npm run docs` after editing it)", (t) => {
+    t.is(readmeSection(readme), configReference(ROOT));
+});
+
+test("Pulumi.yaml declares every key the program reads, and no other", (t) => {
+    t.deepEqual([...readProjectSchema(ROOT).keys.keys()].sort(), [...PROJECT_KEYS].sort());
+    for (const [k, s] of readProjectSchema(ROOT).keys) t.true(s.description.length > 20, `${k} has a description`);
+});
+
+test("the README documents every exit code the driver uses", (t) => {
+    for (const [name, code] of Object.entries(Exit)) {
+        if (code === 0) continue;
+        t.regex(readme, new RegExp(`^\\| ${code} \\|`, "m"), `${name} (${code})`);
+    }
+});
+
+test("the quickstart is exactly two commands, and both exist in package.json", (t) => {
+    const quick = /## Quickstart[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1].trim().split("\n");
+    t.is(quick.length, 2);
+    const scripts = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts;
+    for (const line of quick) t.truthy(scripts[/^npm (?:run )?(\w+)/.exec(line)![1]], line);
+});
