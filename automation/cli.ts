@@ -11,6 +11,7 @@ import { deploy, DeploySummary } from "./deploy";
 import { DriverError, Exit, usage } from "./errors";
 import { Logger, Redactor } from "./log";
 import { allStacksBuildServerPolicy, formatPlan, plan, validate } from "./plan";
+import { formatStatus, status } from "./status";
 
 const EXIT_CODES = `Exit codes:
   0    success (also: branch maps to no environment, with --allow-unmapped)
@@ -37,6 +38,7 @@ Commands:
   plan                  show branch → stack → Attini environment → account/region → role
   validate              check Pulumi.yaml and every Pulumi.<stack>.yaml offline; list every problem
   build-server-policy   print the IAM policy the build server needs for all deploy roles
+  status                per promotion link: commits waiting, hotfixes and cherry-picks, equal trees
 
 Run \`attini-gitops <command> --help\` for a command's options.
 
@@ -60,6 +62,9 @@ Options:
   --session-name NAME    STS session name (default deploy-<distribution name>)
   --timeout DURATION     stop attini after e.g. 900, 90s, 30m or 2h (default: no limit)
   --attini-bin PATH      the attini executable (default: ATTINI_BIN, then attini on PATH)
+  --expect-sha256 HEX    refuse unless the .zip distribution has this sha256 (promote one artifact)
+  --skip-promotion-check deploy even if the promotion gate objects (logged)
+  --remote NAME          the git remote whose branches the promotion gate reads (default origin)
   --dry-run              resolve everything and print the attini command; call neither STS nor attini
   --json                 print one JSON summary on stdout (attini's output goes to stderr)
   --cwd DIR              the project folder (default: the current one, or above)
@@ -75,6 +80,15 @@ the stack file and marked so. With --branch, shows only the stack that branch de
 
 Checks Pulumi.yaml and every Pulumi.<stack>.yaml offline, with the same rules the Pulumi program
 runs, and lists every problem (stack, key, value, fix). Exits ${Exit.USAGE} if there is any.`,
+    status: `Usage: attini-gitops status [--remote NAME] [--json] [--cwd DIR]
+
+For each promotion link (promotedFrom in the stack files, e.g. dev → stage → prod), from the local
+clone's remote-tracking branches (run git fetch first):
+  - the commits waiting to be promoted, and the age of the oldest;
+  - the commits on the downstream branch that never passed through the upstream one (hotfixes,
+    and cherry-picks of changes that did);
+  - whether the two branches' trees are equal.
+Says so when a remote-tracking branch is missing or looks stale.`,
     "build-server-policy": `Usage: attini-gitops build-server-policy [--cwd DIR]
 
 Prints the identity policy (JSON) the build server needs to assume every stack's deploy role.`,
@@ -94,7 +108,11 @@ const OPTIONS = {
         "attini-bin": { type: "string" },
         "dry-run": { type: "boolean" },
         "github-oidc": { type: "boolean" },
+        "skip-promotion-check": { type: "boolean" },
+        "expect-sha256": { type: "string" },
+        remote: { type: "string" },
     },
+    status: { ...COMMON, remote: { type: "string" } },
     plan: { ...COMMON, branch: { type: "string" } },
     validate: COMMON,
     "build-server-policy": COMMON,
@@ -162,6 +180,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
                         attiniBin: (v["attini-bin"] as string | undefined) ?? env.ATTINI_BIN ?? "attini",
                         externalId,
                         githubOidc: v["github-oidc"] === true,
+                        remote: (v.remote as string | undefined) ?? "origin",
+                        skipPromotionCheck: v["skip-promotion-check"] === true,
+                        expectSha256: v["expect-sha256"] as string | undefined,
                         durationSeconds: v.duration === undefined ? 3600 : parseDuration("--duration", v.duration as string),
                         sessionName: v["session-name"] as string | undefined,
                         timeoutSeconds: v.timeout === undefined ? 0 : parseDuration("--timeout", v.timeout as string),
@@ -186,6 +207,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
                 else if (r.problems.length === 0) print(`OK: Pulumi.yaml and ${r.stacks.length} stack files (${r.stacks.join(", ")}) are valid.`);
                 else print(`${r.problems.length} problem(s) in ${r.projectDir}:\n${r.problems.map((p) => `  - ${p}`).join("\n")}`);
                 return r.problems.length === 0 ? Exit.OK : Exit.USAGE;
+            }
+            case "status": {
+                const links = status(cwd, (v.remote as string | undefined) ?? "origin");
+                print(json ? JSON.stringify(links) : formatStatus(links));
+                return Exit.OK;
             }
             case "build-server-policy":
                 print(JSON.stringify(allStacksBuildServerPolicy(cwd), null, 2));

@@ -7,12 +7,13 @@ import * as path from "node:path";
 import { assertAccount, WrongAccountError } from "../lib/accountGuard";
 import { roleArn, StackConfig } from "../lib/config";
 import { attiniArgs, attiniEnv, findAttini, runAttini } from "./attini";
-import { gitIn, resolveBranch, resolveCommit } from "./branch";
+import { GitRunner, gitIn, resolveBranch, resolveCommit } from "./branch";
 import { assumeRoleWithGithubOidc, githubIdToken } from "./githubOidc";
 import { DriverError, Exit, usage } from "./errors";
 import { Logger } from "./log";
 import { DeployRoleOutputs, readOutputs } from "./outputs";
 import { findProjectDir, loadValidStacks, stackFor } from "./project";
+import { applyPromotionGate, checkDigest, distributionDigest } from "./promotion";
 import { cleanSessionName, cleanTagValue, defaultSessionName, sourceIdentity } from "./session";
 import { assumeRole, callerAccount, findSourceCredentials, TemporaryCredentials } from "./sts";
 
@@ -25,6 +26,10 @@ export interface DeployOptions {
     attiniBin: string;
     /** Assume the role with the GitHub Actions OIDC token instead of source credentials. */
     githubOidc: boolean;
+    /** The git remote whose tracking branches tell what went through each environment. */
+    remote: string;
+    skipPromotionCheck: boolean;
+    expectSha256?: string;
     externalId?: string;
     durationSeconds: number;
     sessionName?: string;
@@ -46,6 +51,9 @@ export interface DeploySummary {
     roleArn?: string;
     /** "outputs", or "config" when --dry-run could not read the backend. */
     roleSource?: string;
+    /** sha256 of the distribution (.zip bytes, or the folder's files). */
+    sha256?: string;
+    promotionGate?: string;
     sessionName?: string;
     commit?: string;
     command?: string[];
@@ -55,6 +63,13 @@ export interface DeploySummary {
 /** Shell-quotes one argument for display only (attini is never run through a shell). */
 export function shellQuote(a: string): string {
     return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The distribution as a git pathspec (relative to the project), when git tracks files in it. */
+function trackedPathspec(git: GitRunner, projectDir: string, distribution: string): string | undefined {
+    const rel = path.relative(projectDir, distribution) || ".";
+    if (rel.startsWith("..") || path.isAbsolute(rel)) return undefined;
+    return git(["ls-files", "--", rel]) ? rel : undefined;
 }
 
 export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger): Promise<DeploySummary> {
@@ -90,6 +105,14 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
     const commit = resolveCommit(env, git);
     const attini = o.dryRun ? undefined : findAttini(o.attiniBin, env);
 
+    // --- guardrails: one artifact, promoted through the chain ------------------------------------
+    const sha256 = distributionDigest(distribution);
+    checkDigest(distribution, sha256, o.expectSha256);
+    const upstream = configs.find((c) => c.stack === stack.promotedFrom);
+    const gate = upstream
+        ? applyPromotionGate({ git, remote: o.remote, stack, upstream, pathspec: trackedPathspec(git, projectDir, distribution), skip: o.skipPromotionCheck, log: (l) => log.info(l) }).result
+        : "off";
+
     // --- the deploy role ---------------------------------------------------------------------------
     // Reading the outputs runs the Pulumi CLI in child processes; meanwhile this process finds the
     // source credentials (local only: no AWS API call), so the two waits overlap.
@@ -119,6 +142,8 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
         roleSource,
         sessionName,
         commit,
+        sha256,
+        promotionGate: gate,
         command: ["attini", ...command],
     };
     if (o.dryRun) {
@@ -150,6 +175,7 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
                     "attini-gitops:branch": cleanTagValue(branch),
                     "attini-gitops:environment": cleanTagValue(stack.attiniEnvironment),
                     "attini-gitops:stack": cleanTagValue(stack.stack),
+                    "attini-gitops:sha256": sha256,
                     ...(commit ? { "attini-gitops:commit": cleanTagValue(commit) } : {}),
                 },
             },

@@ -38,6 +38,7 @@ async function main(): Promise<number> {
         step("provision the dev, stage and prod deploy-role stacks (their outputs; `pulumi up` in each account in real life)");
         await provision(project, backend);
         run(["plan"]);
+        run(["status"]);
 
         for (const branch of ["dev", "stage", "main"]) {
             step(`a push to ${branch}`);

@@ -24,9 +24,7 @@ test.before(async () => {
     project = scratchProject({ "Pulumi.dev.yaml": (s) => s.replace("attini-gitops:branch: dev", 'attini-gitops:branch: "release/ünïcode"') });
     reports = await ReportServer.start();
     await provision(project, backend, ["dev", "stage"]);
-    const git = (...args: string[]) => execFileSync("git", args, { cwd: project.dir, stdio: "ignore" });
-    git("init", "-q", "-b", "stage");
-    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "--allow-empty", "-m", "first");
+    execFileSync("git", ["checkout", "-q", "-b", "stage"], { cwd: project.dir });
 });
 test.after.always(async () => {
     await reports?.close();

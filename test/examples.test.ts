@@ -2,6 +2,7 @@
 // (as --dry-run: the examples' own accounts do not exist here).
 import test from "ava";
 import * as fs from "node:fs";
+import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { fileBackend } from "./support/backend";
@@ -17,25 +18,37 @@ test.before(async () => {
 });
 test.after.always(async () => moto?.stop());
 
-const EXAMPLES: { file: string; yaml: boolean; ci: Record<string, string>; stack: string; source: string }[] = [
+const EXAMPLES: { file: string; yaml: boolean; ci: Record<string, string>; stack: string; source: string; zip?: boolean }[] = [
     { file: "codebuild/buildspec.yml", yaml: true, ci: { CODEBUILD_BUILD_ID: "attini:1", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/stage", CODEBUILD_WEBHOOK_TRIGGER: "branch/stage" }, stack: "stage", source: "AWS CodeBuild (CODEBUILD_WEBHOOK_HEAD_REF)" },
     { file: "github-actions/deploy.yml", yaml: true, ci: { GITHUB_ACTIONS: "true", GITHUB_REF: "refs/heads/main" }, stack: "prod", source: "GitHub Actions (GITHUB_REF)" },
     { file: "jenkins/Jenkinsfile", yaml: false, ci: { JENKINS_URL: "https://jenkins.example/", BRANCH_NAME: "dev" }, stack: "dev", source: "Jenkins (BRANCH_NAME)" },
-    { file: "gitlab/.gitlab-ci.yml", yaml: true, ci: { GITLAB_CI: "true", CI_COMMIT_BRANCH: "stage" }, stack: "stage", source: "GitLab CI (CI_COMMIT_BRANCH)" },
+    { file: "gitlab/.gitlab-ci.yml", yaml: true, ci: { GITLAB_CI: "true", CI_COMMIT_BRANCH: "stage" }, stack: "stage", source: "GitLab CI (CI_COMMIT_BRANCH)", zip: true },
 ];
 
 for (const ex of EXAMPLES) {
     test(`examples/${ex.file} runs the driver, which maps its branch to ${ex.stack}`, async (t) => {
         const text = fs.readFileSync(path.join(ROOT, "examples", ex.file), "utf8");
         if (ex.yaml) t.notThrows(() => parse(text), "valid YAML");
-        const commands = [...text.matchAll(/npx attini-gitops (deploy[^'"\n]*)/g)].map((m) => m[1].trim().split(/\s+/));
+        const commands = [...text.matchAll(/npx attini-gitops (deploy[^'\n]*)/g)].map((m) => m[1].trim().split(/\s+/));
         t.is(commands.length, 1, "one deploy command");
         const project = scratchProject();
         const backend = fileBackend();
+        const vars: Record<string, string> = {};
+        if (ex.zip) {
+            // The promoted artifact, as the pipeline fetched it, and its recorded digest.
+            fs.writeFileSync(path.join(project.dir, "platform.zip"), "PK\u0003\u0004 the packaged distribution");
+            vars.PLATFORM_SHA256 = createHash("sha256").update(fs.readFileSync(path.join(project.dir, "platform.zip"))).digest("hex");
+        }
+        const args = commands[0].map((a) => a.replace(/^"?\$(\w+)"?$/, (_, v: string) => vars[v] ?? `$${v}`));
+        t.false(args.some((a) => a.includes("$")), `unresolved variable in ${args.join(" ")}`);
         const job = jobEnv({ moto, backend, extra: ex.ci });
         t.teardown(() => (project.dispose(), backend.dispose(), job.dispose()));
-        const r = await runCli([...commands[0], "--dry-run", "--json"], job.env, project.dir);
+        const r = await runCli([...args, "--dry-run", "--json"], job.env, project.dir);
         t.is(r.code, 0, r.stderr);
-        t.like(JSON.parse(r.stdout), { result: "dry-run", stack: ex.stack, branchSource: ex.source });
+        t.like(JSON.parse(r.stdout), { result: "dry-run", stack: ex.stack, branchSource: ex.source, ...(ex.zip ? { sha256: vars.PLATFORM_SHA256 } : {}) });
+        if (ex.zip) {
+            const other = await runCli([...args.map((a) => (a === vars.PLATFORM_SHA256 ? "f".repeat(64) : a)), "--dry-run"], job.env, project.dir);
+            t.is(other.code, 7, "another digest is refused");
+        }
     });
 }

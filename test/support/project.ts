@@ -6,6 +6,7 @@
  */
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import * as pulumi from "@pulumi/pulumi";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -24,6 +25,16 @@ export interface ScratchProject {
     dispose(): void;
 }
 
+/** Runs git in `dir` as a throwaway identity; returns its trimmed stdout. */
+export function git(dir: string, ...args: string[]): string {
+    return execFileSync("git", ["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "init.defaultBranch=main", ...args], { cwd: dir, encoding: "utf8" }).trim();
+}
+
+/**
+ * A scratch copy of the project, committed to a git repository on `main` whose remote-tracking
+ * branches origin/dev, origin/stage and origin/main all point at that commit: a CI checkout in
+ * which everything has been promoted.
+ */
 export function scratchProject(edit: Partial<Record<string, (text: string) => string>> = {}): ScratchProject {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-project-"));
     for (const f of ["Pulumi.yaml", ...STACKS.map((s) => `Pulumi.${s}.yaml`)]) {
@@ -33,6 +44,10 @@ export function scratchProject(edit: Partial<Record<string, (text: string) => st
     const distribution = path.join(dir, "distribution", "platform");
     fs.mkdirSync(distribution, { recursive: true });
     fs.writeFileSync(path.join(distribution, "attini-config.yaml"), "distributionName: platform\n");
+    git(dir, "init", "-q");
+    git(dir, "add", "-A");
+    git(dir, "commit", "-q", "-m", "initial");
+    for (const b of ["dev", "stage", "main"]) git(dir, "update-ref", "-m", "fetch", `refs/remotes/origin/${b}`, "HEAD");
     return { dir, distribution, dispose: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 

@@ -1,0 +1,204 @@
+/**
+ * Guardrails for branch-per-environment, read from the local clone's remote-tracking branches:
+ * what waits to be promoted (parked changes), what reached an environment without going through
+ * the one before it (hotfixes, cherry-picks), and the promotion gate `deploy` applies.
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { StackConfig } from "../lib/config";
+import type { GitRunner } from "./branch";
+import { DriverError, Exit, usage } from "./errors";
+
+export interface Commit {
+    sha: string;
+    /** Committer time, seconds since the epoch. */
+    time: number;
+    subject: string;
+}
+
+export interface DownstreamOnly extends Commit {
+    /** hotfix: its change exists nowhere upstream; cherry-pick: an equal change exists upstream. */
+    kind: "hotfix" | "cherry-pick";
+}
+
+export interface LinkStatus {
+    upstream: { stack: string; branch: string; ref: string };
+    downstream: { stack: string; branch: string; ref: string; gate: string };
+    /** Remote-tracking branches that do not exist locally (nothing else is known then). */
+    missing: string[];
+    /** Why the remote-tracking branches may not reflect the remote (old fetch, shallow clone). */
+    warnings: string[];
+    waiting: Commit[];
+    oldestWaitingDays?: number;
+    downstreamOnly: DownstreamOnly[];
+    treesEqual?: boolean;
+}
+
+const DAY = 86_400;
+const STALE_AFTER_HOURS = 24;
+
+function commits(git: GitRunner, args: string[]): Commit[] {
+    const out = git(["log", "--format=%H%x09%ct%x09%s", ...args]);
+    if (!out) return [];
+    return out.split("\n").map((line) => {
+        const [sha, time, ...subject] = line.split("\t");
+        return { sha, time: Number(time), subject: subject.join("\t") };
+    });
+}
+
+/** Commits of `head` not in `upstream`, split by whether an equal change exists upstream (`git cherry`). */
+function cherry(git: GitRunner, upstream: string, head: string): Map<string, "+" | "-"> {
+    const out = git(["cherry", upstream, head]) ?? "";
+    return new Map(out.split("\n").filter(Boolean).map((l) => [l.slice(2), l[0] as "+" | "-"]));
+}
+
+export function remoteRef(remote: string, branch: string): string {
+    return `refs/remotes/${remote}/${branch}`;
+}
+
+function exists(git: GitRunner, ref: string): boolean {
+    return git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]) !== undefined;
+}
+
+/** Hints that remote-tracking branches may be out of date. */
+export function freshnessWarnings(git: GitRunner, refs: string[], now: number): string[] {
+    const warnings: string[] = [];
+    if (git(["rev-parse", "--is-shallow-repository"]) === "true") {
+        warnings.push("this clone is shallow, so history may be cut off; fetch full history (e.g. fetch-depth: 0, GIT_DEPTH: 0, or git fetch --unshallow)");
+    }
+    // When the remote-tracking branches were last brought up to date: the last fetch (FETCH_HEAD)
+    // or the ref's own reflog. A fresh clone has neither, and is fresh.
+    const gitDir = git(["rev-parse", "--absolute-git-dir"]);
+    let fetchedAt: number | undefined;
+    try {
+        if (gitDir) fetchedAt = fs.statSync(path.join(gitDir, "FETCH_HEAD")).mtimeMs / 1000;
+    } catch {
+        /* never fetched since the clone */
+    }
+    for (const ref of refs) {
+        const logged = /@\{(\d+)\}/.exec(git(["reflog", "show", "--date=unix", "--format=%gd", "-n", "1", ref]) ?? "");
+        const times = [fetchedAt, logged ? Number(logged[1]) : undefined].filter((x): x is number => x !== undefined);
+        if (times.length === 0) continue;
+        const updated = Math.max(...times);
+        if (now - updated > STALE_AFTER_HOURS * 3600) {
+            warnings.push(`${ref.replace("refs/remotes/", "")} was last updated ${Math.floor((now - updated) / 3600)} h ago and may be stale; run git fetch`);
+        }
+    }
+    return warnings;
+}
+
+/** The state of one promotion link (upstream → downstream). */
+export function linkStatus(git: GitRunner, remote: string, up: StackConfig, down: StackConfig, now = Math.floor(Date.now() / 1000)): LinkStatus {
+    const upRef = remoteRef(remote, up.branch);
+    const downRef = remoteRef(remote, down.branch);
+    const status: LinkStatus = {
+        upstream: { stack: up.stack, branch: up.branch, ref: `${remote}/${up.branch}` },
+        downstream: { stack: down.stack, branch: down.branch, ref: `${remote}/${down.branch}`, gate: down.promotionGate },
+        missing: [upRef, downRef].filter((r) => !exists(git, r)).map((r) => r.replace("refs/remotes/", "")),
+        warnings: [],
+        waiting: [],
+        downstreamOnly: [],
+    };
+    if (status.missing.length > 0) return status;
+    status.warnings = freshnessWarnings(git, [upRef, downRef], now);
+    // Waiting: on upstream, not downstream, and no equal change downstream either.
+    status.waiting = commits(git, ["--no-merges", "--cherry-pick", "--right-only", `${downRef}...${upRef}`]);
+    if (status.waiting.length > 0) status.oldestWaitingDays = Math.floor((now - Math.min(...status.waiting.map((c) => c.time))) / DAY);
+    const marks = cherry(git, upRef, downRef);
+    status.downstreamOnly = commits(git, ["--no-merges", `${upRef}..${downRef}`]).map((c) => ({ ...c, kind: marks.get(c.sha) === "-" ? "cherry-pick" : "hotfix" }));
+    status.treesEqual = git(["rev-parse", `${upRef}^{tree}`]) === git(["rev-parse", `${downRef}^{tree}`]);
+    return status;
+}
+
+export interface GateFinding {
+    commit: Commit;
+    paths: string[];
+}
+
+/**
+ * The promotion gate: commits in HEAD whose change does not exist on the upstream branch (neither
+ * the commit nor an equal cherry-pick), restricted to `pathspec` (the distribution) when given.
+ */
+export function unpromoted(git: GitRunner, upstreamRef: string, pathspec?: string): GateFinding[] {
+    const marks = cherry(git, upstreamRef, "HEAD");
+    const findings: GateFinding[] = [];
+    for (const c of commits(git, ["--no-merges", `${upstreamRef}..HEAD`])) {
+        if (marks.get(c.sha) !== "+") continue;
+        const paths = (git(["diff-tree", "--no-commit-id", "--name-only", "-r", c.sha, ...(pathspec ? ["--", pathspec] : [])]) ?? "").split("\n").filter(Boolean);
+        if (paths.length > 0) findings.push({ commit: c, paths });
+    }
+    return findings;
+}
+
+export interface GateOptions {
+    git: GitRunner;
+    remote: string;
+    stack: StackConfig;
+    upstream: StackConfig;
+    /** The distribution folder, relative to the repository root, when git tracks it. */
+    pathspec?: string;
+    skip: boolean;
+    log: (line: string) => void;
+}
+
+/** Applies the stack's promotion gate; throws DriverError(REFUSED) when `enforce` refuses. */
+export function applyPromotionGate(o: GateOptions): { result: "passed" | "warned" | "skipped" | "off"; findings: GateFinding[] } {
+    const { stack, upstream } = o;
+    if (stack.promotionGate === "off") return { result: "off", findings: [] };
+    if (o.skip) {
+        o.log(`promotion check for ${upstream.stack} → ${stack.stack} SKIPPED by --skip-promotion-check (gate: ${stack.promotionGate}); this deployment may contain changes that never ran in ${upstream.stack}`);
+        return { result: "skipped", findings: [] };
+    }
+    const ref = remoteRef(o.remote, upstream.branch);
+    const fail = (msg: string) => {
+        if (stack.promotionGate === "enforce") throw new DriverError(Exit.REFUSED, `promotion gate (enforce): ${msg}`);
+        o.log(`promotion gate (warn): ${msg}`);
+    };
+    if (o.git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]) === undefined) {
+        fail(`cannot check what is deployed: not a git checkout. Run the driver in the repository's clone, or pass --skip-promotion-check.`);
+        return { result: "warned", findings: [] };
+    }
+    if (!exists(o.git, ref)) {
+        fail(`${o.remote}/${upstream.branch} (the ${upstream.stack} branch) is not in this clone, so what went through ${upstream.stack} is unknown. Fetch it: git fetch ${o.remote} ${upstream.branch} (with full history, e.g. fetch-depth: 0).`);
+        return { result: "warned", findings: [] };
+    }
+    for (const w of freshnessWarnings(o.git, [ref], Math.floor(Date.now() / 1000))) o.log(`promotion gate: ${w}`);
+    const findings = unpromoted(o.git, ref, o.pathspec);
+    if (findings.length === 0) return { result: "passed", findings };
+    const paths = [...new Set(findings.flatMap((f) => f.paths))].sort();
+    const list = findings.map((f) => `    ${f.commit.sha.slice(0, 10)} ${f.commit.subject}`).join("\n");
+    fail(
+        `${findings.length} commit(s) about to be deployed to ${stack.stack} never went through ${upstream.stack} (${o.remote}/${upstream.branch}):\n${list}\n  paths: ${paths.join(", ")}\n` +
+            `  Promote them through ${upstream.branch} first (merge or cherry-pick there), or pass --skip-promotion-check for an emergency.`,
+    );
+    return { result: "warned", findings };
+}
+
+/** sha256 of a .zip (its bytes) or of a folder (its sorted relative paths and file digests). */
+export function distributionDigest(p: string): string {
+    const st = fs.statSync(p);
+    if (st.isFile()) return createHash("sha256").update(fs.readFileSync(p)).digest("hex");
+    const h = createHash("sha256");
+    const walk = (dir: string, rel: string) => {
+        for (const ent of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+            if (ent.name === ".git") continue;
+            const full = path.join(dir, ent.name);
+            const r = rel ? `${rel}/${ent.name}` : ent.name;
+            if (ent.isDirectory()) walk(full, r);
+            else if (ent.isFile()) h.update(`${r}\0${createHash("sha256").update(fs.readFileSync(full)).digest("hex")}\n`);
+        }
+    };
+    walk(p, "");
+    return h.digest("hex");
+}
+
+/** Refuses any artifact but the expected one, before any AWS call. */
+export function checkDigest(distribution: string, digest: string, expected: string | undefined): void {
+    if (expected === undefined) return;
+    if (!/^[0-9a-f]{64}$/i.test(expected)) throw usage(`--expect-sha256 ${JSON.stringify(expected)}: expected 64 hex characters`);
+    if (!fs.statSync(distribution).isFile()) throw usage(`--expect-sha256 needs a packaged .zip distribution; ${distribution} is a folder`);
+    if (digest !== expected.toLowerCase()) {
+        throw new DriverError(Exit.REFUSED, `${path.basename(distribution)} has sha256 ${digest}, not the expected ${expected.toLowerCase()} (--expect-sha256): refusing to deploy a different artifact than the one promoted.`);
+    }
+}

@@ -1,0 +1,245 @@
+// Guardrails for branch-per-environment on real git repositories: a bare origin, a developer's
+// clone that pushes, and a CI clone that fetches and runs `status` and `deploy`.
+import test, { ExecutionContext } from "ava";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Exit } from "../automation/errors";
+import { Backend, fileBackend } from "./support/backend";
+import { jobEnv, ReportServer, runCli, StsFront } from "./support/driver";
+import { Moto, startMoto } from "./support/moto";
+import { git, provision, scratchProject, ScratchProject } from "./support/project";
+import { pulumiCli } from "./support/tools";
+
+let moto: Moto;
+let backend: Backend;
+let provisioned: ScratchProject;
+let reports: ReportServer;
+let sts: StsFront;
+
+test.before(async () => {
+    pulumiCli();
+    moto = await startMoto();
+    backend = fileBackend();
+    provisioned = scratchProject();
+    reports = await ReportServer.start();
+    sts = await StsFront.start(moto);
+    await provision(provisioned, backend);
+});
+test.after.always(async () => {
+    await reports?.close();
+    await sts?.close();
+    await moto?.stop();
+    backend?.dispose();
+    provisioned?.dispose();
+});
+test.beforeEach(() => {
+    reports.reset();
+    sts.reset();
+});
+
+/** origin (bare), a developer clone that pushes, and CI clones that fetch. */
+class GitWorld {
+    readonly root = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-git-"));
+    readonly origin = path.join(this.root, "origin.git");
+    readonly dev = path.join(this.root, "developer");
+
+    constructor(t: ExecutionContext, edit: Parameters<typeof scratchProject>[0] = {}) {
+        t.teardown(() => fs.rmSync(this.root, { recursive: true, force: true }));
+        const seed = scratchProject(edit);
+        t.teardown(seed.dispose);
+        git(this.root, "init", "-q", "--bare", this.origin);
+        git(seed.dir, "remote", "add", "origin", this.origin);
+        for (const b of ["main", "stage", "dev"]) git(seed.dir, "push", "-q", "origin", `HEAD:refs/heads/${b}`);
+        git(this.root, "clone", "-q", this.origin, this.dev);
+        for (const b of ["stage", "dev"]) git(this.dev, "branch", "-q", b, `origin/${b}`);
+    }
+
+    /** Commits a change to `file` on `branch` (optionally dated `daysAgo`) and pushes; returns the sha. */
+    commit(branch: string, file: string, msg: string, daysAgo = 0): string {
+        git(this.dev, "checkout", "-q", branch);
+        fs.mkdirSync(path.dirname(path.join(this.dev, file)), { recursive: true });
+        fs.appendFileSync(path.join(this.dev, file), `${msg}\n`);
+        git(this.dev, "add", file);
+        const date = new Date(Date.now() - daysAgo * 86_400_000).toISOString();
+        process.env.GIT_COMMITTER_DATE = date;
+        try {
+            git(this.dev, "commit", "-q", "--date", date, "-m", msg);
+        } finally {
+            delete process.env.GIT_COMMITTER_DATE;
+        }
+        git(this.dev, "push", "-q", "origin", branch);
+        return git(this.dev, "rev-parse", "HEAD");
+    }
+
+    cherryPick(sha: string, onto: string): void {
+        git(this.dev, "checkout", "-q", onto);
+        git(this.dev, "cherry-pick", "-x", sha);
+        git(this.dev, "push", "-q", "origin", onto);
+    }
+
+    /** Promotes `from` into `into` with a merge commit. */
+    merge(from: string, into: string): void {
+        git(this.dev, "checkout", "-q", into);
+        git(this.dev, "merge", "-q", "--no-ff", "--no-edit", from);
+        git(this.dev, "push", "-q", "origin", into);
+    }
+
+    /** A CI checkout of `branch` with every remote-tracking branch fetched. */
+    ci(branch: string): string {
+        const dir = fs.mkdtempSync(path.join(this.root, "ci-"));
+        git(this.root, "clone", "-q", "--branch", branch, this.origin, dir);
+        return dir;
+    }
+}
+
+async function deploy(t: ExecutionContext, dir: string, branch: string, args: string[] = []) {
+    const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: branch } });
+    t.teardown(j.dispose);
+    return runCli(["deploy", "distribution/platform", ...args], j.env, dir);
+}
+
+async function status(t: ExecutionContext, dir: string, json = false) {
+    const j = jobEnv({ moto, backend });
+    t.teardown(j.dispose);
+    const r = await runCli(["status", ...(json ? ["--json"] : [])], j.env, dir);
+    t.is(r.code, 0, r.stderr);
+    return r.stdout;
+}
+
+const WARN_PROD = { "Pulumi.prod.yaml": (s: string) => s.replace("attini-gitops:promotionGate: enforce", "attini-gitops:promotionGate: warn") };
+
+test.serial("a parked commit: status shows it waiting with its age; promoting it clears it", async (t) => {
+    const w = new GitWorld(t);
+    w.commit("dev", "distribution/platform/queue.yaml", "Add queue", 12);
+    const out = await status(t, w.ci("dev"));
+    t.regex(out, /^dev \(origin\/dev\) → stage \(origin\/stage\), promotion gate: warn\n  waiting for promotion: 1 commit, oldest 12 days old\n    [0-9a-f]{10} Add queue \(12 days\)/m);
+    t.regex(out, /stage \(origin\/stage\) → prod \(origin\/main\), promotion gate: enforce\n  waiting for promotion: none/);
+    const json = JSON.parse(await status(t, w.ci("dev"), true));
+    t.is(json[0].waiting.length, 1);
+    t.is(json[0].oldestWaitingDays, 12);
+    t.false(json[0].treesEqual);
+
+    w.merge("dev", "stage");
+    const after = await status(t, w.ci("stage"));
+    t.regex(after, /dev \(origin\/dev\) → stage[^\n]*\n  waiting for promotion: none\n  only in stage, never in dev: none\n  trees: equal/);
+    t.regex(after, /stage \(origin\/stage\) → prod[^\n]*\n  waiting for promotion: 1 commit, oldest 12 days old/);
+});
+
+for (const gate of ["enforce", "warn"] as const) {
+    test.serial(`a hotfix straight on main: status names it; deploy to prod (${gate}) ${gate === "enforce" ? "refuses with exit 7 before any AWS call" : "warns and deploys"}`, async (t) => {
+        const w = new GitWorld(t, gate === "warn" ? WARN_PROD : {});
+        const sha = w.commit("main", "distribution/platform/fix.yaml", "Hotfix timeout");
+        const ci = w.ci("main");
+        t.regex(await status(t, ci), /only in main, never in stage: 1 commit \(1 hotfix, 0 cherry-picks\)\n    [0-9a-f]{10} Hotfix timeout \(hotfix\)\n  trees: differ/);
+
+        const r = await deploy(t, ci, "main");
+        t.regex(r.stderr, new RegExp(`promotion gate \\(${gate}\\): 1 commit\\(s\\) about to be deployed to prod never went through stage \\(origin/stage\\):\\n\\s+${sha.slice(0, 10)} Hotfix timeout\\n\\s+paths: distribution/platform/fix.yaml`));
+        if (gate === "enforce") {
+            t.is(r.code, Exit.REFUSED);
+            t.is(sts.calls.length, 0);
+            t.is(reports.reports.length, 0);
+            const skipped = await deploy(t, ci, "main", ["--skip-promotion-check"]);
+            t.is(skipped.code, 0, skipped.stderr);
+            t.regex(skipped.stderr, /promotion check for stage → prod SKIPPED by --skip-promotion-check \(gate: enforce\)/);
+        } else {
+            t.is(r.code, 0, r.stderr);
+            t.deepEqual(reports.event("start")!.argv!.slice(3, 5), ["-e", "prod"]);
+        }
+    });
+}
+
+test.serial("a change outside the distribution does not trip the gate", async (t) => {
+    const w = new GitWorld(t);
+    w.commit("main", "docs/runbook.md", "Update runbook");
+    const r = await deploy(t, w.ci("main"), "main");
+    t.is(r.code, 0, r.stderr);
+});
+
+for (const gate of ["enforce", "warn"] as const) {
+    test.serial(`cherry-picks (${gate}): from stage onto main passes; from dev straight onto main ${gate === "enforce" ? "is refused" : "is warned about"}`, async (t) => {
+        const w = new GitWorld(t, gate === "warn" ? WARN_PROD : {});
+        const tested = w.commit("dev", "distribution/platform/a.yaml", "Feature A");
+        w.merge("dev", "stage");
+        w.cherryPick(tested, "main");
+        let out = await status(t, w.ci("main"));
+        t.regex(out, /only in main, never in stage: 1 commit \(0 hotfixes, 1 cherry-pick\)\n    [0-9a-f]{10} Feature A \(cherry-pick\)/);
+        const ok = await deploy(t, w.ci("main"), "main");
+        t.is(ok.code, 0, ok.stderr);
+        t.notRegex(ok.stderr, /promotion gate/);
+
+        const untested = w.commit("dev", "distribution/platform/b.yaml", "Feature B");
+        w.cherryPick(untested, "main");
+        out = await status(t, w.ci("main"));
+        t.regex(out, /only in main, never in stage: 2 commits \(1 hotfix, 1 cherry-pick\)/);
+        const r = await deploy(t, w.ci("main"), "main");
+        t.regex(r.stderr, /never went through stage[\s\S]*Feature B\n\s+paths: distribution\/platform\/b.yaml/);
+        t.is(r.code, gate === "enforce" ? Exit.REFUSED : 0, r.stderr);
+    });
+}
+
+test.serial("trees that are equal: status says so, and the gate passes in enforce mode", async (t) => {
+    const w = new GitWorld(t);
+    w.commit("dev", "distribution/platform/c.yaml", "Feature C");
+    w.merge("dev", "stage");
+    w.merge("stage", "main");
+    const out = await status(t, w.ci("main"));
+    t.regex(out, /stage \(origin\/stage\) → prod[^\n]*\n  waiting for promotion: none\n  only in main, never in stage: none\n  trees: equal/);
+    const r = await deploy(t, w.ci("main"), "main");
+    t.is(r.code, 0, r.stderr);
+    t.like(JSON.parse((await deploy(t, w.ci("main"), "main", ["--json"])).stdout), { promotionGate: "passed" });
+});
+
+for (const gate of ["enforce", "warn"] as const) {
+    test.serial(`a missing remote-tracking branch (${gate}): status says it is unknown; deploy ${gate === "enforce" ? "refuses" : "warns"} and says how to fetch`, async (t) => {
+        const w = new GitWorld(t, gate === "warn" ? WARN_PROD : {});
+        const ci = w.ci("main");
+        git(ci, "update-ref", "-d", "refs/remotes/origin/stage");
+        t.regex(await status(t, ci), /stage \(origin\/stage\) → prod \(origin\/main\), promotion gate: \w+\n  unknown: origin\/stage not in this clone; run git fetch/);
+        const r = await deploy(t, ci, "main");
+        t.regex(r.stderr, new RegExp(`promotion gate \\(${gate}\\): origin/stage \\(the stage branch\\) is not in this clone[\\s\\S]*git fetch origin stage`));
+        t.is(r.code, gate === "enforce" ? Exit.REFUSED : 0, r.stderr);
+    });
+}
+
+test.serial("remote-tracking branches fetched long ago are flagged as stale", async (t) => {
+    const w = new GitWorld(t);
+    const ci = w.ci("main");
+    git(ci, "fetch", "-q", "origin");
+    // The last fetch was three days ago.
+    const old = new Date(Date.now() - 3 * 86_400_000 - 1_800_000);
+    fs.utimesSync(path.join(ci, ".git", "FETCH_HEAD"), old, old);
+    for (const log of ["stage", "main"].map((b) => path.join(ci, ".git", "logs", "refs", "remotes", "origin", b))) {
+        if (fs.existsSync(log)) fs.writeFileSync(log, fs.readFileSync(log, "utf8").replace(/> \d+ ([+-]\d{4})/g, `> ${Math.floor(old.getTime() / 1000)} $1`));
+    }
+    t.regex(await status(t, ci), /warning: origin\/stage was last updated 72 h ago and may be stale; run git fetch/);
+});
+
+test.serial("one artifact promoted: --expect-sha256 refuses another file before any AWS call; the digest reaches the summary and the session tags", async (t) => {
+    const w = new GitWorld(t);
+    const ci = w.ci("dev");
+    const zip = path.join(ci, "platform.zip");
+    fs.writeFileSync(zip, "PK\u0003\u0004 pretend this is the packaged distribution");
+    const { createHash } = await import("node:crypto");
+    const digest = createHash("sha256").update(fs.readFileSync(zip)).digest("hex");
+    const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "dev" } });
+    t.teardown(j.dispose);
+
+    const wrong = await runCli(["deploy", "platform.zip", "--expect-sha256", "0".repeat(64)], j.env, ci);
+    t.is(wrong.code, Exit.REFUSED);
+    t.regex(wrong.stderr, new RegExp(`platform.zip has sha256 ${digest}, not the expected 0{64} \\(--expect-sha256\\): refusing to deploy a different artifact`));
+    t.is(sts.calls.length, 0);
+    t.is(reports.reports.length, 0);
+
+    const right = await runCli(["deploy", "platform.zip", "--expect-sha256", digest.toUpperCase(), "--json"], j.env, ci);
+    t.is(right.code, 0, right.stderr);
+    t.like(JSON.parse(right.stdout), { sha256: digest, result: "deployed" });
+    t.deepEqual(reports.event("start")!.argv!.slice(0, 3), ["deploy", "run", "platform.zip"]);
+    const assume = sts.calls.find((c) => c.action === "AssumeRole")!;
+    const tags = new Map([1, 2, 3, 4, 5, 6].map((i) => [assume.params.get(`Tags.member.${i}.Key`), assume.params.get(`Tags.member.${i}.Value`)]));
+    t.is(tags.get("attini-gitops:sha256"), digest);
+
+    const folder = await runCli(["deploy", "distribution/platform", "--expect-sha256", digest], j.env, ci);
+    t.is(folder.code, Exit.USAGE);
+    t.regex(folder.stderr, /--expect-sha256 needs a packaged \.zip distribution/);
+});
