@@ -4,14 +4,14 @@
 # The same virtualenv gets the AWS CLI v1 (pinned), which `npm run bench` uses for the bash
 # baseline (aws sts assume-role + jq). Idempotent: a second run costs nothing.
 set -euo pipefail
+# shellcheck source=scripts/cache.sh
+source "$(dirname "$0")/cache.sh"
 
 MOTO_VERSION="5.1.18"
 AWSCLI_VERSION="1.45.11"
-CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/attini-gitops"
 VENV="$CACHE_ROOT/aws-tools/moto-$MOTO_VERSION-awscli-$AWSCLI_VERSION"
 BIN="$VENV/bin/moto_server"
 
-log() { echo "ensure-moto: $*" >&2; }
 
 if [ -x "$BIN" ] && [ -f "$VENV/.complete" ]; then
   log "using cached moto $MOTO_VERSION and AWS CLI $AWSCLI_VERSION ($VENV)"

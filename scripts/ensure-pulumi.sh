@@ -9,14 +9,14 @@
 #
 # Progress goes to stderr so that `PULUMI=$(scripts/ensure-pulumi.sh)` works.
 set -euo pipefail
+# shellcheck source=scripts/cache.sh
+source "$(dirname "$0")/cache.sh"
 
 PULUMI_VERSION="${ATTINI_GITOPS_PULUMI_VERSION:-3.274.1}"
 PULUMI_MIN_VERSION="3.200.0"
-CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/attini-gitops"
 DEST_DIR="$CACHE_ROOT/pulumi/v$PULUMI_VERSION"
 DEST="$DEST_DIR/bin/pulumi"
 
-log() { echo "ensure-pulumi: $*" >&2; }
 
 # version_ge A B: true when dotted version A >= B (numeric, ignores pre-release suffixes).
 version_ge() {

@@ -5,34 +5,15 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Exit } from "../automation/errors";
-import { Backend, fileBackend } from "./support/backend";
-import { jobEnv, ReportServer, runCli } from "./support/driver";
-import { Moto, startMoto } from "./support/moto";
-import { provision, scratchProject, ScratchProject } from "./support/project";
-import { pulumiCli } from "./support/tools";
+import { jobEnv, runCli } from "./support/driver";
+import { backend, moto, project, reports, useWorld } from "./support/world";
 
-let moto: Moto;
-let backend: Backend;
-let project: ScratchProject;
-let reports: ReportServer;
-
-test.before(async () => {
-    pulumiCli();
-    moto = await startMoto();
-    backend = fileBackend();
-    // dev is claimed by a unicode branch name here.
-    project = scratchProject({ "Pulumi.dev.yaml": (s) => s.replace("attini-gitops:branch: dev", 'attini-gitops:branch: "release/ünïcode"') });
-    reports = await ReportServer.start();
-    await provision(project, backend, ["dev", "stage"]);
-    execFileSync("git", ["checkout", "-q", "-b", "stage"], { cwd: project.dir });
+// dev is claimed by a unicode branch name here; the clone is on branch stage.
+useWorld(test, {
+    stacks: ["dev", "stage"],
+    edit: { "Pulumi.dev.yaml": (s) => s.replace("attini-gitops:branch: dev", 'attini-gitops:branch: "release/ünïcode"') },
+    ready: () => execFileSync("git", ["checkout", "-q", "-b", "stage"], { cwd: project.dir }),
 });
-test.after.always(async () => {
-    await reports?.close();
-    await moto?.stop();
-    backend?.dispose();
-    project?.dispose();
-});
-test.beforeEach(() => reports.reset());
 
 async function run(t: ExecutionContext, args: string[], extra: Record<string, string | undefined> = {}) {
     const j = jobEnv({ moto, backend, reports, extra });

@@ -2,28 +2,11 @@
 import test, { ExecutionContext } from "ava";
 import * as fs from "node:fs";
 import { Exit } from "../automation/errors";
-import { Backend, fileBackend } from "./support/backend";
 import { jobEnv, runCli } from "./support/driver";
-import { Moto, startMoto } from "./support/moto";
-import { provision, scratchProject, ScratchProject } from "./support/project";
-import { pulumiCli } from "./support/tools";
+import { scratchProject } from "./support/project";
+import { backend, moto, project, useWorld } from "./support/world";
 
-let moto: Moto;
-let backend: Backend;
-let project: ScratchProject;
-
-test.before(async () => {
-    pulumiCli();
-    moto = await startMoto();
-    backend = fileBackend();
-    project = scratchProject();
-    await provision(project, backend, ["dev", "prod"]); // stage is not provisioned yet
-});
-test.after.always(async () => {
-    await moto?.stop();
-    backend?.dispose();
-    project?.dispose();
-});
+useWorld(test, { stacks: ["dev", "prod"] }); // stage is not provisioned yet
 
 async function cli(t: ExecutionContext, args: string[], cwd = project.dir, extra: Record<string, string | undefined> = {}) {
     const j = jobEnv({ moto, backend, extra });

@@ -6,38 +6,13 @@ import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { Exit } from "../automation/errors";
-import { Backend, fileBackend } from "./support/backend";
-import { jobEnv, ReportServer, runCli, StsFront } from "./support/driver";
-import { Moto, startMoto } from "./support/moto";
-import { provision, scratchProject, ScratchProject } from "./support/project";
-import { pulumiCli } from "./support/tools";
+import { fileBackend } from "./support/backend";
+import { jobEnv, runCli } from "./support/driver";
+import { startMoto } from "./support/moto";
+import { provision, scratchProject } from "./support/project";
+import { backend, moto, project, reports, sts, useWorld } from "./support/world";
 
-let moto: Moto;
-let backend: Backend;
-let project: ScratchProject;
-let reports: ReportServer;
-let sts: StsFront;
-
-test.before(async () => {
-    pulumiCli();
-    moto = await startMoto();
-    backend = fileBackend();
-    project = scratchProject();
-    reports = await ReportServer.start();
-    sts = await StsFront.start(moto);
-    await provision(project, backend);
-});
-test.after.always(async () => {
-    await reports?.close();
-    await sts?.close();
-    await moto?.stop();
-    backend?.dispose();
-    project?.dispose();
-});
-test.beforeEach(() => {
-    reports.reset();
-    sts.reset();
-});
+useWorld(test);
 
 /** Runs the driver as a CI job would; returns its result and what the stand-in attini saw. */
 async function job(t: ExecutionContext, args: string[], extra: Record<string, string | undefined> = {}, cwd: string = project.dir, prepareHome?: (home: string) => void) {

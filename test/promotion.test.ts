@@ -5,38 +5,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Exit } from "../automation/errors";
-import { Backend, fileBackend } from "./support/backend";
-import { jobEnv, ReportServer, runCli, StsFront } from "./support/driver";
-import { Moto, startMoto } from "./support/moto";
-import { git, provision, scratchProject, ScratchProject } from "./support/project";
-import { pulumiCli } from "./support/tools";
+import { jobEnv, runCli } from "./support/driver";
+import { git, scratchProject } from "./support/project";
+import { backend, moto, reports, sts, useWorld } from "./support/world";
 
-let moto: Moto;
-let backend: Backend;
-let provisioned: ScratchProject;
-let reports: ReportServer;
-let sts: StsFront;
-
-test.before(async () => {
-    pulumiCli();
-    moto = await startMoto();
-    backend = fileBackend();
-    provisioned = scratchProject();
-    reports = await ReportServer.start();
-    sts = await StsFront.start(moto);
-    await provision(provisioned, backend);
-});
-test.after.always(async () => {
-    await reports?.close();
-    await sts?.close();
-    await moto?.stop();
-    backend?.dispose();
-    provisioned?.dispose();
-});
-test.beforeEach(() => {
-    reports.reset();
-    sts.reset();
-});
+useWorld(test);
 
 /** origin (bare), a developer clone that pushes, and CI clones that fetch. */
 class GitWorld {
