@@ -95,7 +95,8 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
     if (o.stack !== undefined && stack.branch !== branch) log.info(`--stack ${o.stack} overrides the mapping: that stack is for branch ${stack.branch}, this build is for ${branch}`);
 
     // --- local preflight -------------------------------------------------------------------------
-    const distribution = path.resolve(projectDir, o.distributionPath);
+    // Relative to where the driver runs, as attini (which inherits that directory) will read it.
+    const distribution = path.resolve(o.distributionPath);
     if (!fs.existsSync(distribution)) throw usage(`distribution path ${o.distributionPath} does not exist (resolved: ${distribution}). Pass the folder or .zip that \`attini deploy run\` should deploy.`);
     if (o.durationSeconds < 900 || o.durationSeconds > stack.maxSessionDuration) {
         throw usage(`--duration ${o.durationSeconds}: must be between 900 and the role's maxSessionDuration (${stack.maxSessionDuration}) seconds`);

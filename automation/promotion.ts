@@ -175,14 +175,17 @@ export function applyPromotionGate(o: GateOptions): { result: "passed" | "warned
     return { result: "warned", findings };
 }
 
-/** sha256 of a .zip (its bytes) or of a folder (its sorted relative paths and file digests). */
+/**
+ * sha256 of a .zip (its bytes) or of a folder (its sorted relative paths and file digests,
+ * leaving out .git and node_modules).
+ */
 export function distributionDigest(p: string): string {
     const st = fs.statSync(p);
     if (st.isFile()) return createHash("sha256").update(fs.readFileSync(p)).digest("hex");
     const h = createHash("sha256");
     const walk = (dir: string, rel: string) => {
         for (const ent of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-            if (ent.name === ".git") continue;
+            if (ent.name === ".git" || ent.name === "node_modules") continue;
             const full = path.join(dir, ent.name);
             const r = rel ? `${rel}/${ent.name}` : ent.name;
             if (ent.isDirectory()) walk(full, r);

@@ -77,11 +77,19 @@ test.serial("invalid config: nothing is registered and every problem is listed",
 });
 
 test.serial("ExternalId, OIDC and audit trail: condition, pinned GitHub subject, provider and awsx trail; the id never reaches an output", async (t) => {
-    const cfg = engineConfigOf("prod", { externalId: "ext-id-4242", githubRepository: "acme/platform", auditTrail: "true", maxSessionDuration: "7200", rolePath: "/attini/" });
+    const cfg = engineConfigOf("prod", {
+        externalId: "ext-id-4242",
+        githubRepository: "acme/platform",
+        auditTrail: "true",
+        maxSessionDuration: "7200",
+        rolePath: "/attini/",
+        permissionsBoundaryArn: "arn:aws:iam::333333333333:policy/deploy-boundary",
+    });
     const { outputs, resources } = await runProgram("prod", cfg, { callerAccount: "333333333333" });
     const role = one(resources, "aws:iam/role:Role");
     t.is(role.inputs.path, "/attini/");
     t.is(role.inputs.maxSessionDuration, 7200);
+    t.is(role.inputs.permissionsBoundary, "arn:aws:iam::333333333333:policy/deploy-boundary");
     // The trust policy carries the ExternalId, so Pulumi must store it encrypted.
     t.true(isSecretInput(role.inputs.assumeRolePolicy));
     const trust = JSON.parse(role.inputs.assumeRolePolicy.value);
