@@ -118,18 +118,18 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
     // Reading the outputs runs the Pulumi CLI in child processes; meanwhile this process finds the
     // source credentials (local only: no AWS API call), so the two waits overlap.
     const outputsRead = readOutputs(projectDir, stack).then(
-        (o) => ({ ok: true as const, o }),
-        (e: unknown) => ({ ok: false as const, e }),
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
     );
     const credentialsFound = o.dryRun || o.githubOidc ? Promise.resolve() : findSourceCredentials();
     credentialsFound.catch(() => {}); // reported below, after the outputs
     const read = await outputsRead;
     let outputs: DeployRoleOutputs | undefined;
     let roleSource = "outputs";
-    if (read.ok) outputs = read.o;
-    else if (!o.dryRun) throw read.e;
+    if (read.ok) outputs = read.value;
+    else if (!o.dryRun) throw read.error;
     else {
-        const msg = (read.e as Error).message;
+        const msg = (read.error as Error).message;
         roleSource = `config (stack outputs unavailable: ${msg})`;
         log.info(`dry run: ${msg} The role below is derived from Pulumi.${stack.stack}.yaml.`);
     }

@@ -70,8 +70,13 @@ export async function readOutputs(projectDir: string, c: StackConfig): Promise<D
     reading.catch(() => {}); // handled below, in order
     let raw: Record<string, unknown>;
     try {
-        const { LocalWorkspace, PulumiCommand } = await import("@pulumi/pulumi/automation");
-        const cmd = await PulumiCommand.get();
+        // PulumiCommand (a small module) starts the version check; the LocalWorkspace module, a large
+        // one, loads while both CLI runs are under way.
+        const { PulumiCommand } = await import("@pulumi/pulumi/automation/cmd");
+        const checking = PulumiCommand.get();
+        checking.catch(() => {});
+        const { LocalWorkspace } = await import("@pulumi/pulumi/automation/localWorkspace");
+        const cmd = await checking;
         const read = await reading;
         const ws = await LocalWorkspace.create({ workDir: projectDir, pulumiCommand: cmd });
         if (ws.pulumiCommand.command !== PULUMI || ws.workDir !== projectDir) throw new Error(`unexpected workspace ${ws.pulumiCommand.command} in ${ws.workDir}`);

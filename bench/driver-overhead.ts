@@ -4,6 +4,7 @@
  * floor measured in the same run (a bare Node start + one `pulumi stack output --json` on the same
  * backend + one STS AssumeRole round trip). Medians of RUNS runs (default 11), all against the same
  * local emulator and file backend. attini is a tiny script that records when it started.
+ * `npm run bench -- --readme` also writes the figures into README.md.
  */
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -102,6 +103,20 @@ export AWS_SESSION_TOKEN=$(echo "$CREDS" | jq -r .Credentials.SessionToken)
         console.log(`\nmedians of ${RUNS} runs (ms), ${os.cpus().length} cores, Node ${process.version}\n`);
         for (const [k, v] of rows) console.log(`${k.padEnd(50)} ${v.toFixed(0).padStart(6)}`);
         console.log(`\ndriver / bash flow: ${(median(driver) / median(bash)).toFixed(2)}×   driver / floor: ${(median(driver) / floor).toFixed(2)}×`);
+        if (process.argv.includes("--readme")) {
+            const block = [
+                "<!-- bench:start -->",
+                "| flow | median |",
+                "| --- | --- |",
+                ...rows.slice(0, 3).map(([k, v]) => `| ${k} | ${v.toFixed(0)} ms |`),
+                "",
+                `The driver is ${(median(driver) / median(bash)).toFixed(2)}× the bash flow and ${(median(driver) / floor).toFixed(2)}× the floor.`,
+                "<!-- bench:end -->",
+            ].join("\n");
+            const file = path.resolve(__dirname, "..", "..", "README.md");
+            fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, block));
+            console.log(`figures written to ${file}`);
+        }
     } finally {
         await moto.stop();
         backend.dispose();
