@@ -63,15 +63,13 @@ export function checkOutputs(c: StackConfig, raw: Record<string, { value: unknow
  * these outputs hold no secret. So CI needs read access to the backend, never the passphrase.
  */
 export async function readOutputs(projectDir: string, c: StackConfig): Promise<DeployRoleOutputs> {
-    // The read runs in a child process while this one loads the Automation API; the CLI's version
-    // check (PulumiCommand.get runs `pulumi version`) follows. The read is only used once both
-    // have succeeded.
+    // Three things overlap: the read (a CLI run, started first), the CLI's version check
+    // (PulumiCommand.get runs `pulumi version`; its module is small) and loading LocalWorkspace (a
+    // large module). The read is only used once the workspace stands.
     const reading = execFile(PULUMI, ["stack", "output", "--json", "--stack", c.stack], { cwd: projectDir, env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" }, maxBuffer: 16 * 1024 * 1024 });
     reading.catch(() => {}); // handled below, in order
     let raw: Record<string, unknown>;
     try {
-        // PulumiCommand (a small module) starts the version check; the LocalWorkspace module, a large
-        // one, loads while both CLI runs are under way.
         const { PulumiCommand } = await import("@pulumi/pulumi/automation/cmd");
         const checking = PulumiCommand.get();
         checking.catch(() => {});
@@ -87,7 +85,7 @@ export async function readOutputs(projectDir: string, c: StackConfig): Promise<D
         if (/ENOENT/.test(msg)) {
             throw new DriverError(Exit.NOT_PROVISIONED, "cannot read stack outputs: the Pulumi CLI (`pulumi`) is not on PATH. Install it (https://www.pulumi.com/docs/install/, or scripts/ensure-pulumi.sh).");
         }
-        if (/no stack named|not found|does not exist/i.test(msg)) throw notProvisioned(c, "no such stack on the current backend");
+        if (/no stack named/i.test(msg)) throw notProvisioned(c, "no such stack on the current backend");
         throw new DriverError(
             Exit.NOT_PROVISIONED,
             `cannot read stack ${c.stack}'s outputs from the Pulumi backend: ${firstLine(msg)}. Log in to the backend that holds the deploy-role stacks (\`pulumi login <url>\` or PULUMI_BACKEND_URL).`,
