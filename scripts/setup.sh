@@ -20,11 +20,14 @@ npm_deps() {
     echo "setup: npm packages up to date" >&2
     return
   fi
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2 # its prepare script builds the project
   echo "$want" > "$stamp"
+  built=1
 }
+
+built=0
 
 phase "npm packages" npm_deps
 phase "Pulumi CLI" bash scripts/ensure-pulumi.sh >/dev/null
 phase "AWS API emulator" bash scripts/ensure-moto.sh >/dev/null
-phase "build" node_modules/.bin/tsc -p tsconfig.json
+[ "$built" = 1 ] || phase "build" npm run --silent build
