@@ -95,7 +95,7 @@ Prints the identity policy (JSON) the build server needs to assume every stack's
 };
 
 const COMMON = { help: { type: "boolean", short: "h" }, json: { type: "boolean" }, cwd: { type: "string" } } as const;
-const OPTIONS = {
+export const OPTIONS = {
     deploy: {
         ...COMMON,
         branch: { type: "string" },

@@ -3,6 +3,7 @@
 import test from "ava";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { OPTIONS } from "../automation/cli";
 import { Exit } from "../automation/errors";
 import { PROJECT_KEYS } from "../lib/config";
 import { readProjectSchema } from "../lib/stackFiles";
@@ -24,6 +25,13 @@ test("the README documents every exit code the driver uses", (t) => {
     for (const [name, code] of Object.entries(Exit)) {
         if (code === 0) continue;
         t.regex(readme, new RegExp(`^\\| ${code} \\|`, "m"), `${name} (${code})`);
+    }
+});
+
+test("the README documents every command and every deploy option", (t) => {
+    for (const [command, options] of Object.entries(OPTIONS)) {
+        t.regex(readme, new RegExp(`^attini-gitops ${command}\\b`, "m"), command);
+        if (command === "deploy") for (const o of Object.keys(options)) if (o !== "help") t.true(readme.includes(`\`--${o}`), `--${o}`);
     }
 });
 
