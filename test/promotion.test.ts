@@ -93,6 +93,15 @@ test.serial("a parked commit: status shows it waiting with its age; promoting it
     t.is(json[0].oldestWaitingDays, 12);
     t.false(json[0].treesEqual);
 
+    // Parked upstream changes do not hold up the environments after it (warn on stage, enforce on prod).
+    for (const [branch, env] of [["stage", "acc"], ["main", "prod"]]) {
+        reports.reset();
+        const r = await deploy(t, w.ci(branch), branch);
+        t.is(r.code, 0, r.stderr);
+        t.notRegex(r.stderr, /promotion gate/);
+        t.deepEqual(reports.event("start")!.argv!.slice(3, 5), ["-e", env]);
+    }
+
     w.merge("dev", "stage");
     const after = await status(t, w.ci("stage"));
     t.regex(after, /dev \(origin\/dev\) → stage[^\n]*\n  waiting for promotion: none\n  only in stage, never in dev: none\n  trees: equal/);
@@ -151,17 +160,20 @@ for (const gate of ["enforce", "warn"] as const) {
     });
 }
 
-test.serial("trees that are equal: status says so, and the gate passes in enforce mode", async (t) => {
-    const w = new GitWorld(t);
-    w.commit("dev", "distribution/platform/c.yaml", "Feature C");
-    w.merge("dev", "stage");
-    w.merge("stage", "main");
-    const out = await status(t, w.ci("main"));
-    t.regex(out, /stage \(origin\/stage\) → prod[^\n]*\n  waiting for promotion: none\n  only in main, never in stage: none\n  trees: equal/);
-    const r = await deploy(t, w.ci("main"), "main");
-    t.is(r.code, 0, r.stderr);
-    t.like(JSON.parse((await deploy(t, w.ci("main"), "main", ["--json"])).stdout), { promotionGate: "passed" });
-});
+for (const gate of ["enforce", "warn"] as const) {
+    test.serial(`trees that are equal (${gate}): status says so, and the gate passes`, async (t) => {
+        const w = new GitWorld(t, gate === "warn" ? WARN_PROD : {});
+        w.commit("dev", "distribution/platform/c.yaml", "Feature C");
+        w.merge("dev", "stage");
+        w.merge("stage", "main");
+        const out = await status(t, w.ci("main"));
+        t.regex(out, /stage \(origin\/stage\) → prod[^\n]*\n  waiting for promotion: none\n  only in main, never in stage: none\n  trees: equal/);
+        const r = await deploy(t, w.ci("main"), "main", ["--json"]);
+        t.is(r.code, 0, r.stderr);
+        t.notRegex(r.stderr, /promotion gate/);
+        t.like(JSON.parse(r.stdout), { promotionGate: "passed", stack: "prod" });
+    });
+}
 
 for (const gate of ["enforce", "warn"] as const) {
     test.serial(`a missing remote-tracking branch (${gate}): status says it is unknown; deploy ${gate === "enforce" ? "refuses" : "warns"} and says how to fetch`, async (t) => {
