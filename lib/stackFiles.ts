@@ -5,6 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { closest, distance } from "fastest-levenshtein";
 import { parse } from "yaml";
 import { ConfigError, PROJECT, RawValue, StackConfig, showValue, STACK_NAME_RE, validateStackConfig, validateStackSet } from "./config";
 
@@ -77,22 +78,12 @@ function typeMatches(s: KeySchema, v: unknown): boolean {
     }
 }
 
-/** Nearest known key, for "did you mean" hints. */
+/** Nearest known key within 3 edits, for "did you mean" hints. */
 function nearest(key: string, known: Iterable<string>): string | undefined {
-    const dist = (a: string, b: string) => {
-        const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-        for (let j = 1; j <= b.length; j++) d[0][j] = j;
-        for (let i = 1; i <= a.length; i++)
-            for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
-        return d[a.length][b.length];
-    };
-    let best: string | undefined;
-    let bestD = 4;
-    for (const k of known) {
-        const d = dist(key, k);
-        if (d < bestD) [best, bestD] = [k, d];
-    }
-    return best;
+    const candidates = [...known];
+    if (candidates.length === 0) return undefined;
+    const best = closest(key.toLowerCase(), candidates.map((k) => k.toLowerCase()));
+    return distance(key.toLowerCase(), best) <= 3 ? candidates.find((k) => k.toLowerCase() === best) : undefined;
 }
 
 /** Parses one stack file into raw values (defaults applied) plus the schema-level problems. */
