@@ -165,15 +165,31 @@ test.serial("--timeout stops a follow that hangs and exits 124", async (t) => {
     t.is((await reports.waitFor("signal")).signal, "SIGTERM");
 });
 
-test.serial("SIGTERM to the driver is forwarded to attini; the driver exits 143", async (t) => {
-    const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "dev", ATTINI_STANDIN_SLEEP: "60" } });
-    t.teardown(j.dispose);
-    const r = await runCli(["deploy", DIST], j.env, project.dir, (child) => {
-        void reports.waitFor("start").then(() => child.kill("SIGTERM"));
+for (const [sig, code] of [
+    ["SIGTERM", 143],
+    ["SIGINT", 130],
+] as const) {
+    test.serial(`${sig} to the driver is forwarded to attini; the driver exits ${code}`, async (t) => {
+        const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "dev", ATTINI_STANDIN_SLEEP: "60" } });
+        t.teardown(j.dispose);
+        const r = await runCli(["deploy", DIST], j.env, project.dir, (child) => {
+            void reports.waitFor("start").then(() => child.kill(sig));
+        });
+        t.is(r.code, code, r.stderr);
+        t.regex(r.stderr, new RegExp(`received ${sig}; forwarding it to attini`));
+        t.is((await reports.waitFor("signal")).signal, sig);
     });
-    t.is(r.code, 143, r.stderr);
-    t.regex(r.stderr, /received SIGTERM; forwarding it to attini/);
-    t.is((await reports.waitFor("signal")).signal, "SIGTERM");
+}
+
+test.serial("--stack overrides the branch mapping, and says so", async (t) => {
+    const r = await job(t, ["deploy", DIST, "--branch", "dev", "--stack", "stage"]);
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stderr, /--stack stage overrides the mapping: that stack is for branch stage, this build is for dev/);
+    t.deepEqual(r.start!.argv!.slice(3, 5), ["-e", "acc"]);
+    t.is(r.start!.identity?.account, "222222222222");
+    const unknown = await job(t, ["deploy", DIST, "--branch", "dev", "--stack", "qa"]);
+    t.is(unknown.code, Exit.USAGE);
+    t.regex(unknown.stderr, /--stack qa: no such stack \(known: dev, stage, prod\)/);
 });
 
 test.serial("preflight: a missing distribution path, a missing attini, or no source credentials stop it before any STS call", async (t) => {
