@@ -22,9 +22,6 @@ export function defaultSessionName(distributionPath: string): string {
     return cleanSessionName(`deploy-${name}`);
 }
 
-/** A SourceIdentity: 2-64 characters of `[\w+=,.@-]`. */
-export const cleanSourceIdentity = cleanSessionName;
-
 /** A session tag value: at most 256 characters of letters, digits, spaces and `_.:/=+-@`. */
 export function cleanTagValue(raw: string): string {
     return raw.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, "_").slice(0, 256);
@@ -33,7 +30,8 @@ export function cleanTagValue(raw: string): string {
 /** Who started the build, from the CI system's variables, for the SourceIdentity. */
 export const ACTOR_VARS = ["GITHUB_ACTOR", "GITLAB_USER_LOGIN", "BUILD_USER_ID", "BITBUCKET_STEP_TRIGGERER_UUID", "BUILD_REQUESTEDFOREMAIL", "CIRCLE_USERNAME", "CODEBUILD_INITIATOR"];
 
+/** The SourceIdentity: the CI actor, cleaned to the same rules as a session name (2-64 of `[\w+=,.@-]`). */
 export function sourceIdentity(env: Readonly<Record<string, string | undefined>>): string {
-    for (const v of ACTOR_VARS) if (env[v]) return cleanSourceIdentity(env[v]!);
+    for (const v of ACTOR_VARS) if (env[v]) return cleanSessionName(env[v]!);
     return "attini-gitops";
 }
