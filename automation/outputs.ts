@@ -77,7 +77,7 @@ export async function readOutputs(projectDir: string, c: StackConfig): Promise<D
         const cmd = await checking;
         const read = await reading;
         const ws = await LocalWorkspace.create({ workDir: projectDir, pulumiCommand: cmd });
-        if (ws.pulumiCommand.command !== PULUMI || ws.workDir !== projectDir) throw new Error(`unexpected workspace ${ws.pulumiCommand.command} in ${ws.workDir}`);
+        if (ws.pulumiCommand.command !== PULUMI) throw new Error(`the workspace runs ${ws.pulumiCommand.command}, not the ${PULUMI} that read the outputs`);
         raw = JSON.parse(read.stdout) as Record<string, unknown>;
     } catch (err) {
         const e = err as Error & { stderr?: string };
