@@ -100,8 +100,14 @@ export interface RunOptions {
     killGraceMs?: number;
 }
 
-/** Runs attini and resolves with the exit code to exit with. */
-export function runAttini(o: RunOptions): Promise<number> {
+export interface AttiniResult {
+    /** The exit code to exit with: attini's own, 124 on --timeout, 128+n when a signal ended it. */
+    exitCode: number;
+    ended: "exit" | "timeout" | "signal";
+}
+
+/** Runs attini and resolves with how it ended. */
+export function runAttini(o: RunOptions): Promise<AttiniResult> {
     return new Promise((resolve, reject) => {
         const child = spawn(o.bin, o.args, { env: o.env, stdio: ["inherit", o.stdoutToStderr ? process.stderr : "inherit", "inherit"], shell: false });
         let timedOut = false;
@@ -139,10 +145,10 @@ export function runAttini(o: RunOptions): Promise<number> {
         });
         child.on("exit", (code, signal) => {
             done();
-            if (timedOut) return resolve(Exit.TIMEOUT);
-            if (forwarded) return resolve(signalExit(forwarded));
-            if (signal) return resolve(signalExit(signal));
-            resolve(code ?? 1);
+            if (timedOut) return resolve({ exitCode: Exit.TIMEOUT, ended: "timeout" });
+            if (forwarded) return resolve({ exitCode: signalExit(forwarded), ended: "signal" });
+            if (signal) return resolve({ exitCode: signalExit(signal), ended: "signal" });
+            resolve({ exitCode: code ?? 1, ended: "exit" });
         });
     });
 }

@@ -101,6 +101,9 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
     if (o.durationSeconds < 900 || o.durationSeconds > stack.maxSessionDuration) {
         throw usage(`--duration ${o.durationSeconds}: must be between 900 and the role's maxSessionDuration (${stack.maxSessionDuration}) seconds`);
     }
+    if (o.githubOidc && !stack.githubOidc) {
+        throw usage(`--github-oidc: stack ${stack.stack} does not trust GitHub Actions OIDC. Set githubRepository in Pulumi.${stack.stack}.yaml and run pulumi up.`);
+    }
     const sessionName = o.sessionName !== undefined ? cleanSessionName(o.sessionName) : defaultSessionName(distribution);
     const command = attiniArgs(o.distributionPath, stack.attiniEnvironment, o.extraArgs);
     const commit = resolveCommit(env, git);
@@ -159,7 +162,6 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
     log.redactor.add(o.externalId);
     let creds: TemporaryCredentials;
     if (o.githubOidc) {
-        if (!stack.githubOidc) throw usage(`--github-oidc: stack ${stack.stack} does not trust GitHub Actions OIDC. Set githubRepository in Pulumi.${stack.stack}.yaml and run pulumi up.`);
         const token = await githubIdToken(env, log.redactor);
         creds = await assumeRoleWithGithubOidc({ roleArn: role, region: stack.region, sessionName, durationSeconds: o.durationSeconds, branch: stack.branch }, token, (line) => log.info(line));
     } else {
@@ -194,7 +196,7 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
     }
     log.info(`assumed ${role} (session ${sessionName}); running: ${["attini", ...command].map(shellQuote).join(" ")}`);
 
-    const exitCode = await runAttini({
+    const { exitCode, ended } = await runAttini({
         bin: attini!,
         args: command,
         env: attiniEnv(env, creds, stack.region),
@@ -202,7 +204,8 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
         stdoutToStderr: o.json,
         log: (line) => log.info(line),
     });
-    if (exitCode === Exit.TIMEOUT) log.info(`timed out after ${o.timeoutSeconds}s (exit ${Exit.TIMEOUT})`);
+    if (ended === "timeout") log.info(`timed out after ${o.timeoutSeconds}s (exit ${exitCode})`);
+    else if (ended === "signal") log.info(`attini ended by a signal (exit ${exitCode})`);
     else if (exitCode !== 0) log.info(`attini exited with ${exitCode}`);
     return finish({ result: exitCode === 0 ? "deployed" : "failed", exitCode, ...summary });
 }
