@@ -6,10 +6,12 @@
  * the Automation API, STS AssumeRole and GetCallerIdentity, the driver as CI runs it.
  */
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { fileBackend } from "../test/support/backend";
 import { jobEnv } from "../test/support/driver";
 import { startMoto } from "../test/support/moto";
-import { provision, scratchProject } from "../test/support/project";
+import { git, provision, scratchProject } from "../test/support/project";
 import { CLI, pulumiCli } from "../test/support/tools";
 
 function step(title: string): void {
@@ -44,6 +46,14 @@ async function main(): Promise<number> {
             step(`a push to ${branch}`);
             run(["deploy", "distribution/platform"], { BRANCH: branch });
         }
+
+        step("a hotfix committed straight on main never ran in stage: status shows it, and prod's promotion gate (enforce) refuses it");
+        fs.writeFileSync(path.join(project.distribution, "hotfix.yaml"), "timeout: 30\n");
+        git(project.dir, "add", "distribution");
+        git(project.dir, "commit", "-q", "-m", "Hotfix: raise timeout");
+        git(project.dir, "update-ref", "-m", "push", "refs/remotes/origin/main", "HEAD");
+        run(["status"]);
+        run(["deploy", "distribution/platform"], { BRANCH: "main" }, 7);
 
         step("a push to a feature branch maps to no environment");
         run(["deploy", "distribution/platform", "--branch", "feature/login"], {}, 3);
