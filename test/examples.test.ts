@@ -18,9 +18,12 @@ test.before(async () => {
 });
 test.after.always(async () => moto?.stop());
 
-const EXAMPLES: { file: string; yaml: boolean; ci: Record<string, string>; stack: string; source: string; zip?: boolean }[] = [
+/** What the GitHub example tells users to do first: trust the repository's jobs in every stack. */
+const withGithubOidc = Object.fromEntries(["dev", "stage", "prod"].map((s) => [`Pulumi.${s}.yaml`, (text: string) => `${text}  attini-gitops:githubRepository: acme/platform\n`]));
+
+const EXAMPLES: { file: string; yaml: boolean; ci: Record<string, string>; stack: string; source: string; zip?: boolean; edit?: typeof withGithubOidc }[] = [
     { file: "codebuild/buildspec.yml", yaml: true, ci: { CODEBUILD_BUILD_ID: "attini:1", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/stage", CODEBUILD_WEBHOOK_TRIGGER: "branch/stage" }, stack: "stage", source: "AWS CodeBuild (CODEBUILD_WEBHOOK_HEAD_REF)" },
-    { file: "github-actions/deploy.yml", yaml: true, ci: { GITHUB_ACTIONS: "true", GITHUB_REF: "refs/heads/main" }, stack: "prod", source: "GitHub Actions (GITHUB_REF)" },
+    { file: "github-actions/deploy.yml", yaml: true, ci: { GITHUB_ACTIONS: "true", GITHUB_REF: "refs/heads/main" }, stack: "prod", source: "GitHub Actions (GITHUB_REF)", edit: withGithubOidc },
     { file: "jenkins/Jenkinsfile", yaml: false, ci: { JENKINS_URL: "https://jenkins.example/", BRANCH_NAME: "dev" }, stack: "dev", source: "Jenkins (BRANCH_NAME)" },
     { file: "gitlab/.gitlab-ci.yml", yaml: true, ci: { GITLAB_CI: "true", CI_COMMIT_BRANCH: "stage" }, stack: "stage", source: "GitLab CI (CI_COMMIT_BRANCH)", zip: true },
 ];
@@ -31,7 +34,7 @@ for (const ex of EXAMPLES) {
         if (ex.yaml) t.notThrows(() => parse(text), "valid YAML");
         const commands = [...text.matchAll(/npx attini-gitops (deploy[^'\n]*)/g)].map((m) => m[1].trim().split(/\s+/));
         t.is(commands.length, 1, "one deploy command");
-        const project = scratchProject();
+        const project = scratchProject(ex.edit);
         const backend = fileBackend();
         const vars: Record<string, string> = {};
         if (ex.zip) {
