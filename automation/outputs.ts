@@ -31,12 +31,12 @@ function notProvisioned(c: StackConfig, why: string): DriverError {
 }
 
 /** Checks the raw outputs against the contract and against the stack file they came from. */
-export function checkOutputs(c: StackConfig, raw: Record<string, { value: unknown }>): DeployRoleOutputs {
+export function checkOutputs(c: StackConfig, raw: Record<string, unknown>): DeployRoleOutputs {
     const missing = [...STRING_OUTPUTS, "externalIdRequired"].filter((k) => raw[k] === undefined);
     if (missing.length > 0) throw notProvisioned(c, Object.keys(raw).length === 0 ? "it has no outputs" : `outputs missing: ${missing.join(", ")}`);
-    const bad = STRING_OUTPUTS.filter((k) => typeof raw[k].value !== "string");
-    if (bad.length > 0 || typeof raw.externalIdRequired.value !== "boolean") throw notProvisioned(c, `outputs of the wrong type: ${[...bad, "externalIdRequired"].join(", ")}`);
-    const o = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.value])) as unknown as DeployRoleOutputs;
+    const bad = STRING_OUTPUTS.filter((k) => typeof raw[k] !== "string");
+    if (bad.length > 0 || typeof raw.externalIdRequired !== "boolean") throw notProvisioned(c, `outputs of the wrong type: ${[...bad, "externalIdRequired"].join(", ")}`);
+    const o = raw as unknown as DeployRoleOutputs;
     // The stack file may have been edited since the last `pulumi up`: then the role in the account
     // does not match what the file says, and deploying with it would be a guess.
     const stale = (["branch", "attiniEnvironment", "accountId", "region"] as const).filter((k) => o[k] !== c[k]);
@@ -93,7 +93,7 @@ export async function readOutputs(projectDir: string, c: StackConfig): Promise<D
     }
     const secret = Object.keys(raw).filter((k) => raw[k] === "[secret]");
     if (secret.length > 0) throw notProvisioned(c, `outputs ${secret.join(", ")} are secret, but the deploy-role outputs never are; run the attini-gitops program`);
-    return checkOutputs(c, Object.fromEntries(Object.entries(raw).map(([k, value]) => [k, { value }])));
+    return checkOutputs(c, raw);
 }
 
 function firstLine(msg: string): string {
