@@ -106,6 +106,7 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
     }
     const sessionName = o.sessionName !== undefined ? cleanSessionName(o.sessionName) : defaultSessionName(distribution);
     const command = attiniArgs(o.distributionPath, stack.attiniEnvironment, o.extraArgs);
+    const commandLine = ["attini", ...command].map(shellQuote).join(" ");
     const commit = resolveCommit(env, git);
     const attini = o.dryRun ? undefined : findAttini(o.attiniBin, env);
 
@@ -151,7 +152,7 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
         command: ["attini", ...command],
     };
     if (o.dryRun) {
-        log.info(`dry run: would assume ${role} as session ${sessionName}, then run: ${["attini", ...command].map(shellQuote).join(" ")}`);
+        log.info(`dry run: would assume ${role} as session ${sessionName}, then run: ${commandLine}`);
         return finish({ result: "dry-run", exitCode: Exit.OK, ...summary });
     }
 
@@ -194,7 +195,7 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
         if (e instanceof WrongAccountError) throw new DriverError(Exit.WRONG_ACCOUNT, e.message);
         throw e;
     }
-    log.info(`assumed ${role} (session ${sessionName}); running: ${["attini", ...command].map(shellQuote).join(" ")}`);
+    log.info(`assumed ${role} (session ${sessionName}); running: ${commandLine}`);
 
     const { exitCode, ended } = await runAttini({
         bin: attini!,

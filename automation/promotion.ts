@@ -155,7 +155,7 @@ export function applyPromotionGate(o: GateOptions): { result: "passed" | "warned
         if (stack.promotionGate === "enforce") throw new DriverError(Exit.REFUSED, `promotion gate (enforce): ${msg}`);
         o.log(`promotion gate (warn): ${msg}`);
     };
-    if (o.git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]) === undefined) {
+    if (!exists(o.git, "HEAD")) {
         fail(`cannot check what is deployed: not a git checkout. Run the driver in the repository's clone, or pass --skip-promotion-check.`);
         return { result: "warned", findings: [] };
     }
