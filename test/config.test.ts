@@ -1,10 +1,8 @@
 // Every stack-config mistake gets an error naming the stack, the key, the bad value and the fix.
 import test from "ava";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { ConfigError, RawValue, requireStackConfig, validateStackConfig, validateStackSet } from "../lib/config";
 import { loadStacks } from "../lib/stackFiles";
+import { scratchProject } from "./support/project";
 import { ROOT } from "./support/tools";
 
 const VALID: Record<string, RawValue> = {
@@ -132,15 +130,11 @@ test("two stacks claiming the same branch", (t) => {
     t.is(errors[1].stack, "dev2");
 });
 
-/** A scratch copy of the project's Pulumi.yaml and stack files. */
-function scratchProject(t: import("ava").ExecutionContext, edit: Record<string, (text: string) => string> = {}): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-config-"));
-    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-    for (const f of ["Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.stage.yaml", "Pulumi.prod.yaml"]) {
-        const text = fs.readFileSync(path.join(ROOT, f), "utf8");
-        fs.writeFileSync(path.join(dir, f), (edit[f] ?? ((x) => x))(text));
-    }
-    return dir;
+/** A scratch copy of the project (test/support/project.ts), removed after the test. */
+function scratch(t: import("ava").ExecutionContext, edit: Parameters<typeof scratchProject>[0] = {}): string {
+    const p = scratchProject(edit);
+    t.teardown(p.dispose);
+    return p.dir;
 }
 
 test("the shipped stack files are valid and map dev, stage and main", (t) => {
@@ -157,7 +151,7 @@ test("the shipped stack files are valid and map dev, stage and main", (t) => {
 });
 
 test("stack files: a typo'd key, a wrong YAML type, a duplicated branch and a promotion cycle are all reported", (t) => {
-    const dir = scratchProject(t, {
+    const dir = scratch(t, {
         "Pulumi.stage.yaml": (s) => s.replace("attini-gitops:branch: stage", "attini-gitops:branch: dev").replace("attini-gitops:promotionGate: warn", "attini-gitops:promotionGate: warn\n  attini-gitops:maxSesionDuration: 7200"),
         "Pulumi.prod.yaml": (s) => s.replace("- arn:aws:iam::999999999999:role/attini-build-server", "arn:aws:iam::999999999999:role/attini-build-server"),
         "Pulumi.dev.yaml": (s) => `${s}  attini-gitops:promotedFrom: prod\n`,
@@ -170,9 +164,9 @@ test("stack files: a typo'd key, a wrong YAML type, a duplicated branch and a pr
 });
 
 test("stack files: an externalId in plain text is refused, an encrypted one marks the stack as requiring it", (t) => {
-    const plain = scratchProject(t, { "Pulumi.dev.yaml": (s) => `${s}  attini-gitops:externalId: not-so-secret\n` });
+    const plain = scratch(t, { "Pulumi.dev.yaml": (s) => `${s}  attini-gitops:externalId: not-so-secret\n` });
     t.regex(loadStacks(plain).errors.map(String).join("\n"), /stack 'dev', key 'attini-gitops:externalId' = "not-so-secret": is stored in plain text/);
-    const enc = scratchProject(t, { "Pulumi.dev.yaml": (s) => `${s}  attini-gitops:externalId:\n    secure: v1:abc:def\n` });
+    const enc = scratch(t, { "Pulumi.dev.yaml": (s) => `${s}  attini-gitops:externalId:\n    secure: v1:abc:def\n` });
     const loaded = loadStacks(enc);
     t.deepEqual(loaded.errors.map(String), []);
     t.true(loaded.configs.find((c) => c.stack === "dev")!.externalIdRequired);

@@ -3,23 +3,19 @@
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import * as pulumi from "@pulumi/pulumi";
 import test from "ava";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { requireStackConfig } from "../lib/config";
 import { configFromEngine } from "../lib/engineConfig";
 import { fileBackend } from "./support/backend";
-import { pulumiCli, ROOT } from "./support/tools";
+import { scratchProject } from "./support/project";
+import { pulumiCli } from "./support/tools";
 
 test.before(() => pulumiCli());
 
-/** A scratch project dir with Pulumi.yaml and one stack file (possibly edited). */
+/** A scratch copy of the project (test/support/project.ts) with one stack file edited. */
 function project(t: import("ava").ExecutionContext, stack: string, edit: (s: string) => string = (s) => s): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-schema-"));
-    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-    fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-    fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), edit(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")));
-    return dir;
+    const p = scratchProject({ [`Pulumi.${stack}.yaml`]: edit });
+    t.teardown(p.dispose);
+    return p.dir;
 }
 
 const program = async () => {
