@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { closest, distance } from "fastest-levenshtein";
-import { parse } from "yaml";
+import { load as parse } from "js-yaml";
 import { ConfigError, PROJECT, RawValue, StackConfig, showValue, STACK_NAME_RE, validateStackConfig, validateStackSet } from "./config";
 
 export interface KeySchema {
@@ -43,7 +43,7 @@ export function readProjectSchema(projectDir: string): ProjectSchema {
     const file = path.join(projectDir, "Pulumi.yaml");
     let doc: { name?: unknown; config?: Record<string, KeySchema> };
     try {
-        doc = parse(fs.readFileSync(file, "utf8")) ?? {};
+        doc = (parse(fs.readFileSync(file, "utf8")) as typeof doc | undefined) ?? {};
     } catch (e) {
         throw new Error(`cannot read ${file}: ${(e as Error).message}. Run attini-gitops from the project root (the folder with Pulumi.yaml), or pass --cwd.`);
     }
@@ -93,7 +93,7 @@ export function readStackFile(schema: ProjectSchema, stack: string, file: string
     const base = path.basename(file);
     let doc: { config?: Record<string, unknown> } | null;
     try {
-        doc = parse(fs.readFileSync(file, "utf8"));
+        doc = parse(fs.readFileSync(file, "utf8")) as typeof doc;
     } catch (e) {
         errors.push(new ConfigError(stack, "(file)", base, `is not valid YAML: ${(e as Error).message.split("\n")[0]}`, `fix the syntax in ${base}`));
         return { raw, errors };

@@ -4,7 +4,7 @@ import test from "ava";
 import * as fs from "node:fs";
 import { createHash } from "node:crypto";
 import * as path from "node:path";
-import { parse } from "yaml";
+import { load as parse } from "js-yaml";
 import { fileBackend } from "./support/backend";
 import { jobEnv, runCli } from "./support/driver";
 import { Moto, startMoto } from "./support/moto";
