@@ -107,7 +107,6 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
     const sessionName = o.sessionName !== undefined ? cleanSessionName(o.sessionName) : defaultSessionName(distribution);
     const command = attiniArgs(o.distributionPath, stack.attiniEnvironment, o.extraArgs);
     const commandLine = ["attini", ...command].map(shellQuote).join(" ");
-    const commit = resolveCommit(env, git);
     const attini = o.dryRun ? undefined : findAttini(o.attiniBin, env);
 
     // --- guardrails: one artifact, promoted through the chain ------------------------------------
@@ -125,8 +124,9 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
         (value) => ({ ok: true as const, value }),
         (error: unknown) => ({ ok: false as const, error }),
     );
-    const credentialsFound = o.dryRun || o.githubOidc ? Promise.resolve() : findSourceCredentials();
+    const credentialsFound = o.dryRun || o.githubOidc ? Promise.resolve(undefined) : findSourceCredentials();
     credentialsFound.catch(() => {}); // reported below, after the outputs
+    const commit = resolveCommit(env, git);
     const read = await outputsRead;
     let outputs: DeployRoleOutputs | undefined;
     let roleSource = "outputs";
@@ -166,7 +166,7 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
         const token = await githubIdToken(env, log.redactor);
         creds = await assumeRoleWithGithubOidc({ roleArn: role, region: stack.region, sessionName, durationSeconds: o.durationSeconds, branch: stack.branch }, token, (line) => log.info(line));
     } else {
-        await credentialsFound;
+        const source = await credentialsFound;
         creds = await assumeRole(
             {
                 roleArn: role,
@@ -184,6 +184,7 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
                 },
             },
             (line) => log.info(line),
+            source,
         );
     }
     log.redactor.add(creds.accessKeyId, creds.secretAccessKey, creds.sessionToken);

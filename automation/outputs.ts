@@ -52,33 +52,46 @@ export function checkOutputs(c: StackConfig, raw: Record<string, unknown>): Depl
     return o;
 }
 
+/** An Automation API workspace being opened (see openWorkspace): the LocalWorkspace, or why it could not be. */
+export type Workspace = Promise<import("@pulumi/pulumi/automation/localWorkspace").LocalWorkspace>;
+
 /**
- * Reads and checks the stack's outputs. Throws DriverError(NOT_PROVISIONED) with the fix.
- *
- * The workspace (project settings, a version-checked CLI) comes from the Automation API's
- * LocalWorkspace at the project root, on the backend the user is logged in to or
- * PULUMI_BACKEND_URL names. The outputs are read with that workspace's CLI as
- * `pulumi stack output --json`, not with `stack.outputs()`: the latter also runs
- * `--show-secrets`, which needs the stack's secrets passphrase (and a slow key derivation) although
- * these outputs hold no secret. So CI needs read access to the backend, never the passphrase.
+ * Opens the Automation API workspace: a LocalWorkspace whose workDir is the project root, on the
+ * backend the user is logged in to or PULUMI_BACKEND_URL names. The CLI's version check
+ * (PulumiCommand.get runs `pulumi version`) starts at once; the large LocalWorkspace module loads
+ * while it runs.
  */
-export async function readOutputs(projectDir: string, c: StackConfig): Promise<DeployRoleOutputs> {
-    // Three things overlap: the read (a CLI run, started first), the CLI's version check
-    // (PulumiCommand.get runs `pulumi version`; its module is small) and loading LocalWorkspace (a
-    // large module). The read is only used once the workspace stands.
+export function openWorkspace(projectDir: string): Workspace {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { PulumiCommand } = require("@pulumi/pulumi/automation/cmd") as typeof import("@pulumi/pulumi/automation/cmd");
+    const checking = PulumiCommand.get();
+    checking.catch(() => {}); // reported by readOutputs
+    const ready = import("@pulumi/pulumi/automation/localWorkspace").then(async ({ LocalWorkspace }) => LocalWorkspace.create({ workDir: projectDir, pulumiCommand: await checking }));
+    ready.catch(() => {}); // reported by readOutputs
+    return ready;
+}
+
+/**
+ * Reads and checks the stack's outputs with the workspace's CLI. Throws DriverError(NOT_PROVISIONED)
+ * with the fix.
+ *
+ * The outputs are read as `pulumi stack output --json`, not with `stack.outputs()`: the latter
+ * also runs `--show-secrets`, which needs the stack's secrets passphrase (and a slow key
+ * derivation) although these outputs hold no secret. So CI needs read access to the backend, never
+ * the passphrase. The read starts at once, then the workspace is opened (unless one is given, as
+ * `plan` does for all stacks), its version check running beside the read; the result is used only
+ * once the workspace stands and runs that same CLI.
+ */
+export async function readOutputs(projectDir: string, c: StackConfig, workspace?: Workspace): Promise<DeployRoleOutputs> {
     const reading = execFile(PULUMI, ["stack", "output", "--json", "--stack", c.stack], { cwd: projectDir, env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" }, maxBuffer: 16 * 1024 * 1024 });
-    reading.catch(() => {}); // handled below, in order
+    reading.catch(() => {}); // reported below, after the workspace's own errors
+    const opened = workspace ?? openWorkspace(projectDir);
     let raw: Record<string, unknown>;
     try {
-        const { PulumiCommand } = await import("@pulumi/pulumi/automation/cmd");
-        const checking = PulumiCommand.get();
-        checking.catch(() => {});
-        const { LocalWorkspace } = await import("@pulumi/pulumi/automation/localWorkspace");
-        const cmd = await checking;
-        const read = await reading;
-        const ws = await LocalWorkspace.create({ workDir: projectDir, pulumiCommand: cmd });
+        const ws = await opened;
+        if (ws.workDir !== projectDir) throw new Error(`the workspace is at ${ws.workDir}, not at ${projectDir} where the outputs were read`);
         if (ws.pulumiCommand.command !== PULUMI) throw new Error(`the workspace runs ${ws.pulumiCommand.command}, not the ${PULUMI} that read the outputs`);
-        raw = JSON.parse(read.stdout) as Record<string, unknown>;
+        raw = JSON.parse((await reading).stdout) as Record<string, unknown>;
     } catch (err) {
         const e = err as Error & { stderr?: string };
         const msg = `${e.stderr ?? ""}\n${e.message ?? String(err)}`;

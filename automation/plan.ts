@@ -7,7 +7,7 @@ import { buildServerPolicy, PolicyDocument } from "../lib/policies";
 import { loadStacks } from "../lib/stackFiles";
 import { gitIn, resolveBranch } from "./branch";
 import { DriverError } from "./errors";
-import { readOutputs } from "./outputs";
+import { openWorkspace, readOutputs, Workspace } from "./outputs";
 import { findProjectDir, loadValidStacks, stackFor } from "./project";
 
 export interface PlanRow {
@@ -22,10 +22,10 @@ export interface PlanRow {
     promotedFrom?: string;
 }
 
-async function row(projectDir: string, c: StackConfig): Promise<PlanRow> {
+async function row(projectDir: string, workspace: Workspace, c: StackConfig): Promise<PlanRow> {
     const base = { branch: c.branch, stack: c.stack, attiniEnvironment: c.attiniEnvironment, accountId: c.accountId, region: c.region, promotedFrom: c.promotedFrom };
     try {
-        const o = await readOutputs(projectDir, c);
+        const o = await readOutputs(projectDir, c, workspace);
         return { ...base, roleArn: o.deployRoleArn, roleSource: "outputs" };
     } catch (e) {
         if (!(e instanceof DriverError)) throw e;
@@ -36,11 +36,9 @@ async function row(projectDir: string, c: StackConfig): Promise<PlanRow> {
 export async function plan(cwd: string, branchFlag: string | undefined, env: NodeJS.ProcessEnv): Promise<PlanRow[]> {
     const projectDir = findProjectDir(cwd);
     const { configs } = loadValidStacks(projectDir);
-    if (branchFlag !== undefined) {
-        const { branch } = resolveBranch(branchFlag, env, gitIn(projectDir));
-        return [await row(projectDir, stackFor(configs, branch))];
-    }
-    return Promise.all(configs.map((c) => row(projectDir, c)));
+    const shown = branchFlag === undefined ? configs : [stackFor(configs, resolveBranch(branchFlag, env, gitIn(projectDir)).branch)];
+    const workspace = openWorkspace(projectDir);
+    return Promise.all(shown.map((c) => row(projectDir, workspace, c)));
 }
 
 export function formatPlan(rows: readonly PlanRow[]): string {

@@ -4,6 +4,7 @@
  * policy below is the only one.
  */
 import type { Credentials as StsCredentials } from "@aws-sdk/client-sts";
+import type { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { DriverError, Exit } from "./errors";
 
 export interface TemporaryCredentials {
@@ -83,14 +84,18 @@ export function explainStsError(req: AssumeRoleRequest, err: unknown): string {
     return `AssumeRole on ${req.roleArn} failed: ${name}: ${msg}`;
 }
 
-async function stsClient(region: string, credentials?: TemporaryCredentials) {
+/** The build server's own credentials, as the default AWS credential chain finds them (memoized). */
+export type SourceCredentials = ReturnType<typeof defaultProvider>;
+
+async function stsClient(region: string, credentials?: TemporaryCredentials | SourceCredentials) {
     const { STSClient } = await import("@aws-sdk/client-sts");
     return new STSClient({ region, maxAttempts: 1, ...(credentials ? { credentials } : {}) });
 }
 
-export async function assumeRole(req: AssumeRoleRequest, log: (line: string) => void, policy: RetryPolicy = STS_RETRY): Promise<TemporaryCredentials> {
+/** AssumeRole with the source credentials (by default, the default AWS credential chain's). */
+export async function assumeRole(req: AssumeRoleRequest, log: (line: string) => void, source?: SourceCredentials, policy: RetryPolicy = STS_RETRY): Promise<TemporaryCredentials> {
     const { AssumeRoleCommand } = await import("@aws-sdk/client-sts");
-    const sts = await stsClient(req.region);
+    const sts = await stsClient(req.region, source);
     try {
         const out = await withRetry(
             () =>
@@ -133,13 +138,16 @@ export async function callerAccount(region: string, credentials: TemporaryCreden
 
 /**
  * Preflight: can the default AWS credential chain find source credentials? Resolves them locally
- * (environment, profile files, container or instance credentials) without calling an AWS API.
+ * (environment, profile files, container or instance credentials) without calling an AWS API, and
+ * returns them for assumeRole, so that the chain runs once. Then loads the STS client, which
+ * assumeRole needs next, while the caller still waits for the stack outputs.
  */
-export async function findSourceCredentials(timeoutMs = 10_000): Promise<void> {
+export async function findSourceCredentials(timeoutMs = 10_000): Promise<SourceCredentials> {
     const { defaultProvider } = await import("@aws-sdk/credential-provider-node");
     const timer = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref());
+    const source = defaultProvider();
     try {
-        await Promise.race([defaultProvider()(), timer]);
+        await Promise.race([source(), timer]);
     } catch (err) {
         throw new DriverError(
             Exit.CREDENTIALS,
@@ -147,4 +155,6 @@ export async function findSourceCredentials(timeoutMs = 10_000): Promise<void> {
                 `Give the build job credentials (an instance/task role, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or web identity) that may assume the deploy role.`,
         );
     }
+    await import("@aws-sdk/client-sts");
+    return source;
 }
