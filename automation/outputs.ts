@@ -6,6 +6,7 @@
 import { execFile as execFileCb } from "node:child_process";
 import { promisify } from "node:util";
 import type { StackConfig } from "../lib/config";
+import { deferTypescript } from "./deferTypescript";
 import { DriverError, Exit } from "./errors";
 
 /** The outputs the program exports (index.ts): the contract between the two. */
@@ -62,6 +63,7 @@ export type Workspace = Promise<import("@pulumi/pulumi/automation/localWorkspace
  * while it runs.
  */
 export function openWorkspace(projectDir: string): Workspace {
+    deferTypescript();
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { PulumiCommand } = require("@pulumi/pulumi/automation/cmd") as typeof import("@pulumi/pulumi/automation/cmd");
     const checking = PulumiCommand.get();

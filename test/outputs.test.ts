@@ -1,0 +1,73 @@
+/**
+ * Reading a stack's outputs through the Automation API (automation/outputs.ts), on the real CLI and
+ * a file backend, in a fresh Node process each time, as the driver runs: what the CLI runs see,
+ * and that TypeScript is only loaded when used.
+ */
+import test from "ava";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { Backend, fileBackend } from "./support/backend";
+import { provision, scratchProject, ScratchProject } from "./support/project";
+import { pulumiCli, ROOT } from "./support/tools";
+
+let backend: Backend;
+let project: ScratchProject;
+/** A folder with a `pulumi` that logs each run (its arguments) and runs the real CLI. */
+let wrapperDir: string;
+let runLog: string;
+
+test.before(async () => {
+    const real = pulumiCli();
+    backend = fileBackend();
+    project = scratchProject();
+    await provision(project, backend, ["dev"]);
+    wrapperDir = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-pulumi-wrapper-"));
+    runLog = path.join(wrapperDir, "runs.log");
+    fs.writeFileSync(path.join(wrapperDir, "pulumi"), `#!/bin/sh\necho "$*" >> "${runLog}"\nexec "${real}" "$@"\n`, { mode: 0o755 });
+});
+
+test.after.always(() => {
+    backend?.dispose();
+    project?.dispose();
+    if (wrapperDir) fs.rmSync(wrapperDir, { recursive: true, force: true });
+});
+
+interface ChildResult {
+    outputs: Record<string, unknown>;
+    typescriptBeforeUse: boolean;
+    typescriptAfterUse: boolean;
+    serialized: string;
+}
+
+/** Reads the dev stack's outputs in a new Node process, then asks the Pulumi SDK to serialize a function (which needs TypeScript). */
+async function readInChild(env: Record<string, string | undefined>): Promise<{ result: ChildResult; runs: string[] }> {
+    fs.rmSync(runLog, { force: true });
+    const dist = path.join(ROOT, "dist", "automation");
+    const script = `
+        const { readOutputs } = require(${JSON.stringify(path.join(dist, "outputs.js"))});
+        const { loadValidStacks } = require(${JSON.stringify(path.join(dist, "project.js"))});
+        const { typescriptLoaded } = require(${JSON.stringify(path.join(dist, "deferTypescript.js"))});
+        const dev = loadValidStacks(process.cwd()).configs.find((c) => c.stack === "dev");
+        readOutputs(process.cwd(), dev).then(async (outputs) => {
+            const typescriptBeforeUse = typescriptLoaded();
+            const pulumi = require(require.resolve("@pulumi/pulumi", { paths: [${JSON.stringify(ROOT)}] }));
+            const f = await pulumi.runtime.serializeFunction(function answer() { return 6 * 7; });
+            console.log(JSON.stringify({ outputs, typescriptBeforeUse, typescriptAfterUse: typescriptLoaded(), serialized: f.text }));
+        });`;
+    const base = { ...process.env, ...backend.env, PULUMI_CONFIG_PASSPHRASE: undefined, PATH: `${wrapperDir}${path.delimiter}${process.env.PATH}` };
+    const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], { cwd: project.dir, env: { ...base, ...env } as NodeJS.ProcessEnv });
+    return { result: JSON.parse(stdout) as ChildResult, runs: fs.readFileSync(runLog, "utf8").trim().split("\n").sort() };
+}
+
+test.serial("the outputs are read with the workspace's version-checked CLI; TypeScript loads only when something uses it", async (t) => {
+    const { result, runs } = await readInChild({});
+    t.like(result.outputs, { deployRoleArn: "arn:aws:iam::111111111111:role/attini-deploy-role-eu-west-1", accountId: "111111111111", attiniEnvironment: "dev", branch: "dev" });
+    // Two CLI runs: the Automation API's version check, and the read.
+    t.deepEqual(runs, ["stack output --json --stack dev", "version"]);
+    t.false(result.typescriptBeforeUse, "reading outputs loaded the TypeScript compiler");
+    t.true(result.typescriptAfterUse);
+    t.regex(result.serialized, /6 \* 7/, "the SDK's closure serializer, which parses with TypeScript, still works");
+});
