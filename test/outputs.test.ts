@@ -1,7 +1,7 @@
 /**
  * Reading a stack's outputs through the Automation API (automation/outputs.ts), on the real CLI and
  * a file backend, in a fresh Node process each time, as the driver runs: what the CLI runs see,
- * and that TypeScript is only loaded when used.
+ * what the driver's own process is left with, and that TypeScript is only loaded when used.
  */
 import test from "ava";
 import { execFile } from "node:child_process";
@@ -15,7 +15,7 @@ import { pulumiCli, ROOT } from "./support/tools";
 
 let backend: Backend;
 let project: ScratchProject;
-/** A folder with a `pulumi` that logs each run (its arguments) and runs the real CLI. */
+/** A folder with a `pulumi` that logs each run (its arguments, GOGC, GOMEMLIMIT) and runs the real CLI. */
 let wrapperDir: string;
 let runLog: string;
 
@@ -26,7 +26,7 @@ test.before(async () => {
     await provision(project, backend, ["dev"]);
     wrapperDir = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-pulumi-wrapper-"));
     runLog = path.join(wrapperDir, "runs.log");
-    fs.writeFileSync(path.join(wrapperDir, "pulumi"), `#!/bin/sh\necho "$*" >> "${runLog}"\nexec "${real}" "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(wrapperDir, "pulumi"), `#!/bin/sh\necho "$* | GOGC=\${GOGC-unset} GOMEMLIMIT=\${GOMEMLIMIT-unset}" >> "${runLog}"\nexec "${real}" "$@"\n`, { mode: 0o755 });
 });
 
 test.after.always(() => {
@@ -40,6 +40,7 @@ interface ChildResult {
     typescriptBeforeUse: boolean;
     typescriptAfterUse: boolean;
     serialized: string;
+    driverEnv: { GOGC: string | null; GOMEMLIMIT: string | null };
 }
 
 /** Reads the dev stack's outputs in a new Node process, then asks the Pulumi SDK to serialize a function (which needs TypeScript). */
@@ -53,11 +54,12 @@ async function readInChild(env: Record<string, string | undefined>): Promise<{ r
         const dev = loadValidStacks(process.cwd()).configs.find((c) => c.stack === "dev");
         readOutputs(process.cwd(), dev).then(async (outputs) => {
             const typescriptBeforeUse = typescriptLoaded();
+            const driverEnv = { GOGC: process.env.GOGC ?? null, GOMEMLIMIT: process.env.GOMEMLIMIT ?? null };
             const pulumi = require(require.resolve("@pulumi/pulumi", { paths: [${JSON.stringify(ROOT)}] }));
             const f = await pulumi.runtime.serializeFunction(function answer() { return 6 * 7; });
-            console.log(JSON.stringify({ outputs, typescriptBeforeUse, typescriptAfterUse: typescriptLoaded(), serialized: f.text }));
+            console.log(JSON.stringify({ outputs, typescriptBeforeUse, typescriptAfterUse: typescriptLoaded(), serialized: f.text, driverEnv }));
         });`;
-    const base = { ...process.env, ...backend.env, PULUMI_CONFIG_PASSPHRASE: undefined, PATH: `${wrapperDir}${path.delimiter}${process.env.PATH}` };
+    const base = { ...process.env, ...backend.env, PULUMI_CONFIG_PASSPHRASE: undefined, GOGC: undefined, GOMEMLIMIT: undefined, PATH: `${wrapperDir}${path.delimiter}${process.env.PATH}` };
     const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], { cwd: project.dir, env: { ...base, ...env } as NodeJS.ProcessEnv });
     return { result: JSON.parse(stdout) as ChildResult, runs: fs.readFileSync(runLog, "utf8").trim().split("\n").sort() };
 }
@@ -66,8 +68,26 @@ test.serial("the outputs are read with the workspace's version-checked CLI; Type
     const { result, runs } = await readInChild({});
     t.like(result.outputs, { deployRoleArn: "arn:aws:iam::111111111111:role/attini-deploy-role-eu-west-1", accountId: "111111111111", attiniEnvironment: "dev", branch: "dev" });
     // Two CLI runs: the Automation API's version check, and the read.
-    t.deepEqual(runs, ["stack output --json --stack dev", "version"]);
+    t.deepEqual(
+        runs.map((r) => r.split(" | ")[0]),
+        ["stack output --json --stack dev", "version"],
+    );
     t.false(result.typescriptBeforeUse, "reading outputs loaded the TypeScript compiler");
     t.true(result.typescriptAfterUse);
     t.regex(result.serialized, /6 \* 7/, "the SDK's closure serializer, which parses with TypeScript, still works");
+});
+
+test.serial("the CLI runs get GOGC=off with a 256 MiB GOMEMLIMIT; the driver's own environment (and so attini's) does not", async (t) => {
+    const { result, runs } = await readInChild({});
+    for (const run of runs) t.regex(run, / \| GOGC=off GOMEMLIMIT=256MiB$/);
+    t.deepEqual(result.driverEnv, { GOGC: null, GOMEMLIMIT: null });
+});
+
+test.serial("a GOGC or GOMEMLIMIT the user set is left as it is", async (t) => {
+    const gogc = await readInChild({ GOGC: "50" });
+    for (const run of gogc.runs) t.regex(run, / \| GOGC=50 GOMEMLIMIT=unset$/);
+    t.deepEqual(gogc.result.driverEnv, { GOGC: "50", GOMEMLIMIT: null });
+    const limit = await readInChild({ GOMEMLIMIT: "1GiB" });
+    for (const run of limit.runs) t.regex(run, / \| GOGC=unset GOMEMLIMIT=1GiB$/);
+    t.deepEqual(limit.result.driverEnv, { GOGC: null, GOMEMLIMIT: "1GiB" });
 });
