@@ -395,11 +395,12 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
 
 /**
  * Rules that span stacks: each branch maps to exactly one stack, and promotion links name
- * existing stacks without forming a cycle.
+ * existing stacks without forming a cycle. `stackNames` are all the stacks there are (by default
+ * the linked ones), including any whose file could not be read.
  */
 export type StackLink = Pick<StackConfig, "stack" | "branch" | "promotedFrom">;
 
-export function validateStackSet(configs: readonly StackLink[]): ConfigError[] {
+export function validateStackSet(configs: readonly StackLink[], stackNames: readonly string[] = configs.map((c) => c.stack)): ConfigError[] {
     const errors: ConfigError[] = [];
     const byBranch = new Map<string, string[]>();
     for (const c of configs) byBranch.set(c.branch, [...(byBranch.get(c.branch) ?? []), c.stack]);
@@ -412,7 +413,7 @@ export function validateStackSet(configs: readonly StackLink[]): ConfigError[] {
             }
         }
     }
-    const names = new Set(configs.map((c) => c.stack));
+    const names = new Set(stackNames);
     for (const c of configs) {
         if (c.promotedFrom === undefined) continue;
         if (!names.has(c.promotedFrom)) {

@@ -86,8 +86,12 @@ function nearest(key: string, known: Iterable<string>): string | undefined {
     return distance(key.toLowerCase(), best) <= 3 ? candidates.find((k) => k.toLowerCase() === best) : undefined;
 }
 
-/** Parses one stack file into raw values (defaults applied) plus the schema-level problems. */
-export function readStackFile(schema: ProjectSchema, stack: string, file: string): { raw: Map<string, RawValue>; errors: ConfigError[] } {
+/**
+ * Parses one stack file into raw values (defaults applied) plus the schema-level problems.
+ * `parsed` is false when the file is not valid YAML: then its one error says so, and nothing
+ * else about it can be told.
+ */
+export function readStackFile(schema: ProjectSchema, stack: string, file: string): { raw: Map<string, RawValue>; errors: ConfigError[]; parsed: boolean } {
     const errors: ConfigError[] = [];
     const raw = new Map<string, RawValue>();
     const base = path.basename(file);
@@ -96,7 +100,7 @@ export function readStackFile(schema: ProjectSchema, stack: string, file: string
         doc = parse(fs.readFileSync(file, "utf8")) as typeof doc;
     } catch (e) {
         errors.push(new ConfigError(stack, "(file)", base, `is not valid YAML: ${(e as Error).message.split("\n")[0]}`, `fix the syntax in ${base}`));
-        return { raw, errors };
+        return { raw, errors, parsed: false };
     }
     if (!STACK_NAME_RE.test(stack)) errors.push(new ConfigError(stack, "(file)", base, "has a stack name Pulumi does not accept", "rename the file to Pulumi.<letters, digits, - _ .>.yaml"));
     for (const [key, value] of Object.entries(doc?.config ?? {})) {
@@ -118,7 +122,7 @@ export function readStackFile(schema: ProjectSchema, stack: string, file: string
         const full = `${PROJECT}:${short}`;
         if (!raw.has(full) && s.default !== undefined) raw.set(full, s.default as RawValue);
     }
-    return { raw, errors };
+    return { raw, errors, parsed: true };
 }
 
 /** Reads and validates every stack file in projectDir. Never throws for a bad stack file. */
@@ -130,6 +134,10 @@ export function loadStacks(projectDir: string): LoadedStacks {
     for (const { stack, file } of stackFileNames(projectDir)) {
         const read = readStackFile(schema, stack, file);
         files.push({ stack, file, raw: read.raw });
+        if (!read.parsed) {
+            errors.push(...read.errors);
+            continue;
+        }
         // Report the validator's findings too, except for keys the schema check already flagged.
         const v = validateStackConfig(stack, read.raw);
         const flagged = new Set(read.errors.map((e) => e.key));
@@ -143,6 +151,6 @@ export function loadStacks(projectDir: string): LoadedStacks {
         const branch = text(f.raw.get(`${PROJECT}:branch`));
         return branch ? [{ stack: f.stack, branch, promotedFrom: text(f.raw.get(`${PROJECT}:promotedFrom`)) }] : [];
     });
-    errors.push(...validateStackSet(links));
+    errors.push(...validateStackSet(links, files.map((f) => f.stack)));
     return { schema, files, configs, errors };
 }

@@ -163,6 +163,20 @@ test("stack files: a typo'd key, a wrong YAML type, a duplicated branch and a pr
     t.true(errors.some((e) => /^stack 'dev', key 'attini-gitops:promotedFrom' = "prod": forms a cycle/.test(e)), errors.join("\n"));
 });
 
+test("stack files: a file that is not valid YAML gets one error with the parser's words; the others are still checked", (t) => {
+    const dir = scratch(t, {
+        "Pulumi.stage.yaml": (s) => s.replace("attini-gitops:branch: stage", "attini-gitops:branch: [stage"),
+        "Pulumi.dev.yaml": (s) => `${s}  attini-gitops:accountId: "444444444444"\n`,
+    });
+    const errors = loadStacks(dir).errors.map(String);
+    const stage = errors.filter((e) => e.startsWith("stack 'stage'"));
+    t.is(stage.length, 1, errors.join("\n"));
+    t.regex(stage[0], /^stack 'stage', key '\(file\)' = Pulumi.stage.yaml: is not valid YAML: .+\(\d+:\d+\)\. Fix: fix the syntax in Pulumi.stage.yaml$/);
+    t.regex(errors.join("\n"), /stack 'dev', key '\(file\)' = Pulumi.dev.yaml: is not valid YAML: duplicated mapping key/);
+    // prod is promoted from stage, whose file exists but cannot be read: that is not "no such stack".
+    t.false(errors.some((e) => e.includes("names no stack")), errors.join("\n"));
+});
+
 test("stack files: an externalId in plain text is refused, an encrypted one marks the stack as requiring it", (t) => {
     const plain = scratch(t, { "Pulumi.dev.yaml": (s) => `${s}  attini-gitops:externalId: not-so-secret\n` });
     t.regex(loadStacks(plain).errors.map(String).join("\n"), /stack 'dev', key 'attini-gitops:externalId' = "not-so-secret": is stored in plain text/);
