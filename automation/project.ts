@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { StackConfig } from "../lib/config";
-import { loadStacks, LoadedStacks } from "../lib/stackFiles";
+import { byStackName, loadStacks, LoadedStacks } from "../lib/stackFiles";
 import { DriverError, Exit, usage } from "./errors";
 
 /** The folder with Pulumi.yaml: --cwd, or the current directory or one above it. */
@@ -39,7 +39,7 @@ export function chainOrder(configs: readonly StackConfig[]): StackConfig[] {
         seen.add(c.stack);
         return 1 + depth(up, seen);
     };
-    return [...configs].sort((a, b) => depth(a) - depth(b) || a.stack.localeCompare(b.stack));
+    return [...configs].sort((a, b) => depth(a) - depth(b) || byStackName(a, b));
 }
 
 /** "dev→dev, stage→stage, main→prod" */

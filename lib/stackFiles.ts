@@ -51,6 +51,14 @@ export function readProjectSchema(projectDir: string): ProjectSchema {
     return { name: PROJECT, keys: new Map(Object.entries(doc.config ?? {})) };
 }
 
+/**
+ * Orders by stack name, code unit by code unit: the same on every machine, and without the ICU
+ * collator that localeCompare loads on first use (about 5 ms of the driver's start).
+ */
+export function byStackName(a: { stack: string }, b: { stack: string }): number {
+    return a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0;
+}
+
 /** Names of the stacks that have a Pulumi.<stack>.yaml in projectDir, sorted. */
 export function stackFileNames(projectDir: string): { stack: string; file: string }[] {
     return fs
@@ -58,7 +66,7 @@ export function stackFileNames(projectDir: string): { stack: string; file: strin
         .map((f) => ({ f, m: STACK_FILE_RE.exec(f) }))
         .filter((x): x is { f: string; m: RegExpExecArray } => x.m !== null)
         .map((x) => ({ stack: x.m[1], file: path.join(projectDir, x.f) }))
-        .sort((a, b) => a.stack.localeCompare(b.stack));
+        .sort(byStackName);
 }
 
 /**
