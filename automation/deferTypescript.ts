@@ -48,8 +48,3 @@ export function deferTypescript(): void {
     );
     require.cache[file] = placeholder;
 }
-
-/** Whether TypeScript itself has been loaded into this process (for tests and the benchmark). */
-export function typescriptLoaded(): boolean {
-    return Object.keys(require.cache).some((f) => /[\\/]typescript(@[\d.]+)?[\\/]lib[\\/]typescript\.js$|[\\/]vendor[\\/]typescript@[\d.]+[\\/]typescript\.js$/.test(f));
-}

@@ -30,14 +30,14 @@ const PULUMI = "pulumi";
  * heap nears 256 MiB. It saves about a quarter of each run's CPU time (the CLI allocates while it
  * starts) for about 20 MB more memory. A GOGC or GOMEMLIMIT the user set is kept.
  */
-export const GO_TUNING: Readonly<Record<string, string>> = { GOGC: "off", GOMEMLIMIT: "256MiB" };
+const GO_TUNING: Readonly<Record<string, string>> = { GOGC: "off", GOMEMLIMIT: "256MiB" };
 
 function goTuning(env: NodeJS.ProcessEnv): Readonly<Record<string, string>> {
     return env.GOGC !== undefined || env.GOMEMLIMIT !== undefined ? {} : GO_TUNING;
 }
 
 /** The environment for the driver's Pulumi CLI runs. */
-export function cliEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+function cliEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     return { ...env, ...goTuning(env), PULUMI_SKIP_UPDATE_CHECK: "true" };
 }
 

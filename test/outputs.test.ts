@@ -50,7 +50,8 @@ async function readInChild(env: Record<string, string | undefined>): Promise<{ r
     const script = `
         const { readOutputs } = require(${JSON.stringify(path.join(dist, "outputs.js"))});
         const { loadValidStacks } = require(${JSON.stringify(path.join(dist, "project.js"))});
-        const { typescriptLoaded } = require(${JSON.stringify(path.join(dist, "deferTypescript.js"))});
+        const typescriptFile = require.resolve("typescript", { paths: [${JSON.stringify(ROOT)}] });
+        const typescriptLoaded = () => typescriptFile in require.cache;
         const dev = loadValidStacks(process.cwd()).configs.find((c) => c.stack === "dev");
         readOutputs(process.cwd(), dev).then(async (outputs) => {
             const typescriptBeforeUse = typescriptLoaded();
