@@ -393,13 +393,14 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
     return { config, errors };
 }
 
+/** What the cross-stack rules look at in each stack. */
+export type StackLink = Pick<StackConfig, "stack" | "branch" | "promotedFrom">;
+
 /**
  * Rules that span stacks: each branch maps to exactly one stack, and promotion links name
  * existing stacks without forming a cycle. `stackNames` are all the stacks there are (by default
  * the linked ones), including any whose file could not be read.
  */
-export type StackLink = Pick<StackConfig, "stack" | "branch" | "promotedFrom">;
-
 export function validateStackSet(configs: readonly StackLink[], stackNames: readonly string[] = configs.map((c) => c.stack)): ConfigError[] {
     const errors: ConfigError[] = [];
     const byBranch = new Map<string, string[]>();
