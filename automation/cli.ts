@@ -6,25 +6,32 @@
 // about half the time on every run after the first. The cache holds no data, only bytecode.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 (require("node:module") as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+import * as fs from "node:fs";
 import { parseArgs, ParseArgsConfig } from "node:util";
 import { deploy, DeploySummary } from "./deploy";
 import { DriverError, Exit, usage } from "./errors";
 import { Logger, Redactor } from "./log";
 import { allStacksBuildServerPolicy, formatPlan, plan, validate } from "./plan";
+import { DEFAULT_KILL_GRACE_MS } from "./attini";
+import { DEFAULT_OUTPUTS_TIMEOUT_MS } from "./outputs";
 import { formatStatus, status } from "./status";
+import { DEFAULT_AWS_TIMEOUTS } from "./sts";
 
 const EXIT_CODES = `Exit codes:
   0    success (also: branch maps to no environment, with --allow-unmapped)
   1    attini failed (attini's own exit code is passed through unchanged)
   ${Exit.USAGE}    usage or stack-config error
   ${Exit.UNMAPPED_BRANCH}    the branch maps to no environment
-  ${Exit.NOT_PROVISIONED}    the stack is not provisioned, its outputs are stale, or the backend cannot be read
-  ${Exit.CREDENTIALS}    no source AWS credentials, or STS refused/failed AssumeRole
-  ${Exit.WRONG_ACCOUNT}    the assumed role is not in the stack's account (attini was not run)
+  ${Exit.NOT_PROVISIONED}    the stack is not provisioned, its outputs are stale or name another role, or the
+       backend cannot be read (or did not answer within --outputs-timeout)
+  ${Exit.CREDENTIALS}    no source AWS credentials, or STS refused/failed AssumeRole (or did not answer
+       within --aws-timeout)
+  ${Exit.WRONG_ACCOUNT}    the deploy role (in the outputs, or as assumed) is not in the stack's account
+       (attini was not run)
   ${Exit.REFUSED}    the promotion gate or --expect-sha256 refused the deployment
   ${Exit.INTERNAL}   internal error in attini-gitops
   ${Exit.TIMEOUT}  attini did not finish within --timeout
-  130/143  interrupted by SIGINT/SIGTERM (forwarded to attini)`;
+  129/130/143  interrupted by SIGHUP/SIGINT/SIGTERM (SIGTERM, or SIGINT, sent to attini's process group)`;
 
 const HELP: Record<string, string> = {
     main: `attini-gitops: deploy with Attini from one git branch per environment, each in its own AWS account.
@@ -61,6 +68,14 @@ Options:
   --duration SECONDS     session length (default 3600; role chaining caps it at 3600)
   --session-name NAME    STS session name (default deploy-<distribution name>)
   --timeout DURATION     stop attini after e.g. 900, 90s, 30m or 2h (default: no limit)
+  --kill-grace DURATION  after SIGTERM to attini's process group (on --timeout or a signal), how
+                         long before SIGKILL (default 10s)
+  --outputs-timeout DURATION
+                         longest wait for the stack outputs from the Pulumi backend (default 2m)
+  --aws-timeout DURATION longest wait for all AWS steps together: the source credential lookup,
+                         AssumeRole with its retries, GetCallerIdentity (default 60s)
+  --aws-request-timeout DURATION
+                         longest wait to connect, and then for an answer, per AWS request (default 10s)
   --attini-bin PATH      the attini executable (default: ATTINI_BIN, then attini on PATH)
   --expect-sha256 HEX    refuse unless the .zip distribution has this sha256 (promote one artifact)
   --skip-promotion-check deploy even if the promotion gate objects (logged)
@@ -105,6 +120,10 @@ export const OPTIONS = {
         duration: { type: "string" },
         "session-name": { type: "string" },
         timeout: { type: "string" },
+        "kill-grace": { type: "string" },
+        "outputs-timeout": { type: "string" },
+        "aws-timeout": { type: "string" },
+        "aws-request-timeout": { type: "string" },
         "attini-bin": { type: "string" },
         "dry-run": { type: "boolean" },
         "github-oidc": { type: "boolean" },
@@ -120,17 +139,31 @@ export const OPTIONS = {
 
 type Command = keyof typeof OPTIONS;
 
-/** Parses "900", "90s", "30m", "2h" into seconds. */
+/** The longest duration any option accepts: 366 days. */
+export const MAX_DURATION_SECONDS = 366 * 86_400;
+
+/** Parses "900", "90s", "30m", "2h" into seconds, from 1 second to 366 days. */
 export function parseDuration(flag: string, v: string): number {
     const m = /^(\d+)\s*([smh]?)$/.exec(v.trim());
     if (!m) throw usage(`${flag} ${JSON.stringify(v)}: use seconds (900) or a number with s, m or h (90s, 30m, 2h)`);
-    return Number(m[1]) * { "": 1, s: 1, m: 60, h: 3600 }[m[2] as "" | "s" | "m" | "h"];
+    const seconds = Number(m[1]) * { "": 1, s: 1, m: 60, h: 3600 }[m[2] as "" | "s" | "m" | "h"];
+    if (seconds < 1 || seconds > MAX_DURATION_SECONDS) throw usage(`${flag} ${JSON.stringify(v)}: must be between 1 second and 366 days`);
+    return seconds;
+}
+
+/** A duration option in ms, or its default. */
+function durationMs(v: Record<string, string | boolean | undefined>, flag: string, defaultMs: number): number {
+    const given = v[flag];
+    return given === undefined ? defaultMs : parseDuration(`--${flag}`, given as string) * 1000;
 }
 
 function parse(command: Command, args: string[]) {
     try {
         return parseArgs({ args, options: OPTIONS[command], allowPositionals: true, strict: true });
     } catch (e) {
+        // A folder named like an option: say how to pass it as the distribution path.
+        const path = command === "deploy" ? args.find((a) => /^-[^-]/.test(a) && fs.existsSync(a)) : undefined;
+        if (path) throw usage(`${JSON.stringify(path)} starts with '-', which would be read as an option. Write the distribution path as ./${path}.`);
         throw usage(`${(e as Error).message}. See \`attini-gitops ${command} --help\`.`);
     }
 }
@@ -186,6 +219,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
                         durationSeconds: v.duration === undefined ? 3600 : parseDuration("--duration", v.duration as string),
                         sessionName: v["session-name"] as string | undefined,
                         timeoutSeconds: v.timeout === undefined ? 0 : parseDuration("--timeout", v.timeout as string),
+                        killGraceMs: durationMs(v, "kill-grace", DEFAULT_KILL_GRACE_MS),
+                        outputsTimeoutMs: durationMs(v, "outputs-timeout", DEFAULT_OUTPUTS_TIMEOUT_MS),
+                        aws: { totalMs: durationMs(v, "aws-timeout", DEFAULT_AWS_TIMEOUTS.totalMs), requestMs: durationMs(v, "aws-request-timeout", DEFAULT_AWS_TIMEOUTS.requestMs) },
                         dryRun: v["dry-run"] === true,
                         json,
                         cwd,
@@ -230,6 +266,9 @@ if (require.main === module) {
     main(process.argv.slice(2), process.env).then(
         (code) => {
             process.exitCode = code;
+            // Nothing the driver started may keep it alive once it has its answer (a Pulumi CLI
+            // stopped by --outputs-timeout, say): exit a moment later if the event loop has not emptied.
+            setTimeout(() => process.exit(code), 2000).unref();
         },
         (e) => {
             process.stderr.write(`attini-gitops: internal error: ${String(e)}\n`);

@@ -13,9 +13,9 @@ import { DriverError, Exit, usage } from "./errors";
 import { Logger } from "./log";
 import { DeployRoleOutputs, readOutputs } from "./outputs";
 import { findProjectDir, loadValidStacks, stackFor } from "./project";
-import { applyPromotionGate, checkDigest, distributionDigest } from "./promotion";
+import { applyPromotionGate, checkDigest, distributionDigest, GateReport } from "./promotion";
 import { cleanSessionName, cleanTagValue, defaultSessionName, sourceIdentity } from "./session";
-import { assumeRole, callerAccount, findSourceCredentials, TemporaryCredentials } from "./sts";
+import { assumeRole, AwsTimeouts, callerAccount, Deadline, findSourceCredentials, StsContext, TemporaryCredentials } from "./sts";
 
 export interface DeployOptions {
     distributionPath: string;
@@ -34,6 +34,12 @@ export interface DeployOptions {
     durationSeconds: number;
     sessionName?: string;
     timeoutSeconds: number;
+    /** Between SIGTERM and SIGKILL to attini's process group, ms (--kill-grace). */
+    killGraceMs: number;
+    /** Limits of the AWS steps (--aws-timeout, --aws-request-timeout). */
+    aws: AwsTimeouts;
+    /** How long reading the stack outputs may take, ms (--outputs-timeout). */
+    outputsTimeoutMs: number;
     dryRun: boolean;
     json: boolean;
     cwd: string;
@@ -53,7 +59,10 @@ export interface DeploySummary {
     roleSource?: string;
     /** sha256 of the distribution (.zip bytes, or the folder's files). */
     sha256?: string;
+    /** passed, warned, unverified, skipped or off (see GateReport). */
     promotionGate?: string;
+    /** What the gate vouched for, what it found, and why it could not check, when it could not. */
+    promotion?: Pick<GateReport, "scope" | "uncommitted" | "unverified"> & { unpromoted: string[] };
     sessionName?: string;
     commit?: string;
     command?: string[];
@@ -65,11 +74,26 @@ export function shellQuote(a: string): string {
     return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The distribution as a git pathspec (relative to the project), when git tracks files in it. */
-function trackedPathspec(git: GitRunner, projectDir: string, distribution: string): string | undefined {
-    const rel = path.relative(projectDir, distribution) || ".";
-    if (rel.startsWith("..") || path.isAbsolute(rel)) return undefined;
-    return git(["ls-files", "--", rel]) ? rel : undefined;
+/** The distribution folder as a git pathspec (relative to the project), when it lies inside the repository. */
+function repositoryPathspec(git: GitRunner, projectDir: string, distribution: string): string | undefined {
+    const top = git(["rev-parse", "--show-toplevel"]);
+    if (top === undefined) return undefined;
+    const inRepo = path.relative(fs.realpathSync(top), fs.realpathSync(distribution));
+    if (inRepo.startsWith("..") || path.isAbsolute(inRepo)) return undefined;
+    return path.relative(fs.realpathSync(projectDir), fs.realpathSync(distribution)) || ".";
+}
+
+/** The distribution must be a folder or a file (a .zip); a FIFO, socket or device is refused. */
+function checkDistribution(given: string, resolved: string): "folder" | "zip" {
+    let st: fs.Stats;
+    try {
+        st = fs.statSync(resolved);
+    } catch {
+        throw usage(`distribution path ${given} does not exist (resolved: ${resolved}). Pass the folder or .zip that \`attini deploy run\` should deploy.`);
+    }
+    if (st.isDirectory()) return "folder";
+    if (st.isFile()) return "zip";
+    throw usage(`distribution path ${given} is neither a folder nor a file (a FIFO, socket or device?). Pass the folder or .zip that \`attini deploy run\` should deploy.`);
 }
 
 export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger): Promise<DeploySummary> {
@@ -97,7 +121,8 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
     // --- local preflight -------------------------------------------------------------------------
     // Relative to where the driver runs, as attini (which inherits that directory) will read it.
     const distribution = path.resolve(o.distributionPath);
-    if (!fs.existsSync(distribution)) throw usage(`distribution path ${o.distributionPath} does not exist (resolved: ${distribution}). Pass the folder or .zip that \`attini deploy run\` should deploy.`);
+    const command = attiniArgs(o.distributionPath, stack.attiniEnvironment, o.extraArgs);
+    const kind = checkDistribution(o.distributionPath, distribution);
     if (o.durationSeconds < 900 || o.durationSeconds > stack.maxSessionDuration) {
         throw usage(`--duration ${o.durationSeconds}: must be between 900 and the role's maxSessionDuration (${stack.maxSessionDuration}) seconds`);
     }
@@ -105,7 +130,9 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
         throw usage(`--github-oidc: stack ${stack.stack} does not trust GitHub Actions OIDC. Set githubRepository in Pulumi.${stack.stack}.yaml and run pulumi up.`);
     }
     const sessionName = o.sessionName !== undefined ? cleanSessionName(o.sessionName) : defaultSessionName(distribution);
-    const command = attiniArgs(o.distributionPath, stack.attiniEnvironment, o.extraArgs);
+    if (o.sessionName !== undefined && sessionName !== o.sessionName) {
+        log.info(`--session-name ${JSON.stringify(o.sessionName)} does not fit STS's rules (2-64 characters of letters, digits and +=,.@_-); using ${sessionName}`);
+    }
     const commandLine = ["attini", ...command].map(shellQuote).join(" ");
     const attini = o.dryRun ? undefined : findAttini(o.attiniBin, env);
 
@@ -113,18 +140,29 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
     const sha256 = distributionDigest(distribution);
     checkDigest(distribution, sha256, o.expectSha256);
     const upstream = configs.find((c) => c.stack === stack.promotedFrom);
-    const gate = upstream
-        ? applyPromotionGate({ git, remote: o.remote, stack, upstream, pathspec: trackedPathspec(git, projectDir, distribution), skip: o.skipPromotionCheck, log: (l) => log.info(l) }).result
-        : "off";
+    const gate: GateReport | undefined = upstream
+        ? applyPromotionGate({
+              git,
+              remote: o.remote,
+              stack,
+              upstream,
+              distribution: kind === "folder" ? { kind, pathspec: repositoryPathspec(git, projectDir, distribution) } : { kind },
+              skip: o.skipPromotionCheck,
+              log: (l) => log.info(l),
+          })
+        : undefined;
 
     // --- the deploy role ---------------------------------------------------------------------------
     // Reading the outputs runs the Pulumi CLI in child processes; meanwhile this process finds the
     // source credentials (local only: no AWS API call), so the two waits overlap.
-    const outputsRead = readOutputs(projectDir, stack).then(
+    const outputsRead = readOutputs(projectDir, stack, o.outputsTimeoutMs).then(
         (value) => ({ ok: true as const, value }),
         (error: unknown) => ({ ok: false as const, error }),
     );
-    const credentialsFound = o.dryRun || o.githubOidc ? Promise.resolve(undefined) : findSourceCredentials();
+    // One deadline for every AWS step: the credential lookup, AssumeRole (with its retries) and the account check.
+    const awsDeadline = new Deadline(o.aws.totalMs, "--aws-timeout");
+    const sts: StsContext = { region: stack.region, deadline: awsDeadline, requestMs: o.aws.requestMs, log: (line) => log.info(line) };
+    const credentialsFound = o.dryRun || o.githubOidc ? Promise.resolve(undefined) : findSourceCredentials(awsDeadline);
     credentialsFound.catch(() => {}); // reported below, after the outputs
     const commit = resolveCommit(env, git);
     const read = await outputsRead;
@@ -148,7 +186,10 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
         sessionName,
         commit,
         sha256,
-        promotionGate: gate,
+        promotionGate: gate?.result ?? "off",
+        ...(gate && gate.result !== "off" && gate.result !== "skipped"
+            ? { promotion: { scope: gate.scope, unpromoted: gate.findings.map((f) => f.commit.sha), uncommitted: gate.uncommitted, unverified: gate.unverified } }
+            : {}),
         command: ["attini", ...command],
     };
     if (o.dryRun) {
@@ -163,8 +204,8 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
     log.redactor.add(o.externalId);
     let creds: TemporaryCredentials;
     if (o.githubOidc) {
-        const token = await githubIdToken(env, log.redactor);
-        creds = await assumeRoleWithGithubOidc({ roleArn: role, region: stack.region, sessionName, durationSeconds: o.durationSeconds, branch: stack.branch }, token, (line) => log.info(line));
+        const token = await githubIdToken(env, log.redactor, awsDeadline);
+        creds = await assumeRoleWithGithubOidc({ roleArn: role, sessionName, durationSeconds: o.durationSeconds, branch: stack.branch }, token, sts);
     } else {
         const source = await credentialsFound;
         creds = await assumeRole(
@@ -183,7 +224,7 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
                     ...(commit ? { "attini-gitops:commit": cleanTagValue(commit) } : {}),
                 },
             },
-            (line) => log.info(line),
+            sts,
             source,
         );
     }
@@ -191,7 +232,7 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
 
     // The wrong-account guard: the credentials attini gets must belong to the stack's account.
     try {
-        assertAccount(stack.stack, outputs!.accountId, await callerAccount(stack.region, creds), "the assumed deploy role's credentials", "Attini was not run. Check deployRoleArn in the stack outputs and run `pulumi up` for this stack in its own account.");
+        assertAccount(stack.stack, outputs!.accountId, await callerAccount(sts, creds), "the assumed deploy role's credentials", "Attini was not run. Check deployRoleArn in the stack outputs and run `pulumi up` for this stack in its own account.");
     } catch (e) {
         if (e instanceof WrongAccountError) throw new DriverError(Exit.WRONG_ACCOUNT, e.message);
         throw e;
@@ -203,6 +244,7 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
         args: command,
         env: attiniEnv(env, creds, stack.region),
         timeoutSeconds: o.timeoutSeconds,
+        killGraceMs: o.killGraceMs,
         stdoutToStderr: o.json,
         log: (line) => log.info(line),
     });

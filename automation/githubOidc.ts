@@ -6,10 +6,10 @@
 import { STS_AUDIENCE } from "../lib/policies";
 import { DriverError, Exit, usage } from "./errors";
 import type { Redactor } from "./log";
-import { STS_RETRY, TemporaryCredentials, withRetry } from "./sts";
+import { callSts, Deadline, DeadlineExceeded, deadlineMessage, describeError, StsContext, TemporaryCredentials, temporaryCredentials } from "./sts";
 
-/** Fetches the job's OIDC ID token from the Actions runtime. */
-export async function githubIdToken(env: NodeJS.ProcessEnv, redactor: Redactor): Promise<string> {
+/** Fetches the job's OIDC ID token from the Actions runtime, within the deadline. */
+export async function githubIdToken(env: NodeJS.ProcessEnv, redactor: Redactor, deadline: Deadline): Promise<string> {
     const url = env.ACTIONS_ID_TOKEN_REQUEST_URL;
     const bearer = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
     if (!url || !bearer) {
@@ -18,44 +18,41 @@ export async function githubIdToken(env: NodeJS.ProcessEnv, redactor: Redactor):
     redactor.add(bearer);
     const u = new URL(url);
     u.searchParams.set("audience", STS_AUDIENCE);
-    let res: Response;
+    let value: unknown;
+    let status = 0;
     try {
-        res = await fetch(u, { headers: { authorization: `bearer ${bearer}`, accept: "application/json" } });
+        value = await deadline.run("the GitHub Actions ID token request", async (signal) => {
+            const res = await fetch(u, { headers: { authorization: `bearer ${bearer}`, accept: "application/json" }, signal });
+            status = res.status;
+            return res.ok ? ((await res.json()) as { value?: unknown }).value : undefined;
+        });
     } catch (e) {
+        if (e instanceof DeadlineExceeded) throw new DriverError(Exit.CREDENTIALS, deadlineMessage(e, deadline));
         throw new DriverError(Exit.CREDENTIALS, `cannot reach the GitHub Actions token service: ${(e as Error).message}`);
     }
-    if (!res.ok) throw new DriverError(Exit.CREDENTIALS, `the GitHub Actions token service answered HTTP ${res.status}; check the job's \`permissions: id-token: write\``);
-    const value = ((await res.json()) as { value?: unknown }).value;
+    if (status < 200 || status > 299) throw new DriverError(Exit.CREDENTIALS, `the GitHub Actions token service answered HTTP ${status}; check the job's \`permissions: id-token: write\``);
     if (typeof value !== "string" || value.length < 10) throw new DriverError(Exit.CREDENTIALS, "the GitHub Actions token service returned no token");
     redactor.add(value);
     return value;
 }
 
 export async function assumeRoleWithGithubOidc(
-    req: { roleArn: string; region: string; sessionName: string; durationSeconds: number; branch: string },
+    req: { roleArn: string; sessionName: string; durationSeconds: number; branch: string },
     token: string,
-    log: (line: string) => void,
+    ctx: StsContext,
 ): Promise<TemporaryCredentials> {
-    const { STSClient, AssumeRoleWithWebIdentityCommand } = await import("@aws-sdk/client-sts");
-    const sts = new STSClient({ region: req.region, maxAttempts: 1 });
     try {
-        const out = await withRetry(
-            () => sts.send(new AssumeRoleWithWebIdentityCommand({ RoleArn: req.roleArn, RoleSessionName: req.sessionName, WebIdentityToken: token, DurationSeconds: req.durationSeconds })),
-            STS_RETRY,
-            undefined,
-            (attempt, err, delay) => log(`AssumeRoleWithWebIdentity attempt ${attempt} failed (${(err as Error).name}); retrying in ${delay} ms`),
+        const out = await callSts(ctx, "AssumeRoleWithWebIdentity", undefined, (client, sts, abortSignal) =>
+            client.send(new sts.AssumeRoleWithWebIdentityCommand({ RoleArn: req.roleArn, RoleSessionName: req.sessionName, WebIdentityToken: token, DurationSeconds: req.durationSeconds }), { abortSignal }),
         );
-        const c = out.Credentials;
-        if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new Error("STS returned no credentials");
-        return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
+        return temporaryCredentials(out.Credentials);
     } catch (err) {
+        if (err instanceof DeadlineExceeded) throw new DriverError(Exit.CREDENTIALS, deadlineMessage(err, ctx.deadline));
         const e = err as Error;
         const hint =
             e.name === "AccessDenied" || e.name === "AccessDeniedException"
                 ? ` The role trusts only GitHub Actions jobs of its githubRepository on branch ${req.branch} (sub repo:<owner>/<repo>:ref:refs/heads/${req.branch}); check githubRepository in the stack file and that the job runs on a push to ${req.branch}.`
                 : "";
-        throw new DriverError(Exit.CREDENTIALS, `AssumeRoleWithWebIdentity on ${req.roleArn} failed: ${e.name}: ${e.message}.${hint}`);
-    } finally {
-        sts.destroy();
+        throw new DriverError(Exit.CREDENTIALS, `AssumeRoleWithWebIdentity on ${req.roleArn} failed: ${describeError(err)}: ${e.message}.${hint}`);
     }
 }

@@ -5,9 +5,10 @@
  */
 import { execFile as execFileCb } from "node:child_process";
 import { promisify } from "node:util";
-import type { StackConfig } from "../lib/config";
+import { roleArn, StackConfig } from "../lib/config";
 import { deferTypescript } from "./deferTypescript";
 import { DriverError, Exit } from "./errors";
+import { Deadline, DeadlineExceeded } from "./sts";
 
 /** The outputs the program exports (index.ts): the contract between the two. */
 export interface DeployRoleOutputs {
@@ -63,8 +64,21 @@ export function checkOutputs(c: StackConfig, raw: Record<string, unknown>): Depl
             `stack ${c.stack}'s outputs are out of date with Pulumi.${c.stack}.yaml (${stale.map((k) => `${k}: outputs say ${o[k]}, the stack file says ${c[k]}`).join("; ")}): run \`pulumi up -s ${c.stack}\` in account ${c.accountId}.`,
         );
     }
-    if (!o.deployRoleArn.startsWith("arn:") || o.deployRoleArn.split(":")[4] !== o.accountId) {
-        throw notProvisioned(c, `deployRoleArn ${o.deployRoleArn} is not a role in account ${o.accountId}`);
+    // The role must be the one the stack file implies, not merely some role in the account (an
+    // administrator's OrganizationAccountAccessRole, say): refused before any STS call.
+    const expected = roleArn(c);
+    if (o.deployRoleArn !== expected) {
+        const account = /^arn:[^:]+:iam::(\d{12}):role\//.exec(o.deployRoleArn)?.[1];
+        if (account !== c.accountId) {
+            throw new DriverError(
+                Exit.WRONG_ACCOUNT,
+                `stack ${c.stack}'s output deployRoleArn is ${o.deployRoleArn}, ${account ? `a role in account ${account}` : "not an IAM role ARN"}, not in the stack's account ${c.accountId} (expected ${expected}). Nothing was assumed. Check which backend the outputs came from, and run \`pulumi up -s ${c.stack}\` in account ${c.accountId}.`,
+            );
+        }
+        throw new DriverError(
+            Exit.NOT_PROVISIONED,
+            `stack ${c.stack}'s output deployRoleArn is ${o.deployRoleArn}, but Pulumi.${c.stack}.yaml implies ${expected} (from aws:region, accountId, rolePath and roleName). Nothing was assumed. Run \`pulumi up -s ${c.stack}\` in account ${c.accountId}, or fix the stack file.`,
+        );
     }
     return o;
 }
@@ -109,18 +123,34 @@ export function openWorkspace(projectDir: string): Workspace {
  * `plan` does for all stacks), its version check running beside the read; the result is used only
  * once the workspace stands and runs that same CLI.
  */
-export async function readOutputs(projectDir: string, c: StackConfig, workspace?: Workspace): Promise<DeployRoleOutputs> {
-    const reading = execFile(PULUMI, ["stack", "output", "--json", "--stack", c.stack], { cwd: projectDir, env: cliEnv(process.env), maxBuffer: 16 * 1024 * 1024 });
+/** How long reading the outputs may take by default (--outputs-timeout). */
+export const DEFAULT_OUTPUTS_TIMEOUT_MS = 120_000;
+
+export async function readOutputs(projectDir: string, c: StackConfig, timeoutMs = DEFAULT_OUTPUTS_TIMEOUT_MS, workspace?: Workspace): Promise<DeployRoleOutputs> {
+    const deadline = new Deadline(timeoutMs, "--outputs-timeout");
+    const reading = execFile(PULUMI, ["stack", "output", "--json", "--stack", c.stack], {
+        cwd: projectDir,
+        env: cliEnv(process.env),
+        maxBuffer: 16 * 1024 * 1024,
+        timeout: timeoutMs,
+        killSignal: "SIGKILL",
+    });
     reading.catch(() => {}); // reported below, after the workspace's own errors
     const opened = workspace ?? openWorkspace(projectDir);
     let raw: Record<string, unknown>;
     try {
-        const ws = await opened;
+        const ws = await deadline.run(`opening the Pulumi workspace (\`${PULUMI} version\`)`, () => opened);
         if (ws.workDir !== projectDir) throw new Error(`the workspace is at ${ws.workDir}, not at ${projectDir} where the outputs were read`);
         if (ws.pulumiCommand.command !== PULUMI) throw new Error(`the workspace runs ${ws.pulumiCommand.command}, not the ${PULUMI} that read the outputs`);
         raw = JSON.parse((await reading).stdout) as Record<string, unknown>;
     } catch (err) {
-        const e = err as Error & { stderr?: string };
+        const e = err as Error & { stderr?: string; killed?: boolean };
+        if (err instanceof DeadlineExceeded || e.killed) {
+            throw new DriverError(
+                Exit.NOT_PROVISIONED,
+                `cannot read stack ${c.stack}'s outputs: the Pulumi CLI did not finish within ${timeoutMs / 1000}s (--outputs-timeout), so the Pulumi backend did not answer in time. Check that it is reachable from the build server, or raise --outputs-timeout.`,
+            );
+        }
         const msg = `${e.stderr ?? ""}\n${e.message ?? String(err)}`;
         if (/ENOENT/.test(msg)) {
             throw new DriverError(Exit.NOT_PROVISIONED, "cannot read stack outputs: the Pulumi CLI (`pulumi`) is not on PATH. Install it (https://www.pulumi.com/docs/install/, or scripts/ensure-pulumi.sh).");

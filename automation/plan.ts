@@ -25,7 +25,7 @@ export interface PlanRow {
 async function row(projectDir: string, workspace: Workspace, c: StackConfig): Promise<PlanRow> {
     const base = { branch: c.branch, stack: c.stack, attiniEnvironment: c.attiniEnvironment, accountId: c.accountId, region: c.region, promotedFrom: c.promotedFrom };
     try {
-        const o = await readOutputs(projectDir, c, workspace);
+        const o = await readOutputs(projectDir, c, undefined, workspace);
         return { ...base, roleArn: o.deployRoleArn, roleSource: "outputs" };
     } catch (e) {
         if (!(e instanceof DriverError)) throw e;
@@ -36,7 +36,7 @@ async function row(projectDir: string, workspace: Workspace, c: StackConfig): Pr
 export async function plan(cwd: string, branchFlag: string | undefined, env: NodeJS.ProcessEnv): Promise<PlanRow[]> {
     const projectDir = findProjectDir(cwd);
     const { configs } = loadValidStacks(projectDir);
-    const shown = branchFlag === undefined ? configs : [stackFor(configs, resolveBranch(branchFlag, env, gitIn(projectDir)).branch)];
+    const shown = branchFlag === undefined ? configs : [stackFor(configs, resolveBranch(branchFlag, env, gitIn(projectDir), false).branch)];
     const workspace = openWorkspace(projectDir);
     return Promise.all(shown.map((c) => row(projectDir, workspace, c)));
 }

@@ -117,18 +117,52 @@ export interface GateFinding {
 }
 
 /**
+ * The shallow clone's boundary commits (their parents were not fetched) among the commits the
+ * gate compares, `upstreamRef...HEAD`. Any of them means the history needed is not in the clone.
+ */
+export function shallowBoundary(git: GitRunner, upstreamRef: string): string[] {
+    const file = git(["rev-parse", "--git-path", "shallow"]);
+    const top = git(["rev-parse", "--show-toplevel"]);
+    let shallow: Set<string>;
+    try {
+        shallow = new Set(fs.readFileSync(file && top && !path.isAbsolute(file) ? path.join(top, file) : (file ?? ""), "utf8").split("\n").filter(Boolean));
+    } catch {
+        return []; // not a shallow clone
+    }
+    const compared = git(["rev-list", `${upstreamRef}...HEAD`]);
+    if (compared === undefined) return [...shallow];
+    return compared.split("\n").filter((sha) => shallow.has(sha));
+}
+
+/**
  * The promotion gate: commits in HEAD whose change does not exist on the upstream branch (neither
  * the commit nor an equal cherry-pick), restricted to `pathspec` (the distribution) when given.
+ * A root commit counts with all its files. Assumes the history is complete (see shallowBoundary).
  */
 export function unpromoted(git: GitRunner, upstreamRef: string, pathspec?: string): GateFinding[] {
     const marks = cherry(git, upstreamRef, "HEAD");
     const findings: GateFinding[] = [];
     for (const c of commits(git, ["--no-merges", `${upstreamRef}..HEAD`])) {
         if (marks.get(c.sha) !== "+") continue;
-        const paths = (git(["diff-tree", "--no-commit-id", "--name-only", "-r", c.sha, ...(pathspec ? ["--", pathspec] : [])]) ?? "").split("\n").filter(Boolean);
+        const listed = git(["diff-tree", "--root", "--no-commit-id", "--name-only", "-r", c.sha, ...(pathspec ? ["--", pathspec] : [])]);
+        // A commit whose change cannot be listed is not a commit that changes nothing.
+        const paths = listed === undefined ? ["(its change could not be read)"] : listed.split("\n").filter(Boolean);
         if (paths.length > 0) findings.push({ commit: c, paths });
     }
     return findings;
+}
+
+/** Where attini writes its own package inside a folder distribution; it deletes it before each packaging. */
+export const ATTINI_OUTPUT_DIR = "attini_dist";
+
+/**
+ * Content under a folder distribution that no commit vouches for: untracked, ignored, modified or
+ * staged files (`git status` lines), leaving out attini's own output folder (attini_dist/).
+ */
+export function uncommittedUnder(git: GitRunner, pathspec: string): string[] | undefined {
+    const out = git(["status", "--porcelain=v1", "--untracked-files=all", "--ignored=matching", "--", pathspec, `:(exclude)${pathspec === "." ? "" : `${pathspec}/`}${ATTINI_OUTPUT_DIR}`]);
+    if (out === undefined) return undefined;
+    return out.split("\n").filter(Boolean);
 }
 
 export interface GateOptions {
@@ -136,43 +170,103 @@ export interface GateOptions {
     remote: string;
     stack: StackConfig;
     upstream: StackConfig;
-    /** The distribution folder, relative to the repository root, when git tracks it. */
-    pathspec?: string;
+    /**
+     * What is deployed: a folder (its path relative to the project, or undefined when it lies
+     * outside the repository), or a .zip, which git does not vouch for (its bytes are pinned by
+     * --expect-sha256; the gate vouches for the commit it was built from).
+     */
+    distribution: { kind: "folder"; pathspec?: string } | { kind: "zip" };
     skip: boolean;
     log: (line: string) => void;
 }
 
+export type GateResult = "passed" | "warned" | "unverified" | "skipped" | "off";
+
+export interface GateReport {
+    /**
+     * passed: every deployed commit went through upstream, and the content is committed;
+     * warned: under warn, the gate found what enforce would refuse; unverified: under warn, the
+     * gate could not check (no history, no upstream branch, ...). `enforce` throws instead.
+     */
+    result: GateResult;
+    /** What the gate vouches for, when it ran. */
+    scope?: string;
+    findings: GateFinding[];
+    /** Files under a folder distribution that no commit vouches for. */
+    uncommitted: string[];
+    /** Why the gate could not check, when it could not. */
+    unverified?: string;
+}
+
 /** Applies the stack's promotion gate; throws DriverError(REFUSED) when `enforce` refuses. */
-export function applyPromotionGate(o: GateOptions): { result: "passed" | "warned" | "skipped" | "off"; findings: GateFinding[] } {
+export function applyPromotionGate(o: GateOptions): GateReport {
     const { stack, upstream } = o;
-    if (stack.promotionGate === "off") return { result: "off", findings: [] };
+    const report: GateReport = { result: "off", findings: [], uncommitted: [] };
+    if (stack.promotionGate === "off") return report;
     if (o.skip) {
         o.log(`promotion check for ${upstream.stack} → ${stack.stack} SKIPPED by --skip-promotion-check (gate: ${stack.promotionGate}); this deployment may contain changes that never ran in ${upstream.stack}`);
-        return { result: "skipped", findings: [] };
+        return { ...report, result: "skipped" };
     }
     const ref = remoteRef(o.remote, upstream.branch);
     const fail = (msg: string) => {
         if (stack.promotionGate === "enforce") throw new DriverError(Exit.REFUSED, `promotion gate (enforce): ${msg}`);
         o.log(`promotion gate (warn): ${msg}`);
     };
+    const cannotCheck = (msg: string): GateReport => {
+        fail(`${msg} Nothing was checked.`);
+        return { ...report, result: "unverified", unverified: msg };
+    };
     if (!exists(o.git, "HEAD")) {
-        fail(`cannot check what is deployed: not a git checkout. Run the driver in the repository's clone, or pass --skip-promotion-check.`);
-        return { result: "warned", findings: [] };
+        return cannotCheck(`cannot check what is deployed: not a git checkout. Run the driver in the repository's clone, or pass --skip-promotion-check.`);
     }
     if (!exists(o.git, ref)) {
-        fail(`${o.remote}/${upstream.branch} (the ${upstream.stack} branch) is not in this clone, so what went through ${upstream.stack} is unknown. Fetch it: git fetch ${o.remote} ${upstream.branch} (with full history, e.g. fetch-depth: 0).`);
-        return { result: "warned", findings: [] };
+        return cannotCheck(
+            `${o.remote}/${upstream.branch} (the ${upstream.stack} branch) is not in this clone, so what went through ${upstream.stack} is unknown. Fetch it: git fetch ${o.remote} ${upstream.branch} (with full history, e.g. fetch-depth: 0).`,
+        );
+    }
+    const boundary = shallowBoundary(o.git, ref);
+    if (boundary.length > 0) {
+        return cannotCheck(
+            `this clone is shallow and its history stops (at ${boundary.map((s) => s.slice(0, 10)).join(", ")}) before the commits being deployed meet ${o.remote}/${upstream.branch}, so which of them went through ${upstream.stack} is unknown. ` +
+                `Fetch full history: fetch-depth: 0 (GitHub Actions checkout), GIT_DEPTH: 0 (GitLab), or git fetch --unshallow.`,
+        );
+    }
+    if (o.distribution.kind === "folder" && o.distribution.pathspec === undefined) {
+        return cannotCheck(`the distribution folder lies outside this git repository, so no commit vouches for its content. Deploy a folder of the repository, or a .zip built from it.`);
     }
     for (const w of freshnessWarnings(o.git, [ref], Math.floor(Date.now() / 1000))) o.log(`promotion gate: ${w}`);
-    const findings = unpromoted(o.git, ref, o.pathspec);
-    if (findings.length === 0) return { result: "passed", findings };
-    const paths = [...new Set(findings.flatMap((f) => f.paths))].sort();
-    const list = findings.map((f) => `    ${f.commit.sha.slice(0, 10)} ${f.commit.subject}`).join("\n");
-    fail(
-        `${findings.length} commit(s) about to be deployed to ${stack.stack} never went through ${upstream.stack} (${o.remote}/${upstream.branch}):\n${list}\n  paths: ${paths.join(", ")}\n` +
-            `  Promote them through ${upstream.branch} first (merge or cherry-pick there), or pass --skip-promotion-check for an emergency.`,
-    );
-    return { result: "warned", findings };
+    const head = o.git(["rev-parse", "HEAD"])!;
+    const pathspec = o.distribution.kind === "folder" ? o.distribution.pathspec : undefined;
+    report.scope =
+        o.distribution.kind === "folder"
+            ? `the committed content of ${pathspec} at ${head.slice(0, 10)}`
+            : `commit ${head.slice(0, 10)}, which the .zip is taken to be built from (its bytes are pinned only by --expect-sha256)`;
+    report.findings = unpromoted(o.git, ref, pathspec);
+    if (pathspec !== undefined) {
+        const uncommitted = uncommittedUnder(o.git, pathspec);
+        if (uncommitted === undefined) return cannotCheck(`git status failed for ${pathspec}, so whether its content is committed is unknown.`);
+        report.uncommitted = uncommitted;
+    }
+    const problems: string[] = [];
+    if (report.findings.length > 0) {
+        const paths = [...new Set(report.findings.flatMap((f) => f.paths))].sort();
+        const list = report.findings.map((f) => `    ${f.commit.sha.slice(0, 10)} ${f.commit.subject}`).join("\n");
+        problems.push(
+            `${report.findings.length} commit(s) about to be deployed to ${stack.stack} never went through ${upstream.stack} (${o.remote}/${upstream.branch}):\n${list}\n  paths: ${paths.join(", ")}\n` +
+                `  Promote them through ${upstream.branch} first (merge or cherry-pick there), or pass --skip-promotion-check for an emergency.`,
+        );
+    }
+    if (report.uncommitted.length > 0) {
+        const shown = report.uncommitted.slice(0, 20).map((l) => `    ${l}`);
+        if (report.uncommitted.length > 20) shown.push(`    ... and ${report.uncommitted.length - 20} more`);
+        problems.push(
+            `${report.uncommitted.length} file(s) under ${pathspec} are not committed (untracked ??, ignored !!, modified or staged), so no commit that went through ${upstream.stack} vouches for them:\n${shown.join("\n")}\n` +
+                `  Deploy from a clean checkout (git clean -fdx, git checkout -- ${pathspec}), or package a .zip in CI and deploy that.`,
+        );
+    }
+    if (problems.length === 0) return { ...report, result: "passed" };
+    fail(problems.join("\n"));
+    return { ...report, result: "warned" };
 }
 
 /**

@@ -22,21 +22,88 @@ export interface RetryPolicy {
     capMs: number;
 }
 
-/** Throttling and 5xx are retried, four attempts in all; everything else (AccessDenied, validation...) fails at once. */
+/**
+ * Throttling, 5xx, connection resets and request timeouts are retried, four attempts in all, within
+ * the AWS deadline; everything else (AccessDenied, validation...) fails at once.
+ */
 export const STS_RETRY: RetryPolicy = { maxAttempts: 4, baseMs: 250, capMs: 4000 };
 
 const THROTTLING = new Set(["Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "RequestThrottled", "SlowDown"]);
+/** Transient network failures: the connection was reset, or a request got no answer in time. */
+const NETWORK_CODES = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT"]);
+const TIMEOUT_NAMES = new Set(["TimeoutError", "RequestTimeout", "RequestTimeoutException"]);
 
 interface AwsError {
     name?: string;
     message?: string;
+    code?: string;
     $metadata?: { httpStatusCode?: number };
 }
 
 export function isRetryable(err: unknown): boolean {
     const e = err as AwsError;
+    if (e instanceof DeadlineExceeded) return false;
     const status = e?.$metadata?.httpStatusCode;
-    return THROTTLING.has(e?.name ?? "") || status === 429 || (status !== undefined && status >= 500 && status <= 599);
+    return (
+        THROTTLING.has(e?.name ?? "") ||
+        TIMEOUT_NAMES.has(e?.name ?? "") ||
+        NETWORK_CODES.has(e?.code ?? "") ||
+        status === 429 ||
+        (status !== undefined && status >= 500 && status <= 599)
+    );
+}
+
+/** The AWS steps' time limits (--aws-timeout, --aws-request-timeout). */
+export interface AwsTimeouts {
+    /** All AWS steps together (credential lookup, AssumeRole with its retries, GetCallerIdentity), ms. */
+    totalMs: number;
+    /** One HTTP request: to connect, and then to be answered, ms. */
+    requestMs: number;
+}
+
+export const DEFAULT_AWS_TIMEOUTS: AwsTimeouts = { totalMs: 60_000, requestMs: 10_000 };
+
+/** Raised when a step did not finish before its deadline. */
+export class DeadlineExceeded extends Error {
+    constructor(readonly what: string, readonly limitMs: number) {
+        super(`${what} did not finish within ${limitMs / 1000}s`);
+        this.name = "DeadlineExceeded";
+    }
+}
+
+/** One deadline shared by several steps: each runs with what is left of it. */
+export class Deadline {
+    readonly at: number;
+    constructor(
+        readonly limitMs: number,
+        /** What the limit is called, for messages (e.g. `--aws-timeout`). */
+        readonly flag: string,
+    ) {
+        this.at = Date.now() + limitMs;
+    }
+
+    remaining(): number {
+        return Math.max(0, this.at - Date.now());
+    }
+
+    /**
+     * Runs `fn` with a signal that aborts at the deadline, and rejects with DeadlineExceeded then,
+     * even if `fn` ignores the signal.
+     */
+    run<T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+        const controller = new AbortController();
+        let timer: NodeJS.Timeout | undefined;
+        const expired = new Promise<never>((_, reject) => {
+            timer = setTimeout(() => {
+                const e = new DeadlineExceeded(what, this.limitMs);
+                reject(e); // first, so that the race ends with this, not with the aborted request's error
+                controller.abort(e);
+            }, this.remaining());
+        });
+        const work = fn(controller.signal);
+        work.catch(() => {}); // a late failure after the deadline is not reported twice
+        return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+    }
 }
 
 export async function withRetry<T>(
@@ -44,6 +111,8 @@ export async function withRetry<T>(
     policy: RetryPolicy = STS_RETRY,
     sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
     onRetry: (attempt: number, err: unknown, delayMs: number) => void = () => {},
+    /** No retry is started that could not begin before this time (ms since the epoch). */
+    deadlineAt = Number.POSITIVE_INFINITY,
 ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
         try {
@@ -51,6 +120,7 @@ export async function withRetry<T>(
         } catch (err) {
             if (!isRetryable(err) || attempt >= policy.maxAttempts) throw err;
             const delay = Math.floor(Math.random() * Math.min(policy.capMs, policy.baseMs * 2 ** (attempt - 1)));
+            if (Date.now() + delay >= deadlineAt) throw err;
             onRetry(attempt, err, delay);
             await sleep(delay);
         }
@@ -87,52 +157,96 @@ export function explainStsError(req: AssumeRoleRequest, err: unknown): string {
 /** The build server's own credentials, as the default AWS credential chain finds them (memoized). */
 export type SourceCredentials = ReturnType<typeof defaultProvider>;
 
-async function stsClient(region: string, credentials?: TemporaryCredentials | SourceCredentials) {
-    const { STSClient } = await import("@aws-sdk/client-sts");
-    return new STSClient({ region, maxAttempts: 1, ...(credentials ? { credentials } : {}) });
+/** How the driver's STS calls are made: where, within which limits, and where retries are logged. */
+export interface StsContext {
+    region: string;
+    deadline: Deadline;
+    /** Connect and answer timeout of one HTTP request, ms. */
+    requestMs: number;
+    log: (line: string) => void;
+    policy?: RetryPolicy;
 }
 
-/** AssumeRole with the source credentials (by default, the default AWS credential chain's). */
-export async function assumeRole(req: AssumeRoleRequest, log: (line: string) => void, source?: SourceCredentials, policy: RetryPolicy = STS_RETRY): Promise<TemporaryCredentials> {
-    const { AssumeRoleCommand } = await import("@aws-sdk/client-sts");
-    const sts = await stsClient(req.region, source);
+type StsModule = typeof import("@aws-sdk/client-sts");
+
+/** A short description of a failed call, for retry lines and messages: the error's name and code. */
+export function describeError(err: unknown): string {
+    const e = err as AwsError;
+    return [e?.name ?? "Error", e?.code && e.code !== e.name ? e.code : undefined].filter(Boolean).join("/");
+}
+
+/**
+ * One STS call with the retry policy, each request bounded by `requestMs`, and everything by the
+ * deadline. The SDK's own retries are off, so the policy here is the only one.
+ */
+export async function callSts<O>(
+    ctx: StsContext,
+    what: string,
+    credentials: TemporaryCredentials | SourceCredentials | undefined,
+    send: (client: InstanceType<StsModule["STSClient"]>, sts: StsModule, signal: AbortSignal) => Promise<O>,
+): Promise<O> {
+    const sts = await import("@aws-sdk/client-sts");
+    const client = new sts.STSClient({
+        region: ctx.region,
+        maxAttempts: 1,
+        requestHandler: { connectionTimeout: ctx.requestMs, requestTimeout: ctx.requestMs, throwOnRequestTimeout: true },
+        ...(credentials ? { credentials } : {}),
+    });
     try {
-        const out = await withRetry(
-            () =>
-                sts.send(
-                    new AssumeRoleCommand({
-                        RoleArn: req.roleArn,
-                        RoleSessionName: req.sessionName,
-                        DurationSeconds: req.durationSeconds,
-                        ExternalId: req.externalId,
-                        SourceIdentity: req.sourceIdentity,
-                        Tags: Object.entries(req.tags).map(([Key, Value]) => ({ Key, Value })),
-                    }),
-                ),
-            policy,
-            undefined,
-            (attempt, err, delay) => log(`AssumeRole attempt ${attempt} failed (${(err as AwsError).name ?? "error"}); retrying in ${delay} ms`),
+        return await ctx.deadline.run(what, (signal) =>
+            withRetry(
+                () => send(client, sts, signal),
+                ctx.policy ?? STS_RETRY,
+                undefined,
+                (attempt, err, delay) => ctx.log(`${what} attempt ${attempt} failed (${describeError(err)}); retrying in ${delay} ms`),
+                ctx.deadline.at,
+            ),
         );
-        const c: StsCredentials | undefined = out.Credentials;
-        if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new Error("STS returned no credentials");
-        return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
-    } catch (err) {
-        throw new DriverError(Exit.CREDENTIALS, explainStsError(req, err));
     } finally {
-        sts.destroy();
+        client.destroy();
     }
 }
 
-/** The account the given credentials belong to, per STS GetCallerIdentity. */
-export async function callerAccount(region: string, credentials: TemporaryCredentials, policy: RetryPolicy = STS_RETRY): Promise<string | undefined> {
-    const { GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
-    const sts = await stsClient(region, credentials);
+/** The message for a step that ran out of time, naming the limit to raise. */
+export function deadlineMessage(err: DeadlineExceeded, deadline: Deadline): string {
+    return `${err.message} (${deadline.flag} ${deadline.limitMs / 1000}s): nothing answered in time. Check the network path to AWS from the build server, or raise ${deadline.flag}.`;
+}
+
+/** AssumeRole with the source credentials (by default, the default AWS credential chain's). */
+export async function assumeRole(req: AssumeRoleRequest, ctx: StsContext, source?: SourceCredentials): Promise<TemporaryCredentials> {
     try {
-        return (await withRetry(() => sts.send(new GetCallerIdentityCommand({})), policy)).Account;
+        const out = await callSts(ctx, "AssumeRole", source, (client, sts, abortSignal) =>
+            client.send(
+                new sts.AssumeRoleCommand({
+                    RoleArn: req.roleArn,
+                    RoleSessionName: req.sessionName,
+                    DurationSeconds: req.durationSeconds,
+                    ExternalId: req.externalId,
+                    SourceIdentity: req.sourceIdentity,
+                    Tags: Object.entries(req.tags).map(([Key, Value]) => ({ Key, Value })),
+                }),
+                { abortSignal },
+            ),
+        );
+        return temporaryCredentials(out.Credentials);
     } catch (err) {
-        throw new DriverError(Exit.CREDENTIALS, `GetCallerIdentity with the deploy role's credentials failed: ${(err as AwsError).name ?? "Error"}: ${(err as AwsError).message ?? String(err)}`);
-    } finally {
-        sts.destroy();
+        throw new DriverError(Exit.CREDENTIALS, err instanceof DeadlineExceeded ? deadlineMessage(err, ctx.deadline) : explainStsError(req, err));
+    }
+}
+
+/** The credentials STS returned, or an error when it returned none. */
+export function temporaryCredentials(c: StsCredentials | undefined): TemporaryCredentials {
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new Error("STS returned no credentials");
+    return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
+}
+
+/** The account the given credentials belong to, per STS GetCallerIdentity. */
+export async function callerAccount(ctx: StsContext, credentials: TemporaryCredentials): Promise<string | undefined> {
+    try {
+        return (await callSts(ctx, "GetCallerIdentity", credentials, (client, sts, abortSignal) => client.send(new sts.GetCallerIdentityCommand({}), { abortSignal }))).Account;
+    } catch (err) {
+        if (err instanceof DeadlineExceeded) throw new DriverError(Exit.CREDENTIALS, deadlineMessage(err, ctx.deadline));
+        throw new DriverError(Exit.CREDENTIALS, `GetCallerIdentity with the deploy role's credentials failed: ${describeError(err)}: ${(err as AwsError).message ?? String(err)}`);
     }
 }
 
@@ -140,19 +254,21 @@ export async function callerAccount(region: string, credentials: TemporaryCreden
  * Preflight: can the default AWS credential chain find source credentials? Resolves them locally
  * (environment, profile files, container or instance credentials) without calling an AWS API, and
  * returns them for assumeRole, so that the chain runs once. Then loads the STS client, which
- * assumeRole needs next, while the caller still waits for the stack outputs.
+ * assumeRole needs next, while the caller still waits for the stack outputs. Bounded by the
+ * deadline: a container or instance endpoint that never answers ends in a clear error.
  */
-export async function findSourceCredentials(timeoutMs = 10_000): Promise<SourceCredentials> {
+export async function findSourceCredentials(deadline: Deadline): Promise<SourceCredentials> {
     const { defaultProvider } = await import("@aws-sdk/credential-provider-node");
-    const timer = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref());
     const source = defaultProvider();
     try {
-        await Promise.race([source(), timer]);
+        await deadline.run("the source credential lookup", () => source());
     } catch (err) {
         throw new DriverError(
             Exit.CREDENTIALS,
-            `no source AWS credentials for the build server: ${(err as Error).message}. ` +
-                `Give the build job credentials (an instance/task role, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or web identity) that may assume the deploy role.`,
+            err instanceof DeadlineExceeded
+                ? `no source AWS credentials for the build server: ${deadlineMessage(err, deadline)}`
+                : `no source AWS credentials for the build server: ${(err as Error).message}. ` +
+                      `Give the build job credentials (an instance/task role, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or web identity) that may assume the deploy role.`,
         );
     }
     await import("@aws-sdk/client-sts");

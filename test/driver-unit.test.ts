@@ -1,87 +1,10 @@
 // The driver's pure decisions, without Pulumi or AWS.
 import test from "ava";
 import { attiniArgs, attiniEnv, WITHHELD_VARS } from "../automation/attini";
-import { CI_RULES, normalizeBranch, resolveBranch } from "../automation/branch";
 import { parseDuration } from "../automation/cli";
-import { Exit } from "../automation/errors";
 import { Redactor } from "../automation/log";
-import { explainStsError, isRetryable, RetryPolicy, withRetry } from "../automation/sts";
+import { Deadline, DeadlineExceeded, explainStsError, isRetryable, RetryPolicy, withRetry } from "../automation/sts";
 import { cleanSessionName, cleanTagValue, defaultSessionName, sourceIdentity } from "../automation/session";
-
-const noGit = () => undefined;
-
-// One row per CI system: its variables on a push build, and the branch it must yield.
-const PUSH_BUILDS: [system: string, env: Record<string, string>, branch: string, source: string][] = [
-    ["GitHub Actions", { GITHUB_ACTIONS: "true", GITHUB_REF: "refs/heads/main", GITHUB_REF_NAME: "main" }, "main", "GitHub Actions (GITHUB_REF)"],
-    ["AWS CodeBuild", { CODEBUILD_BUILD_ID: "p:1", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/stage", CODEBUILD_WEBHOOK_TRIGGER: "branch/stage" }, "stage", "AWS CodeBuild (CODEBUILD_WEBHOOK_HEAD_REF)"],
-    ["AWS CodeBuild", { CODEBUILD_BUILD_ID: "p:1", CODEBUILD_WEBHOOK_TRIGGER: "branch/release/2.0" }, "release/2.0", "AWS CodeBuild (CODEBUILD_WEBHOOK_TRIGGER)"],
-    ["AWS CodeBuild", { CODEBUILD_BUILD_ID: "p:1", CODEBUILD_SOURCE_VERSION: "refs/heads/dev" }, "dev", "AWS CodeBuild (CODEBUILD_SOURCE_VERSION)"],
-    ["Jenkins", { JENKINS_URL: "https://ci/", BRANCH_NAME: "dev" }, "dev", "Jenkins (BRANCH_NAME)"],
-    ["Jenkins", { JENKINS_URL: "https://ci/", GIT_BRANCH: "origin/stage" }, "stage", "Jenkins (GIT_BRANCH)"],
-    ["GitLab CI", { GITLAB_CI: "true", CI_COMMIT_BRANCH: "main", CI_COMMIT_REF_NAME: "main" }, "main", "GitLab CI (CI_COMMIT_BRANCH)"],
-    ["Bitbucket Pipelines", { BITBUCKET_BUILD_NUMBER: "7", BITBUCKET_BRANCH: "dev" }, "dev", "Bitbucket Pipelines (BITBUCKET_BRANCH)"],
-    ["Azure Pipelines", { TF_BUILD: "True", BUILD_SOURCEBRANCH: "refs/heads/feature/x", BUILD_SOURCEBRANCHNAME: "x" }, "feature/x", "Azure Pipelines (BUILD_SOURCEBRANCH)"],
-    ["CircleCI", { CIRCLECI: "true", CIRCLE_BRANCH: "stage" }, "stage", "CircleCI (CIRCLE_BRANCH)"],
-];
-
-for (const [system, env, branch, source] of PUSH_BUILDS) {
-    test(`branch from ${system}: ${Object.keys(env).join(", ")} → ${branch}`, (t) => {
-        t.deepEqual(resolveBranch(undefined, env, noGit), { branch, source });
-    });
-}
-
-test("every CI system listed in the docs has a rule", (t) => {
-    t.deepEqual(CI_RULES.map((r) => r.system), ["GitHub Actions", "AWS CodeBuild", "Jenkins", "GitLab CI", "Bitbucket Pipelines", "Azure Pipelines", "CircleCI"]);
-});
-
-const PR_BUILDS: [string, Record<string, string>][] = [
-    ["GitHub Actions", { GITHUB_ACTIONS: "true", GITHUB_REF: "refs/pull/12/merge", GITHUB_HEAD_REF: "main" }],
-    ["AWS CodeBuild", { CODEBUILD_BUILD_ID: "p:1", CODEBUILD_WEBHOOK_TRIGGER: "pr/12", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/main" }],
-    ["Jenkins", { JENKINS_URL: "https://ci/", BRANCH_NAME: "PR-12", CHANGE_ID: "12" }],
-    ["GitLab CI", { GITLAB_CI: "true", CI_MERGE_REQUEST_IID: "12", CI_COMMIT_REF_NAME: "main" }],
-    ["Bitbucket Pipelines", { BITBUCKET_BUILD_NUMBER: "7", BITBUCKET_BRANCH: "main", BITBUCKET_PR_ID: "12" }],
-    ["Azure Pipelines", { TF_BUILD: "True", BUILD_REASON: "PullRequest", BUILD_SOURCEBRANCH: "refs/pull/12/merge" }],
-    ["CircleCI", { CIRCLECI: "true", CIRCLE_BRANCH: "pull/12" }],
-];
-for (const [system, env] of PR_BUILDS) {
-    test(`a ${system} pull-request build never resolves to a branch (a PR from a branch named main must not deploy prod)`, (t) => {
-        const e = t.throws(() => resolveBranch(undefined, env, noGit));
-        t.is((e as { exitCode?: number }).exitCode, Exit.USAGE);
-        t.regex(e!.message, new RegExp(`pull-request build on ${system}`));
-    });
-}
-
-test("order: --branch, then BRANCH, then CI variables, then git", (t) => {
-    const ci = { GITHUB_ACTIONS: "true", GITHUB_REF: "refs/heads/stage" };
-    const git = () => "dev";
-    t.is(resolveBranch("main", { BRANCH: "stage", ...ci }, git).source, "--branch");
-    t.deepEqual(resolveBranch(undefined, { BRANCH: "refs/heads/main", ...ci }, git), { branch: "main", source: "BRANCH" });
-    t.is(resolveBranch(undefined, ci, git).source, "GitHub Actions (GITHUB_REF)");
-    t.deepEqual(resolveBranch(undefined, {}, git), { branch: "dev", source: "git" });
-});
-
-test("a detached HEAD with no CI variable is a clear error", (t) => {
-    const detached = (args: string[]) => (args[0] === "rev-parse" ? ".git" : undefined);
-    t.throws(() => resolveBranch(undefined, {}, detached), { message: /git HEAD is detached and no CI variable names the branch\. Pass --branch/ });
-    t.throws(() => resolveBranch(undefined, {}, noGit), { message: /not a git checkout/ });
-});
-
-test("refs/heads/ and origin/ prefixes are stripped", (t) => {
-    t.is(normalizeBranch("refs/heads/feature/a"), "feature/a");
-    t.is(normalizeBranch("origin/main"), "main");
-    t.is(normalizeBranch("refs/remotes/origin/dev"), "dev");
-    t.is(normalizeBranch("originals/x"), "originals/x");
-});
-
-test("hostile branch names are refused before they reach anything else", (t) => {
-    for (const hostile of ["dev; rm -rf /", "$(touch /tmp/x)", "a b", "../dev", "dev..main", "dev\nmain", "main\r", "-e prod", "x:y", "*", "dev\u0000"]) {
-        const e = t.throws(() => resolveBranch(hostile, {}, noGit), undefined, JSON.stringify(hostile));
-        t.is((e as { exitCode?: number }).exitCode, Exit.USAGE);
-        t.regex(e!.message, /is not a valid git branch name/);
-    }
-    // git accepts these, so they resolve verbatim (and map to no environment); no shell ever sees them.
-    for (const odd of ["release/ünïcode-🚀", "`id`", "dev;id", "a|b&c", "$HOME", "'quoted'"]) t.is(resolveBranch(odd, {}, noGit).branch, odd);
-});
 
 test("session names are cleaned to STS's rules: 2-64 characters of [\\w+=,.@-]", (t) => {
     t.is(defaultSessionName("/build/dist/platform"), "deploy-platform");
@@ -111,7 +34,10 @@ test("retry policy: throttling and 5xx are retried up to 4 attempts with capped 
     t.true(isRetryable(awsError("ServiceUnavailable", 503)));
     t.false(isRetryable(awsError("AccessDenied", 403)));
     t.false(isRetryable(awsError("ValidationError", 400)));
-    t.false(isRetryable(new Error("socket hang up")));
+    // Connection resets and request timeouts are transient too.
+    t.true(isRetryable(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })));
+    t.true(isRetryable(Object.assign(new Error("a request has exceeded the configured 1000 ms requestTimeout"), { name: "TimeoutError", code: "ETIMEDOUT" })));
+    t.false(isRetryable(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })));
 
     const delays: number[] = [];
     let calls = 0;
@@ -170,4 +96,24 @@ test("durations and redaction", (t) => {
     const r = new Redactor();
     r.add("SECRETKEY123", "abc", undefined);
     t.is(r.scrub("key=SECRETKEY123 abc"), "key=*** abc");
+});
+
+test("durations are bounded: 1 second to 366 days", (t) => {
+    t.is(parseDuration("--timeout", "600h"), 600 * 3600);
+    t.throws(() => parseDuration("--timeout", "0"), { message: /--timeout "0": must be between 1 second and 366 days/ });
+    t.throws(() => parseDuration("--timeout", "9000h"), { message: /must be between 1 second and 366 days/ });
+    t.throws(() => parseDuration("--aws-timeout", "99999999999999999999999"), { message: /--aws-timeout .*must be between/ });
+});
+
+test("a deadline ends a call that never answers, and no retry starts after it", async (t) => {
+    const d = new Deadline(100, "--aws-timeout");
+    let aborted = false;
+    const err = await t.throwsAsync(d.run("AssumeRole", (signal) => new Promise((_, reject) => signal.addEventListener("abort", () => ((aborted = true), reject(new Error("aborted")))))));
+    t.true(err instanceof DeadlineExceeded);
+    t.regex(err!.message, /AssumeRole did not finish within 0.1s/);
+    t.true(aborted, "the request was aborted");
+    let calls = 0;
+    const throttled = () => (calls++, Promise.reject(Object.assign(new Error("slow down"), { name: "Throttling" })));
+    await t.throwsAsync(withRetry(throttled, { maxAttempts: 10, baseMs: 1000, capMs: 1000 }, async () => {}, undefined, Date.now()));
+    t.is(calls, 1, "no retry past the deadline");
 });

@@ -165,19 +165,21 @@ test.serial("--timeout stops a follow that hangs and exits 124", async (t) => {
     t.is((await reports.waitFor("signal")).signal, "SIGTERM");
 });
 
-for (const [sig, code] of [
-    ["SIGTERM", 143],
-    ["SIGINT", 130],
+for (const [sig, code, forwarded] of [
+    ["SIGTERM", 143, "SIGTERM"],
+    ["SIGINT", 130, "SIGINT"],
+    // A closed terminal or a CI agent that goes away: handled like SIGTERM.
+    ["SIGHUP", 129, "SIGTERM"],
 ] as const) {
-    test.serial(`${sig} to the driver is forwarded to attini; the driver exits ${code}`, async (t) => {
+    test.serial(`${sig} to the driver is forwarded to attini${sig === "SIGHUP" ? " as SIGTERM" : ""}; the driver exits ${code}`, async (t) => {
         const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "dev", ATTINI_STANDIN_SLEEP: "60" } });
         t.teardown(j.dispose);
         const r = await runCli(["deploy", DIST], j.env, project.dir, (child) => {
             void reports.waitFor("start").then(() => child.kill(sig));
         });
         t.is(r.code, code, r.stderr);
-        t.regex(r.stderr, new RegExp(`received ${sig}; forwarding it to attini`));
-        t.is((await reports.waitFor("signal")).signal, sig);
+        t.regex(r.stderr, new RegExp(`received ${sig}; forwarding ${forwarded} to attini's process group`));
+        t.is((await reports.waitFor("signal")).signal, forwarded);
     });
 }
 
@@ -290,7 +292,7 @@ test.serial("GitHub Actions OIDC: the job's token is exchanged for the prod role
     await new Promise<void>((r) => tokenServer.listen(0, "127.0.0.1", r));
     t.teardown(() => tokenServer.close());
     const tokenUrl = `http://127.0.0.1:${(tokenServer.address() as AddressInfo).port}/token?api-version=2.0`;
-    const gha = { GITHUB_ACTIONS: "true", GITHUB_REF: "refs/heads/main", ACTIONS_ID_TOKEN_REQUEST_URL: tokenUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: "runtime-request-token", AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined };
+    const gha = { GITHUB_ACTIONS: "true", GITHUB_EVENT_NAME: "push", GITHUB_REF: "refs/heads/main", ACTIONS_ID_TOKEN_REQUEST_URL: tokenUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: "runtime-request-token", AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined };
     const j = jobEnv({ moto, backend: b, reports, stsEndpoint: sts.endpoint, extra: gha });
     t.teardown(j.dispose);
 

@@ -22,10 +22,10 @@ test.after.always(async () => moto?.stop());
 const withGithubOidc = Object.fromEntries(["dev", "stage", "prod"].map((s) => [`Pulumi.${s}.yaml`, (text: string) => `${text}  attini-gitops:githubRepository: acme/platform\n`]));
 
 const EXAMPLES: { file: string; yaml: boolean; ci: Record<string, string>; stack: string; source: string; zip?: boolean; edit?: typeof withGithubOidc }[] = [
-    { file: "codebuild/buildspec.yml", yaml: true, ci: { CODEBUILD_BUILD_ID: "attini:1", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/stage", CODEBUILD_WEBHOOK_TRIGGER: "branch/stage" }, stack: "stage", source: "AWS CodeBuild (CODEBUILD_WEBHOOK_HEAD_REF)" },
-    { file: "github-actions/deploy.yml", yaml: true, ci: { GITHUB_ACTIONS: "true", GITHUB_REF: "refs/heads/main" }, stack: "prod", source: "GitHub Actions (GITHUB_REF)", edit: withGithubOidc },
+    { file: "codebuild/buildspec.yml", yaml: true, ci: { CODEBUILD_BUILD_ID: "attini:1", CODEBUILD_WEBHOOK_EVENT: "PUSH", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/stage", CODEBUILD_WEBHOOK_TRIGGER: "branch/stage" }, stack: "stage", source: "AWS CodeBuild (CODEBUILD_WEBHOOK_HEAD_REF)" },
+    { file: "github-actions/deploy.yml", yaml: true, ci: { GITHUB_ACTIONS: "true", GITHUB_EVENT_NAME: "push", GITHUB_REF: "refs/heads/main" }, stack: "prod", source: "GitHub Actions (GITHUB_REF)", edit: withGithubOidc },
     { file: "jenkins/Jenkinsfile", yaml: false, ci: { JENKINS_URL: "https://jenkins.example/", BRANCH_NAME: "dev" }, stack: "dev", source: "Jenkins (BRANCH_NAME)" },
-    { file: "gitlab/.gitlab-ci.yml", yaml: true, ci: { GITLAB_CI: "true", CI_COMMIT_BRANCH: "stage" }, stack: "stage", source: "GitLab CI (CI_COMMIT_BRANCH)", zip: true },
+    { file: "gitlab/.gitlab-ci.yml", yaml: true, ci: { GITLAB_CI: "true", CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: "stage" }, stack: "stage", source: "GitLab CI (CI_COMMIT_BRANCH)", zip: true },
 ];
 
 for (const ex of EXAMPLES) {

@@ -228,3 +228,93 @@ test.serial("one artifact promoted: --expect-sha256 refuses another file before 
     t.is(folder.code, Exit.USAGE);
     t.regex(folder.stderr, /--expect-sha256 needs a packaged \.zip distribution/);
 });
+
+for (const gate of ["enforce", "warn"] as const) {
+    test.serial(`a shallow clone (--depth 1 --no-single-branch) with a hotfix on main: the gate (${gate}) cannot see what went through stage and ${gate === "enforce" ? "refuses, naming the fix" : "says so: unverified, never passed"}`, async (t) => {
+        const w = new GitWorld(t, gate === "warn" ? WARN_PROD : {});
+        w.commit("main", "distribution/platform/fix.yaml", "Hotfix timeout");
+        const shallow = path.join(w.root, "shallow");
+        git(w.root, "clone", "-q", "--depth", "1", "--no-single-branch", "--branch", "main", `file://${w.origin}`, shallow);
+        t.is(git(shallow, "rev-parse", "--is-shallow-repository"), "true");
+        const r = await deploy(t, shallow, "main", ["--json"]);
+        t.regex(r.stderr, new RegExp(`promotion gate \\(${gate}\\): this clone is shallow and its history stops \\(at [0-9a-f]{10}(, [0-9a-f]{10})*\\) before the commits being deployed meet origin/stage`));
+        t.regex(r.stderr, /fetch-depth: 0 \(GitHub Actions checkout\), GIT_DEPTH: 0 \(GitLab\), or git fetch --unshallow/);
+        if (gate === "enforce") {
+            t.is(r.code, Exit.REFUSED, r.stderr);
+            t.is(sts.calls.length, 0);
+            t.is(reports.reports.length, 0);
+        } else {
+            t.is(r.code, 0, r.stderr);
+            const summary = JSON.parse(r.stdout);
+            t.is(summary.promotionGate, "unverified");
+            t.regex(summary.promotion.unverified, /this clone is shallow/);
+        }
+        // With the full history, the same clone gets the real answer: the hotfix never went through stage.
+        git(shallow, "fetch", "-q", "--unshallow");
+        const full = await deploy(t, shallow, "main", ["--json"]);
+        t.regex(full.stderr, /1 commit\(s\) about to be deployed to prod never went through stage[\s\S]*Hotfix timeout/);
+    });
+}
+
+test.serial("a shallow clone whose HEAD is the upstream branch's tip needs no history, and passes", async (t) => {
+    const w = new GitWorld(t);
+    w.commit("dev", "distribution/platform/a.yaml", "Feature A");
+    w.merge("dev", "stage");
+    w.merge("stage", "main");
+    git(w.dev, "push", "-q", "origin", "main:stage");
+    const shallow = path.join(w.root, "shallow");
+    git(w.root, "clone", "-q", "--depth", "1", "--no-single-branch", "--branch", "main", `file://${w.origin}`, shallow);
+    const r = await deploy(t, shallow, "main", ["--json"]);
+    t.is(r.code, 0, r.stderr);
+    t.is(JSON.parse(r.stdout).promotionGate, "passed");
+});
+
+for (const gate of ["enforce", "warn"] as const) {
+    test.serial(`content no commit vouches for (${gate}): untracked, ignored and modified files under the distribution are ${gate === "enforce" ? "refused" : "warned about and reported"}; attini_dist/ is attini's own`, async (t) => {
+        const w = new GitWorld(t, gate === "warn" ? WARN_PROD : {});
+        const ci = w.ci("main");
+        const dist = path.join(ci, "distribution", "platform");
+        // What attini packaged into the folder on an earlier run in a reused workspace: attini deletes it before packaging again.
+        fs.mkdirSync(path.join(dist, "attini_dist"));
+        fs.writeFileSync(path.join(dist, "attini_dist", "platform.zip"), "PK\u0003\u0004 an earlier package");
+        const clean = await deploy(t, ci, "main", ["--json"]);
+        t.is(clean.code, 0, clean.stderr);
+        t.like(JSON.parse(clean.stdout), { promotionGate: "passed", promotion: { uncommitted: [] } });
+
+        fs.writeFileSync(path.join(dist, "extra.yaml"), "untracked\n");
+        fs.appendFileSync(path.join(ci, ".git", "info", "exclude"), "*.local\n");
+        fs.writeFileSync(path.join(dist, "secret.local"), "ignored\n");
+        fs.appendFileSync(path.join(dist, "attini-config.yaml"), "# modified\n");
+        reports.reset();
+        sts.reset();
+        const r = await deploy(t, ci, "main", ["--json"]);
+        t.regex(r.stderr, new RegExp(`promotion gate \\(${gate}\\): 3 file\\(s\\) under distribution/platform are not committed`));
+        t.regex(r.stderr, / M distribution\/platform\/attini-config\.yaml/);
+        t.regex(r.stderr, /\?\? distribution\/platform\/extra\.yaml/);
+        t.regex(r.stderr, /!! distribution\/platform\/secret\.local/);
+        t.notRegex(r.stderr, /attini_dist/);
+        if (gate === "enforce") {
+            t.is(r.code, Exit.REFUSED, r.stderr);
+            t.is(sts.calls.length, 0);
+            t.is(reports.reports.length, 0);
+        } else {
+            t.is(r.code, 0, r.stderr);
+            const summary = JSON.parse(r.stdout);
+            t.is(summary.promotionGate, "warned");
+            t.deepEqual(summary.promotion.uncommitted.sort(), [" M distribution/platform/attini-config.yaml", "!! distribution/platform/secret.local", "?? distribution/platform/extra.yaml"]);
+        }
+    });
+}
+
+test.serial("build once, promote the zip: a .zip CI built from the commit deploys to prod under enforce, and the gate says what it vouched for", async (t) => {
+    const w = new GitWorld(t);
+    const ci = w.ci("main");
+    fs.writeFileSync(path.join(ci, "platform.zip"), "PK\u0003\u0004 the packaged distribution");
+    const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "main" } });
+    t.teardown(j.dispose);
+    const r = await runCli(["deploy", "platform.zip", "--json"], j.env, ci);
+    t.is(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    t.is(summary.promotionGate, "passed");
+    t.regex(summary.promotion.scope, /^commit [0-9a-f]{10}, which the \.zip is taken to be built from \(its bytes are pinned only by --expect-sha256\)$/);
+});

@@ -74,12 +74,18 @@ export interface StsCall {
 }
 
 /**
+ * What the STS front does with a call: answer with an error, never answer ("hang"), reset the
+ * connection ("reset"), or (undefined) pass it on to the emulator.
+ */
+export type FrontAnswer = { status: number; code: string; message: string } | "hang" | "reset" | undefined;
+
+/**
  * A loopback STS endpoint in front of the emulator. `respond` may answer a call itself (an error,
- * say); otherwise the call is passed on to the emulator unchanged.
+ * silence, a reset connection); otherwise the call is passed on to the emulator unchanged.
  */
 export class StsFront {
     readonly calls: StsCall[] = [];
-    respond: (call: StsCall, n: number) => { status: number; code: string; message: string } | undefined = () => undefined;
+    respond: (call: StsCall, n: number) => FrontAnswer = () => undefined;
     private constructor(
         private readonly server: http.Server,
         private readonly moto: Moto,
@@ -96,6 +102,8 @@ export class StsFront {
                 const call = { action: params.get("Action") ?? "", params };
                 self.calls.push(call);
                 const answer = self.respond(call, self.calls.filter((c) => c.action === call.action).length);
+                if (answer === "hang") return; // the socket stays open, unanswered, until the client gives up
+                if (answer === "reset") return void req.socket.resetAndDestroy();
                 if (answer) {
                     res.writeHead(answer.status, { "content-type": "text/xml" });
                     res.end(
@@ -127,6 +135,7 @@ export class StsFront {
     }
 
     close(): Promise<void> {
+        this.server.closeAllConnections(); // including calls left unanswered on purpose
         return new Promise((r) => this.server.close(() => r()));
     }
 }
