@@ -17,8 +17,9 @@ export const ROOT = (() => {
 export const CLI = path.join(ROOT, "dist", "automation", "cli.js");
 export const STAND_IN_ATTINI = path.join(ROOT, "test", "fixtures", "attini");
 
-function ensure(script: string): string {
-    return execFileSync("bash", [path.join(ROOT, "scripts", script)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+/** Runs one of the scripts/ensure-*.sh scripts and returns the path it prints. */
+export function ensure(script: string, ...args: string[]): string {
+    return execFileSync("bash", [path.join(ROOT, "scripts", script), ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
 }
 
 let pulumiBin: string | undefined;

@@ -1,0 +1,227 @@
+/**
+ * The real Attini CLI in the test loop (and the demo): its launcher, built from source by
+ * scripts/ensure-attini.sh with the test-only emulator interceptor on its classpath, and Attini's
+ * footprint in each environment account of the emulator, as `attini setup` and
+ * `attini environment create` would leave it:
+ *   - AttiniResourceStatesV1, which lists the environments;
+ *   - AttiniDeployDataV1, with its objectIdentifier index, where Attini's backend records each
+ *     deployment (and where `attini deploy run` follows it);
+ *   - the deployment-origin bucket, attini-deployment-origin-<region>-<account>, versioned, so
+ *     that each upload is a deployment of its own (`<key>#<versionId>`).
+ * AttiniBackend stands in for the backend's part: when a distribution lands in the bucket, it
+ * records the deployment, finished or failed, so that attini's follow ends.
+ */
+import { CreateTableCommand, DynamoDBClient, PutItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
+import { BucketLocationConstraint, CreateBucketCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, S3Client } from "@aws-sdk/client-s3";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import { awsEnvFor, Moto } from "./moto";
+import { ensure } from "./tools";
+
+let launcher: string | undefined;
+/** The real attini's launcher (JVM jar + emulator interceptor), built once per machine. */
+export function realAttini(): string {
+    launcher ??= ensure("ensure-attini.sh", "--emulator");
+    return launcher;
+}
+
+export const DEPLOY_DATA_TABLE = "AttiniDeployDataV1";
+export const RESOURCE_STATES_TABLE = "AttiniResourceStatesV1";
+
+export function originBucket(account: string, region: string): string {
+    return `attini-deployment-origin-${region}-${account}`;
+}
+
+/** Temporary credentials that act in `account` (the emulator does not check the role exists or trusts anyone). */
+export async function credentialsIn(moto: Moto, account: string, region: string) {
+    const aws = awsEnvFor(moto, region);
+    const sts = new STSClient({ endpoint: moto.endpoint, region, credentials: { accessKeyId: aws.AWS_ACCESS_KEY_ID, secretAccessKey: aws.AWS_SECRET_ACCESS_KEY } });
+    try {
+        const out = await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/attini-gitops-test-setup`, RoleSessionName: "attini-footprint" }));
+        const c = out.Credentials!;
+        return { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! };
+    } finally {
+        sts.destroy();
+    }
+}
+
+export interface DeploymentRecord {
+    environment: string;
+    distributionName: string;
+    /** The object attini uploaded: `<env>/<name>/<name>.zip#<versionId>`. */
+    objectIdentifier: string;
+    distributionId?: string;
+    /** A failed deployment carries Attini's error (attini then exits 1 with its message). */
+    error?: { code: string; message: string };
+}
+
+/** Attini's footprint in one account and region of the emulator. */
+export class AttiniAccount {
+    readonly bucket: string;
+    private constructor(
+        readonly account: string,
+        readonly region: string,
+        readonly s3: S3Client,
+        readonly dynamo: DynamoDBClient,
+    ) {
+        this.bucket = originBucket(account, region);
+    }
+
+    static async connect(moto: Moto, account: string, region = "eu-west-1"): Promise<AttiniAccount> {
+        const credentials = await credentialsIn(moto, account, region);
+        return new AttiniAccount(
+            account,
+            region,
+            new S3Client({ endpoint: moto.endpoint, region, forcePathStyle: true, credentials }),
+            new DynamoDBClient({ endpoint: moto.endpoint, region, credentials }),
+        );
+    }
+
+    /** What `attini setup` leaves behind: the two tables and the bucket. */
+    async setup(): Promise<void> {
+        await this.dynamo.send(
+            new CreateTableCommand({
+                TableName: RESOURCE_STATES_TABLE,
+                BillingMode: "PAY_PER_REQUEST",
+                AttributeDefinitions: [
+                    { AttributeName: "resourceType", AttributeType: "S" },
+                    { AttributeName: "name", AttributeType: "S" },
+                ],
+                KeySchema: [
+                    { AttributeName: "resourceType", KeyType: "HASH" },
+                    { AttributeName: "name", KeyType: "RANGE" },
+                ],
+            }),
+        );
+        await this.dynamo.send(
+            new CreateTableCommand({
+                TableName: DEPLOY_DATA_TABLE,
+                BillingMode: "PAY_PER_REQUEST",
+                AttributeDefinitions: [
+                    { AttributeName: "deploymentName", AttributeType: "S" },
+                    { AttributeName: "deploymentTime", AttributeType: "N" },
+                    { AttributeName: "objectIdentifier", AttributeType: "S" },
+                ],
+                KeySchema: [
+                    { AttributeName: "deploymentName", KeyType: "HASH" },
+                    { AttributeName: "deploymentTime", KeyType: "RANGE" },
+                ],
+                GlobalSecondaryIndexes: [
+                    {
+                        IndexName: "objectIdentifier",
+                        KeySchema: [
+                            { AttributeName: "objectIdentifier", KeyType: "HASH" },
+                            { AttributeName: "deploymentName", KeyType: "RANGE" },
+                        ],
+                        Projection: { ProjectionType: "ALL" },
+                    },
+                ],
+            }),
+        );
+        await this.s3.send(new CreateBucketCommand({ Bucket: this.bucket, CreateBucketConfiguration: { LocationConstraint: this.region as BucketLocationConstraint } }));
+        await this.s3.send(new PutBucketVersioningCommand({ Bucket: this.bucket, VersioningConfiguration: { Status: "Enabled" } }));
+    }
+
+    /** What `attini environment create <name> --env-type <type>` records. */
+    async createEnvironment(name: string, type: "production" | "test"): Promise<void> {
+        await this.dynamo.send(new PutItemCommand({ TableName: RESOURCE_STATES_TABLE, Item: { resourceType: { S: "Environment" }, name: { S: name }, environmentType: { S: type } } }));
+    }
+
+    /** Every upload to the deployment-origin bucket, as `<key>#<versionId>` (none without the bucket). */
+    async uploads(): Promise<string[]> {
+        try {
+            const out = await this.s3.send(new ListObjectVersionsCommand({ Bucket: this.bucket }));
+            return (out.Versions ?? []).map((v) => `${v.Key}#${v.VersionId}`).sort();
+        } catch (e) {
+            if ((e as Error).name === "NoSuchBucket") return [];
+            throw e;
+        }
+    }
+
+    /** The keys in the deployment-origin bucket. */
+    async keys(): Promise<string[]> {
+        return [...new Set((await this.uploads()).map((u) => u.slice(0, u.lastIndexOf("#"))))];
+    }
+
+    /** Records a deployment the way Attini's backend does once a distribution has landed. */
+    async recordDeployment(r: DeploymentRecord): Promise<void> {
+        await this.dynamo.send(
+            new PutItemCommand({
+                TableName: DEPLOY_DATA_TABLE,
+                Item: {
+                    deploymentName: { S: `${r.environment}-${r.distributionName}` },
+                    deploymentTime: { N: String(Date.now()) },
+                    objectIdentifier: { S: r.objectIdentifier },
+                    distributionName: { S: r.distributionName },
+                    environment: { S: r.environment },
+                    ...(r.distributionId ? { distributionId: { S: r.distributionId } } : {}),
+                    ...(r.error ? { errorCode: { S: r.error.code }, errorMessage: { S: r.error.message } } : {}),
+                },
+            }),
+        );
+    }
+
+    /** The deployments recorded for a distribution in an environment. */
+    async deployments(environment: string, distributionName: string): Promise<number> {
+        const out = await this.dynamo.send(
+            new QueryCommand({ TableName: DEPLOY_DATA_TABLE, KeyConditionExpression: "deploymentName = :n", ExpressionAttributeValues: { ":n": { S: `${environment}-${distributionName}` } } }),
+        );
+        return out.Count ?? 0;
+    }
+
+    close(): void {
+        this.s3.destroy();
+        this.dynamo.destroy();
+    }
+}
+
+/** What the stand-in backend does with the next distribution that lands in an account. */
+export type Outcome = { result: "succeeded" } | { result: "failed"; code: string; message: string } | { result: "never" };
+
+/**
+ * A stand-in for Attini's backend: it watches the deployment-origin buckets and, for each
+ * distribution that lands, records a deployment (finished, or failed with an error), unless told
+ * never to, in which case attini's follow goes on until it is stopped.
+ */
+export class AttiniBackend {
+    /** What happens in each account; succeeded by default. */
+    readonly outcome = new Map<string, Outcome>();
+    private seen = new Map<string, Set<string>>();
+    private timer: NodeJS.Timeout | undefined;
+    private busy = false;
+
+    constructor(readonly accounts: readonly AttiniAccount[]) {}
+
+    async start(): Promise<void> {
+        for (const a of this.accounts) this.seen.set(a.account, new Set(await a.uploads()));
+        // A failed poll (the emulator stopping under it at the end of a run) is not an unhandled
+        // rejection; a deployment it should have recorded shows as a follow that does not end.
+        this.timer = setInterval(() => void this.poll().catch((e: Error) => (this.lastError = e)), 200);
+    }
+
+    /** The last error a poll met, if any. */
+    lastError: Error | undefined;
+
+    private async poll(): Promise<void> {
+        if (this.busy) return;
+        this.busy = true;
+        try {
+            for (const a of this.accounts) {
+                const seen = this.seen.get(a.account)!;
+                for (const upload of await a.uploads()) {
+                    if (seen.has(upload)) continue;
+                    seen.add(upload);
+                    const [environment, distributionName] = upload.split("/");
+                    const outcome = this.outcome.get(a.account) ?? { result: "succeeded" };
+                    if (outcome.result === "never") continue;
+                    await a.recordDeployment({ environment, distributionName, objectIdentifier: upload, ...(outcome.result === "failed" ? { error: { code: outcome.code, message: outcome.message } } : {}) });
+                }
+            }
+        } finally {
+            this.busy = false;
+        }
+    }
+
+    stop(): void {
+        if (this.timer) clearInterval(this.timer);
+    }
+}
