@@ -113,8 +113,12 @@ export function withoutAwsProperties(options: string): string {
     return (out + options.slice(rest)).trimStart();
 }
 
-/** The child's environment: the parent's minus other credential sources, plus the role's. */
-export function attiniEnv(parent: NodeJS.ProcessEnv, creds: TemporaryCredentials, region: string): NodeJS.ProcessEnv {
+/**
+ * The child's environment: the parent's minus other credential sources, plus the role's. When
+ * attini's output does not go to a terminal (a CI log), ATTINI_DISABLE_ANSI_COLOR=true keeps
+ * colour codes out of it, unless the user set that variable.
+ */
+export function attiniEnv(parent: NodeJS.ProcessEnv, creds: TemporaryCredentials, region: string, outputIsTerminal = false): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...parent };
     for (const k of WITHHELD_VARS) delete env[k];
     for (const k of JAVA_OPTION_VARS) {
@@ -137,6 +141,7 @@ export function attiniEnv(parent: NodeJS.ProcessEnv, creds: TemporaryCredentials
         AWS_CONFIG_FILE: "/dev/null",
         AWS_EC2_METADATA_DISABLED: "true",
         ATTINI_DISABLE_CLI_VERSION_CHECK: "true",
+        ...(env.ATTINI_DISABLE_ANSI_COLOR === undefined && !outputIsTerminal ? { ATTINI_DISABLE_ANSI_COLOR: "true" } : {}),
     };
 }
 

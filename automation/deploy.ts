@@ -242,7 +242,7 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
     const { exitCode, ended } = await runAttini({
         bin: attini!,
         args: command,
-        env: attiniEnv(env, creds, stack.region),
+        env: attiniEnv(env, creds, stack.region, (o.json ? process.stderr : process.stdout).isTTY === true),
         timeoutSeconds: o.timeoutSeconds,
         killGraceMs: o.killGraceMs,
         stdoutToStderr: o.json,

@@ -1,5 +1,6 @@
 // Branches as the driver meets them in the wild: from git, unicode, and hostile names that must
-// never execute anything or reach the wrong environment.
+// never execute anything or reach the wrong environment. The stand-in attini shows whether (and
+// with which -e) attini was reached at all; the real attini is in test/attini-real.test.ts.
 import test, { ExecutionContext } from "ava";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -12,7 +13,7 @@ import { backend, moto, project, reports, useWorld } from "./support/world";
 useWorld(test, {
     stacks: ["dev", "stage"],
     edit: { "Pulumi.dev.yaml": (s) => s.replace("attini-gitops:branch: dev", 'attini-gitops:branch: "release/ünïcode"') },
-    ready: () => execFileSync("git", ["checkout", "-q", "-b", "stage"], { cwd: project.dir }),
+    ready: () => void execFileSync("git", ["checkout", "-q", "-b", "stage"], { cwd: project.dir }),
 });
 
 async function run(t: ExecutionContext, args: string[], extra: Record<string, string | undefined> = {}) {

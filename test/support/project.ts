@@ -44,6 +44,8 @@ export function scratchProject(edit: Partial<Record<string, (text: string) => st
     const distribution = path.join(dir, "distribution", "platform");
     fs.mkdirSync(distribution, { recursive: true });
     fs.writeFileSync(path.join(distribution, "attini-config.yaml"), "distributionName: platform\n");
+    // attini deploy run <folder> writes its package to <folder>/attini_dist/: never committed.
+    fs.writeFileSync(path.join(dir, ".gitignore"), "attini_dist/\n");
     git(dir, "init", "-q");
     git(dir, "add", "-A");
     git(dir, "commit", "-q", "-m", "initial");

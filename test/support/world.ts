@@ -17,7 +17,7 @@ export let project: ScratchProject;
 export let reports: ReportServer;
 export let sts: StsFront;
 
-export function useWorld(test: TestFn, opts: { stacks?: readonly string[]; edit?: Parameters<typeof scratchProject>[0]; ready?: () => void } = {}): void {
+export function useWorld(test: TestFn, opts: { stacks?: readonly string[]; edit?: Parameters<typeof scratchProject>[0]; ready?: () => void | Promise<void> } = {}): void {
     test.before(async () => {
         pulumiCli();
         moto = await startMoto();
@@ -26,7 +26,7 @@ export function useWorld(test: TestFn, opts: { stacks?: readonly string[]; edit?
         reports = await ReportServer.start();
         sts = await StsFront.start(moto);
         await provision(project, backend, opts.stacks ?? STACKS);
-        opts.ready?.();
+        await opts.ready?.();
     });
     test.after.always(async () => {
         await reports?.close();

@@ -1,0 +1,153 @@
+// The driver with the real Attini CLI (built from source by scripts/ensure-attini.sh), end to end:
+// the real Pulumi CLI, STS on the emulator, and attini's own calls (STS, DynamoDB, S3) reaching the
+// same emulator through the test-only interceptor. Attini's footprint (tables, bucket,
+// environments) is in each environment account, and a stand-in for Attini's backend records each
+// deployment once its distribution has landed, so that attini's follow ends.
+import test, { ExecutionContext } from "ava";
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Exit } from "../automation/errors";
+import { AttiniAccount, AttiniBackend, realAttini } from "./support/attini";
+import { jobEnv, runCli } from "./support/driver";
+import { Moto, startMoto } from "./support/moto";
+import { backend, moto, project, sts, useWorld } from "./support/world";
+
+const ENVIRONMENTS = [
+    // branch, stack, Attini environment, account, environment type
+    ["dev", "dev", "dev", "111111111111", "test"],
+    ["stage", "stage", "acc", "222222222222", "test"],
+    ["main", "prod", "prod", "333333333333", "production"],
+] as const;
+
+let accounts: AttiniAccount[] = [];
+let attiniBackend: AttiniBackend;
+/** A packaged distribution (`attini distribution package`), outside git: built once, promoted. */
+let zip: string;
+
+useWorld(test, {
+    ready: async () => {
+        realAttini();
+        accounts = await Promise.all(ENVIRONMENTS.map(([, , , account]) => AttiniAccount.connect(moto, account)));
+        for (const [i, [, , env, , type]] of ENVIRONMENTS.entries()) {
+            await accounts[i].setup();
+            await accounts[i].createEnvironment(env, type);
+        }
+        attiniBackend = new AttiniBackend(accounts);
+        await attiniBackend.start();
+        const work = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-package-"));
+        fs.cpSync(project.distribution, path.join(work, "platform"), { recursive: true });
+        execFileSync(realAttini(), ["distribution", "package", path.join(work, "platform")], { env: { ...process.env, ATTINI_DISABLE_CLI_VERSION_CHECK: "true" }, stdio: "ignore" });
+        zip = path.join(project.dir, "platform.zip");
+        fs.copyFileSync(path.join(work, "platform", "attini_dist", "platform.zip"), zip);
+        fs.rmSync(work, { recursive: true, force: true });
+    },
+});
+test.after.always(() => {
+    attiniBackend?.stop();
+    for (const a of accounts) a.close();
+});
+test.beforeEach(() => attiniBackend.outcome.clear());
+
+/** A marker in attini's environment, to find its processes in /proc afterwards. */
+function javaWithMarker(marker: string): number[] {
+    const pids: number[] = [];
+    for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+        try {
+            if (fs.readFileSync(`/proc/${pid}/environ`, "utf8").includes(`ATTINI_GITOPS_TEST_MARKER=${marker}`)) pids.push(Number(pid));
+        } catch {
+            /* gone, or not ours */
+        }
+    }
+    return pids;
+}
+
+async function deployReal(t: ExecutionContext, args: string[], extra: Record<string, string | undefined> = {}, on: Moto = moto) {
+    const marker = randomBytes(6).toString("hex");
+    const j = jobEnv({ moto: on, backend, stsEndpoint: on === moto ? sts.endpoint : undefined, extra: { ATTINI_BIN: realAttini(), ATTINI_GITOPS_TEST_MARKER: marker, ...extra } });
+    t.teardown(j.dispose);
+    const r = await runCli(["deploy", ...args], j.env, project.dir);
+    return { ...r, marker };
+}
+
+async function uploadsByAccount(): Promise<Record<string, string[]>> {
+    return Object.fromEntries(await Promise.all(accounts.map(async (a) => [a.account, await a.uploads()] as const)));
+}
+
+for (const [branch, stack, env, account] of ENVIRONMENTS) {
+    for (const kind of ["folder", "zip"] as const) {
+        test.serial(`real attini: a push to ${branch} deploys the ${kind} to Attini environment ${env} in account ${account} only, and the follow ends with exit 0`, async (t) => {
+            const before = await uploadsByAccount();
+            const r = await deployReal(t, [kind === "folder" ? "distribution/platform" : "platform.zip", "--json"], { BRANCH: branch });
+            t.is(r.code, 0, r.stderr);
+            const summary = JSON.parse(r.stdout);
+            t.like(summary, { result: "deployed", stack, attiniEnvironment: env, accountId: account });
+            // The follow ended because the deployment was recorded, not because anything gave up.
+            t.regex(r.stderr, /Published distribution/);
+            t.regex(r.stderr, new RegExp(`Environment: ${env}\\b`));
+            const after = await uploadsByAccount();
+            for (const a of accounts) {
+                const added = after[a.account].filter((u) => !before[a.account].includes(u));
+                if (a.account === account) {
+                    t.is(added.length, 1, `one upload in ${a.account}`);
+                    t.true(added[0].startsWith(`${env}/platform/platform.zip#`), added[0]);
+                } else {
+                    t.deepEqual(added, [], `nothing landed in account ${a.account}`);
+                }
+            }
+            // The prod environment (type production) asks for confirmation without -f; there is no TTY here.
+            if (stack === "prod") t.notRegex(r.stderr, /Are you sure|TTY|Console/i);
+            // A CI log gets no colour codes.
+            t.false(/\x1b\[/.test(r.stdout + r.stderr), "no ANSI escape codes");
+            if (kind === "folder") {
+                t.true(fs.existsSync(path.join(project.distribution, "attini_dist", "platform.zip")), "attini leaves its package in <folder>/attini_dist/");
+            }
+        });
+    }
+}
+
+test.serial("real attini with --json: stdout is the driver's one JSON summary; attini's JSON lines go to stderr", async (t) => {
+    const r = await deployReal(t, ["platform.zip", "--json", "--", "--json"], { BRANCH: "dev" });
+    t.is(r.code, 0, r.stderr);
+    t.is(r.stdout.trim().split("\n").length, 1, r.stdout);
+    t.like(JSON.parse(r.stdout), { result: "deployed", command: ["attini", "deploy", "run", "platform.zip", "-e", "dev", "-f", "--json"] });
+    const attiniLines = r.stderr.split("\n").filter((l) => l.startsWith("{"));
+    t.true(attiniLines.length >= 2, r.stderr);
+    for (const l of attiniLines) t.truthy(JSON.parse(l).type, l);
+});
+
+test.serial("a deployment Attini records as failed: attini's exit 1 and its message are passed through", async (t) => {
+    attiniBackend.outcome.set("222222222222", { result: "failed", code: "ValidationError", message: "Template format error: unresolved resource dependencies" });
+    const r = await deployReal(t, ["platform.zip"], { BRANCH: "stage" });
+    t.is(r.code, 1, r.stderr);
+    t.regex(r.stdout + r.stderr, /Template format error: unresolved resource dependencies/);
+    t.regex(r.stderr, /attini exited with 1/);
+});
+
+test.serial("a follow that never ends is stopped by --timeout with exit 124, and no java process is left", async (t) => {
+    attiniBackend.outcome.set("111111111111", { result: "never" });
+    const r = await deployReal(t, ["platform.zip", "--timeout", "8s", "--kill-grace", "2s"], { BRANCH: "dev" });
+    t.is(r.code, Exit.TIMEOUT, r.stderr);
+    t.regex(r.stdout, /Publishing distribution/);
+    t.regex(r.stderr, /attini did not finish within --timeout 8s/);
+    t.deepEqual(javaWithMarker(r.marker), [], "attini's JVM is gone");
+});
+
+test.serial("an account without Attini, or without the environment: attini's exit 1 and its own message", async (t) => {
+    const bare = await startMoto();
+    t.teardown(() => bare.stop());
+    // dev's account has Attini and an environment qa, but no dev; stage's account has no Attini at all.
+    const dev = await AttiniAccount.connect(bare, "111111111111");
+    t.teardown(() => dev.close());
+    await dev.setup();
+    await dev.createEnvironment("qa", "test");
+    const noEnv = await deployReal(t, ["platform.zip"], { BRANCH: "dev" }, bare);
+    t.is(noEnv.code, 1, noEnv.stderr);
+    t.regex(noEnv.stdout + noEnv.stderr, /Current account and region does not contain environment = dev/);
+    const noAttini = await deployReal(t, ["platform.zip"], { BRANCH: "stage" }, bare);
+    t.is(noAttini.code, 1, noAttini.stderr);
+    t.regex(noAttini.stdout + noAttini.stderr, /The Attini Framework is not installed in the given account or region/);
+    t.deepEqual(await dev.keys(), [], "nothing was uploaded");
+});
