@@ -160,9 +160,11 @@ export const ATTINI_OUTPUT_DIR = "attini_dist";
  * staged files (`git status` lines), leaving out attini's own output folder (attini_dist/).
  */
 export function uncommittedUnder(git: GitRunner, pathspec: string): string[] | undefined {
-    const out = git(["status", "--porcelain=v1", "--untracked-files=all", "--ignored=matching", "--", pathspec, `:(exclude)${pathspec === "." ? "" : `${pathspec}/`}${ATTINI_OUTPUT_DIR}`]);
+    const out = git(["status", "--porcelain=v1", "--untracked-files=all", "--ignored=matching", "--", pathspec]);
     if (out === undefined) return undefined;
-    return out.split("\n").filter(Boolean);
+    // `XY path`, the path relative to the repository root; an ignored folder is one `!! folder/` line.
+    const attiniOutput = path.posix.normalize(`${git(["rev-parse", "--show-prefix"]) ?? ""}${pathspec}/${ATTINI_OUTPUT_DIR}/`);
+    return out.split("\n").filter((line) => line !== "" && !line.slice(3).startsWith(attiniOutput));
 }
 
 export interface GateOptions {

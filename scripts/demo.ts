@@ -1,13 +1,16 @@
 /**
  * `npm run demo`: the CI driver's main job on local defaults. No AWS account, no Attini install:
  * AWS is the moto emulator on 127.0.0.1, the Pulumi state is a temporary file:// backend, and
- * attini is the recording stand-in from test/fixtures (ATTINI_BIN), which prints what a real
- * attini would receive and who it runs as. Everything else is the real thing: the Pulumi CLI,
- * the Automation API, STS AssumeRole and GetCallerIdentity, the driver as CI runs it.
+ * attini is the real Attini CLI built from source (scripts/ensure-attini.sh), whose AWS calls the
+ * test-only interceptor sends to the emulator. Attini's footprint (tables, bucket, environments)
+ * is set up in each environment account, and a stand-in for Attini's backend records each
+ * deployment once its distribution lands. Everything else is the real thing: the Pulumi CLI, the
+ * Automation API, STS AssumeRole and GetCallerIdentity, the driver as CI runs it.
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { AttiniAccount, AttiniBackend, realAttini } from "../test/support/attini";
 import { fileBackend } from "../test/support/backend";
 import { jobEnv } from "../test/support/driver";
 import { startMoto } from "../test/support/moto";
@@ -20,46 +23,69 @@ function step(title: string): void {
 
 async function main(): Promise<number> {
     pulumiCli();
+    const attini = realAttini();
     const moto = await startMoto();
     const backend = fileBackend();
     const project = scratchProject();
     let failures = 0;
+    const accounts: AttiniAccount[] = [];
+    let attiniBackend: AttiniBackend | undefined;
     try {
         step(`local AWS emulator on ${moto.endpoint}; Pulumi state in ${backend.url}; project copy in ${project.dir}`);
-        const job = jobEnv({ moto, backend });
-        const run = (args: string[], extra: Record<string, string> = {}, expect = 0) => {
+        process.stdout.write(`attini: the real Attini CLI (${fs.readFileSync(path.join(path.dirname(attini), "..", "VERSION"), "utf8").trim()}), built from source: ${attini}\n`);
+        for (const [account, env, type] of [
+            ["111111111111", "dev", "test"],
+            ["222222222222", "acc", "test"],
+            ["333333333333", "prod", "production"],
+        ] as const) {
+            const a = await AttiniAccount.connect(moto, account);
+            await a.setup();
+            await a.createEnvironment(env, type);
+            accounts.push(a);
+            process.stdout.write(`account ${account}: Attini set up (AttiniResourceStatesV1, AttiniDeployDataV1, bucket ${a.bucket}), environment ${env} (${type})\n`);
+        }
+        attiniBackend = new AttiniBackend(accounts);
+        await attiniBackend.start();
+        const job = jobEnv({ moto, backend, extra: { ATTINI_BIN: attini } });
+        // Asynchronous, so that the stand-in backend keeps recording deployments while attini follows them.
+        const run = async (args: string[], extra: Record<string, string> = {}, expect = 0) => {
             process.stdout.write(`$ ${Object.entries(extra).map(([k, v]) => `${k}=${v} `).join("")}attini-gitops ${args.join(" ")}\n`);
-            const r = spawnSync(process.execPath, [CLI, ...args], { cwd: project.dir, env: { ...job.env, ...extra }, stdio: "inherit" });
-            process.stdout.write(`(exit ${r.status})\n`);
-            if (r.status !== expect) failures++;
+            const child = spawn(process.execPath, [CLI, ...args], { cwd: project.dir, env: { ...job.env, ...extra }, stdio: "inherit" });
+            const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
+            process.stdout.write(`(exit ${status})\n`);
+            if (status !== expect) failures++;
         };
 
         step("check the stack files offline");
-        run(["validate"]);
+        await run(["validate"]);
 
         step("provision the dev, stage and prod deploy-role stacks (their outputs; `pulumi up` in each account in real life)");
         await provision(project, backend);
-        run(["plan"]);
-        run(["status"]);
+        await run(["plan"]);
+        await run(["status"]);
 
         for (const branch of ["dev", "stage", "main"]) {
             step(`a push to ${branch}`);
-            run(["deploy", "distribution/platform"], { BRANCH: branch });
+            await run(["deploy", "distribution/platform"], { BRANCH: branch });
         }
+        step("where each distribution landed (the deployment-origin bucket of each account)");
+        for (const a of accounts) process.stdout.write(`  ${a.account}: ${(await a.keys()).join(", ") || "nothing"}\n`);
 
         step("a hotfix committed straight on main never ran in stage: status shows it, and prod's promotion gate (enforce) refuses it");
         fs.writeFileSync(path.join(project.distribution, "hotfix.yaml"), "timeout: 30\n");
         git(project.dir, "add", "distribution");
         git(project.dir, "commit", "-q", "-m", "Hotfix: raise timeout");
         git(project.dir, "update-ref", "-m", "push", "refs/remotes/origin/main", "HEAD");
-        run(["status"]);
-        run(["deploy", "distribution/platform"], { BRANCH: "main" }, 7);
+        await run(["status"]);
+        await run(["deploy", "distribution/platform"], { BRANCH: "main" }, 7);
 
         step("a push to a feature branch maps to no environment");
-        run(["deploy", "distribution/platform", "--branch", "feature/login"], {}, 3);
-        run(["deploy", "distribution/platform", "--branch", "feature/login", "--allow-unmapped"]);
+        await run(["deploy", "distribution/platform", "--branch", "feature/login"], {}, 3);
+        await run(["deploy", "distribution/platform", "--branch", "feature/login", "--allow-unmapped"]);
         job.dispose();
     } finally {
+        attiniBackend?.stop();
+        for (const a of accounts) a.close();
         await moto.stop();
         backend.dispose();
         project.dispose();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything this project needs, idempotently, and prints how long each phase took:
 #   npm packages (including the node@22 binary that npm scripts run on), the Pulumi CLI
-#   (scripts/ensure-pulumi.sh) and the AWS API emulator (scripts/ensure-moto.sh), then builds.
+#   (scripts/ensure-pulumi.sh), the AWS API emulator (scripts/ensure-moto.sh) and the Attini CLI
+#   built from source with the test-only emulator interceptor (scripts/ensure-attini.sh), then builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,4 +31,5 @@ built=0
 phase "npm packages" npm_deps
 phase "Pulumi CLI" bash scripts/ensure-pulumi.sh >/dev/null
 phase "AWS API emulator" bash scripts/ensure-moto.sh >/dev/null
+phase "Attini CLI" bash scripts/ensure-attini.sh --emulator >/dev/null
 [ "$built" = 1 ] || phase "build" npm run --silent build

@@ -1,5 +1,8 @@
 // The CI driver end to end: the built CLI, the real Pulumi CLI on a file backend, STS on the
 // emulator (behind a loopback front that can refuse or throttle), and the stand-in attini.
+// The stand-in is used here because these tests assert what only it shows: the exact argv, the
+// whole environment attini receives, and the identity its credentials resolve to. The real
+// attini runs end to end in test/attini-real.test.ts.
 import test, { ExecutionContext } from "ava";
 import * as fs from "node:fs";
 import * as http from "node:http";

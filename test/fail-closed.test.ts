@@ -1,6 +1,7 @@
 // The driver fails closed, end to end: attini's command line is the driver's, outputs must name
 // the stack's own role, every wait is bounded (a silent STS, a silent state backend), resets are
-// retried, odd inputs are refused, and nothing attini starts outlives the driver.
+// retried, odd inputs are refused, and nothing attini starts outlives the driver. The stand-in
+// attini shows the environment attini receives, which the real CLI does not print.
 import test, { ExecutionContext } from "ava";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";

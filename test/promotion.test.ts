@@ -1,5 +1,6 @@
 // Guardrails for branch-per-environment on real git repositories: a bare origin, a developer's
-// clone that pushes, and a CI clone that fetches and runs `status` and `deploy`.
+// clone that pushes, and a CI clone that fetches and runs `status` and `deploy`. The stand-in
+// attini reports whether attini was reached; the real attini is in test/attini-real.test.ts.
 import test, { ExecutionContext } from "ava";
 import * as fs from "node:fs";
 import * as os from "node:os";
