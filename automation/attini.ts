@@ -89,6 +89,11 @@ export function attiniArgs(distributionPath: string, attiniEnvironment: string, 
     return ["deploy", "run", distributionPath, "-e", attiniEnvironment, "-f", ...extra];
 }
 
+/** The credentials as environment variables, for --static-credentials. */
+export function staticCredentialVars(c: TemporaryCredentials): Record<string, string> {
+    return { AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey, AWS_SESSION_TOKEN: c.sessionToken };
+}
+
 /** The variables the JVM (and launcher scripts) read options from. */
 export const JAVA_OPTION_VARS = ["JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS", "JAVA_OPTS"];
 
@@ -114,11 +119,12 @@ export function withoutAwsProperties(options: string): string {
 }
 
 /**
- * The child's environment: the parent's minus other credential sources, plus the role's. When
+ * The child's environment: the parent's minus other credential sources, plus the role's
+ * (`credentialVars`: the endpoint's address and token, or static keys). When
  * attini's output does not go to a terminal (a CI log), ATTINI_DISABLE_ANSI_COLOR=true keeps
  * colour codes out of it, unless the user set that variable.
  */
-export function attiniEnv(parent: NodeJS.ProcessEnv, creds: TemporaryCredentials, region: string, outputIsTerminal = false): NodeJS.ProcessEnv {
+export function attiniEnv(parent: NodeJS.ProcessEnv, credentialVars: Readonly<Record<string, string>>, region: string, outputIsTerminal = false): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...parent };
     for (const k of WITHHELD_VARS) delete env[k];
     for (const k of JAVA_OPTION_VARS) {
@@ -130,9 +136,7 @@ export function attiniEnv(parent: NodeJS.ProcessEnv, creds: TemporaryCredentials
     }
     return {
         ...env,
-        AWS_ACCESS_KEY_ID: creds.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
-        AWS_SESSION_TOKEN: creds.sessionToken,
+        ...credentialVars,
         // Attini reads the region from AWS_REGION only; AWS_DEFAULT_REGION is for other AWS tools.
         AWS_REGION: region,
         AWS_DEFAULT_REGION: region,

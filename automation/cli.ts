@@ -25,7 +25,7 @@ const EXIT_CODES = `Exit codes:
   ${Exit.NOT_PROVISIONED}    the stack is not provisioned, its outputs are stale or name another role, or the
        backend cannot be read (or did not answer within --outputs-timeout)
   ${Exit.CREDENTIALS}    no source AWS credentials, or STS refused/failed AssumeRole (or did not answer
-       within --aws-timeout)
+       within --aws-timeout), or attini failed after a refresh of its credentials failed
   ${Exit.WRONG_ACCOUNT}    the deploy role (in the outputs, or as assumed) is not in the stack's account
        (attini was not run)
   ${Exit.REFUSED}    the promotion gate or --expect-sha256 refused the deployment
@@ -65,15 +65,19 @@ Options:
   --external-id ID       the ExternalId, when the stack requires one (or ATTINI_GITOPS_EXTERNAL_ID)
   --github-oidc          on GitHub Actions: assume the role with the job's OIDC token
                          (AssumeRoleWithWebIdentity; needs \`permissions: id-token: write\`)
-  --duration SECONDS     session length (default 3600; role chaining caps it at 3600)
+  --duration SECONDS     session length (default 3600; role chaining caps it at 3600). attini
+                         gets the credentials from a loopback endpoint that refreshes them before
+                         they expire, so a deployment may run longer than one session
+  --static-credentials   give attini the credentials as AWS_ACCESS_KEY_ID/... variables instead
+                         (no refresh: a deployment must end within one session)
   --session-name NAME    STS session name (default deploy-<distribution name>)
   --timeout DURATION     stop attini after e.g. 900, 90s, 30m or 2h (default: no limit)
   --kill-grace DURATION  after SIGTERM to attini's process group (on --timeout or a signal), how
                          long before SIGKILL (default 10s)
   --outputs-timeout DURATION
                          longest wait for the stack outputs from the Pulumi backend (default 2m)
-  --aws-timeout DURATION longest wait for all AWS steps together: the source credential lookup,
-                         AssumeRole with its retries, GetCallerIdentity (default 60s)
+  --aws-timeout DURATION longest wait for the source credential lookup, and for each set of
+                         credentials: AssumeRole with its retries plus GetCallerIdentity (default 60s)
   --aws-request-timeout DURATION
                          longest wait to connect, and then for an answer, per AWS request (default 10s)
   --attini-bin PATH      the attini executable (default: ATTINI_BIN, then attini on PATH)
@@ -127,6 +131,7 @@ export const OPTIONS = {
         "attini-bin": { type: "string" },
         "dry-run": { type: "boolean" },
         "github-oidc": { type: "boolean" },
+        "static-credentials": { type: "boolean" },
         "skip-promotion-check": { type: "boolean" },
         "expect-sha256": { type: "string" },
         remote: { type: "string" },
@@ -213,6 +218,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
                         attiniBin: (v["attini-bin"] as string | undefined) ?? env.ATTINI_BIN ?? "attini",
                         externalId,
                         githubOidc: v["github-oidc"] === true,
+                        staticCredentials: v["static-credentials"] === true,
                         remote: (v.remote as string | undefined) ?? "origin",
                         skipPromotionCheck: v["skip-promotion-check"] === true,
                         expectSha256: v["expect-sha256"] as string | undefined,

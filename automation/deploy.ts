@@ -6,7 +6,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { assertAccount, WrongAccountError } from "../lib/accountGuard";
 import { roleArn, StackConfig } from "../lib/config";
-import { attiniArgs, attiniEnv, findAttini, runAttini } from "./attini";
+import { AttiniResult, attiniArgs, attiniEnv, findAttini, runAttini, staticCredentialVars } from "./attini";
+import { CredentialEndpoint } from "./credentialEndpoint";
 import { GitRunner, gitIn, resolveBranch, resolveCommit } from "./branch";
 import { assumeRoleWithGithubOidc, githubIdToken } from "./githubOidc";
 import { DriverError, Exit, usage } from "./errors";
@@ -36,6 +37,8 @@ export interface DeployOptions {
     timeoutSeconds: number;
     /** Between SIGTERM and SIGKILL to attini's process group, ms (--kill-grace). */
     killGraceMs: number;
+    /** Hand attini the credentials as environment variables instead of the refreshing endpoint. */
+    staticCredentials: boolean;
     /** Limits of the AWS steps (--aws-timeout, --aws-request-timeout). */
     aws: AwsTimeouts;
     /** How long reading the stack outputs may take, ms (--outputs-timeout). */
@@ -66,6 +69,8 @@ export interface DeploySummary {
     sessionName?: string;
     commit?: string;
     command?: string[];
+    /** How attini got the credentials: the refreshing endpoint (with its refresh count) or static variables. */
+    credentials?: { mode: "endpoint"; refreshes: number; setsServed: number } | { mode: "static" };
     durationMs: number;
 }
 
@@ -159,10 +164,8 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
         (value) => ({ ok: true as const, value }),
         (error: unknown) => ({ ok: false as const, error }),
     );
-    // One deadline for every AWS step: the credential lookup, AssumeRole (with its retries) and the account check.
-    const awsDeadline = new Deadline(o.aws.totalMs, "--aws-timeout");
-    const sts: StsContext = { region: stack.region, deadline: awsDeadline, requestMs: o.aws.requestMs, log: (line) => log.info(line) };
-    const credentialsFound = o.dryRun || o.githubOidc ? Promise.resolve(undefined) : findSourceCredentials(awsDeadline);
+    // --aws-timeout bounds the credential lookup (beside the outputs read), then again the STS steps.
+    const credentialsFound = o.dryRun || o.githubOidc ? Promise.resolve(undefined) : findSourceCredentials(new Deadline(o.aws.totalMs, "--aws-timeout"));
     credentialsFound.catch(() => {}); // reported below, after the outputs
     const commit = resolveCommit(env, git);
     const read = await outputsRead;
@@ -202,54 +205,92 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
         throw usage(`stack ${stack.stack} requires an ExternalId: pass --external-id or set ATTINI_GITOPS_EXTERNAL_ID (from the CI system's secret store, never from a file in the repo).`);
     }
     log.redactor.add(o.externalId);
-    let creds: TemporaryCredentials;
-    if (o.githubOidc) {
-        const token = await githubIdToken(env, log.redactor, awsDeadline);
-        creds = await assumeRoleWithGithubOidc({ roleArn: role, sessionName, durationSeconds: o.durationSeconds, branch: stack.branch }, token, sts);
-    } else {
-        const source = await credentialsFound;
-        creds = await assumeRole(
-            {
-                roleArn: role,
-                region: stack.region,
-                sessionName,
-                durationSeconds: o.durationSeconds,
-                externalId: externalIdRequired ? o.externalId : undefined,
-                sourceIdentity: sourceIdentity(env),
-                tags: {
-                    "attini-gitops:branch": cleanTagValue(branch),
-                    "attini-gitops:environment": cleanTagValue(stack.attiniEnvironment),
-                    "attini-gitops:stack": cleanTagValue(stack.stack),
-                    "attini-gitops:sha256": sha256,
-                    ...(commit ? { "attini-gitops:commit": cleanTagValue(commit) } : {}),
+    /** STS calls for one set of credentials: AssumeRole (with its retries) and the account check, within one --aws-timeout. */
+    const stsContext = (): StsContext => ({ region: stack.region, deadline: new Deadline(o.aws.totalMs, "--aws-timeout"), requestMs: o.aws.requestMs, log: (line) => log.info(line) });
+    /** One set of the deploy role's credentials, checked to belong to the stack's account. */
+    const obtain = async (ctx: StsContext): Promise<TemporaryCredentials> => {
+        let creds: TemporaryCredentials;
+        if (o.githubOidc) {
+            // A running job may ask GitHub for a fresh ID token at any time: each set gets its own.
+            const token = await githubIdToken(env, log.redactor, ctx.deadline);
+            creds = await assumeRoleWithGithubOidc({ roleArn: role, sessionName, durationSeconds: o.durationSeconds, branch: stack.branch }, token, ctx);
+        } else {
+            creds = await assumeRole(
+                {
+                    roleArn: role,
+                    region: stack.region,
+                    sessionName,
+                    durationSeconds: o.durationSeconds,
+                    externalId: externalIdRequired ? o.externalId : undefined,
+                    sourceIdentity: sourceIdentity(env),
+                    tags: {
+                        "attini-gitops:branch": cleanTagValue(branch),
+                        "attini-gitops:environment": cleanTagValue(stack.attiniEnvironment),
+                        "attini-gitops:stack": cleanTagValue(stack.stack),
+                        "attini-gitops:sha256": sha256,
+                        ...(commit ? { "attini-gitops:commit": cleanTagValue(commit) } : {}),
+                    },
                 },
-            },
-            sts,
-            source,
-        );
-    }
-    log.redactor.add(creds.accessKeyId, creds.secretAccessKey, creds.sessionToken);
-
-    // The wrong-account guard: the credentials attini gets must belong to the stack's account.
+                ctx,
+                // The default chain's provider, memoized: it refreshes the source credentials when they expire.
+                await credentialsFound,
+            );
+        }
+        log.redactor.add(creds.accessKeyId, creds.secretAccessKey, creds.sessionToken);
+        // The wrong-account guard: every set attini gets must belong to the stack's account.
+        try {
+            assertAccount(stack.stack, outputs!.accountId, await callerAccount(ctx, creds), "the assumed deploy role's credentials", "Attini was not run. Check deployRoleArn in the stack outputs and run `pulumi up` for this stack in its own account.");
+        } catch (e) {
+            if (e instanceof WrongAccountError) throw new DriverError(Exit.WRONG_ACCOUNT, e.message);
+            throw e;
+        }
+        return creds;
+    };
+    // By default attini gets no keys: the credentials are served on a loopback endpoint, refreshed
+    // before they expire (each refresh a new AssumeRole with its own --aws-timeout). It starts
+    // beside the first AssumeRole and gets the credentials once they have passed the guard.
+    const testLifetime = Number(env.ATTINI_GITOPS_TEST_CREDENTIAL_LIFETIME ?? 0);
+    const endpointStarting = o.staticCredentials
+        ? undefined
+        : CredentialEndpoint.start({ refresh: () => obtain(stsContext()), log: (line) => log.info(line), servedLifetimeMs: testLifetime > 0 ? testLifetime * 1000 : undefined }).catch((e: Error) => {
+              throw new DriverError(Exit.CREDENTIALS, `could not start the credential endpoint for attini on 127.0.0.1: ${e.message}. Use --static-credentials to pass the credentials as environment variables instead.`);
+          });
+    endpointStarting?.catch(() => {}); // reported below
+    let creds: TemporaryCredentials;
     try {
-        assertAccount(stack.stack, outputs!.accountId, await callerAccount(sts, creds), "the assumed deploy role's credentials", "Attini was not run. Check deployRoleArn in the stack outputs and run `pulumi up` for this stack in its own account.");
+        creds = await obtain(stsContext());
     } catch (e) {
-        if (e instanceof WrongAccountError) throw new DriverError(Exit.WRONG_ACCOUNT, e.message);
+        await (await endpointStarting?.catch(() => undefined))?.close();
         throw e;
     }
+    const endpoint = await endpointStarting;
+    if (endpoint) {
+        log.redactor.add(endpoint.token);
+        endpoint.serve(creds);
+    }
     log.info(`assumed ${role} (session ${sessionName}); running: ${commandLine}`);
-
-    const { exitCode, ended } = await runAttini({
-        bin: attini!,
-        args: command,
-        env: attiniEnv(env, creds, stack.region, (o.json ? process.stderr : process.stdout).isTTY === true),
-        timeoutSeconds: o.timeoutSeconds,
-        killGraceMs: o.killGraceMs,
-        stdoutToStderr: o.json,
-        log: (line) => log.info(line),
-    });
+    let exitCode: number;
+    let ended: AttiniResult["ended"];
+    try {
+        ({ exitCode, ended } = await runAttini({
+            bin: attini!,
+            args: command,
+            env: attiniEnv(env, endpoint ? endpoint.env() : staticCredentialVars(creds), stack.region, (o.json ? process.stderr : process.stdout).isTTY === true),
+            timeoutSeconds: o.timeoutSeconds,
+            killGraceMs: o.killGraceMs,
+            stdoutToStderr: o.json,
+            log: (line) => log.info(line),
+        }));
+    } finally {
+        await endpoint?.close();
+    }
+    const credentials = endpoint ? { mode: "endpoint" as const, refreshes: endpoint.refreshes, setsServed: endpoint.setsServed } : { mode: "static" as const };
+    if (endpoint?.failure && ended === "exit" && exitCode !== 0) {
+        log.info(`attini exited with ${exitCode} after the deploy role's credentials could not be refreshed: ${endpoint.failure}`);
+        return finish({ result: "failed", exitCode: Exit.CREDENTIALS, ...summary, credentials });
+    }
     if (ended === "timeout") log.info(`timed out after ${o.timeoutSeconds}s (exit ${exitCode})`);
     else if (ended === "signal") log.info(`attini ended by a signal (exit ${exitCode})`);
     else if (exitCode !== 0) log.info(`attini exited with ${exitCode}`);
-    return finish({ result: exitCode === 0 ? "deployed" : "failed", exitCode, ...summary });
+    return finish({ result: exitCode === 0 ? "deployed" : "failed", exitCode, ...summary, credentials });
 }

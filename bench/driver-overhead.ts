@@ -65,6 +65,7 @@ export AWS_SESSION_TOKEN=$(echo "$CREDS" | jq -r .Credentials.SessionToken)
         );
 
         const driver: number[] = [];
+        const driverStatic: number[] = [];
         const bash: number[] = [];
         const nodeStart: number[] = [];
         const stackOutput: number[] = [];
@@ -77,6 +78,7 @@ export AWS_SESSION_TOKEN=$(echo "$CREDS" | jq -r .Credentials.SessionToken)
         };
         for (let i = 0; i < RUNS; i++) {
             driver.push(startToAttini(() => run(process.execPath, [CLI, "deploy", "distribution/platform"])));
+            driverStatic.push(startToAttini(() => run(process.execPath, [CLI, "deploy", "distribution/platform", "--static-credentials"])));
             bash.push(startToAttini(() => run("bash", [bashFlow])));
             let t = nowMs();
             execFileSync(process.execPath, ["-e", ""]);
@@ -94,6 +96,7 @@ export AWS_SESSION_TOKEN=$(echo "$CREDS" | jq -r .Credentials.SessionToken)
         const floor = median(nodeStart) + median(stackOutput) + median(stsTrip);
         const rows: [string, number][] = [
             ["attini-gitops deploy (start → attini start)", median(driver)],
+            ["attini-gitops deploy --static-credentials", median(driverStatic)],
             ["bash flow: aws sts assume-role + jq", median(bash)],
             ["floor: node start + pulumi stack output + STS", floor],
             ["  node start", median(nodeStart)],
@@ -102,15 +105,17 @@ export AWS_SESSION_TOKEN=$(echo "$CREDS" | jq -r .Credentials.SessionToken)
         ];
         console.log(`\nmedians of ${RUNS} runs (ms), ${os.cpus().length} cores, Node ${process.version}\n`);
         for (const [k, v] of rows) console.log(`${k.padEnd(50)} ${v.toFixed(0).padStart(6)}`);
-        console.log(`\ndriver / bash flow: ${(median(driver) / median(bash)).toFixed(2)}×   driver / floor: ${(median(driver) / floor).toFixed(2)}×`);
+        const endpointCost = median(driver) - median(driverStatic);
+        console.log(`\ndriver / bash flow: ${(median(driver) / median(bash)).toFixed(2)}×   driver / floor: ${(median(driver) / floor).toFixed(2)}×   credential endpoint: ${endpointCost.toFixed(1)} ms over static`);
         if (process.argv.includes("--readme")) {
             const block = [
                 "<!-- bench:start -->",
                 "| flow | median |",
                 "| --- | --- |",
-                ...rows.slice(0, 3).map(([k, v]) => `| ${k} | ${v.toFixed(0)} ms |`),
+                ...rows.slice(0, 4).map(([k, v]) => `| ${k} | ${v.toFixed(0)} ms |`),
                 "",
-                `The driver is ${(median(driver) / median(bash)).toFixed(2)}× the bash flow and ${(median(driver) / floor).toFixed(2)}× the floor.`,
+                `The driver is ${(median(driver) / median(bash)).toFixed(2)}× the bash flow and ${(median(driver) / floor).toFixed(2)}× the floor. ` +
+                    `The refreshing credential endpoint (the default) costs ${endpointCost.toFixed(1)} ms over --static-credentials.`,
                 "<!-- bench:end -->",
             ].join("\n");
             const file = path.resolve(__dirname, "..", "..", "README.md");

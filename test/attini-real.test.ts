@@ -13,6 +13,7 @@ import { Exit } from "../automation/errors";
 import { AttiniAccount, AttiniBackend, realAttini } from "./support/attini";
 import { jobEnv, runCli } from "./support/driver";
 import { Moto, startMoto } from "./support/moto";
+import { motoServerBin } from "./support/tools";
 import { backend, moto, project, sts, useWorld } from "./support/world";
 
 const ENVIRONMENTS = [
@@ -150,4 +151,46 @@ test.serial("an account without Attini, or without the environment: attini's exi
     t.is(noAttini.code, 1, noAttini.stderr);
     t.regex(noAttini.stdout + noAttini.stderr, /The Attini Framework is not installed in the given account or region/);
     t.deepEqual(await dev.keys(), [], "nothing was uploaded");
+});
+
+test.serial("a deployment that outlives its credentials: the endpoint refreshes them, and every set is checked to be in the stack's account", async (t) => {
+    // Served for 20 s each (test only), the deployment takes 25 s: attini needs more than one set.
+    attiniBackend.outcome.set("111111111111", { result: "succeeded", afterMs: 25_000 });
+    const r = await deployReal(t, ["platform.zip", "--json", "--timeout", "2m"], { BRANCH: "dev", ATTINI_GITOPS_TEST_CREDENTIAL_LIFETIME: "20" });
+    t.is(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    t.is(summary.credentials.mode, "endpoint");
+    t.true(summary.credentials.refreshes >= 1, JSON.stringify(summary.credentials));
+    t.true(summary.credentials.setsServed >= 2, JSON.stringify(summary.credentials));
+    // Each set was assumed with the same session name and checked with GetCallerIdentity before it was served.
+    const assumed = sts.calls.filter((c) => c.action === "AssumeRole");
+    t.true(assumed.length >= 2);
+    t.deepEqual([...new Set(assumed.map((c) => c.params.get("RoleSessionName")))], ["deploy-platform"]);
+    t.true(sts.count("GetCallerIdentity") >= assumed.length);
+    t.regex(r.stderr, /refreshed the deploy role's credentials \(refresh 1;/);
+    t.true((await accounts[0].keys()).includes("dev/platform/platform.zip"));
+});
+
+test.serial("a refresh that fails mid-deploy: the cause is logged, attini fails, and the driver exits 5", async (t) => {
+    attiniBackend.outcome.set("111111111111", { result: "never" });
+    // The first AssumeRole succeeds; every later one (the refreshes) is denied.
+    sts.respond = (c, n) => (c.action === "AssumeRole" && n >= 2 ? { status: 403, code: "AccessDenied", message: "trust revoked" } : undefined);
+    const r = await deployReal(t, ["platform.zip", "--json", "--timeout", "2m"], { BRANCH: "dev", ATTINI_GITOPS_TEST_CREDENTIAL_LIFETIME: "12" });
+    t.is(r.code, Exit.CREDENTIALS, r.stderr);
+    t.regex(r.stderr, /refreshing the deploy role's credentials failed: STS denied AssumeRole on arn:aws:iam::111111111111:role\/attini-deploy-role-eu-west-1/);
+    t.regex(r.stderr, /attini exited with 1 after the deploy role's credentials could not be refreshed/);
+    t.like(JSON.parse(r.stdout), { result: "failed", exitCode: Exit.CREDENTIALS, credentials: { mode: "endpoint", refreshes: 0 } });
+});
+
+test.serial("a second client, the AWS CLI, gets the deploy role's credentials through the endpoint too", async (t) => {
+    const aws = path.join(path.dirname(motoServerBin()), "aws");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-awscli-"));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const bin = path.join(dir, "attini");
+    fs.writeFileSync(bin, `#!/bin/sh\nexec "${aws}" sts get-caller-identity --output json\n`, { mode: 0o755 });
+    const r = await deployReal(t, ["platform.zip", "--attini-bin", bin], { BRANCH: "stage" });
+    t.is(r.code, 0, r.stderr);
+    const who = JSON.parse(r.stdout);
+    t.is(who.Account, "222222222222");
+    t.regex(who.Arn, /:assumed-role\/attini-deploy-role-eu-west-1\/deploy-platform$/);
 });

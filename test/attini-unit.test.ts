@@ -1,7 +1,7 @@
 // What the driver hands attini, decided without running it (automation/attini.ts): the command
 // line it owns, the environment it withholds, and the timers that bound attini's run.
 import test from "ava";
-import { attiniArgs, attiniEnv, longTimeout, MAX_TIMER_MS, ownedOption, withoutAwsProperties } from "../automation/attini";
+import { attiniArgs, attiniEnv, longTimeout, MAX_TIMER_MS, ownedOption, staticCredentialVars, withoutAwsProperties } from "../automation/attini";
 import { Exit } from "../automation/errors";
 
 test("extra arguments may not set the environment, region, profile or force flag, in any spelling", (t) => {
@@ -59,7 +59,7 @@ test("-Daws.* properties are removed from the Java options variables, and the re
             AWS_ACCESS_KEY: "AKIALEGACY",
             AWS_SECRET_KEY: "legacy-secret",
         },
-        creds,
+        staticCredentialVars(creds),
         "eu-west-1",
     );
     t.is(env.JAVA_TOOL_OPTIONS, "-Xss4m");

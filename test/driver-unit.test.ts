@@ -1,6 +1,6 @@
 // The driver's pure decisions, without Pulumi or AWS.
 import test from "ava";
-import { attiniArgs, attiniEnv, WITHHELD_VARS } from "../automation/attini";
+import { attiniArgs, attiniEnv, staticCredentialVars, WITHHELD_VARS } from "../automation/attini";
 import { parseDuration } from "../automation/cli";
 import { Redactor } from "../automation/log";
 import { Deadline, DeadlineExceeded, explainStsError, isRetryable, RetryPolicy, withRetry } from "../automation/sts";
@@ -74,7 +74,7 @@ test("STS errors are explained", (t) => {
 test("attini's command line and environment", (t) => {
     t.deepEqual(attiniArgs("dist", "prod", ["--json"]), ["deploy", "run", "dist", "-e", "prod", "-f", "--json"]);
     const parent = Object.fromEntries(WITHHELD_VARS.map((k) => [k, `parent-${k}`]));
-    const env = attiniEnv({ ...parent, PATH: "/bin", AWS_ENDPOINT_URL: "http://127.0.0.1:1" }, { accessKeyId: "ASIATEMP", secretAccessKey: "tempsecret", sessionToken: "temptoken" }, "eu-north-1");
+    const env = attiniEnv({ ...parent, PATH: "/bin", AWS_ENDPOINT_URL: "http://127.0.0.1:1" }, staticCredentialVars({ accessKeyId: "ASIATEMP", secretAccessKey: "tempsecret", sessionToken: "temptoken" }), "eu-north-1");
     t.like(env, {
         PATH: "/bin",
         AWS_ENDPOINT_URL: "http://127.0.0.1:1",

@@ -49,9 +49,16 @@ for (const [branch, stack, env, account] of [
         t.is(s.env!.ATTINI_DISABLE_CLI_VERSION_CHECK, "true");
         t.is(s.env!.AWS_PROFILE, undefined);
         t.is(s.env!.AWS_SHARED_CREDENTIALS_FILE, "/dev/null", "attini cannot fall back on the profile's keys");
-        t.not(s.env!.AWS_ACCESS_KEY_ID, "AKIAEMULATORSOURCEKEY", "no long-lived keys");
-        t.not(s.env!.AWS_SECRET_ACCESS_KEY, "emulator-source-secret-key");
-        t.truthy(s.env!.AWS_SESSION_TOKEN, "temporary credentials carry a session token");
+        // No keys in attini's environment: a loopback endpoint serves the role's temporary credentials.
+        t.is(s.env!.AWS_ACCESS_KEY_ID, undefined);
+        t.is(s.env!.AWS_SECRET_ACCESS_KEY, undefined);
+        t.is(s.env!.AWS_SESSION_TOKEN, undefined);
+        t.regex(s.env!.AWS_CONTAINER_CREDENTIALS_FULL_URI!, /^http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{32}$/);
+        t.true(s.env!.AWS_CONTAINER_AUTHORIZATION_TOKEN!.length >= 43, "a token of 256 bits");
+        // The endpoint served only while attini ran: its port is closed now.
+        await t.throwsAsync(fetch(s.env!.AWS_CONTAINER_CREDENTIALS_FULL_URI!, { headers: { authorization: s.env!.AWS_CONTAINER_AUTHORIZATION_TOKEN! } }));
+        t.not(s.credentials!.accessKeyId, "AKIAEMULATORSOURCEKEY", "no long-lived keys");
+        t.truthy(s.credentials!.sessionToken, "temporary credentials carry a session token");
         t.is(s.env!.PULUMI_CONFIG_PASSPHRASE, undefined, "the backend passphrase does not reach attini");
         t.regex(r.stderr, new RegExp(`branch ${branch} \\(from BRANCH\\) → stack ${stack} → Attini environment ${env} in account ${account}`));
         t.regex(r.stdout, /stand-in attini: deploy run/);
@@ -252,11 +259,15 @@ test.serial("--dry-run prints the exact command without calling STS or attini, a
     t.regex(offline.stderr, /derived from Pulumi\.prod\.yaml/);
 });
 
-test.serial("no credential string reaches stdout, stderr, or any file under HOME, TMP, the project or the Pulumi state", async (t) => {
-    const r = await job(t, ["deploy", DIST, "--branch", "stage", "--json"]);
+for (const mode of ["endpoint", "static"] as const) {
+test.serial(`no credential string reaches stdout, stderr, or any file under HOME, TMP, the project or the Pulumi state (${mode} credentials)`, async (t) => {
+    const r = await job(t, ["deploy", DIST, "--branch", "stage", "--json", ...(mode === "static" ? ["--static-credentials"] : [])]);
     t.is(r.code, 0, r.stderr);
+    t.like(JSON.parse(r.stdout).credentials, { mode });
+    const c = r.start!.credentials!;
     const e = r.start!.env!;
-    const secrets = [e.AWS_ACCESS_KEY_ID, e.AWS_SECRET_ACCESS_KEY, e.AWS_SESSION_TOKEN, "emulator-source-secret-key", backend.env.PULUMI_CONFIG_PASSPHRASE];
+    if (mode === "static") t.is(e.AWS_SECRET_ACCESS_KEY, c.secretAccessKey, "--static-credentials hands attini the keys as variables");
+    const secrets = [c.accessKeyId, c.secretAccessKey, c.sessionToken, "emulator-source-secret-key", backend.env.PULUMI_CONFIG_PASSPHRASE, ...(mode === "endpoint" ? [e.AWS_CONTAINER_AUTHORIZATION_TOKEN] : [])];
     t.true(secrets.every((s) => typeof s === "string" && s.length >= 8));
     const haystacks: [string, string][] = [
         ["stdout", r.stdout],
@@ -278,6 +289,7 @@ test.serial("no credential string reaches stdout, stderr, or any file under HOME
     t.true(scanned.some((w) => w.includes(".pulumi")), "the scan read the Pulumi state");
     for (const [where, text] of haystacks) for (const s of secrets) t.false(text.includes(s!), `a credential reached ${where}`);
 });
+}
 
 test.serial("GitHub Actions OIDC: the job's token is exchanged for the prod role on main; no source credentials involved", async (t) => {
     const p = scratchProject({ "Pulumi.prod.yaml": (s) => `${s}  attini-gitops:githubRepository: acme/platform\n` });

@@ -99,9 +99,9 @@ test.serial("outputs that name another role in the stack's account are refused b
 test.serial("an STS endpoint that never answers ends within --aws-timeout with exit 5; each request is bounded and retried", async (t) => {
     sts.respond = (c) => (c.action === "AssumeRole" ? "hang" : undefined);
     const started = Date.now();
-    const r = await job(t, ["deploy", DIST, "--aws-timeout", "2s", "--aws-request-timeout", "1s"]);
+    const r = await job(t, ["deploy", DIST, "--aws-timeout", "3s", "--aws-request-timeout", "1s"]);
     t.is(r.code, Exit.CREDENTIALS, r.stderr);
-    t.regex(r.stderr, /AssumeRole did not finish within 2s \(--aws-timeout 2s\): nothing answered in time/);
+    t.regex(r.stderr, /AssumeRole did not finish within 3s \(--aws-timeout 3s\): nothing answered in time/);
     t.true(sts.count("AssumeRole") >= 2, `${sts.count("AssumeRole")} attempts: request timeouts are retried`);
     t.regex(r.stderr, /AssumeRole attempt 1 failed \(TimeoutError\/ETIMEDOUT\); retrying/);
     t.true(Date.now() - started < 30_000);

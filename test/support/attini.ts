@@ -175,7 +175,7 @@ export class AttiniAccount {
 }
 
 /** What the stand-in backend does with the next distribution that lands in an account. */
-export type Outcome = { result: "succeeded" } | { result: "failed"; code: string; message: string } | { result: "never" };
+export type Outcome = { result: "succeeded"; afterMs?: number } | { result: "failed"; code: string; message: string } | { result: "never" };
 
 /**
  * A stand-in for Attini's backend: it watches the deployment-origin buckets and, for each
@@ -213,7 +213,10 @@ export class AttiniBackend {
                     const [environment, distributionName] = upload.split("/");
                     const outcome = this.outcome.get(a.account) ?? { result: "succeeded" };
                     if (outcome.result === "never") continue;
-                    await a.recordDeployment({ environment, distributionName, objectIdentifier: upload, ...(outcome.result === "failed" ? { error: { code: outcome.code, message: outcome.message } } : {}) });
+                    const record = () => a.recordDeployment({ environment, distributionName, objectIdentifier: upload, ...(outcome.result === "failed" ? { error: { code: outcome.code, message: outcome.message } } : {}) });
+                    // A deployment that takes a while: attini follows it until it is recorded.
+                    if (outcome.result === "succeeded" && outcome.afterMs) setTimeout(() => void record().catch((e: Error) => (this.lastError = e)), outcome.afterMs);
+                    else await record();
                 }
             }
         } finally {

@@ -19,6 +19,8 @@ export interface Report {
     argv?: string[];
     env?: Record<string, string | undefined>;
     identity?: { account?: string; arn?: string; error?: string };
+    /** The credentials attini's default chain resolved (test-only loopback report). */
+    credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: string };
     signal?: string;
     code?: number;
 }
