@@ -14,7 +14,7 @@ import { Logger, Redactor } from "./log";
 import { allStacksBuildServerPolicy, formatPlan, plan, validate } from "./plan";
 import { DEFAULT_KILL_GRACE_MS } from "./attini";
 import { DEFAULT_OUTPUTS_TIMEOUT_MS } from "./outputs";
-import { formatStatus, status } from "./status";
+import { formatStatus, SHOWN_COMMITS, status } from "./status";
 import { DEFAULT_AWS_TIMEOUTS } from "./sts";
 
 const EXIT_CODES = `Exit codes:
@@ -94,12 +94,14 @@ ${EXIT_CODES}`,
 
 Shows every stack: branch → stack → Attini environment → account and region → deploy role.
 The role comes from the stack outputs when the backend can be read; otherwise it is derived from
-the stack file and marked so. With --branch, shows only the stack that branch deploys to.`,
+the stack file and marked so. With --branch, shows only the stack that branch deploys to.
+Reads as many stacks' outputs at once as the machine has cores (ATTINI_GITOPS_OUTPUT_READERS=N
+changes that).`,
     validate: `Usage: attini-gitops validate [--json] [--cwd DIR]
 
 Checks Pulumi.yaml and every Pulumi.<stack>.yaml offline, with the same rules the Pulumi program
 runs, and lists every problem (stack, key, value, fix). Exits ${Exit.USAGE} if there is any.`,
-    status: `Usage: attini-gitops status [--remote NAME] [--json] [--cwd DIR]
+    status: `Usage: attini-gitops status [--remote NAME] [--all] [--json] [--cwd DIR]
 
 For each promotion link (promotedFrom in the stack files, e.g. dev → stage → prod), from the local
 clone's remote-tracking branches (run git fetch first):
@@ -107,7 +109,9 @@ clone's remote-tracking branches (run git fetch first):
   - the commits on the downstream branch that never passed through the upstream one (hotfixes,
     and cherry-picks of changes that did);
   - whether the two branches' trees are equal.
-Says so when a remote-tracking branch is missing or looks stale.`,
+Long lists show their count, the oldest and the first ${SHOWN_COMMITS} commits; --all lists every
+commit (--json always carries all of them). Says so when a remote-tracking branch is missing or
+looks stale.`,
     "build-server-policy": `Usage: attini-gitops build-server-policy [--cwd DIR]
 
 Prints the identity policy (JSON) the build server needs to assume every stack's deploy role.`,
@@ -136,7 +140,7 @@ export const OPTIONS = {
         "expect-sha256": { type: "string" },
         remote: { type: "string" },
     },
-    status: { ...COMMON, remote: { type: "string" } },
+    status: { ...COMMON, remote: { type: "string" }, all: { type: "boolean" } },
     plan: { ...COMMON, branch: { type: "string" } },
     validate: COMMON,
     "build-server-policy": COMMON,
@@ -252,7 +256,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
             }
             case "status": {
                 const links = status(cwd, (v.remote as string | undefined) ?? "origin");
-                print(json ? JSON.stringify(links) : formatStatus(links));
+                print(json ? JSON.stringify(links) : formatStatus(links, undefined, v.all === true));
                 return Exit.OK;
             }
             case "build-server-policy":

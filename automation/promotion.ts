@@ -38,19 +38,21 @@ export interface LinkStatus {
 const DAY = 86_400;
 const STALE_AFTER_HOURS = 24;
 
-function commits(git: GitRunner, args: string[]): Commit[] {
-    const out = git(["log", "--format=%H%x09%ct%x09%s", ...args]);
-    if (!out) return [];
-    return out.split("\n").map((line) => {
-        const [sha, time, ...subject] = line.split("\t");
-        return { sha, time: Number(time), subject: subject.join("\t") };
-    });
+/** One `git log` pass: commits with their `%m` mark (with --cherry-mark, `=` for an equal change on the other side). */
+function logWithMarks(git: GitRunner, args: string[]): (Commit & { mark: string })[] | undefined {
+    const out = git(["log", "--format=%m%x09%H%x09%ct%x09%s", ...args]);
+    if (out === undefined) return undefined;
+    return out
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => {
+            const [mark, sha, time, ...subject] = line.split("\t");
+            return { mark, sha, time: Number(time), subject: subject.join("\t") };
+        });
 }
 
-/** Commits of `head` not in `upstream`, split by whether an equal change exists upstream (`git cherry`). */
-function cherry(git: GitRunner, upstream: string, head: string): Map<string, "+" | "-"> {
-    const out = git(["cherry", upstream, head]) ?? "";
-    return new Map(out.split("\n").filter(Boolean).map((l) => [l.slice(2), l[0] as "+" | "-"]));
+function commits(git: GitRunner, args: string[]): Commit[] {
+    return (logWithMarks(git, args) ?? []).map(({ sha, time, subject }) => ({ sha, time, subject }));
 }
 
 export function remoteRef(remote: string, branch: string): string {
@@ -105,8 +107,11 @@ export function linkStatus(git: GitRunner, remote: string, up: StackConfig, down
     // Waiting: on upstream, not downstream, and no equal change downstream either.
     status.waiting = commits(git, ["--no-merges", "--cherry-pick", "--right-only", `${downRef}...${upRef}`]);
     if (status.waiting.length > 0) status.oldestWaitingDays = Math.floor((now - Math.min(...status.waiting.map((c) => c.time))) / DAY);
-    const marks = cherry(git, upRef, downRef);
-    status.downstreamOnly = commits(git, ["--no-merges", `${upRef}..${downRef}`]).map((c) => ({ ...c, kind: marks.get(c.sha) === "-" ? "cherry-pick" : "hotfix" }));
+    // One pass: the downstream side of the two branches, each commit marked `=` when an equal change is upstream.
+    status.downstreamOnly = (logWithMarks(git, ["--no-merges", "--cherry-mark", "--right-only", `${upRef}...${downRef}`]) ?? []).map(({ mark, ...c }) => ({
+        ...c,
+        kind: mark === "=" ? "cherry-pick" : "hotfix",
+    }));
     status.treesEqual = git(["rev-parse", `${upRef}^{tree}`]) === git(["rev-parse", `${downRef}^{tree}`]);
     return status;
 }
@@ -136,20 +141,41 @@ export function shallowBoundary(git: GitRunner, upstreamRef: string): string[] {
 
 /**
  * The promotion gate: commits in HEAD whose change does not exist on the upstream branch (neither
- * the commit nor an equal cherry-pick), restricted to `pathspec` (the distribution) when given.
- * A root commit counts with all its files. Assumes the history is complete (see shallowBoundary).
+ * the commit nor an equal cherry-pick), restricted to `pathspec` (the distribution) when given,
+ * each with the paths it touches there. At most two git runs, however many commits there are: a
+ * count of HEAD's side, and when it has any, one `git log` pass: every
+ * commit that touches the path (--full-history, so no side branch is simplified away), root
+ * commits with all their files, equal changes (patch ids, over the path) left out. Undefined when
+ * git could not answer. Assumes the history is complete (see shallowBoundary).
  */
-export function unpromoted(git: GitRunner, upstreamRef: string, pathspec?: string): GateFinding[] {
-    const marks = cherry(git, upstreamRef, "HEAD");
-    const findings: GateFinding[] = [];
-    for (const c of commits(git, ["--no-merges", `${upstreamRef}..HEAD`])) {
-        if (marks.get(c.sha) !== "+") continue;
-        const listed = git(["diff-tree", "--root", "--no-commit-id", "--name-only", "-r", c.sha, ...(pathspec ? ["--", pathspec] : [])]);
-        // A commit whose change cannot be listed is not a commit that changes nothing.
-        const paths = listed === undefined ? ["(its change could not be read)"] : listed.split("\n").filter(Boolean);
-        if (paths.length > 0) findings.push({ commit: c, paths });
-    }
-    return findings;
+export function unpromoted(git: GitRunner, upstreamRef: string, pathspec?: string): GateFinding[] | undefined {
+    // Nothing on HEAD's side (the usual case: upstream ahead, or equal) needs no diff at all; the
+    // pass below would also diff every upstream commit for its patch id.
+    const ahead = git(["rev-list", "--count", `${upstreamRef}..HEAD`]);
+    if (ahead === undefined) return undefined;
+    if (ahead === "0") return [];
+    const out = git([
+        "log",
+        "--no-merges",
+        "--full-history",
+        "--root",
+        "--cherry-pick",
+        "--right-only",
+        "--format=%x00%H%x09%ct%x09%s",
+        "--name-only",
+        `${upstreamRef}...HEAD`,
+        ...(pathspec ? ["--", pathspec] : []),
+    ]);
+    if (out === undefined) return undefined;
+    return out
+        .split("\0")
+        .filter(Boolean)
+        .map((chunk) => {
+            const [header, ...files] = chunk.split("\n");
+            const [sha, time, ...subject] = header.split("\t");
+            return { commit: { sha, time: Number(time), subject: subject.join("\t") }, paths: files.filter(Boolean) };
+        })
+        .filter((f) => f.paths.length > 0);
 }
 
 /** Where attini writes its own package inside a folder distribution; it deletes it before each packaging. */
@@ -243,7 +269,9 @@ export function applyPromotionGate(o: GateOptions): GateReport {
         o.distribution.kind === "folder"
             ? `the committed content of ${pathspec} at ${head.slice(0, 10)}`
             : `commit ${head.slice(0, 10)}, which the .zip is taken to be built from (its bytes are pinned only by --expect-sha256)`;
-    report.findings = unpromoted(o.git, ref, pathspec);
+    const findings = unpromoted(o.git, ref, pathspec);
+    if (findings === undefined) return cannotCheck(`git log failed for ${ref}...HEAD, so which commits went through ${upstream.stack} is unknown.`);
+    report.findings = findings;
     if (pathspec !== undefined) {
         const uncommitted = uncommittedUnder(o.git, pathspec);
         if (uncommitted === undefined) return cannotCheck(`git status failed for ${pathspec}, so whether its content is committed is unknown.`);

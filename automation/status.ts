@@ -16,7 +16,17 @@ export function status(cwd: string, remote: string): LinkStatus[] {
 const plural = (n: number, word: string, words = `${word}s`) => `${n} ${n === 1 ? word : words}`;
 const short = (sha: string) => sha.slice(0, 10);
 
-export function formatStatus(links: readonly LinkStatus[], now = Math.floor(Date.now() / 1000)): string {
+/** How many commits of each list the text shows without --all. */
+export const SHOWN_COMMITS = 10;
+
+/** The first SHOWN_COMMITS lines (all of them with `all`), and a line saying how many more there are. */
+function firstFew<T>(items: readonly T[], all: boolean, line: (item: T) => string): string[] {
+    const shown = all ? items : items.slice(0, SHOWN_COMMITS);
+    const rest = items.length - shown.length;
+    return [...shown.map(line), ...(rest > 0 ? [`    ... and ${plural(rest, "more commit")} (attini-gitops status --all lists them)`] : [])];
+}
+
+export function formatStatus(links: readonly LinkStatus[], now = Math.floor(Date.now() / 1000), all = false): string {
     if (links.length === 0) return "No promotion links: set promotedFrom in the stack files (e.g. prod ← stage ← dev).";
     const out: string[] = [];
     for (const l of links) {
@@ -31,14 +41,14 @@ export function formatStatus(links: readonly LinkStatus[], now = Math.floor(Date
                 ? `  waiting for promotion: none`
                 : `  waiting for promotion: ${plural(l.waiting.length, "commit")}, oldest ${plural(l.oldestWaitingDays ?? 0, "day")} old`,
         );
-        for (const c of l.waiting) out.push(`    ${short(c.sha)} ${c.subject} (${plural(Math.floor((now - c.time) / 86_400), "day")})`);
+        out.push(...firstFew(l.waiting, all, (c) => `    ${short(c.sha)} ${c.subject} (${plural(Math.floor((now - c.time) / 86_400), "day")})`));
         const hotfixes = l.downstreamOnly.filter((c) => c.kind === "hotfix").length;
         out.push(
             l.downstreamOnly.length === 0
                 ? `  only in ${l.downstream.branch}, never in ${l.upstream.branch}: none`
                 : `  only in ${l.downstream.branch}, never in ${l.upstream.branch}: ${plural(l.downstreamOnly.length, "commit")} (${plural(hotfixes, "hotfix", "hotfixes")}, ${plural(l.downstreamOnly.length - hotfixes, "cherry-pick")})`,
         );
-        for (const c of l.downstreamOnly) out.push(`    ${short(c.sha)} ${c.subject} (${c.kind})`);
+        out.push(...firstFew(l.downstreamOnly, all, (c) => `    ${short(c.sha)} ${c.subject} (${c.kind})`));
         out.push(`  trees: ${l.treesEqual ? "equal" : "differ"}`);
     }
     return out.join("\n");

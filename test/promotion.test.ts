@@ -2,12 +2,13 @@
 // clone that pushes, and a CI clone that fetches and runs `status` and `deploy`. The stand-in
 // attini reports whether attini was reached; the real attini is in test/attini-real.test.ts.
 import test, { ExecutionContext } from "ava";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Exit } from "../automation/errors";
 import { jobEnv, runCli } from "./support/driver";
-import { git, scratchProject } from "./support/project";
+import { appendCommits, git, scratchProject } from "./support/project";
 import { backend, moto, reports, sts, useWorld } from "./support/world";
 
 useWorld(test);
@@ -318,4 +319,69 @@ test.serial("build once, promote the zip: a .zip CI built from the commit deploy
     const summary = JSON.parse(r.stdout);
     t.is(summary.promotionGate, "passed");
     t.regex(summary.promotion.scope, /^commit [0-9a-f]{10}, which the \.zip is taken to be built from \(its bytes are pinned only by --expect-sha256\)$/);
+});
+
+/** Appends `n` commits to `branch` of the developer clone (one fast-import), then pushes. */
+function bulkCommits(w: GitWorld, branch: string, n: number, file: (i: number) => string, subject: (i: number) => string): void {
+    git(w.dev, "checkout", "-q", branch);
+    appendCommits(w.dev, branch, n, file, subject);
+    git(w.dev, "reset", "-q", "--hard", branch);
+    git(w.dev, "push", "-q", "origin", branch);
+}
+
+/** A git that counts its own runs: a shim first on PATH. */
+function countingGit(t: ExecutionContext): { path: string; count: () => number; reset: () => void } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-git-shim-"));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const log = path.join(dir, "runs");
+    const real = execFileSync("bash", ["-c", "command -v git"], { encoding: "utf8" }).trim();
+    fs.writeFileSync(path.join(dir, "git"), `#!/bin/sh\necho x >> "${log}"\nexec "${real}" "$@"\n`, { mode: 0o755 });
+    return { path: `${dir}:${process.env.PATH}`, count: () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").split("\n").length - 1 : 0), reset: () => fs.rmSync(log, { force: true }) };
+}
+
+test.serial("a long history: the gate names exactly the hotfixes that touch the distribution, with as many git runs for 1,500 commits as for 3", async (t) => {
+    const shim = countingGit(t);
+    const runs: number[] = [];
+    for (const n of [3, 1500]) {
+        const w = new GitWorld(t);
+        // Every third hotfix touches the distribution; the others only the docs.
+        bulkCommits(w, "main", n, (i) => (i % 3 === 0 ? `distribution/platform/fix-${i}.yaml` : `docs/note-${i}.md`), (i) => `Hotfix ${i}`);
+        const ci = w.ci("main");
+        const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "main", PATH: shim.path } });
+        t.teardown(j.dispose);
+        shim.reset();
+        const r = await runCli(["deploy", "distribution/platform", "--json"], j.env, ci);
+        runs.push(shim.count());
+        t.is(r.code, Exit.REFUSED, r.stderr);
+        const touching = Math.ceil(n / 3);
+        t.regex(r.stderr, new RegExp(`promotion gate \\(enforce\\): ${touching} commit\\(s\\) about to be deployed to prod never went through stage`));
+        t.regex(r.stderr, new RegExp(`Hotfix ${3 * (touching - 1)}\\n`));
+        t.notRegex(r.stderr, /Hotfix 1\n|note-/, "commits outside the distribution are not named");
+        t.is(sts.calls.length, 0);
+    }
+    t.is(runs[0], runs[1], `git runs for 3 commits: ${runs[0]}, for 1,500: ${runs[1]}`);
+});
+
+test.serial("a long history: status counts hotfixes and cherry-picks, shows the newest ten and says how many more; --all and --json list every one", async (t) => {
+    const w = new GitWorld(t);
+    const picked = w.commit("dev", "distribution/platform/a.yaml", "Feature A");
+    w.merge("dev", "stage");
+    w.cherryPick(picked, "main");
+    bulkCommits(w, "main", 300, (i) => `distribution/platform/fix-${i}.yaml`, (i) => `Hotfix ${i}`);
+    bulkCommits(w, "dev", 400, (i) => `distribution/platform/new-${i}.yaml`, (i) => `Parked ${i}`);
+    const ci = w.ci("main");
+    const out = await status(t, ci);
+    t.regex(out, /dev \(origin\/dev\) → stage[^\n]*\n  waiting for promotion: 400 commits, oldest 0 days old\n(    [0-9a-f]{10} Parked \d+ \(0 days\)\n){10}    \.\.\. and 390 more commits \(attini-gitops status --all lists them\)/);
+    t.regex(out, /only in main, never in stage: 301 commits \(300 hotfixes, 1 cherry-pick\)\n    [0-9a-f]{10} Hotfix 299 \(hotfix\)/);
+    t.regex(out, /    \.\.\. and 291 more commits/);
+    const j = jobEnv({ moto, backend });
+    t.teardown(j.dispose);
+    const all = await runCli(["status", "--all"], j.env, ci);
+    t.is(all.code, 0, all.stderr);
+    t.is((all.stdout.match(/ Parked \d+ /g) ?? []).length, 400);
+    t.is((all.stdout.match(/ \(hotfix\)/g) ?? []).length, 300);
+    t.regex(all.stdout, /Feature A \(cherry-pick\)/);
+    const json = JSON.parse(await status(t, ci, true));
+    t.is(json[0].waiting.length, 400);
+    t.is(json[1].downstreamOnly.length, 301);
 });

@@ -31,6 +31,26 @@ export function git(dir: string, ...args: string[]): string {
 }
 
 /**
+ * Appends `n` commits to `ref` (a branch, or any ref such as refs/remotes/origin/dev) in one
+ * `git fast-import`, however large n is: commit i changes `file(i)` and is titled `subject(i)`.
+ */
+export function appendCommits(dir: string, ref: string, n: number, file: (i: number) => string, subject: (i: number) => string): void {
+    const parent = git(dir, "rev-parse", ref);
+    // Never older than the parent: git's range walks assume committer dates do not go backwards.
+    const when = Math.max(Math.floor(Date.now() / 1000), Number(git(dir, "log", "-1", "--format=%ct", parent)));
+    const fullRef = ref.startsWith("refs/") ? ref : `refs/heads/${ref}`;
+    const chunks: string[] = [];
+    for (let i = 0; i < n; i++) {
+        const msg = `${subject(i)}\n`;
+        const body = `change ${i}\n`;
+        chunks.push(
+            `commit ${fullRef}\ncommitter Test <test@example.com> ${when} +0000\ndata ${Buffer.byteLength(msg)}\n${msg}${i === 0 ? `from ${parent}\n` : ""}M 100644 inline ${file(i)}\ndata ${Buffer.byteLength(body)}\n${body}\n`,
+        );
+    }
+    execFileSync("git", ["fast-import", "--quiet", "--force"], { cwd: dir, input: chunks.join("") });
+}
+
+/**
  * A scratch copy of the project, committed to a git repository on `main` whose remote-tracking
  * branches origin/dev, origin/stage and origin/main all point at that commit: a CI checkout in
  * which everything has been promoted.
