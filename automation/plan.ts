@@ -2,11 +2,13 @@
  * `plan`, `validate` and `build-server-policy`: read-only views of the stack files (and, for
  * `plan`, of the stacks' outputs when the backend can be reached).
  */
+import * as os from "node:os";
+import pLimit from "p-limit";
 import { roleArn, StackConfig } from "../lib/config";
 import { buildServerPolicy, PolicyDocument } from "../lib/policies";
 import { loadStacks } from "../lib/stackFiles";
 import { gitIn, resolveBranch } from "./branch";
-import { DriverError } from "./errors";
+import { DriverError, usage } from "./errors";
 import { openWorkspace, readOutputs, Workspace } from "./outputs";
 import { findProjectDir, loadValidStacks, stackFor } from "./project";
 
@@ -38,7 +40,18 @@ export async function plan(cwd: string, branchFlag: string | undefined, env: Nod
     const { configs } = loadValidStacks(projectDir);
     const shown = branchFlag === undefined ? configs : [stackFor(configs, resolveBranch(branchFlag, env, gitIn(projectDir), false).branch)];
     const workspace = openWorkspace(projectDir);
-    return Promise.all(shown.map((c) => row(projectDir, workspace, c)));
+    // One Pulumi CLI per stack, but no more at once than the machine has cores: each takes about
+    // 100 MB, and they are CPU-bound, so more at once would only add memory, not speed.
+    const limit = pLimit(outputReaders(env));
+    return Promise.all(shown.map((c) => limit(() => row(projectDir, workspace, c))));
+}
+
+/** How many stacks' outputs are read at once: ATTINI_GITOPS_OUTPUT_READERS, else the machine's cores. */
+export function outputReaders(env: NodeJS.ProcessEnv): number {
+    const given = env.ATTINI_GITOPS_OUTPUT_READERS;
+    if (given === undefined || given === "") return Math.max(1, os.availableParallelism());
+    if (!/^[1-9]\d{0,3}$/.test(given)) throw usage(`ATTINI_GITOPS_OUTPUT_READERS=${JSON.stringify(given)}: must be a whole number from 1 to 9999 (how many stacks' outputs are read at once)`);
+    return Number(given);
 }
 
 export function formatPlan(rows: readonly PlanRow[]): string {

@@ -21,15 +21,13 @@ npm_deps() {
     echo "setup: npm packages up to date" >&2
     return
   fi
-  npm ci --no-audit --no-fund --loglevel=error >&2 # its prepare script builds the project
+  npm ci --no-audit --no-fund --loglevel=error >&2 # its prepare script builds the product code
   echo "$want" > "$stamp"
-  built=1
 }
-
-built=0
 
 phase "npm packages" npm_deps
 phase "Pulumi CLI" bash scripts/ensure-pulumi.sh >/dev/null
 phase "AWS API emulator" bash scripts/ensure-moto.sh >/dev/null
 phase "Attini CLI" bash scripts/ensure-attini.sh --emulator >/dev/null
-[ "$built" = 1 ] || phase "build" npm run --silent build
+# The tests, the demo and the bench too (prepare builds only the product code).
+phase "build" npm run --silent build

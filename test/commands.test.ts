@@ -1,9 +1,12 @@
 // plan, validate, build-server-policy and --help, as a user runs them.
 import test, { ExecutionContext } from "ava";
 import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { Exit } from "../automation/errors";
 import { jobEnv, runCli } from "./support/driver";
 import { scratchProject } from "./support/project";
+import { pulumiCli } from "./support/tools";
 import { backend, moto, project, useWorld } from "./support/world";
 
 useWorld(test, { stacks: ["dev", "prod"] }); // stage is not provisioned yet
@@ -90,4 +93,36 @@ test("--help on every command; unknown commands and flags are usage errors", asy
     const outside = await cli(t, ["plan"], empty);
     t.is(outside.code, Exit.USAGE);
     t.regex(outside.stderr, /no Pulumi\.yaml in .* or above it/);
+});
+
+test("plan reads many stacks' outputs with no more Pulumi CLIs at once than the machine has cores", async (t) => {
+    const p = scratchProject();
+    t.teardown(p.dispose);
+    const dev = fs.readFileSync(`${p.dir}/Pulumi.dev.yaml`, "utf8");
+    for (let i = 1; i <= 12; i++) {
+        const account = String(400000000000 + i);
+        fs.writeFileSync(`${p.dir}/Pulumi.qa${i}.yaml`, dev.replaceAll("111111111111", account).replace("attini-gitops:branch: dev", `attini-gitops:branch: qa${i}`).replace("attini-gitops:attiniEnvironment: dev", `attini-gitops:attiniEnvironment: qa${i}`));
+    }
+    // A pulumi that logs when each `stack output` starts and ends, first on PATH.
+    const shimDir = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-pulumi-shim-"));
+    t.teardown(() => fs.rmSync(shimDir, { recursive: true, force: true }));
+    const log = path.join(shimDir, "runs");
+    fs.writeFileSync(
+        path.join(shimDir, "pulumi"),
+        `#!/bin/sh\nif [ "$1" = stack ]; then echo "start $$" >> "${log}"; "${pulumiCli()}" "$@"; rc=$?; echo "end $$" >> "${log}"; exit $rc; fi\nexec "${pulumiCli()}" "$@"\n`,
+        { mode: 0o755 },
+    );
+    const r = await cli(t, ["plan", "--json"], p.dir, { PATH: `${shimDir}:${process.env.PATH}` });
+    t.is(r.code, 0, r.stderr);
+    t.is(JSON.parse(r.stdout).length, 15);
+    let running = 0;
+    let most = 0;
+    const events = fs.readFileSync(log, "utf8").trim().split("\n");
+    for (const e of events) {
+        running += e.startsWith("start") ? 1 : -1;
+        most = Math.max(most, running);
+    }
+    t.is(events.filter((e) => e.startsWith("start")).length, 15, "one read per stack");
+    t.true(most <= os.availableParallelism(), `${most} CLIs at once on ${os.availableParallelism()} cores`);
+    t.true(most >= 1);
 });
