@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# npm run bench [-- --readme]: the driver's overhead, then the costs that grow with the work.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+node dist/bench/driver-overhead.js "$@"
+node dist/bench/scaling.js "$@"

@@ -1,0 +1,234 @@
+/**
+ * `npm run bench` (second part): costs that grow with the work, each next to its baseline in the
+ * same run, as medians:
+ *   - a prod deploy with 10,000 unpromoted hotfix commits (outside the distribution, so the gate
+ *     lets it through), against the same deploy from a one-commit repository;
+ *   - a stage deploy with dev 10,000 commits ahead, against the same;
+ *   - `plan` at 3, 30 and 100 stacks: wall time and peak memory summed over every process;
+ *   - the CI install, `npm ci --omit=dev --omit=optional`, against the full `npm ci`, npm's cache
+ *     warm, and the driver deploying from the lean install.
+ * The deploy is timed from the driver's start to attini's start (attini is a script that records
+ * the moment). `--readme` writes the figures into README.md.
+ */
+import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileBackend } from "../test/support/backend";
+import { jobEnv } from "../test/support/driver";
+import { startMoto } from "../test/support/moto";
+import { appendCommits, git, provision, scratchProject } from "../test/support/project";
+import { CLI, pulumiCli, ROOT } from "../test/support/tools";
+
+const RUNS = Math.max(5, Number(process.env.RUNS ?? 11));
+const PLAN_RUNS = Math.max(3, Number(process.env.PLAN_RUNS ?? 3));
+const INSTALL_RUNS = Math.max(1, Number(process.env.INSTALL_RUNS ?? 3));
+const COMMITS = 10_000;
+
+const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const wallMs = () => performance.timeOrigin + performance.now();
+
+/** Resident memory of a process and all its descendants, in bytes, from /proc. */
+function treeRss(root: number): number {
+    const children = new Map<number, number[]>();
+    const rss = new Map<number, number>();
+    for (const name of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(name)) continue;
+        try {
+            const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
+            const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+            const kb = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${name}/status`, "utf8"));
+            children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+            rss.set(Number(name), kb ? Number(kb[1]) * 1024 : 0);
+        } catch {
+            /* gone */
+        }
+    }
+    let total = 0;
+    const walk = (pid: number) => {
+        total += rss.get(pid) ?? 0;
+        for (const c of children.get(pid) ?? []) walk(c);
+    };
+    walk(root);
+    return total;
+}
+
+/** Runs a command to its end; returns its wall time and the peak memory of its process tree. */
+async function measured(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ ms: number; peakBytes: number; code: number | null }> {
+    const t0 = wallMs();
+    const child: ChildProcess = spawn(cmd, args, { ...opts, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (d) => (stderr += d));
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, treeRss(child.pid!))), 20);
+    const code = await new Promise<number | null>((r) => child.on("close", r));
+    clearInterval(sampler);
+    if (code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${code}: ${stderr}`);
+    return { ms: wallMs() - t0, peakBytes: peak, code };
+}
+
+/** Copies a provisioned project (stack files with their secrets salt, and .git). */
+function copyProject(from: string): string {
+    const to = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-bench-copy-"));
+    fs.cpSync(from, to, { recursive: true });
+    return to;
+}
+
+/**
+ * Adds stacks qa1..qaN to a project and to its file backend: the stack files, and each stack's
+ * state cloned from dev's with its own name and outputs (provisioning a hundred stacks through
+ * the engine would take minutes and measure nothing `plan` does).
+ */
+function addStacks(projectDir: string, stateDir: string, n: number): void {
+    const devFile = fs.readFileSync(path.join(projectDir, "Pulumi.dev.yaml"), "utf8");
+    const stacksDir = path.join(stateDir, ".pulumi", "stacks", "attini-gitops");
+    const devState = fs.readFileSync(path.join(stacksDir, "dev.json"), "utf8");
+    for (let i = 1; i <= n; i++) {
+        const account = String(400000000000 + i);
+        const name = `qa${i}`;
+        fs.writeFileSync(
+            path.join(projectDir, `Pulumi.${name}.yaml`),
+            devFile.replaceAll("111111111111", account).replace("attini-gitops:branch: dev", `attini-gitops:branch: ${name}`).replace("attini-gitops:attiniEnvironment: dev", `attini-gitops:attiniEnvironment: ${name}`),
+        );
+        const state = devState
+            .replaceAll("111111111111", account)
+            .replaceAll('"attiniEnvironment": "dev"', `"attiniEnvironment": "${name}"`)
+            .replaceAll('"branch": "dev"', `"branch": "${name}"`)
+            .replaceAll("attini-gitops/dev", `attini-gitops/${name}`)
+            .replaceAll("urn:pulumi:dev::", `urn:pulumi:${name}::`)
+            .replaceAll("attini-gitops-dev", `attini-gitops-${name}`);
+        fs.writeFileSync(path.join(stacksDir, `${name}.json`), state);
+    }
+}
+
+async function main(): Promise<void> {
+    pulumiCli();
+    const moto = await startMoto();
+    const backend = fileBackend();
+    const base = scratchProject();
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-bench-"));
+    const made: string[] = [];
+    const lines: string[] = [];
+    const say = (l: string) => (console.log(l), lines.push(l));
+    try {
+        await provision(base, backend);
+        const mark = path.join(work, "attini-started");
+        const fakeAttini = path.join(work, "attini");
+        fs.writeFileSync(fakeAttini, `#!/bin/sh\ndate +%s%N > "${mark}"\n`, { mode: 0o755 });
+
+        // --- the promotion gate and history ------------------------------------------------------
+        const oneCommit = copyProject(base.dir);
+        const hotfixes = copyProject(base.dir);
+        appendCommits(hotfixes, "main", COMMITS, (i) => `docs/note-${i}.md`, (i) => `Hotfix ${i}`);
+        git(hotfixes, "reset", "-q", "--hard", "main");
+        git(hotfixes, "update-ref", "refs/remotes/origin/main", "HEAD");
+        const devAhead = copyProject(base.dir);
+        appendCommits(devAhead, "refs/remotes/origin/dev", COMMITS, (i) => `distribution/platform/new-${i}.yaml`, (i) => `Parked ${i}`);
+        made.push(oneCommit, hotfixes, devAhead);
+        const deployMs = (dir: string, branch: string) => {
+            const job = jobEnv({ moto, backend, extra: { ATTINI_BIN: fakeAttini, BRANCH: branch } });
+            try {
+                fs.rmSync(mark, { force: true });
+                const t0 = wallMs();
+                const r = spawnSync(process.execPath, [CLI, "deploy", "distribution/platform"], { cwd: dir, env: job.env, stdio: ["ignore", "ignore", "pipe"] });
+                if (r.status !== 0) throw new Error(`deploy in ${dir} exited ${r.status}: ${r.stderr}`);
+                return Number(BigInt(fs.readFileSync(mark, "utf8").trim()) / 1000n) / 1000 - t0;
+            } finally {
+                job.dispose();
+            }
+        };
+        const series: Record<string, number[]> = { prodOne: [], prodHotfixes: [], stageOne: [], stageDevAhead: [] };
+        for (let i = 0; i < RUNS; i++) {
+            series.prodOne.push(deployMs(oneCommit, "main"));
+            series.prodHotfixes.push(deployMs(hotfixes, "main"));
+            series.stageOne.push(deployMs(oneCommit, "stage"));
+            series.stageDevAhead.push(deployMs(devAhead, "stage"));
+        }
+        const m = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, median(v)]));
+        say(`\nmedians of ${RUNS} runs (ms), ${os.cpus().length} cores, Node ${process.version}, git ${execFileSync("git", ["--version"], { encoding: "utf8" }).trim().split(" ")[2]}\n`);
+        say(`| scenario | median | against baseline |`);
+        say(`| --- | --- | --- |`);
+        say(`| prod deploy, one-commit repository | ${m.prodOne.toFixed(0)} ms | |`);
+        say(`| prod deploy, ${COMMITS.toLocaleString("en")} unpromoted hotfix commits | ${m.prodHotfixes.toFixed(0)} ms | ${(m.prodHotfixes / m.prodOne).toFixed(2)}× (target ≤ 1.5×) |`);
+        say(`| stage deploy, one-commit repository | ${m.stageOne.toFixed(0)} ms | |`);
+        say(`| stage deploy, dev ${COMMITS.toLocaleString("en")} commits ahead | ${m.stageDevAhead.toFixed(0)} ms | ${(m.stageDevAhead / m.stageOne).toFixed(2)}× (target ≤ 1.2×) |`);
+
+        // --- plan across many stacks ---------------------------------------------------------------
+        const stateDir = backend.url.replace(/^file:\/\//, "");
+        const planRows: string[] = [];
+        for (const stacks of [3, 30, 100]) {
+            const dir = copyProject(base.dir);
+            made.push(dir);
+            addStacks(dir, stateDir, stacks - 3);
+            // Bounded (the default: as many at once as cores), and all at once as before, in turns.
+            const bounded = jobEnv({ moto, backend });
+            const unbounded = jobEnv({ moto, backend, extra: { ATTINI_GITOPS_OUTPUT_READERS: "9999" } });
+            const runs: Record<"bounded" | "unbounded", Awaited<ReturnType<typeof measured>>[]> = { bounded: [], unbounded: [] };
+            try {
+                for (let i = 0; i < PLAN_RUNS; i++) {
+                    runs.bounded.push(await measured(process.execPath, [CLI, "plan", "--json"], { cwd: dir, env: bounded.env }));
+                    runs.unbounded.push(await measured(process.execPath, [CLI, "plan", "--json"], { cwd: dir, env: unbounded.env }));
+                }
+            } finally {
+                bounded.dispose();
+                unbounded.dispose();
+            }
+            const ms = (k: keyof typeof runs) => median(runs[k].map((r) => r.ms));
+            const mb = (k: keyof typeof runs) => median(runs[k].map((r) => r.peakBytes)) / 2 ** 20;
+            planRows.push(`| plan, ${stacks} stacks | ${ms("bounded").toFixed(0)} ms | ${mb("bounded").toFixed(0)} MB | ${ms("unbounded").toFixed(0)} ms | ${mb("unbounded").toFixed(0)} MB |`);
+        }
+        say(`\nplan (medians of ${PLAN_RUNS} runs; peak memory summed over every process, sampled every 20 ms; targets: 100 stacks ≤ 400 MB, 30 stacks no slower than all at once)\n`);
+        say(`| scenario | wall, ${os.availableParallelism()} CLIs at once (default) | peak memory | wall, all at once (before) | peak memory |`);
+        say(`| --- | --- | --- | --- | --- |`);
+        for (const r of planRows) say(r);
+
+        // --- the CI install ------------------------------------------------------------------------
+        const tree = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-bench-install-"));
+        made.push(tree);
+        execFileSync("bash", ["-c", `git ls-files -z | tar --null -T - -cf - | tar -xf - -C "${tree}"`], { cwd: ROOT });
+        const install = async (args: string[]) => {
+            fs.rmSync(path.join(tree, "node_modules"), { recursive: true, force: true });
+            fs.rmSync(path.join(tree, "dist"), { recursive: true, force: true });
+            return (await measured("npm", ["ci", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", ...args], { cwd: tree, env: process.env })).ms;
+        };
+        const full: number[] = [];
+        const lean: number[] = [];
+        for (let i = 0; i < INSTALL_RUNS; i++) {
+            full.push(await install([]));
+            lean.push(await install(["--omit=dev", "--omit=optional"]));
+        }
+        // The lean install's driver deploys (the tree holds the last, lean, install).
+        const packages = fs.readdirSync(path.join(tree, "node_modules")).length;
+        const job = jobEnv({ moto, backend, extra: { ATTINI_BIN: fakeAttini, BRANCH: "dev" } });
+        fs.rmSync(mark, { force: true });
+        const deployed = spawnSync(process.execPath, [path.join(tree, "dist", "automation", "cli.js"), "deploy", "distribution/platform"], { cwd: oneCommit, env: job.env, encoding: "utf8" });
+        job.dispose();
+        if (deployed.status !== 0 || !fs.existsSync(mark)) throw new Error(`the driver from the lean install did not deploy: ${deployed.stderr}`);
+        say(`\nCI install (medians of ${INSTALL_RUNS}, npm's cache warm)\n`);
+        say(`| install | median | against the full install |`);
+        say(`| --- | --- | --- |`);
+        say(`| \`npm ci\` (everything) | ${(median(full) / 1000).toFixed(1)} s | |`);
+        say(`| \`npm ci --omit=dev --omit=optional\` (the driver only) | ${(median(lean) / 1000).toFixed(1)} s | ${(median(lean) / median(full)).toFixed(2)}× (target ≤ 0.5×) |`);
+        say(`\nThe driver from the lean install (${packages} top-level packages) deployed to dev.`);
+
+        if (process.argv.includes("--readme")) {
+            const block = ["<!-- bench-scaling:start -->", ...lines, "<!-- bench-scaling:end -->"].join("\n");
+            const file = path.join(ROOT, "README.md");
+            fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/<!-- bench-scaling:start -->[\s\S]*<!-- bench-scaling:end -->/, block));
+            console.log(`figures written to ${file}`);
+        }
+    } finally {
+        await moto.stop();
+        backend.dispose();
+        base.dispose();
+        for (const d of [work, ...made]) fs.rmSync(d, { recursive: true, force: true });
+    }
+}
+
+main().catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+});
