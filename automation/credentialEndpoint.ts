@@ -8,8 +8,8 @@
  * - Every request must carry the token (at least 128 bits, compared in constant time): a missing
  *   one gets 401, a wrong one 403, and nothing else.
  * - It holds no credentials until `serve` hands it the first set, just before attini starts (it
- *   is started beside the AssumeRole call, so that attini's start does not wait for it), and the
- *   caller closes it when attini ends.
+ *   is started earlier, beside the outputs read, so that attini's start does not wait for it),
+ *   and the caller closes it when attini ends.
  * - Before the served credentials expire it asks `refresh` for a new set (the caller assumes the
  *   role again and checks the account). A failed refresh is logged with its cause and retried;
  *   once the held credentials have expired, the endpoint answers 500 with the cause, which the
@@ -140,7 +140,9 @@ export class CredentialEndpoint {
         }
     }
 
+    /** Stops refreshing and closes the port (again: nothing). */
     close(): Promise<void> {
+        if (this.closed) return Promise.resolve();
         this.closed = true;
         if (this.timer) clearTimeout(this.timer);
         this.server.closeAllConnections();

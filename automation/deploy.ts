@@ -6,13 +6,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { assertAccount, WrongAccountError } from "../lib/accountGuard";
 import { roleArn, StackConfig } from "../lib/config";
-import { AttiniResult, attiniArgs, attiniEnv, findAttini, runAttini, staticCredentialVars } from "./attini";
+import { attiniArgs, attiniEnv, findAttini, runAttini, staticCredentialVars } from "./attini";
 import { CredentialEndpoint } from "./credentialEndpoint";
 import { GitRunner, gitIn, resolveBranch, resolveCommit } from "./branch";
 import { assumeRoleWithGithubOidc, githubIdToken } from "./githubOidc";
 import { DriverError, Exit, usage } from "./errors";
 import { Logger } from "./log";
-import { DeployRoleOutputs, readOutputs } from "./outputs";
+import type { DeployRoleOutputs } from "../lib/outputs";
+import { readOutputs } from "./outputs";
 import { findProjectDir, loadValidStacks, stackFor } from "./project";
 import { applyPromotionGate, checkDigest, distributionDigest, GateReport } from "./promotion";
 import { cleanSessionName, cleanTagValue, defaultSessionName, sourceIdentity } from "./session";
@@ -102,6 +103,16 @@ function checkDistribution(given: string, resolved: string): "folder" | "zip" {
 }
 
 export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger): Promise<DeploySummary> {
+    const cleanups: (() => Promise<unknown>)[] = [];
+    try {
+        return await deployWith(o, env, log, (fn) => cleanups.push(fn));
+    } finally {
+        for (const cleanup of cleanups) await cleanup();
+    }
+}
+
+/** `deploy`, with `onExit` to register what must be undone however it ends (the credential endpoint). */
+async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger, onExit: (fn: () => Promise<unknown>) => void): Promise<DeploySummary> {
     const started = Date.now();
     const projectDir = findProjectDir(o.cwd);
     const { configs } = loadValidStacks(projectDir);
@@ -156,6 +167,20 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
               log: (l) => log.info(l),
           })
         : undefined;
+
+    // By default attini gets no keys: the credentials are served on a loopback endpoint, refreshed
+    // before they expire (each refresh a new AssumeRole with its own --aws-timeout). It is started
+    // now, beside the outputs read, so that attini's start does not wait for it; it holds no
+    // credentials until they have passed the guard, and it is closed however the deploy ends.
+    const testLifetime = Number(env.ATTINI_GITOPS_TEST_CREDENTIAL_LIFETIME ?? 0);
+    const endpointStarting =
+        o.dryRun || o.staticCredentials
+            ? undefined
+            : CredentialEndpoint.start({ refresh: () => obtain(stsContext()), log: (line) => log.info(line), servedLifetimeMs: testLifetime > 0 ? testLifetime * 1000 : undefined }).catch((e: Error) => {
+                  throw new DriverError(Exit.CREDENTIALS, `could not start the credential endpoint for attini on 127.0.0.1: ${e.message}. Use --static-credentials to pass the credentials as environment variables instead.`);
+              });
+    endpointStarting?.catch(() => {}); // reported where it is awaited
+    onExit(async () => (await endpointStarting?.catch(() => undefined))?.close());
 
     // --- the deploy role ---------------------------------------------------------------------------
     // Reading the outputs runs the Pulumi CLI in child processes; meanwhile this process finds the
@@ -246,44 +271,23 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
         }
         return creds;
     };
-    // By default attini gets no keys: the credentials are served on a loopback endpoint, refreshed
-    // before they expire (each refresh a new AssumeRole with its own --aws-timeout). It starts
-    // beside the first AssumeRole and gets the credentials once they have passed the guard.
-    const testLifetime = Number(env.ATTINI_GITOPS_TEST_CREDENTIAL_LIFETIME ?? 0);
-    const endpointStarting = o.staticCredentials
-        ? undefined
-        : CredentialEndpoint.start({ refresh: () => obtain(stsContext()), log: (line) => log.info(line), servedLifetimeMs: testLifetime > 0 ? testLifetime * 1000 : undefined }).catch((e: Error) => {
-              throw new DriverError(Exit.CREDENTIALS, `could not start the credential endpoint for attini on 127.0.0.1: ${e.message}. Use --static-credentials to pass the credentials as environment variables instead.`);
-          });
-    endpointStarting?.catch(() => {}); // reported below
-    let creds: TemporaryCredentials;
-    try {
-        creds = await obtain(stsContext());
-    } catch (e) {
-        await (await endpointStarting?.catch(() => undefined))?.close();
-        throw e;
-    }
+    const creds = await obtain(stsContext());
     const endpoint = await endpointStarting;
     if (endpoint) {
         log.redactor.add(endpoint.token);
         endpoint.serve(creds);
     }
     log.info(`assumed ${role} (session ${sessionName}); running: ${commandLine}`);
-    let exitCode: number;
-    let ended: AttiniResult["ended"];
-    try {
-        ({ exitCode, ended } = await runAttini({
-            bin: attini!,
-            args: command,
-            env: attiniEnv(env, endpoint ? endpoint.env() : staticCredentialVars(creds), stack.region, (o.json ? process.stderr : process.stdout).isTTY === true),
-            timeoutSeconds: o.timeoutSeconds,
-            killGraceMs: o.killGraceMs,
-            stdoutToStderr: o.json,
-            log: (line) => log.info(line),
-        }));
-    } finally {
-        await endpoint?.close();
-    }
+    const { exitCode, ended } = await runAttini({
+        bin: attini!,
+        args: command,
+        env: attiniEnv(env, endpoint ? endpoint.env() : staticCredentialVars(creds), stack.region, (o.json ? process.stderr : process.stdout).isTTY === true),
+        timeoutSeconds: o.timeoutSeconds,
+        killGraceMs: o.killGraceMs,
+        stdoutToStderr: o.json,
+        log: (line) => log.info(line),
+    });
+    await endpoint?.close(); // attini has ended: nothing may fetch credentials any more
     const credentials = endpoint ? { mode: "endpoint" as const, refreshes: endpoint.refreshes, setsServed: endpoint.setsServed } : { mode: "static" as const };
     if (endpoint?.failure && ended === "exit" && exitCode !== 0) {
         log.info(`attini exited with ${exitCode} after the deploy role's credentials could not be refreshed: ${endpoint.failure}`);
