@@ -6,6 +6,7 @@ import { DeployRole, findAttiniPolicy } from "./components/deployRole";
 import { assertAccount } from "./lib/accountGuard";
 import { requireStackConfig } from "./lib/config";
 import { configFromEngine } from "./lib/engineConfig";
+import { configOutputs, ProgramOutputs } from "./lib/outputs";
 
 export = async () => {
     // Every key is validated before anything is created; errors name the stack, key, value and fix.
@@ -22,15 +23,11 @@ export = async () => {
         externalId: config.externalId === undefined ? undefined : pulumi.secret(config.externalId),
     });
 
-    // These names are the contract with the CI driver (automation/), which reads them before each deploy.
+    // The contract with the CI driver (lib/outputs.ts), which reads these before each deploy.
     return {
         deployRoleArn: deployRole.roleArn,
         deployRoleName: deployRole.roleName,
-        accountId: config.accountId,
-        region: config.region,
-        attiniEnvironment: config.attiniEnvironment,
-        branch: config.branch,
-        externalIdRequired: config.externalIdRequired,
+        ...configOutputs(config),
         buildServerPolicy: deployRole.buildServerPolicy,
-    };
+    } satisfies ProgramOutputs;
 };

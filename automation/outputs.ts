@@ -6,21 +6,10 @@
 import { execFile as execFileCb } from "node:child_process";
 import { promisify } from "node:util";
 import { roleArn, StackConfig } from "../lib/config";
+import { configOutputs, DeployRoleOutputs, OUTPUT_NAMES } from "../lib/outputs";
 import { deferTypescript } from "./deferTypescript";
 import { DriverError, Exit } from "./errors";
 import { Deadline, DeadlineExceeded } from "./sts";
-
-/** The outputs the program exports (index.ts): the contract between the two. */
-export interface DeployRoleOutputs {
-    deployRoleArn: string;
-    deployRoleName: string;
-    accountId: string;
-    region: string;
-    attiniEnvironment: string;
-    branch: string;
-    externalIdRequired: boolean;
-    buildServerPolicy: string;
-}
 
 const execFile = promisify(execFileCb);
 /** The CLI the workspace uses: `pulumi` on PATH (PulumiCommand.get() with no install root). */
@@ -42,7 +31,8 @@ function cliEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     return { ...env, ...goTuning(env), PULUMI_SKIP_UPDATE_CHECK: "true" };
 }
 
-const STRING_OUTPUTS = ["deployRoleArn", "deployRoleName", "accountId", "region", "attiniEnvironment", "branch", "buildServerPolicy"] as const;
+/** The outputs that are strings: all but externalIdRequired. */
+const STRING_OUTPUTS = OUTPUT_NAMES.filter((n): n is Exclude<(typeof OUTPUT_NAMES)[number], "externalIdRequired"> => n !== "externalIdRequired");
 
 function notProvisioned(c: StackConfig, why: string): DriverError {
     return new DriverError(Exit.NOT_PROVISIONED, `stack ${c.stack} is not provisioned (${why}): run \`pulumi up -s ${c.stack}\` in account ${c.accountId}.`);
@@ -50,18 +40,19 @@ function notProvisioned(c: StackConfig, why: string): DriverError {
 
 /** Checks the raw outputs against the contract and against the stack file they came from. */
 export function checkOutputs(c: StackConfig, raw: Record<string, unknown>): DeployRoleOutputs {
-    const missing = [...STRING_OUTPUTS, "externalIdRequired"].filter((k) => raw[k] === undefined);
+    const missing = OUTPUT_NAMES.filter((k) => raw[k] === undefined);
     if (missing.length > 0) throw notProvisioned(c, Object.keys(raw).length === 0 ? "it has no outputs" : `outputs missing: ${missing.join(", ")}`);
     const bad = STRING_OUTPUTS.filter((k) => typeof raw[k] !== "string");
     if (bad.length > 0 || typeof raw.externalIdRequired !== "boolean") throw notProvisioned(c, `outputs of the wrong type: ${[...bad, "externalIdRequired"].join(", ")}`);
     const o = raw as unknown as DeployRoleOutputs;
     // The stack file may have been edited since the last `pulumi up`: then the role in the account
     // does not match what the file says, and deploying with it would be a guess.
-    const stale = (["branch", "attiniEnvironment", "accountId", "region"] as const).filter((k) => o[k] !== c[k]);
+    const fromFile = configOutputs(c);
+    const stale = (Object.keys(fromFile) as (keyof typeof fromFile)[]).filter((k) => o[k] !== fromFile[k]);
     if (stale.length > 0) {
         throw new DriverError(
             Exit.NOT_PROVISIONED,
-            `stack ${c.stack}'s outputs are out of date with Pulumi.${c.stack}.yaml (${stale.map((k) => `${k}: outputs say ${o[k]}, the stack file says ${c[k]}`).join("; ")}): run \`pulumi up -s ${c.stack}\` in account ${c.accountId}.`,
+            `stack ${c.stack}'s outputs are out of date with Pulumi.${c.stack}.yaml (${stale.map((k) => `${k}: outputs say ${o[k]}, the stack file says ${fromFile[k]}`).join("; ")}): run \`pulumi up -s ${c.stack}\` in account ${c.accountId}.`,
         );
     }
     // The role must be the one the stack file implies, not merely some role in the account (an

@@ -229,6 +229,9 @@ test.serial("a stack that requires an ExternalId: refused without one, sent with
     const b = fileBackend();
     t.teardown(() => b.dispose());
     await provision(p, b, ["dev"], { externalIdRequired: true });
+    // As `pulumi config set --secret externalId ...` leaves the stack file (read offline: only that it is set).
+    const stackFile = path.join(p.dir, "Pulumi.dev.yaml");
+    fs.writeFileSync(stackFile, fs.readFileSync(stackFile, "utf8").replace("\nconfig:\n", "\nconfig:\n  attini-gitops:externalId:\n    secure: v1:c2VjcmV0:c2VjcmV0\n"));
     const j = jobEnv({ moto, backend: b, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "dev" } });
     t.teardown(j.dispose);
     const without = await runCli(["deploy", DIST], j.env, p.dir);

@@ -2,7 +2,12 @@
 import test from "ava";
 import { attiniArgs, attiniEnv, staticCredentialVars, WITHHELD_VARS } from "../automation/attini";
 import { parseDuration } from "../automation/cli";
+import { Exit } from "../automation/errors";
 import { Redactor } from "../automation/log";
+import { checkOutputs } from "../automation/outputs";
+import { configOutputs } from "../lib/outputs";
+import { loadStacks } from "../lib/stackFiles";
+import { ROOT } from "./support/tools";
 import { Deadline, DeadlineExceeded, explainStsError, isRetryable, RetryPolicy, withRetry } from "../automation/sts";
 import { cleanSessionName, cleanTagValue, defaultSessionName, sourceIdentity } from "../automation/session";
 
@@ -116,4 +121,22 @@ test("a deadline ends a call that never answers, and no retry starts after it", 
     const throttled = () => (calls++, Promise.reject(Object.assign(new Error("slow down"), { name: "Throttling" })));
     await t.throwsAsync(withRetry(throttled, { maxAttempts: 10, baseMs: 1000, capMs: 1000 }, async () => {}, undefined, Date.now()));
     t.is(calls, 1, "no retry past the deadline");
+});
+
+test("outputs are checked against the stack file: stale values, another role, another account", (t) => {
+    const dev = loadStacks(ROOT).configs.find((c) => c.stack === "dev")!;
+    const good = {
+        deployRoleArn: "arn:aws:iam::111111111111:role/attini-deploy-role-eu-west-1",
+        deployRoleName: "attini-deploy-role-eu-west-1",
+        ...configOutputs(dev),
+        buildServerPolicy: "{}",
+    };
+    t.deepEqual(checkOutputs(dev, good), good);
+    const code = (raw: Record<string, unknown>) => (t.throws(() => checkOutputs(dev, raw)) as unknown as { exitCode: number }).exitCode;
+    // The stack file now requires an ExternalId, but the role was provisioned without one.
+    t.is(code({ ...good, externalIdRequired: true }), Exit.NOT_PROVISIONED);
+    t.is(code({ ...good, attiniEnvironment: "prod" }), Exit.NOT_PROVISIONED);
+    t.is(code({ ...good, deployRoleArn: "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole" }), Exit.NOT_PROVISIONED);
+    t.is(code({ ...good, deployRoleArn: "arn:aws:iam::222222222222:role/attini-deploy-role-eu-west-1" }), Exit.WRONG_ACCOUNT);
+    t.is(code({ ...good, buildServerPolicy: undefined }), Exit.NOT_PROVISIONED);
 });

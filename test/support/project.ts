@@ -12,6 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { requireStackConfig, roleArn } from "../../lib/config";
 import { configFromEngine } from "../../lib/engineConfig";
+import { configOutputs, DeployRoleOutputs } from "../../lib/outputs";
 import { buildServerPolicy } from "../../lib/policies";
 import { Backend } from "./backend";
 import { ROOT } from "./tools";
@@ -77,17 +78,13 @@ export function scratchProject(edit: Partial<Record<string, (text: string) => st
 const deployRoleOutputs = (override: Record<string, unknown>) => async () => {
     const c = requireStackConfig(pulumi.getStack(), configFromEngine());
     const arn = roleArn(c);
-    return {
+    const outputs = {
         deployRoleArn: arn,
         deployRoleName: c.roleName,
-        accountId: c.accountId,
-        region: c.region,
-        attiniEnvironment: c.attiniEnvironment,
-        branch: c.branch,
-        externalIdRequired: c.externalIdRequired,
+        ...configOutputs(c),
         buildServerPolicy: JSON.stringify(buildServerPolicy([arn])),
-        ...override,
-    };
+    } satisfies DeployRoleOutputs;
+    return { ...outputs, ...override };
 };
 
 /** Runs `up` for the given stacks of the scratch project on the backend. */
