@@ -82,6 +82,23 @@ async function status(t: ExecutionContext, dir: string, json = false) {
     return r.stdout;
 }
 
+/**
+ * Under enforce: refused with exit 7 before any AWS call or attini. Under warn: deployed, with
+ * `result` as the gate's verdict in the --json summary, which is returned.
+ */
+function refusedOrWarned(t: ExecutionContext, gate: "enforce" | "warn", r: { code: number | null; stdout: string; stderr: string }, result: string) {
+    if (gate === "enforce") {
+        t.is(r.code, Exit.REFUSED, r.stderr);
+        t.is(sts.calls.length, 0);
+        t.is(reports.reports.length, 0);
+        return undefined;
+    }
+    t.is(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    t.is(summary.promotionGate, result);
+    return summary;
+}
+
 const WARN_PROD = { "Pulumi.prod.yaml": (s: string) => s.replace("attini-gitops:promotionGate: enforce", "attini-gitops:promotionGate: warn") };
 
 test.serial("a parked commit: status shows it waiting with its age; promoting it clears it", async (t) => {
@@ -241,16 +258,8 @@ for (const gate of ["enforce", "warn"] as const) {
         const r = await deploy(t, shallow, "main", ["--json"]);
         t.regex(r.stderr, new RegExp(`promotion gate \\(${gate}\\): this clone is shallow and its history stops \\(at [0-9a-f]{10}(, [0-9a-f]{10})*\\) before the commits being deployed meet origin/stage`));
         t.regex(r.stderr, /fetch-depth: 0 \(GitHub Actions checkout\), GIT_DEPTH: 0 \(GitLab\), or git fetch --unshallow/);
-        if (gate === "enforce") {
-            t.is(r.code, Exit.REFUSED, r.stderr);
-            t.is(sts.calls.length, 0);
-            t.is(reports.reports.length, 0);
-        } else {
-            t.is(r.code, 0, r.stderr);
-            const summary = JSON.parse(r.stdout);
-            t.is(summary.promotionGate, "unverified");
-            t.regex(summary.promotion.unverified, /this clone is shallow/);
-        }
+        const summary = refusedOrWarned(t, gate, r, "unverified");
+        if (summary) t.regex(summary.promotion.unverified, /this clone is shallow/);
         // With the full history, the same clone gets the real answer: the hotfix never went through stage.
         git(shallow, "fetch", "-q", "--unshallow");
         const full = await deploy(t, shallow, "main", ["--json"]);
@@ -295,16 +304,8 @@ for (const gate of ["enforce", "warn"] as const) {
         t.regex(r.stderr, /\?\? distribution\/platform\/extra\.yaml/);
         t.regex(r.stderr, /!! distribution\/platform\/secret\.local/);
         t.notRegex(r.stderr, /attini_dist/);
-        if (gate === "enforce") {
-            t.is(r.code, Exit.REFUSED, r.stderr);
-            t.is(sts.calls.length, 0);
-            t.is(reports.reports.length, 0);
-        } else {
-            t.is(r.code, 0, r.stderr);
-            const summary = JSON.parse(r.stdout);
-            t.is(summary.promotionGate, "warned");
-            t.deepEqual(summary.promotion.uncommitted.sort(), [" M distribution/platform/attini-config.yaml", "!! distribution/platform/secret.local", "?? distribution/platform/extra.yaml"]);
-        }
+        const summary = refusedOrWarned(t, gate, r, "warned");
+        if (summary) t.deepEqual(summary.promotion.uncommitted.sort(), [" M distribution/platform/attini-config.yaml", "!! distribution/platform/secret.local", "?? distribution/platform/extra.yaml"]);
     });
 }
 
