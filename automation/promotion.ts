@@ -301,7 +301,7 @@ export function applyPromotionGate(o: GateOptions): GateReport {
 
 /**
  * sha256 of a .zip (its bytes) or of a folder (its sorted relative paths and file digests,
- * leaving out .git and node_modules).
+ * leaving out .git, node_modules and attini's own output folder, attini_dist/).
  */
 export function distributionDigest(p: string): string {
     const st = fs.statSync(p);
@@ -309,7 +309,7 @@ export function distributionDigest(p: string): string {
     const h = createHash("sha256");
     const walk = (dir: string, rel: string) => {
         for (const ent of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-            if (ent.name === ".git" || ent.name === "node_modules") continue;
+            if (ent.name === ".git" || ent.name === "node_modules" || (rel === "" && ent.name === ATTINI_OUTPUT_DIR)) continue;
             const full = path.join(dir, ent.name);
             const r = rel ? `${rel}/${ent.name}` : ent.name;
             if (ent.isDirectory()) walk(full, r);

@@ -1,10 +1,14 @@
 // The driver's pure decisions, without Pulumi or AWS.
 import test from "ava";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { attiniArgs, attiniEnv, staticCredentialVars, WITHHELD_VARS } from "../automation/attini";
 import { parseDuration } from "../automation/cli";
 import { Exit } from "../automation/errors";
 import { Redactor } from "../automation/log";
 import { checkOutputs } from "../automation/outputs";
+import { distributionDigest } from "../automation/promotion";
 import { configOutputs } from "../lib/outputs";
 import { loadStacks } from "../lib/stackFiles";
 import { ROOT } from "./support/tools";
@@ -139,4 +143,19 @@ test("outputs are checked against the stack file: stale values, another role, an
     t.is(code({ ...good, deployRoleArn: "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole" }), Exit.NOT_PROVISIONED);
     t.is(code({ ...good, deployRoleArn: "arn:aws:iam::222222222222:role/attini-deploy-role-eu-west-1" }), Exit.WRONG_ACCOUNT);
     t.is(code({ ...good, buildServerPolicy: undefined }), Exit.NOT_PROVISIONED);
+});
+
+test("a folder's digest covers its files, not attini's own attini_dist/ package, .git or node_modules", (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-digest-"));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    fs.writeFileSync(path.join(dir, "attini-config.yaml"), "distributionName: platform\n");
+    const before = distributionDigest(dir);
+    fs.mkdirSync(path.join(dir, "attini_dist"));
+    fs.writeFileSync(path.join(dir, "attini_dist", "platform.zip"), "PK an earlier package");
+    fs.mkdirSync(path.join(dir, "node_modules"));
+    fs.writeFileSync(path.join(dir, "node_modules", "x.js"), "x");
+    t.is(distributionDigest(dir), before);
+    fs.mkdirSync(path.join(dir, "templates"));
+    fs.writeFileSync(path.join(dir, "templates", "attini_dist"), "a file of that name deeper down counts");
+    t.not(distributionDigest(dir), before);
 });
