@@ -1,7 +1,9 @@
 /**
  * Runs `attini deploy run` as a child process, without a shell, with the deploy role's temporary
- * credentials as the only credentials it can find. Streams its output, forwards SIGINT/SIGTERM,
- * enforces --timeout, and returns its exit code.
+ * credentials as the only credentials it can find, and owns its command line. attini leads a
+ * process group of its own: SIGINT/SIGTERM (and SIGHUP, as SIGTERM) are forwarded to the group,
+ * --timeout and the SIGKILL after the grace period reach all of it, and nothing it started
+ * outlives it. Streams its output and returns its exit code.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
