@@ -123,16 +123,20 @@ export interface GateFinding {
 
 /**
  * The shallow clone's boundary commits (their parents were not fetched) among the commits the
- * gate compares, `upstreamRef...HEAD`. Any of them means the history needed is not in the clone.
+ * gate compares, `upstreamRef...HEAD`: any of them means the history needed is not in the clone.
+ * An empty list for a full clone; undefined for a shallow clone whose boundary cannot be read.
  */
-export function shallowBoundary(git: GitRunner, upstreamRef: string): string[] {
-    const file = git(["rev-parse", "--git-path", "shallow"]);
-    const top = git(["rev-parse", "--show-toplevel"]);
+export function shallowBoundary(git: GitRunner, upstreamRef: string): string[] | undefined {
+    const isShallow = git(["rev-parse", "--is-shallow-repository"]);
+    if (isShallow === "false") return [];
+    if (isShallow !== "true") return undefined; // git could not say: not known to be complete
+    // Absolute: `--git-path` alone is relative to the current folder, which may be below the top.
+    const file = git(["rev-parse", "--path-format=absolute", "--git-path", "shallow"]);
     let shallow: Set<string>;
     try {
-        shallow = new Set(fs.readFileSync(file && top && !path.isAbsolute(file) ? path.join(top, file) : (file ?? ""), "utf8").split("\n").filter(Boolean));
+        shallow = new Set(fs.readFileSync(file ?? "", "utf8").split("\n").filter(Boolean));
     } catch {
-        return []; // not a shallow clone
+        return undefined;
     }
     const compared = git(["rev-list", `${upstreamRef}...HEAD`]);
     if (compared === undefined) return [...shallow];
@@ -253,9 +257,10 @@ export function applyPromotionGate(o: GateOptions): GateReport {
         );
     }
     const boundary = shallowBoundary(o.git, ref);
-    if (boundary.length > 0) {
+    if (boundary === undefined || boundary.length > 0) {
+        const where = boundary === undefined ? "at commits it could not read" : `at ${boundary.map((s) => s.slice(0, 10)).join(", ")}`;
         return cannotCheck(
-            `this clone is shallow and its history stops (at ${boundary.map((s) => s.slice(0, 10)).join(", ")}) before the commits being deployed meet ${o.remote}/${upstream.branch}, so which of them went through ${upstream.stack} is unknown. ` +
+            `this clone is shallow and its history stops (${where}) before the commits being deployed meet ${o.remote}/${upstream.branch}, so which of them went through ${upstream.stack} is unknown. ` +
                 `Fetch full history: fetch-depth: 0 (GitHub Actions checkout), GIT_DEPTH: 0 (GitLab), or git fetch --unshallow.`,
         );
     }

@@ -6,7 +6,9 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { gitIn } from "../automation/branch";
 import { Exit } from "../automation/errors";
+import { shallowBoundary } from "../automation/promotion";
 import { jobEnv, runCli } from "./support/driver";
 import { appendCommits, git, scratchProject } from "./support/project";
 import { backend, moto, reports, sts, useWorld } from "./support/world";
@@ -385,4 +387,14 @@ test.serial("a long history: status counts hotfixes and cherry-picks, shows the 
     const json = JSON.parse(await status(t, ci, true));
     t.is(json[0].waiting.length, 400);
     t.is(json[1].downstreamOnly.length, 301);
+});
+
+test.serial("a project in a subfolder of a shallow clone: the gate still finds the shallow boundary", async (t) => {
+    const w = new GitWorld(t);
+    w.commit("main", "infra/notes.md", "Hotfix in a monorepo");
+    const shallow = path.join(w.root, "shallow");
+    git(w.root, "clone", "-q", "--depth", "1", "--no-single-branch", "--branch", "main", `file://${w.origin}`, shallow);
+    const sub = gitIn(path.join(shallow, "infra"));
+    t.true((shallowBoundary(sub, "refs/remotes/origin/stage") ?? ["unknown"]).length > 0, "run from a subfolder, the clone is still seen as cut off");
+    t.deepEqual(shallowBoundary(gitIn(path.join(w.ci("main"), "distribution")), "refs/remotes/origin/stage"), [], "a full clone has no boundary");
 });
