@@ -103,6 +103,9 @@ export function openWorkspace(projectDir: string): Workspace {
     return ready;
 }
 
+/** How long reading the outputs may take by default (--outputs-timeout). */
+export const DEFAULT_OUTPUTS_TIMEOUT_MS = 120_000;
+
 /**
  * Reads and checks the stack's outputs with the workspace's CLI. Throws DriverError(NOT_PROVISIONED)
  * with the fix.
@@ -114,9 +117,6 @@ export function openWorkspace(projectDir: string): Workspace {
  * `plan` does for all stacks), its version check running beside the read; the result is used only
  * once the workspace stands and runs that same CLI.
  */
-/** How long reading the outputs may take by default (--outputs-timeout). */
-export const DEFAULT_OUTPUTS_TIMEOUT_MS = 120_000;
-
 export async function readOutputs(projectDir: string, c: StackConfig, timeoutMs = DEFAULT_OUTPUTS_TIMEOUT_MS, workspace?: Workspace): Promise<DeployRoleOutputs> {
     const deadline = new Deadline(timeoutMs, "--outputs-timeout");
     const reading = execFile(PULUMI, ["stack", "output", "--json", "--stack", c.stack], {

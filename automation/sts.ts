@@ -55,7 +55,7 @@ export function isRetryable(err: unknown): boolean {
 
 /** The AWS steps' time limits (--aws-timeout, --aws-request-timeout). */
 export interface AwsTimeouts {
-    /** All AWS steps together (credential lookup, AssumeRole with its retries, GetCallerIdentity), ms. */
+    /** The source credential lookup; then, for each set of credentials, AssumeRole with its retries plus GetCallerIdentity, ms. */
     totalMs: number;
     /** One HTTP request: to connect, and then to be answered, ms. */
     requestMs: number;
