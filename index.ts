@@ -3,10 +3,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DeployRole, findAttiniPolicy } from "./components/deployRole";
+import { HistoryReader } from "./components/historyReader";
 import { assertAccount } from "./lib/accountGuard";
 import { requireStackConfig } from "./lib/config";
 import { configFromEngine } from "./lib/engineConfig";
 import { configOutputs, ProgramOutputs } from "./lib/outputs";
+import { buildServerPolicy } from "./lib/policies";
 
 export = async () => {
     // Every key is validated before anything is created; errors name the stack, key, value and fix.
@@ -17,17 +19,17 @@ export = async () => {
     assertAccount(config.stack, config.accountId, identity.accountId, "your AWS credentials",
         `Log in to account ${config.accountId} (e.g. \`export AWS_PROFILE=<profile for ${config.accountId}>\`) and run \`pulumi up --stack ${config.stack}\` again.`);
 
-    const deployRole = new DeployRole("deploy-role", {
-        config,
-        attiniPolicyArn: await findAttiniPolicy(config),
-        externalId: config.externalId === undefined ? undefined : pulumi.secret(config.externalId),
-    });
+    const externalId = config.externalId === undefined ? undefined : pulumi.secret(config.externalId);
+    const deployRole = new DeployRole("deploy-role", { config, attiniPolicyArn: await findAttiniPolicy(config), externalId });
+    // Read-only access to this environment's Attini deployments, for the promotion gate downstream.
+    const historyReader = new HistoryReader("history-reader", { config, externalId, oidcProviderArn: deployRole.oidcProviderArn });
 
     // The contract with the CI driver (lib/outputs.ts), which reads these before each deploy.
     return {
         deployRoleArn: deployRole.roleArn,
         deployRoleName: deployRole.roleName,
+        historyReaderArn: historyReader.roleArn,
         ...configOutputs(config),
-        buildServerPolicy: deployRole.buildServerPolicy,
+        buildServerPolicy: pulumi.all([deployRole.roleArn, historyReader.roleArn]).apply(([d, r]) => JSON.stringify(buildServerPolicy([d], [r]))),
     } satisfies ProgramOutputs;
 };

@@ -6,6 +6,7 @@
 import { execFile as execFileCb } from "node:child_process";
 import { promisify } from "node:util";
 import { roleArn, StackConfig } from "../lib/config";
+import { historyReaderArn } from "../lib/historyReader";
 import { configOutputs, DeployRoleOutputs, OUTPUT_NAMES } from "../lib/outputs";
 import { deferTypescript } from "./deferTypescript";
 import { DriverError, Exit } from "./errors";
@@ -47,7 +48,7 @@ export function checkOutputs(c: StackConfig, raw: Record<string, unknown>): Depl
     const o = raw as unknown as DeployRoleOutputs;
     // The stack file may have been edited since the last `pulumi up`: then the role in the account
     // does not match what the file says, and deploying with it would be a guess.
-    const fromFile = configOutputs(c);
+    const fromFile = { ...configOutputs(c), historyReaderArn: historyReaderArn(c) };
     const stale = (Object.keys(fromFile) as (keyof typeof fromFile)[]).filter((k) => o[k] !== fromFile[k]);
     if (stale.length > 0) {
         throw new DriverError(

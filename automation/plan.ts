@@ -5,6 +5,7 @@
 import * as os from "node:os";
 import pLimit from "p-limit";
 import { roleArn, StackConfig } from "../lib/config";
+import { historyReaderArn } from "../lib/historyReader";
 import { buildServerPolicy, PolicyDocument } from "../lib/policies";
 import { loadStacks } from "../lib/stackFiles";
 import { gitIn, resolveBranch } from "./branch";
@@ -70,9 +71,9 @@ export function validate(cwd: string): { projectDir: string; stacks: string[]; p
     return { projectDir, stacks: loaded.files.map((f) => f.stack), problems: loaded.errors.map(String) };
 }
 
-/** The one identity policy the build server needs for every stack's deploy role. */
+/** The one identity policy the build server needs for every stack's deploy role and history reader. */
 export function allStacksBuildServerPolicy(cwd: string): PolicyDocument {
     const { configs } = loadValidStacks(findProjectDir(cwd));
-    return buildServerPolicy(configs.map(roleArn));
+    return buildServerPolicy(configs.map(roleArn), configs.map(historyReaderArn));
 }
 

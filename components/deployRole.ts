@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import { attiniPolicyArn, StackConfig } from "../lib/config";
-import { buildServerPolicy, GITHUB_OIDC_URL, STS_AUDIENCE, trustPolicy } from "../lib/policies";
+import { GITHUB_OIDC_URL, STS_AUDIENCE, trustPolicy } from "../lib/policies";
 
 /** Arguments of {@link DeployRole}. */
 export interface DeployRoleArgs {
@@ -44,8 +44,8 @@ export class DeployRole extends pulumi.ComponentResource {
     public readonly role: aws.iam.Role;
     public readonly roleArn: pulumi.Output<string>;
     public readonly roleName: pulumi.Output<string>;
-    /** The identity policy (JSON) the build server needs to assume this role. */
-    public readonly buildServerPolicy: pulumi.Output<string>;
+    /** The GitHub Actions OIDC provider the role trusts, when the stack uses GitHub OIDC. */
+    public readonly oidcProviderArn?: pulumi.Output<string>;
 
     constructor(name: string, args: DeployRoleArgs, opts?: pulumi.ComponentResourceOptions) {
         super("attini-gitops:index:DeployRole", name, {}, opts);
@@ -95,7 +95,7 @@ export class DeployRole extends pulumi.ComponentResource {
         // so the CI driver never picks up a half-made role.
         this.roleArn = pulumi.all([this.role.arn, ...ready.map((r) => r.urn)]).apply(([arn]) => arn);
         this.roleName = this.role.name;
-        this.buildServerPolicy = this.role.arn.apply((arn) => JSON.stringify(buildServerPolicy([arn])));
-        this.registerOutputs({ roleArn: this.roleArn, roleName: this.roleName, buildServerPolicy: this.buildServerPolicy });
+        this.oidcProviderArn = oidcProviderArn === undefined ? undefined : pulumi.output(oidcProviderArn);
+        this.registerOutputs({ roleArn: this.roleArn, roleName: this.roleName });
     }
 }

@@ -47,6 +47,20 @@ export interface StackConfig {
     /** The stack this one is promoted from (prod <- stage <- dev), if any. */
     readonly promotedFrom?: string;
     readonly promotionGate: PromotionGate;
+    /** Who may read this environment's Attini deployment history (lib/historyReader.ts). */
+    readonly historyReader: HistoryReaderConfig;
+}
+
+/**
+ * The history-reader role: read-only access to this environment's Attini deployment records, for
+ * the verified promotion gate of the stacks promoted from this one.
+ */
+export interface HistoryReaderConfig {
+    readonly roleName: string;
+    /** GitHub Actions branches (besides this stack's own) whose jobs may assume it: the branches of the stacks promoted from this one. */
+    readonly branches: readonly string[];
+    /** IAM principals (besides buildServerPrincipals) that may assume it: the build servers of the stacks promoted from this one. */
+    readonly principals: readonly string[];
 }
 
 export interface GithubOidcConfig {
@@ -100,6 +114,9 @@ export const PROJECT_KEYS = [
     "auditTrail",
     "promotedFrom",
     "promotionGate",
+    "historyReaderRoleName",
+    "historyReaderPrincipals",
+    "historyReaderBranches",
 ] as const;
 export type ProjectKey = (typeof PROJECT_KEYS)[number];
 
@@ -134,6 +151,10 @@ export function partitionOf(region: string): string {
 
 export function defaultRoleName(region: string): string {
     return `attini-deploy-role-${region}`;
+}
+
+export function defaultHistoryReaderRoleName(region: string): string {
+    return `attini-history-reader-${region}`;
 }
 
 /** ARN of a role, from its parts. */
@@ -270,18 +291,25 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
     }
 
     // --- the role ----------------------------------------------------------------------------------
-    const roleNameSet = str("roleName", false, "attini-deploy-role-eu-west-1");
-    const roleName = roleNameSet ?? (region ? defaultRoleName(region) : undefined);
-    if (roleNameSet !== undefined) {
-        if (roleNameSet.length > MAX_ROLE_NAME) {
-            fail("roleName", `is ${roleNameSet.length} characters; IAM allows at most ${MAX_ROLE_NAME}`, `shorten it, or remove it to use the default ${region ? defaultRoleName(region) : "attini-deploy-role-<region>"}`);
-        } else if (!ROLE_NAME_RE.test(roleNameSet)) {
-            fail("roleName", "contains characters IAM does not allow in role names (allowed: letters, digits and +=,.@_-)", "remove the other characters");
+    /** A role name key: set, or the default for the region; IAM's rules and the region it names are checked. */
+    const roleNameKey = (k: string, dflt: (region: string) => string): string | undefined => {
+        const set = str(k, false, dflt("eu-west-1"));
+        if (set === undefined) return region ? dflt(region) : undefined;
+        if (set.length > MAX_ROLE_NAME) {
+            fail(k, `is ${set.length} characters; IAM allows at most ${MAX_ROLE_NAME}`, `shorten it, or remove it to use the default ${dflt(region ?? "<region>")}`);
+        } else if (!ROLE_NAME_RE.test(set)) {
+            fail(k, "contains characters IAM does not allow in role names (allowed: letters, digits and +=,.@_-)", "remove the other characters");
         }
-        const named = roleNameSet.match(REGION_IN_NAME_RE) ?? [];
+        const named = set.match(REGION_IN_NAME_RE) ?? [];
         if (region && named.some((r) => r !== region)) {
-            fail("roleName", `names region ${named.find((r) => r !== region)} but the stack's aws:region is ${region}`, `rename it for ${region} (e.g. ${defaultRoleName(region)}), or fix aws:region`);
+            fail(k, `names region ${named.find((r) => r !== region)} but the stack's aws:region is ${region}`, `rename it for ${region} (e.g. ${dflt(region)}), or fix aws:region`);
         }
+        return set;
+    };
+    const roleName = roleNameKey("roleName", defaultRoleName);
+    const readerRoleName = roleNameKey("historyReaderRoleName", defaultHistoryReaderRoleName);
+    if (roleName !== undefined && roleName === readerRoleName) {
+        fail("historyReaderRoleName", "is the deploy role's name", `give the history reader a name of its own, or remove the key to use ${defaultHistoryReaderRoleName(region ?? "<region>")}`);
     }
     const rolePath = str("rolePath", false, "/attini/") ?? "/";
     if (!ROLE_PATH_RE.test(rolePath) || rolePath.length > 512) {
@@ -298,14 +326,12 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
 
     // --- who may assume it ---------------------------------------------------------------------------
     const allowAccountPrincipals = bool("allowAccountPrincipals", false);
-    const principals = list("buildServerPrincipals", "arn:aws:iam::123456789012:role/build-server");
-    if (principals !== undefined) {
-        const seen = new Set<string>();
-        principals.forEach((p, i) => {
-            const k = `buildServerPrincipals[${i}]`;
-            const bad = (problem: string, fix: string) => errors.push(new ConfigError(stack, `${PROJECT}:${k}`, JSON.stringify(p), problem, fix));
-            if (seen.has(p)) bad("is listed twice", "remove the duplicate");
-            seen.add(p);
+    /** A list of principals to trust: each must name one role or user exactly. */
+    const principalList = (key: string): string[] | undefined => {
+        const listed = list(key, "arn:aws:iam::123456789012:role/build-server");
+        listed?.forEach((p, i) => {
+            const bad = (problem: string, fix: string) => errors.push(new ConfigError(stack, `${PROJECT}:${key}[${i}]`, JSON.stringify(p), problem, fix));
+            if (listed.indexOf(p) !== i) bad("is listed twice", "remove the duplicate");
             if (p.includes("*") || p.includes("?")) {
                 bad("contains a wildcard; a trust policy must name the build server exactly", "list the build server's role or user ARN, e.g. arn:aws:iam::123456789012:role/codebuild-attini");
             } else if (ACCOUNT_RE.test(p) || ROOT_RE.test(p)) {
@@ -321,7 +347,15 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
                 bad("is not an IAM role or user ARN", "use the form arn:aws:iam::<12-digit account>:role/<name> or arn:aws:iam::<account>:user/<name>");
             }
         });
-    }
+        return listed;
+    };
+    const principals = principalList("buildServerPrincipals");
+    const readerPrincipals = principalList("historyReaderPrincipals");
+    readerPrincipals?.forEach((p, i) => {
+        if (principals?.includes(p)) {
+            errors.push(new ConfigError(stack, `${PROJECT}:historyReaderPrincipals[${i}]`, JSON.stringify(p), "is already in buildServerPrincipals, which the history reader trusts anyway", "remove it from historyReaderPrincipals"));
+        }
+    });
 
     const externalIdRaw = get("externalId");
     let externalId: string | undefined;
@@ -357,6 +391,18 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
         fail("buildServerPrincipals", "is empty and GitHub OIDC is off, so nothing could assume the deploy role", `list the build server's role ARN in Pulumi.${stack}.yaml, or set githubRepository`);
     }
 
+    const readerBranches = list("historyReaderBranches", "main");
+    readerBranches?.forEach((b, i) => {
+        const bad = (problem: string, fix: string) => errors.push(new ConfigError(stack, `${PROJECT}:historyReaderBranches[${i}]`, JSON.stringify(b), problem, fix));
+        const p = branchNameProblem(b);
+        if (p || /[*?]/.test(b)) bad(`is not a usable git branch name: it ${p ?? "contains a wildcard"}`, "list the exact branches of the stacks promoted from this one, e.g. main");
+        else if (b === branch) bad("is this stack's own branch, whose jobs may read its history anyway", "remove it");
+        else if (readerBranches.indexOf(b) !== i) bad("is listed twice", "remove the duplicate");
+    });
+    if (readerBranches !== undefined && readerBranches.length > 0 && githubRepository === undefined) {
+        fail("historyReaderBranches", "is set but githubRepository is not, so no GitHub Actions job could be trusted", `run \`${setCmd("githubRepository", "my-org/my-repo")}\` or remove historyReaderBranches`);
+    }
+
     const auditTrail = bool("auditTrail", false);
 
     // --- promotion chain -----------------------------------------------------------------------------
@@ -367,7 +413,7 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
     const promotionGate = (["off", "warn", "enforce"] as const).find((g) => g === gateRaw);
     if (promotionGate === undefined) fail("promotionGate", "must be one of off, warn, enforce", `run \`${setCmd("promotionGate", "enforce")}\``);
 
-    if (errors.length > 0 || !branch || !attiniEnvironment || !accountId || !region || !roleName || principals === undefined) {
+    if (errors.length > 0 || !branch || !attiniEnvironment || !accountId || !region || !roleName || !readerRoleName || principals === undefined || !readerPrincipals || !readerBranches) {
         return { errors };
     }
     const config: StackConfig = {
@@ -389,6 +435,7 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
         auditTrail: auditTrail!,
         promotedFrom,
         promotionGate: promotionGate!,
+        historyReader: { roleName: readerRoleName, branches: readerBranches, principals: readerPrincipals },
     };
     return { config, errors };
 }

@@ -11,13 +11,15 @@ import type { StackConfig } from "./config";
 export interface DeployRoleOutputs {
     deployRoleArn: string;
     deployRoleName: string;
+    /** The history reader: read-only access to this environment's Attini deployments (lib/historyReader.ts). */
+    historyReaderArn: string;
     accountId: string;
     region: string;
     attiniEnvironment: string;
     branch: string;
     /** Whether AssumeRole needs an ExternalId (never the id itself). */
     externalIdRequired: boolean;
-    /** The identity policy (JSON) the build server needs for this role. */
+    /** The identity policy (JSON) the build server needs for this stack's two roles. */
     buildServerPolicy: string;
 }
 
@@ -28,6 +30,7 @@ export type ProgramOutputs = { [K in keyof DeployRoleOutputs]: Input<DeployRoleO
 export const OUTPUT_NAMES = [
     "deployRoleArn",
     "deployRoleName",
+    "historyReaderArn",
     "accountId",
     "region",
     "attiniEnvironment",

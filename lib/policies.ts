@@ -37,17 +37,23 @@ export function githubSubject(repository: string, branch: string): string {
     return sub;
 }
 
+/** Who a role trusts: IAM principals, and the branches whose GitHub Actions jobs may assume it. */
+export interface Trusted {
+    principals: readonly string[];
+    branches: readonly string[];
+}
+
 /**
- * The deploy role's trust policy: exactly the configured build-server principals (with the
- * ExternalId condition when the stack requires one) and, optionally, GitHub Actions jobs of one
- * repository running on this stack's branch.
+ * A role's trust policy: exactly the given build-server principals (with the ExternalId condition
+ * when the stack requires one) and, optionally, GitHub Actions jobs of one repository running on
+ * the given branches. By default, the deploy role's: the stack's build server and branch.
  *
  * @param externalId the plaintext ExternalId; required when `c.externalIdRequired`.
  * @param oidcProviderArn the provider to trust; defaults to the one in the stack's account.
  */
-export function trustPolicy(c: StackConfig, externalId?: string, oidcProviderArn?: string): PolicyDocument {
+export function trustPolicy(c: StackConfig, externalId?: string, oidcProviderArn?: string, trusted: Trusted = { principals: c.buildServerPrincipals, branches: [c.branch] }): PolicyDocument {
     const statements: PolicyStatement[] = [];
-    const principals = c.buildServerPrincipals.map((p) => (/^\d{12}$/.test(p) ? `arn:${c.partition}:iam::${p}:root` : p));
+    const principals = trusted.principals.map((p) => (/^\d{12}$/.test(p) ? `arn:${c.partition}:iam::${p}:root` : p));
     for (const p of principals) {
         if (p.includes("*")) throw new Error(`refusing a wildcard principal in a trust policy: ${p}`);
         if (/:root$/.test(p) && !c.allowAccountPrincipals) throw new Error(`refusing a whole-account principal without allowAccountPrincipals: ${p}`);
@@ -67,7 +73,7 @@ export function trustPolicy(c: StackConfig, externalId?: string, oidcProviderArn
             Action: ["sts:TagSession", "sts:SetSourceIdentity"],
         });
     }
-    if (c.githubOidc) {
+    if (c.githubOidc && trusted.branches.length > 0) {
         statements.push({
             Sid: "GithubActionsOnBranch",
             Effect: "Allow",
@@ -76,7 +82,7 @@ export function trustPolicy(c: StackConfig, externalId?: string, oidcProviderArn
             Condition: {
                 StringEquals: {
                     [`${GITHUB_OIDC_HOST}:aud`]: STS_AUDIENCE,
-                    [`${GITHUB_OIDC_HOST}:sub`]: githubSubject(c.githubOidc.repository, c.branch),
+                    [`${GITHUB_OIDC_HOST}:sub`]: oneOrMany(trusted.branches.map((b) => githubSubject(c.githubOidc!.repository, b))),
                 },
             },
         });
@@ -85,15 +91,19 @@ export function trustPolicy(c: StackConfig, externalId?: string, oidcProviderArn
     return { Version: "2012-10-17", Statement: statements };
 }
 
+/** One value as itself, several as a list (the form IAM shows back). */
+function oneOrMany(values: string[]): string | string[] {
+    return values.length === 1 ? values[0] : values;
+}
+
 /**
- * The identity policy a build server needs to assume the given deploy roles (one stack's output,
- * or all stacks' for `attini-gitops build-server-policy`).
+ * The identity policy a build server needs to assume the given deploy roles and history readers
+ * (one stack's output, or all stacks' for `attini-gitops build-server-policy`).
  */
-export function buildServerPolicy(deployRoleArns: readonly string[]): PolicyDocument {
-    const arns = [...new Set(deployRoleArns)].sort();
-    if (arns.length === 0) throw new Error("no deploy roles to grant");
-    return {
-        Version: "2012-10-17",
-        Statement: [{ Sid: "AssumeAttiniDeployRoles", Effect: "Allow", Action: ASSUME_ACTIONS, Resource: arns }],
-    };
+export function buildServerPolicy(deployRoleArns: readonly string[], historyReaderArns: readonly string[] = []): PolicyDocument {
+    const sorted = (arns: readonly string[]) => [...new Set(arns)].sort();
+    if (deployRoleArns.length === 0) throw new Error("no deploy roles to grant");
+    const statements: PolicyStatement[] = [{ Sid: "AssumeAttiniDeployRoles", Effect: "Allow", Action: ASSUME_ACTIONS, Resource: sorted(deployRoleArns) }];
+    if (historyReaderArns.length > 0) statements.push({ Sid: "ReadAttiniDeploymentHistory", Effect: "Allow", Action: ASSUME_ACTIONS, Resource: sorted(historyReaderArns) });
+    return { Version: "2012-10-17", Statement: statements };
 }

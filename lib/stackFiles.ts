@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { closest, distance } from "fastest-levenshtein";
 import { load as parse } from "js-yaml";
+import { validateHistoryReaders } from "./historyReader";
 import { ConfigError, PROJECT, RawValue, StackConfig, showValue, STACK_NAME_RE, validateStackConfig, validateStackSet } from "./config";
 
 export interface KeySchema {
@@ -159,6 +160,6 @@ export function loadStacks(projectDir: string): LoadedStacks {
         const branch = text(f.raw.get(`${PROJECT}:branch`));
         return branch ? [{ stack: f.stack, branch, promotedFrom: text(f.raw.get(`${PROJECT}:promotedFrom`)) }] : [];
     });
-    errors.push(...validateStackSet(links, files.map((f) => f.stack)));
+    errors.push(...validateStackSet(links, files.map((f) => f.stack)), ...validateHistoryReaders(configs));
     return { schema, files, configs, errors };
 }

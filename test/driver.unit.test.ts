@@ -132,6 +132,7 @@ test("outputs are checked against the stack file: stale values, another role, an
     const good = {
         deployRoleArn: "arn:aws:iam::111111111111:role/attini-deploy-role-eu-west-1",
         deployRoleName: "attini-deploy-role-eu-west-1",
+        historyReaderArn: "arn:aws:iam::111111111111:role/attini-history-reader-eu-west-1",
         ...configOutputs(dev),
         buildServerPolicy: "{}",
     };
@@ -143,6 +144,9 @@ test("outputs are checked against the stack file: stale values, another role, an
     t.is(code({ ...good, deployRoleArn: "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole" }), Exit.NOT_PROVISIONED);
     t.is(code({ ...good, deployRoleArn: "arn:aws:iam::222222222222:role/attini-deploy-role-eu-west-1" }), Exit.WRONG_ACCOUNT);
     t.is(code({ ...good, buildServerPolicy: undefined }), Exit.NOT_PROVISIONED);
+    // Provisioned before the history reader existed, or with another name: pulumi up again.
+    t.is(code({ ...good, historyReaderArn: undefined }), Exit.NOT_PROVISIONED);
+    t.is(code({ ...good, historyReaderArn: "arn:aws:iam::111111111111:role/reader" }), Exit.NOT_PROVISIONED);
 });
 
 test("a folder's digest covers its files, not attini's own attini_dist/ package, .git or node_modules", (t) => {

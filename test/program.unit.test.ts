@@ -9,16 +9,18 @@ const SHIPPED = [
 ];
 const BUILD_SERVER = "arn:aws:iam::999999999999:role/attini-build-server";
 
-const one = (resources: Registered[], type: string) => {
-    const found = resources.filter((r) => r.type === type);
-    if (found.length !== 1) throw new Error(`expected one ${type}, got ${found.length}`);
+const one = (resources: Registered[], type: string, name?: string) => {
+    const found = resources.filter((r) => r.type === type && (name === undefined || r.inputs.name === name));
+    if (found.length !== 1) throw new Error(`expected one ${type}${name ? ` named ${name}` : ""}, got ${found.length}`);
     return found[0];
 };
+const DEPLOY_ROLE = "attini-deploy-role-eu-west-1";
+const READER = "attini-history-reader-eu-west-1";
 
 for (const s of SHIPPED) {
     test.serial(`Pulumi.${s.stack}.yaml: role, trust, Attini policy attachment and every output`, async (t) => {
         const { outputs, resources } = await runProgram(s.stack, engineConfigOf(s.stack), { callerAccount: s.account });
-        const role = one(resources, "aws:iam/role:Role");
+        const role = one(resources, "aws:iam/role:Role", DEPLOY_ROLE);
         t.is(role.inputs.name, "attini-deploy-role-eu-west-1");
         t.is(role.inputs.path, "/");
         t.is(role.inputs.maxSessionDuration, 3600);
@@ -35,8 +37,27 @@ for (const s of SHIPPED) {
         t.is(resources.filter((r) => r.type.startsWith("awsx:")).length, 0, "no audit trail unless asked for");
         t.is(one(resources, "attini-gitops:index:DeployRole").name, "deploy-role");
 
+        // The history reader: same trust, and it may only Query this environment's deployment records.
+        const reader = one(resources, "aws:iam/role:Role", READER);
+        t.deepEqual(JSON.parse(reader.inputs.assumeRolePolicy).Statement, trust.Statement);
+        t.is(reader.inputs.maxSessionDuration, undefined);
+        const readPolicy = one(resources, "aws:iam/rolePolicy:RolePolicy");
+        t.is(readPolicy.inputs.role, READER);
+        t.deepEqual(JSON.parse(readPolicy.inputs.policy).Statement, [
+            {
+                Sid: "ReadThisEnvironmentsDeployments",
+                Effect: "Allow",
+                Action: "dynamodb:Query",
+                Resource: `arn:aws:dynamodb:eu-west-1:${s.account}:table/AttiniDeployDataV1`,
+                Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${s.env}-*`] }, Null: { "dynamodb:LeadingKeys": "false" } },
+            },
+        ]);
+        t.is(one(resources, "attini-gitops:index:HistoryReader").name, "history-reader");
+
         const roleArn = `arn:aws:iam::${s.account}:role/attini-deploy-role-eu-west-1`;
-        t.deepEqual(Object.keys(outputs).sort(), ["accountId", "attiniEnvironment", "branch", "buildServerPolicy", "deployRoleArn", "deployRoleName", "externalIdRequired", "region"]);
+        const readerArn = `arn:aws:iam::${s.account}:role/${READER}`;
+        t.deepEqual(Object.keys(outputs).sort(), ["accountId", "attiniEnvironment", "branch", "buildServerPolicy", "deployRoleArn", "deployRoleName", "externalIdRequired", "historyReaderArn", "region"]);
+        t.is(outputs.historyReaderArn, readerArn);
         t.is(outputs.deployRoleArn, roleArn);
         t.is(outputs.deployRoleName, "attini-deploy-role-eu-west-1");
         t.is(outputs.accountId, s.account);
@@ -46,7 +67,10 @@ for (const s of SHIPPED) {
         t.false(outputs.externalIdRequired);
         t.deepEqual(JSON.parse(outputs.buildServerPolicy), {
             Version: "2012-10-17",
-            Statement: [{ Sid: "AssumeAttiniDeployRoles", Effect: "Allow", Action: ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"], Resource: [roleArn] }],
+            Statement: [
+                { Sid: "AssumeAttiniDeployRoles", Effect: "Allow", Action: ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"], Resource: [roleArn] },
+                { Sid: "ReadAttiniDeploymentHistory", Effect: "Allow", Action: ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"], Resource: [readerArn] },
+            ],
         });
     });
 }
@@ -80,13 +104,14 @@ test.serial("ExternalId, OIDC and audit trail: condition, pinned GitHub subject,
     const cfg = engineConfigOf("prod", {
         externalId: "ext-id-4242",
         githubRepository: "acme/platform",
+        historyReaderBranches: JSON.stringify(["release"]),
         auditTrail: "true",
         maxSessionDuration: "7200",
         rolePath: "/attini/",
         permissionsBoundaryArn: "arn:aws:iam::333333333333:policy/deploy-boundary",
     });
     const { outputs, resources } = await runProgram("prod", cfg, { callerAccount: "333333333333" });
-    const role = one(resources, "aws:iam/role:Role");
+    const role = one(resources, "aws:iam/role:Role", DEPLOY_ROLE);
     t.is(role.inputs.path, "/attini/");
     t.is(role.inputs.maxSessionDuration, 7200);
     t.is(role.inputs.permissionsBoundary, "arn:aws:iam::333333333333:policy/deploy-boundary");
@@ -101,6 +126,14 @@ test.serial("ExternalId, OIDC and audit trail: condition, pinned GitHub subject,
         Action: "sts:AssumeRoleWithWebIdentity",
         Condition: { StringEquals: { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com", "token.actions.githubusercontent.com:sub": "repo:acme/platform:ref:refs/heads/main" } },
     });
+    // The reader: the same ExternalId, kept secret; GitHub jobs on main and on the branches listed.
+    const reader = one(resources, "aws:iam/role:Role", READER);
+    t.true(isSecretInput(reader.inputs.assumeRolePolicy));
+    const readerTrust = JSON.parse(reader.inputs.assumeRolePolicy.value);
+    t.deepEqual(readerTrust.Statement[0].Condition, { StringEquals: { "sts:ExternalId": "ext-id-4242" } });
+    t.deepEqual(readerTrust.Statement[2].Condition.StringEquals["token.actions.githubusercontent.com:sub"], ["repo:acme/platform:ref:refs/heads/main", "repo:acme/platform:ref:refs/heads/release"]);
+    t.is(reader.inputs.path, "/attini/");
+    t.is(reader.inputs.permissionsBoundary, "arn:aws:iam::333333333333:policy/deploy-boundary");
     const oidc = one(resources, "aws:iam/openIdConnectProvider:OpenIdConnectProvider");
     t.is(oidc.inputs.url, "https://token.actions.githubusercontent.com");
     t.deepEqual(oidc.inputs.clientIdLists, ["sts.amazonaws.com"]);
@@ -116,7 +149,8 @@ test.serial("an existing OIDC provider is referenced, not created", async (t) =>
     const cfg = engineConfigOf("dev", { githubRepository: "acme/platform", githubOidcProviderArn: providerArn });
     const { resources } = await runProgram("dev", cfg, { callerAccount: "111111111111" });
     t.is(resources.filter((r) => r.type === "aws:iam/openIdConnectProvider:OpenIdConnectProvider").length, 0);
-    const trust = JSON.parse(one(resources, "aws:iam/role:Role").inputs.assumeRolePolicy);
+    const trust = JSON.parse(one(resources, "aws:iam/role:Role", DEPLOY_ROLE).inputs.assumeRolePolicy);
     t.is(trust.Statement[2].Principal.Federated, providerArn);
     t.is(trust.Statement[2].Condition.StringEquals["token.actions.githubusercontent.com:sub"], "repo:acme/platform:ref:refs/heads/dev");
+    t.is(JSON.parse(one(resources, "aws:iam/role:Role", READER).inputs.assumeRolePolicy).Statement[2].Principal.Federated, providerArn);
 });

@@ -12,6 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { requireStackConfig, roleArn } from "../../lib/config";
 import { configFromEngine } from "../../lib/engineConfig";
+import { historyReaderArn } from "../../lib/historyReader";
 import { configOutputs, DeployRoleOutputs } from "../../lib/outputs";
 import { buildServerPolicy } from "../../lib/policies";
 import { Backend } from "./backend";
@@ -81,8 +82,9 @@ const deployRoleOutputs = (override: Record<string, unknown>) => async () => {
     const outputs = {
         deployRoleArn: arn,
         deployRoleName: c.roleName,
+        historyReaderArn: historyReaderArn(c),
         ...configOutputs(c),
-        buildServerPolicy: JSON.stringify(buildServerPolicy([arn])),
+        buildServerPolicy: JSON.stringify(buildServerPolicy([arn], [historyReaderArn(c)])),
     } satisfies DeployRoleOutputs;
     return { ...outputs, ...override };
 };
