@@ -15,7 +15,8 @@ import { Logger } from "./log";
 import type { DeployRoleOutputs } from "../lib/outputs";
 import { readOutputs } from "./outputs";
 import { findProjectDir, loadValidStacks, stackFor } from "./project";
-import { applyPromotionGate, checkDigest, distributionDigest, GateReport } from "./promotion";
+import { checkDigest, distributionDigest } from "./artifact";
+import { applyPromotionGate, GateReport } from "./promotion";
 import { cleanSessionName, cleanTagValue, defaultSessionName, sourceIdentity } from "./session";
 import { assumeRole, AwsTimeouts, callerAccount, Deadline, findSourceCredentials, StsContext, TemporaryCredentials } from "./sts";
 

@@ -3,12 +3,12 @@
  * what waits to be promoted (parked changes), what reached an environment without going through
  * the one before it (hotfixes, cherry-picks), and the promotion gate `deploy` applies.
  */
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { StackConfig } from "../lib/config";
+import { ATTINI_OUTPUT_DIR } from "./artifact";
 import type { GitRunner } from "./branch";
-import { DriverError, Exit, usage } from "./errors";
+import { DriverError, Exit } from "./errors";
 
 export interface Commit {
     sha: string;
@@ -182,9 +182,6 @@ export function unpromoted(git: GitRunner, upstreamRef: string, pathspec?: strin
         .filter((f) => f.paths.length > 0);
 }
 
-/** Where attini writes its own package inside a folder distribution; it deletes it before each packaging. */
-export const ATTINI_OUTPUT_DIR = "attini_dist";
-
 /**
  * Content under a folder distribution that no commit vouches for: untracked, ignored, modified or
  * staged files (`git status` lines), leaving out attini's own output folder (attini_dist/).
@@ -302,35 +299,4 @@ export function applyPromotionGate(o: GateOptions): GateReport {
     if (problems.length === 0) return { ...report, result: "passed" };
     fail(problems.join("\n"));
     return { ...report, result: "warned" };
-}
-
-/**
- * sha256 of a .zip (its bytes) or of a folder (its sorted relative paths and file digests,
- * leaving out .git, node_modules and attini's own output folder, attini_dist/).
- */
-export function distributionDigest(p: string): string {
-    const st = fs.statSync(p);
-    if (st.isFile()) return createHash("sha256").update(fs.readFileSync(p)).digest("hex");
-    const h = createHash("sha256");
-    const walk = (dir: string, rel: string) => {
-        for (const ent of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-            if (ent.name === ".git" || ent.name === "node_modules" || (rel === "" && ent.name === ATTINI_OUTPUT_DIR)) continue;
-            const full = path.join(dir, ent.name);
-            const r = rel ? `${rel}/${ent.name}` : ent.name;
-            if (ent.isDirectory()) walk(full, r);
-            else if (ent.isFile()) h.update(`${r}\0${createHash("sha256").update(fs.readFileSync(full)).digest("hex")}\n`);
-        }
-    };
-    walk(p, "");
-    return h.digest("hex");
-}
-
-/** Refuses any artifact but the expected one, before any AWS call. */
-export function checkDigest(distribution: string, digest: string, expected: string | undefined): void {
-    if (expected === undefined) return;
-    if (!/^[0-9a-f]{64}$/i.test(expected)) throw usage(`--expect-sha256 ${JSON.stringify(expected)}: expected 64 hex characters`);
-    if (!fs.statSync(distribution).isFile()) throw usage(`--expect-sha256 needs a packaged .zip distribution; ${distribution} is a folder`);
-    if (digest !== expected.toLowerCase()) {
-        throw new DriverError(Exit.REFUSED, `${path.basename(distribution)} has sha256 ${digest}, not the expected ${expected.toLowerCase()} (--expect-sha256): refusing to deploy a different artifact than the one promoted.`);
-    }
 }

@@ -8,7 +8,7 @@ import { parseDuration } from "../automation/cli";
 import { Exit } from "../automation/errors";
 import { Redactor } from "../automation/log";
 import { checkOutputs } from "../automation/outputs";
-import { distributionDigest } from "../automation/promotion";
+import { distributionDigest } from "../automation/artifact";
 import { configOutputs } from "../lib/outputs";
 import { loadStacks } from "../lib/stackFiles";
 import { ROOT } from "./support/tools";
