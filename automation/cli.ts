@@ -267,7 +267,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
         const code = e instanceof DriverError ? e.exitCode : Exit.INTERNAL;
         const message = e instanceof DriverError ? e.message : `internal error: ${(e as Error)?.stack ?? String(e)}`;
         log.info(message);
-        if (json) print(redactor.scrub(JSON.stringify({ result: "error", exitCode: code, message })));
+        const details = e instanceof DriverError ? e.details : {};
+        if (json) print(redactor.scrub(JSON.stringify({ result: "error", exitCode: code, message, ...details })));
         return code;
     }
 }

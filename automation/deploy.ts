@@ -16,9 +16,11 @@ import type { DeployRoleOutputs } from "../lib/outputs";
 import { readOutputs } from "./outputs";
 import { findProjectDir, loadValidStacks, stackFor } from "./project";
 import { checkDigest, distributionDigest } from "./artifact";
+import { readStackHistory } from "./history";
 import { applyPromotionGate, GateReport } from "./promotion";
 import { cleanSessionName, cleanTagValue, defaultSessionName, sourceIdentity } from "./session";
 import { assumeRole, AwsTimeouts, callerAccount, Deadline, findSourceCredentials, StsContext, TemporaryCredentials } from "./sts";
+import { applyVerifiedGate, VerifiedGateReport } from "./verifiedGate";
 
 export interface DeployOptions {
     distributionPath: string;
@@ -68,6 +70,8 @@ export interface DeploySummary {
     promotionGate?: string;
     /** What the gate vouched for, what it found, and why it could not check, when it could not. */
     promotion?: Pick<GateReport, "scope" | "uncommitted" | "unverified"> & { unpromoted: string[] };
+    /** What the verified promotion gate saw in the upstream environment's Attini record (see verifiedGate.ts). */
+    verifiedPromotion?: VerifiedGateReport;
     sessionName?: string;
     commit?: string;
     command?: string[];
@@ -194,6 +198,48 @@ async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger,
     const credentialsFound = o.dryRun || o.githubOidc ? Promise.resolve(undefined) : findSourceCredentials(new Deadline(o.aws.totalMs, "--aws-timeout"));
     credentialsFound.catch(() => {}); // reported below, after the outputs
     const commit = resolveCommit(env, git);
+    /** The session's tags, on the deploy role's sessions and the upstream reader's: CloudTrail shows what was deployed, from where. */
+    const tags = {
+        "attini-gitops:branch": cleanTagValue(branch),
+        "attini-gitops:environment": cleanTagValue(stack.attiniEnvironment),
+        "attini-gitops:stack": cleanTagValue(stack.stack),
+        "attini-gitops:sha256": sha256,
+        ...(commit ? { "attini-gitops:commit": cleanTagValue(commit) } : {}),
+    };
+    /** An AWS step's limits: each gets its own --aws-timeout. */
+    const awsContext = (region: string): StsContext => ({ region, deadline: new Deadline(o.aws.totalMs, "--aws-timeout"), requestMs: o.aws.requestMs, log: (line) => log.info(line) });
+
+    // The verified gate reads the upstream environment's Attini record with its history reader,
+    // beside the outputs read; its verdict is applied once the outputs are in.
+    const verifiedGate = upstream
+        ? applyVerifiedGate({
+              stack,
+              upstream,
+              distribution,
+              kind,
+              skip: o.skipPromotionCheck,
+              dryRun: o.dryRun,
+              log: (l) => log.info(l),
+              readHistory: async (distributionName, distributionId) =>
+                  readStackHistory(
+                      upstream,
+                      {
+                          source: await credentialsFound,
+                          githubToken: o.githubOidc ? () => githubIdToken(env, log.redactor, new Deadline(o.aws.totalMs, "--aws-timeout")) : undefined,
+                          branch,
+                          sessionName,
+                          externalId: o.externalId,
+                          sourceIdentity: sourceIdentity(env),
+                          tags,
+                      },
+                      awsContext(upstream.region),
+                      { distributionName, until: (d) => d.distributionId === distributionId },
+                  ),
+          }).then(
+              (value) => ({ ok: true as const, value }),
+              (error: unknown) => ({ ok: false as const, error }),
+          )
+        : undefined;
     const read = await outputsRead;
     let outputs: DeployRoleOutputs | undefined;
     let roleSource = "outputs";
@@ -205,6 +251,8 @@ async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger,
         log.info(`dry run: ${msg} The role below is derived from Pulumi.${stack.stack}.yaml.`);
     }
     const role = outputs?.deployRoleArn ?? roleArn(stack);
+    const verified = await verifiedGate;
+    if (verified && !verified.ok) throw verified.error;
     const summary = {
         stack: stack.stack,
         attiniEnvironment: stack.attiniEnvironment,
@@ -219,6 +267,7 @@ async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger,
         ...(gate && gate.result !== "off" && gate.result !== "skipped"
             ? { promotion: { scope: gate.scope, unpromoted: gate.findings.map((f) => f.commit.sha), uncommitted: gate.uncommitted, unverified: gate.unverified } }
             : {}),
+        ...(verified ? { verifiedPromotion: verified.value } : {}),
         command: ["attini", ...command],
     };
     if (o.dryRun) {
@@ -232,7 +281,7 @@ async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger,
     }
     log.redactor.add(o.externalId);
     /** STS calls for one set of credentials: AssumeRole (with its retries) and the account check, within one --aws-timeout. */
-    const stsContext = (): StsContext => ({ region: stack.region, deadline: new Deadline(o.aws.totalMs, "--aws-timeout"), requestMs: o.aws.requestMs, log: (line) => log.info(line) });
+    const stsContext = () => awsContext(stack.region);
     /** One set of the deploy role's credentials, checked to belong to the stack's account. */
     const obtain = async (ctx: StsContext): Promise<TemporaryCredentials> => {
         let creds: TemporaryCredentials;
@@ -249,13 +298,7 @@ async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger,
                     durationSeconds: o.durationSeconds,
                     externalId: externalIdRequired ? o.externalId : undefined,
                     sourceIdentity: sourceIdentity(env),
-                    tags: {
-                        "attini-gitops:branch": cleanTagValue(branch),
-                        "attini-gitops:environment": cleanTagValue(stack.attiniEnvironment),
-                        "attini-gitops:stack": cleanTagValue(stack.stack),
-                        "attini-gitops:sha256": sha256,
-                        ...(commit ? { "attini-gitops:commit": cleanTagValue(commit) } : {}),
-                    },
+                    tags,
                 },
                 ctx,
                 // The default chain's provider, memoized: it refreshes the source credentials when they expire.

@@ -26,6 +26,8 @@ export class DriverError extends Error {
     constructor(
         readonly exitCode: number,
         message: string,
+        /** What the `--json` error report carries besides the message (e.g. what a gate saw). */
+        readonly details: Record<string, unknown> = {},
     ) {
         super(message);
         this.name = "DriverError";

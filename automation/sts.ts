@@ -175,18 +175,26 @@ export function describeError(err: unknown): string {
     return [e?.name ?? "Error", e?.code && e.code !== e.name ? e.code : undefined].filter(Boolean).join("/");
 }
 
+/** What every AWS client of the driver is built with: one attempt per send (the retry policy is ours), bounded requests. */
+export interface AwsClientConfig {
+    region: string;
+    maxAttempts: 1;
+    requestHandler: { connectionTimeout: number; requestTimeout: number; throwOnRequestTimeout: true };
+    credentials?: TemporaryCredentials | SourceCredentials;
+}
+
 /**
- * One STS call with the retry policy, each request bounded by `requestMs`, and everything by the
+ * One AWS call with the retry policy, each request bounded by `requestMs`, and everything by the
  * deadline. The SDK's own retries are off, so the policy here is the only one.
  */
-export async function callSts<O>(
+export async function callAws<C extends { destroy(): void }, O>(
     ctx: StsContext,
     what: string,
     credentials: TemporaryCredentials | SourceCredentials | undefined,
-    send: (client: InstanceType<StsModule["STSClient"]>, sts: StsModule, signal: AbortSignal) => Promise<O>,
+    makeClient: (config: AwsClientConfig) => C | Promise<C>,
+    send: (client: C, signal: AbortSignal) => Promise<O>,
 ): Promise<O> {
-    const sts = await import("@aws-sdk/client-sts");
-    const client = new sts.STSClient({
+    const client = await makeClient({
         region: ctx.region,
         maxAttempts: 1,
         requestHandler: { connectionTimeout: ctx.requestMs, requestTimeout: ctx.requestMs, throwOnRequestTimeout: true },
@@ -195,7 +203,7 @@ export async function callSts<O>(
     try {
         return await ctx.deadline.run(what, (signal) =>
             withRetry(
-                () => send(client, sts, signal),
+                () => send(client, signal),
                 ctx.policy ?? STS_RETRY,
                 undefined,
                 (attempt, err, delay) => ctx.log(`${what} attempt ${attempt} failed (${describeError(err)}); retrying in ${delay} ms`),
@@ -205,6 +213,17 @@ export async function callSts<O>(
     } finally {
         client.destroy();
     }
+}
+
+/** One STS call, through {@link callAws}. */
+export async function callSts<O>(
+    ctx: StsContext,
+    what: string,
+    credentials: TemporaryCredentials | SourceCredentials | undefined,
+    send: (client: InstanceType<StsModule["STSClient"]>, sts: StsModule, signal: AbortSignal) => Promise<O>,
+): Promise<O> {
+    const sts = await import("@aws-sdk/client-sts");
+    return callAws(ctx, what, credentials, (config) => new sts.STSClient(config), (client, signal) => send(client, sts, signal));
 }
 
 /** The message for a step that ran out of time, naming the limit to raise. */

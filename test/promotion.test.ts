@@ -12,6 +12,7 @@ import { shallowBoundary } from "../automation/promotion";
 import { jobEnv, runCli } from "./support/driver";
 import { appendCommits, git, scratchProject } from "./support/project";
 import { backend, moto, reports, sts, useWorld } from "./support/world";
+import { writeZip } from "./support/zip";
 
 useWorld(test);
 
@@ -314,7 +315,8 @@ for (const gate of ["enforce", "warn"] as const) {
 test.serial("build once, promote the zip: a .zip CI built from the commit deploys to prod under enforce, and the gate says what it vouched for", async (t) => {
     const w = new GitWorld(t);
     const ci = w.ci("main");
-    fs.writeFileSync(path.join(ci, "platform.zip"), "PK\u0003\u0004 the packaged distribution");
+    // Without a distributionId Attini's record cannot be matched: the git gate decides alone (test/verified-promotion.test.ts has the rest).
+    writeZip(path.join(ci, "platform.zip"), { "attini-config.yaml": "distributionName: platform\n" });
     const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "main" } });
     t.teardown(j.dispose);
     const r = await runCli(["deploy", "platform.zip", "--json"], j.env, ci);
@@ -322,6 +324,8 @@ test.serial("build once, promote the zip: a .zip CI built from the commit deploy
     const summary = JSON.parse(r.stdout);
     t.is(summary.promotionGate, "passed");
     t.regex(summary.promotion.scope, /^commit [0-9a-f]{10}, which the \.zip is taken to be built from \(its bytes are pinned only by --expect-sha256\)$/);
+    t.like(summary.verifiedPromotion, { result: "not-applicable", distributionName: "platform", upstream: { stack: "stage" } });
+    t.regex(r.stderr, /verified promotion gate: platform's attini-config sets no distributionId/);
 });
 
 /** Appends `n` commits to `branch` of the developer clone (one fast-import), then pushes. */

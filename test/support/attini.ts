@@ -12,8 +12,12 @@
  * records the deployment, finished or failed, so that attini's follow ends.
  */
 import { CreateTableCommand, DynamoDBClient, PutItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
-import { BucketLocationConstraint, CreateBucketCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, S3Client } from "@aws-sdk/client-s3";
+import { BucketLocationConstraint, CreateBucketCommand, GetObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, S3Client } from "@aws-sdk/client-s3";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import { load } from "js-yaml";
+import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { DEPLOY_DATA_TABLE } from "../../lib/historyReader";
 import { awsEnvFor, Moto } from "./moto";
 import { ensure } from "./tools";
 
@@ -24,7 +28,7 @@ export function realAttini(): string {
     return launcher;
 }
 
-export const DEPLOY_DATA_TABLE = "AttiniDeployDataV1";
+export { DEPLOY_DATA_TABLE };
 export const RESOURCE_STATES_TABLE = "AttiniResourceStatesV1";
 
 export function originBucket(account: string, region: string): string {
@@ -49,9 +53,15 @@ export interface DeploymentRecord {
     distributionName: string;
     /** The object attini uploaded: `<env>/<name>/<name>.zip#<versionId>`. */
     objectIdentifier: string;
-    distributionId?: string;
-    /** A failed deployment carries Attini's error (attini then exits 1 with its message). */
-    error?: { code: string; message: string };
+    /** The id in the distribution's attini-config (the backend makes one up when there is none). */
+    distributionId: string;
+    /**
+     * How it went: succeeded (the deployment plan ended SUCCEEDED), failed (Attini's error: attini
+     * then exits 1 with its message), or running (recorded, no end yet).
+     */
+    outcome: { result: "succeeded" } | { result: "failed"; code: string; message: string } | { result: "running" };
+    /** When it started, ms since the epoch (default: now). */
+    time?: number;
 }
 
 /** Attini's footprint in one account and region of the emulator. */
@@ -142,22 +152,45 @@ export class AttiniAccount {
         return [...new Set((await this.uploads()).map((u) => u.slice(0, u.lastIndexOf("#"))))];
     }
 
-    /** Records a deployment the way Attini's backend does once a distribution has landed. */
+    /**
+     * Records a deployment the way Attini's backend does (attini-framework): the deploy-origin
+     * function writes the row twice, at the deployment's time and at time 0 ("the latest"); the
+     * step guard adds deploymentPlanCount; the end of the deployment plan sets deploymentPlanStatus
+     * to the Step Functions status, and errorCode/errorMessage when it failed.
+     */
     async recordDeployment(r: DeploymentRecord): Promise<void> {
-        await this.dynamo.send(
-            new PutItemCommand({
-                TableName: DEPLOY_DATA_TABLE,
-                Item: {
-                    deploymentName: { S: `${r.environment}-${r.distributionName}` },
-                    deploymentTime: { N: String(Date.now()) },
-                    objectIdentifier: { S: r.objectIdentifier },
-                    distributionName: { S: r.distributionName },
-                    environment: { S: r.environment },
-                    ...(r.distributionId ? { distributionId: { S: r.distributionId } } : {}),
-                    ...(r.error ? { errorCode: { S: r.error.code }, errorMessage: { S: r.error.message } } : {}),
-                },
-            }),
+        const o = r.outcome;
+        const item = {
+            deploymentName: { S: `${r.environment}-${r.distributionName}` },
+            distributionName: { S: r.distributionName },
+            environment: { S: r.environment },
+            distributionId: { S: r.distributionId },
+            objectIdentifier: { S: r.objectIdentifier },
+            executionArns: { M: {} },
+            initStackErrors: { L: [] },
+            errors: { M: {} },
+            deploymentType: { S: "platform" },
+            initStackUnchanged: { BOOL: false },
+            ...(o.result === "running" ? {} : { deploymentPlanCount: { N: "1" }, deploymentPlanStatus: { S: o.result === "succeeded" ? "SUCCEEDED" : "FAILED" } }),
+            ...(o.result === "failed" ? { errorCode: { S: o.code }, errorMessage: { S: o.message } } : {}),
+        };
+        for (const time of ["0", String(r.time ?? Date.now())]) {
+            await this.dynamo.send(new PutItemCommand({ TableName: DEPLOY_DATA_TABLE, Item: { ...item, deploymentTime: { N: time } } }));
+        }
+    }
+
+    /** The distributionId in an uploaded distribution's attini-config (read with Python's zipfile, apart from the driver's reader), or a new one as the backend would make. */
+    async uploadedDistributionId(upload: string): Promise<string> {
+        const hash = upload.lastIndexOf("#");
+        const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: upload.slice(0, hash), VersionId: upload.slice(hash + 1) }));
+        const zip = Buffer.from(await out.Body!.transformToByteArray());
+        const text = execFileSync(
+            "python3",
+            ["-c", "import io,sys,zipfile\nz=zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read()))\nn=[x for x in z.namelist() if x in ('attini-config.yaml','attini-config.yml','attini-config.json')]\nsys.stdout.write(z.read(n[0]).decode() if n else '')"],
+            { input: zip, encoding: "utf8" },
         );
+        const config = (text ? load(text) : {}) as { distributionId?: unknown };
+        return typeof config.distributionId === "string" ? config.distributionId : randomUUID();
     }
 
     /** The deployments recorded for a distribution in an environment. */
@@ -213,7 +246,8 @@ export class AttiniBackend {
                     const [environment, distributionName] = upload.split("/");
                     const outcome = this.outcome.get(a.account) ?? { result: "succeeded" };
                     if (outcome.result === "never") continue;
-                    const record = () => a.recordDeployment({ environment, distributionName, objectIdentifier: upload, ...(outcome.result === "failed" ? { error: { code: outcome.code, message: outcome.message } } : {}) });
+                    const distributionId = await a.uploadedDistributionId(upload);
+                    const record = () => a.recordDeployment({ environment, distributionName, objectIdentifier: upload, distributionId, outcome: outcome.result === "failed" ? outcome : { result: "succeeded" } });
                     // A deployment that takes a while: attini follows it until it is recorded.
                     if (outcome.result === "succeeded" && outcome.afterMs) setTimeout(() => void record().catch((e: Error) => (this.lastError = e)), outcome.afterMs);
                     else await record();

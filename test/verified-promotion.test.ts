@@ -1,0 +1,190 @@
+// The verified promotion gate end to end, on the real Attini CLI and the emulator: prod gets a
+// .zip only if stage's own Attini record (AttiniDeployDataV1 in stage's account, rows written the
+// way Attini's backend writes them) shows a successful deployment of the same distributionId,
+// read with stage's history reader. The zips are packaged by the real attini with fixed ids.
+import test, { ExecutionContext } from "ava";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Exit } from "../automation/errors";
+import { AttiniAccount, AttiniBackend, credentialsIn, realAttini } from "./support/attini";
+import { jobEnv, runCli } from "./support/driver";
+import { backend, moto, project, sts, useWorld } from "./support/world";
+import { writeZip } from "./support/zip";
+
+const DEV = "111111111111";
+const STAGE = "222222222222";
+const PROD = "333333333333";
+const READER = `arn:aws:iam::${STAGE}:role/attini-history-reader-eu-west-1`;
+
+let accounts: AttiniAccount[] = [];
+let attiniBackend: AttiniBackend;
+const account = (id: string) => accounts.find((a) => a.account === id)!;
+
+/** `attini distribution package` of the scratch distribution with this distributionId, as `<id>.zip` in the project. */
+function packaged(id: string): string {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-package-"));
+    try {
+        fs.cpSync(project.distribution, path.join(work, "platform"), { recursive: true });
+        execFileSync(realAttini(), ["distribution", "package", path.join(work, "platform"), "-i", id], { env: { ...process.env, ATTINI_DISABLE_CLI_VERSION_CHECK: "true" }, stdio: "ignore" });
+        const zip = path.join(project.dir, `${id}.zip`);
+        fs.copyFileSync(path.join(work, "platform", "attini_dist", "platform.zip"), zip);
+        return `${id}.zip`;
+    } finally {
+        fs.rmSync(work, { recursive: true, force: true });
+    }
+}
+
+useWorld(test, {
+    ready: async () => {
+        realAttini();
+        accounts = await Promise.all([DEV, STAGE, PROD].map((a) => AttiniAccount.connect(moto, a)));
+        for (const [a, env, type] of [[DEV, "dev", "test"], [STAGE, "acc", "test"], [PROD, "prod", "production"]] as const) {
+            await account(a).setup();
+            await account(a).createEnvironment(env, type);
+        }
+        attiniBackend = new AttiniBackend(accounts);
+        await attiniBackend.start();
+        for (const id of ["build-41", "build-42", "build-44"]) packaged(id);
+    },
+});
+test.after.always(() => {
+    attiniBackend?.stop();
+    for (const a of accounts) a.close();
+});
+test.beforeEach(() => attiniBackend.outcome.clear());
+
+async function deploy(t: ExecutionContext, branch: string, args: string[], extra: Record<string, string> = {}) {
+    const j = jobEnv({ moto, backend, stsEndpoint: sts.endpoint, extra: { ATTINI_BIN: realAttini(), BRANCH: branch, ...extra } });
+    t.teardown(j.dispose);
+    return runCli(["deploy", ...args], j.env, project.dir);
+}
+
+const prodUploads = () => account(PROD).uploads();
+
+/** Runs `fn` with prod's promotionGate set to `gate` in the project's stack file. */
+async function withProdGate<T>(gate: "warn" | "enforce", fn: () => Promise<T>): Promise<T> {
+    const file = path.join(project.dir, "Pulumi.prod.yaml");
+    const text = fs.readFileSync(file, "utf8");
+    fs.writeFileSync(file, text.replace("attini-gitops:promotionGate: enforce", `attini-gitops:promotionGate: ${gate}`));
+    try {
+        return await fn();
+    } finally {
+        fs.writeFileSync(file, text);
+    }
+}
+
+test.serial("the demo's story: a failed stage deployment stops prod; once it succeeds in stage, prod gets it", async (t) => {
+    // build-41 fails in stage.
+    attiniBackend.outcome.set(STAGE, { result: "failed", code: "CloudformationError", message: "Stack platform-acc rolled back" });
+    const inStage = await deploy(t, "stage", ["build-41.zip"]);
+    t.is(inStage.code, 1, inStage.stderr);
+
+    sts.reset();
+    const before = await prodUploads();
+    const refused = await deploy(t, "main", ["build-41.zip", "--json"]);
+    t.is(refused.code, Exit.REFUSED, refused.stderr);
+    t.regex(refused.stderr, /promotion gate \(enforce\): distributionId build-41 failed in acc \(stack stage, account 222222222222\) at \d{4}-\d\d-\d\dT[\d:.]+Z \(CloudformationError: Stack platform-acc rolled back\)\. The last deployment of platform there: build-41 at .*, failed .* Fix it and deploy it to stage successfully first\./);
+    const error = JSON.parse(refused.stdout);
+    t.like(error, { result: "error", exitCode: Exit.REFUSED, verifiedPromotion: { result: "refused", case: "failed", distributionId: "build-41", upstream: { stack: "stage", attiniEnvironment: "acc", accountId: STAGE }, matched: { status: "failed" } } });
+    t.deepEqual(await prodUploads(), before, "nothing reached prod");
+    // The history was read with stage's reader; prod's deploy role was never assumed.
+    t.deepEqual(
+        sts.calls.filter((c) => c.action === "AssumeRole").map((c) => c.params.get("RoleArn")),
+        [READER],
+    );
+
+    // Deployed to stage again, it succeeds: now prod takes it.
+    attiniBackend.outcome.set(STAGE, { result: "succeeded" });
+    const again = await deploy(t, "stage", ["build-41.zip"]);
+    t.is(again.code, 0, again.stderr);
+    const promoted = await deploy(t, "main", ["build-41.zip", "--json"]);
+    t.is(promoted.code, 0, promoted.stderr);
+    const summary = JSON.parse(promoted.stdout);
+    t.like(summary, {
+        result: "deployed",
+        stack: "prod",
+        verifiedPromotion: { result: "passed", case: "succeeded", distributionName: "platform", distributionId: "build-41", matched: { distributionId: "build-41", status: "succeeded", environment: "acc" } },
+    });
+    t.regex(promoted.stderr, /verified promotion gate: platform build-41 succeeded in acc \(stack stage\) at /);
+    t.is((await prodUploads()).length, before.length + 1, "one upload in prod");
+});
+
+test.serial("the real attini reads the same record: `attini deploy history` in stage lists what the gate matched", async (t) => {
+    const creds = await credentialsIn(moto, STAGE, "eu-west-1");
+    const out = execFileSync(realAttini(), ["deploy", "history", "-n", "platform", "-e", "acc", "--json"], {
+        env: {
+            ...process.env,
+            AWS_ENDPOINT_URL: moto.endpoint,
+            AWS_REGION: "eu-west-1",
+            AWS_ACCESS_KEY_ID: creds.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+            AWS_SESSION_TOKEN: creds.sessionToken,
+            ATTINI_DISABLE_CLI_VERSION_CHECK: "true",
+        },
+        encoding: "utf8",
+    });
+    const history = JSON.parse(out.slice(out.indexOf("["))) as { distributionId: string; deploymentPlanStatus?: string; errorCode?: string }[];
+    t.true(history.some((d) => d.distributionId === "build-41" && d.deploymentPlanStatus === "SUCCEEDED"), out);
+    t.true(history.some((d) => d.distributionId === "build-41" && d.errorCode === "CloudformationError"), out);
+});
+
+test.serial("still running, never deployed, or only another id in stage: refused under enforce, each named", async (t) => {
+    const before = await prodUploads();
+    // build-44 was uploaded to stage and Attini's record shows no end yet.
+    await account(STAGE).recordDeployment({ environment: "acc", distributionName: "platform", objectIdentifier: "acc/platform/platform.zip#running", distributionId: "build-44", outcome: { result: "running" } });
+    const running = await deploy(t, "main", ["build-44.zip"]);
+    t.is(running.code, Exit.REFUSED, running.stderr);
+    t.regex(running.stderr, /distributionId build-44 has not finished in acc \(stack stage, account 222222222222\): started at .*, init stack not done\. .* Wait until it has succeeded there\./);
+
+    writeZip(path.join(project.dir, "billing.zip"), { "attini-config.yaml": "distributionName: billing\ndistributionId: billing-7\n" });
+    const never = await deploy(t, "main", ["billing.zip"]);
+    t.is(never.code, Exit.REFUSED, never.stderr);
+    t.regex(never.stderr, /billing was never deployed to acc \(stack stage, account 222222222222\), so distributionId billing-7 has not been verified there\. Deploy this \.zip to stage first\./);
+
+    const other = await deploy(t, "main", ["build-42.zip"]);
+    t.is(other.code, Exit.REFUSED, other.stderr);
+    t.regex(other.stderr, /acc \(stack stage, account 222222222222\) has no deployment of distributionId build-42\. The last deployment of platform there: build-44 at [\dT:.Z-]+, running \(init stack not done\)\. Promote the artifact that succeeded in stage/);
+    t.deepEqual(await prodUploads(), before, "nothing reached prod");
+});
+
+test.serial("under warn the same case is a warning: prod deploys, and the summary says what the gate saw", async (t) => {
+    const r = await withProdGate("warn", () => deploy(t, "main", ["build-42.zip", "--json"]));
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stderr, /promotion gate \(warn\): acc \(stack stage, account 222222222222\) has no deployment of distributionId build-42/);
+    t.like(JSON.parse(r.stdout), { result: "deployed", verifiedPromotion: { result: "warned", case: "other-id", distributionId: "build-42", last: { distributionId: "build-44", status: "running" } } });
+});
+
+test.serial("stage's history reader cannot be assumed: a clear error; refused under enforce, unverified under warn", async (t) => {
+    sts.respond = (c) => (c.action === "AssumeRole" && c.params.get("RoleArn") === READER ? { status: 403, code: "AccessDenied", message: "not authorized to perform sts:AssumeRole" } : undefined);
+    const before = await prodUploads();
+    const refused = await deploy(t, "main", ["build-41.zip", "--json"]);
+    t.is(refused.code, Exit.REFUSED, refused.stderr);
+    t.regex(refused.stderr, new RegExp(`promotion gate \\(enforce\\): cannot read what stage deployed: cannot use stage's history reader ${READER.replace(/[/.]/g, "\\$&")}: STS denied AssumeRole`));
+    t.regex(refused.stderr, /buildServerPrincipals and historyReaderPrincipals of Pulumi\.stage\.yaml/);
+    t.like(JSON.parse(refused.stdout), { exitCode: Exit.REFUSED, verifiedPromotion: { result: "refused", distributionId: "build-41" } });
+    t.deepEqual(await prodUploads(), before);
+
+    const warned = await withProdGate("warn", () => deploy(t, "main", ["build-41.zip", "--json"]));
+    t.is(warned.code, 0, warned.stderr);
+    t.like(JSON.parse(warned.stdout), { result: "deployed", verifiedPromotion: { result: "unverified" } });
+});
+
+test.serial("a folder is rebuilt per environment: the verified gate says so, and the git gate decides", async (t) => {
+    sts.reset();
+    const r = await deploy(t, "main", ["distribution/platform", "--json"]);
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stderr, /verified promotion gate: a folder distribution is packaged anew for each environment, so Attini's record in stage cannot show that this content succeeded there\. The git-based check above applies/);
+    t.like(JSON.parse(r.stdout), { promotionGate: "passed", verifiedPromotion: { result: "not-applicable" } });
+    t.false(sts.calls.some((c) => c.params.get("RoleArn") === READER), "no history was read");
+});
+
+test.serial("--dry-run reads no history and says what the gate would require", async (t) => {
+    sts.reset();
+    const r = await deploy(t, "main", ["build-41.zip", "--dry-run", "--json"]);
+    t.is(r.code, 0, r.stderr);
+    t.like(JSON.parse(r.stdout), { result: "dry-run", verifiedPromotion: { result: "not-checked", distributionId: "build-41" } });
+    t.regex(r.stderr, /dry run: the verified promotion gate would require a successful deployment of platform build-41 in acc \(stack stage\)/);
+    t.is(sts.calls.length, 0);
+});
