@@ -13,6 +13,7 @@ import { DriverError, Exit, usage } from "./errors";
 import { Logger, Redactor } from "./log";
 import { allStacksBuildServerPolicy, formatPlan, plan, validate } from "./plan";
 import { DEFAULT_KILL_GRACE_MS } from "./attini";
+import { ArtifactError, readAttiniConfig } from "./artifact";
 import { DEFAULT_OUTPUTS_TIMEOUT_MS } from "./outputs";
 import { formatStatus, SHOWN_COMMITS, status } from "./status";
 import { DEFAULT_AWS_TIMEOUTS } from "./sts";
@@ -28,7 +29,8 @@ const EXIT_CODES = `Exit codes:
        within --aws-timeout), or attini failed after a refresh of its credentials failed
   ${Exit.WRONG_ACCOUNT}    the deploy role (in the outputs, or as assumed) is not in the stack's account
        (attini was not run)
-  ${Exit.REFUSED}    the promotion gate or --expect-sha256 refused the deployment
+  ${Exit.REFUSED}    a promotion gate (git, or Attini's record upstream) or --expect-sha256 refused the
+       deployment
   ${Exit.INTERNAL}   internal error in attini-gitops
   ${Exit.TIMEOUT}  attini did not finish within --timeout
   129/130/143  interrupted by SIGHUP/SIGINT/SIGTERM (SIGTERM, or SIGINT, sent to attini's process group)`;
@@ -45,7 +47,8 @@ Commands:
   plan                  show branch → stack → Attini environment → account/region → role
   validate              check Pulumi.yaml and every Pulumi.<stack>.yaml offline; list every problem
   build-server-policy   print the IAM policy the build server needs for all deploy roles
-  status                per promotion link: commits waiting, hotfixes and cherry-picks, equal trees
+  status                per environment: branch tip beside the last deployment Attini recorded;
+                        per promotion link: commits waiting, hotfixes and cherry-picks, equal trees
 
 Run \`attini-gitops <command> --help\` for a command's options.
 
@@ -57,6 +60,11 @@ stack's deploy role (STS), checks the role is in the stack's account, and runs
   attini deploy run DISTRIBUTION_PATH -e <attiniEnvironment> -f [ATTINI_ARGS...]
 with the role's temporary credentials, AWS_REGION and AWS_DEFAULT_REGION. DISTRIBUTION_PATH is a
 folder or a .zip (default: .).
+
+For a stack with promotedFrom (and promotionGate warn or enforce), two gates run first:
+  - git: every commit being deployed is on the upstream branch, and a folder is committed;
+  - verified, for a .zip with a distributionId: the upstream environment's own Attini record,
+    read with its history reader, shows a successful deployment of that same id.
 
 Options:
   --branch NAME          the branch (default: BRANCH, then the CI system's variables, then git)
@@ -82,7 +90,7 @@ Options:
                          longest wait to connect, and then for an answer, per AWS request (default 10s)
   --attini-bin PATH      the attini executable (default: ATTINI_BIN, then attini on PATH)
   --expect-sha256 HEX    refuse unless the .zip distribution has this sha256 (promote one artifact)
-  --skip-promotion-check deploy even if the promotion gate objects (logged)
+  --skip-promotion-check deploy even if the promotion gates object (logged)
   --remote NAME          the git remote whose branches the promotion gate reads (default origin)
   --dry-run              resolve everything and print the attini command; call neither STS nor attini
   --json                 print one JSON summary on stdout (attini's output goes to stderr)
@@ -101,17 +109,32 @@ changes that).`,
 
 Checks Pulumi.yaml and every Pulumi.<stack>.yaml offline, with the same rules the Pulumi program
 runs, and lists every problem (stack, key, value, fix). Exits ${Exit.USAGE} if there is any.`,
-    status: `Usage: attini-gitops status [--remote NAME] [--all] [--json] [--cwd DIR]
+    status: `Usage: attini-gitops status [--distribution-name NAME | --dist PATH] [--remote NAME] [--all] [--json] [--cwd DIR]
 
-For each promotion link (promotedFrom in the stack files, e.g. dev → stage → prod), from the local
-clone's remote-tracking branches (run git fetch first):
+For each environment: its branch tip (the local clone's remote-tracking branch; run git fetch
+first) beside the last deployment of the distribution that Attini recorded there (its id, time
+and outcome, and the last success when the last one did not succeed), and whether the branch
+moved on since. The record is read with each environment's history reader, as the build server
+(the default AWS credential chain); where that is not possible, status says why instead.
+
+For each promotion link (promotedFrom in the stack files, e.g. dev → stage → prod):
   - the commits waiting to be promoted, and the age of the oldest;
   - the commits on the downstream branch that never passed through the upstream one (hotfixes,
     and cherry-picks of changes that did);
   - whether the two branches' trees are equal.
 Long lists show their count, the oldest and the first ${SHOWN_COMMITS} commits; --all lists every
 commit (--json always carries all of them). Says so when a remote-tracking branch is missing or
-looks stale.`,
+looks stale.
+
+Options:
+  --distribution-name NAME  the distribution whose deployments to show
+  --dist PATH               the same, read from the distribution's attini-config (folder or .zip)
+  --external-id ID          the ExternalId, for stacks that require one (or ATTINI_GITOPS_EXTERNAL_ID)
+  --aws-timeout DURATION    longest wait per environment's record (default 60s)
+  --aws-request-timeout DURATION  longest wait per AWS request (default 10s)
+  --remote NAME             the git remote whose branches are compared (default origin)
+  --all                     list every commit
+  --json                    {"environments": [...], "links": [...]}`,
     "build-server-policy": `Usage: attini-gitops build-server-policy [--cwd DIR]
 
 Prints the identity policy (JSON) the build server needs to assume every stack's deploy role.`,
@@ -140,7 +163,16 @@ export const OPTIONS = {
         "expect-sha256": { type: "string" },
         remote: { type: "string" },
     },
-    status: { ...COMMON, remote: { type: "string" }, all: { type: "boolean" } },
+    status: {
+        ...COMMON,
+        remote: { type: "string" },
+        all: { type: "boolean" },
+        "distribution-name": { type: "string" },
+        dist: { type: "string" },
+        "external-id": { type: "string" },
+        "aws-timeout": { type: "string" },
+        "aws-request-timeout": { type: "string" },
+    },
     plan: { ...COMMON, branch: { type: "string" } },
     validate: COMMON,
     "build-server-policy": COMMON,
@@ -164,6 +196,18 @@ export function parseDuration(flag: string, v: string): number {
 function durationMs(v: Record<string, string | boolean | undefined>, flag: string, defaultMs: number): number {
     const given = v[flag];
     return given === undefined ? defaultMs : parseDuration(`--${flag}`, given as string) * 1000;
+}
+
+/** The distributionName in a distribution's attini-config, for `status --dist`. */
+async function distributionNameOf(dist: string): Promise<string> {
+    try {
+        const name = (await readAttiniConfig(dist)).distributionName;
+        if (name) return name;
+        throw usage(`--dist ${dist}: its attini-config sets no distributionName`);
+    } catch (e) {
+        if (e instanceof ArtifactError || (e as NodeJS.ErrnoException).code === "ENOENT") throw usage(`--dist ${dist}: ${(e as Error).message}`);
+        throw e;
+    }
 }
 
 function parse(command: Command, args: string[]) {
@@ -255,8 +299,19 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
                 return r.problems.length === 0 ? Exit.OK : Exit.USAGE;
             }
             case "status": {
-                const links = status(cwd, (v.remote as string | undefined) ?? "origin");
-                print(json ? JSON.stringify(links) : formatStatus(links, undefined, v.all === true));
+                if (v["distribution-name"] !== undefined && v.dist !== undefined) throw usage("status: pass --distribution-name or --dist, not both");
+                const externalId = (v["external-id"] as string | undefined) ?? env.ATTINI_GITOPS_EXTERNAL_ID;
+                redactor.add(externalId);
+                const report = await status({
+                    cwd,
+                    remote: (v.remote as string | undefined) ?? "origin",
+                    distributionName: (v["distribution-name"] as string | undefined) ?? (v.dist === undefined ? undefined : await distributionNameOf(v.dist as string)),
+                    externalId,
+                    aws: { totalMs: durationMs(v, "aws-timeout", DEFAULT_AWS_TIMEOUTS.totalMs), requestMs: durationMs(v, "aws-request-timeout", DEFAULT_AWS_TIMEOUTS.requestMs) },
+                    env,
+                    log: (line) => log.info(line),
+                });
+                print(redactor.scrub(json ? JSON.stringify(report) : formatStatus(report, undefined, v.all === true)));
                 return Exit.OK;
             }
             case "build-server-policy":

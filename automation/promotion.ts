@@ -55,6 +55,11 @@ function commits(git: GitRunner, args: string[]): Commit[] {
     return (logWithMarks(git, args) ?? []).map(({ sha, time, subject }) => ({ sha, time, subject }));
 }
 
+/** The newest commit of a ref, or undefined when the ref does not exist here. */
+export function tipOf(git: GitRunner, ref: string): Commit | undefined {
+    return exists(git, ref) ? commits(git, ["-1", ref])[0] : undefined;
+}
+
 export function remoteRef(remote: string, branch: string): string {
     return `refs/remotes/${remote}/${branch}`;
 }

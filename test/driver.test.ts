@@ -295,7 +295,12 @@ test.serial(`no credential string reaches stdout, stderr, or any file under HOME
 }
 
 test.serial("GitHub Actions OIDC: the job's token is exchanged for the prod role on main; no source credentials involved", async (t) => {
-    const p = scratchProject({ "Pulumi.prod.yaml": (s) => `${s}  attini-gitops:githubRepository: acme/platform\n` });
+    // Prod's jobs must be able to read stage's history (validate checks this). Here stage is not
+    // promoted from dev, so dev can stay without OIDC.
+    const p = scratchProject({
+        "Pulumi.prod.yaml": (s) => `${s}  attini-gitops:githubRepository: acme/platform\n`,
+        "Pulumi.stage.yaml": (s) => `${s.replace(/^ *attini-gitops:promotedFrom: dev\n/m, "")}  attini-gitops:githubRepository: acme/platform\n  attini-gitops:historyReaderBranches: [main]\n`,
+    });
     t.teardown(p.dispose);
     const b = fileBackend();
     t.teardown(() => b.dispose());

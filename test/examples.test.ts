@@ -10,6 +10,7 @@ import { jobEnv, runCli } from "./support/driver";
 import { Moto, startMoto } from "./support/moto";
 import { scratchProject } from "./support/project";
 import { pulumiCli, ROOT } from "./support/tools";
+import { writeZip } from "./support/zip";
 
 let moto: Moto;
 test.before(async () => {
@@ -18,14 +19,24 @@ test.before(async () => {
 });
 test.after.always(async () => moto?.stop());
 
-/** What the GitHub example tells users to do first: trust the repository's jobs in every stack. */
-const withGithubOidc = Object.fromEntries(["dev", "stage", "prod"].map((s) => [`Pulumi.${s}.yaml`, (text: string) => `${text}  attini-gitops:githubRepository: acme/platform\n`]));
+/**
+ * What the GitHub example tells users to do first: trust the repository's jobs in every stack, and
+ * let the jobs of the next branch down read each environment's history (the verified gate).
+ */
+const readers: Record<string, string> = { dev: "stage", stage: "main" };
+const withGithubOidc = Object.fromEntries(
+    ["dev", "stage", "prod"].map((s) => [
+        `Pulumi.${s}.yaml`,
+        (text: string) => `${text}  attini-gitops:githubRepository: acme/platform\n${readers[s] ? `  attini-gitops:historyReaderBranches: [${readers[s]}]\n` : ""}`,
+    ]),
+);
 
-const EXAMPLES: { file: string; yaml: boolean; ci: Record<string, string>; stack: string; source: string; zip?: boolean; edit?: typeof withGithubOidc }[] = [
+/** `zip`: where the example's deploy command finds the packaged distribution. */
+const EXAMPLES: { file: string; yaml: boolean; ci: Record<string, string>; stack: string; source: string; zip?: string; edit?: typeof withGithubOidc }[] = [
     { file: "codebuild/buildspec.yml", yaml: true, ci: { CODEBUILD_BUILD_ID: "attini:1", CODEBUILD_WEBHOOK_EVENT: "PUSH", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/stage", CODEBUILD_WEBHOOK_TRIGGER: "branch/stage" }, stack: "stage", source: "AWS CodeBuild (CODEBUILD_WEBHOOK_HEAD_REF)" },
-    { file: "github-actions/deploy.yml", yaml: true, ci: { GITHUB_ACTIONS: "true", GITHUB_EVENT_NAME: "push", GITHUB_REF: "refs/heads/main" }, stack: "prod", source: "GitHub Actions (GITHUB_REF)", edit: withGithubOidc },
+    { file: "github-actions/deploy.yml", yaml: true, ci: { GITHUB_ACTIONS: "true", GITHUB_EVENT_NAME: "push", GITHUB_REF: "refs/heads/main" }, stack: "prod", source: "GitHub Actions (GITHUB_REF)", edit: withGithubOidc, zip: "distribution/attini_dist/platform.zip" },
     { file: "jenkins/Jenkinsfile", yaml: false, ci: { JENKINS_URL: "https://jenkins.example/", BRANCH_NAME: "dev" }, stack: "dev", source: "Jenkins (BRANCH_NAME)" },
-    { file: "gitlab/.gitlab-ci.yml", yaml: true, ci: { GITLAB_CI: "true", CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: "stage" }, stack: "stage", source: "GitLab CI (CI_COMMIT_BRANCH)", zip: true },
+    { file: "gitlab/.gitlab-ci.yml", yaml: true, ci: { GITLAB_CI: "true", CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: "stage" }, stack: "stage", source: "GitLab CI (CI_COMMIT_BRANCH)", zip: "platform.zip" },
 ];
 
 for (const ex of EXAMPLES) {
@@ -39,8 +50,10 @@ for (const ex of EXAMPLES) {
         const vars: Record<string, string> = {};
         if (ex.zip) {
             // The promoted artifact, as the pipeline fetched it, and its recorded digest.
-            fs.writeFileSync(path.join(project.dir, "platform.zip"), "PK\u0003\u0004 the packaged distribution");
-            vars.PLATFORM_SHA256 = createHash("sha256").update(fs.readFileSync(path.join(project.dir, "platform.zip"))).digest("hex");
+            const zip = path.join(project.dir, ex.zip);
+            fs.mkdirSync(path.dirname(zip), { recursive: true });
+            writeZip(zip, { "attini-config.yaml": "distributionName: platform\ndistributionId: 0123abcd\n" });
+            vars.PLATFORM_SHA256 = createHash("sha256").update(fs.readFileSync(zip)).digest("hex");
         }
         const args = commands[0].map((a) => a.replace(/^"?\$(\w+)"?$/, (_, v: string) => vars[v] ?? `$${v}`));
         t.false(args.some((a) => a.includes("$")), `unresolved variable in ${args.join(" ")}`);
@@ -48,8 +61,9 @@ for (const ex of EXAMPLES) {
         t.teardown(() => (project.dispose(), backend.dispose(), job.dispose()));
         const r = await runCli([...args, "--dry-run", "--json"], job.env, project.dir);
         t.is(r.code, 0, r.stderr);
-        t.like(JSON.parse(r.stdout), { result: "dry-run", stack: ex.stack, branchSource: ex.source, ...(ex.zip ? { sha256: vars.PLATFORM_SHA256 } : {}) });
-        if (ex.zip) {
+        // A packaged zip carries its distributionId to the verified gate (which a dry run does not call).
+        t.like(JSON.parse(r.stdout), { result: "dry-run", stack: ex.stack, branchSource: ex.source, ...(ex.zip ? { sha256: vars.PLATFORM_SHA256, verifiedPromotion: { result: "not-checked", distributionId: "0123abcd" } } : {}) });
+        if (ex.zip && args.includes(vars.PLATFORM_SHA256)) {
             const other = await runCli([...args.map((a) => (a === vars.PLATFORM_SHA256 ? "f".repeat(64) : a)), "--dry-run"], job.env, project.dir);
             t.is(other.code, 7, "another digest is refused");
         }

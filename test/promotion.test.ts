@@ -111,16 +111,16 @@ test.serial("a parked commit: status shows it waiting with its age; promoting it
     t.regex(out, /^dev \(origin\/dev\) → stage \(origin\/stage\), promotion gate: warn\n  waiting for promotion: 1 commit, oldest 12 days old\n    [0-9a-f]{10} Add queue \(12 days\)/m);
     t.regex(out, /stage \(origin\/stage\) → prod \(origin\/main\), promotion gate: enforce\n  waiting for promotion: none/);
     const json = JSON.parse(await status(t, w.ci("dev"), true));
-    t.is(json[0].waiting.length, 1);
-    t.is(json[0].oldestWaitingDays, 12);
-    t.false(json[0].treesEqual);
+    t.is(json.links[0].waiting.length, 1);
+    t.is(json.links[0].oldestWaitingDays, 12);
+    t.false(json.links[0].treesEqual);
 
     // Parked upstream changes do not hold up the environments after it (warn on stage, enforce on prod).
     for (const [branch, env] of [["stage", "acc"], ["main", "prod"]]) {
         reports.reset();
         const r = await deploy(t, w.ci(branch), branch);
         t.is(r.code, 0, r.stderr);
-        t.notRegex(r.stderr, /promotion gate/);
+        t.notRegex(r.stderr, /promotion gate \((warn|enforce)\)/);
         t.deepEqual(reports.event("start")!.argv!.slice(3, 5), ["-e", env]);
     }
 
@@ -170,7 +170,7 @@ for (const gate of ["enforce", "warn"] as const) {
         t.regex(out, /only in main, never in stage: 1 commit \(0 hotfixes, 1 cherry-pick\)\n    [0-9a-f]{10} Feature A \(cherry-pick\)/);
         const ok = await deploy(t, w.ci("main"), "main");
         t.is(ok.code, 0, ok.stderr);
-        t.notRegex(ok.stderr, /promotion gate/);
+        t.notRegex(ok.stderr, /promotion gate \((warn|enforce)\)/);
 
         const untested = w.commit("dev", "distribution/platform/b.yaml", "Feature B");
         w.cherryPick(untested, "main");
@@ -192,7 +192,7 @@ for (const gate of ["enforce", "warn"] as const) {
         t.regex(out, /stage \(origin\/stage\) → prod[^\n]*\n  waiting for promotion: none\n  only in main, never in stage: none\n  trees: equal/);
         const r = await deploy(t, w.ci("main"), "main", ["--json"]);
         t.is(r.code, 0, r.stderr);
-        t.notRegex(r.stderr, /promotion gate/);
+        t.notRegex(r.stderr, /promotion gate \((warn|enforce)\)/);
         t.like(JSON.parse(r.stdout), { promotionGate: "passed", stack: "prod" });
     });
 }
@@ -389,8 +389,8 @@ test.serial("a long history: status counts hotfixes and cherry-picks, shows the 
     t.is((all.stdout.match(/ \(hotfix\)/g) ?? []).length, 300);
     t.regex(all.stdout, /Feature A \(cherry-pick\)/);
     const json = JSON.parse(await status(t, ci, true));
-    t.is(json[0].waiting.length, 400);
-    t.is(json[1].downstreamOnly.length, 301);
+    t.is(json.links[0].waiting.length, 400);
+    t.is(json.links[1].downstreamOnly.length, 301);
 });
 
 test.serial("a project in a subfolder of a shallow clone: the gate still finds the shallow boundary", async (t) => {

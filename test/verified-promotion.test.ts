@@ -188,3 +188,48 @@ test.serial("--dry-run reads no history and says what the gate would require", a
     t.regex(r.stderr, /dry run: the verified promotion gate would require a successful deployment of platform build-41 in acc \(stack stage\)/);
     t.is(sts.calls.length, 0);
 });
+
+test.serial("status shows what each environment last deployed beside its branch tip, and says so where it cannot read", async (t) => {
+    // main moves on after prod's last deployment.
+    const before = execFileSync("git", ["rev-parse", "refs/remotes/origin/main"], { cwd: project.dir, encoding: "utf8" }).trim();
+    t.teardown(() => execFileSync("git", ["update-ref", "refs/remotes/origin/main", before], { cwd: project.dir }));
+    const tree = execFileSync("git", ["rev-parse", `${before}^{tree}`], { cwd: project.dir, encoding: "utf8" }).trim();
+    const next = execFileSync("git", ["-c", "user.name=T", "-c", "user.email=t@example.com", "commit-tree", tree, "-p", before, "-m", "Raise the Lambda timeout"], { cwd: project.dir, encoding: "utf8", env: { ...process.env, GIT_COMMITTER_DATE: `${Math.floor(Date.now() / 1000) + 5} +0000` } }).trim();
+    execFileSync("git", ["update-ref", "refs/remotes/origin/main", next], { cwd: project.dir });
+
+    const j = jobEnv({ moto, backend, stsEndpoint: sts.endpoint });
+    t.teardown(j.dispose);
+    // prod's last deployment was the folder (test above): attini packaged it with an id of its own.
+    const text = await runCli(["status", "--distribution-name", "platform"], j.env, project.dir);
+    t.is(text.code, 0, text.stderr);
+    t.regex(text.stdout, /^dev: branch dev, Attini environment dev in account 111111111111 \(eu-west-1\)\n  branch tip: origin\/dev [0-9a-f]{10} initial \(committed [\dT:-]+Z\)\n  deployed: platform never deployed here$/m);
+    t.regex(text.stdout, /^stage: branch stage, .*\n  branch tip: .*\n  last deployment of platform: build-44 at [\dT:-]+Z, running \(init stack not done\)\n  last success: build-41 at [\dT:-]+Z, succeeded$/m);
+    t.regex(text.stdout, /^prod: branch main, .*\n  branch tip: origin\/main [0-9a-f]{10} Raise the Lambda timeout .*\n  last deployment of platform: [0-9a-f-]{36} at [\dT:-]+Z, succeeded\n  the branch moved on, the environment did not: origin\/main was committed after the last deployment started$/m);
+    // Each environment's record was read with its own history reader.
+    t.deepEqual(
+        sts.calls.filter((c) => c.action === "AssumeRole").map((c) => c.params.get("RoleArn")).sort(),
+        [DEV, STAGE, PROD].map((a) => `arn:aws:iam::${a}:role/attini-history-reader-eu-west-1`),
+    );
+
+    const json = await runCli(["status", "--dist", "build-41.zip", "--json"], j.env, project.dir);
+    t.is(json.code, 0, json.stderr);
+    const report = JSON.parse(json.stdout);
+    t.like(report.environments[2], { stack: "prod", movedOn: true, tip: { subject: "Raise the Lambda timeout" }, deployed: { distributionName: "platform", last: { status: "succeeded" }, lastSucceeded: { status: "succeeded" } } });
+    t.like(report.environments[1], { stack: "stage", deployed: { last: { distributionId: "build-44", status: "running" }, lastSucceeded: { distributionId: "build-41" } } });
+    t.is(report.links.length, 2);
+
+    // Without credentials, or with a reader that cannot be assumed: it says so instead of guessing.
+    const noCreds = await runCli(["status", "--distribution-name", "platform", "--json"], { ...j.env, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined } as NodeJS.ProcessEnv, project.dir);
+    t.is(noCreds.code, 0, noCreds.stderr);
+    for (const e of JSON.parse(noCreds.stdout).environments) {
+        t.is(e.deployed, undefined);
+        t.regex(e.unknown, /^not read: no source AWS credentials for the build server/);
+    }
+    sts.respond = (c) => (c.action === "AssumeRole" && c.params.get("RoleArn") === READER ? { status: 403, code: "AccessDenied", message: "denied" } : undefined);
+    const denied = await runCli(["status", "--distribution-name", "platform"], j.env, project.dir);
+    t.regex(denied.stdout, /^stage: .*\n  branch tip: .*\n  deployed: unknown, not read: cannot use stage's history reader arn:aws:iam::222222222222:role\/attini-history-reader-eu-west-1: STS denied AssumeRole/m);
+    t.regex(denied.stdout, /^prod: .*\n  branch tip: .*\n  last deployment of platform: [0-9a-f-]{36} at/m);
+
+    const unnamed = await runCli(["status"], j.env, project.dir);
+    t.regex(unnamed.stdout, /deployed: unknown, not read: pass --distribution-name NAME \(or --dist PATH\) to show what Attini recorded/);
+});

@@ -212,8 +212,11 @@ export type Outcome = { result: "succeeded"; afterMs?: number } | { result: "fai
 
 /**
  * A stand-in for Attini's backend: it watches the deployment-origin buckets and, for each
- * distribution that lands, records a deployment (finished, or failed with an error), unless told
- * never to, in which case attini's follow goes on until it is stopped.
+ * distribution that lands, records a deployment (finished, or failed with an error) under the
+ * distributionId in its attini-config, unless told never to, in which case attini's follow goes on
+ * until it is stopped. The real backend writes the row when the deployment starts and fills in
+ * the end later; attini's follow, seeing a row without an init stack, would end at once, so the
+ * stand-in writes the row when the outcome is known.
  */
 export class AttiniBackend {
     /** What happens in each account; succeeded by default. */
