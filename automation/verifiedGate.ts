@@ -72,7 +72,8 @@ const describe = (d: RecordedDeployment) => `${d.distributionId ?? "(no id)"} at
 /** The sentence for a verdict that is not a pass: which case it is, and when the last upstream deployment happened. */
 export function refusal(v: Verdict, o: { upstream: StackConfig; distributionName: string; distributionId: string }): string {
     const env = `${o.upstream.attiniEnvironment} (stack ${o.upstream.stack}, account ${o.upstream.accountId})`;
-    const last = v.last ? ` The last deployment of ${o.distributionName} there: ${describe(v.last)}.` : "";
+    // The newest deployment there, unless it is the one already named.
+    const last = v.last && v.last !== v.matched ? ` The last deployment of ${o.distributionName} there: ${describe(v.last)}.` : "";
     switch (v.case) {
         case "never-deployed":
             return `${o.distributionName} was never deployed to ${env}, so distributionId ${o.distributionId} has not been verified there. Deploy this .zip to ${o.upstream.stack} first.`;

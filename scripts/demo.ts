@@ -4,13 +4,14 @@
  * attini is the real Attini CLI built from source (scripts/ensure-attini.sh), whose AWS calls the
  * test-only interceptor sends to the emulator. Attini's footprint (tables, bucket, environments)
  * is set up in each environment account, and a stand-in for Attini's backend records each
- * deployment once its distribution lands. Everything else is the real thing: the Pulumi CLI, the
+ * deployment once its distribution lands. The demo promotes a packaged zip whose stage deployment
+ * fails, so prod's verified promotion gate refuses it until a second stage deployment succeeds. Everything else is the real thing: the Pulumi CLI, the
  * Automation API, STS AssumeRole and GetCallerIdentity, the driver as CI runs it.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { AttiniAccount, AttiniBackend, realAttini } from "../test/support/attini";
+import { AttiniAccount, AttiniBackend, packageDistribution, realAttini } from "../test/support/attini";
 import { fileBackend } from "../test/support/backend";
 import { jobEnv } from "../test/support/driver";
 import { startMoto } from "../test/support/moto";
@@ -62,7 +63,7 @@ async function main(): Promise<number> {
         step("provision the dev, stage and prod deploy-role stacks (their outputs; `pulumi up` in each account in real life)");
         await provision(project, backend);
         await run(["plan"]);
-        await run(["status"]);
+        await run(["status", "--distribution-name", "platform"]);
 
         for (const branch of ["dev", "stage", "main"]) {
             step(`a push to ${branch}`);
@@ -71,12 +72,24 @@ async function main(): Promise<number> {
         step("where each distribution landed (the deployment-origin bucket of each account)");
         for (const a of accounts) process.stdout.write(`  ${a.account}: ${(await a.keys()).join(", ") || "nothing"}\n`);
 
+        step("build once, promote the zip: prod gets it only once Attini's record in stage shows it succeeded");
+        packageDistribution(project.distribution, path.join(project.dir, "release-1.zip"), "release-1");
+        process.stdout.write("packaged distribution/platform as release-1.zip (attini distribution package -i release-1)\n");
+        await run(["deploy", "release-1.zip"], { BRANCH: "dev" });
+        attiniBackend.outcome.set("222222222222", { result: "failed", code: "CloudformationError", message: "Stack platform-acc rolled back: bucket name taken" });
+        await run(["deploy", "release-1.zip"], { BRANCH: "stage" }, 1);
+        await run(["deploy", "release-1.zip"], { BRANCH: "main" }, 7);
+        attiniBackend.outcome.delete("222222222222");
+        await run(["deploy", "release-1.zip"], { BRANCH: "stage" });
+        await run(["deploy", "release-1.zip"], { BRANCH: "main" });
+        await run(["status", "--distribution-name", "platform"]);
+
         step("a hotfix committed straight on main never ran in stage: status shows it, and prod's promotion gate (enforce) refuses it");
         fs.writeFileSync(path.join(project.distribution, "hotfix.yaml"), "timeout: 30\n");
         git(project.dir, "add", "distribution");
         git(project.dir, "commit", "-q", "-m", "Hotfix: raise timeout");
         git(project.dir, "update-ref", "-m", "push", "refs/remotes/origin/main", "HEAD");
-        await run(["status"]);
+        await run(["status", "--distribution-name", "platform"]);
         await run(["deploy", "distribution/platform"], { BRANCH: "main" }, 7);
 
         step("a push to a feature branch maps to no environment");

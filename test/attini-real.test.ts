@@ -4,13 +4,12 @@
 // environments) is in each environment account, and a stand-in for Attini's backend records each
 // deployment once its distribution has landed, so that attini's follow ends.
 import test, { ExecutionContext } from "ava";
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Exit } from "../automation/errors";
-import { AttiniAccount, AttiniBackend, realAttini } from "./support/attini";
+import { AttiniAccount, AttiniBackend, packageDistribution, realAttini } from "./support/attini";
 import { jobEnv, runCli } from "./support/driver";
 import { Moto, startMoto } from "./support/moto";
 import { motoServerBin } from "./support/tools";
@@ -25,8 +24,6 @@ const ENVIRONMENTS = [
 
 let accounts: AttiniAccount[] = [];
 let attiniBackend: AttiniBackend;
-/** A packaged distribution (`attini distribution package`), outside git: built once, promoted. */
-let zip: string;
 
 useWorld(test, {
     ready: async () => {
@@ -38,12 +35,8 @@ useWorld(test, {
         }
         attiniBackend = new AttiniBackend(accounts);
         await attiniBackend.start();
-        const work = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-package-"));
-        fs.cpSync(project.distribution, path.join(work, "platform"), { recursive: true });
-        execFileSync(realAttini(), ["distribution", "package", path.join(work, "platform")], { env: { ...process.env, ATTINI_DISABLE_CLI_VERSION_CHECK: "true" }, stdio: "ignore" });
-        zip = path.join(project.dir, "platform.zip");
-        fs.copyFileSync(path.join(work, "platform", "attini_dist", "platform.zip"), zip);
-        fs.rmSync(work, { recursive: true, force: true });
+        // A packaged distribution (`attini distribution package`), outside git: built once, promoted.
+        packageDistribution(project.distribution, path.join(project.dir, "platform.zip"));
     },
 });
 test.after.always(() => {

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { ArtifactError, readAttiniConfig } from "../automation/artifact";
 import { DriverError, Exit } from "../automation/errors";
 import { HistoryUnreadable, RecordedDeployment, recordedDeployment } from "../automation/history";
-import { applyVerifiedGate, judge, VerifiedGateOptions } from "../automation/verifiedGate";
+import { applyVerifiedGate, judge, refusal, VerifiedGateOptions } from "../automation/verifiedGate";
 import { StackConfig } from "../lib/config";
 import { loadStacks } from "../lib/stackFiles";
 import { ROOT } from "./support/tools";
@@ -35,6 +35,10 @@ test("the verdict: the newest deployment of the id decides; absent and other ids
     t.like(judge([dep("b43", "failed", 9), dep("b42", "succeeded", 5)], "b42"), { case: "succeeded", last: { distributionId: "b43" } });
     // A later failed (or running) deployment of the same id outweighs an earlier success.
     t.like(judge([dep("b42", "failed", 9), dep("b42", "succeeded", 5)], "b42"), { case: "failed", matched: { time: T + 9 * 60_000 } });
+    // The message names the matched deployment once, and the newest one when it is another.
+    const failedThenOther = judge([dep("b43", "running", 12), dep("b42", "failed", 9)], "b42");
+    t.regex(refusal(failedThenOther, { upstream: stage, distributionName: "platform", distributionId: "b42" }), /failed in acc .* at 2026-11-20T10:09:00.000Z\. The last deployment of platform there: b43 at 2026-11-20T10:12:00.000Z, running\. Fix it/);
+    t.notRegex(refusal(judge([dep("b42", "failed", 9)], "b42"), { upstream: stage, distributionName: "platform", distributionId: "b42" }), /The last deployment/);
     t.like(judge([dep("b42", "running", 9), dep("b42", "succeeded", 5)], "b42"), { case: "running" });
     t.like(judge([dep("b41", "succeeded", 9)], "b42"), { case: "other-id", last: { distributionId: "b41" } });
 });

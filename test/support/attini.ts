@@ -17,6 +17,9 @@ import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { load } from "js-yaml";
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { DEPLOY_DATA_TABLE } from "../../lib/historyReader";
 import { awsEnvFor, Moto } from "./moto";
 import { ensure } from "./tools";
@@ -29,6 +32,24 @@ export function realAttini(): string {
 }
 
 export { DEPLOY_DATA_TABLE };
+
+/**
+ * `attini distribution package` of a copy of `folder` (optionally with `-i distributionId`), the
+ * package copied to `zip`: a distribution built once, ready to promote.
+ */
+export function packageDistribution(folder: string, zip: string, distributionId?: string): string {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-package-"));
+    try {
+        const copy = path.join(work, path.basename(folder));
+        fs.cpSync(folder, copy, { recursive: true });
+        execFileSync(realAttini(), ["distribution", "package", copy, ...(distributionId ? ["-i", distributionId] : [])], { env: { ...process.env, ATTINI_DISABLE_CLI_VERSION_CHECK: "true" }, stdio: "ignore" });
+        const [built] = fs.readdirSync(path.join(copy, "attini_dist")).filter((f) => f.endsWith(".zip"));
+        fs.copyFileSync(path.join(copy, "attini_dist", built), zip);
+        return zip;
+    } finally {
+        fs.rmSync(work, { recursive: true, force: true });
+    }
+}
 export const RESOURCE_STATES_TABLE = "AttiniResourceStatesV1";
 
 export function originBucket(account: string, region: string): string {
