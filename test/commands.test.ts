@@ -56,7 +56,7 @@ test("validate lists every problem, each with stack, key, value and fix, and exi
     t.regex(d.stderr, /the stack config has \d problem\(s\)[\s\S]*must be a 12-digit AWS account id/);
 });
 
-test("build-server-policy grants AssumeRole, TagSession and SetSourceIdentity on every deploy role, nothing more", async (t) => {
+test("build-server-policy grants AssumeRole, TagSession and SetSourceIdentity on every deploy role and history reader, nothing more", async (t) => {
     const r = await cli(t, ["build-server-policy"]);
     t.is(r.code, 0, r.stderr);
     t.deepEqual(JSON.parse(r.stdout), {
@@ -67,6 +67,12 @@ test("build-server-policy grants AssumeRole, TagSession and SetSourceIdentity on
                 Effect: "Allow",
                 Action: ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
                 Resource: ["111111111111", "222222222222", "333333333333"].map((a) => `arn:aws:iam::${a}:role/attini-deploy-role-eu-west-1`),
+            },
+            {
+                Sid: "ReadAttiniDeploymentHistory",
+                Effect: "Allow",
+                Action: ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+                Resource: ["111111111111", "222222222222", "333333333333"].map((a) => `arn:aws:iam::${a}:role/attini-history-reader-eu-west-1`),
             },
         ],
     });

@@ -385,7 +385,7 @@ test.serial("a long history: status counts hotfixes and cherry-picks, shows the 
     t.teardown(j.dispose);
     const all = await runCli(["status", "--all"], j.env, ci);
     t.is(all.code, 0, all.stderr);
-    t.is((all.stdout.match(/ Parked \d+ /g) ?? []).length, 400);
+    t.is((all.stdout.match(/^    [0-9a-f]{10} Parked \d+ /gm) ?? []).length, 400);
     t.is((all.stdout.match(/ \(hotfix\)/g) ?? []).length, 300);
     t.regex(all.stdout, /Feature A \(cherry-pick\)/);
     const json = JSON.parse(await status(t, ci, true));

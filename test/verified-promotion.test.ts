@@ -121,7 +121,7 @@ test.serial("still running, never deployed, or only another id in stage: refused
     await account(STAGE).recordDeployment({ environment: "acc", distributionName: "platform", objectIdentifier: "acc/platform/platform.zip#running", distributionId: "build-44", outcome: { result: "running" } });
     const running = await deploy(t, "main", ["build-44.zip"]);
     t.is(running.code, Exit.REFUSED, running.stderr);
-    t.regex(running.stderr, /distributionId build-44 has not finished in acc \(stack stage, account 222222222222\): started at .*, init stack not done\. .* Wait until it has succeeded there\./);
+    t.regex(running.stderr, /distributionId build-44 has not finished in acc \(stack stage, account 222222222222\): started at [\dT:.-]+Z, init stack not done\. Wait until it has succeeded there\./);
 
     writeZip(path.join(project.dir, "billing.zip"), { "attini-config.yaml": "distributionName: billing\ndistributionId: billing-7\n" });
     const never = await deploy(t, "main", ["billing.zip"]);
