@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DeployRole, findAttiniPolicy } from "./components/deployRole";
 import { HistoryReader } from "./components/historyReader";
 import { assertAccount } from "./lib/accountGuard";
-import { requireStackConfig } from "./lib/config";
+import { requireStackConfig } from "./lib/config/validate";
 import { configFromEngine } from "./lib/engineConfig";
 import { configOutputs, ProgramOutputs } from "./lib/outputs";
 import { buildServerPolicy } from "./lib/policies";

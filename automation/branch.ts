@@ -12,7 +12,7 @@
  * stack (a branch can be named `origin/main`).
  */
 import { execFileSync } from "node:child_process";
-import { branchNameProblem } from "../lib/config";
+import { branchNameProblem } from "../lib/branchName";
 import { usage } from "./errors";
 
 export interface ResolvedBranch {

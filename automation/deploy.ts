@@ -5,7 +5,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { assertAccount, WrongAccountError } from "../lib/accountGuard";
-import { roleArn, StackConfig } from "../lib/config";
+import { roleArn } from "../lib/arns";
+import { StackConfig } from "../lib/config/types";
 import { attiniArgs, attiniEnv, findAttini, runAttini, staticCredentialVars } from "./attini";
 import { CredentialEndpoint } from "./credentialEndpoint";
 import { GitRunner, gitIn, resolveBranch, resolveCommit } from "./branch";

@@ -12,8 +12,8 @@
  * deploymentPlanStatus to the Step Functions status, and errorCode/errorMessage on failure).
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { StackConfig } from "../lib/config";
-import { DEPLOY_DATA_TABLE, historyReaderArn } from "../lib/historyReader";
+import { StackConfig } from "../lib/config/types";
+import { DEPLOY_DATA_TABLE, historyReaderArn } from "../lib/arns";
 import { DriverError } from "./errors";
 import { assumeRoleWithGithubOidc } from "./githubOidc";
 import { assumeRole, callAws, callerAccount, DeadlineExceeded, deadlineMessage, describeError, SourceCredentials, StsContext, TemporaryCredentials } from "./sts";

@@ -5,8 +5,9 @@
  */
 import { execFile as execFileCb } from "node:child_process";
 import { promisify } from "node:util";
-import { roleArn, StackConfig } from "../lib/config";
-import { historyReaderArn } from "../lib/historyReader";
+import { roleArn } from "../lib/arns";
+import { StackConfig } from "../lib/config/types";
+import { historyReaderArn } from "../lib/arns";
 import { configOutputs, DeployRoleOutputs, OUTPUT_NAMES } from "../lib/outputs";
 import { deferTypescript } from "./deferTypescript";
 import { DriverError, Exit } from "./errors";

@@ -4,8 +4,9 @@
  */
 import * as os from "node:os";
 import pLimit from "p-limit";
-import { roleArn, StackConfig } from "../lib/config";
-import { historyReaderArn } from "../lib/historyReader";
+import { roleArn } from "../lib/arns";
+import { StackConfig } from "../lib/config/types";
+import { historyReaderArn } from "../lib/arns";
 import { buildServerPolicy, PolicyDocument } from "../lib/policies";
 import { loadStacks } from "../lib/stackFiles";
 import { gitIn, resolveBranch } from "./branch";

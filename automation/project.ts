@@ -4,7 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { StackConfig } from "../lib/config";
+import { StackConfig } from "../lib/config/types";
 import { byStackName, loadStacks, LoadedStacks } from "../lib/stackFiles";
 import { DriverError, Exit, usage } from "./errors";
 

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { StackConfig } from "../lib/config";
+import { StackConfig } from "../lib/config/types";
 import { ATTINI_OUTPUT_DIR } from "./artifact";
 import type { GitRunner } from "./branch";
 import { DriverError, Exit } from "./errors";

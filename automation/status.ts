@@ -3,7 +3,7 @@
  * recorded there (read with the environment's history reader), and every promotion link's state
  * from the local clone.
  */
-import { StackConfig } from "../lib/config";
+import { StackConfig } from "../lib/config/types";
 import { gitIn } from "./branch";
 import { HistoryUnreadable, readStackHistory, RecordedDeployment } from "./history";
 import { findProjectDir, loadValidStacks } from "./project";

@@ -4,7 +4,7 @@
  * shows a successful deployment of that same distributionId. The git-based gate (promotion.ts)
  * still runs beside it; this one checks the artifact itself, by Attini's record.
  */
-import { StackConfig } from "../lib/config";
+import { StackConfig } from "../lib/config/types";
 import { ArtifactError, readAttiniConfig } from "./artifact";
 import { DriverError, Exit } from "./errors";
 import { HistoryUnreadable, RecordedDeployment } from "./history";

@@ -1,7 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
-import { attiniPolicyArn, StackConfig } from "../lib/config";
+import { attiniPolicyArn } from "../lib/arns";
+import { StackConfig } from "../lib/config/types";
 import { GITHUB_OIDC_URL, STS_AUDIENCE, trustPolicy } from "../lib/policies";
 
 /** Arguments of {@link DeployRole}. */

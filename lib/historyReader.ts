@@ -3,24 +3,13 @@
  * Attini deployment records. The verified promotion gate of a downstream stack (prod) assumes the
  * upstream one's (stage's) to check that the artifact it is about to deploy succeeded there.
  *
- * Pure: its name and ARN, who it trusts, what it may do, and the cross-stack wiring rules that
- * `validate` runs. The HistoryReader component (components/historyReader.ts) only wires them in.
+ * Pure: who it trusts, what it may do, and the cross-stack wiring rules that `validate` runs (its
+ * name and ARN are in arns.ts). The HistoryReader component (components/historyReader.ts) only wires them in.
  */
-import { ConfigError, PROJECT, StackConfig } from "./config";
+import { deployDataTableArn } from "./arns";
+import { ConfigError } from "./config/errors";
+import { PROJECT, StackConfig } from "./config/types";
 import { PolicyDocument, Trusted } from "./policies";
-
-/** The table where Attini's backend records every deployment (partition key `<environment>-<distribution>`). */
-export const DEPLOY_DATA_TABLE = "AttiniDeployDataV1";
-
-/** ARN of the stack's history-reader role. */
-export function historyReaderArn(c: Pick<StackConfig, "partition" | "accountId" | "rolePath" | "historyReader">): string {
-    return `arn:${c.partition}:iam::${c.accountId}:role${c.rolePath}${c.historyReader.roleName}`;
-}
-
-/** ARN of the deployment-data table in the stack's account and region. */
-export function deployDataTableArn(c: Pick<StackConfig, "partition" | "accountId" | "region">): string {
-    return `arn:${c.partition}:dynamodb:${c.region}:${c.accountId}:table/${DEPLOY_DATA_TABLE}`;
-}
 
 /**
  * Who may assume the reader: the stack's build server and the build servers of the stacks promoted

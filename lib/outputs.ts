@@ -5,7 +5,7 @@
  * them. Pure.
  */
 import type { Input } from "@pulumi/pulumi";
-import type { StackConfig } from "./config";
+import type { StackConfig } from "./config/types";
 
 /** The outputs as the driver reads them. None is secret: CI needs no stack passphrase. */
 export interface DeployRoleOutputs {

@@ -2,7 +2,8 @@
  * The IAM policy documents of a deploy role, as pure functions of the validated stack config.
  * Tests evaluate these with an IAM policy simulator; the DeployRole component only wires them in.
  */
-import { StackConfig } from "./config";
+import { GITHUB_OIDC_HOST, githubOidcProviderArn } from "./arns";
+import { StackConfig } from "./config/types";
 
 export interface PolicyStatement {
     Sid?: string;
@@ -18,17 +19,11 @@ export interface PolicyDocument {
     Statement: PolicyStatement[];
 }
 
-export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
 export const GITHUB_OIDC_URL = `https://${GITHUB_OIDC_HOST}`;
 export const STS_AUDIENCE = "sts.amazonaws.com";
 
 /** What the build server's AssumeRole call needs: the role itself, session tags and a source identity. */
 export const ASSUME_ACTIONS = ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"];
-
-/** ARN of the GitHub Actions OIDC provider in the stack's account. */
-export function githubOidcProviderArn(c: Pick<StackConfig, "partition" | "accountId">): string {
-    return `arn:${c.partition}:iam::${c.accountId}:oidc-provider/${GITHUB_OIDC_HOST}`;
-}
 
 /** The `sub` claim a GitHub Actions job on this stack's branch presents. Never a wildcard. */
 export function githubSubject(repository: string, branch: string): string {

@@ -7,8 +7,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { closest, distance } from "fastest-levenshtein";
 import { load as parse } from "js-yaml";
+import { ConfigError, showValue } from "./config/errors";
+import { validateStackSet } from "./config/stackSet";
+import { PROJECT, RawValue, STACK_NAME_RE, StackConfig } from "./config/types";
+import { validateStackConfig } from "./config/validate";
+import { booleanValue, integerValue } from "./config/values";
 import { validateHistoryReaders } from "./historyReader";
-import { ConfigError, PROJECT, RawValue, StackConfig, showValue, STACK_NAME_RE, validateStackConfig, validateStackSet } from "./config";
 
 export interface KeySchema {
     type: "string" | "integer" | "boolean" | "array";
@@ -79,9 +83,9 @@ function typeMatches(s: KeySchema, v: unknown): boolean {
         case "string":
             return typeof v === "string";
         case "integer":
-            return (typeof v === "number" && Number.isInteger(v)) || (typeof v === "string" && /^-?\d+$/.test(v));
+            return integerValue(v) !== undefined;
         case "boolean":
-            return typeof v === "boolean" || v === "true" || v === "false";
+            return booleanValue(v) !== undefined;
         case "array":
             return Array.isArray(v) && (s.items?.type !== "string" || v.every((x) => typeof x === "string"));
     }
@@ -127,11 +131,17 @@ export function readStackFile(schema: ProjectSchema, stack: string, file: string
             errors.push(new ConfigError(stack, full, showValue(v), `must be of type ${s.type}${s.items ? ` of ${s.items.type}` : ""} (Pulumi.yaml)`, `fix the value in ${base}; ${s.description}`));
         }
     }
+    return { raw: withDefaults(schema, raw), errors, parsed: true };
+}
+
+/** `raw` with Pulumi.yaml's default for every key it does not set, as the Pulumi engine applies them. */
+export function withDefaults(schema: ProjectSchema, raw: ReadonlyMap<string, RawValue>): Map<string, RawValue> {
+    const all = new Map(raw);
     for (const [short, s] of schema.keys) {
         const full = `${PROJECT}:${short}`;
-        if (!raw.has(full) && s.default !== undefined) raw.set(full, s.default as RawValue);
+        if (!all.has(full) && s.default !== undefined) all.set(full, s.default as RawValue);
     }
-    return { raw, errors, parsed: true };
+    return all;
 }
 
 /** Reads and validates every stack file in projectDir. Never throws for a bad stack file. */

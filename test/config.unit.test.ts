@@ -1,9 +1,13 @@
 // Every stack-config mistake gets an error naming the stack, the key, the bad value and the fix.
 import test from "ava";
-import { ConfigError, RawValue, requireStackConfig, validateStackConfig, validateStackSet } from "../lib/config";
+import { ConfigError } from "../lib/config/errors";
+import { validateStackSet } from "../lib/config/stackSet";
+import { RawValue } from "../lib/config/types";
+import { requireStackConfig, validateStackConfig } from "../lib/config/validate";
 import { loadStacks } from "../lib/stackFiles";
 import { scratchProject } from "./support/project";
 import { ROOT } from "./support/tools";
+import { rawConfig } from "./support/config";
 
 const VALID: Record<string, RawValue> = {
     "aws:region": "eu-west-1",
@@ -15,9 +19,7 @@ const VALID: Record<string, RawValue> = {
 };
 
 function errorsFor(changes: Record<string, RawValue>, stack = "dev"): ConfigError[] {
-    const raw = new Map(Object.entries({ ...VALID, ...changes }));
-    for (const [k, v] of Object.entries(changes)) if (v === undefined) raw.delete(k);
-    return validateStackConfig(stack, raw).errors;
+    return validateStackConfig(stack, rawConfig({ ...VALID, ...changes })).errors;
 }
 
 /** Exactly one error, for `key`, whose text names the stack, key, value and a fix. */
@@ -35,7 +37,7 @@ function expectOne(t: import("ava").ExecutionContext, changes: Record<string, Ra
 }
 
 test("a valid config yields a typed StackConfig with defaults", (t) => {
-    const c = requireStackConfig("dev", new Map(Object.entries(VALID)));
+    const c = requireStackConfig("dev", rawConfig(VALID));
     t.is(c.roleName, "attini-deploy-role-eu-west-1");
     t.is(c.maxSessionDuration, 3600);
     t.is(c.rolePath, "/");
@@ -122,8 +124,8 @@ test("every problem is reported, not only the first", (t) => {
 });
 
 test("two stacks claiming the same branch", (t) => {
-    const a = requireStackConfig("dev", new Map(Object.entries(VALID)));
-    const b = requireStackConfig("dev2", new Map(Object.entries(VALID)));
+    const a = requireStackConfig("dev", rawConfig(VALID));
+    const b = requireStackConfig("dev2", rawConfig(VALID));
     const errors = validateStackSet([a, b]);
     t.is(errors.length, 2);
     t.is(String(errors[0]), `stack 'dev', key 'attini-gitops:branch' = "dev": is claimed by 2 stacks (dev, dev2); a push could not tell which environment to deploy. Fix: give each stack its own branch`);

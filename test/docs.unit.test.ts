@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { OPTIONS } from "../automation/cli";
 import { Exit } from "../automation/errors";
-import { PROJECT_KEYS } from "../lib/config";
+import { PROJECT_KEYS } from "../lib/config/types";
 import { readProjectSchema } from "../lib/stackFiles";
 import { configReference, readmeSection } from "../scripts/config-reference";
 import { ROOT } from "./support/tools";

@@ -3,9 +3,12 @@
 import { createValidatedPolicy, validateTrustPolicy } from "@cloud-copilot/iam-policy";
 import { runSimulation, runUnsafeSimulation, Simulation } from "@cloud-copilot/iam-simulate";
 import test, { ExecutionContext } from "ava";
-import { RawValue, requireStackConfig, StackConfig, validateStackConfig } from "../lib/config";
-import { deployDataTableArn, historyReaderArn, historyReaderPolicy, historyReaderTrust, validateHistoryReaders } from "../lib/historyReader";
+import { RawValue, StackConfig } from "../lib/config/types";
+import { requireStackConfig, validateStackConfig } from "../lib/config/validate";
+import { deployDataTableArn, historyReaderArn } from "../lib/arns";
+import { historyReaderPolicy, historyReaderTrust, validateHistoryReaders } from "../lib/historyReader";
 import { buildServerPolicy, trustPolicy } from "../lib/policies";
+import { rawConfig } from "./support/config";
 
 const STAGE = "222222222222";
 const BUILD_SERVER = "arn:aws:iam::999999999999:role/attini-build-server";
@@ -16,8 +19,7 @@ const ANY = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*",
 function stack(name: string, account: string, branch: string, env: string, extra: Record<string, RawValue> = {}): StackConfig {
     return requireStackConfig(
         name,
-        new Map<string, RawValue>(
-            Object.entries({
+        rawConfig({
                 "aws:region": "eu-west-1",
                 "aws:allowedAccountIds": [account],
                 "attini-gitops:branch": branch,
@@ -26,7 +28,6 @@ function stack(name: string, account: string, branch: string, env: string, extra
                 "attini-gitops:buildServerPrincipals": [BUILD_SERVER],
                 ...extra,
             }),
-        ),
     );
 }
 const stage = (extra: Record<string, RawValue> = {}) => stack("stage", STAGE, "stage", "acc", extra);
@@ -85,7 +86,7 @@ test("the reader's own keys: role name, branches, principals", (t) => {
         "attini-gitops:accountId": STAGE,
         "attini-gitops:buildServerPrincipals": [BUILD_SERVER],
     };
-    const keys = (extra: Record<string, RawValue>) => validateStackConfig("stage", new Map(Object.entries({ ...rawStage, ...extra }))).errors.map((e) => `${e.key}: ${e.problem}`);
+    const keys = (extra: Record<string, RawValue>) => validateStackConfig("stage", rawConfig({ ...rawStage, ...extra })).errors.map((e) => `${e.key}: ${e.problem}`);
     t.deepEqual(keys({ "attini-gitops:historyReaderBranches": ["main"] }), ["attini-gitops:historyReaderBranches: is set but githubRepository is not, so no GitHub Actions job could be trusted"]);
     t.deepEqual(keys({ "attini-gitops:githubRepository": "acme/p", "attini-gitops:historyReaderBranches": ["rel*"] }), ["attini-gitops:historyReaderBranches[0]: is not a usable git branch name: it contains one of ~ ^ : ? * [ \\, which git does not allow in branch names"]);
     t.deepEqual(keys({ "attini-gitops:githubRepository": "acme/p", "attini-gitops:historyReaderBranches": ["stage"] }), ["attini-gitops:historyReaderBranches[0]: is this stack's own branch, whose jobs may read its history anyway"]);

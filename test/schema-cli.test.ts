@@ -3,7 +3,7 @@
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import * as pulumi from "@pulumi/pulumi";
 import test from "ava";
-import { requireStackConfig } from "../lib/config";
+import { requireStackConfig } from "../lib/config/validate";
 import { configFromEngine } from "../lib/engineConfig";
 import { fileBackend } from "./support/backend";
 import { scratchProject } from "./support/project";

@@ -3,8 +3,11 @@
 import { createValidatedPolicy, validateTrustPolicy } from "@cloud-copilot/iam-policy";
 import { runSimulation, runUnsafeSimulation, Simulation } from "@cloud-copilot/iam-simulate";
 import test, { ExecutionContext } from "ava";
-import { RawValue, requireStackConfig, roleArn, StackConfig } from "../lib/config";
+import { roleArn } from "../lib/arns";
+import { RawValue, StackConfig } from "../lib/config/types";
+import { requireStackConfig } from "../lib/config/validate";
 import { buildServerPolicy, trustPolicy } from "../lib/policies";
+import { rawConfig } from "./support/config";
 
 const TARGET = "111111111111";
 const TOOLING = "999999999999";
@@ -15,8 +18,7 @@ const STRANGER = `arn:aws:iam::444444444444:role/attini-build-server`;
 const ANY_ASSUME = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "sts:*", Resource: "*" }] };
 
 function config(extra: Record<string, RawValue> = {}): StackConfig {
-    const raw = new Map<string, RawValue>(
-        Object.entries({
+    const raw = rawConfig({
             "aws:region": "eu-west-1",
             "aws:allowedAccountIds": [TARGET],
             "attini-gitops:branch": "main",
@@ -24,8 +26,7 @@ function config(extra: Record<string, RawValue> = {}): StackConfig {
             "attini-gitops:accountId": TARGET,
             "attini-gitops:buildServerPrincipals": [BUILD_SERVER],
             ...extra,
-        }),
-    );
+        });
     return requireStackConfig("prod", raw);
 }
 

@@ -9,7 +9,7 @@ import { ArtifactError, readAttiniConfig } from "../automation/artifact";
 import { DriverError, Exit } from "../automation/errors";
 import { HistoryUnreadable, RecordedDeployment, recordedDeployment } from "../automation/history";
 import { applyVerifiedGate, judge, refusal, VerifiedGateOptions } from "../automation/verifiedGate";
-import { StackConfig } from "../lib/config";
+import { StackConfig } from "../lib/config/types";
 import { loadStacks } from "../lib/stackFiles";
 import { ROOT } from "./support/tools";
 import { writeZip } from "./support/zip";

@@ -20,7 +20,7 @@ import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { DEPLOY_DATA_TABLE } from "../../lib/historyReader";
+import { DEPLOY_DATA_TABLE } from "../../lib/arns";
 import { awsEnvFor, Moto } from "./moto";
 import { ensure } from "./tools";
 

@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
-import { PROJECT, RawValue } from "../../lib/config";
+import { PROJECT, RawValue } from "../../lib/config/types";
 import { readProjectSchema, readStackFile } from "../../lib/stackFiles";
 import { ROOT } from "./tools";
 
