@@ -1,14 +1,11 @@
 /**
- * `plan`, `validate` and `build-server-policy`: read-only views of the stack files (and, for
- * `plan`, of the stacks' outputs when the backend can be reached).
+ * `plan`: branch → stack → Attini environment → account/region → role, from the stack files and,
+ * when the backend can be reached, the stacks' outputs.
  */
 import * as os from "node:os";
 import pLimit from "p-limit";
 import { roleArn } from "../lib/arns";
 import { StackConfig } from "../lib/config/types";
-import { historyReaderArn } from "../lib/arns";
-import { buildServerPolicy, PolicyDocument } from "../lib/policies";
-import { loadStacks } from "../lib/stackFiles";
 import { gitIn, resolveBranch } from "./branch";
 import { DriverError, usage } from "./errors";
 import { openWorkspace, readOutputs, Workspace } from "./outputs";
@@ -64,17 +61,3 @@ export function formatPlan(rows: readonly PlanRow[]): string {
     const notes = rows.filter((r) => r.roleSource !== "outputs").map((r) => `  ${r.stack}: role derived from config because ${r.roleSource.replace(/^config \(|\)$/g, "")}`);
     return [line(head), ...body.map(line), ...(notes.length ? ["", ...notes] : [])].join("\n");
 }
-
-/** Every problem in Pulumi.yaml and the stack files (an empty list when all is well). */
-export function validate(cwd: string): { projectDir: string; stacks: string[]; problems: string[] } {
-    const projectDir = findProjectDir(cwd);
-    const loaded = loadStacks(projectDir);
-    return { projectDir, stacks: loaded.files.map((f) => f.stack), problems: loaded.errors.map(String) };
-}
-
-/** The one identity policy the build server needs for every stack's deploy role and history reader. */
-export function allStacksBuildServerPolicy(cwd: string): PolicyDocument {
-    const { configs } = loadValidStacks(findProjectDir(cwd));
-    return buildServerPolicy(configs.map(roleArn), configs.map(historyReaderArn));
-}
-

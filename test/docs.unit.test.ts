@@ -3,7 +3,7 @@
 import test from "ava";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { OPTIONS } from "../automation/cli";
+import { COMMANDS } from "../automation/cli";
 import { Exit } from "../automation/errors";
 import { PROJECT_KEYS } from "../lib/config/types";
 import { readProjectSchema } from "../lib/stackFiles";
@@ -29,7 +29,7 @@ test("the README documents every exit code the driver uses", (t) => {
 });
 
 test("the README documents every command and every deploy option", (t) => {
-    for (const [command, options] of Object.entries(OPTIONS)) {
+    for (const [command, { options }] of Object.entries(COMMANDS)) {
         t.regex(readme, new RegExp(`^attini-gitops ${command}\\b`, "m"), command);
         if (command === "deploy") for (const o of Object.keys(options)) if (o !== "help") t.true(readme.includes(`\`--${o}`), `--${o}`);
     }

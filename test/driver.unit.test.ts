@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { attiniArgs, attiniEnv, staticCredentialVars, WITHHELD_VARS } from "../automation/attini";
-import { parseDuration } from "../automation/cli";
+import { parseDuration } from "../automation/commands/command";
 import { Exit } from "../automation/errors";
 import { Redactor } from "../automation/log";
 import { checkOutputs } from "../automation/outputs";

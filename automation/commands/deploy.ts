@@ -1,0 +1,114 @@
+/** `attini-gitops deploy`: its options and help; the work is automation/deploy.ts. */
+import { DEFAULT_KILL_GRACE_MS } from "../attini";
+import { deploy, DeploySummary } from "../deploy";
+import { usage } from "../errors";
+import { DEFAULT_OUTPUTS_TIMEOUT_MS } from "../outputs";
+import { DEFAULT_AWS_TIMEOUTS } from "../sts";
+import { awsTimeouts, Command, COMMON, durationMs, EXIT_CODES, parseDuration } from "./command";
+
+export const deployCommand: Command = {
+    summary: `  deploy [DISTRIBUTION_PATH] [-- ATTINI_ARGS...]
+                        map the branch to its stack, assume that stack's deploy role and run
+                        \`attini deploy run <path> -e <env> -f\` with the role's credentials`,
+    help: `Usage: attini-gitops deploy [DISTRIBUTION_PATH] [options] [-- ATTINI_ARGS...]
+
+Maps the git branch to a stack, reads the stack's outputs (Pulumi Automation API), assumes the
+stack's deploy role (STS), checks the role is in the stack's account, and runs
+  attini deploy run DISTRIBUTION_PATH -e <attiniEnvironment> -f [ATTINI_ARGS...]
+with the role's temporary credentials, AWS_REGION and AWS_DEFAULT_REGION. DISTRIBUTION_PATH is a
+folder or a .zip (default: .).
+
+For a stack with promotedFrom (and promotionGate warn or enforce), two gates run first:
+  - git: every commit being deployed is on the upstream branch, and a folder is committed;
+  - verified, for a .zip with a distributionId: the upstream environment's own Attini record,
+    read with its history reader, shows a successful deployment of that same id.
+
+Options:
+  --branch NAME          the branch (default: BRANCH, then the CI system's variables, then git)
+  --stack NAME           deploy to this stack, whatever the branch maps to
+  --allow-unmapped       exit 0 when the branch maps to no environment
+  --external-id ID       the ExternalId, when the stack requires one (or ATTINI_GITOPS_EXTERNAL_ID)
+  --github-oidc          on GitHub Actions: assume the role with the job's OIDC token
+                         (AssumeRoleWithWebIdentity; needs \`permissions: id-token: write\`)
+  --duration SECONDS     session length (default 3600; role chaining caps it at 3600). attini
+                         gets the credentials from a loopback endpoint that refreshes them before
+                         they expire, so a deployment may run longer than one session
+  --static-credentials   give attini the credentials as AWS_ACCESS_KEY_ID/... variables instead
+                         (no refresh: a deployment must end within one session)
+  --session-name NAME    STS session name (default deploy-<distribution name>)
+  --timeout DURATION     stop attini after e.g. 900, 90s, 30m or 2h (default: no limit)
+  --kill-grace DURATION  after SIGTERM to attini's process group (on --timeout or a signal), how
+                         long before SIGKILL (default 10s)
+  --outputs-timeout DURATION
+                         longest wait for the stack outputs from the Pulumi backend (default 2m)
+  --aws-timeout DURATION longest wait for the source credential lookup, and for each set of
+                         credentials: AssumeRole with its retries plus GetCallerIdentity (default 60s)
+  --aws-request-timeout DURATION
+                         longest wait to connect, and then for an answer, per AWS request (default 10s)
+  --attini-bin PATH      the attini executable (default: ATTINI_BIN, then attini on PATH)
+  --expect-sha256 HEX    refuse unless the .zip distribution has this sha256 (promote one artifact)
+  --skip-promotion-check deploy even if the promotion gates object (logged)
+  --remote NAME          the git remote whose branches the promotion gate reads (default origin)
+  --dry-run              resolve everything and print the attini command; call neither STS nor attini
+  --json                 print one JSON summary on stdout (attini's output goes to stderr)
+  --cwd DIR              the project folder (default: the current one, or above)
+  -h, --help             this help
+
+${EXIT_CODES}`,
+    options: {
+        ...COMMON,
+        branch: { type: "string" },
+        stack: { type: "string" },
+        "allow-unmapped": { type: "boolean" },
+        "external-id": { type: "string" },
+        duration: { type: "string" },
+        "session-name": { type: "string" },
+        timeout: { type: "string" },
+        "kill-grace": { type: "string" },
+        "outputs-timeout": { type: "string" },
+        "aws-timeout": { type: "string" },
+        "aws-request-timeout": { type: "string" },
+        "attini-bin": { type: "string" },
+        "dry-run": { type: "boolean" },
+        "github-oidc": { type: "boolean" },
+        "static-credentials": { type: "boolean" },
+        "skip-promotion-check": { type: "boolean" },
+        "expect-sha256": { type: "string" },
+        remote: { type: "string" },
+    },
+    takesArguments: true,
+    async run(values, positionals, extra, ctx) {
+        if (positionals.length > 1) throw usage(`deploy takes one DISTRIBUTION_PATH (got ${positionals.length}); pass attini's own arguments after --`);
+        const externalId = (values["external-id"] as string | undefined) ?? ctx.env.ATTINI_GITOPS_EXTERNAL_ID;
+        ctx.redactor.add(externalId);
+        const summary: DeploySummary = await deploy(
+            {
+                distributionPath: positionals[0] ?? ".",
+                extraArgs: extra,
+                branch: values.branch as string | undefined,
+                stack: values.stack as string | undefined,
+                allowUnmapped: values["allow-unmapped"] === true,
+                attiniBin: (values["attini-bin"] as string | undefined) ?? ctx.env.ATTINI_BIN ?? "attini",
+                externalId,
+                githubOidc: values["github-oidc"] === true,
+                staticCredentials: values["static-credentials"] === true,
+                remote: (values.remote as string | undefined) ?? "origin",
+                skipPromotionCheck: values["skip-promotion-check"] === true,
+                expectSha256: values["expect-sha256"] as string | undefined,
+                durationSeconds: values.duration === undefined ? 3600 : parseDuration("--duration", values.duration as string),
+                sessionName: values["session-name"] as string | undefined,
+                timeoutSeconds: values.timeout === undefined ? 0 : parseDuration("--timeout", values.timeout as string),
+                killGraceMs: durationMs(values, "kill-grace", DEFAULT_KILL_GRACE_MS),
+                outputsTimeoutMs: durationMs(values, "outputs-timeout", DEFAULT_OUTPUTS_TIMEOUT_MS),
+                aws: awsTimeouts(values, DEFAULT_AWS_TIMEOUTS),
+                dryRun: values["dry-run"] === true,
+                json: ctx.json,
+                cwd: ctx.cwd,
+            },
+            ctx.env,
+            ctx.log,
+        );
+        if (ctx.json) ctx.print(ctx.redactor.scrub(JSON.stringify(summary)));
+        return summary.exitCode;
+    },
+};

@@ -1,0 +1,75 @@
+/** `attini-gitops status`: its options and help; the work is automation/status.ts. */
+import { ArtifactError, readAttiniConfig } from "../artifact";
+import { usage } from "../errors";
+import { formatStatus, SHOWN_COMMITS, status } from "../status";
+import { DEFAULT_AWS_TIMEOUTS } from "../sts";
+import { awsTimeouts, Command, COMMON } from "./command";
+
+/** The distributionName in a distribution's attini-config, for `status --dist`. */
+async function distributionNameOf(dist: string): Promise<string> {
+    try {
+        const name = (await readAttiniConfig(dist)).distributionName;
+        if (name) return name;
+        throw usage(`--dist ${dist}: its attini-config sets no distributionName`);
+    } catch (e) {
+        if (e instanceof ArtifactError || (e as NodeJS.ErrnoException).code === "ENOENT") throw usage(`--dist ${dist}: ${(e as Error).message}`);
+        throw e;
+    }
+}
+
+export const statusCommand: Command = {
+    summary: `  status                per environment: branch tip beside the last deployment Attini recorded;
+                        per promotion link: commits waiting, hotfixes and cherry-picks, equal trees`,
+    help: `Usage: attini-gitops status [--distribution-name NAME | --dist PATH] [--remote NAME] [--all] [--json] [--cwd DIR]
+
+For each environment: its branch tip (the local clone's remote-tracking branch; run git fetch
+first) beside the last deployment of the distribution that Attini recorded there (its id, time
+and outcome, and the last success when the last one did not succeed), and whether the branch
+moved on since. The record is read with each environment's history reader, as the build server
+(the default AWS credential chain); where that is not possible, status says why instead.
+
+For each promotion link (promotedFrom in the stack files, e.g. dev → stage → prod):
+  - the commits waiting to be promoted, and the age of the oldest;
+  - the commits on the downstream branch that never passed through the upstream one (hotfixes,
+    and cherry-picks of changes that did);
+  - whether the two branches' trees are equal.
+Long lists show their count, the oldest and the first ${SHOWN_COMMITS} commits; --all lists every
+commit (--json always carries all of them). Says so when a remote-tracking branch is missing or
+looks stale.
+
+Options:
+  --distribution-name NAME  the distribution whose deployments to show
+  --dist PATH               the same, read from the distribution's attini-config (folder or .zip)
+  --external-id ID          the ExternalId, for stacks that require one (or ATTINI_GITOPS_EXTERNAL_ID)
+  --aws-timeout DURATION    longest wait per environment's record (default 60s)
+  --aws-request-timeout DURATION  longest wait per AWS request (default 10s)
+  --remote NAME             the git remote whose branches are compared (default origin)
+  --all                     list every commit
+  --json                    {"environments": [...], "links": [...]}`,
+    options: {
+        ...COMMON,
+        remote: { type: "string" },
+        all: { type: "boolean" },
+        "distribution-name": { type: "string" },
+        dist: { type: "string" },
+        "external-id": { type: "string" },
+        "aws-timeout": { type: "string" },
+        "aws-request-timeout": { type: "string" },
+    },
+    async run(values, _positionals, _extra, ctx) {
+        if (values["distribution-name"] !== undefined && values.dist !== undefined) throw usage("status: pass --distribution-name or --dist, not both");
+        const externalId = (values["external-id"] as string | undefined) ?? ctx.env.ATTINI_GITOPS_EXTERNAL_ID;
+        ctx.redactor.add(externalId);
+        const report = await status({
+            cwd: ctx.cwd,
+            remote: (values.remote as string | undefined) ?? "origin",
+            distributionName: (values["distribution-name"] as string | undefined) ?? (values.dist === undefined ? undefined : await distributionNameOf(values.dist as string)),
+            externalId,
+            aws: awsTimeouts(values, DEFAULT_AWS_TIMEOUTS),
+            env: ctx.env,
+            log: (line) => ctx.log.info(line),
+        });
+        ctx.print(ctx.redactor.scrub(ctx.json ? JSON.stringify(report) : formatStatus(report, undefined, values.all === true)));
+        return 0;
+    },
+};
