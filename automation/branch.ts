@@ -11,9 +11,9 @@
  * `refs/remotes/origin/main` and `refs/tags/main` are not the branch `main` and never map to its
  * stack (a branch can be named `origin/main`).
  */
-import { execFileSync } from "node:child_process";
 import { branchNameProblem } from "../lib/branchName";
 import { usage } from "./errors";
+import type { GitRunner } from "./git";
 
 export interface ResolvedBranch {
     branch: string;
@@ -161,19 +161,6 @@ function jenkinsGitBranch(e: Env): [string, string] | undefined {
 
 /** The commit being built, from the CI system's variables. */
 export const COMMIT_VARS = ["GITHUB_SHA", "CODEBUILD_RESOLVED_SOURCE_VERSION", "GIT_COMMIT", "CI_COMMIT_SHA", "BITBUCKET_COMMIT", "BUILD_SOURCEVERSION", "CIRCLE_SHA1"];
-
-export type GitRunner = (args: string[]) => string | undefined;
-
-/** Runs git in `cwd`; undefined when git fails or is missing. */
-export function gitIn(cwd: string): GitRunner {
-    return (args) => {
-        try {
-            return execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], maxBuffer: 256 * 1024 * 1024 }).trimEnd(); // porcelain lines may start with a space
-        } catch {
-            return undefined;
-        }
-    };
-}
 
 /**
  * Refuses a build that must not deploy: a pull/merge-request build, or a trigger other than a push

@@ -9,7 +9,8 @@ import { roleArn } from "../lib/arns";
 import { StackConfig } from "../lib/config/types";
 import { attiniArgs, attiniEnv, findAttini, runAttini, staticCredentialVars } from "./attini";
 import { CredentialEndpoint } from "./credentialEndpoint";
-import { GitRunner, gitIn, resolveBranch, resolveCommit } from "./branch";
+import { resolveBranch, resolveCommit } from "./branch";
+import { gitIn, repositoryPathspec } from "./git";
 import { assumeRoleWithGithubOidc, githubIdToken } from "./githubOidc";
 import { DriverError, Exit, usage } from "./errors";
 import { Logger } from "./log";
@@ -84,15 +85,6 @@ export interface DeploySummary {
 /** Shell-quotes one argument for display only (attini is never run through a shell). */
 export function shellQuote(a: string): string {
     return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
-}
-
-/** The distribution folder as a git pathspec (relative to the project), when it lies inside the repository. */
-function repositoryPathspec(git: GitRunner, projectDir: string, distribution: string): string | undefined {
-    const top = git(["rev-parse", "--show-toplevel"]);
-    if (top === undefined) return undefined;
-    const inRepo = path.relative(fs.realpathSync(top), fs.realpathSync(distribution));
-    if (inRepo.startsWith("..") || path.isAbsolute(inRepo)) return undefined;
-    return path.relative(fs.realpathSync(projectDir), fs.realpathSync(distribution)) || ".";
 }
 
 /** The distribution must be a folder or a file (a .zip); a FIFO, socket or device is refused. */

@@ -7,15 +7,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { StackConfig } from "../lib/config/types";
 import { ATTINI_OUTPUT_DIR } from "./artifact";
-import type { GitRunner } from "./branch";
+import { Commit, commits, exists, GitRunner, logWithMarks, remoteRef } from "./git";
 import { DriverError, Exit } from "./errors";
-
-export interface Commit {
-    sha: string;
-    /** Committer time, seconds since the epoch. */
-    time: number;
-    subject: string;
-}
 
 export interface DownstreamOnly extends Commit {
     /** hotfix: its change exists nowhere upstream; cherry-pick: an equal change exists upstream. */
@@ -37,36 +30,6 @@ export interface LinkStatus {
 
 const DAY = 86_400;
 const STALE_AFTER_HOURS = 24;
-
-/** One `git log` pass: commits with their `%m` mark (with --cherry-mark, `=` for an equal change on the other side). */
-function logWithMarks(git: GitRunner, args: string[]): (Commit & { mark: string })[] | undefined {
-    const out = git(["log", "--format=%m%x09%H%x09%ct%x09%s", ...args]);
-    if (out === undefined) return undefined;
-    return out
-        .split("\n")
-        .filter(Boolean)
-        .map((line) => {
-            const [mark, sha, time, ...subject] = line.split("\t");
-            return { mark, sha, time: Number(time), subject: subject.join("\t") };
-        });
-}
-
-function commits(git: GitRunner, args: string[]): Commit[] {
-    return (logWithMarks(git, args) ?? []).map(({ sha, time, subject }) => ({ sha, time, subject }));
-}
-
-/** The newest commit of a ref, or undefined when the ref does not exist here. */
-export function tipOf(git: GitRunner, ref: string): Commit | undefined {
-    return exists(git, ref) ? commits(git, ["-1", ref])[0] : undefined;
-}
-
-export function remoteRef(remote: string, branch: string): string {
-    return `refs/remotes/${remote}/${branch}`;
-}
-
-function exists(git: GitRunner, ref: string): boolean {
-    return git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]) !== undefined;
-}
 
 /** Hints that remote-tracking branches may be out of date. */
 export function freshnessWarnings(git: GitRunner, refs: string[], now: number): string[] {

@@ -4,10 +4,10 @@
  * from the local clone.
  */
 import { StackConfig } from "../lib/config/types";
-import { gitIn } from "./branch";
 import { HistoryUnreadable, readStackHistory, RecordedDeployment } from "./history";
 import { findProjectDir, loadValidStacks } from "./project";
-import { Commit, LinkStatus, linkStatus, remoteRef, tipOf } from "./promotion";
+import { Commit, gitIn, remoteRef, tipOf } from "./git";
+import { LinkStatus, linkStatus } from "./promotion";
 import { cleanSessionName, cleanTagValue, sourceIdentity } from "./session";
 import { AwsTimeouts, Deadline, findSourceCredentials, SourceCredentials } from "./sts";
 

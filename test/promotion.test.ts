@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { gitIn } from "../automation/branch";
+import { gitIn } from "../automation/git";
 import { Exit } from "../automation/errors";
 import { shallowBoundary } from "../automation/promotion";
 import { jobEnv, runCli } from "./support/driver";
