@@ -233,7 +233,7 @@ function signalGroup(pgid: number, sig: NodeJS.Signals | 0): boolean {
  */
 export function runAttini(o: RunOptions): Promise<AttiniResult> {
     return new Promise((resolve, reject) => {
-        const child = spawn(o.bin, o.args, { env: o.env, stdio: ["inherit", o.stdoutToStderr ? process.stderr : "inherit", "inherit"], shell: false, detached: true });
+        const child = spawn(o.bin, o.args, { env: o.env, stdio: ["inherit", o.stdoutToStderr ? 2 : "inherit", "inherit"], shell: false, detached: true });
         const pgid = child.pid;
         let timedOut = false;
         let forwarded: NodeJS.Signals | undefined;

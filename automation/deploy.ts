@@ -8,10 +8,11 @@ import { assertAccount, WrongAccountError } from "../lib/accountGuard";
 import { roleArn } from "../lib/arns";
 import { StackConfig } from "../lib/config/types";
 import { attiniArgs, attiniEnv, findAttini, runAttini, staticCredentialVars } from "./attini";
+import { Aws, realAws } from "./aws";
 import { CredentialEndpoint } from "./credentialEndpoint";
 import { resolveBranch, resolveCommit } from "./branch";
 import { gitIn, repositoryPathspec } from "./git";
-import { assumeRoleWithGithubOidc, githubIdToken } from "./githubOidc";
+import { githubIdToken } from "./githubOidc";
 import { DriverError, Exit, usage } from "./errors";
 import { Logger } from "./log";
 import type { DeployRoleOutputs } from "../lib/outputs";
@@ -21,7 +22,7 @@ import { checkDigest, distributionDigest } from "./artifact";
 import { readStackHistory } from "./history";
 import { applyPromotionGate, GateReport } from "./promotion";
 import { cleanSessionName, cleanTagValue, defaultSessionName, sourceIdentity } from "./session";
-import { assumeRole, AwsTimeouts, callerAccount, Deadline, findSourceCredentials, StsContext, TemporaryCredentials } from "./sts";
+import { AwsTimeouts, Deadline, StsContext, TemporaryCredentials } from "./sts";
 import { applyVerifiedGate, VerifiedGateReport } from "./verifiedGate";
 
 export interface DeployOptions {
@@ -100,17 +101,25 @@ function checkDistribution(given: string, resolved: string): "folder" | "zip" {
     throw usage(`distribution path ${given} is neither a folder nor a file (a FIFO, socket or device?). Pass the folder or .zip that \`attini deploy run\` should deploy.`);
 }
 
-export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger): Promise<DeploySummary> {
+/** What deploy reaches outside this process: AWS, and the stack outputs in the Pulumi backend. */
+export interface DeployServices {
+    aws: Aws;
+    readOutputs: typeof readOutputs;
+}
+
+export const REAL_SERVICES: DeployServices = { aws: realAws, readOutputs };
+
+export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger, services: DeployServices = REAL_SERVICES): Promise<DeploySummary> {
     const cleanups: (() => Promise<unknown>)[] = [];
     try {
-        return await deployWith(o, env, log, (fn) => cleanups.push(fn));
+        return await deployWith(o, env, log, services, (fn) => cleanups.push(fn));
     } finally {
         for (const cleanup of cleanups) await cleanup();
     }
 }
 
 /** `deploy`, with `onExit` to register what must be undone however it ends (the credential endpoint). */
-async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger, onExit: (fn: () => Promise<unknown>) => void): Promise<DeploySummary> {
+async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger, { aws, readOutputs }: DeployServices, onExit: (fn: () => Promise<unknown>) => void): Promise<DeploySummary> {
     const started = Date.now();
     const projectDir = findProjectDir(o.cwd);
     const { configs } = loadValidStacks(projectDir);
@@ -188,7 +197,7 @@ async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger,
         (error: unknown) => ({ ok: false as const, error }),
     );
     // --aws-timeout bounds the credential lookup (beside the outputs read), then again the STS steps.
-    const credentialsFound = o.dryRun || o.githubOidc ? Promise.resolve(undefined) : findSourceCredentials(new Deadline(o.aws.totalMs, "--aws-timeout"));
+    const credentialsFound = o.dryRun || o.githubOidc ? Promise.resolve(undefined) : aws.findSourceCredentials(new Deadline(o.aws.totalMs, "--aws-timeout"));
     credentialsFound.catch(() => {}); // reported below, after the outputs
     const commit = resolveCommit(env, git);
     /** The session's tags, on the deploy role's sessions and the upstream reader's: CloudTrail shows what was deployed, from where. */
@@ -215,6 +224,7 @@ async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger,
               log: (l) => log.info(l),
               readHistory: async (distributionName, distributionId) =>
                   readStackHistory(
+                      aws,
                       upstream,
                       {
                           source: await credentialsFound,
@@ -281,9 +291,9 @@ async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger,
         if (o.githubOidc) {
             // A running job may ask GitHub for a fresh ID token at any time: each set gets its own.
             const token = await githubIdToken(env, log.redactor, ctx.deadline);
-            creds = await assumeRoleWithGithubOidc({ roleArn: role, sessionName, durationSeconds: o.durationSeconds, branch: stack.branch }, token, ctx);
+            creds = await aws.assumeRoleWithWebIdentity({ roleArn: role, sessionName, durationSeconds: o.durationSeconds, branch: stack.branch }, token, ctx);
         } else {
-            creds = await assumeRole(
+            creds = await aws.assumeRole(
                 {
                     roleArn: role,
                     region: stack.region,
@@ -301,7 +311,7 @@ async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger,
         log.redactor.add(creds.accessKeyId, creds.secretAccessKey, creds.sessionToken);
         // The wrong-account guard: every set attini gets must belong to the stack's account.
         try {
-            assertAccount(stack.stack, outputs!.accountId, await callerAccount(ctx, creds), "the assumed deploy role's credentials", "Attini was not run. Check deployRoleArn in the stack outputs and run `pulumi up` for this stack in its own account.");
+            assertAccount(stack.stack, outputs!.accountId, await aws.callerAccount(ctx, creds), "the assumed deploy role's credentials", "Attini was not run. Check deployRoleArn in the stack outputs and run `pulumi up` for this stack in its own account.");
         } catch (e) {
             if (e instanceof WrongAccountError) throw new DriverError(Exit.WRONG_ACCOUNT, e.message);
             throw e;

@@ -36,8 +36,16 @@ export async function githubIdToken(env: NodeJS.ProcessEnv, redactor: Redactor, 
     return value;
 }
 
+/** An AssumeRoleWithWebIdentity request; `branch` is the job's, for the hint when STS refuses. */
+export interface WebIdentityRequest {
+    roleArn: string;
+    sessionName: string;
+    durationSeconds: number;
+    branch: string;
+}
+
 export async function assumeRoleWithGithubOidc(
-    req: { roleArn: string; sessionName: string; durationSeconds: number; branch: string },
+    req: WebIdentityRequest,
     token: string,
     ctx: StsContext,
 ): Promise<TemporaryCredentials> {

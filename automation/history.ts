@@ -15,8 +15,8 @@ import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { StackConfig } from "../lib/config/types";
 import { DEPLOY_DATA_TABLE, historyReaderArn } from "../lib/arns";
 import { DriverError } from "./errors";
-import { assumeRoleWithGithubOidc } from "./githubOidc";
-import { assumeRole, callAws, callerAccount, DeadlineExceeded, deadlineMessage, describeError, SourceCredentials, StsContext, TemporaryCredentials } from "./sts";
+import type { Aws } from "./aws";
+import { callAws, DeadlineExceeded, deadlineMessage, describeError, SourceCredentials, StsContext, TemporaryCredentials } from "./sts";
 
 /**
  * succeeded: the deployment plan ended SUCCEEDED (or the init stack was done and there was no plan
@@ -150,23 +150,23 @@ const READER_SESSION_SECONDS = 900;
  * c's deployments of one distribution (see readDeployments). Every failure is a HistoryUnreadable
  * that says what to fix; a reader in another account is refused like a deploy role would be.
  */
-export async function readStackHistory(c: StackConfig, access: ReaderAccess, ctx: StsContext, q: Pick<HistoryQuery, "distributionName" | "until">): Promise<RecordedDeployment[]> {
+export async function readStackHistory(aws: Aws, c: StackConfig, access: ReaderAccess, ctx: StsContext, q: Pick<HistoryQuery, "distributionName" | "until">): Promise<RecordedDeployment[]> {
     const roleArn = historyReaderArn(c);
     // Without a token (or source credentials, which the caller awaited) the deploy could not go on either: not the reader's failure.
     const token = access.githubToken ? await access.githubToken() : undefined;
     let creds: TemporaryCredentials;
     try {
         if (token !== undefined) {
-            creds = await assumeRoleWithGithubOidc({ roleArn, sessionName: access.sessionName, durationSeconds: READER_SESSION_SECONDS, branch: access.branch }, token, ctx);
+            creds = await aws.assumeRoleWithWebIdentity({ roleArn, sessionName: access.sessionName, durationSeconds: READER_SESSION_SECONDS, branch: access.branch }, token, ctx);
         } else {
             if (c.externalIdRequired && !access.externalId) throw new HistoryUnreadable(`stack ${c.stack} requires an ExternalId: pass --external-id or set ATTINI_GITOPS_EXTERNAL_ID.`);
-            creds = await assumeRole(
+            creds = await aws.assumeRole(
                 { roleArn, region: c.region, sessionName: access.sessionName, durationSeconds: READER_SESSION_SECONDS, externalId: c.externalIdRequired ? access.externalId : undefined, sourceIdentity: access.sourceIdentity, tags: access.tags },
                 ctx,
                 access.source,
             );
         }
-        const account = await callerAccount(ctx, creds);
+        const account = await aws.callerAccount(ctx, creds);
         if (account !== c.accountId) throw new HistoryUnreadable(`the credentials of ${roleArn} act in account ${account ?? "(unknown)"}, not in stack ${c.stack}'s account ${c.accountId}.`);
     } catch (e) {
         if (!(e instanceof DriverError || e instanceof HistoryUnreadable)) throw e;
@@ -175,5 +175,5 @@ export async function readStackHistory(c: StackConfig, access: ReaderAccess, ctx
                 `(and, with GitHub OIDC, the jobs on historyReaderBranches); \`attini-gitops validate\` checks that wiring, and \`attini-gitops build-server-policy\` prints the build server's policy. Run pulumi up --stack ${c.stack} after changing it.`,
         );
     }
-    return readDeployments(ctx, creds, { environment: c.attiniEnvironment, accountId: c.accountId, ...q });
+    return aws.readDeployments(ctx, creds, { environment: c.attiniEnvironment, accountId: c.accountId, ...q });
 }

@@ -9,7 +9,8 @@ import { findProjectDir, loadValidStacks } from "./project";
 import { Commit, gitIn, remoteRef, tipOf } from "./git";
 import { LinkStatus, linkStatus } from "./promotion";
 import { cleanSessionName, cleanTagValue, sourceIdentity } from "./session";
-import { AwsTimeouts, Deadline, findSourceCredentials, SourceCredentials } from "./sts";
+import { Aws, realAws } from "./aws";
+import { AwsTimeouts, Deadline, SourceCredentials } from "./sts";
 
 /** What Attini recorded about one distribution in one environment. */
 export interface DeployedState {
@@ -47,7 +48,9 @@ export interface StatusOptions {
     /** The distribution whose deployments to show (from --distribution-name, or --dist's attini-config). */
     distributionName?: string;
     externalId?: string;
-    aws: AwsTimeouts;
+    timeouts: AwsTimeouts;
+    /** Where the AWS calls go (the real AWS unless a test says otherwise). */
+    aws?: Aws;
     env: NodeJS.ProcessEnv;
     log: (line: string) => void;
 }
@@ -78,7 +81,7 @@ async function recorded(configs: readonly StackConfig[], o: StatusOptions): Prom
     if (name === undefined) return configs.map(() => ({ unknown: "not read: pass --distribution-name NAME (or --dist PATH) to show what Attini recorded" }));
     let source: SourceCredentials;
     try {
-        source = await findSourceCredentials(new Deadline(o.aws.totalMs, "--aws-timeout"));
+        source = await (o.aws ?? realAws).findSourceCredentials(new Deadline(o.timeouts.totalMs, "--aws-timeout"));
     } catch (e) {
         const why = `not read: ${(e as Error).message}`;
         return configs.map(() => ({ unknown: why }));
@@ -87,6 +90,7 @@ async function recorded(configs: readonly StackConfig[], o: StatusOptions): Prom
         configs.map(async (c) => {
             try {
                 const history = await readStackHistory(
+                    o.aws ?? realAws,
                     c,
                     {
                         source,
@@ -96,7 +100,7 @@ async function recorded(configs: readonly StackConfig[], o: StatusOptions): Prom
                         sourceIdentity: sourceIdentity(o.env),
                         tags: { "attini-gitops:stack": cleanTagValue(c.stack), "attini-gitops:environment": cleanTagValue(c.attiniEnvironment) },
                     },
-                    { region: c.region, deadline: new Deadline(o.aws.totalMs, "--aws-timeout"), requestMs: o.aws.requestMs, log: o.log },
+                    { region: c.region, deadline: new Deadline(o.timeouts.totalMs, "--aws-timeout"), requestMs: o.timeouts.requestMs, log: o.log },
                     { distributionName: name, until: (d) => d.status === "succeeded" },
                 );
                 return { deployed: { distributionName: name, last: history[0], lastSucceeded: history.find((d) => d.status === "succeeded") } };

@@ -65,7 +65,7 @@ Options:
             remote: (values.remote as string | undefined) ?? "origin",
             distributionName: (values["distribution-name"] as string | undefined) ?? (values.dist === undefined ? undefined : await distributionNameOf(values.dist as string)),
             externalId,
-            aws: awsTimeouts(values, DEFAULT_AWS_TIMEOUTS),
+            timeouts: awsTimeouts(values, DEFAULT_AWS_TIMEOUTS),
             env: ctx.env,
             log: (line) => ctx.log.info(line),
         });

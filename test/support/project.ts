@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { roleArn } from "../../lib/arns";
+import type { StackConfig } from "../../lib/config/types";
 import { requireStackConfig } from "../../lib/config/validate";
 import { configFromEngine } from "../../lib/engineConfig";
 import { historyReaderArn } from "../../lib/arns";
@@ -76,19 +77,20 @@ export function scratchProject(edit: Partial<Record<string, (text: string) => st
     return { dir, distribution, dispose: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** What index.ts exports for a stack, from its validated config. */
-const deployRoleOutputs = (override: Record<string, unknown>) => async () => {
-    const c = requireStackConfig(pulumi.getStack(), configFromEngine());
+/** What index.ts exports for a stack with this config. */
+export function outputsFor(c: StackConfig): DeployRoleOutputs {
     const arn = roleArn(c);
-    const outputs = {
+    return {
         deployRoleArn: arn,
         deployRoleName: c.roleName,
         historyReaderArn: historyReaderArn(c),
         ...configOutputs(c),
         buildServerPolicy: JSON.stringify(buildServerPolicy([arn], [historyReaderArn(c)])),
-    } satisfies DeployRoleOutputs;
-    return { ...outputs, ...override };
-};
+    };
+}
+
+/** An inline program that exports what index.ts exports, from the engine's validated config. */
+const deployRoleOutputs = (override: Record<string, unknown>) => async () => ({ ...outputsFor(requireStackConfig(pulumi.getStack(), configFromEngine())), ...override });
 
 /** Runs `up` for the given stacks of the scratch project on the backend. */
 export async function provision(project: ScratchProject, backend: Backend, stacks: readonly string[] = STACKS, override: Record<string, unknown> = {}): Promise<void> {

@@ -1,0 +1,30 @@
+/**
+ * Every AWS call the driver makes, behind one interface (as cdk-assets' IAws): the real one, on
+ * the AWS SDK for JavaScript v3 with the driver's retry policy and deadlines (sts.ts,
+ * githubOidc.ts, history.ts), and in the unit tests a fake that records the order of the calls.
+ */
+import { assumeRoleWithGithubOidc, WebIdentityRequest } from "./githubOidc";
+import { HistoryQuery, readDeployments, RecordedDeployment } from "./history";
+import { AssumeRoleRequest, assumeRole, callerAccount, Deadline, findSourceCredentials, SourceCredentials, StsContext, TemporaryCredentials } from "./sts";
+
+export interface Aws {
+    /** The build server's own credentials, from the default chain (a local lookup: no API call). */
+    findSourceCredentials(deadline: Deadline): Promise<SourceCredentials>;
+    /** STS AssumeRole; a refusal is a DriverError(CREDENTIALS) that says what to fix. */
+    assumeRole(req: AssumeRoleRequest, ctx: StsContext, source?: SourceCredentials): Promise<TemporaryCredentials>;
+    /** STS AssumeRoleWithWebIdentity with a GitHub Actions ID token. */
+    assumeRoleWithWebIdentity(req: WebIdentityRequest, token: string, ctx: StsContext): Promise<TemporaryCredentials>;
+    /** The account the credentials act in (STS GetCallerIdentity). */
+    callerAccount(ctx: StsContext, credentials: TemporaryCredentials): Promise<string | undefined>;
+    /** An environment's Attini deployments, newest first (DynamoDB Query on AttiniDeployDataV1). */
+    readDeployments(ctx: StsContext, credentials: TemporaryCredentials, q: HistoryQuery): Promise<RecordedDeployment[]>;
+}
+
+/** The real AWS. */
+export const realAws: Aws = {
+    findSourceCredentials,
+    assumeRole,
+    assumeRoleWithWebIdentity: assumeRoleWithGithubOidc,
+    callerAccount,
+    readDeployments,
+};

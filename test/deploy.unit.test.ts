@@ -1,0 +1,143 @@
+// deploy() with a fake AWS (automation/aws.ts) and the stack outputs handed in: the order of the
+// AWS calls and the exit codes, in milliseconds. The end-to-end tests on the emulator and the
+// real Attini CLI (driver.test.ts, verified-promotion.test.ts) cover the same paths for real.
+import test from "ava";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { Aws } from "../automation/aws";
+import { deploy, DeployOptions } from "../automation/deploy";
+import { DriverError, Exit } from "../automation/errors";
+import type { RecordedDeployment } from "../automation/history";
+import { Logger, Redactor } from "../automation/log";
+import { DEFAULT_AWS_TIMEOUTS, TemporaryCredentials } from "../automation/sts";
+import { loadStacks } from "../lib/stackFiles";
+import { outputsFor, scratchProject } from "./support/project";
+import { writeZip } from "./support/zip";
+
+const READER = (account: string) => `arn:aws:iam::${account}:role/attini-history-reader-eu-west-1`;
+const DEPLOY_ROLE = (account: string) => `arn:aws:iam::${account}:role/attini-deploy-role-eu-west-1`;
+
+/** A fake AWS: records each call; credentials act in the account of the role assumed, unless `accountOf` says otherwise. */
+function fakeAws(o: { history?: RecordedDeployment[]; refuse?: (roleArn: string) => boolean; accountOf?: (roleArn: string) => string } = {}) {
+    const calls: string[] = [];
+    const account = (roleArn: string) => o.accountOf?.(roleArn) ?? /:iam::(\d{12}):/.exec(roleArn)![1];
+    const creds = (roleArn: string): TemporaryCredentials => ({ accessKeyId: `AKIAFAKE${account(roleArn)}`, secretAccessKey: "fake-secret", sessionToken: `token-${account(roleArn)}` });
+    const aws: Aws = {
+        findSourceCredentials: async () => (calls.push("findSourceCredentials"), async () => ({ accessKeyId: "AKIASOURCE", secretAccessKey: "source" })),
+        assumeRole: async (req) => {
+            calls.push(`assumeRole ${req.roleArn}`);
+            if (o.refuse?.(req.roleArn)) throw new DriverError(Exit.CREDENTIALS, `STS denied AssumeRole on ${req.roleArn}`);
+            return creds(req.roleArn);
+        },
+        assumeRoleWithWebIdentity: async (req) => (calls.push(`assumeRoleWithWebIdentity ${req.roleArn}`), creds(req.roleArn)),
+        callerAccount: async (_ctx, c) => (calls.push(`callerAccount ${c.accessKeyId.slice(8)}`), c.accessKeyId.slice(8)),
+        readDeployments: async (_ctx, _c, q) => (calls.push(`readDeployments ${q.environment}-${q.distributionName}`), o.history ?? []),
+    };
+    return { aws, calls };
+}
+
+const project = scratchProject();
+test.after.always(() => project.dispose());
+const configs = loadStacks(project.dir).configs;
+const zip = writeZip(path.join(project.dir, "build-7.zip"), { "attini-config.yaml": "distributionName: platform\ndistributionId: build-7\n" });
+const succeeded: RecordedDeployment = { environment: "acc", distributionName: "platform", distributionId: "build-7", time: Date.now() - 60_000, status: "succeeded" };
+
+/** An attini that leaves a mark when it runs. */
+const marks = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-deploy-unit-"));
+test.after.always(() => fs.rmSync(marks, { recursive: true, force: true }));
+let n = 0;
+function attini(): { bin: string; ran: () => boolean } {
+    const mark = path.join(marks, `ran-${n}`);
+    const bin = path.join(marks, `attini-${n++}`);
+    fs.writeFileSync(bin, `#!/bin/sh\ntouch '${mark}'\n`, { mode: 0o755 });
+    return { bin, ran: () => fs.existsSync(mark) };
+}
+
+async function run(branch: string, distributionPath: string, aws: Aws) {
+    const a = attini();
+    const o: DeployOptions = {
+        distributionPath,
+        extraArgs: [],
+        allowUnmapped: false,
+        attiniBin: a.bin,
+        githubOidc: false,
+        remote: "origin",
+        skipPromotionCheck: false,
+        durationSeconds: 3600,
+        timeoutSeconds: 60,
+        killGraceMs: 1000,
+        staticCredentials: true,
+        aws: DEFAULT_AWS_TIMEOUTS,
+        outputsTimeoutMs: 10_000,
+        dryRun: false,
+        json: true,
+        cwd: project.dir,
+    };
+    const lines: string[] = [];
+    const readOutputs = async (_dir: string, c: (typeof configs)[number]) => outputsFor(c);
+    const result = await deploy(o, { PATH: process.env.PATH, BRANCH: branch }, new Logger(new Redactor(), (l) => lines.push(l)), { aws, readOutputs }).then(
+        (summary) => ({ summary, error: undefined }),
+        (error: DriverError) => ({ summary: undefined, error }),
+    );
+    return { ...result, ran: a.ran(), log: lines.join("") };
+}
+
+test("prod, a zip that succeeded in stage: stage's reader first (checked to be in stage's account), then prod's deploy role, then attini", async (t) => {
+    const { aws, calls } = fakeAws({ history: [succeeded] });
+    const r = await run("main", zip, aws);
+    t.is(r.error, undefined, r.log);
+    t.is(r.summary?.exitCode, 0);
+    t.true(r.ran);
+    t.deepEqual(calls, [
+        "findSourceCredentials",
+        `assumeRole ${READER("222222222222")}`,
+        "callerAccount 222222222222",
+        "readDeployments acc-platform",
+        `assumeRole ${DEPLOY_ROLE("333333333333")}`,
+        "callerAccount 333333333333",
+    ]);
+    t.like(r.summary?.verifiedPromotion, { result: "passed", distributionId: "build-7" });
+});
+
+test("dev has no upstream: no history is read", async (t) => {
+    const { aws, calls } = fakeAws();
+    const r = await run("dev", project.distribution, aws);
+    t.is(r.summary?.exitCode, 0, r.log);
+    t.deepEqual(calls, ["findSourceCredentials", `assumeRole ${DEPLOY_ROLE("111111111111")}`, "callerAccount 111111111111"]);
+});
+
+test("STS refuses the deploy role: exit 5, and attini never runs", async (t) => {
+    const { aws, calls } = fakeAws({ refuse: (arn) => arn === DEPLOY_ROLE("111111111111") });
+    const r = await run("dev", project.distribution, aws);
+    t.is(r.error?.exitCode, Exit.CREDENTIALS);
+    t.false(r.ran);
+    t.deepEqual(calls.slice(-1), [`assumeRole ${DEPLOY_ROLE("111111111111")}`], "nothing after the refusal");
+});
+
+test("the deploy role's credentials act in another account: exit 6, and attini never runs", async (t) => {
+    const { aws } = fakeAws({ accountOf: (arn) => (arn === DEPLOY_ROLE("111111111111") ? "999999999999" : arn.split(":")[4]) });
+    const r = await run("dev", project.distribution, aws);
+    t.is(r.error?.exitCode, Exit.WRONG_ACCOUNT);
+    t.regex(r.error!.message, /stack 'dev' belongs to account 111111111111, but the assumed deploy role's credentials are for account 999999999999/);
+    t.false(r.ran);
+});
+
+test("stage's reader acts in another account: prod's gate (enforce) refuses, exit 7, before prod's deploy role is assumed", async (t) => {
+    const { aws, calls } = fakeAws({ history: [succeeded], accountOf: (arn) => (arn === READER("222222222222") ? "444444444444" : arn.split(":")[4]) });
+    const r = await run("main", zip, aws);
+    t.is(r.error?.exitCode, Exit.REFUSED);
+    t.regex(r.error!.message, /act in account 444444444444, not in stack stage's account 222222222222/);
+    t.false(calls.includes(`assumeRole ${DEPLOY_ROLE("333333333333")}`));
+    t.false(calls.some((c) => c.startsWith("readDeployments")), "no history read with credentials from another account");
+    t.false(r.ran);
+});
+
+test("stage's history shows the id failed: exit 7, prod's deploy role is never assumed", async (t) => {
+    const { aws, calls } = fakeAws({ history: [{ ...succeeded, status: "failed", detail: "deployment plan FAILED" }] });
+    const r = await run("main", zip, aws);
+    t.is(r.error?.exitCode, Exit.REFUSED);
+    t.regex(r.error!.message, /distributionId build-7 failed in acc/);
+    t.false(calls.includes(`assumeRole ${DEPLOY_ROLE("333333333333")}`));
+    t.false(r.ran);
+});
