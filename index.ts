@@ -16,13 +16,26 @@ export = async () => {
 
     // aws:allowedAccountIds makes the provider refuse other accounts; this says which account to log in to.
     const identity = await aws.getCallerIdentity();
-    assertAccount(config.stack, config.accountId, identity.accountId, "your AWS credentials",
-        `Log in to account ${config.accountId} (e.g. \`export AWS_PROFILE=<profile for ${config.accountId}>\`) and run \`pulumi up --stack ${config.stack}\` again.`);
+    assertAccount(
+        config.stack,
+        config.accountId,
+        identity.accountId,
+        "your AWS credentials",
+        `Log in to account ${config.accountId} (e.g. \`export AWS_PROFILE=<profile for ${config.accountId}>\`) and run \`pulumi up --stack ${config.stack}\` again.`,
+    );
 
     const externalId = config.externalId === undefined ? undefined : pulumi.secret(config.externalId);
-    const deployRole = new DeployRole("deploy-role", { config, attiniPolicyArn: await findAttiniPolicy(config), externalId });
+    const deployRole = new DeployRole("deploy-role", {
+        config,
+        attiniPolicyArn: await findAttiniPolicy(config),
+        externalId,
+    });
     // Read-only access to this environment's Attini deployments, for the promotion gate downstream.
-    const historyReader = new HistoryReader("history-reader", { config, externalId, oidcProviderArn: deployRole.oidcProviderArn });
+    const historyReader = new HistoryReader("history-reader", {
+        config,
+        externalId,
+        oidcProviderArn: deployRole.oidcProviderArn,
+    });
 
     // The contract with the CI driver (lib/outputs.ts), which reads these before each deploy.
     return {
@@ -30,6 +43,8 @@ export = async () => {
         deployRoleName: deployRole.roleName,
         historyReaderArn: historyReader.roleArn,
         ...configOutputs(config),
-        buildServerPolicy: pulumi.all([deployRole.roleArn, historyReader.roleArn]).apply(([d, r]) => JSON.stringify(buildServerPolicy([d], [r]))),
+        buildServerPolicy: pulumi
+            .all([deployRole.roleArn, historyReader.roleArn])
+            .apply(([d, r]) => JSON.stringify(buildServerPolicy([d], [r]))),
     } satisfies ProgramOutputs;
 };

@@ -28,12 +28,16 @@ export function distributionDigest(p: string): string {
     if (st.isFile()) return createHash("sha256").update(fs.readFileSync(p)).digest("hex");
     const h = createHash("sha256");
     const walk = (dir: string, rel: string) => {
-        for (const ent of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-            if (ent.name === ".git" || ent.name === "node_modules" || (rel === "" && ent.name === ATTINI_OUTPUT_DIR)) continue;
+        for (const ent of fs
+            .readdirSync(dir, { withFileTypes: true })
+            .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+            if (ent.name === ".git" || ent.name === "node_modules" || (rel === "" && ent.name === ATTINI_OUTPUT_DIR))
+                continue;
             const full = path.join(dir, ent.name);
             const r = rel ? `${rel}/${ent.name}` : ent.name;
             if (ent.isDirectory()) walk(full, r);
-            else if (ent.isFile()) h.update(`${r}\0${createHash("sha256").update(fs.readFileSync(full)).digest("hex")}\n`);
+            else if (ent.isFile())
+                h.update(`${r}\0${createHash("sha256").update(fs.readFileSync(full)).digest("hex")}\n`);
         }
     };
     walk(p, "");
@@ -43,10 +47,15 @@ export function distributionDigest(p: string): string {
 /** Refuses any artifact but the expected one, before any AWS call. */
 export function checkDigest(distribution: string, digest: string, expected: string | undefined): void {
     if (expected === undefined) return;
-    if (!/^[0-9a-f]{64}$/i.test(expected)) throw usage(`--expect-sha256 ${JSON.stringify(expected)}: expected 64 hex characters`);
-    if (!fs.statSync(distribution).isFile()) throw usage(`--expect-sha256 needs a packaged .zip distribution; ${distribution} is a folder`);
+    if (!/^[0-9a-f]{64}$/i.test(expected))
+        throw usage(`--expect-sha256 ${JSON.stringify(expected)}: expected 64 hex characters`);
+    if (!fs.statSync(distribution).isFile())
+        throw usage(`--expect-sha256 needs a packaged .zip distribution; ${distribution} is a folder`);
     if (digest !== expected.toLowerCase()) {
-        throw new DriverError(Exit.REFUSED, `${path.basename(distribution)} has sha256 ${digest}, not the expected ${expected.toLowerCase()} (--expect-sha256): refusing to deploy a different artifact than the one promoted.`);
+        throw new DriverError(
+            Exit.REFUSED,
+            `${path.basename(distribution)} has sha256 ${digest}, not the expected ${expected.toLowerCase()} (--expect-sha256): refusing to deploy a different artifact than the one promoted.`,
+        );
     }
 }
 
@@ -72,7 +81,11 @@ export async function readAttiniConfig(distribution: string): Promise<AttiniConf
     if (fs.statSync(distribution).isDirectory()) {
         for (const file of ATTINI_CONFIG_FILES) {
             const full = path.join(distribution, file);
-            if (fs.existsSync(full)) found.push({ file, text: async () => boundedText(file, fs.statSync(full).size, () => fs.readFileSync(full)) });
+            if (fs.existsSync(full))
+                found.push({
+                    file,
+                    text: async () => boundedText(file, fs.statSync(full).size, () => fs.readFileSync(full)),
+                });
         }
     } else {
         let zip: yauzl.ZipFile;
@@ -98,15 +111,21 @@ export async function readAttiniConfig(distribution: string): Promise<AttiniConf
             zip.close();
         }
     }
-    if (found.length === 0) throw new ArtifactError(`${path.basename(distribution)} has no attini-config.yaml, .yml or .json at its root`);
-    if (found.length > 1) throw new ArtifactError(`${path.basename(distribution)} has ${found.map((f) => f.file).join(" and ")}; Attini refuses more than one attini-config`);
+    if (found.length === 0)
+        throw new ArtifactError(`${path.basename(distribution)} has no attini-config.yaml, .yml or .json at its root`);
+    if (found.length > 1)
+        throw new ArtifactError(
+            `${path.basename(distribution)} has ${found.map((f) => f.file).join(" and ")}; Attini refuses more than one attini-config`,
+        );
     const { file } = found[0];
     let parsed: unknown;
     try {
         const text = await found[0].text();
         parsed = file.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
     } catch (e) {
-        throw new ArtifactError(`${file} in ${path.basename(distribution)} cannot be parsed: ${(e as Error).message.split("\n")[0]}`);
+        throw new ArtifactError(
+            `${file} in ${path.basename(distribution)} cannot be parsed: ${(e as Error).message.split("\n")[0]}`,
+        );
     }
     const config = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
     const text = (k: string) => (typeof config[k] === "string" && config[k] !== "" ? (config[k] as string) : undefined);
@@ -115,7 +134,10 @@ export async function readAttiniConfig(distribution: string): Promise<AttiniConf
 
 /** The file's text, unless it is larger than any attini-config should be. */
 async function boundedText(file: string, size: number, read: () => Buffer | Promise<Buffer>): Promise<string> {
-    if (size > MAX_CONFIG_BYTES) throw new ArtifactError(`${file} is ${size} bytes; an attini-config over ${MAX_CONFIG_BYTES} bytes is not read`);
+    if (size > MAX_CONFIG_BYTES)
+        throw new ArtifactError(
+            `${file} is ${size} bytes; an attini-config over ${MAX_CONFIG_BYTES} bytes is not read`,
+        );
     const bytes = await read();
     if (bytes.length > MAX_CONFIG_BYTES) throw new ArtifactError(`${file} is over ${MAX_CONFIG_BYTES} bytes; not read`);
     return bytes.toString("utf8");

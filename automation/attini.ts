@@ -77,7 +77,9 @@ export function ownedOption(arg: string): string | undefined {
 /** The exact attini command line: `attini deploy run <path> -e <env> -f [extra...]`. */
 export function attiniArgs(distributionPath: string, attiniEnvironment: string, extra: readonly string[]): string[] {
     if (distributionPath.startsWith("-")) {
-        throw usage(`distribution path ${JSON.stringify(distributionPath)} starts with '-', which attini would read as an option. Write it as ./${distributionPath}.`);
+        throw usage(
+            `distribution path ${JSON.stringify(distributionPath)} starts with '-', which attini would read as an option. Write it as ./${distributionPath}.`,
+        );
     }
     for (const arg of extra) {
         const owned = ownedOption(arg);
@@ -93,7 +95,11 @@ export function attiniArgs(distributionPath: string, attiniEnvironment: string, 
 
 /** The credentials as environment variables, for --static-credentials. */
 export function staticCredentialVars(c: TemporaryCredentials): Record<string, string> {
-    return { AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey, AWS_SESSION_TOKEN: c.sessionToken };
+    return {
+        AWS_ACCESS_KEY_ID: c.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: c.secretAccessKey,
+        AWS_SESSION_TOKEN: c.sessionToken,
+    };
 }
 
 /** The variables the JVM (and launcher scripts) read options from. */
@@ -126,7 +132,12 @@ export function withoutAwsProperties(options: string): string {
  * attini's output does not go to a terminal (a CI log), ATTINI_DISABLE_ANSI_COLOR=true keeps
  * colour codes out of it, unless the user set that variable.
  */
-export function attiniEnv(parent: NodeJS.ProcessEnv, credentialVars: Readonly<Record<string, string>>, region: string, outputIsTerminal = false): NodeJS.ProcessEnv {
+export function attiniEnv(
+    parent: NodeJS.ProcessEnv,
+    credentialVars: Readonly<Record<string, string>>,
+    region: string,
+    outputIsTerminal = false,
+): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...parent };
     for (const k of WITHHELD_VARS) delete env[k];
     for (const k of JAVA_OPTION_VARS) {
@@ -147,13 +158,20 @@ export function attiniEnv(parent: NodeJS.ProcessEnv, credentialVars: Readonly<Re
         AWS_CONFIG_FILE: "/dev/null",
         AWS_EC2_METADATA_DISABLED: "true",
         ATTINI_DISABLE_CLI_VERSION_CHECK: "true",
-        ...(env.ATTINI_DISABLE_ANSI_COLOR === undefined && !outputIsTerminal ? { ATTINI_DISABLE_ANSI_COLOR: "true" } : {}),
+        ...(env.ATTINI_DISABLE_ANSI_COLOR === undefined && !outputIsTerminal
+            ? { ATTINI_DISABLE_ANSI_COLOR: "true" }
+            : {}),
     };
 }
 
 /** Finds the attini executable: an explicit path, or `attini` on PATH. */
 export function findAttini(bin: string, env: NodeJS.ProcessEnv): string {
-    const candidates = bin.includes(path.sep) ? [path.resolve(bin)] : (env.PATH ?? "").split(path.delimiter).filter(Boolean).map((d) => path.join(d, bin));
+    const candidates = bin.includes(path.sep)
+        ? [path.resolve(bin)]
+        : (env.PATH ?? "")
+              .split(path.delimiter)
+              .filter(Boolean)
+              .map((d) => path.join(d, bin));
     for (const c of candidates) {
         try {
             fs.accessSync(c, fs.constants.X_OK);
@@ -233,7 +251,12 @@ function signalGroup(pgid: number, sig: NodeJS.Signals | 0): boolean {
  */
 export function runAttini(o: RunOptions): Promise<AttiniResult> {
     return new Promise((resolve, reject) => {
-        const child = spawn(o.bin, o.args, { env: o.env, stdio: ["inherit", o.stdoutToStderr ? 2 : "inherit", "inherit"], shell: false, detached: true });
+        const child = spawn(o.bin, o.args, {
+            env: o.env,
+            stdio: ["inherit", o.stdoutToStderr ? 2 : "inherit", "inherit"],
+            shell: false,
+            detached: true,
+        });
         const pgid = child.pid;
         let timedOut = false;
         let forwarded: NodeJS.Signals | undefined;

@@ -5,7 +5,16 @@
  */
 import { assumeRoleWithGithubOidc, WebIdentityRequest } from "./githubOidc";
 import { HistoryQuery, readDeployments, RecordedDeployment } from "./history";
-import { AssumeRoleRequest, assumeRole, callerAccount, Deadline, findSourceCredentials, SourceCredentials, StsContext, TemporaryCredentials } from "./sts";
+import {
+    AssumeRoleRequest,
+    assumeRole,
+    callerAccount,
+    Deadline,
+    findSourceCredentials,
+    SourceCredentials,
+    StsContext,
+    TemporaryCredentials,
+} from "./sts";
 
 export interface Aws {
     /** The build server's own credentials, from the default chain (a local lookup: no API call). */

@@ -50,7 +50,8 @@ const pick = (env: Env, ...names: string[]): [string, string] | undefined => {
     }
     return undefined;
 };
-const headsOnly = (hit: [string, string] | undefined): [string, string] | undefined => (hit && hit[1].startsWith("refs/heads/") ? hit : undefined);
+const headsOnly = (hit: [string, string] | undefined): [string, string] | undefined =>
+    hit && hit[1].startsWith("refs/heads/") ? hit : undefined;
 
 /**
  * An allow-list check on the variable that names the trigger: a missing or unlisted value refuses,
@@ -62,12 +63,20 @@ const allowTrigger =
         const v = e[name];
         if ((v === undefined || v === "") && optional) return undefined;
         if (v !== undefined && allowed.includes(v)) return undefined;
-        return v === undefined || v === "" ? `${name} is not set, so the trigger of this build is unknown` : `${name}=${v}; only ${allowed.join(" and ")} deploy`;
+        return v === undefined || v === ""
+            ? `${name} is not set, so the trigger of this build is unknown`
+            : `${name}=${v}; only ${allowed.join(" and ")} deploy`;
     };
 
 /** GitHub Actions events that deploy: a push, or a deliberate manual run of the branch. */
 export const GITHUB_DEPLOY_EVENTS = ["push", "workflow_dispatch"] as const;
-const GITHUB_PR_EVENTS = ["pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment", "merge_group"];
+const GITHUB_PR_EVENTS = [
+    "pull_request",
+    "pull_request_target",
+    "pull_request_review",
+    "pull_request_review_comment",
+    "merge_group",
+];
 /** GitLab pipeline sources that deploy: a push, or a pipeline run from the UI on the branch. */
 export const GITLAB_DEPLOY_SOURCES = ["push", "web"] as const;
 /** Azure Pipelines build reasons that deploy: CI triggers on a push, or a manual queue. */
@@ -100,8 +109,12 @@ export const CI_RULES: readonly CiRule[] = [
         trigger: allowTrigger("CODEBUILD_WEBHOOK_EVENT", ["PUSH"], true),
         branch: (e) =>
             pick(e, "CODEBUILD_WEBHOOK_HEAD_REF") ??
-            (e.CODEBUILD_WEBHOOK_TRIGGER?.startsWith("branch/") ? ["CODEBUILD_WEBHOOK_TRIGGER", e.CODEBUILD_WEBHOOK_TRIGGER.slice("branch/".length)] : undefined) ??
-            (e.CODEBUILD_WEBHOOK_TRIGGER?.startsWith("tag/") ? ["CODEBUILD_WEBHOOK_TRIGGER", `refs/tags/${e.CODEBUILD_WEBHOOK_TRIGGER.slice("tag/".length)}`] : undefined) ??
+            (e.CODEBUILD_WEBHOOK_TRIGGER?.startsWith("branch/")
+                ? ["CODEBUILD_WEBHOOK_TRIGGER", e.CODEBUILD_WEBHOOK_TRIGGER.slice("branch/".length)]
+                : undefined) ??
+            (e.CODEBUILD_WEBHOOK_TRIGGER?.startsWith("tag/")
+                ? ["CODEBUILD_WEBHOOK_TRIGGER", `refs/tags/${e.CODEBUILD_WEBHOOK_TRIGGER.slice("tag/".length)}`]
+                : undefined) ??
             // A source version may also be a commit id, which names no branch: then git is asked.
             headsOnly(pick(e, "CODEBUILD_SOURCE_VERSION")),
     },
@@ -117,22 +130,30 @@ export const CI_RULES: readonly CiRule[] = [
         pullRequest: (e) =>
             e.CI_MERGE_REQUEST_IID
                 ? `CI_MERGE_REQUEST_IID=${e.CI_MERGE_REQUEST_IID}`
-                : e.CI_PIPELINE_SOURCE === "merge_request_event" || e.CI_PIPELINE_SOURCE === "external_pull_request_event"
+                : e.CI_PIPELINE_SOURCE === "merge_request_event" ||
+                    e.CI_PIPELINE_SOURCE === "external_pull_request_event"
                   ? `CI_PIPELINE_SOURCE=${e.CI_PIPELINE_SOURCE}`
                   : undefined,
         trigger: allowTrigger("CI_PIPELINE_SOURCE", GITLAB_DEPLOY_SOURCES),
-        branch: (e) => pick(e, "CI_COMMIT_BRANCH") ?? (e.CI_COMMIT_TAG ? ["CI_COMMIT_TAG", `refs/tags/${e.CI_COMMIT_TAG}`] : undefined),
+        branch: (e) =>
+            pick(e, "CI_COMMIT_BRANCH") ??
+            (e.CI_COMMIT_TAG ? ["CI_COMMIT_TAG", `refs/tags/${e.CI_COMMIT_TAG}`] : undefined),
     },
     {
         system: "Bitbucket Pipelines",
         detect: (e) => e.BITBUCKET_BUILD_NUMBER !== undefined,
         pullRequest: (e) => (e.BITBUCKET_PR_ID ? `BITBUCKET_PR_ID=${e.BITBUCKET_PR_ID}` : undefined),
-        branch: (e) => pick(e, "BITBUCKET_BRANCH") ?? (e.BITBUCKET_TAG ? ["BITBUCKET_TAG", `refs/tags/${e.BITBUCKET_TAG}`] : undefined),
+        branch: (e) =>
+            pick(e, "BITBUCKET_BRANCH") ??
+            (e.BITBUCKET_TAG ? ["BITBUCKET_TAG", `refs/tags/${e.BITBUCKET_TAG}`] : undefined),
     },
     {
         system: "Azure Pipelines",
         detect: (e) => e.TF_BUILD === "True" || e.TF_BUILD === "true",
-        pullRequest: (e) => (e.BUILD_REASON === "PullRequest" || e.BUILD_SOURCEBRANCH?.startsWith("refs/pull/") ? `BUILD_SOURCEBRANCH=${e.BUILD_SOURCEBRANCH}` : undefined),
+        pullRequest: (e) =>
+            e.BUILD_REASON === "PullRequest" || e.BUILD_SOURCEBRANCH?.startsWith("refs/pull/")
+                ? `BUILD_SOURCEBRANCH=${e.BUILD_SOURCEBRANCH}`
+                : undefined,
         trigger: allowTrigger("BUILD_REASON", AZURE_DEPLOY_REASONS),
         branch: (e) => pick(e, "BUILD_SOURCEBRANCH"),
     },
@@ -140,7 +161,8 @@ export const CI_RULES: readonly CiRule[] = [
         system: "CircleCI",
         detect: (e) => e.CIRCLECI === "true",
         pullRequest: (e) => (e.CIRCLE_BRANCH?.startsWith("pull/") ? `CIRCLE_BRANCH=${e.CIRCLE_BRANCH}` : undefined),
-        branch: (e) => pick(e, "CIRCLE_BRANCH") ?? (e.CIRCLE_TAG ? ["CIRCLE_TAG", `refs/tags/${e.CIRCLE_TAG}`] : undefined),
+        branch: (e) =>
+            pick(e, "CIRCLE_BRANCH") ?? (e.CIRCLE_TAG ? ["CIRCLE_TAG", `refs/tags/${e.CIRCLE_TAG}`] : undefined),
     },
 ];
 
@@ -154,13 +176,23 @@ function jenkinsGitBranch(e: Env): [string, string] | undefined {
     if (v === undefined || v === "") return undefined;
     if (v.startsWith("refs/")) return ["GIT_BRANCH", v];
     if (!v.startsWith("origin/")) {
-        throw usage(`Jenkins GIT_BRANCH=${v} lacks the origin/ prefix the Git plugin gives it, so which branch was built is ambiguous. Use a multibranch pipeline (BRANCH_NAME), or pass --branch.`);
+        throw usage(
+            `Jenkins GIT_BRANCH=${v} lacks the origin/ prefix the Git plugin gives it, so which branch was built is ambiguous. Use a multibranch pipeline (BRANCH_NAME), or pass --branch.`,
+        );
     }
     return ["GIT_BRANCH", v.slice("origin/".length)];
 }
 
 /** The commit being built, from the CI system's variables. */
-export const COMMIT_VARS = ["GITHUB_SHA", "CODEBUILD_RESOLVED_SOURCE_VERSION", "GIT_COMMIT", "CI_COMMIT_SHA", "BITBUCKET_COMMIT", "BUILD_SOURCEVERSION", "CIRCLE_SHA1"];
+export const COMMIT_VARS = [
+    "GITHUB_SHA",
+    "CODEBUILD_RESOLVED_SOURCE_VERSION",
+    "GIT_COMMIT",
+    "CI_COMMIT_SHA",
+    "BITBUCKET_COMMIT",
+    "BUILD_SOURCEVERSION",
+    "CIRCLE_SHA1",
+];
 
 /**
  * Refuses a build that must not deploy: a pull/merge-request build, or a trigger other than a push
@@ -171,10 +203,15 @@ export function refuseNonDeployBuilds(env: Env): void {
         if (!rule.detect(env)) continue;
         const pr = rule.pullRequest?.(env);
         if (pr) {
-            throw usage(`this is a pull-request build on ${rule.system} (${pr}); attini-gitops deploys pushes to environment branches only. Run it on push builds.`);
+            throw usage(
+                `this is a pull-request build on ${rule.system} (${pr}); attini-gitops deploys pushes to environment branches only. Run it on push builds.`,
+            );
         }
         const why = rule.trigger?.(env);
-        if (why) throw usage(`this ${rule.system} build must not deploy: ${why}. attini-gitops deploys pushes to environment branches (and manual runs of them) only; see "Which builds deploy" in the README.`);
+        if (why)
+            throw usage(
+                `this ${rule.system} build must not deploy: ${why}. attini-gitops deploys pushes to environment branches (and manual runs of them) only; see "Which builds deploy" in the README.`,
+            );
     }
 }
 
@@ -197,16 +234,25 @@ export function resolveBranch(flag: string | undefined, env: Env, git: GitRunner
         const head = git(["symbolic-ref", "--quiet", "HEAD"]);
         if (head) return { branch: head, source: "git" };
         if (git(["rev-parse", "--git-dir"]) !== undefined) {
-            throw usage("git HEAD is detached and no CI variable names the branch. Pass --branch <name> or set BRANCH.");
+            throw usage(
+                "git HEAD is detached and no CI variable names the branch. Pass --branch <name> or set BRANCH.",
+            );
         }
-        throw usage("cannot tell the branch: no --branch, no BRANCH, no known CI variable, and not a git checkout. Pass --branch <name>.");
+        throw usage(
+            "cannot tell the branch: no --branch, no BRANCH, no known CI variable, and not a git checkout. Pass --branch <name>.",
+        );
     })();
     const branch = normalizeBranch(resolved.branch);
     if (branch.startsWith("refs/")) {
-        throw usage(`${JSON.stringify(resolved.branch)} from ${resolved.source} is not a branch (only refs/heads/ names one); tags and remote-tracking refs never deploy.`);
+        throw usage(
+            `${JSON.stringify(resolved.branch)} from ${resolved.source} is not a branch (only refs/heads/ names one); tags and remote-tracking refs never deploy.`,
+        );
     }
     const problem = branchNameProblem(branch);
-    if (problem) throw usage(`branch ${JSON.stringify(resolved.branch)} from ${resolved.source} is not a valid git branch name: it ${problem}.`);
+    if (problem)
+        throw usage(
+            `branch ${JSON.stringify(resolved.branch)} from ${resolved.source} is not a valid git branch name: it ${problem}.`,
+        );
     return { branch, source: resolved.source };
 }
 

@@ -47,7 +47,10 @@ function parse(name: string, command: Command, args: string[]) {
     } catch (e) {
         // A folder named like an option: say how to pass it as the distribution path.
         const path = command.takesArguments ? args.find((a) => /^-[^-]/.test(a) && fs.existsSync(a)) : undefined;
-        if (path) throw usage(`${JSON.stringify(path)} starts with '-', which would be read as an option. Write the distribution path as ./${path}.`);
+        if (path)
+            throw usage(
+                `${JSON.stringify(path)} starts with '-', which would be read as an option. Write the distribution path as ./${path}.`,
+            );
         throw usage(`${(e as Error).message}. See \`attini-gitops ${name} --help\`.`);
     }
 }
@@ -58,7 +61,14 @@ function print(text: string): void {
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     const redactor = new Redactor();
-    redactor.add(env.AWS_SECRET_ACCESS_KEY, env.AWS_SESSION_TOKEN, env.ATTINI_GITOPS_EXTERNAL_ID, env.PULUMI_CONFIG_PASSPHRASE, env.PULUMI_ACCESS_TOKEN, env.ACTIONS_ID_TOKEN_REQUEST_TOKEN);
+    redactor.add(
+        env.AWS_SECRET_ACCESS_KEY,
+        env.AWS_SESSION_TOKEN,
+        env.ATTINI_GITOPS_EXTERNAL_ID,
+        env.PULUMI_CONFIG_PASSPHRASE,
+        env.PULUMI_ACCESS_TOKEN,
+        env.ACTIONS_ID_TOKEN_REQUEST_TOKEN,
+    );
     const log = new Logger(redactor);
     const [name, ...rest] = argv;
     let json = false;
@@ -68,7 +78,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
             return name === undefined ? Exit.USAGE : Exit.OK;
         }
         const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-        if (!command) throw usage(`unknown command ${JSON.stringify(name)}. Commands: ${Object.keys(COMMANDS).join(", ")}. See \`attini-gitops --help\`.`);
+        if (!command)
+            throw usage(
+                `unknown command ${JSON.stringify(name)}. Commands: ${Object.keys(COMMANDS).join(", ")}. See \`attini-gitops --help\`.`,
+            );
         const dashdash = rest.indexOf("--");
         const own = dashdash === -1 ? rest : rest.slice(0, dashdash);
         const extra = dashdash === -1 ? [] : rest.slice(dashdash + 1);
@@ -79,8 +92,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
             print(command.help);
             return Exit.OK;
         }
-        if (!command.takesArguments && (positionals.length > 0 || extra.length > 0)) throw usage(`${name} takes no arguments (got ${[...positionals, ...extra].join(" ")})`);
-        const ctx: CommandContext = { env, cwd: (v.cwd as string | undefined) ?? process.cwd(), json, print, log, redactor };
+        if (!command.takesArguments && (positionals.length > 0 || extra.length > 0))
+            throw usage(`${name} takes no arguments (got ${[...positionals, ...extra].join(" ")})`);
+        const ctx: CommandContext = {
+            env,
+            cwd: (v.cwd as string | undefined) ?? process.cwd(),
+            json,
+            print,
+            log,
+            redactor,
+        };
         return await command.run(v, positionals, extra, ctx);
     } catch (e) {
         const code = e instanceof DriverError ? e.exitCode : Exit.INTERNAL;

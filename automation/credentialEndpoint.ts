@@ -105,11 +105,23 @@ export class CredentialEndpoint {
         if (c === undefined) return void res.writeHead(503).end();
         if (Date.now() >= this.expiresAt) {
             res.writeHead(500, { "content-type": "application/json" });
-            return void res.end(JSON.stringify({ code: "CredentialsExpired", message: `attini-gitops could not refresh the deploy role's credentials: ${this.failure ?? "unknown cause"}` }));
+            return void res.end(
+                JSON.stringify({
+                    code: "CredentialsExpired",
+                    message: `attini-gitops could not refresh the deploy role's credentials: ${this.failure ?? "unknown cause"}`,
+                }),
+            );
         }
         this.served.add(c.accessKeyId);
         res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, Token: c.sessionToken, Expiration: new Date(this.expiresAt).toISOString() }));
+        res.end(
+            JSON.stringify({
+                AccessKeyId: c.accessKeyId,
+                SecretAccessKey: c.secretAccessKey,
+                Token: c.sessionToken,
+                Expiration: new Date(this.expiresAt).toISOString(),
+            }),
+        );
     }
 
     /** Plans the next refresh: the lead time before expiry, or soon again after a failure. */
@@ -129,13 +141,17 @@ export class CredentialEndpoint {
             this.expiresAt = servedExpiry(next, this.opts.servedLifetimeMs);
             this.refreshes++;
             this.failure = undefined;
-            this.opts.log(`refreshed the deploy role's credentials (refresh ${this.refreshes}; they expire at ${new Date(this.expiresAt).toISOString()})`);
+            this.opts.log(
+                `refreshed the deploy role's credentials (refresh ${this.refreshes}; they expire at ${new Date(this.expiresAt).toISOString()})`,
+            );
             this.schedule();
         } catch (e) {
             if (this.closed) return;
             this.failure = (e as Error).message;
             const left = this.expiresAt - Date.now();
-            this.opts.log(`refreshing the deploy role's credentials failed: ${this.failure}${left > 0 ? `; retrying (the current ones expire in ${Math.ceil(left / 1000)}s)` : "; attini can get no more credentials"}`);
+            this.opts.log(
+                `refreshing the deploy role's credentials failed: ${this.failure}${left > 0 ? `; retrying (the current ones expire in ${Math.ceil(left / 1000)}s)` : "; attini can get no more credentials"}`,
+            );
             if (left > 0) this.schedule(Math.max(1000, Math.min(30_000, Math.floor(left / 4))));
         }
     }

@@ -94,11 +94,15 @@ function checkDistribution(given: string, resolved: string): "folder" | "zip" {
     try {
         st = fs.statSync(resolved);
     } catch {
-        throw usage(`distribution path ${given} does not exist (resolved: ${resolved}). Pass the folder or .zip that \`attini deploy run\` should deploy.`);
+        throw usage(
+            `distribution path ${given} does not exist (resolved: ${resolved}). Pass the folder or .zip that \`attini deploy run\` should deploy.`,
+        );
     }
     if (st.isDirectory()) return "folder";
     if (st.isFile()) return "zip";
-    throw usage(`distribution path ${given} is neither a folder nor a file (a FIFO, socket or device?). Pass the folder or .zip that \`attini deploy run\` should deploy.`);
+    throw usage(
+        `distribution path ${given} is neither a folder nor a file (a FIFO, socket or device?). Pass the folder or .zip that \`attini deploy run\` should deploy.`,
+    );
 }
 
 /** What deploy reaches outside this process: AWS, and the stack outputs in the Pulumi backend. */
@@ -109,7 +113,12 @@ export interface DeployServices {
 
 export const REAL_SERVICES: DeployServices = { aws: realAws, readOutputs };
 
-export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger, services: DeployServices = REAL_SERVICES): Promise<DeploySummary> {
+export async function deploy(
+    o: DeployOptions,
+    env: NodeJS.ProcessEnv,
+    log: Logger,
+    services: DeployServices = REAL_SERVICES,
+): Promise<DeploySummary> {
     const cleanups: (() => Promise<unknown>)[] = [];
     try {
         return await deployWith(o, env, log, services, (fn) => cleanups.push(fn));
@@ -119,14 +128,24 @@ export async function deploy(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logg
 }
 
 /** `deploy`, with `onExit` to register what must be undone however it ends (the credential endpoint). */
-async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger, { aws, readOutputs }: DeployServices, onExit: (fn: () => Promise<unknown>) => void): Promise<DeploySummary> {
+async function deployWith(
+    o: DeployOptions,
+    env: NodeJS.ProcessEnv,
+    log: Logger,
+    { aws, readOutputs }: DeployServices,
+    onExit: (fn: () => Promise<unknown>) => void,
+): Promise<DeploySummary> {
     const started = Date.now();
     const projectDir = findProjectDir(o.cwd);
     const { configs } = loadValidStacks(projectDir);
     const git = gitIn(projectDir);
     const { branch, source } = resolveBranch(o.branch, env, git);
     const base = { branch, branchSource: source };
-    const finish = (s: Omit<DeploySummary, "durationMs" | "branch" | "branchSource">): DeploySummary => ({ ...base, ...s, durationMs: Date.now() - started });
+    const finish = (s: Omit<DeploySummary, "durationMs" | "branch" | "branchSource">): DeploySummary => ({
+        ...base,
+        ...s,
+        durationMs: Date.now() - started,
+    });
 
     let stack: StackConfig;
     try {
@@ -138,8 +157,13 @@ async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger,
         }
         throw e;
     }
-    log.info(`branch ${branch} (from ${source}) → stack ${stack.stack} → Attini environment ${stack.attiniEnvironment} in account ${stack.accountId} (${stack.region})`);
-    if (o.stack !== undefined && stack.branch !== branch) log.info(`--stack ${o.stack} overrides the mapping: that stack is for branch ${stack.branch}, this build is for ${branch}`);
+    log.info(
+        `branch ${branch} (from ${source}) → stack ${stack.stack} → Attini environment ${stack.attiniEnvironment} in account ${stack.accountId} (${stack.region})`,
+    );
+    if (o.stack !== undefined && stack.branch !== branch)
+        log.info(
+            `--stack ${o.stack} overrides the mapping: that stack is for branch ${stack.branch}, this build is for ${branch}`,
+        );
 
     // --- local preflight -------------------------------------------------------------------------
     // Relative to where the driver runs, as attini (which inherits that directory) will read it.
@@ -147,14 +171,21 @@ async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger,
     const command = attiniArgs(o.distributionPath, stack.attiniEnvironment, o.extraArgs);
     const kind = checkDistribution(o.distributionPath, distribution);
     if (o.durationSeconds < 900 || o.durationSeconds > stack.maxSessionDuration) {
-        throw usage(`--duration ${o.durationSeconds}: must be between 900 and the role's maxSessionDuration (${stack.maxSessionDuration}) seconds`);
+        throw usage(
+            `--duration ${o.durationSeconds}: must be between 900 and the role's maxSessionDuration (${stack.maxSessionDuration}) seconds`,
+        );
     }
     if (o.githubOidc && !stack.githubOidc) {
-        throw usage(`--github-oidc: stack ${stack.stack} does not trust GitHub Actions OIDC. Set githubRepository in Pulumi.${stack.stack}.yaml and run pulumi up.`);
+        throw usage(
+            `--github-oidc: stack ${stack.stack} does not trust GitHub Actions OIDC. Set githubRepository in Pulumi.${stack.stack}.yaml and run pulumi up.`,
+        );
     }
-    const sessionName = o.sessionName !== undefined ? cleanSessionName(o.sessionName) : defaultSessionName(distribution);
+    const sessionName =
+        o.sessionName !== undefined ? cleanSessionName(o.sessionName) : defaultSessionName(distribution);
     if (o.sessionName !== undefined && sessionName !== o.sessionName) {
-        log.info(`--session-name ${JSON.stringify(o.sessionName)} does not fit STS's rules (2-64 characters of letters, digits and +=,.@_-); using ${sessionName}`);
+        log.info(
+            `--session-name ${JSON.stringify(o.sessionName)} does not fit STS's rules (2-64 characters of letters, digits and +=,.@_-); using ${sessionName}`,
+        );
     }
     const commandLine = ["attini", ...command].map(shellQuote).join(" ");
     const attini = o.dryRun ? undefined : findAttini(o.attiniBin, env);
@@ -169,7 +200,8 @@ async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger,
               remote: o.remote,
               stack,
               upstream,
-              distribution: kind === "folder" ? { kind, pathspec: repositoryPathspec(git, projectDir, distribution) } : { kind },
+              distribution:
+                  kind === "folder" ? { kind, pathspec: repositoryPathspec(git, projectDir, distribution) } : { kind },
               skip: o.skipPromotionCheck,
               log: (l) => log.info(l),
           })
@@ -183,8 +215,15 @@ async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger,
     const endpointStarting =
         o.dryRun || o.staticCredentials
             ? undefined
-            : CredentialEndpoint.start({ refresh: () => obtain(stsContext()), log: (line) => log.info(line), servedLifetimeMs: testLifetime > 0 ? testLifetime * 1000 : undefined }).catch((e: Error) => {
-                  throw new DriverError(Exit.CREDENTIALS, `could not start the credential endpoint for attini on 127.0.0.1: ${e.message}. Use --static-credentials to pass the credentials as environment variables instead.`);
+            : CredentialEndpoint.start({
+                  refresh: () => obtain(stsContext()),
+                  log: (line) => log.info(line),
+                  servedLifetimeMs: testLifetime > 0 ? testLifetime * 1000 : undefined,
+              }).catch((e: Error) => {
+                  throw new DriverError(
+                      Exit.CREDENTIALS,
+                      `could not start the credential endpoint for attini on 127.0.0.1: ${e.message}. Use --static-credentials to pass the credentials as environment variables instead.`,
+                  );
               });
     endpointStarting?.catch(() => {}); // reported where it is awaited
     onExit(async () => (await endpointStarting?.catch(() => undefined))?.close());
@@ -197,7 +236,10 @@ async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger,
         (error: unknown) => ({ ok: false as const, error }),
     );
     // --aws-timeout bounds the credential lookup (beside the outputs read), then again the STS steps.
-    const credentialsFound = o.dryRun || o.githubOidc ? Promise.resolve(undefined) : aws.findSourceCredentials(new Deadline(o.aws.totalMs, "--aws-timeout"));
+    const credentialsFound =
+        o.dryRun || o.githubOidc
+            ? Promise.resolve(undefined)
+            : aws.findSourceCredentials(new Deadline(o.aws.totalMs, "--aws-timeout"));
     credentialsFound.catch(() => {}); // reported below, after the outputs
     const commit = resolveCommit(env, git);
     /** The session's tags, on the deploy role's sessions and the upstream reader's: CloudTrail shows what was deployed, from where. */
@@ -209,7 +251,12 @@ async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger,
         ...(commit ? { "attini-gitops:commit": cleanTagValue(commit) } : {}),
     };
     /** An AWS step's limits: each gets its own --aws-timeout. */
-    const awsContext = (region: string): StsContext => ({ region, deadline: new Deadline(o.aws.totalMs, "--aws-timeout"), requestMs: o.aws.requestMs, log: (line) => log.info(line) });
+    const awsContext = (region: string): StsContext => ({
+        region,
+        deadline: new Deadline(o.aws.totalMs, "--aws-timeout"),
+        requestMs: o.aws.requestMs,
+        log: (line) => log.info(line),
+    });
 
     // The verified gate reads the upstream environment's Attini record with its history reader,
     // beside the outputs read; its verdict is applied once the outputs are in.
@@ -228,7 +275,9 @@ async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger,
                       upstream,
                       {
                           source: await credentialsFound,
-                          githubToken: o.githubOidc ? () => githubIdToken(env, log.redactor, new Deadline(o.aws.totalMs, "--aws-timeout")) : undefined,
+                          githubToken: o.githubOidc
+                              ? () => githubIdToken(env, log.redactor, new Deadline(o.aws.totalMs, "--aws-timeout"))
+                              : undefined,
                           branch,
                           sessionName,
                           externalId: o.externalId,
@@ -268,7 +317,14 @@ async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger,
         sha256,
         promotionGate: gate?.result ?? "off",
         ...(gate && gate.result !== "off" && gate.result !== "skipped"
-            ? { promotion: { scope: gate.scope, unpromoted: gate.findings.map((f) => f.commit.sha), uncommitted: gate.uncommitted, unverified: gate.unverified } }
+            ? {
+                  promotion: {
+                      scope: gate.scope,
+                      unpromoted: gate.findings.map((f) => f.commit.sha),
+                      uncommitted: gate.uncommitted,
+                      unverified: gate.unverified,
+                  },
+              }
             : {}),
         ...(verified ? { verifiedPromotion: verified.value } : {}),
         command: ["attini", ...command],
@@ -280,7 +336,9 @@ async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger,
 
     const externalIdRequired = outputs!.externalIdRequired;
     if (externalIdRequired && !o.externalId && !o.githubOidc) {
-        throw usage(`stack ${stack.stack} requires an ExternalId: pass --external-id or set ATTINI_GITOPS_EXTERNAL_ID (from the CI system's secret store, never from a file in the repo).`);
+        throw usage(
+            `stack ${stack.stack} requires an ExternalId: pass --external-id or set ATTINI_GITOPS_EXTERNAL_ID (from the CI system's secret store, never from a file in the repo).`,
+        );
     }
     log.redactor.add(o.externalId);
     /** STS calls for one set of credentials: AssumeRole (with its retries) and the account check, within one --aws-timeout. */
@@ -291,7 +349,11 @@ async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger,
         if (o.githubOidc) {
             // A running job may ask GitHub for a fresh ID token at any time: each set gets its own.
             const token = await githubIdToken(env, log.redactor, ctx.deadline);
-            creds = await aws.assumeRoleWithWebIdentity({ roleArn: role, sessionName, durationSeconds: o.durationSeconds, branch: stack.branch }, token, ctx);
+            creds = await aws.assumeRoleWithWebIdentity(
+                { roleArn: role, sessionName, durationSeconds: o.durationSeconds, branch: stack.branch },
+                token,
+                ctx,
+            );
         } else {
             creds = await aws.assumeRole(
                 {
@@ -311,7 +373,13 @@ async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger,
         log.redactor.add(creds.accessKeyId, creds.secretAccessKey, creds.sessionToken);
         // The wrong-account guard: every set attini gets must belong to the stack's account.
         try {
-            assertAccount(stack.stack, outputs!.accountId, await aws.callerAccount(ctx, creds), "the assumed deploy role's credentials", "Attini was not run. Check deployRoleArn in the stack outputs and run `pulumi up` for this stack in its own account.");
+            assertAccount(
+                stack.stack,
+                outputs!.accountId,
+                await aws.callerAccount(ctx, creds),
+                "the assumed deploy role's credentials",
+                "Attini was not run. Check deployRoleArn in the stack outputs and run `pulumi up` for this stack in its own account.",
+            );
         } catch (e) {
             if (e instanceof WrongAccountError) throw new DriverError(Exit.WRONG_ACCOUNT, e.message);
             throw e;
@@ -328,16 +396,25 @@ async function deployWith(o: DeployOptions, env: NodeJS.ProcessEnv, log: Logger,
     const { exitCode, ended } = await runAttini({
         bin: attini!,
         args: command,
-        env: attiniEnv(env, endpoint ? endpoint.env() : staticCredentialVars(creds), stack.region, (o.json ? process.stderr : process.stdout).isTTY === true),
+        env: attiniEnv(
+            env,
+            endpoint ? endpoint.env() : staticCredentialVars(creds),
+            stack.region,
+            (o.json ? process.stderr : process.stdout).isTTY === true,
+        ),
         timeoutSeconds: o.timeoutSeconds,
         killGraceMs: o.killGraceMs,
         stdoutToStderr: o.json,
         log: (line) => log.info(line),
     });
     await endpoint?.close(); // attini has ended: nothing may fetch credentials any more
-    const credentials = endpoint ? { mode: "endpoint" as const, refreshes: endpoint.refreshes, setsServed: endpoint.setsServed } : { mode: "static" as const };
+    const credentials = endpoint
+        ? { mode: "endpoint" as const, refreshes: endpoint.refreshes, setsServed: endpoint.setsServed }
+        : { mode: "static" as const };
     if (endpoint?.failure && ended === "exit" && exitCode !== 0) {
-        log.info(`attini exited with ${exitCode} after the deploy role's credentials could not be refreshed: ${endpoint.failure}`);
+        log.info(
+            `attini exited with ${exitCode} after the deploy role's credentials could not be refreshed: ${endpoint.failure}`,
+        );
         return finish({ result: "failed", exitCode: Exit.CREDENTIALS, ...summary, credentials });
     }
     if (ended === "timeout") log.info(`timed out after ${o.timeoutSeconds}s (exit ${exitCode})`);

@@ -12,7 +12,12 @@ export type GitRunner = (args: string[]) => string | undefined;
 export function gitIn(cwd: string): GitRunner {
     return (args) => {
         try {
-            return execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], maxBuffer: 256 * 1024 * 1024 }).trimEnd(); // porcelain lines may start with a space
+            return execFileSync("git", args, {
+                cwd,
+                encoding: "utf8",
+                stdio: ["ignore", "pipe", "ignore"],
+                maxBuffer: 256 * 1024 * 1024,
+            }).trimEnd(); // porcelain lines may start with a space
         } catch {
             return undefined;
         }

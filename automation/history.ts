@@ -16,7 +16,15 @@ import { StackConfig } from "../lib/config/types";
 import { DEPLOY_DATA_TABLE, historyReaderArn } from "../lib/arns";
 import { DriverError } from "./errors";
 import type { Aws } from "./aws";
-import { callAws, DeadlineExceeded, deadlineMessage, describeError, SourceCredentials, StsContext, TemporaryCredentials } from "./sts";
+import {
+    callAws,
+    DeadlineExceeded,
+    deadlineMessage,
+    describeError,
+    SourceCredentials,
+    StsContext,
+    TemporaryCredentials,
+} from "./sts";
 
 /**
  * succeeded: the deployment plan ended SUCCEEDED (or the init stack was done and there was no plan
@@ -46,19 +54,32 @@ export function recordedDeployment(item: Record<string, AttributeValue>): Record
     const time = n("deploymentTime");
     const environment = s("environment");
     const distributionName = s("distributionName");
-    if (time === undefined || !Number.isFinite(time) || time <= 0 || environment === undefined || distributionName === undefined) return undefined;
+    if (
+        time === undefined ||
+        !Number.isFinite(time) ||
+        time <= 0 ||
+        environment === undefined ||
+        distributionName === undefined
+    )
+        return undefined;
     const base = { environment, distributionName, distributionId: s("distributionId"), time };
     const planStatus = s("deploymentPlanStatus");
     const errorCode = s("errorCode");
     const initErrors = item.initStackErrors && "L" in item.initStackErrors ? (item.initStackErrors.L ?? []) : [];
-    if (errorCode !== undefined) return { ...base, status: "failed", detail: `${errorCode}: ${s("errorMessage") ?? "(no message)"}` };
-    if (planStatus !== undefined && FAILED_PLAN.has(planStatus)) return { ...base, status: "failed", detail: `deployment plan ${planStatus}` };
+    if (errorCode !== undefined)
+        return { ...base, status: "failed", detail: `${errorCode}: ${s("errorMessage") ?? "(no message)"}` };
+    if (planStatus !== undefined && FAILED_PLAN.has(planStatus))
+        return { ...base, status: "failed", detail: `deployment plan ${planStatus}` };
     if (initErrors.length > 0) return { ...base, status: "failed", detail: `${initErrors.length} init stack error(s)` };
     if (planStatus === "SUCCEEDED") return { ...base, status: "succeeded" };
     const plans = n("deploymentPlanCount");
     if (plans === 0) return { ...base, status: "succeeded", detail: "no deployment plan to run" };
     if (planStatus !== undefined) return { ...base, status: "running", detail: `deployment plan ${planStatus}` };
-    return { ...base, status: "running", detail: plans === undefined ? "init stack not done" : "deployment plan not done" };
+    return {
+        ...base,
+        status: "running",
+        detail: plans === undefined ? "init stack not done" : "deployment plan not done",
+    };
 }
 
 /** Why the history could not be read, for the user. */
@@ -77,7 +98,11 @@ export interface HistoryQuery {
  * The environment's deployments of one distribution, newest first: every one, or those up to the
  * first that `until` accepts. Bounded by the context's deadline (--aws-timeout).
  */
-export async function readDeployments(ctx: StsContext, credentials: TemporaryCredentials, q: HistoryQuery): Promise<RecordedDeployment[]> {
+export async function readDeployments(
+    ctx: StsContext,
+    credentials: TemporaryCredentials,
+    q: HistoryQuery,
+): Promise<RecordedDeployment[]> {
     const ddb = await import("@aws-sdk/client-dynamodb");
     const found: RecordedDeployment[] = [];
     let start: Record<string, AttributeValue> | undefined;
@@ -96,7 +121,10 @@ export async function readDeployments(ctx: StsContext, credentials: TemporaryCre
                         new ddb.QueryCommand({
                             TableName: DEPLOY_DATA_TABLE,
                             KeyConditionExpression: "deploymentName = :name AND deploymentTime > :zero",
-                            ExpressionAttributeValues: { ":name": { S: `${q.environment}-${q.distributionName}` }, ":zero": { N: "0" } },
+                            ExpressionAttributeValues: {
+                                ":name": { S: `${q.environment}-${q.distributionName}` },
+                                ":zero": { N: "0" },
+                            },
                             ScanIndexForward: false,
                             ConsistentRead: true,
                             ExclusiveStartKey: start,
@@ -118,12 +146,18 @@ export async function readDeployments(ctx: StsContext, credentials: TemporaryCre
         const name = describeError(err);
         const msg = (err as Error).message;
         if (/AccessDenied/.test(name)) {
-            throw new HistoryUnreadable(`the history reader may not read ${DEPLOY_DATA_TABLE} in account ${q.accountId} (${ctx.region}): ${name}: ${msg}. Run pulumi up for that stack so that its reader has the read policy.`);
+            throw new HistoryUnreadable(
+                `the history reader may not read ${DEPLOY_DATA_TABLE} in account ${q.accountId} (${ctx.region}): ${name}: ${msg}. Run pulumi up for that stack so that its reader has the read policy.`,
+            );
         }
         if (/ResourceNotFound/.test(name)) {
-            throw new HistoryUnreadable(`account ${q.accountId} has no ${DEPLOY_DATA_TABLE} in ${ctx.region}: is Attini set up there (attini-setup)? (${name}: ${msg})`);
+            throw new HistoryUnreadable(
+                `account ${q.accountId} has no ${DEPLOY_DATA_TABLE} in ${ctx.region}: is Attini set up there (attini-setup)? (${name}: ${msg})`,
+            );
         }
-        throw new HistoryUnreadable(`reading ${DEPLOY_DATA_TABLE} in account ${q.accountId} (${ctx.region}) failed: ${name}: ${msg}`);
+        throw new HistoryUnreadable(
+            `reading ${DEPLOY_DATA_TABLE} in account ${q.accountId} (${ctx.region}) failed: ${name}: ${msg}`,
+        );
     }
     return found;
 }
@@ -150,24 +184,53 @@ const READER_SESSION_SECONDS = 900;
  * c's deployments of one distribution (see readDeployments). Every failure is a HistoryUnreadable
  * that says what to fix; a reader in another account is refused like a deploy role would be.
  */
-export async function readStackHistory(aws: Aws, c: StackConfig, access: ReaderAccess, ctx: StsContext, q: Pick<HistoryQuery, "distributionName" | "until">): Promise<RecordedDeployment[]> {
+export async function readStackHistory(
+    aws: Aws,
+    c: StackConfig,
+    access: ReaderAccess,
+    ctx: StsContext,
+    q: Pick<HistoryQuery, "distributionName" | "until">,
+): Promise<RecordedDeployment[]> {
     const roleArn = historyReaderArn(c);
     // Without a token (or source credentials, which the caller awaited) the deploy could not go on either: not the reader's failure.
     const token = access.githubToken ? await access.githubToken() : undefined;
     let creds: TemporaryCredentials;
     try {
         if (token !== undefined) {
-            creds = await aws.assumeRoleWithWebIdentity({ roleArn, sessionName: access.sessionName, durationSeconds: READER_SESSION_SECONDS, branch: access.branch }, token, ctx);
+            creds = await aws.assumeRoleWithWebIdentity(
+                {
+                    roleArn,
+                    sessionName: access.sessionName,
+                    durationSeconds: READER_SESSION_SECONDS,
+                    branch: access.branch,
+                },
+                token,
+                ctx,
+            );
         } else {
-            if (c.externalIdRequired && !access.externalId) throw new HistoryUnreadable(`stack ${c.stack} requires an ExternalId: pass --external-id or set ATTINI_GITOPS_EXTERNAL_ID.`);
+            if (c.externalIdRequired && !access.externalId)
+                throw new HistoryUnreadable(
+                    `stack ${c.stack} requires an ExternalId: pass --external-id or set ATTINI_GITOPS_EXTERNAL_ID.`,
+                );
             creds = await aws.assumeRole(
-                { roleArn, region: c.region, sessionName: access.sessionName, durationSeconds: READER_SESSION_SECONDS, externalId: c.externalIdRequired ? access.externalId : undefined, sourceIdentity: access.sourceIdentity, tags: access.tags },
+                {
+                    roleArn,
+                    region: c.region,
+                    sessionName: access.sessionName,
+                    durationSeconds: READER_SESSION_SECONDS,
+                    externalId: c.externalIdRequired ? access.externalId : undefined,
+                    sourceIdentity: access.sourceIdentity,
+                    tags: access.tags,
+                },
                 ctx,
                 access.source,
             );
         }
         const account = await aws.callerAccount(ctx, creds);
-        if (account !== c.accountId) throw new HistoryUnreadable(`the credentials of ${roleArn} act in account ${account ?? "(unknown)"}, not in stack ${c.stack}'s account ${c.accountId}.`);
+        if (account !== c.accountId)
+            throw new HistoryUnreadable(
+                `the credentials of ${roleArn} act in account ${account ?? "(unknown)"}, not in stack ${c.stack}'s account ${c.accountId}.`,
+            );
     } catch (e) {
         if (!(e instanceof DriverError || e instanceof HistoryUnreadable)) throw e;
         throw new HistoryUnreadable(

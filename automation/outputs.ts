@@ -34,18 +34,28 @@ function cliEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /** The outputs that are strings: all but externalIdRequired. */
-const STRING_OUTPUTS = OUTPUT_NAMES.filter((n): n is Exclude<(typeof OUTPUT_NAMES)[number], "externalIdRequired"> => n !== "externalIdRequired");
+const STRING_OUTPUTS = OUTPUT_NAMES.filter(
+    (n): n is Exclude<(typeof OUTPUT_NAMES)[number], "externalIdRequired"> => n !== "externalIdRequired",
+);
 
 function notProvisioned(c: StackConfig, why: string): DriverError {
-    return new DriverError(Exit.NOT_PROVISIONED, `stack ${c.stack} is not provisioned (${why}): run \`pulumi up -s ${c.stack}\` in account ${c.accountId}.`);
+    return new DriverError(
+        Exit.NOT_PROVISIONED,
+        `stack ${c.stack} is not provisioned (${why}): run \`pulumi up -s ${c.stack}\` in account ${c.accountId}.`,
+    );
 }
 
 /** Checks the raw outputs against the contract and against the stack file they came from. */
 export function checkOutputs(c: StackConfig, raw: Record<string, unknown>): DeployRoleOutputs {
     const missing = OUTPUT_NAMES.filter((k) => raw[k] === undefined);
-    if (missing.length > 0) throw notProvisioned(c, Object.keys(raw).length === 0 ? "it has no outputs" : `outputs missing: ${missing.join(", ")}`);
+    if (missing.length > 0)
+        throw notProvisioned(
+            c,
+            Object.keys(raw).length === 0 ? "it has no outputs" : `outputs missing: ${missing.join(", ")}`,
+        );
     const bad = STRING_OUTPUTS.filter((k) => typeof raw[k] !== "string");
-    if (bad.length > 0 || typeof raw.externalIdRequired !== "boolean") throw notProvisioned(c, `outputs of the wrong type: ${[...bad, "externalIdRequired"].join(", ")}`);
+    if (bad.length > 0 || typeof raw.externalIdRequired !== "boolean")
+        throw notProvisioned(c, `outputs of the wrong type: ${[...bad, "externalIdRequired"].join(", ")}`);
     const o = raw as unknown as DeployRoleOutputs;
     // The stack file may have been edited since the last `pulumi up`: then the role in the account
     // does not match what the file says, and deploying with it would be a guess.
@@ -88,7 +98,8 @@ export type Workspace = Promise<import("@pulumi/pulumi/automation/localWorkspace
 export function openWorkspace(projectDir: string): Workspace {
     deferTypescript();
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { PulumiCommand } = require("@pulumi/pulumi/automation/cmd") as typeof import("@pulumi/pulumi/automation/cmd");
+    const { PulumiCommand } =
+        require("@pulumi/pulumi/automation/cmd") as typeof import("@pulumi/pulumi/automation/cmd");
     // PulumiCommand.get takes no environment: it spawns `pulumi version` at once with this
     // process's, so the tuning is put there for that synchronous call only.
     const tuning = goTuning(process.env);
@@ -100,7 +111,9 @@ export function openWorkspace(projectDir: string): Workspace {
         for (const k of Object.keys(tuning)) delete process.env[k];
     }
     checking.catch(() => {}); // reported by readOutputs
-    const ready = import("@pulumi/pulumi/automation/localWorkspace").then(async ({ LocalWorkspace }) => LocalWorkspace.create({ workDir: projectDir, pulumiCommand: await checking }));
+    const ready = import("@pulumi/pulumi/automation/localWorkspace").then(async ({ LocalWorkspace }) =>
+        LocalWorkspace.create({ workDir: projectDir, pulumiCommand: await checking }),
+    );
     ready.catch(() => {}); // reported by readOutputs
     return ready;
 }
@@ -119,7 +132,12 @@ export const DEFAULT_OUTPUTS_TIMEOUT_MS = 120_000;
  * `plan` does for all stacks), its version check running beside the read; the result is used only
  * once the workspace stands and runs that same CLI.
  */
-export async function readOutputs(projectDir: string, c: StackConfig, timeoutMs = DEFAULT_OUTPUTS_TIMEOUT_MS, workspace?: Workspace): Promise<DeployRoleOutputs> {
+export async function readOutputs(
+    projectDir: string,
+    c: StackConfig,
+    timeoutMs = DEFAULT_OUTPUTS_TIMEOUT_MS,
+    workspace?: Workspace,
+): Promise<DeployRoleOutputs> {
     const deadline = new Deadline(timeoutMs, "--outputs-timeout");
     const reading = execFile(PULUMI, ["stack", "output", "--json", "--stack", c.stack], {
         cwd: projectDir,
@@ -133,8 +151,10 @@ export async function readOutputs(projectDir: string, c: StackConfig, timeoutMs 
     let raw: Record<string, unknown>;
     try {
         const ws = await deadline.run(`opening the Pulumi workspace (\`${PULUMI} version\`)`, () => opened);
-        if (ws.workDir !== projectDir) throw new Error(`the workspace is at ${ws.workDir}, not at ${projectDir} where the outputs were read`);
-        if (ws.pulumiCommand.command !== PULUMI) throw new Error(`the workspace runs ${ws.pulumiCommand.command}, not the ${PULUMI} that read the outputs`);
+        if (ws.workDir !== projectDir)
+            throw new Error(`the workspace is at ${ws.workDir}, not at ${projectDir} where the outputs were read`);
+        if (ws.pulumiCommand.command !== PULUMI)
+            throw new Error(`the workspace runs ${ws.pulumiCommand.command}, not the ${PULUMI} that read the outputs`);
         raw = JSON.parse((await reading).stdout) as Record<string, unknown>;
     } catch (err) {
         const e = err as Error & { stderr?: string; killed?: boolean };
@@ -146,7 +166,10 @@ export async function readOutputs(projectDir: string, c: StackConfig, timeoutMs 
         }
         const msg = `${e.stderr ?? ""}\n${e.message ?? String(err)}`;
         if (/ENOENT/.test(msg)) {
-            throw new DriverError(Exit.NOT_PROVISIONED, "cannot read stack outputs: the Pulumi CLI (`pulumi`) is not on PATH. Install it (https://www.pulumi.com/docs/install/, or scripts/ensure-pulumi.sh).");
+            throw new DriverError(
+                Exit.NOT_PROVISIONED,
+                "cannot read stack outputs: the Pulumi CLI (`pulumi`) is not on PATH. Install it (https://www.pulumi.com/docs/install/, or scripts/ensure-pulumi.sh).",
+            );
         }
         if (/no stack named/i.test(msg)) throw notProvisioned(c, "no such stack on the current backend");
         throw new DriverError(
@@ -155,11 +178,18 @@ export async function readOutputs(projectDir: string, c: StackConfig, timeoutMs 
         );
     }
     const secret = Object.keys(raw).filter((k) => raw[k] === "[secret]");
-    if (secret.length > 0) throw notProvisioned(c, `outputs ${secret.join(", ")} are secret, but the deploy-role outputs never are; run the attini-gitops program`);
+    if (secret.length > 0)
+        throw notProvisioned(
+            c,
+            `outputs ${secret.join(", ")} are secret, but the deploy-role outputs never are; run the attini-gitops program`,
+        );
     return checkOutputs(c, raw);
 }
 
 function firstLine(msg: string): string {
-    const lines = msg.split("\n").map((l) => l.trim()).filter((l) => /error/i.test(l));
+    const lines = msg
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => /error/i.test(l));
     return (lines[0] ?? msg.split("\n")[0]).replace(/^error:\s*/i, "").slice(0, 400);
 }

@@ -25,7 +25,14 @@ export interface PlanRow {
 }
 
 async function row(projectDir: string, workspace: Workspace, c: StackConfig): Promise<PlanRow> {
-    const base = { branch: c.branch, stack: c.stack, attiniEnvironment: c.attiniEnvironment, accountId: c.accountId, region: c.region, promotedFrom: c.promotedFrom };
+    const base = {
+        branch: c.branch,
+        stack: c.stack,
+        attiniEnvironment: c.attiniEnvironment,
+        accountId: c.accountId,
+        region: c.region,
+        promotedFrom: c.promotedFrom,
+    };
     try {
         const o = await readOutputs(projectDir, c, undefined, workspace);
         return { ...base, roleArn: o.deployRoleArn, roleSource: "outputs" };
@@ -38,7 +45,10 @@ async function row(projectDir: string, workspace: Workspace, c: StackConfig): Pr
 export async function plan(cwd: string, branchFlag: string | undefined, env: NodeJS.ProcessEnv): Promise<PlanRow[]> {
     const projectDir = findProjectDir(cwd);
     const { configs } = loadValidStacks(projectDir);
-    const shown = branchFlag === undefined ? configs : [stackFor(configs, resolveBranch(branchFlag, env, gitIn(projectDir), false).branch)];
+    const shown =
+        branchFlag === undefined
+            ? configs
+            : [stackFor(configs, resolveBranch(branchFlag, env, gitIn(projectDir), false).branch)];
     const workspace = openWorkspace(projectDir);
     // One Pulumi CLI per stack, but no more at once than the machine has cores: each takes about
     // 100 MB, and they are CPU-bound, so more at once would only add memory, not speed.
@@ -50,15 +60,28 @@ export async function plan(cwd: string, branchFlag: string | undefined, env: Nod
 export function outputReaders(env: NodeJS.ProcessEnv): number {
     const given = env.ATTINI_GITOPS_OUTPUT_READERS;
     if (given === undefined || given === "") return Math.max(1, os.availableParallelism());
-    if (!/^[1-9]\d{0,3}$/.test(given)) throw usage(`ATTINI_GITOPS_OUTPUT_READERS=${JSON.stringify(given)}: must be a whole number from 1 to 9999 (how many stacks' outputs are read at once)`);
+    if (!/^[1-9]\d{0,3}$/.test(given))
+        throw usage(
+            `ATTINI_GITOPS_OUTPUT_READERS=${JSON.stringify(given)}: must be a whole number from 1 to 9999 (how many stacks' outputs are read at once)`,
+        );
     return Number(given);
 }
 
 export function formatPlan(rows: readonly PlanRow[]): string {
     const head = ["BRANCH", "STACK", "ATTINI ENV", "ACCOUNT", "REGION", "ROLE"];
-    const body = rows.map((r) => [r.branch, r.stack, r.attiniEnvironment, r.accountId, r.region, r.roleSource === "outputs" ? r.roleArn : `${r.roleArn} (derived from config)`]);
+    const body = rows.map((r) => [
+        r.branch,
+        r.stack,
+        r.attiniEnvironment,
+        r.accountId,
+        r.region,
+        r.roleSource === "outputs" ? r.roleArn : `${r.roleArn} (derived from config)`,
+    ]);
     const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-    const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ");
-    const notes = rows.filter((r) => r.roleSource !== "outputs").map((r) => `  ${r.stack}: role derived from config because ${r.roleSource.replace(/^config \(|\)$/g, "")}`);
+    const line = (cells: string[]) =>
+        cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ");
+    const notes = rows
+        .filter((r) => r.roleSource !== "outputs")
+        .map((r) => `  ${r.stack}: role derived from config because ${r.roleSource.replace(/^config \(|\)$/g, "")}`);
     return [line(head), ...body.map(line), ...(notes.length ? ["", ...notes] : [])].join("\n");
 }

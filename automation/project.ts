@@ -12,7 +12,10 @@ import { DriverError, Exit, usage } from "./errors";
 export function findProjectDir(cwd: string): string {
     for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
         if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
-        if (dir === path.dirname(dir)) throw usage(`no Pulumi.yaml in ${path.resolve(cwd)} or above it. Run attini-gitops in the attini-gitops project (or pass --cwd <dir>).`);
+        if (dir === path.dirname(dir))
+            throw usage(
+                `no Pulumi.yaml in ${path.resolve(cwd)} or above it. Run attini-gitops in the attini-gitops project (or pass --cwd <dir>).`,
+            );
     }
 }
 
@@ -25,7 +28,9 @@ export function loadValidStacks(projectDir: string): LoadedStacks {
         throw usage((e as Error).message);
     }
     if (loaded.errors.length > 0) {
-        throw usage(`the stack config has ${loaded.errors.length} problem(s); run \`attini-gitops validate\` after fixing:\n${loaded.errors.map((e) => `  - ${e}`).join("\n")}`);
+        throw usage(
+            `the stack config has ${loaded.errors.length} problem(s); run \`attini-gitops validate\` after fixing:\n${loaded.errors.map((e) => `  - ${e}`).join("\n")}`,
+        );
     }
     if (loaded.configs.length === 0) throw usage(`no Pulumi.<stack>.yaml files in ${projectDir}`);
     return { ...loaded, configs: chainOrder(loaded.configs) };
@@ -55,6 +60,10 @@ export function stackFor(configs: readonly StackConfig[], branch: string, stackF
         return s;
     }
     const s = configs.find((c) => c.branch === branch);
-    if (!s) throw new DriverError(Exit.UNMAPPED_BRANCH, `branch ${JSON.stringify(branch)} maps to no environment (known: ${describeMapping(configs)})`);
+    if (!s)
+        throw new DriverError(
+            Exit.UNMAPPED_BRANCH,
+            `branch ${JSON.stringify(branch)} maps to no environment (known: ${describeMapping(configs)})`,
+        );
     return s;
 }

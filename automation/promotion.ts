@@ -35,7 +35,9 @@ const STALE_AFTER_HOURS = 24;
 export function freshnessWarnings(git: GitRunner, refs: string[], now: number): string[] {
     const warnings: string[] = [];
     if (git(["rev-parse", "--is-shallow-repository"]) === "true") {
-        warnings.push("this clone is shallow, so history may be cut off; fetch full history (e.g. fetch-depth: 0, GIT_DEPTH: 0, or git fetch --unshallow)");
+        warnings.push(
+            "this clone is shallow, so history may be cut off; fetch full history (e.g. fetch-depth: 0, GIT_DEPTH: 0, or git fetch --unshallow)",
+        );
     }
     // When the remote-tracking branches were last brought up to date: the last fetch (FETCH_HEAD)
     // or the ref's own reflog. A fresh clone has neither, and is fresh.
@@ -52,19 +54,32 @@ export function freshnessWarnings(git: GitRunner, refs: string[], now: number): 
         if (times.length === 0) continue;
         const updated = Math.max(...times);
         if (now - updated > STALE_AFTER_HOURS * 3600) {
-            warnings.push(`${ref.replace("refs/remotes/", "")} was last updated ${Math.floor((now - updated) / 3600)} h ago and may be stale; run git fetch`);
+            warnings.push(
+                `${ref.replace("refs/remotes/", "")} was last updated ${Math.floor((now - updated) / 3600)} h ago and may be stale; run git fetch`,
+            );
         }
     }
     return warnings;
 }
 
 /** The state of one promotion link (upstream → downstream). */
-export function linkStatus(git: GitRunner, remote: string, up: StackConfig, down: StackConfig, now = Math.floor(Date.now() / 1000)): LinkStatus {
+export function linkStatus(
+    git: GitRunner,
+    remote: string,
+    up: StackConfig,
+    down: StackConfig,
+    now = Math.floor(Date.now() / 1000),
+): LinkStatus {
     const upRef = remoteRef(remote, up.branch);
     const downRef = remoteRef(remote, down.branch);
     const status: LinkStatus = {
         upstream: { stack: up.stack, branch: up.branch, ref: `${remote}/${up.branch}` },
-        downstream: { stack: down.stack, branch: down.branch, ref: `${remote}/${down.branch}`, gate: down.promotionGate },
+        downstream: {
+            stack: down.stack,
+            branch: down.branch,
+            ref: `${remote}/${down.branch}`,
+            gate: down.promotionGate,
+        },
         missing: [upRef, downRef].filter((r) => !exists(git, r)).map((r) => r.replace("refs/remotes/", "")),
         warnings: [],
         waiting: [],
@@ -74,9 +89,12 @@ export function linkStatus(git: GitRunner, remote: string, up: StackConfig, down
     status.warnings = freshnessWarnings(git, [upRef, downRef], now);
     // Waiting: on upstream, not downstream, and no equal change downstream either.
     status.waiting = commits(git, ["--no-merges", "--cherry-pick", "--right-only", `${downRef}...${upRef}`]);
-    if (status.waiting.length > 0) status.oldestWaitingDays = Math.floor((now - Math.min(...status.waiting.map((c) => c.time))) / DAY);
+    if (status.waiting.length > 0)
+        status.oldestWaitingDays = Math.floor((now - Math.min(...status.waiting.map((c) => c.time))) / DAY);
     // One pass: the downstream side of the two branches, each commit marked `=` when an equal change is upstream.
-    status.downstreamOnly = (logWithMarks(git, ["--no-merges", "--cherry-mark", "--right-only", `${upRef}...${downRef}`]) ?? []).map(({ mark, ...c }) => ({
+    status.downstreamOnly = (
+        logWithMarks(git, ["--no-merges", "--cherry-mark", "--right-only", `${upRef}...${downRef}`]) ?? []
+    ).map(({ mark, ...c }) => ({
         ...c,
         kind: mark === "=" ? "cherry-pick" : "hotfix",
     }));
@@ -102,7 +120,12 @@ export function shallowBoundary(git: GitRunner, upstreamRef: string): string[] |
     const file = git(["rev-parse", "--path-format=absolute", "--git-path", "shallow"]);
     let shallow: Set<string>;
     try {
-        shallow = new Set(fs.readFileSync(file ?? "", "utf8").split("\n").filter(Boolean));
+        shallow = new Set(
+            fs
+                .readFileSync(file ?? "", "utf8")
+                .split("\n")
+                .filter(Boolean),
+        );
     } catch {
         return undefined;
     }
@@ -158,7 +181,9 @@ export function uncommittedUnder(git: GitRunner, pathspec: string): string[] | u
     const out = git(["status", "--porcelain=v1", "--untracked-files=all", "--ignored=matching", "--", pathspec]);
     if (out === undefined) return undefined;
     // `XY path`, the path relative to the repository root; an ignored folder is one `!! folder/` line.
-    const attiniOutput = path.posix.normalize(`${git(["rev-parse", "--show-prefix"]) ?? ""}${pathspec}/${ATTINI_OUTPUT_DIR}/`);
+    const attiniOutput = path.posix.normalize(
+        `${git(["rev-parse", "--show-prefix"]) ?? ""}${pathspec}/${ATTINI_OUTPUT_DIR}/`,
+    );
     return out.split("\n").filter((line) => line !== "" && !line.slice(3).startsWith(attiniOutput));
 }
 
@@ -201,7 +226,9 @@ export function applyPromotionGate(o: GateOptions): GateReport {
     const report: GateReport = { result: "off", findings: [], uncommitted: [] };
     if (stack.promotionGate === "off") return report;
     if (o.skip) {
-        o.log(`promotion check for ${upstream.stack} → ${stack.stack} SKIPPED by --skip-promotion-check (gate: ${stack.promotionGate}); this deployment may contain changes that never ran in ${upstream.stack}`);
+        o.log(
+            `promotion check for ${upstream.stack} → ${stack.stack} SKIPPED by --skip-promotion-check (gate: ${stack.promotionGate}); this deployment may contain changes that never ran in ${upstream.stack}`,
+        );
         return { ...report, result: "skipped" };
     }
     const ref = remoteRef(o.remote, upstream.branch);
@@ -214,7 +241,9 @@ export function applyPromotionGate(o: GateOptions): GateReport {
         return { ...report, result: "unverified", unverified: msg };
     };
     if (!exists(o.git, "HEAD")) {
-        return cannotCheck(`cannot check what is deployed: not a git checkout. Run the driver in the repository's clone, or pass --skip-promotion-check.`);
+        return cannotCheck(
+            `cannot check what is deployed: not a git checkout. Run the driver in the repository's clone, or pass --skip-promotion-check.`,
+        );
     }
     if (!exists(o.git, ref)) {
         return cannotCheck(
@@ -223,14 +252,19 @@ export function applyPromotionGate(o: GateOptions): GateReport {
     }
     const boundary = shallowBoundary(o.git, ref);
     if (boundary === undefined || boundary.length > 0) {
-        const where = boundary === undefined ? "at commits it could not read" : `at ${boundary.map((s) => s.slice(0, 10)).join(", ")}`;
+        const where =
+            boundary === undefined
+                ? "at commits it could not read"
+                : `at ${boundary.map((s) => s.slice(0, 10)).join(", ")}`;
         return cannotCheck(
             `this clone is shallow and its history stops (${where}) before the commits being deployed meet ${o.remote}/${upstream.branch}, so which of them went through ${upstream.stack} is unknown. ` +
                 `Fetch full history: fetch-depth: 0 (GitHub Actions checkout), GIT_DEPTH: 0 (GitLab), or git fetch --unshallow.`,
         );
     }
     if (o.distribution.kind === "folder" && o.distribution.pathspec === undefined) {
-        return cannotCheck(`the distribution folder lies outside this git repository, so no commit vouches for its content. Deploy a folder of the repository, or a .zip built from it.`);
+        return cannotCheck(
+            `the distribution folder lies outside this git repository, so no commit vouches for its content. Deploy a folder of the repository, or a .zip built from it.`,
+        );
     }
     for (const w of freshnessWarnings(o.git, [ref], Math.floor(Date.now() / 1000))) o.log(`promotion gate: ${w}`);
     const head = o.git(["rev-parse", "HEAD"])!;
@@ -240,11 +274,15 @@ export function applyPromotionGate(o: GateOptions): GateReport {
             ? `the committed content of ${pathspec} at ${head.slice(0, 10)}`
             : `commit ${head.slice(0, 10)}, which the .zip is taken to be built from (its bytes are pinned only by --expect-sha256)`;
     const findings = unpromoted(o.git, ref, pathspec);
-    if (findings === undefined) return cannotCheck(`git log failed for ${ref}...HEAD, so which commits went through ${upstream.stack} is unknown.`);
+    if (findings === undefined)
+        return cannotCheck(
+            `git log failed for ${ref}...HEAD, so which commits went through ${upstream.stack} is unknown.`,
+        );
     report.findings = findings;
     if (pathspec !== undefined) {
         const uncommitted = uncommittedUnder(o.git, pathspec);
-        if (uncommitted === undefined) return cannotCheck(`git status failed for ${pathspec}, so whether its content is committed is unknown.`);
+        if (uncommitted === undefined)
+            return cannotCheck(`git status failed for ${pathspec}, so whether its content is committed is unknown.`);
         report.uncommitted = uncommitted;
     }
     const problems: string[] = [];

@@ -11,7 +11,12 @@ const SESSION_CHARS = /[^\w+=,.@-]+/g;
  * than 2 characters gets a `-session` suffix.
  */
 export function cleanSessionName(raw: string): string {
-    let s = raw.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").replace(SESSION_CHARS, "-").replace(/-{2,}/g, "-").replace(/^-+|-+$/g, "");
+    let s = raw
+        .normalize("NFKD")
+        .replace(/[\u0300-\u036f]/g, "")
+        .replace(SESSION_CHARS, "-")
+        .replace(/-{2,}/g, "-")
+        .replace(/^-+|-+$/g, "");
     s = s.slice(0, 64).replace(/-+$/, "");
     return s.length >= 2 ? s : `${s || "attini"}-session`;
 }
@@ -28,7 +33,15 @@ export function cleanTagValue(raw: string): string {
 }
 
 /** Who started the build, from the CI system's variables, for the SourceIdentity. */
-export const ACTOR_VARS = ["GITHUB_ACTOR", "GITLAB_USER_LOGIN", "BUILD_USER_ID", "BITBUCKET_STEP_TRIGGERER_UUID", "BUILD_REQUESTEDFOREMAIL", "CIRCLE_USERNAME", "CODEBUILD_INITIATOR"];
+export const ACTOR_VARS = [
+    "GITHUB_ACTOR",
+    "GITLAB_USER_LOGIN",
+    "BUILD_USER_ID",
+    "BITBUCKET_STEP_TRIGGERER_UUID",
+    "BUILD_REQUESTEDFOREMAIL",
+    "CIRCLE_USERNAME",
+    "CODEBUILD_INITIATOR",
+];
 
 /** The SourceIdentity: the CI actor, cleaned to the same rules as a session name (2-64 of `[\w+=,.@-]`). */
 export function sourceIdentity(env: Readonly<Record<string, string | undefined>>): string {

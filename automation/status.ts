@@ -67,7 +67,14 @@ export async function status(o: StatusOptions): Promise<StatusReport> {
     const environments = configs.map((c, i): EnvironmentStatus => {
         const tip = tipOf(git, remoteRef(o.remote, c.branch));
         const d = deployed[i];
-        const e: EnvironmentStatus = { stack: c.stack, branch: c.branch, attiniEnvironment: c.attiniEnvironment, accountId: c.accountId, region: c.region, ...d };
+        const e: EnvironmentStatus = {
+            stack: c.stack,
+            branch: c.branch,
+            attiniEnvironment: c.attiniEnvironment,
+            accountId: c.accountId,
+            region: c.region,
+            ...d,
+        };
         if (tip) e.tip = { ...tip, ref: `${o.remote}/${c.branch}` };
         if (tip && d.deployed?.last) e.movedOn = tip.time * 1000 > d.deployed.last.time;
         return e;
@@ -76,9 +83,15 @@ export async function status(o: StatusOptions): Promise<StatusReport> {
 }
 
 /** Each stack's deployed state, or why it is unknown; read with each stack's history reader, all at once. */
-async function recorded(configs: readonly StackConfig[], o: StatusOptions): Promise<Pick<EnvironmentStatus, "deployed" | "unknown">[]> {
+async function recorded(
+    configs: readonly StackConfig[],
+    o: StatusOptions,
+): Promise<Pick<EnvironmentStatus, "deployed" | "unknown">[]> {
     const name = o.distributionName;
-    if (name === undefined) return configs.map(() => ({ unknown: "not read: pass --distribution-name NAME (or --dist PATH) to show what Attini recorded" }));
+    if (name === undefined)
+        return configs.map(() => ({
+            unknown: "not read: pass --distribution-name NAME (or --dist PATH) to show what Attini recorded",
+        }));
     let source: SourceCredentials;
     try {
         source = await (o.aws ?? realAws).findSourceCredentials(new Deadline(o.timeouts.totalMs, "--aws-timeout"));
@@ -98,12 +111,26 @@ async function recorded(configs: readonly StackConfig[], o: StatusOptions): Prom
                         sessionName: cleanSessionName(`status-${name}`),
                         externalId: o.externalId,
                         sourceIdentity: sourceIdentity(o.env),
-                        tags: { "attini-gitops:stack": cleanTagValue(c.stack), "attini-gitops:environment": cleanTagValue(c.attiniEnvironment) },
+                        tags: {
+                            "attini-gitops:stack": cleanTagValue(c.stack),
+                            "attini-gitops:environment": cleanTagValue(c.attiniEnvironment),
+                        },
                     },
-                    { region: c.region, deadline: new Deadline(o.timeouts.totalMs, "--aws-timeout"), requestMs: o.timeouts.requestMs, log: o.log },
+                    {
+                        region: c.region,
+                        deadline: new Deadline(o.timeouts.totalMs, "--aws-timeout"),
+                        requestMs: o.timeouts.requestMs,
+                        log: o.log,
+                    },
                     { distributionName: name, until: (d) => d.status === "succeeded" },
                 );
-                return { deployed: { distributionName: name, last: history[0], lastSucceeded: history.find((d) => d.status === "succeeded") } };
+                return {
+                    deployed: {
+                        distributionName: name,
+                        last: history[0],
+                        lastSucceeded: history.find((d) => d.status === "succeeded"),
+                    },
+                };
             } catch (e) {
                 if (!(e instanceof HistoryUnreadable)) throw e;
                 return { unknown: `not read: ${e.message}` };
@@ -115,7 +142,8 @@ async function recorded(configs: readonly StackConfig[], o: StatusOptions): Prom
 const plural = (n: number, word: string, words = `${word}s`) => `${n} ${n === 1 ? word : words}`;
 const short = (sha: string) => sha.slice(0, 10);
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-const deployment = (d: RecordedDeployment) => `${d.distributionId ?? "(no id)"} at ${iso(d.time)}, ${d.status}${d.detail ? ` (${d.detail})` : ""}`;
+const deployment = (d: RecordedDeployment) =>
+    `${d.distributionId ?? "(no id)"} at ${iso(d.time)}, ${d.status}${d.detail ? ` (${d.detail})` : ""}`;
 
 /** How many commits of each list the text shows without --all. */
 export const SHOWN_COMMITS = 10;
@@ -124,12 +152,21 @@ export const SHOWN_COMMITS = 10;
 function firstFew<T>(items: readonly T[], all: boolean, line: (item: T) => string): string[] {
     const shown = all ? items : items.slice(0, SHOWN_COMMITS);
     const rest = items.length - shown.length;
-    return [...shown.map(line), ...(rest > 0 ? [`    ... and ${plural(rest, "more commit")} (attini-gitops status --all lists them)`] : [])];
+    return [
+        ...shown.map(line),
+        ...(rest > 0 ? [`    ... and ${plural(rest, "more commit")} (attini-gitops status --all lists them)`] : []),
+    ];
 }
 
 function formatEnvironment(e: EnvironmentStatus): string[] {
-    const out = [`${e.stack}: branch ${e.branch}, Attini environment ${e.attiniEnvironment} in account ${e.accountId} (${e.region})`];
-    out.push(e.tip ? `  branch tip: ${e.tip.ref} ${short(e.tip.sha)} ${e.tip.subject} (committed ${iso(e.tip.time * 1000)})` : `  branch tip: unknown (${e.branch} is not in this clone; run git fetch)`);
+    const out = [
+        `${e.stack}: branch ${e.branch}, Attini environment ${e.attiniEnvironment} in account ${e.accountId} (${e.region})`,
+    ];
+    out.push(
+        e.tip
+            ? `  branch tip: ${e.tip.ref} ${short(e.tip.sha)} ${e.tip.subject} (committed ${iso(e.tip.time * 1000)})`
+            : `  branch tip: unknown (${e.branch} is not in this clone; run git fetch)`,
+    );
     if (!e.deployed) {
         out.push(`  deployed: unknown, ${e.unknown}`);
         return out;
@@ -140,17 +177,24 @@ function formatEnvironment(e: EnvironmentStatus): string[] {
         return out;
     }
     out.push(`  last deployment of ${distributionName}: ${deployment(last)}`);
-    if (last.status !== "succeeded") out.push(lastSucceeded ? `  last success: ${deployment(lastSucceeded)}` : "  last success: none recorded");
-    if (e.movedOn) out.push(`  the branch moved on, the environment did not: ${e.tip!.ref} was committed after the last deployment started`);
+    if (last.status !== "succeeded")
+        out.push(lastSucceeded ? `  last success: ${deployment(lastSucceeded)}` : "  last success: none recorded");
+    if (e.movedOn)
+        out.push(
+            `  the branch moved on, the environment did not: ${e.tip!.ref} was committed after the last deployment started`,
+        );
     return out;
 }
 
 export function formatStatus(report: StatusReport, now = Math.floor(Date.now() / 1000), all = false): string {
     const out: string[] = report.environments.flatMap(formatEnvironment);
     out.push("");
-    if (report.links.length === 0) out.push("No promotion links: set promotedFrom in the stack files (e.g. prod ← stage ← dev).");
+    if (report.links.length === 0)
+        out.push("No promotion links: set promotedFrom in the stack files (e.g. prod ← stage ← dev).");
     for (const l of report.links) {
-        out.push(`${l.upstream.stack} (${l.upstream.ref}) → ${l.downstream.stack} (${l.downstream.ref}), promotion gate: ${l.downstream.gate}`);
+        out.push(
+            `${l.upstream.stack} (${l.upstream.ref}) → ${l.downstream.stack} (${l.downstream.ref}), promotion gate: ${l.downstream.gate}`,
+        );
         if (l.missing.length > 0) {
             out.push(`  unknown: ${l.missing.join(" and ")} not in this clone; run git fetch (with full history)`);
             continue;
@@ -161,7 +205,13 @@ export function formatStatus(report: StatusReport, now = Math.floor(Date.now() /
                 ? `  waiting for promotion: none`
                 : `  waiting for promotion: ${plural(l.waiting.length, "commit")}, oldest ${plural(l.oldestWaitingDays ?? 0, "day")} old`,
         );
-        out.push(...firstFew(l.waiting, all, (c) => `    ${short(c.sha)} ${c.subject} (${plural(Math.floor((now - c.time) / 86_400), "day")})`));
+        out.push(
+            ...firstFew(
+                l.waiting,
+                all,
+                (c) => `    ${short(c.sha)} ${c.subject} (${plural(Math.floor((now - c.time) / 86_400), "day")})`,
+            ),
+        );
         const hotfixes = l.downstreamOnly.filter((c) => c.kind === "hotfix").length;
         out.push(
             l.downstreamOnly.length === 0

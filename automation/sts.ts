@@ -28,7 +28,14 @@ export interface RetryPolicy {
  */
 export const STS_RETRY: RetryPolicy = { maxAttempts: 4, baseMs: 250, capMs: 4000 };
 
-const THROTTLING = new Set(["Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "RequestThrottled", "SlowDown"]);
+const THROTTLING = new Set([
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "SlowDown",
+]);
 /** Transient network failures: the connection was reset, or a request got no answer in time. */
 const NETWORK_CODES = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT"]);
 const TIMEOUT_NAMES = new Set(["TimeoutError", "RequestTimeout", "RequestTimeoutException"]);
@@ -65,7 +72,10 @@ export const DEFAULT_AWS_TIMEOUTS: AwsTimeouts = { totalMs: 60_000, requestMs: 1
 
 /** Raised when a step did not finish before its deadline. */
 export class DeadlineExceeded extends Error {
-    constructor(readonly what: string, readonly limitMs: number) {
+    constructor(
+        readonly what: string,
+        readonly limitMs: number,
+    ) {
         super(`${what} did not finish within ${limitMs / 1000}s`);
         this.name = "DeadlineExceeded";
     }
@@ -197,7 +207,11 @@ export async function callAws<C extends { destroy(): void }, O>(
     const client = await makeClient({
         region: ctx.region,
         maxAttempts: 1,
-        requestHandler: { connectionTimeout: ctx.requestMs, requestTimeout: ctx.requestMs, throwOnRequestTimeout: true },
+        requestHandler: {
+            connectionTimeout: ctx.requestMs,
+            requestTimeout: ctx.requestMs,
+            throwOnRequestTimeout: true,
+        },
         ...(credentials ? { credentials } : {}),
     });
     try {
@@ -206,7 +220,8 @@ export async function callAws<C extends { destroy(): void }, O>(
                 () => send(client, signal),
                 ctx.policy ?? STS_RETRY,
                 undefined,
-                (attempt, err, delay) => ctx.log(`${what} attempt ${attempt} failed (${describeError(err)}); retrying in ${delay} ms`),
+                (attempt, err, delay) =>
+                    ctx.log(`${what} attempt ${attempt} failed (${describeError(err)}); retrying in ${delay} ms`),
                 ctx.deadline.at,
             ),
         );
@@ -223,7 +238,13 @@ export async function callSts<O>(
     send: (client: InstanceType<StsModule["STSClient"]>, sts: StsModule, signal: AbortSignal) => Promise<O>,
 ): Promise<O> {
     const sts = await import("@aws-sdk/client-sts");
-    return callAws(ctx, what, credentials, (config) => new sts.STSClient(config), (client, signal) => send(client, sts, signal));
+    return callAws(
+        ctx,
+        what,
+        credentials,
+        (config) => new sts.STSClient(config),
+        (client, signal) => send(client, sts, signal),
+    );
 }
 
 /** The message for a step that ran out of time, naming the limit to raise. */
@@ -232,7 +253,11 @@ export function deadlineMessage(err: DeadlineExceeded, deadline: Deadline): stri
 }
 
 /** AssumeRole with the source credentials (by default, the default AWS credential chain's). */
-export async function assumeRole(req: AssumeRoleRequest, ctx: StsContext, source?: SourceCredentials): Promise<TemporaryCredentials> {
+export async function assumeRole(
+    req: AssumeRoleRequest,
+    ctx: StsContext,
+    source?: SourceCredentials,
+): Promise<TemporaryCredentials> {
     try {
         const out = await callSts(ctx, "AssumeRole", source, (client, sts, abortSignal) =>
             client.send(
@@ -249,23 +274,39 @@ export async function assumeRole(req: AssumeRoleRequest, ctx: StsContext, source
         );
         return temporaryCredentials(out.Credentials);
     } catch (err) {
-        throw new DriverError(Exit.CREDENTIALS, err instanceof DeadlineExceeded ? deadlineMessage(err, ctx.deadline) : explainStsError(req, err));
+        throw new DriverError(
+            Exit.CREDENTIALS,
+            err instanceof DeadlineExceeded ? deadlineMessage(err, ctx.deadline) : explainStsError(req, err),
+        );
     }
 }
 
 /** The credentials STS returned, or an error when it returned none. */
 export function temporaryCredentials(c: StsCredentials | undefined): TemporaryCredentials {
     if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new Error("STS returned no credentials");
-    return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
+    return {
+        accessKeyId: c.AccessKeyId,
+        secretAccessKey: c.SecretAccessKey,
+        sessionToken: c.SessionToken,
+        expiration: c.Expiration,
+    };
 }
 
 /** The account the given credentials belong to, per STS GetCallerIdentity. */
 export async function callerAccount(ctx: StsContext, credentials: TemporaryCredentials): Promise<string | undefined> {
     try {
-        return (await callSts(ctx, "GetCallerIdentity", credentials, (client, sts, abortSignal) => client.send(new sts.GetCallerIdentityCommand({}), { abortSignal }))).Account;
+        return (
+            await callSts(ctx, "GetCallerIdentity", credentials, (client, sts, abortSignal) =>
+                client.send(new sts.GetCallerIdentityCommand({}), { abortSignal }),
+            )
+        ).Account;
     } catch (err) {
-        if (err instanceof DeadlineExceeded) throw new DriverError(Exit.CREDENTIALS, deadlineMessage(err, ctx.deadline));
-        throw new DriverError(Exit.CREDENTIALS, `GetCallerIdentity with the deploy role's credentials failed: ${describeError(err)}: ${(err as AwsError).message ?? String(err)}`);
+        if (err instanceof DeadlineExceeded)
+            throw new DriverError(Exit.CREDENTIALS, deadlineMessage(err, ctx.deadline));
+        throw new DriverError(
+            Exit.CREDENTIALS,
+            `GetCallerIdentity with the deploy role's credentials failed: ${describeError(err)}: ${(err as AwsError).message ?? String(err)}`,
+        );
     }
 }
 

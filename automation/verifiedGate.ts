@@ -67,13 +67,20 @@ export interface VerifiedGateOptions {
 }
 
 const when = (d: RecordedDeployment) => new Date(d.time).toISOString();
-const describe = (d: RecordedDeployment) => `${d.distributionId ?? "(no id)"} at ${when(d)}, ${d.status}${d.detail ? ` (${d.detail})` : ""}`;
+const describe = (d: RecordedDeployment) =>
+    `${d.distributionId ?? "(no id)"} at ${when(d)}, ${d.status}${d.detail ? ` (${d.detail})` : ""}`;
 
 /** The sentence for a verdict that is not a pass: which case it is, and when the last upstream deployment happened. */
-export function refusal(v: Verdict, o: { upstream: StackConfig; distributionName: string; distributionId: string }): string {
+export function refusal(
+    v: Verdict,
+    o: { upstream: StackConfig; distributionName: string; distributionId: string },
+): string {
     const env = `${o.upstream.attiniEnvironment} (stack ${o.upstream.stack}, account ${o.upstream.accountId})`;
     // The newest deployment there, unless it is the one already named.
-    const last = v.last && v.last !== v.matched ? ` The last deployment of ${o.distributionName} there: ${describe(v.last)}.` : "";
+    const last =
+        v.last && v.last !== v.matched
+            ? ` The last deployment of ${o.distributionName} there: ${describe(v.last)}.`
+            : "";
     switch (v.case) {
         case "never-deployed":
             return `${o.distributionName} was never deployed to ${env}, so distributionId ${o.distributionId} has not been verified there. Deploy this .zip to ${o.upstream.stack} first.`;
@@ -91,23 +98,36 @@ export function refusal(v: Verdict, o: { upstream: StackConfig; distributionName
 /** Applies the verified gate; throws DriverError(REFUSED) when `enforce` refuses. */
 export async function applyVerifiedGate(o: VerifiedGateOptions): Promise<VerifiedGateReport> {
     const { stack, upstream } = o;
-    let report: VerifiedGateReport = { result: "off", upstream: { stack: upstream.stack, attiniEnvironment: upstream.attiniEnvironment, accountId: upstream.accountId } };
+    let report: VerifiedGateReport = {
+        result: "off",
+        upstream: {
+            stack: upstream.stack,
+            attiniEnvironment: upstream.attiniEnvironment,
+            accountId: upstream.accountId,
+        },
+    };
     if (stack.promotionGate === "off") return report;
     if (o.skip) return { ...report, result: "skipped" };
     const notApplicable = (why: string): VerifiedGateReport => {
-        o.log(`verified promotion gate: ${why} The git-based check above applies. Build the distribution once (attini distribution package, with a distributionId) and promote that .zip to have it verified.`);
+        o.log(
+            `verified promotion gate: ${why} The git-based check above applies. Build the distribution once (attini distribution package, with a distributionId) and promote that .zip to have it verified.`,
+        );
         return { ...report, result: "not-applicable", reason: why };
     };
     const fail = (result: "warned" | "unverified", reason: string): VerifiedGateReport => {
         report = { ...report, result, reason };
         if (stack.promotionGate === "enforce") {
-            throw new DriverError(Exit.REFUSED, `promotion gate (enforce): ${reason}`, { verifiedPromotion: { ...report, result: "refused" } });
+            throw new DriverError(Exit.REFUSED, `promotion gate (enforce): ${reason}`, {
+                verifiedPromotion: { ...report, result: "refused" },
+            });
         }
         o.log(`promotion gate (warn): ${reason}`);
         return report;
     };
     if (o.kind === "folder") {
-        return notApplicable(`a folder distribution is packaged anew for each environment, so Attini's record in ${upstream.stack} cannot show that this content succeeded there.`);
+        return notApplicable(
+            `a folder distribution is packaged anew for each environment, so Attini's record in ${upstream.stack} cannot show that this content succeeded there.`,
+        );
     }
     let distributionName: string | undefined;
     let distributionId: string | undefined;
@@ -117,13 +137,21 @@ export async function applyVerifiedGate(o: VerifiedGateOptions): Promise<Verifie
         if (!(e instanceof ArtifactError)) throw e;
         return fail("unverified", `cannot tell which distribution this is: ${e.message}. Nothing was checked.`);
     }
-    if (!distributionName) return fail("unverified", `the attini-config in ${o.distribution} has no distributionName. Nothing was checked.`);
+    if (!distributionName)
+        return fail(
+            "unverified",
+            `the attini-config in ${o.distribution} has no distributionName. Nothing was checked.`,
+        );
     report = { ...report, distributionName, distributionId };
     if (!distributionId) {
-        return notApplicable(`${distributionName}'s attini-config sets no distributionId, so Attini gives each upload an id of its own and its record in ${upstream.stack} cannot be matched.`);
+        return notApplicable(
+            `${distributionName}'s attini-config sets no distributionId, so Attini gives each upload an id of its own and its record in ${upstream.stack} cannot be matched.`,
+        );
     }
     if (o.dryRun) {
-        o.log(`dry run: the verified promotion gate would require a successful deployment of ${distributionName} ${distributionId} in ${upstream.attiniEnvironment} (stack ${upstream.stack})`);
+        o.log(
+            `dry run: the verified promotion gate would require a successful deployment of ${distributionName} ${distributionId} in ${upstream.attiniEnvironment} (stack ${upstream.stack})`,
+        );
         return { ...report, result: "not-checked" };
     }
     let history: RecordedDeployment[];
@@ -132,12 +160,17 @@ export async function applyVerifiedGate(o: VerifiedGateOptions): Promise<Verifie
     } catch (e) {
         // Anything else (no source credentials, no GitHub ID token) stops the deploy as it would without this gate.
         if (!(e instanceof HistoryUnreadable)) throw e;
-        return fail("unverified", `cannot read what ${upstream.stack} deployed: ${(e as Error).message} Nothing was checked.`);
+        return fail(
+            "unverified",
+            `cannot read what ${upstream.stack} deployed: ${(e as Error).message} Nothing was checked.`,
+        );
     }
     const v = judge(history, distributionId);
     report = { ...report, case: v.case, matched: v.matched, last: v.last };
     if (v.case === "succeeded") {
-        o.log(`verified promotion gate: ${distributionName} ${distributionId} succeeded in ${upstream.attiniEnvironment} (stack ${upstream.stack}) at ${when(v.matched!)}`);
+        o.log(
+            `verified promotion gate: ${distributionName} ${distributionId} succeeded in ${upstream.attiniEnvironment} (stack ${upstream.stack}) at ${when(v.matched!)}`,
+        );
         return { ...report, result: "passed" };
     }
     return fail("warned", refusal(v, { upstream, distributionName, distributionId }));

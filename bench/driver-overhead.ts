@@ -72,7 +72,14 @@ export AWS_SESSION_TOKEN=$(echo "$CREDS" | jq -r .Credentials.SessionToken)
         const nodeStart: number[] = [];
         const stackOutput: number[] = [];
         const stsTrip: number[] = [];
-        const sts = new STSClient({ region: "eu-west-1", endpoint: moto.endpoint, credentials: { accessKeyId: awsEnvFor(moto).AWS_ACCESS_KEY_ID, secretAccessKey: awsEnvFor(moto).AWS_SECRET_ACCESS_KEY } });
+        const sts = new STSClient({
+            region: "eu-west-1",
+            endpoint: moto.endpoint,
+            credentials: {
+                accessKeyId: awsEnvFor(moto).AWS_ACCESS_KEY_ID,
+                secretAccessKey: awsEnvFor(moto).AWS_SECRET_ACCESS_KEY,
+            },
+        });
         await sts.send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: "warm-up" }));
         const run = (cmd: string, args: string[]) => {
             const r = spawnSync(cmd, args, { cwd: project.dir, env: job.env, stdio: ["ignore", "ignore", "pipe"] });
@@ -80,8 +87,14 @@ export AWS_SESSION_TOKEN=$(echo "$CREDS" | jq -r .Credentials.SessionToken)
         };
         /** One run of each credential mode; they take turns going first, so that neither gains from the order. */
         const bothModes = (i: number) => {
-            const endpointRun = () => driver.push(startToAttini(() => run(process.execPath, [CLI, "deploy", "distribution/platform"])));
-            const staticRun = () => driverStatic.push(startToAttini(() => run(process.execPath, [CLI, "deploy", "distribution/platform", "--static-credentials"])));
+            const endpointRun = () =>
+                driver.push(startToAttini(() => run(process.execPath, [CLI, "deploy", "distribution/platform"])));
+            const staticRun = () =>
+                driverStatic.push(
+                    startToAttini(() =>
+                        run(process.execPath, [CLI, "deploy", "distribution/platform", "--static-credentials"]),
+                    ),
+                );
             if (i % 2 === 0) {
                 endpointRun();
                 staticRun();
@@ -122,7 +135,9 @@ export AWS_SESSION_TOKEN=$(echo "$CREDS" | jq -r .Credentials.SessionToken)
         console.log(`\nmedians of ${RUNS} runs (ms), ${os.cpus().length} cores, Node ${process.version}\n`);
         for (const [k, v] of rows) console.log(`${k.padEnd(50)} ${v.toFixed(0).padStart(6)}`);
         const endpointCost = median(driver) - median(driverStatic);
-        console.log(`\ndriver / bash flow: ${(median(driver) / median(bash)).toFixed(2)}×   driver / floor: ${(median(driver) / floor).toFixed(2)}×   credential endpoint: ${endpointCost.toFixed(1)} ms over static`);
+        console.log(
+            `\ndriver / bash flow: ${(median(driver) / median(bash)).toFixed(2)}×   driver / floor: ${(median(driver) / floor).toFixed(2)}×   credential endpoint: ${endpointCost.toFixed(1)} ms over static`,
+        );
         if (process.argv.includes("--readme")) {
             const block = [
                 "<!-- bench:start -->",
@@ -135,7 +150,10 @@ export AWS_SESSION_TOKEN=$(echo "$CREDS" | jq -r .Credentials.SessionToken)
                 "<!-- bench:end -->",
             ].join("\n");
             const file = path.resolve(__dirname, "..", "..", "README.md");
-            fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, block));
+            fs.writeFileSync(
+                file,
+                fs.readFileSync(file, "utf8").replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, block),
+            );
             console.log(`figures written to ${file}`);
         }
     } finally {

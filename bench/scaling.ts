@@ -57,7 +57,11 @@ function treeRss(root: number): number {
 }
 
 /** Runs a command to its end; returns its wall time and the peak memory of its process tree. */
-async function measured(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ ms: number; peakBytes: number; code: number | null }> {
+async function measured(
+    cmd: string,
+    args: string[],
+    opts: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<{ ms: number; peakBytes: number; code: number | null }> {
     const t0 = wallMs();
     const child: ChildProcess = spawn(cmd, args, { ...opts, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
@@ -91,7 +95,10 @@ function addStacks(projectDir: string, stateDir: string, n: number): void {
         const name = `qa${i}`;
         fs.writeFileSync(
             path.join(projectDir, `Pulumi.${name}.yaml`),
-            devFile.replaceAll("111111111111", account).replace("attini-gitops:branch: dev", `attini-gitops:branch: ${name}`).replace("attini-gitops:attiniEnvironment: dev", `attini-gitops:attiniEnvironment: ${name}`),
+            devFile
+                .replaceAll("111111111111", account)
+                .replace("attini-gitops:branch: dev", `attini-gitops:branch: ${name}`)
+                .replace("attini-gitops:attiniEnvironment: dev", `attini-gitops:attiniEnvironment: ${name}`),
         );
         const state = devState
             .replaceAll("111111111111", account)
@@ -122,18 +129,34 @@ async function main(): Promise<void> {
         // --- the promotion gate and history ------------------------------------------------------
         const oneCommit = copyProject(base.dir);
         const hotfixes = copyProject(base.dir);
-        appendCommits(hotfixes, "main", COMMITS, (i) => `docs/note-${i}.md`, (i) => `Hotfix ${i}`);
+        appendCommits(
+            hotfixes,
+            "main",
+            COMMITS,
+            (i) => `docs/note-${i}.md`,
+            (i) => `Hotfix ${i}`,
+        );
         git(hotfixes, "reset", "-q", "--hard", "main");
         git(hotfixes, "update-ref", "refs/remotes/origin/main", "HEAD");
         const devAhead = copyProject(base.dir);
-        appendCommits(devAhead, "refs/remotes/origin/dev", COMMITS, (i) => `distribution/platform/new-${i}.yaml`, (i) => `Parked ${i}`);
+        appendCommits(
+            devAhead,
+            "refs/remotes/origin/dev",
+            COMMITS,
+            (i) => `distribution/platform/new-${i}.yaml`,
+            (i) => `Parked ${i}`,
+        );
         made.push(oneCommit, hotfixes, devAhead);
         const deployMs = (dir: string, branch: string) => {
             const job = jobEnv({ moto, backend, extra: { ATTINI_BIN: fakeAttini, BRANCH: branch } });
             try {
                 fs.rmSync(mark, { force: true });
                 const t0 = wallMs();
-                const r = spawnSync(process.execPath, [CLI, "deploy", "distribution/platform"], { cwd: dir, env: job.env, stdio: ["ignore", "ignore", "pipe"] });
+                const r = spawnSync(process.execPath, [CLI, "deploy", "distribution/platform"], {
+                    cwd: dir,
+                    env: job.env,
+                    stdio: ["ignore", "ignore", "pipe"],
+                });
                 if (r.status !== 0) throw new Error(`deploy in ${dir} exited ${r.status}: ${r.stderr}`);
                 return Number(BigInt(fs.readFileSync(mark, "utf8").trim()) / 1000n) / 1000 - t0;
             } finally {
@@ -148,13 +171,19 @@ async function main(): Promise<void> {
             series.stageDevAhead.push(deployMs(devAhead, "stage"));
         }
         const m = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, median(v)]));
-        say(`\nmedians of ${RUNS} runs (ms), ${os.cpus().length} cores, Node ${process.version}, git ${execFileSync("git", ["--version"], { encoding: "utf8" }).trim().split(" ")[2]}\n`);
+        say(
+            `\nmedians of ${RUNS} runs (ms), ${os.cpus().length} cores, Node ${process.version}, git ${execFileSync("git", ["--version"], { encoding: "utf8" }).trim().split(" ")[2]}\n`,
+        );
         say(`| scenario | median | against baseline |`);
         say(`| --- | --- | --- |`);
         say(`| prod deploy, one-commit repository | ${m.prodOne.toFixed(0)} ms | |`);
-        say(`| prod deploy, ${COMMITS.toLocaleString("en")} unpromoted hotfix commits | ${m.prodHotfixes.toFixed(0)} ms | ${(m.prodHotfixes / m.prodOne).toFixed(2)}× (target ≤ 1.5×) |`);
+        say(
+            `| prod deploy, ${COMMITS.toLocaleString("en")} unpromoted hotfix commits | ${m.prodHotfixes.toFixed(0)} ms | ${(m.prodHotfixes / m.prodOne).toFixed(2)}× (target ≤ 1.5×) |`,
+        );
         say(`| stage deploy, one-commit repository | ${m.stageOne.toFixed(0)} ms | |`);
-        say(`| stage deploy, dev ${COMMITS.toLocaleString("en")} commits ahead | ${m.stageDevAhead.toFixed(0)} ms | ${(m.stageDevAhead / m.stageOne).toFixed(2)}× (target ≤ 1.2×) |`);
+        say(
+            `| stage deploy, dev ${COMMITS.toLocaleString("en")} commits ahead | ${m.stageDevAhead.toFixed(0)} ms | ${(m.stageDevAhead / m.stageOne).toFixed(2)}× (target ≤ 1.2×) |`,
+        );
 
         // --- plan across many stacks ---------------------------------------------------------------
         const stateDir = backend.url.replace(/^file:\/\//, "");
@@ -166,11 +195,18 @@ async function main(): Promise<void> {
             // Bounded (the default: as many at once as cores), and all at once as before, in turns.
             const bounded = jobEnv({ moto, backend });
             const unbounded = jobEnv({ moto, backend, extra: { ATTINI_GITOPS_OUTPUT_READERS: "9999" } });
-            const runs: Record<"bounded" | "unbounded", Awaited<ReturnType<typeof measured>>[]> = { bounded: [], unbounded: [] };
+            const runs: Record<"bounded" | "unbounded", Awaited<ReturnType<typeof measured>>[]> = {
+                bounded: [],
+                unbounded: [],
+            };
             try {
                 for (let i = 0; i < PLAN_RUNS; i++) {
-                    runs.bounded.push(await measured(process.execPath, [CLI, "plan", "--json"], { cwd: dir, env: bounded.env }));
-                    runs.unbounded.push(await measured(process.execPath, [CLI, "plan", "--json"], { cwd: dir, env: unbounded.env }));
+                    runs.bounded.push(
+                        await measured(process.execPath, [CLI, "plan", "--json"], { cwd: dir, env: bounded.env }),
+                    );
+                    runs.unbounded.push(
+                        await measured(process.execPath, [CLI, "plan", "--json"], { cwd: dir, env: unbounded.env }),
+                    );
                 }
             } finally {
                 bounded.dispose();
@@ -178,10 +214,16 @@ async function main(): Promise<void> {
             }
             const ms = (k: keyof typeof runs) => median(runs[k].map((r) => r.ms));
             const mb = (k: keyof typeof runs) => median(runs[k].map((r) => r.peakBytes)) / 2 ** 20;
-            planRows.push(`| plan, ${stacks} stacks | ${ms("bounded").toFixed(0)} ms | ${mb("bounded").toFixed(0)} MB | ${ms("unbounded").toFixed(0)} ms | ${mb("unbounded").toFixed(0)} MB |`);
+            planRows.push(
+                `| plan, ${stacks} stacks | ${ms("bounded").toFixed(0)} ms | ${mb("bounded").toFixed(0)} MB | ${ms("unbounded").toFixed(0)} ms | ${mb("unbounded").toFixed(0)} MB |`,
+            );
         }
-        say(`\nplan (medians of ${PLAN_RUNS} runs; peak memory summed over every process, sampled every 20 ms; targets: 100 stacks ≤ 400 MB, 30 stacks no slower than all at once)\n`);
-        say(`| scenario | wall, ${os.availableParallelism()} CLIs at once (default) | peak memory | wall, all at once (before) | peak memory |`);
+        say(
+            `\nplan (medians of ${PLAN_RUNS} runs; peak memory summed over every process, sampled every 20 ms; targets: 100 stacks ≤ 400 MB, 30 stacks no slower than all at once)\n`,
+        );
+        say(
+            `| scenario | wall, ${os.availableParallelism()} CLIs at once (default) | peak memory | wall, all at once (before) | peak memory |`,
+        );
         say(`| --- | --- | --- | --- | --- |`);
         for (const r of planRows) say(r);
 
@@ -192,7 +234,13 @@ async function main(): Promise<void> {
         const install = async (args: string[]) => {
             fs.rmSync(path.join(tree, "node_modules"), { recursive: true, force: true });
             fs.rmSync(path.join(tree, "dist"), { recursive: true, force: true });
-            return (await measured("npm", ["ci", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", ...args], { cwd: tree, env: process.env })).ms;
+            return (
+                await measured(
+                    "npm",
+                    ["ci", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", ...args],
+                    { cwd: tree, env: process.env },
+                )
+            ).ms;
         };
         const full: number[] = [];
         const lean: number[] = [];
@@ -204,20 +252,32 @@ async function main(): Promise<void> {
         const packages = fs.readdirSync(path.join(tree, "node_modules")).length;
         const job = jobEnv({ moto, backend, extra: { ATTINI_BIN: fakeAttini, BRANCH: "dev" } });
         fs.rmSync(mark, { force: true });
-        const deployed = spawnSync(process.execPath, [path.join(tree, "dist", "automation", "cli.js"), "deploy", "distribution/platform"], { cwd: oneCommit, env: job.env, encoding: "utf8" });
+        const deployed = spawnSync(
+            process.execPath,
+            [path.join(tree, "dist", "automation", "cli.js"), "deploy", "distribution/platform"],
+            { cwd: oneCommit, env: job.env, encoding: "utf8" },
+        );
         job.dispose();
-        if (deployed.status !== 0 || !fs.existsSync(mark)) throw new Error(`the driver from the lean install did not deploy: ${deployed.stderr}`);
+        if (deployed.status !== 0 || !fs.existsSync(mark))
+            throw new Error(`the driver from the lean install did not deploy: ${deployed.stderr}`);
         say(`\nCI install (medians of ${INSTALL_RUNS}, npm's cache warm)\n`);
         say(`| install | median | against the full install |`);
         say(`| --- | --- | --- |`);
         say(`| \`npm ci\` (everything) | ${(median(full) / 1000).toFixed(1)} s | |`);
-        say(`| \`npm ci --omit=dev --omit=optional\` (the driver only) | ${(median(lean) / 1000).toFixed(1)} s | ${(median(lean) / median(full)).toFixed(2)}× (target ≤ 0.5×) |`);
+        say(
+            `| \`npm ci --omit=dev --omit=optional\` (the driver only) | ${(median(lean) / 1000).toFixed(1)} s | ${(median(lean) / median(full)).toFixed(2)}× (target ≤ 0.5×) |`,
+        );
         say(`\nThe driver from the lean install (${packages} top-level packages) deployed to dev.`);
 
         if (process.argv.includes("--readme")) {
             const block = ["<!-- bench-scaling:start -->", ...lines, "<!-- bench-scaling:end -->"].join("\n");
             const file = path.join(ROOT, "README.md");
-            fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/<!-- bench-scaling:start -->[\s\S]*<!-- bench-scaling:end -->/, block));
+            fs.writeFileSync(
+                file,
+                fs
+                    .readFileSync(file, "utf8")
+                    .replace(/<!-- bench-scaling:start -->[\s\S]*<!-- bench-scaling:end -->/, block),
+            );
             console.log(`figures written to ${file}`);
         }
     } finally {

@@ -56,7 +56,11 @@ export class DeployRole extends pulumi.ComponentResource {
         if (c.githubOidc) {
             oidcProviderArn =
                 c.githubOidc.providerArn ??
-                new aws.iam.OpenIdConnectProvider(`${name}-github`, { url: GITHUB_OIDC_URL, clientIdLists: [STS_AUDIENCE] }, { parent: this }).arn;
+                new aws.iam.OpenIdConnectProvider(
+                    `${name}-github`,
+                    { url: GITHUB_OIDC_URL, clientIdLists: [STS_AUDIENCE] },
+                    { parent: this },
+                ).arn;
         }
 
         const assumeRolePolicy = pulumi
@@ -72,13 +76,23 @@ export class DeployRole extends pulumi.ComponentResource {
                 assumeRolePolicy,
                 maxSessionDuration: c.maxSessionDuration,
                 permissionsBoundary: c.permissionsBoundaryArn,
-                tags: { "attini-gitops:environment": c.attiniEnvironment, "attini-gitops:branch": c.branch, "managed-by": "attini-gitops" },
+                tags: {
+                    "attini-gitops:environment": c.attiniEnvironment,
+                    "attini-gitops:branch": c.branch,
+                    "managed-by": "attini-gitops",
+                },
             },
             { parent: this },
         );
 
         const ready: pulumi.Resource[] = [];
-        ready.push(new aws.iam.RolePolicyAttachment(`${name}-attini-cli-user`, { role: this.role.name, policyArn: args.attiniPolicyArn }, { parent: this }));
+        ready.push(
+            new aws.iam.RolePolicyAttachment(
+                `${name}-attini-cli-user`,
+                { role: this.role.name, policyArn: args.attiniPolicyArn },
+                { parent: this },
+            ),
+        );
 
         if (c.auditTrail) {
             // For accounts without an organization trail: records every AssumeRole of this role
@@ -86,7 +100,12 @@ export class DeployRole extends pulumi.ComponentResource {
             ready.push(
                 new awsx.cloudtrail.Trail(
                     `${name}-audit`,
-                    { includeGlobalServiceEvents: true, isMultiRegionTrail: true, enableLogFileValidation: true, enableLogging: true },
+                    {
+                        includeGlobalServiceEvents: true,
+                        isMultiRegionTrail: true,
+                        enableLogFileValidation: true,
+                        enableLogging: true,
+                    },
                     { parent: this },
                 ),
             );

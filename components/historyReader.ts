@@ -37,11 +37,19 @@ export class HistoryReader extends pulumi.ComponentResource {
                 description: `Reads Attini deployments of ${c.attiniEnvironment} for the promotion gate (managed by attini-gitops)`,
                 assumeRolePolicy,
                 permissionsBoundary: c.permissionsBoundaryArn,
-                tags: { "attini-gitops:environment": c.attiniEnvironment, "attini-gitops:branch": c.branch, "managed-by": "attini-gitops" },
+                tags: {
+                    "attini-gitops:environment": c.attiniEnvironment,
+                    "attini-gitops:branch": c.branch,
+                    "managed-by": "attini-gitops",
+                },
             },
             { parent: this },
         );
-        const policy = new aws.iam.RolePolicy(`${name}-read`, { role: this.role.name, policy: JSON.stringify(historyReaderPolicy(c)) }, { parent: this });
+        const policy = new aws.iam.RolePolicy(
+            `${name}-read`,
+            { role: this.role.name, policy: JSON.stringify(historyReaderPolicy(c)) },
+            { parent: this },
+        );
         // Published once the role can read.
         this.roleArn = pulumi.all([this.role.arn, policy.urn]).apply(([arn]) => arn);
         this.registerOutputs({ roleArn: this.roleArn });

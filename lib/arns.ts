@@ -33,7 +33,9 @@ export function roleArn(c: Pick<StackConfig, "partition" | "accountId" | "rolePa
 }
 
 /** ARN of the stack's history-reader role. */
-export function historyReaderArn(c: Pick<StackConfig, "partition" | "accountId" | "rolePath" | "historyReader">): string {
+export function historyReaderArn(
+    c: Pick<StackConfig, "partition" | "accountId" | "rolePath" | "historyReader">,
+): string {
     return `arn:${c.partition}:iam::${c.accountId}:role${c.rolePath}${c.historyReader.roleName}`;
 }
 

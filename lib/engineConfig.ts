@@ -9,7 +9,10 @@ type SecretCheck = (key: string) => boolean;
 
 export function configFromEngine(): RawConfig {
     // isConfigSecret is exported by the runtime but missing from its type declarations.
-    const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret?: SecretCheck }).isConfigSecret ?? (() => false);
+    const isConfigSecret =
+        (pulumi.runtime as unknown as { isConfigSecret?: SecretCheck }).isConfigSecret ?? (() => false);
     const all = pulumi.runtime.allConfig();
-    return new Map<string, RawValue>(Object.entries(all).map(([k, v]) => [k, isConfigSecret(k) ? { secret: true, plaintext: v } : v]));
+    return new Map<string, RawValue>(
+        Object.entries(all).map(([k, v]) => [k, isConfigSecret(k) ? { secret: true, plaintext: v } : v]),
+    );
 }

@@ -16,7 +16,10 @@ import { PolicyDocument, Trusted } from "./policies";
  * from it; with GitHub OIDC, jobs on the stack's own branch and on those stacks' branches.
  */
 export function historyReaderTrust(c: StackConfig): Trusted {
-    return { principals: [...c.buildServerPrincipals, ...c.historyReader.principals], branches: [c.branch, ...c.historyReader.branches] };
+    return {
+        principals: [...c.buildServerPrincipals, ...c.historyReader.principals],
+        branches: [c.branch, ...c.historyReader.branches],
+    };
 }
 
 /**
@@ -51,7 +54,8 @@ export function validateHistoryReaders(configs: readonly StackConfig[]): ConfigE
     for (const up of configs) {
         const downs = configs.filter((c) => c.promotedFrom === up.stack);
         const trust = historyReaderTrust(up);
-        const err = (key: string, value: string, problem: string, fix: string) => errors.push(new ConfigError(up.stack, `${PROJECT}:${key}`, value, problem, fix));
+        const err = (key: string, value: string, problem: string, fix: string) =>
+            errors.push(new ConfigError(up.stack, `${PROJECT}:${key}`, value, problem, fix));
         for (const down of downs) {
             for (const p of down.buildServerPrincipals) {
                 if (!trust.principals.includes(p)) {
@@ -64,9 +68,19 @@ export function validateHistoryReaders(configs: readonly StackConfig[]): ConfigE
                 }
             }
             if (down.githubOidc && !up.githubOidc) {
-                err("githubRepository", "(not set)", `is not set, but stack ${down.stack} (promoted from ${up.stack}) deploys from GitHub Actions jobs of ${down.githubOidc.repository}, whose promotion gate must read ${up.stack}'s deployments`, `set githubRepository to ${down.githubOidc.repository} and historyReaderBranches to ["${down.branch}"] in Pulumi.${up.stack}.yaml`);
+                err(
+                    "githubRepository",
+                    "(not set)",
+                    `is not set, but stack ${down.stack} (promoted from ${up.stack}) deploys from GitHub Actions jobs of ${down.githubOidc.repository}, whose promotion gate must read ${up.stack}'s deployments`,
+                    `set githubRepository to ${down.githubOidc.repository} and historyReaderBranches to ["${down.branch}"] in Pulumi.${up.stack}.yaml`,
+                );
             } else if (down.githubOidc && up.githubOidc && down.githubOidc.repository !== up.githubOidc.repository) {
-                err("githubRepository", JSON.stringify(up.githubOidc.repository), `differs from stack ${down.stack}'s (${down.githubOidc.repository}), whose jobs must read ${up.stack}'s deployments`, "use one repository for the promotion chain");
+                err(
+                    "githubRepository",
+                    JSON.stringify(up.githubOidc.repository),
+                    `differs from stack ${down.stack}'s (${down.githubOidc.repository}), whose jobs must read ${up.stack}'s deployments`,
+                    "use one repository for the promotion chain",
+                );
             } else if (down.githubOidc && !trust.branches.includes(down.branch)) {
                 err(
                     "historyReaderBranches",
@@ -80,12 +94,22 @@ export function validateHistoryReaders(configs: readonly StackConfig[]): ConfigE
         const downPrincipals = downs.flatMap((d) => d.buildServerPrincipals);
         up.historyReader.branches.forEach((b, i) => {
             if (!downBranches.includes(b)) {
-                err(`historyReaderBranches[${i}]`, JSON.stringify(b), `lets jobs on ${b} read ${up.stack}'s deployments, but no stack promoted from ${up.stack} deploys from ${b}`, downs.length ? `list only ${downBranches.join(", ")}, or remove it` : "remove it");
+                err(
+                    `historyReaderBranches[${i}]`,
+                    JSON.stringify(b),
+                    `lets jobs on ${b} read ${up.stack}'s deployments, but no stack promoted from ${up.stack} deploys from ${b}`,
+                    downs.length ? `list only ${downBranches.join(", ")}, or remove it` : "remove it",
+                );
             }
         });
         up.historyReader.principals.forEach((p, i) => {
             if (!downPrincipals.includes(p)) {
-                err(`historyReaderPrincipals[${i}]`, JSON.stringify(p), `lets ${p} read ${up.stack}'s deployments, but it is the build server of no stack promoted from ${up.stack}`, "remove it");
+                err(
+                    `historyReaderPrincipals[${i}]`,
+                    JSON.stringify(p),
+                    `lets ${p} read ${up.stack}'s deployments, but it is the build server of no stack promoted from ${up.stack}`,
+                    "remove it",
+                );
             }
         });
     }

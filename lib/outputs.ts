@@ -40,6 +40,14 @@ export const OUTPUT_NAMES = [
 ] as const satisfies readonly (keyof DeployRoleOutputs)[];
 
 /** The outputs that follow from the stack file alone; the driver compares them with the file to find stale outputs. */
-export function configOutputs(c: StackConfig): Pick<DeployRoleOutputs, "accountId" | "region" | "attiniEnvironment" | "branch" | "externalIdRequired"> {
-    return { accountId: c.accountId, region: c.region, attiniEnvironment: c.attiniEnvironment, branch: c.branch, externalIdRequired: c.externalIdRequired };
+export function configOutputs(
+    c: StackConfig,
+): Pick<DeployRoleOutputs, "accountId" | "region" | "attiniEnvironment" | "branch" | "externalIdRequired"> {
+    return {
+        accountId: c.accountId,
+        region: c.region,
+        attiniEnvironment: c.attiniEnvironment,
+        branch: c.branch,
+        externalIdRequired: c.externalIdRequired,
+    };
 }

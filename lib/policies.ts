@@ -46,17 +46,29 @@ export interface Trusted {
  * @param externalId the plaintext ExternalId; required when `c.externalIdRequired`.
  * @param oidcProviderArn the provider to trust; defaults to the one in the stack's account.
  */
-export function trustPolicy(c: StackConfig, externalId?: string, oidcProviderArn?: string, trusted: Trusted = { principals: c.buildServerPrincipals, branches: [c.branch] }): PolicyDocument {
+export function trustPolicy(
+    c: StackConfig,
+    externalId?: string,
+    oidcProviderArn?: string,
+    trusted: Trusted = { principals: c.buildServerPrincipals, branches: [c.branch] },
+): PolicyDocument {
     const statements: PolicyStatement[] = [];
     const principals = trusted.principals.map((p) => (/^\d{12}$/.test(p) ? `arn:${c.partition}:iam::${p}:root` : p));
     for (const p of principals) {
         if (p.includes("*")) throw new Error(`refusing a wildcard principal in a trust policy: ${p}`);
-        if (/:root$/.test(p) && !c.allowAccountPrincipals) throw new Error(`refusing a whole-account principal without allowAccountPrincipals: ${p}`);
+        if (/:root$/.test(p) && !c.allowAccountPrincipals)
+            throw new Error(`refusing a whole-account principal without allowAccountPrincipals: ${p}`);
     }
     if (principals.length > 0) {
-        const assume: PolicyStatement = { Sid: "BuildServerAssumeRole", Effect: "Allow", Principal: { AWS: principals }, Action: "sts:AssumeRole" };
+        const assume: PolicyStatement = {
+            Sid: "BuildServerAssumeRole",
+            Effect: "Allow",
+            Principal: { AWS: principals },
+            Action: "sts:AssumeRole",
+        };
         if (c.externalIdRequired) {
-            if (!externalId) throw new Error(`stack ${c.stack} requires an ExternalId but none was given to the trust policy`);
+            if (!externalId)
+                throw new Error(`stack ${c.stack} requires an ExternalId but none was given to the trust policy`);
             assume.Condition = { StringEquals: { "sts:ExternalId": externalId } };
         }
         // Session tags and a source identity only ever ride along with the AssumeRole above (which is
@@ -77,12 +89,15 @@ export function trustPolicy(c: StackConfig, externalId?: string, oidcProviderArn
             Condition: {
                 StringEquals: {
                     [`${GITHUB_OIDC_HOST}:aud`]: STS_AUDIENCE,
-                    [`${GITHUB_OIDC_HOST}:sub`]: oneOrMany(trusted.branches.map((b) => githubSubject(c.githubOidc!.repository, b))),
+                    [`${GITHUB_OIDC_HOST}:sub`]: oneOrMany(
+                        trusted.branches.map((b) => githubSubject(c.githubOidc!.repository, b)),
+                    ),
                 },
             },
         });
     }
-    if (statements.length === 0) throw new Error(`stack ${c.stack} trusts nobody: configure buildServerPrincipals or githubRepository`);
+    if (statements.length === 0)
+        throw new Error(`stack ${c.stack} trusts nobody: configure buildServerPrincipals or githubRepository`);
     return { Version: "2012-10-17", Statement: statements };
 }
 
@@ -95,10 +110,21 @@ function oneOrMany(values: string[]): string | string[] {
  * The identity policy a build server needs to assume the given deploy roles and history readers
  * (one stack's output, or all stacks' for `attini-gitops build-server-policy`).
  */
-export function buildServerPolicy(deployRoleArns: readonly string[], historyReaderArns: readonly string[] = []): PolicyDocument {
+export function buildServerPolicy(
+    deployRoleArns: readonly string[],
+    historyReaderArns: readonly string[] = [],
+): PolicyDocument {
     const sorted = (arns: readonly string[]) => [...new Set(arns)].sort();
     if (deployRoleArns.length === 0) throw new Error("no deploy roles to grant");
-    const statements: PolicyStatement[] = [{ Sid: "AssumeAttiniDeployRoles", Effect: "Allow", Action: ASSUME_ACTIONS, Resource: sorted(deployRoleArns) }];
-    if (historyReaderArns.length > 0) statements.push({ Sid: "ReadAttiniDeploymentHistory", Effect: "Allow", Action: ASSUME_ACTIONS, Resource: sorted(historyReaderArns) });
+    const statements: PolicyStatement[] = [
+        { Sid: "AssumeAttiniDeployRoles", Effect: "Allow", Action: ASSUME_ACTIONS, Resource: sorted(deployRoleArns) },
+    ];
+    if (historyReaderArns.length > 0)
+        statements.push({
+            Sid: "ReadAttiniDeploymentHistory",
+            Effect: "Allow",
+            Action: ASSUME_ACTIONS,
+            Resource: sorted(historyReaderArns),
+        });
     return { Version: "2012-10-17", Statement: statements };
 }

@@ -50,7 +50,9 @@ export function readProjectSchema(projectDir: string): ProjectSchema {
     try {
         doc = (parse(fs.readFileSync(file, "utf8")) as typeof doc | undefined) ?? {};
     } catch (e) {
-        throw new Error(`cannot read ${file}: ${(e as Error).message}. Run attini-gitops from the project root (the folder with Pulumi.yaml), or pass --cwd.`);
+        throw new Error(
+            `cannot read ${file}: ${(e as Error).message}. Run attini-gitops from the project root (the folder with Pulumi.yaml), or pass --cwd.`,
+        );
     }
     if (doc.name !== PROJECT) throw new Error(`${file} is for project '${String(doc.name)}', not '${PROJECT}'`);
     return { name: PROJECT, keys: new Map(Object.entries(doc.config ?? {})) };
@@ -95,7 +97,10 @@ function typeMatches(s: KeySchema, v: unknown): boolean {
 function nearest(key: string, known: Iterable<string>): string | undefined {
     const candidates = [...known];
     if (candidates.length === 0) return undefined;
-    const best = closest(key.toLowerCase(), candidates.map((k) => k.toLowerCase()));
+    const best = closest(
+        key.toLowerCase(),
+        candidates.map((k) => k.toLowerCase()),
+    );
     return distance(key.toLowerCase(), best) <= 3 ? candidates.find((k) => k.toLowerCase() === best) : undefined;
 }
 
@@ -104,7 +109,11 @@ function nearest(key: string, known: Iterable<string>): string | undefined {
  * `parsed` is false when the file is not valid YAML: then its one error says so, and nothing
  * else about it can be told.
  */
-export function readStackFile(schema: ProjectSchema, stack: string, file: string): { raw: Map<string, RawValue>; errors: ConfigError[]; parsed: boolean } {
+export function readStackFile(
+    schema: ProjectSchema,
+    stack: string,
+    file: string,
+): { raw: Map<string, RawValue>; errors: ConfigError[]; parsed: boolean } {
     const errors: ConfigError[] = [];
     const raw = new Map<string, RawValue>();
     const base = path.basename(file);
@@ -112,10 +121,27 @@ export function readStackFile(schema: ProjectSchema, stack: string, file: string
     try {
         doc = parse(fs.readFileSync(file, "utf8")) as typeof doc;
     } catch (e) {
-        errors.push(new ConfigError(stack, "(file)", base, `is not valid YAML: ${(e as Error).message.split("\n")[0]}`, `fix the syntax in ${base}`));
+        errors.push(
+            new ConfigError(
+                stack,
+                "(file)",
+                base,
+                `is not valid YAML: ${(e as Error).message.split("\n")[0]}`,
+                `fix the syntax in ${base}`,
+            ),
+        );
         return { raw, errors, parsed: false };
     }
-    if (!STACK_NAME_RE.test(stack)) errors.push(new ConfigError(stack, "(file)", base, "has a stack name Pulumi does not accept", "rename the file to Pulumi.<letters, digits, - _ .>.yaml"));
+    if (!STACK_NAME_RE.test(stack))
+        errors.push(
+            new ConfigError(
+                stack,
+                "(file)",
+                base,
+                "has a stack name Pulumi does not accept",
+                "rename the file to Pulumi.<letters, digits, - _ .>.yaml",
+            ),
+        );
     for (const [key, value] of Object.entries(doc?.config ?? {})) {
         const full = key.includes(":") ? key : `${PROJECT}:${key}`;
         const short = full.slice(PROJECT.length + 1);
@@ -126,9 +152,27 @@ export function readStackFile(schema: ProjectSchema, stack: string, file: string
         const s = schema.keys.get(short);
         if (!s) {
             const hint = nearest(short, schema.keys.keys());
-            errors.push(new ConfigError(stack, full, showValue(v), "is not a key this project reads", hint ? `did you mean ${PROJECT}:${hint}? Keys are listed in Pulumi.yaml and the README's config reference` : "remove it; keys are listed in Pulumi.yaml and the README's config reference"));
+            errors.push(
+                new ConfigError(
+                    stack,
+                    full,
+                    showValue(v),
+                    "is not a key this project reads",
+                    hint
+                        ? `did you mean ${PROJECT}:${hint}? Keys are listed in Pulumi.yaml and the README's config reference`
+                        : "remove it; keys are listed in Pulumi.yaml and the README's config reference",
+                ),
+            );
         } else if (!isSecure && !typeMatches(s, value)) {
-            errors.push(new ConfigError(stack, full, showValue(v), `must be of type ${s.type}${s.items ? ` of ${s.items.type}` : ""} (Pulumi.yaml)`, `fix the value in ${base}; ${s.description}`));
+            errors.push(
+                new ConfigError(
+                    stack,
+                    full,
+                    showValue(v),
+                    `must be of type ${s.type}${s.items ? ` of ${s.items.type}` : ""} (Pulumi.yaml)`,
+                    `fix the value in ${base}; ${s.description}`,
+                ),
+            );
         }
     }
     return { raw: withDefaults(schema, raw), errors, parsed: true };
@@ -170,6 +214,12 @@ export function loadStacks(projectDir: string): LoadedStacks {
         const branch = text(f.raw.get(`${PROJECT}:branch`));
         return branch ? [{ stack: f.stack, branch, promotedFrom: text(f.raw.get(`${PROJECT}:promotedFrom`)) }] : [];
     });
-    errors.push(...validateStackSet(links, files.map((f) => f.stack)), ...validateHistoryReaders(configs));
+    errors.push(
+        ...validateStackSet(
+            links,
+            files.map((f) => f.stack),
+        ),
+        ...validateHistoryReaders(configs),
+    );
     return { schema, files, configs, errors };
 }

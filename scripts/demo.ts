@@ -33,7 +33,9 @@ async function main(): Promise<number> {
     let attiniBackend: AttiniBackend | undefined;
     try {
         step(`local AWS emulator on ${moto.endpoint}; Pulumi state in ${backend.url}; project copy in ${project.dir}`);
-        process.stdout.write(`attini: the real Attini CLI (${fs.readFileSync(path.join(path.dirname(attini), "..", "VERSION"), "utf8").trim()}), built from source: ${attini}\n`);
+        process.stdout.write(
+            `attini: the real Attini CLI (${fs.readFileSync(path.join(path.dirname(attini), "..", "VERSION"), "utf8").trim()}), built from source: ${attini}\n`,
+        );
         for (const [account, env, type] of [
             ["111111111111", "dev", "test"],
             ["222222222222", "acc", "test"],
@@ -43,15 +45,25 @@ async function main(): Promise<number> {
             await a.setup();
             await a.createEnvironment(env, type);
             accounts.push(a);
-            process.stdout.write(`account ${account}: Attini set up (AttiniResourceStatesV1, AttiniDeployDataV1, bucket ${a.bucket}), environment ${env} (${type})\n`);
+            process.stdout.write(
+                `account ${account}: Attini set up (AttiniResourceStatesV1, AttiniDeployDataV1, bucket ${a.bucket}), environment ${env} (${type})\n`,
+            );
         }
         attiniBackend = new AttiniBackend(accounts);
         await attiniBackend.start();
         const job = jobEnv({ moto, backend, extra: { ATTINI_BIN: attini } });
         // Asynchronous, so that the stand-in backend keeps recording deployments while attini follows them.
         const run = async (args: string[], extra: Record<string, string> = {}, expect = 0) => {
-            process.stdout.write(`$ ${Object.entries(extra).map(([k, v]) => `${k}=${v} `).join("")}attini-gitops ${args.join(" ")}\n`);
-            const child = spawn(process.execPath, [CLI, ...args], { cwd: project.dir, env: { ...job.env, ...extra }, stdio: "inherit" });
+            process.stdout.write(
+                `$ ${Object.entries(extra)
+                    .map(([k, v]) => `${k}=${v} `)
+                    .join("")}attini-gitops ${args.join(" ")}\n`,
+            );
+            const child = spawn(process.execPath, [CLI, ...args], {
+                cwd: project.dir,
+                env: { ...job.env, ...extra },
+                stdio: "inherit",
+            });
             const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
             process.stdout.write(`(exit ${status})\n`);
             if (status !== expect) failures++;
@@ -60,7 +72,9 @@ async function main(): Promise<number> {
         step("check the stack files offline");
         await run(["validate"]);
 
-        step("provision the dev, stage and prod deploy-role stacks (their outputs; `pulumi up` in each account in real life)");
+        step(
+            "provision the dev, stage and prod deploy-role stacks (their outputs; `pulumi up` in each account in real life)",
+        );
         await provision(project, backend);
         await run(["plan"]);
         await run(["status", "--distribution-name", "platform"]);
@@ -74,9 +88,15 @@ async function main(): Promise<number> {
 
         step("build once, promote the zip: prod gets it only once Attini's record in stage shows it succeeded");
         packageDistribution(project.distribution, path.join(project.dir, "release-1.zip"), "release-1");
-        process.stdout.write("packaged distribution/platform as release-1.zip (attini distribution package -i release-1)\n");
+        process.stdout.write(
+            "packaged distribution/platform as release-1.zip (attini distribution package -i release-1)\n",
+        );
         await run(["deploy", "release-1.zip"], { BRANCH: "dev" });
-        attiniBackend.outcome.set("222222222222", { result: "failed", code: "CloudformationError", message: "Stack platform-acc rolled back: bucket name taken" });
+        attiniBackend.outcome.set("222222222222", {
+            result: "failed",
+            code: "CloudformationError",
+            message: "Stack platform-acc rolled back: bucket name taken",
+        });
         await run(["deploy", "release-1.zip"], { BRANCH: "stage" }, 1);
         await run(["deploy", "release-1.zip"], { BRANCH: "main" }, 7);
         attiniBackend.outcome.delete("222222222222");
@@ -84,7 +104,9 @@ async function main(): Promise<number> {
         await run(["deploy", "release-1.zip"], { BRANCH: "main" });
         await run(["status", "--distribution-name", "platform"]);
 
-        step("a hotfix committed straight on main never ran in stage: status shows it, and prod's promotion gate (enforce) refuses it");
+        step(
+            "a hotfix committed straight on main never ran in stage: status shows it, and prod's promotion gate (enforce) refuses it",
+        );
         fs.writeFileSync(path.join(project.distribution, "hotfix.yaml"), "timeout: 30\n");
         git(project.dir, "add", "distribution");
         git(project.dir, "commit", "-q", "-m", "Hotfix: raise timeout");
@@ -103,7 +125,11 @@ async function main(): Promise<number> {
         backend.dispose();
         project.dispose();
     }
-    step(failures === 0 ? "demo finished: every step behaved as expected" : `demo finished with ${failures} unexpected exit code(s)`);
+    step(
+        failures === 0
+            ? "demo finished: every step behaved as expected"
+            : `demo finished with ${failures} unexpected exit code(s)`,
+    );
     return failures === 0 ? 0 : 1;
 }
 

@@ -50,7 +50,8 @@ function javaWithMarker(marker: string): number[] {
     const pids: number[] = [];
     for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
         try {
-            if (fs.readFileSync(`/proc/${pid}/environ`, "utf8").includes(`ATTINI_GITOPS_TEST_MARKER=${marker}`)) pids.push(Number(pid));
+            if (fs.readFileSync(`/proc/${pid}/environ`, "utf8").includes(`ATTINI_GITOPS_TEST_MARKER=${marker}`))
+                pids.push(Number(pid));
         } catch {
             /* gone, or not ours */
         }
@@ -58,9 +59,19 @@ function javaWithMarker(marker: string): number[] {
     return pids;
 }
 
-async function deployReal(t: ExecutionContext, args: string[], extra: Record<string, string | undefined> = {}, on: Moto = moto) {
+async function deployReal(
+    t: ExecutionContext,
+    args: string[],
+    extra: Record<string, string | undefined> = {},
+    on: Moto = moto,
+) {
     const marker = randomBytes(6).toString("hex");
-    const j = jobEnv({ moto: on, backend, stsEndpoint: on === moto ? sts.endpoint : undefined, extra: { ATTINI_BIN: realAttini(), ATTINI_GITOPS_TEST_MARKER: marker, ...extra } });
+    const j = jobEnv({
+        moto: on,
+        backend,
+        stsEndpoint: on === moto ? sts.endpoint : undefined,
+        extra: { ATTINI_BIN: realAttini(), ATTINI_GITOPS_TEST_MARKER: marker, ...extra },
+    });
     t.teardown(j.dispose);
     const r = await runCli(["deploy", ...args], j.env, project.dir);
     return { ...r, marker };
@@ -72,62 +83,85 @@ async function uploadsByAccount(): Promise<Record<string, string[]>> {
 
 for (const [branch, stack, env, account] of ENVIRONMENTS) {
     for (const kind of ["folder", "zip"] as const) {
-        test.serial(`real attini: a push to ${branch} deploys the ${kind} to Attini environment ${env} in account ${account} only, and the follow ends with exit 0`, async (t) => {
-            const before = await uploadsByAccount();
-            const r = await deployReal(t, [kind === "folder" ? "distribution/platform" : "platform.zip", "--json"], { BRANCH: branch });
-            t.is(r.code, 0, r.stderr);
-            const summary = JSON.parse(r.stdout);
-            t.like(summary, { result: "deployed", stack, attiniEnvironment: env, accountId: account });
-            // The follow ended because the deployment was recorded, not because anything gave up.
-            t.regex(r.stderr, /Published distribution/);
-            t.regex(r.stderr, new RegExp(`Environment: ${env}\\b`));
-            const after = await uploadsByAccount();
-            for (const a of accounts) {
-                const added = after[a.account].filter((u) => !before[a.account].includes(u));
-                if (a.account === account) {
-                    t.is(added.length, 1, `one upload in ${a.account}`);
-                    t.true(added[0].startsWith(`${env}/platform/platform.zip#`), added[0]);
-                } else {
-                    t.deepEqual(added, [], `nothing landed in account ${a.account}`);
+        test.serial(
+            `real attini: a push to ${branch} deploys the ${kind} to Attini environment ${env} in account ${account} only, and the follow ends with exit 0`,
+            async (t) => {
+                const before = await uploadsByAccount();
+                const r = await deployReal(
+                    t,
+                    [kind === "folder" ? "distribution/platform" : "platform.zip", "--json"],
+                    { BRANCH: branch },
+                );
+                t.is(r.code, 0, r.stderr);
+                const summary = JSON.parse(r.stdout);
+                t.like(summary, { result: "deployed", stack, attiniEnvironment: env, accountId: account });
+                // The follow ended because the deployment was recorded, not because anything gave up.
+                t.regex(r.stderr, /Published distribution/);
+                t.regex(r.stderr, new RegExp(`Environment: ${env}\\b`));
+                const after = await uploadsByAccount();
+                for (const a of accounts) {
+                    const added = after[a.account].filter((u) => !before[a.account].includes(u));
+                    if (a.account === account) {
+                        t.is(added.length, 1, `one upload in ${a.account}`);
+                        t.true(added[0].startsWith(`${env}/platform/platform.zip#`), added[0]);
+                    } else {
+                        t.deepEqual(added, [], `nothing landed in account ${a.account}`);
+                    }
                 }
-            }
-            // The prod environment (type production) asks for confirmation without -f; there is no TTY here.
-            if (stack === "prod") t.notRegex(r.stderr, /Are you sure|TTY|Console/i);
-            // A CI log gets no colour codes.
-            t.false(/\x1b\[/.test(r.stdout + r.stderr), "no ANSI escape codes");
-            if (kind === "folder") {
-                t.true(fs.existsSync(path.join(project.distribution, "attini_dist", "platform.zip")), "attini leaves its package in <folder>/attini_dist/");
-            }
-        });
+                // The prod environment (type production) asks for confirmation without -f; there is no TTY here.
+                if (stack === "prod") t.notRegex(r.stderr, /Are you sure|TTY|Console/i);
+                // A CI log gets no colour codes.
+                t.false(/\x1b\[/.test(r.stdout + r.stderr), "no ANSI escape codes");
+                if (kind === "folder") {
+                    t.true(
+                        fs.existsSync(path.join(project.distribution, "attini_dist", "platform.zip")),
+                        "attini leaves its package in <folder>/attini_dist/",
+                    );
+                }
+            },
+        );
     }
 }
 
-test.serial("real attini with --json: stdout is the driver's one JSON summary; attini's JSON lines go to stderr", async (t) => {
-    const r = await deployReal(t, ["platform.zip", "--json", "--", "--json"], { BRANCH: "dev" });
-    t.is(r.code, 0, r.stderr);
-    t.is(r.stdout.trim().split("\n").length, 1, r.stdout);
-    t.like(JSON.parse(r.stdout), { result: "deployed", command: ["attini", "deploy", "run", "platform.zip", "-e", "dev", "-f", "--json"] });
-    const attiniLines = r.stderr.split("\n").filter((l) => l.startsWith("{"));
-    t.true(attiniLines.length >= 2, r.stderr);
-    for (const l of attiniLines) t.truthy(JSON.parse(l).type, l);
-});
+test.serial(
+    "real attini with --json: stdout is the driver's one JSON summary; attini's JSON lines go to stderr",
+    async (t) => {
+        const r = await deployReal(t, ["platform.zip", "--json", "--", "--json"], { BRANCH: "dev" });
+        t.is(r.code, 0, r.stderr);
+        t.is(r.stdout.trim().split("\n").length, 1, r.stdout);
+        t.like(JSON.parse(r.stdout), {
+            result: "deployed",
+            command: ["attini", "deploy", "run", "platform.zip", "-e", "dev", "-f", "--json"],
+        });
+        const attiniLines = r.stderr.split("\n").filter((l) => l.startsWith("{"));
+        t.true(attiniLines.length >= 2, r.stderr);
+        for (const l of attiniLines) t.truthy(JSON.parse(l).type, l);
+    },
+);
 
 test.serial("a deployment Attini records as failed: attini's exit 1 and its message are passed through", async (t) => {
-    attiniBackend.outcome.set("222222222222", { result: "failed", code: "ValidationError", message: "Template format error: unresolved resource dependencies" });
+    attiniBackend.outcome.set("222222222222", {
+        result: "failed",
+        code: "ValidationError",
+        message: "Template format error: unresolved resource dependencies",
+    });
     const r = await deployReal(t, ["platform.zip"], { BRANCH: "stage" });
     t.is(r.code, 1, r.stderr);
     t.regex(r.stdout + r.stderr, /Template format error: unresolved resource dependencies/);
     t.regex(r.stderr, /attini exited with 1/);
 });
 
-test.serial("a follow that never ends is stopped by --timeout with exit 124, and no java process is left", async (t) => {
-    attiniBackend.outcome.set("111111111111", { result: "never" });
-    const r = await deployReal(t, ["platform.zip", "--timeout", "8s", "--kill-grace", "2s"], { BRANCH: "dev" });
-    t.is(r.code, Exit.TIMEOUT, r.stderr);
-    t.regex(r.stdout, /Publishing distribution/);
-    t.regex(r.stderr, /attini did not finish within --timeout 8s/);
-    t.deepEqual(javaWithMarker(r.marker), [], "attini's JVM is gone");
-});
+test.serial(
+    "a follow that never ends is stopped by --timeout with exit 124, and no java process is left",
+    async (t) => {
+        attiniBackend.outcome.set("111111111111", { result: "never" });
+        const r = await deployReal(t, ["platform.zip", "--timeout", "8s", "--kill-grace", "2s"], { BRANCH: "dev" });
+        t.is(r.code, Exit.TIMEOUT, r.stderr);
+        t.regex(r.stdout, /Publishing distribution/);
+        t.regex(r.stderr, /attini did not finish within --timeout 8s/);
+        t.deepEqual(javaWithMarker(r.marker), [], "attini's JVM is gone");
+    },
+);
 
 test.serial("an account without Attini, or without the environment: attini's exit 1 and its own message", async (t) => {
     const bare = await startMoto();
@@ -146,33 +180,52 @@ test.serial("an account without Attini, or without the environment: attini's exi
     t.deepEqual(await dev.keys(), [], "nothing was uploaded");
 });
 
-test.serial("a deployment that outlives its credentials: the endpoint refreshes them, and every set is checked to be in the stack's account", async (t) => {
-    // Served for 20 s each (test only), the deployment takes 25 s: attini needs more than one set.
-    attiniBackend.outcome.set("111111111111", { result: "succeeded", afterMs: 25_000 });
-    const r = await deployReal(t, ["platform.zip", "--json", "--timeout", "2m"], { BRANCH: "dev", ATTINI_GITOPS_TEST_CREDENTIAL_LIFETIME: "20" });
-    t.is(r.code, 0, r.stderr);
-    const summary = JSON.parse(r.stdout);
-    t.is(summary.credentials.mode, "endpoint");
-    t.true(summary.credentials.refreshes >= 1, JSON.stringify(summary.credentials));
-    t.true(summary.credentials.setsServed >= 2, JSON.stringify(summary.credentials));
-    // Each set was assumed with the same session name and checked with GetCallerIdentity before it was served.
-    const assumed = sts.calls.filter((c) => c.action === "AssumeRole");
-    t.true(assumed.length >= 2);
-    t.deepEqual([...new Set(assumed.map((c) => c.params.get("RoleSessionName")))], ["deploy-platform"]);
-    t.true(sts.count("GetCallerIdentity") >= assumed.length);
-    t.regex(r.stderr, /refreshed the deploy role's credentials \(refresh 1;/);
-    t.true((await accounts[0].keys()).includes("dev/platform/platform.zip"));
-});
+test.serial(
+    "a deployment that outlives its credentials: the endpoint refreshes them, and every set is checked to be in the stack's account",
+    async (t) => {
+        // Served for 20 s each (test only), the deployment takes 25 s: attini needs more than one set.
+        attiniBackend.outcome.set("111111111111", { result: "succeeded", afterMs: 25_000 });
+        const r = await deployReal(t, ["platform.zip", "--json", "--timeout", "2m"], {
+            BRANCH: "dev",
+            ATTINI_GITOPS_TEST_CREDENTIAL_LIFETIME: "20",
+        });
+        t.is(r.code, 0, r.stderr);
+        const summary = JSON.parse(r.stdout);
+        t.is(summary.credentials.mode, "endpoint");
+        t.true(summary.credentials.refreshes >= 1, JSON.stringify(summary.credentials));
+        t.true(summary.credentials.setsServed >= 2, JSON.stringify(summary.credentials));
+        // Each set was assumed with the same session name and checked with GetCallerIdentity before it was served.
+        const assumed = sts.calls.filter((c) => c.action === "AssumeRole");
+        t.true(assumed.length >= 2);
+        t.deepEqual([...new Set(assumed.map((c) => c.params.get("RoleSessionName")))], ["deploy-platform"]);
+        t.true(sts.count("GetCallerIdentity") >= assumed.length);
+        t.regex(r.stderr, /refreshed the deploy role's credentials \(refresh 1;/);
+        t.true((await accounts[0].keys()).includes("dev/platform/platform.zip"));
+    },
+);
 
 test.serial("a refresh that fails mid-deploy: the cause is logged, attini fails, and the driver exits 5", async (t) => {
     attiniBackend.outcome.set("111111111111", { result: "never" });
     // The first AssumeRole succeeds; every later one (the refreshes) is denied.
-    sts.respond = (c, n) => (c.action === "AssumeRole" && n >= 2 ? { status: 403, code: "AccessDenied", message: "trust revoked" } : undefined);
-    const r = await deployReal(t, ["platform.zip", "--json", "--timeout", "2m"], { BRANCH: "dev", ATTINI_GITOPS_TEST_CREDENTIAL_LIFETIME: "12" });
+    sts.respond = (c, n) =>
+        c.action === "AssumeRole" && n >= 2
+            ? { status: 403, code: "AccessDenied", message: "trust revoked" }
+            : undefined;
+    const r = await deployReal(t, ["platform.zip", "--json", "--timeout", "2m"], {
+        BRANCH: "dev",
+        ATTINI_GITOPS_TEST_CREDENTIAL_LIFETIME: "12",
+    });
     t.is(r.code, Exit.CREDENTIALS, r.stderr);
-    t.regex(r.stderr, /refreshing the deploy role's credentials failed: STS denied AssumeRole on arn:aws:iam::111111111111:role\/attini-deploy-role-eu-west-1/);
+    t.regex(
+        r.stderr,
+        /refreshing the deploy role's credentials failed: STS denied AssumeRole on arn:aws:iam::111111111111:role\/attini-deploy-role-eu-west-1/,
+    );
     t.regex(r.stderr, /attini exited with 1 after the deploy role's credentials could not be refreshed/);
-    t.like(JSON.parse(r.stdout), { result: "failed", exitCode: Exit.CREDENTIALS, credentials: { mode: "endpoint", refreshes: 0 } });
+    t.like(JSON.parse(r.stdout), {
+        result: "failed",
+        exitCode: Exit.CREDENTIALS,
+        credentials: { mode: "endpoint", refreshes: 0 },
+    });
 });
 
 test.serial("a second client, the AWS CLI, gets the deploy role's credentials through the endpoint too", async (t) => {

@@ -1,7 +1,15 @@
 // What the driver hands attini, decided without running it (automation/attini.ts): the command
 // line it owns, the environment it withholds, and the timers that bound attini's run.
 import test from "ava";
-import { attiniArgs, attiniEnv, longTimeout, MAX_TIMER_MS, ownedOption, staticCredentialVars, withoutAwsProperties } from "../automation/attini";
+import {
+    attiniArgs,
+    attiniEnv,
+    longTimeout,
+    MAX_TIMER_MS,
+    ownedOption,
+    staticCredentialVars,
+    withoutAwsProperties,
+} from "../automation/attini";
 import { Exit } from "../automation/errors";
 
 test("extra arguments may not set the environment, region, profile or force flag, in any spelling", (t) => {
@@ -28,13 +36,46 @@ test("extra arguments may not set the environment, region, profile or force flag
         t.is(ownedOption(arg), option, arg);
         const e = t.throws(() => attiniArgs("dist", "dev", ["--json", arg, "x"]), undefined, arg);
         t.is((e as { exitCode?: number }).exitCode, Exit.USAGE);
-        t.true(e!.message.includes(`attini argument ${JSON.stringify(arg)} sets ${option}, which attini-gitops owns`), e!.message);
+        t.true(
+            e!.message.includes(`attini argument ${JSON.stringify(arg)} sets ${option}, which attini-gitops owns`),
+            e!.message,
+        );
     }
     // attini's other options pass, including the ones whose names contain those letters.
-    for (const ok of ["--json", "--debug", "-b", "--dont-follow", "-ec", "-ec=./env.sh", "--environment-config-script", "-crl", "-cb", "-i", "-iprod-release", "-v", "-v1.2.3", "--distribution-id=prefix", "--skip-commands", "value-e", "prod"]) {
+    for (const ok of [
+        "--json",
+        "--debug",
+        "-b",
+        "--dont-follow",
+        "-ec",
+        "-ec=./env.sh",
+        "--environment-config-script",
+        "-crl",
+        "-cb",
+        "-i",
+        "-iprod-release",
+        "-v",
+        "-v1.2.3",
+        "--distribution-id=prefix",
+        "--skip-commands",
+        "value-e",
+        "prod",
+    ]) {
         t.is(ownedOption(ok), undefined, ok);
     }
-    t.deepEqual(attiniArgs("dist", "prod", ["--json", "-ec", "env.sh", "-i", "abc"]), ["deploy", "run", "dist", "-e", "prod", "-f", "--json", "-ec", "env.sh", "-i", "abc"]);
+    t.deepEqual(attiniArgs("dist", "prod", ["--json", "-ec", "env.sh", "-i", "abc"]), [
+        "deploy",
+        "run",
+        "dist",
+        "-e",
+        "prod",
+        "-f",
+        "--json",
+        "-ec",
+        "env.sh",
+        "-i",
+        "abc",
+    ]);
 });
 
 test("a distribution path starting with '-' is refused with the ./ hint", (t) => {
@@ -45,7 +86,12 @@ test("a distribution path starting with '-' is refused with the ./ hint", (t) =>
 });
 
 test("-Daws.* properties are removed from the Java options variables, and the rest is kept as it was", (t) => {
-    t.is(withoutAwsProperties("-Xmx1g -Daws.accessKeyId=AKIA  -Dfoo=\"a b\" \"-Daws.secretAccessKey=x y\" -Daws.profile=p -XX:+UseG1GC"), "-Xmx1g  -Dfoo=\"a b\" -XX:+UseG1GC");
+    t.is(
+        withoutAwsProperties(
+            '-Xmx1g -Daws.accessKeyId=AKIA  -Dfoo="a b" "-Daws.secretAccessKey=x y" -Daws.profile=p -XX:+UseG1GC',
+        ),
+        '-Xmx1g  -Dfoo="a b" -XX:+UseG1GC',
+    );
     t.is(withoutAwsProperties("-Daws.region=us-east-1"), "");
     t.is(withoutAwsProperties("-Dawsome=1 -Dsoftware.aws.x=2"), "-Dawsome=1 -Dsoftware.aws.x=2");
     const creds = { accessKeyId: "ASIATEMP", secretAccessKey: "tempsecret", sessionToken: "temptoken" };

@@ -12,7 +12,9 @@ import { backend, moto, project, reports, useWorld } from "./support/world";
 // dev is claimed by a unicode branch name here; the clone is on branch stage.
 useWorld(test, {
     stacks: ["dev", "stage"],
-    edit: { "Pulumi.dev.yaml": (s) => s.replace("attini-gitops:branch: dev", 'attini-gitops:branch: "release/ünïcode"') },
+    edit: {
+        "Pulumi.dev.yaml": (s) => s.replace("attini-gitops:branch: dev", 'attini-gitops:branch: "release/ünïcode"'),
+    },
     ready: () => void execFileSync("git", ["checkout", "-q", "-b", "stage"], { cwd: project.dir }),
 });
 
@@ -39,9 +41,17 @@ test.serial("a detached HEAD with no CI variable is a usage error", async (t) =>
 });
 
 test.serial("a unicode branch name from a CI variable maps to its stack", async (t) => {
-    const r = await run(t, ["deploy", "distribution/platform", "--json"], { GITHUB_ACTIONS: "true", GITHUB_EVENT_NAME: "push", GITHUB_REF: "refs/heads/release/ünïcode" });
+    const r = await run(t, ["deploy", "distribution/platform", "--json"], {
+        GITHUB_ACTIONS: "true",
+        GITHUB_EVENT_NAME: "push",
+        GITHUB_REF: "refs/heads/release/ünïcode",
+    });
     t.is(r.code, 0, r.stderr);
-    t.like(JSON.parse(r.stdout), { branch: "release/ünïcode", branchSource: "GitHub Actions (GITHUB_REF)", stack: "dev" });
+    t.like(JSON.parse(r.stdout), {
+        branch: "release/ünïcode",
+        branchSource: "GitHub Actions (GITHUB_REF)",
+        stack: "dev",
+    });
     t.deepEqual(reports.event("start")!.argv!.slice(3, 5), ["-e", "dev"]);
 });
 
@@ -61,9 +71,17 @@ for (const via of ["--branch", "BRANCH", "GITHUB_REF"] as const) {
         for (const name of HOSTILE) {
             const canary = path.join(project.dir, "CANARY");
             const args = ["deploy", "distribution/platform", ...(via === "--branch" ? ["--branch", name] : [])];
-            const extra = via === "BRANCH" ? { BRANCH: name } : via === "GITHUB_REF" ? { GITHUB_ACTIONS: "true", GITHUB_EVENT_NAME: "push", GITHUB_REF: `refs/heads/${name}` } : {};
+            const extra =
+                via === "BRANCH"
+                    ? { BRANCH: name }
+                    : via === "GITHUB_REF"
+                      ? { GITHUB_ACTIONS: "true", GITHUB_EVENT_NAME: "push", GITHUB_REF: `refs/heads/${name}` }
+                      : {};
             const r = await run(t, args, extra);
-            t.true(r.code === Exit.USAGE || r.code === Exit.UNMAPPED_BRANCH, `${JSON.stringify(name)}: exit ${r.code}\n${r.stderr}`);
+            t.true(
+                r.code === Exit.USAGE || r.code === Exit.UNMAPPED_BRANCH,
+                `${JSON.stringify(name)}: exit ${r.code}\n${r.stderr}`,
+            );
             t.false(fs.existsSync(canary), `${JSON.stringify(name)} executed a command`);
             t.is(reports.reports.length, 0, `${JSON.stringify(name)} reached attini`);
         }
@@ -73,7 +91,11 @@ for (const via of ["--branch", "BRANCH", "GITHUB_REF"] as const) {
 test.serial("a branch literally named origin/stage, checked out in git, maps to no environment", async (t) => {
     execFileSync("git", ["checkout", "-q", "-b", "origin/stage"], { cwd: project.dir });
     t.teardown(() => execFileSync("git", ["checkout", "-q", "stage"], { cwd: project.dir }));
-    for (const extra of [{}, { BRANCH: "origin/stage" }, { GITHUB_ACTIONS: "true", GITHUB_EVENT_NAME: "push", GITHUB_REF: "refs/heads/origin/stage" }]) {
+    for (const extra of [
+        {},
+        { BRANCH: "origin/stage" },
+        { GITHUB_ACTIONS: "true", GITHUB_EVENT_NAME: "push", GITHUB_REF: "refs/heads/origin/stage" },
+    ]) {
         const r = await run(t, ["deploy", "distribution/platform"], extra);
         t.is(r.code, Exit.UNMAPPED_BRANCH, `${JSON.stringify(extra)}\n${r.stderr}`);
         t.regex(r.stderr, /branch "origin\/stage" maps to no environment/);
@@ -81,9 +103,17 @@ test.serial("a branch literally named origin/stage, checked out in git, maps to 
     t.is(reports.reports.length, 0);
 });
 
-test.serial("a pull_request_target build is refused even though GITHUB_REF and BRANCH name the environment branch", async (t) => {
-    const r = await run(t, ["deploy", "distribution/platform"], { GITHUB_ACTIONS: "true", GITHUB_EVENT_NAME: "pull_request_target", GITHUB_REF: "refs/heads/stage", BRANCH: "stage" });
-    t.is(r.code, Exit.USAGE, r.stderr);
-    t.regex(r.stderr, /pull-request build on GitHub Actions \(GITHUB_EVENT_NAME=pull_request_target\)/);
-    t.is(reports.reports.length, 0);
-});
+test.serial(
+    "a pull_request_target build is refused even though GITHUB_REF and BRANCH name the environment branch",
+    async (t) => {
+        const r = await run(t, ["deploy", "distribution/platform"], {
+            GITHUB_ACTIONS: "true",
+            GITHUB_EVENT_NAME: "pull_request_target",
+            GITHUB_REF: "refs/heads/stage",
+            BRANCH: "stage",
+        });
+        t.is(r.code, Exit.USAGE, r.stderr);
+        t.regex(r.stderr, /pull-request build on GitHub Actions \(GITHUB_EVENT_NAME=pull_request_target\)/);
+        t.is(reports.reports.length, 0);
+    },
+);

@@ -11,7 +11,12 @@ import { backend, moto, project, useWorld } from "./support/world";
 
 useWorld(test, { stacks: ["dev", "prod"] }); // stage is not provisioned yet
 
-async function cli(t: ExecutionContext, args: string[], cwd = project.dir, extra: Record<string, string | undefined> = {}) {
+async function cli(
+    t: ExecutionContext,
+    args: string[],
+    cwd = project.dir,
+    extra: Record<string, string | undefined> = {},
+) {
     const j = jobEnv({ moto, backend, extra });
     t.teardown(j.dispose);
     return runCli(args, j.env, cwd);
@@ -22,14 +27,33 @@ test("plan shows every stack in promotion order, with the role from outputs or d
     t.is(r.code, 0, r.stderr);
     const lines = r.stdout.split("\n");
     t.regex(lines[0], /^BRANCH\s+STACK\s+ATTINI ENV\s+ACCOUNT\s+REGION\s+ROLE$/);
-    t.regex(lines[1], /^dev\s+dev\s+dev\s+111111111111\s+eu-west-1\s+arn:aws:iam::111111111111:role\/attini-deploy-role-eu-west-1$/);
-    t.regex(lines[2], /^stage\s+stage\s+acc\s+222222222222\s+eu-west-1\s+arn:aws:iam::222222222222:role\/attini-deploy-role-eu-west-1 \(derived from config\)$/);
-    t.regex(lines[3], /^main\s+prod\s+prod\s+333333333333\s+eu-west-1\s+arn:aws:iam::333333333333:role\/attini-deploy-role-eu-west-1$/);
-    t.regex(r.stdout, /stage: role derived from config because stack stage is not provisioned \(no such stack on the current backend\): run `pulumi up -s stage` in account 222222222222/);
+    t.regex(
+        lines[1],
+        /^dev\s+dev\s+dev\s+111111111111\s+eu-west-1\s+arn:aws:iam::111111111111:role\/attini-deploy-role-eu-west-1$/,
+    );
+    t.regex(
+        lines[2],
+        /^stage\s+stage\s+acc\s+222222222222\s+eu-west-1\s+arn:aws:iam::222222222222:role\/attini-deploy-role-eu-west-1 \(derived from config\)$/,
+    );
+    t.regex(
+        lines[3],
+        /^main\s+prod\s+prod\s+333333333333\s+eu-west-1\s+arn:aws:iam::333333333333:role\/attini-deploy-role-eu-west-1$/,
+    );
+    t.regex(
+        r.stdout,
+        /stage: role derived from config because stack stage is not provisioned \(no such stack on the current backend\): run `pulumi up -s stage` in account 222222222222/,
+    );
 
     const json = JSON.parse((await cli(t, ["plan", "--json", "--branch", "refs/heads/main"])).stdout);
     t.is(json.length, 1);
-    t.like(json[0], { branch: "main", stack: "prod", attiniEnvironment: "prod", accountId: "333333333333", roleSource: "outputs", promotedFrom: "stage" });
+    t.like(json[0], {
+        branch: "main",
+        stack: "prod",
+        attiniEnvironment: "prod",
+        accountId: "333333333333",
+        roleSource: "outputs",
+        promotedFrom: "stage",
+    });
     t.is((await cli(t, ["plan", "--branch", "feature/x"])).code, Exit.UNMAPPED_BRANCH);
 });
 
@@ -39,13 +63,20 @@ test("validate lists every problem, each with stack, key, value and fix, and exi
     t.regex(ok.stdout, /^OK: Pulumi.yaml and 3 stack files \(dev, prod, stage\) are valid\./);
 
     const broken = scratchProject({
-        "Pulumi.dev.yaml": (s) => s.replace('attini-gitops:accountId: "111111111111"', 'attini-gitops:accountId: "11111"'),
-        "Pulumi.prod.yaml": (s) => s.replace("arn:aws:iam::999999999999:role/attini-build-server", '"*"').replace("attini-gitops:branch: main", "attini-gitops:branch: stage"),
+        "Pulumi.dev.yaml": (s) =>
+            s.replace('attini-gitops:accountId: "111111111111"', 'attini-gitops:accountId: "11111"'),
+        "Pulumi.prod.yaml": (s) =>
+            s
+                .replace("arn:aws:iam::999999999999:role/attini-build-server", '"*"')
+                .replace("attini-gitops:branch: main", "attini-gitops:branch: stage"),
     });
     t.teardown(broken.dispose);
     const r = await cli(t, ["validate"], broken.dir);
     t.is(r.code, Exit.USAGE);
-    t.regex(r.stdout, /stack 'dev', key 'attini-gitops:accountId' = "11111": must be a 12-digit AWS account id\. Fix: /);
+    t.regex(
+        r.stdout,
+        /stack 'dev', key 'attini-gitops:accountId' = "11111": must be a 12-digit AWS account id\. Fix: /,
+    );
     t.regex(r.stdout, /stack 'prod', key 'attini-gitops:buildServerPrincipals\[0\]' = "\*": contains a wildcard/);
     t.regex(r.stdout, /stack 'prod', key 'attini-gitops:branch' = "stage": is claimed by 2 stacks \(prod, stage\)/);
     t.regex(r.stdout, /stack 'stage', key 'attini-gitops:branch' = "stage": is claimed by 2 stacks/);
@@ -66,13 +97,17 @@ test("build-server-policy grants AssumeRole, TagSession and SetSourceIdentity on
                 Sid: "AssumeAttiniDeployRoles",
                 Effect: "Allow",
                 Action: ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
-                Resource: ["111111111111", "222222222222", "333333333333"].map((a) => `arn:aws:iam::${a}:role/attini-deploy-role-eu-west-1`),
+                Resource: ["111111111111", "222222222222", "333333333333"].map(
+                    (a) => `arn:aws:iam::${a}:role/attini-deploy-role-eu-west-1`,
+                ),
             },
             {
                 Sid: "ReadAttiniDeploymentHistory",
                 Effect: "Allow",
                 Action: ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
-                Resource: ["111111111111", "222222222222", "333333333333"].map((a) => `arn:aws:iam::${a}:role/attini-history-reader-eu-west-1`),
+                Resource: ["111111111111", "222222222222", "333333333333"].map(
+                    (a) => `arn:aws:iam::${a}:role/attini-history-reader-eu-west-1`,
+                ),
             },
         ],
     });
@@ -107,7 +142,13 @@ test("plan reads many stacks' outputs with no more Pulumi CLIs at once than the 
     const dev = fs.readFileSync(`${p.dir}/Pulumi.dev.yaml`, "utf8");
     for (let i = 1; i <= 12; i++) {
         const account = String(400000000000 + i);
-        fs.writeFileSync(`${p.dir}/Pulumi.qa${i}.yaml`, dev.replaceAll("111111111111", account).replace("attini-gitops:branch: dev", `attini-gitops:branch: qa${i}`).replace("attini-gitops:attiniEnvironment: dev", `attini-gitops:attiniEnvironment: qa${i}`));
+        fs.writeFileSync(
+            `${p.dir}/Pulumi.qa${i}.yaml`,
+            dev
+                .replaceAll("111111111111", account)
+                .replace("attini-gitops:branch: dev", `attini-gitops:branch: qa${i}`)
+                .replace("attini-gitops:attiniEnvironment: dev", `attini-gitops:attiniEnvironment: qa${i}`),
+        );
     }
     // A pulumi that logs when each `stack output` starts and ends, first on PATH.
     const shimDir = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-pulumi-shim-"));

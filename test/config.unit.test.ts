@@ -23,7 +23,14 @@ function errorsFor(changes: Record<string, RawValue>, stack = "dev"): ConfigErro
 }
 
 /** Exactly one error, for `key`, whose text names the stack, key, value and a fix. */
-function expectOne(t: import("ava").ExecutionContext, changes: Record<string, RawValue>, key: string, value: string, problem: RegExp, fix: RegExp) {
+function expectOne(
+    t: import("ava").ExecutionContext,
+    changes: Record<string, RawValue>,
+    key: string,
+    value: string,
+    problem: RegExp,
+    fix: RegExp,
+) {
     const errors = errorsFor(changes);
     t.is(errors.length, 1, errors.join("\n"));
     const e = errors[0];
@@ -47,62 +54,200 @@ test("a valid config yields a typed StackConfig with defaults", (t) => {
 });
 
 test("missing required key", (t) => {
-    expectOne(t, { "attini-gitops:attiniEnvironment": undefined }, "attini-gitops:attiniEnvironment", "(not set)", /is required/, /pulumi config set attiniEnvironment dev --stack dev/);
+    expectOne(
+        t,
+        { "attini-gitops:attiniEnvironment": undefined },
+        "attini-gitops:attiniEnvironment",
+        "(not set)",
+        /is required/,
+        /pulumi config set attiniEnvironment dev --stack dev/,
+    );
 });
 
 test("empty branch", (t) => {
-    expectOne(t, { "attini-gitops:branch": "" }, "attini-gitops:branch", '""', /is required/, /pulumi config set branch dev --stack dev/);
+    expectOne(
+        t,
+        { "attini-gitops:branch": "" },
+        "attini-gitops:branch",
+        '""',
+        /is required/,
+        /pulumi config set branch dev --stack dev/,
+    );
     expectOne(t, { "attini-gitops:branch": "  " }, "attini-gitops:branch", '"  "', /is empty/, /short branch name/);
 });
 
 test("malformed account id, and aws:allowedAccountIds that does not pin it", (t) => {
     const errors = errorsFor({ "attini-gitops:accountId": "1234567890" });
     t.is(errors.length, 1);
-    t.regex(String(errors[0]), /key 'attini-gitops:accountId' = "1234567890": must be a 12-digit AWS account id\. Fix: quote it/);
-    expectOne(t, { "aws:allowedAccountIds": ["222222222222"] }, "aws:allowedAccountIds", '["222222222222"]', /must be exactly \["111111111111"\]/, /aws:allowedAccountIds:\n\s+- "111111111111"/);
-    expectOne(t, { "aws:allowedAccountIds": undefined }, "aws:allowedAccountIds", "(not set)", /must be exactly/, /aws:allowedAccountIds/);
+    t.regex(
+        String(errors[0]),
+        /key 'attini-gitops:accountId' = "1234567890": must be a 12-digit AWS account id\. Fix: quote it/,
+    );
+    expectOne(
+        t,
+        { "aws:allowedAccountIds": ["222222222222"] },
+        "aws:allowedAccountIds",
+        '["222222222222"]',
+        /must be exactly \["111111111111"\]/,
+        /aws:allowedAccountIds:\n\s+- "111111111111"/,
+    );
+    expectOne(
+        t,
+        { "aws:allowedAccountIds": undefined },
+        "aws:allowedAccountIds",
+        "(not set)",
+        /must be exactly/,
+        /aws:allowedAccountIds/,
+    );
 });
 
 test("malformed, wildcard, session and whole-account principals", (t) => {
     const key = "attini-gitops:buildServerPrincipals[0]";
-    expectOne(t, { "attini-gitops:buildServerPrincipals": ["arn:aws:iam::99999:role/x"] }, key, '"arn:aws:iam::99999:role/x"', /not an IAM role or user ARN/, /arn:aws:iam::<12-digit account>:role\/<name>/);
+    expectOne(
+        t,
+        { "attini-gitops:buildServerPrincipals": ["arn:aws:iam::99999:role/x"] },
+        key,
+        '"arn:aws:iam::99999:role/x"',
+        /not an IAM role or user ARN/,
+        /arn:aws:iam::<12-digit account>:role\/<name>/,
+    );
     expectOne(t, { "attini-gitops:buildServerPrincipals": ["*"] }, key, '"*"', /wildcard/, /role or user ARN/);
-    expectOne(t, { "attini-gitops:buildServerPrincipals": ["arn:aws:iam::999999999999:role/build-*"] }, key, '"arn:aws:iam::999999999999:role/build-*"', /wildcard/, /role or user ARN/);
-    expectOne(t, { "attini-gitops:buildServerPrincipals": ["arn:aws:iam::999999999999:root"] }, key, '"arn:aws:iam::999999999999:root"', /trusts a whole account/, /allowAccountPrincipals true/);
-    expectOne(t, { "attini-gitops:buildServerPrincipals": ["999999999999"] }, key, '"999999999999"', /trusts a whole account/, /allowAccountPrincipals true/);
-    expectOne(t, { "attini-gitops:buildServerPrincipals": ["arn:aws:sts::999999999999:assumed-role/b/s"] }, key, '"arn:aws:sts::999999999999:assumed-role/b/s"', /STS session ARN/, /role ARN/);
-    t.deepEqual(errorsFor({ "attini-gitops:buildServerPrincipals": ["999999999999"], "attini-gitops:allowAccountPrincipals": true }), []);
-    expectOne(t, { "attini-gitops:buildServerPrincipals": [] }, "attini-gitops:buildServerPrincipals", "[]", /nothing could assume/, /githubRepository/);
+    expectOne(
+        t,
+        { "attini-gitops:buildServerPrincipals": ["arn:aws:iam::999999999999:role/build-*"] },
+        key,
+        '"arn:aws:iam::999999999999:role/build-*"',
+        /wildcard/,
+        /role or user ARN/,
+    );
+    expectOne(
+        t,
+        { "attini-gitops:buildServerPrincipals": ["arn:aws:iam::999999999999:root"] },
+        key,
+        '"arn:aws:iam::999999999999:root"',
+        /trusts a whole account/,
+        /allowAccountPrincipals true/,
+    );
+    expectOne(
+        t,
+        { "attini-gitops:buildServerPrincipals": ["999999999999"] },
+        key,
+        '"999999999999"',
+        /trusts a whole account/,
+        /allowAccountPrincipals true/,
+    );
+    expectOne(
+        t,
+        { "attini-gitops:buildServerPrincipals": ["arn:aws:sts::999999999999:assumed-role/b/s"] },
+        key,
+        '"arn:aws:sts::999999999999:assumed-role/b/s"',
+        /STS session ARN/,
+        /role ARN/,
+    );
+    t.deepEqual(
+        errorsFor({
+            "attini-gitops:buildServerPrincipals": ["999999999999"],
+            "attini-gitops:allowAccountPrincipals": true,
+        }),
+        [],
+    );
+    expectOne(
+        t,
+        { "attini-gitops:buildServerPrincipals": [] },
+        "attini-gitops:buildServerPrincipals",
+        "[]",
+        /nothing could assume/,
+        /githubRepository/,
+    );
 });
 
 test("region that does not match the role name; role name over 64 characters", (t) => {
-    expectOne(t, { "attini-gitops:roleName": "attini-deploy-role-us-east-1" }, "attini-gitops:roleName", '"attini-deploy-role-us-east-1"', /names region us-east-1 but the stack's aws:region is eu-west-1/, /attini-deploy-role-eu-west-1/);
+    expectOne(
+        t,
+        { "attini-gitops:roleName": "attini-deploy-role-us-east-1" },
+        "attini-gitops:roleName",
+        '"attini-deploy-role-us-east-1"',
+        /names region us-east-1 but the stack's aws:region is eu-west-1/,
+        /attini-deploy-role-eu-west-1/,
+    );
     const long = `attini-deploy-role-eu-west-1-${"x".repeat(40)}`;
-    expectOne(t, { "attini-gitops:roleName": long }, "attini-gitops:roleName", JSON.stringify(long), /is 69 characters; IAM allows at most 64/, /shorten it/);
-    expectOne(t, { "aws:region": "europe" }, "aws:region", '"europe"', /not an AWS region/, /pulumi config set aws:region eu-west-1/);
+    expectOne(
+        t,
+        { "attini-gitops:roleName": long },
+        "attini-gitops:roleName",
+        JSON.stringify(long),
+        /is 69 characters; IAM allows at most 64/,
+        /shorten it/,
+    );
+    expectOne(
+        t,
+        { "aws:region": "europe" },
+        "aws:region",
+        '"europe"',
+        /not an AWS region/,
+        /pulumi config set aws:region eu-west-1/,
+    );
 });
 
 test("session duration outside 3600-43200", (t) => {
     for (const bad of [3599, 43201, "900"]) {
-        expectOne(t, { "attini-gitops:maxSessionDuration": bad }, "attini-gitops:maxSessionDuration", JSON.stringify(bad), /between 3600 and 43200/, /maxSessionDuration 3600/);
+        expectOne(
+            t,
+            { "attini-gitops:maxSessionDuration": bad },
+            "attini-gitops:maxSessionDuration",
+            JSON.stringify(bad),
+            /between 3600 and 43200/,
+            /maxSessionDuration 3600/,
+        );
     }
-    expectOne(t, { "attini-gitops:maxSessionDuration": "an hour" }, "attini-gitops:maxSessionDuration", '"an hour"', /whole number/, /maxSessionDuration 3600/);
+    expectOne(
+        t,
+        { "attini-gitops:maxSessionDuration": "an hour" },
+        "attini-gitops:maxSessionDuration",
+        '"an hour"',
+        /whole number/,
+        /maxSessionDuration 3600/,
+    );
     t.deepEqual(errorsFor({ "attini-gitops:maxSessionDuration": "43200" }), []);
 });
 
 test("ExternalId: characters outside STS's set, and plain text; the value is never shown", (t) => {
-    expectOne(t, { "attini-gitops:externalId": { secret: true, plaintext: "has space!" } }, "attini-gitops:externalId", "(secret, not shown)", /2 to 1224 characters/, /--secret externalId/);
-    expectOne(t, { "attini-gitops:externalId": "in-plain-text" }, "attini-gitops:externalId", '"in-plain-text"', /plain text/, /pulumi config set --secret externalId <id> --stack dev/);
+    expectOne(
+        t,
+        { "attini-gitops:externalId": { secret: true, plaintext: "has space!" } },
+        "attini-gitops:externalId",
+        "(secret, not shown)",
+        /2 to 1224 characters/,
+        /--secret externalId/,
+    );
+    expectOne(
+        t,
+        { "attini-gitops:externalId": "in-plain-text" },
+        "attini-gitops:externalId",
+        '"in-plain-text"',
+        /plain text/,
+        /pulumi config set --secret externalId <id> --stack dev/,
+    );
     const errors = errorsFor({ "attini-gitops:externalId": { secret: true, plaintext: "bad value" } });
     t.false(errors.join("\n").includes("bad value"));
     t.deepEqual(errorsFor({ "attini-gitops:externalId": { secret: true, plaintext: "Good_id-1+=,.@:/" } }), []);
 });
 
 test("GitHub OIDC settings", (t) => {
-    expectOne(t, { "attini-gitops:githubRepository": "acme/*" }, "attini-gitops:githubRepository", '"acme/*"', /exactly owner\/repo/, /githubRepository my-org\/my-repo/);
     expectOne(
         t,
-        { "attini-gitops:githubOidcProviderArn": "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com" },
+        { "attini-gitops:githubRepository": "acme/*" },
+        "attini-gitops:githubRepository",
+        '"acme/*"',
+        /exactly owner\/repo/,
+        /githubRepository my-org\/my-repo/,
+    );
+    expectOne(
+        t,
+        {
+            "attini-gitops:githubOidcProviderArn":
+                "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com",
+        },
         "attini-gitops:githubOidcProviderArn",
         '"arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"',
         /githubRepository is not/,
@@ -110,7 +255,11 @@ test("GitHub OIDC settings", (t) => {
     );
     expectOne(
         t,
-        { "attini-gitops:githubRepository": "acme/x", "attini-gitops:githubOidcProviderArn": "arn:aws:iam::222222222222:oidc-provider/token.actions.githubusercontent.com" },
+        {
+            "attini-gitops:githubRepository": "acme/x",
+            "attini-gitops:githubOidcProviderArn":
+                "arn:aws:iam::222222222222:oidc-provider/token.actions.githubusercontent.com",
+        },
         "attini-gitops:githubOidcProviderArn",
         '"arn:aws:iam::222222222222:oidc-provider/token.actions.githubusercontent.com"',
         /not this stack's account 111111111111/,
@@ -119,8 +268,16 @@ test("GitHub OIDC settings", (t) => {
 });
 
 test("every problem is reported, not only the first", (t) => {
-    const errors = errorsFor({ "attini-gitops:accountId": "x", "attini-gitops:branch": "", "attini-gitops:maxSessionDuration": 1 });
-    t.deepEqual(errors.map((e) => e.key).sort(), ["attini-gitops:accountId", "attini-gitops:branch", "attini-gitops:maxSessionDuration"]);
+    const errors = errorsFor({
+        "attini-gitops:accountId": "x",
+        "attini-gitops:branch": "",
+        "attini-gitops:maxSessionDuration": 1,
+    });
+    t.deepEqual(errors.map((e) => e.key).sort(), [
+        "attini-gitops:accountId",
+        "attini-gitops:branch",
+        "attini-gitops:maxSessionDuration",
+    ]);
 });
 
 test("two stacks claiming the same branch", (t) => {
@@ -128,7 +285,10 @@ test("two stacks claiming the same branch", (t) => {
     const b = requireStackConfig("dev2", rawConfig(VALID));
     const errors = validateStackSet([a, b]);
     t.is(errors.length, 2);
-    t.is(String(errors[0]), `stack 'dev', key 'attini-gitops:branch' = "dev": is claimed by 2 stacks (dev, dev2); a push could not tell which environment to deploy. Fix: give each stack its own branch`);
+    t.is(
+        String(errors[0]),
+        `stack 'dev', key 'attini-gitops:branch' = "dev": is claimed by 2 stacks (dev, dev2); a push could not tell which environment to deploy. Fix: give each stack its own branch`,
+    );
     t.is(errors[1].stack, "dev2");
 });
 
@@ -154,15 +314,47 @@ test("the shipped stack files are valid and map dev, stage and main", (t) => {
 
 test("stack files: a typo'd key, a wrong YAML type, a duplicated branch and a promotion cycle are all reported", (t) => {
     const dir = scratch(t, {
-        "Pulumi.stage.yaml": (s) => s.replace("attini-gitops:branch: stage", "attini-gitops:branch: dev").replace("attini-gitops:promotionGate: warn", "attini-gitops:promotionGate: warn\n  attini-gitops:maxSesionDuration: 7200"),
-        "Pulumi.prod.yaml": (s) => s.replace("- arn:aws:iam::999999999999:role/attini-build-server", "arn:aws:iam::999999999999:role/attini-build-server"),
+        "Pulumi.stage.yaml": (s) =>
+            s
+                .replace("attini-gitops:branch: stage", "attini-gitops:branch: dev")
+                .replace(
+                    "attini-gitops:promotionGate: warn",
+                    "attini-gitops:promotionGate: warn\n  attini-gitops:maxSesionDuration: 7200",
+                ),
+        "Pulumi.prod.yaml": (s) =>
+            s.replace(
+                "- arn:aws:iam::999999999999:role/attini-build-server",
+                "arn:aws:iam::999999999999:role/attini-build-server",
+            ),
         "Pulumi.dev.yaml": (s) => `${s}  attini-gitops:promotedFrom: prod\n`,
     });
     const errors = loadStacks(dir).errors.map(String);
-    t.true(errors.some((e) => e.startsWith(`stack 'stage', key 'attini-gitops:maxSesionDuration' = 7200: is not a key this project reads. Fix: did you mean attini-gitops:maxSessionDuration?`)), errors.join("\n"));
-    t.true(errors.some((e) => /^stack 'prod', key 'attini-gitops:buildServerPrincipals' = "arn:aws:iam::999999999999:role\/attini-build-server": must be of type array of string \(Pulumi.yaml\)/.test(e)), errors.join("\n"));
-    t.true(errors.some((e) => /^stack 'dev', key 'attini-gitops:branch' = "dev": is claimed by 2 stacks \(dev, stage\)/.test(e)), errors.join("\n"));
-    t.true(errors.some((e) => /^stack 'dev', key 'attini-gitops:promotedFrom' = "prod": forms a cycle/.test(e)), errors.join("\n"));
+    t.true(
+        errors.some((e) =>
+            e.startsWith(
+                `stack 'stage', key 'attini-gitops:maxSesionDuration' = 7200: is not a key this project reads. Fix: did you mean attini-gitops:maxSessionDuration?`,
+            ),
+        ),
+        errors.join("\n"),
+    );
+    t.true(
+        errors.some((e) =>
+            /^stack 'prod', key 'attini-gitops:buildServerPrincipals' = "arn:aws:iam::999999999999:role\/attini-build-server": must be of type array of string \(Pulumi.yaml\)/.test(
+                e,
+            ),
+        ),
+        errors.join("\n"),
+    );
+    t.true(
+        errors.some((e) =>
+            /^stack 'dev', key 'attini-gitops:branch' = "dev": is claimed by 2 stacks \(dev, stage\)/.test(e),
+        ),
+        errors.join("\n"),
+    );
+    t.true(
+        errors.some((e) => /^stack 'dev', key 'attini-gitops:promotedFrom' = "prod": forms a cycle/.test(e)),
+        errors.join("\n"),
+    );
 });
 
 test("stack files: a file that is not valid YAML gets one error with the parser's words; the others are still checked", (t) => {
@@ -173,15 +365,27 @@ test("stack files: a file that is not valid YAML gets one error with the parser'
     const errors = loadStacks(dir).errors.map(String);
     const stage = errors.filter((e) => e.startsWith("stack 'stage'"));
     t.is(stage.length, 1, errors.join("\n"));
-    t.regex(stage[0], /^stack 'stage', key '\(file\)' = Pulumi.stage.yaml: is not valid YAML: .+\(\d+:\d+\)\. Fix: fix the syntax in Pulumi.stage.yaml$/);
-    t.regex(errors.join("\n"), /stack 'dev', key '\(file\)' = Pulumi.dev.yaml: is not valid YAML: duplicated mapping key/);
+    t.regex(
+        stage[0],
+        /^stack 'stage', key '\(file\)' = Pulumi.stage.yaml: is not valid YAML: .+\(\d+:\d+\)\. Fix: fix the syntax in Pulumi.stage.yaml$/,
+    );
+    t.regex(
+        errors.join("\n"),
+        /stack 'dev', key '\(file\)' = Pulumi.dev.yaml: is not valid YAML: duplicated mapping key/,
+    );
     // prod is promoted from stage, whose file exists but cannot be read: that is not "no such stack".
-    t.false(errors.some((e) => e.includes("names no stack")), errors.join("\n"));
+    t.false(
+        errors.some((e) => e.includes("names no stack")),
+        errors.join("\n"),
+    );
 });
 
 test("stack files: an externalId in plain text is refused, an encrypted one marks the stack as requiring it", (t) => {
     const plain = scratch(t, { "Pulumi.dev.yaml": (s) => `${s}  attini-gitops:externalId: not-so-secret\n` });
-    t.regex(loadStacks(plain).errors.map(String).join("\n"), /stack 'dev', key 'attini-gitops:externalId' = "not-so-secret": is stored in plain text/);
+    t.regex(
+        loadStacks(plain).errors.map(String).join("\n"),
+        /stack 'dev', key 'attini-gitops:externalId' = "not-so-secret": is stored in plain text/,
+    );
     const enc = scratch(t, { "Pulumi.dev.yaml": (s) => `${s}  attini-gitops:externalId:\n    secure: v1:abc:def\n` });
     const loaded = loadStacks(enc);
     t.deepEqual(loaded.errors.map(String), []);

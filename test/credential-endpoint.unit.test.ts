@@ -8,7 +8,12 @@ import type { TemporaryCredentials } from "../automation/sts";
 let n = 0;
 const set = (lifetimeMs = 3600_000): TemporaryCredentials => {
     n++;
-    return { accessKeyId: `ASIATEST${n}`, secretAccessKey: `secret-${n}`, sessionToken: `token-${n}`, expiration: new Date(Date.now() + lifetimeMs) };
+    return {
+        accessKeyId: `ASIATEST${n}`,
+        secretAccessKey: `secret-${n}`,
+        sessionToken: `token-${n}`,
+        expiration: new Date(Date.now() + lifetimeMs),
+    };
 };
 
 async function start(opts: Partial<Parameters<typeof CredentialEndpoint.start>[0]> = {}) {
@@ -27,7 +32,10 @@ test("it listens on 127.0.0.1 at a random path, with a token of 256 bits", async
     t.teardown(() => other.endpoint.close());
     t.not(other.endpoint.token, endpoint.token);
     t.not(other.endpoint.path, endpoint.path);
-    t.deepEqual(Object.keys(endpoint.env()).sort(), ["AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_CREDENTIALS_FULL_URI"]);
+    t.deepEqual(Object.keys(endpoint.env()).sort(), [
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ]);
 });
 
 test("a missing token gets 401, a wrong one 403, and neither gets a body", async (t) => {
@@ -47,7 +55,9 @@ test("a missing token gets 401, a wrong one 403, and neither gets a body", async
     const body = (await ok.json()) as Record<string, string>;
     t.deepEqual(Object.keys(body).sort(), ["AccessKeyId", "Expiration", "SecretAccessKey", "Token"]);
     t.regex(body.AccessKeyId, /^ASIATEST\d+$/);
-    const elsewhere = await fetch(endpoint.url.replace(endpoint.path, "/"), { headers: { authorization: endpoint.token } });
+    const elsewhere = await fetch(endpoint.url.replace(endpoint.path, "/"), {
+        headers: { authorization: endpoint.token },
+    });
     t.is(elsewhere.status, 404);
 });
 
@@ -82,7 +92,10 @@ test("a refresh that fails is logged with its cause and retried; once the set ex
     await new Promise((r) => setTimeout(r, 1500));
     const r = await fetch(endpoint.url, { headers: { authorization: endpoint.token } });
     t.is(r.status, 500);
-    t.regex(((await r.json()) as { message: string }).message, /could not refresh the deploy role's credentials: STS denied AssumeRole/);
+    t.regex(
+        ((await r.json()) as { message: string }).message,
+        /could not refresh the deploy role's credentials: STS denied AssumeRole/,
+    );
     t.regex(lines.join("\n"), /refreshing the deploy role's credentials failed: STS denied AssumeRole.*; retrying/);
     t.truthy(endpoint.failure);
 });

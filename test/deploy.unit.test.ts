@@ -19,20 +19,39 @@ const READER = (account: string) => `arn:aws:iam::${account}:role/attini-history
 const DEPLOY_ROLE = (account: string) => `arn:aws:iam::${account}:role/attini-deploy-role-eu-west-1`;
 
 /** A fake AWS: records each call; credentials act in the account of the role assumed, unless `accountOf` says otherwise. */
-function fakeAws(o: { history?: RecordedDeployment[]; refuse?: (roleArn: string) => boolean; accountOf?: (roleArn: string) => string } = {}) {
+function fakeAws(
+    o: {
+        history?: RecordedDeployment[];
+        refuse?: (roleArn: string) => boolean;
+        accountOf?: (roleArn: string) => string;
+    } = {},
+) {
     const calls: string[] = [];
     const account = (roleArn: string) => o.accountOf?.(roleArn) ?? /:iam::(\d{12}):/.exec(roleArn)![1];
-    const creds = (roleArn: string): TemporaryCredentials => ({ accessKeyId: `AKIAFAKE${account(roleArn)}`, secretAccessKey: "fake-secret", sessionToken: `token-${account(roleArn)}` });
+    const creds = (roleArn: string): TemporaryCredentials => ({
+        accessKeyId: `AKIAFAKE${account(roleArn)}`,
+        secretAccessKey: "fake-secret",
+        sessionToken: `token-${account(roleArn)}`,
+    });
     const aws: Aws = {
-        findSourceCredentials: async () => (calls.push("findSourceCredentials"), async () => ({ accessKeyId: "AKIASOURCE", secretAccessKey: "source" })),
+        findSourceCredentials: async () => (
+            calls.push("findSourceCredentials"), async () => ({ accessKeyId: "AKIASOURCE", secretAccessKey: "source" })
+        ),
         assumeRole: async (req) => {
             calls.push(`assumeRole ${req.roleArn}`);
-            if (o.refuse?.(req.roleArn)) throw new DriverError(Exit.CREDENTIALS, `STS denied AssumeRole on ${req.roleArn}`);
+            if (o.refuse?.(req.roleArn))
+                throw new DriverError(Exit.CREDENTIALS, `STS denied AssumeRole on ${req.roleArn}`);
             return creds(req.roleArn);
         },
-        assumeRoleWithWebIdentity: async (req) => (calls.push(`assumeRoleWithWebIdentity ${req.roleArn}`), creds(req.roleArn)),
-        callerAccount: async (_ctx, c) => (calls.push(`callerAccount ${c.accessKeyId.slice(8)}`), c.accessKeyId.slice(8)),
-        readDeployments: async (_ctx, _c, q) => (calls.push(`readDeployments ${q.environment}-${q.distributionName}`), o.history ?? []),
+        assumeRoleWithWebIdentity: async (req) => (
+            calls.push(`assumeRoleWithWebIdentity ${req.roleArn}`), creds(req.roleArn)
+        ),
+        callerAccount: async (_ctx, c) => (
+            calls.push(`callerAccount ${c.accessKeyId.slice(8)}`), c.accessKeyId.slice(8)
+        ),
+        readDeployments: async (_ctx, _c, q) => (
+            calls.push(`readDeployments ${q.environment}-${q.distributionName}`), o.history ?? []
+        ),
     };
     return { aws, calls };
 }
@@ -40,8 +59,16 @@ function fakeAws(o: { history?: RecordedDeployment[]; refuse?: (roleArn: string)
 const project = scratchProject();
 test.after.always(() => project.dispose());
 const configs = loadStacks(project.dir).configs;
-const zip = writeZip(path.join(project.dir, "build-7.zip"), { "attini-config.yaml": "distributionName: platform\ndistributionId: build-7\n" });
-const succeeded: RecordedDeployment = { environment: "acc", distributionName: "platform", distributionId: "build-7", time: Date.now() - 60_000, status: "succeeded" };
+const zip = writeZip(path.join(project.dir, "build-7.zip"), {
+    "attini-config.yaml": "distributionName: platform\ndistributionId: build-7\n",
+});
+const succeeded: RecordedDeployment = {
+    environment: "acc",
+    distributionName: "platform",
+    distributionId: "build-7",
+    time: Date.now() - 60_000,
+    status: "succeeded",
+};
 
 /** An attini that leaves a mark when it runs. */
 const marks = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-deploy-unit-"));
@@ -76,7 +103,12 @@ async function run(branch: string, distributionPath: string, aws: Aws) {
     };
     const lines: string[] = [];
     const readOutputs = async (_dir: string, c: (typeof configs)[number]) => outputsFor(c);
-    const result = await deploy(o, { PATH: process.env.PATH, BRANCH: branch }, new Logger(new Redactor(), (l) => lines.push(l)), { aws, readOutputs }).then(
+    const result = await deploy(
+        o,
+        { PATH: process.env.PATH, BRANCH: branch },
+        new Logger(new Redactor(), (l) => lines.push(l)),
+        { aws, readOutputs },
+    ).then(
         (summary) => ({ summary, error: undefined }),
         (error: DriverError) => ({ summary: undefined, error }),
     );
@@ -104,7 +136,11 @@ test("dev has no upstream: no history is read", async (t) => {
     const { aws, calls } = fakeAws();
     const r = await run("dev", project.distribution, aws);
     t.is(r.summary?.exitCode, 0, r.log);
-    t.deepEqual(calls, ["findSourceCredentials", `assumeRole ${DEPLOY_ROLE("111111111111")}`, "callerAccount 111111111111"]);
+    t.deepEqual(calls, [
+        "findSourceCredentials",
+        `assumeRole ${DEPLOY_ROLE("111111111111")}`,
+        "callerAccount 111111111111",
+    ]);
 });
 
 test("STS refuses the deploy role: exit 5, and attini never runs", async (t) => {
@@ -116,20 +152,31 @@ test("STS refuses the deploy role: exit 5, and attini never runs", async (t) => 
 });
 
 test("the deploy role's credentials act in another account: exit 6, and attini never runs", async (t) => {
-    const { aws } = fakeAws({ accountOf: (arn) => (arn === DEPLOY_ROLE("111111111111") ? "999999999999" : arn.split(":")[4]) });
+    const { aws } = fakeAws({
+        accountOf: (arn) => (arn === DEPLOY_ROLE("111111111111") ? "999999999999" : arn.split(":")[4]),
+    });
     const r = await run("dev", project.distribution, aws);
     t.is(r.error?.exitCode, Exit.WRONG_ACCOUNT);
-    t.regex(r.error!.message, /stack 'dev' belongs to account 111111111111, but the assumed deploy role's credentials are for account 999999999999/);
+    t.regex(
+        r.error!.message,
+        /stack 'dev' belongs to account 111111111111, but the assumed deploy role's credentials are for account 999999999999/,
+    );
     t.false(r.ran);
 });
 
 test("stage's reader acts in another account: prod's gate (enforce) refuses, exit 7, before prod's deploy role is assumed", async (t) => {
-    const { aws, calls } = fakeAws({ history: [succeeded], accountOf: (arn) => (arn === READER("222222222222") ? "444444444444" : arn.split(":")[4]) });
+    const { aws, calls } = fakeAws({
+        history: [succeeded],
+        accountOf: (arn) => (arn === READER("222222222222") ? "444444444444" : arn.split(":")[4]),
+    });
     const r = await run("main", zip, aws);
     t.is(r.error?.exitCode, Exit.REFUSED);
     t.regex(r.error!.message, /act in account 444444444444, not in stack stage's account 222222222222/);
     t.false(calls.includes(`assumeRole ${DEPLOY_ROLE("333333333333")}`));
-    t.false(calls.some((c) => c.startsWith("readDeployments")), "no history read with credentials from another account");
+    t.false(
+        calls.some((c) => c.startsWith("readDeployments")),
+        "no history read with credentials from another account",
+    );
     t.false(r.ran);
 });
 

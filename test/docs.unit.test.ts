@@ -31,7 +31,8 @@ test("the README documents every exit code the driver uses", (t) => {
 test("the README documents every command and every deploy option", (t) => {
     for (const [command, { options }] of Object.entries(COMMANDS)) {
         t.regex(readme, new RegExp(`^attini-gitops ${command}\\b`, "m"), command);
-        if (command === "deploy") for (const o of Object.keys(options)) if (o !== "help") t.true(readme.includes(`\`--${o}`), `--${o}`);
+        if (command === "deploy")
+            for (const o of Object.keys(options)) if (o !== "help") t.true(readme.includes(`\`--${o}`), `--${o}`);
     }
 });
 

@@ -18,7 +18,13 @@ import { backend, moto, project, reports, sts, useWorld } from "./support/world"
 useWorld(test);
 
 /** Runs the driver as a CI job would; returns its result and what the stand-in attini saw. */
-async function job(t: ExecutionContext, args: string[], extra: Record<string, string | undefined> = {}, cwd: string = project.dir, prepareHome?: (home: string) => void) {
+async function job(
+    t: ExecutionContext,
+    args: string[],
+    extra: Record<string, string | undefined> = {},
+    cwd: string = project.dir,
+    prepareHome?: (home: string) => void,
+) {
     const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra });
     t.teardown(j.dispose);
     prepareHome?.(j.home);
@@ -33,69 +39,137 @@ for (const [branch, stack, env, account] of [
     ["stage", "stage", "acc", "222222222222"],
     ["main", "prod", "prod", "333333333333"],
 ]) {
-    test.serial(`branch ${branch} deploys to stack ${stack} with \`attini deploy run ${DIST} -e ${env} -f\` as the target account`, async (t) => {
-        // Source credentials from a named profile, as on many build servers: the profile must not reach attini.
-        const r = await job(t, ["deploy", DIST], { BRANCH: branch, AWS_PROFILE: "build-server", AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined }, project.dir, (home) => {
-            fs.mkdirSync(path.join(home, ".aws"));
-            fs.writeFileSync(path.join(home, ".aws", "credentials"), "[build-server]\naws_access_key_id = AKIAEMULATORSOURCEKEY\naws_secret_access_key = emulator-source-secret-key\n");
-        });
-        t.is(r.code, 0, r.stderr);
-        const s = r.start!;
-        t.deepEqual(s.argv, ["deploy", "run", DIST, "-e", env, "-f"]);
-        t.is(s.identity?.account, account, JSON.stringify(s.identity));
-        t.regex(s.identity!.arn!, new RegExp(`:sts::${account}:assumed-role/attini-deploy-role-eu-west-1/deploy-platform$`));
-        t.is(s.env!.AWS_REGION, "eu-west-1");
-        t.is(s.env!.AWS_DEFAULT_REGION, "eu-west-1");
-        t.is(s.env!.ATTINI_DISABLE_CLI_VERSION_CHECK, "true");
-        t.is(s.env!.AWS_PROFILE, undefined);
-        t.is(s.env!.AWS_SHARED_CREDENTIALS_FILE, "/dev/null", "attini cannot fall back on the profile's keys");
-        // No keys in attini's environment: a loopback endpoint serves the role's temporary credentials.
-        t.is(s.env!.AWS_ACCESS_KEY_ID, undefined);
-        t.is(s.env!.AWS_SECRET_ACCESS_KEY, undefined);
-        t.is(s.env!.AWS_SESSION_TOKEN, undefined);
-        t.regex(s.env!.AWS_CONTAINER_CREDENTIALS_FULL_URI!, /^http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{32}$/);
-        t.true(s.env!.AWS_CONTAINER_AUTHORIZATION_TOKEN!.length >= 43, "a token of 256 bits");
-        // The endpoint served only while attini ran: its port is closed now.
-        await t.throwsAsync(fetch(s.env!.AWS_CONTAINER_CREDENTIALS_FULL_URI!, { headers: { authorization: s.env!.AWS_CONTAINER_AUTHORIZATION_TOKEN! } }));
-        t.not(s.credentials!.accessKeyId, "AKIAEMULATORSOURCEKEY", "no long-lived keys");
-        t.truthy(s.credentials!.sessionToken, "temporary credentials carry a session token");
-        t.is(s.env!.PULUMI_CONFIG_PASSPHRASE, undefined, "the backend passphrase does not reach attini");
-        t.regex(r.stderr, new RegExp(`branch ${branch} \\(from BRANCH\\) → stack ${stack} → Attini environment ${env} in account ${account}`));
-        t.regex(r.stdout, /stand-in attini: deploy run/);
+    test.serial(
+        `branch ${branch} deploys to stack ${stack} with \`attini deploy run ${DIST} -e ${env} -f\` as the target account`,
+        async (t) => {
+            // Source credentials from a named profile, as on many build servers: the profile must not reach attini.
+            const r = await job(
+                t,
+                ["deploy", DIST],
+                {
+                    BRANCH: branch,
+                    AWS_PROFILE: "build-server",
+                    AWS_ACCESS_KEY_ID: undefined,
+                    AWS_SECRET_ACCESS_KEY: undefined,
+                },
+                project.dir,
+                (home) => {
+                    fs.mkdirSync(path.join(home, ".aws"));
+                    fs.writeFileSync(
+                        path.join(home, ".aws", "credentials"),
+                        "[build-server]\naws_access_key_id = AKIAEMULATORSOURCEKEY\naws_secret_access_key = emulator-source-secret-key\n",
+                    );
+                },
+            );
+            t.is(r.code, 0, r.stderr);
+            const s = r.start!;
+            t.deepEqual(s.argv, ["deploy", "run", DIST, "-e", env, "-f"]);
+            t.is(s.identity?.account, account, JSON.stringify(s.identity));
+            t.regex(
+                s.identity!.arn!,
+                new RegExp(`:sts::${account}:assumed-role/attini-deploy-role-eu-west-1/deploy-platform$`),
+            );
+            t.is(s.env!.AWS_REGION, "eu-west-1");
+            t.is(s.env!.AWS_DEFAULT_REGION, "eu-west-1");
+            t.is(s.env!.ATTINI_DISABLE_CLI_VERSION_CHECK, "true");
+            t.is(s.env!.AWS_PROFILE, undefined);
+            t.is(s.env!.AWS_SHARED_CREDENTIALS_FILE, "/dev/null", "attini cannot fall back on the profile's keys");
+            // No keys in attini's environment: a loopback endpoint serves the role's temporary credentials.
+            t.is(s.env!.AWS_ACCESS_KEY_ID, undefined);
+            t.is(s.env!.AWS_SECRET_ACCESS_KEY, undefined);
+            t.is(s.env!.AWS_SESSION_TOKEN, undefined);
+            t.regex(s.env!.AWS_CONTAINER_CREDENTIALS_FULL_URI!, /^http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{32}$/);
+            t.true(s.env!.AWS_CONTAINER_AUTHORIZATION_TOKEN!.length >= 43, "a token of 256 bits");
+            // The endpoint served only while attini ran: its port is closed now.
+            await t.throwsAsync(
+                fetch(s.env!.AWS_CONTAINER_CREDENTIALS_FULL_URI!, {
+                    headers: { authorization: s.env!.AWS_CONTAINER_AUTHORIZATION_TOKEN! },
+                }),
+            );
+            t.not(s.credentials!.accessKeyId, "AKIAEMULATORSOURCEKEY", "no long-lived keys");
+            t.truthy(s.credentials!.sessionToken, "temporary credentials carry a session token");
+            t.is(s.env!.PULUMI_CONFIG_PASSPHRASE, undefined, "the backend passphrase does not reach attini");
+            t.regex(
+                r.stderr,
+                new RegExp(
+                    `branch ${branch} \\(from BRANCH\\) → stack ${stack} → Attini environment ${env} in account ${account}`,
+                ),
+            );
+            t.regex(r.stdout, /stand-in attini: deploy run/);
 
-        const assume = sts.calls.find((c) => c.action === "AssumeRole")!;
-        t.is(assume.params.get("RoleArn"), `arn:aws:iam::${account}:role/attini-deploy-role-eu-west-1`);
-        t.is(assume.params.get("RoleSessionName"), "deploy-platform");
-        t.is(assume.params.get("DurationSeconds"), "3600");
-        t.is(assume.params.get("SourceIdentity"), "attini-gitops");
-        const tags = Object.fromEntries([1, 2, 3, 4].map((i) => [assume.params.get(`Tags.member.${i}.Key`), assume.params.get(`Tags.member.${i}.Value`)]));
-        t.like(tags, { "attini-gitops:branch": branch, "attini-gitops:environment": env, "attini-gitops:stack": stack });
-    });
+            const assume = sts.calls.find((c) => c.action === "AssumeRole")!;
+            t.is(assume.params.get("RoleArn"), `arn:aws:iam::${account}:role/attini-deploy-role-eu-west-1`);
+            t.is(assume.params.get("RoleSessionName"), "deploy-platform");
+            t.is(assume.params.get("DurationSeconds"), "3600");
+            t.is(assume.params.get("SourceIdentity"), "attini-gitops");
+            const tags = Object.fromEntries(
+                [1, 2, 3, 4].map((i) => [
+                    assume.params.get(`Tags.member.${i}.Key`),
+                    assume.params.get(`Tags.member.${i}.Value`),
+                ]),
+            );
+            t.like(tags, {
+                "attini-gitops:branch": branch,
+                "attini-gitops:environment": env,
+                "attini-gitops:stack": stack,
+            });
+        },
+    );
 }
 
-test.serial("arguments after -- reach attini; --json prints one summary and keeps attini's output off stdout; no stack passphrase needed", async (t) => {
-    // The outputs hold no secret, so CI reads them without the stack's secrets passphrase.
-    const r = await job(t, ["deploy", DIST, "--branch", "dev", "--json", "--", "--json", "--config-file", "x y.json"], { PULUMI_CONFIG_PASSPHRASE: undefined });
-    t.is(r.code, 0, r.stderr);
-    t.deepEqual(r.start!.argv, ["deploy", "run", DIST, "-e", "dev", "-f", "--json", "--config-file", "x y.json"]);
-    const lines = r.stdout.trim().split("\n");
-    t.is(lines.length, 1, r.stdout);
-    const summary = JSON.parse(lines[0]);
-    t.like(summary, { result: "deployed", exitCode: 0, branch: "dev", branchSource: "--branch", stack: "dev", attiniEnvironment: "dev", accountId: "111111111111", roleSource: "outputs" });
-    t.deepEqual(summary.command, ["attini", "deploy", "run", DIST, "-e", "dev", "-f", "--json", "--config-file", "x y.json"]);
-    t.regex(r.stderr, /stand-in attini: deploy run/);
-});
+test.serial(
+    "arguments after -- reach attini; --json prints one summary and keeps attini's output off stdout; no stack passphrase needed",
+    async (t) => {
+        // The outputs hold no secret, so CI reads them without the stack's secrets passphrase.
+        const r = await job(
+            t,
+            ["deploy", DIST, "--branch", "dev", "--json", "--", "--json", "--config-file", "x y.json"],
+            { PULUMI_CONFIG_PASSPHRASE: undefined },
+        );
+        t.is(r.code, 0, r.stderr);
+        t.deepEqual(r.start!.argv, ["deploy", "run", DIST, "-e", "dev", "-f", "--json", "--config-file", "x y.json"]);
+        const lines = r.stdout.trim().split("\n");
+        t.is(lines.length, 1, r.stdout);
+        const summary = JSON.parse(lines[0]);
+        t.like(summary, {
+            result: "deployed",
+            exitCode: 0,
+            branch: "dev",
+            branchSource: "--branch",
+            stack: "dev",
+            attiniEnvironment: "dev",
+            accountId: "111111111111",
+            roleSource: "outputs",
+        });
+        t.deepEqual(summary.command, [
+            "attini",
+            "deploy",
+            "run",
+            DIST,
+            "-e",
+            "dev",
+            "-f",
+            "--json",
+            "--config-file",
+            "x y.json",
+        ]);
+        t.regex(r.stderr, /stand-in attini: deploy run/);
+    },
+);
 
-test.serial("an unmapped branch exits 3 with the known mapping, or 0 with --allow-unmapped; attini never runs", async (t) => {
-    const r = await job(t, ["deploy", DIST, "--branch", "feature/login"]);
-    t.is(r.code, Exit.UNMAPPED_BRANCH);
-    t.regex(r.stderr, /branch "feature\/login" maps to no environment \(known: dev→dev, stage→stage, main→prod\)/);
-    const ok = await job(t, ["deploy", DIST, "--branch", "feature/login", "--allow-unmapped"]);
-    t.is(ok.code, 0);
-    t.regex(ok.stderr, /nothing to deploy/);
-    t.is(reports.reports.length, 0);
-    t.is(sts.calls.length, 0);
-});
+test.serial(
+    "an unmapped branch exits 3 with the known mapping, or 0 with --allow-unmapped; attini never runs",
+    async (t) => {
+        const r = await job(t, ["deploy", DIST, "--branch", "feature/login"]);
+        t.is(r.code, Exit.UNMAPPED_BRANCH);
+        t.regex(r.stderr, /branch "feature\/login" maps to no environment \(known: dev→dev, stage→stage, main→prod\)/);
+        const ok = await job(t, ["deploy", DIST, "--branch", "feature/login", "--allow-unmapped"]);
+        t.is(ok.code, 0);
+        t.regex(ok.stderr, /nothing to deploy/);
+        t.is(reports.reports.length, 0);
+        t.is(sts.calls.length, 0);
+    },
+);
 
 test.serial("a stack with no outputs exits 4 and says which `pulumi up` to run, in which account", async (t) => {
     const empty = fileBackend();
@@ -104,22 +178,32 @@ test.serial("a stack with no outputs exits 4 and says which `pulumi up` to run, 
     t.teardown(j.dispose);
     const r = await runCli(["deploy", DIST], j.env, project.dir);
     t.is(r.code, Exit.NOT_PROVISIONED, r.stderr);
-    t.regex(r.stderr, /stack stage is not provisioned \(no such stack on the current backend\): run `pulumi up -s stage` in account 222222222222/);
+    t.regex(
+        r.stderr,
+        /stack stage is not provisioned \(no such stack on the current backend\): run `pulumi up -s stage` in account 222222222222/,
+    );
     t.is(sts.calls.length, 0);
 });
 
 test.serial("STS refusing AssumeRole exits 5 at once with what to check; attini never runs", async (t) => {
-    sts.respond = (c) => (c.action === "AssumeRole" ? { status: 403, code: "AccessDenied", message: "User is not authorized to perform: sts:AssumeRole" } : undefined);
+    sts.respond = (c) =>
+        c.action === "AssumeRole"
+            ? { status: 403, code: "AccessDenied", message: "User is not authorized to perform: sts:AssumeRole" }
+            : undefined;
     const r = await job(t, ["deploy", DIST, "--branch", "dev"]);
     t.is(r.code, Exit.CREDENTIALS);
-    t.regex(r.stderr, /STS denied AssumeRole on arn:aws:iam::111111111111:role\/attini-deploy-role-eu-west-1: the caller is not trusted by the role/);
+    t.regex(
+        r.stderr,
+        /STS denied AssumeRole on arn:aws:iam::111111111111:role\/attini-deploy-role-eu-west-1: the caller is not trusted by the role/,
+    );
     t.regex(r.stderr, /buildServerPolicy/);
     t.is(sts.count("AssumeRole"), 1, "permanent errors are not retried");
     t.is(r.start, undefined);
 });
 
 test.serial("throttling is retried with backoff, then the deployment goes ahead", async (t) => {
-    sts.respond = (c, n) => (c.action === "AssumeRole" && n <= 2 ? { status: 400, code: "Throttling", message: "Rate exceeded" } : undefined);
+    sts.respond = (c, n) =>
+        c.action === "AssumeRole" && n <= 2 ? { status: 400, code: "Throttling", message: "Rate exceeded" } : undefined;
     const r = await job(t, ["deploy", DIST, "--branch", "dev"]);
     t.is(r.code, 0, r.stderr);
     t.is(sts.count("AssumeRole"), 3);
@@ -128,7 +212,8 @@ test.serial("throttling is retried with backoff, then the deployment goes ahead"
 });
 
 test.serial("throttling that never ends gives up after 4 attempts with exit 5", async (t) => {
-    sts.respond = (c) => (c.action === "AssumeRole" ? { status: 503, code: "ServiceUnavailable", message: "try later" } : undefined);
+    sts.respond = (c) =>
+        c.action === "AssumeRole" ? { status: 503, code: "ServiceUnavailable", message: "try later" } : undefined;
     const r = await job(t, ["deploy", DIST, "--branch", "dev"]);
     t.is(r.code, Exit.CREDENTIALS);
     t.is(sts.count("AssumeRole"), 4);
@@ -136,7 +221,14 @@ test.serial("throttling that never ends gives up after 4 attempts with exit 5", 
 
 test.serial("a session longer than role chaining allows is explained", async (t) => {
     sts.respond = (c) =>
-        c.action === "AssumeRole" ? { status: 400, code: "ValidationError", message: "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining." } : undefined;
+        c.action === "AssumeRole"
+            ? {
+                  status: 400,
+                  code: "ValidationError",
+                  message:
+                      "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+              }
+            : undefined;
     const prodLong = scratchProject({ "Pulumi.dev.yaml": (s) => `${s}  attini-gitops:maxSessionDuration: 7200\n` });
     t.teardown(prodLong.dispose);
     const b = fileBackend();
@@ -157,7 +249,10 @@ test.serial("credentials for the wrong account: exit 6 before attini runs", asyn
     t.teardown(j.dispose);
     const r = await runCli(["deploy", DIST], j.env, project.dir);
     t.is(r.code, Exit.WRONG_ACCOUNT, r.stderr);
-    t.regex(r.stderr, /stack 'prod' belongs to account 333333333333, but the assumed deploy role's credentials are for account 444444444444; nothing was changed\. Attini was not run/);
+    t.regex(
+        r.stderr,
+        /stack 'prod' belongs to account 333333333333, but the assumed deploy role's credentials are for account 444444444444; nothing was changed\. Attini was not run/,
+    );
     t.is(reports.event("start"), undefined);
 });
 
@@ -181,16 +276,25 @@ for (const [sig, code, forwarded] of [
     // A closed terminal or a CI agent that goes away: handled like SIGTERM.
     ["SIGHUP", 129, "SIGTERM"],
 ] as const) {
-    test.serial(`${sig} to the driver is forwarded to attini${sig === "SIGHUP" ? " as SIGTERM" : ""}; the driver exits ${code}`, async (t) => {
-        const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "dev", ATTINI_STANDIN_SLEEP: "60" } });
-        t.teardown(j.dispose);
-        const r = await runCli(["deploy", DIST], j.env, project.dir, (child) => {
-            void reports.waitFor("start").then(() => child.kill(sig));
-        });
-        t.is(r.code, code, r.stderr);
-        t.regex(r.stderr, new RegExp(`received ${sig}; forwarding ${forwarded} to attini's process group`));
-        t.is((await reports.waitFor("signal")).signal, forwarded);
-    });
+    test.serial(
+        `${sig} to the driver is forwarded to attini${sig === "SIGHUP" ? " as SIGTERM" : ""}; the driver exits ${code}`,
+        async (t) => {
+            const j = jobEnv({
+                moto,
+                backend,
+                reports,
+                stsEndpoint: sts.endpoint,
+                extra: { BRANCH: "dev", ATTINI_STANDIN_SLEEP: "60" },
+            });
+            t.teardown(j.dispose);
+            const r = await runCli(["deploy", DIST], j.env, project.dir, (child) => {
+                void reports.waitFor("start").then(() => child.kill(sig));
+            });
+            t.is(r.code, code, r.stderr);
+            t.regex(r.stderr, new RegExp(`received ${sig}; forwarding ${forwarded} to attini's process group`));
+            t.is((await reports.waitFor("signal")).signal, forwarded);
+        },
+    );
 }
 
 test.serial("--stack overrides the branch mapping, and says so", async (t) => {
@@ -204,141 +308,215 @@ test.serial("--stack overrides the branch mapping, and says so", async (t) => {
     t.regex(unknown.stderr, /--stack qa: no such stack \(known: dev, stage, prod\)/);
 });
 
-test.serial("preflight: a missing distribution path, a missing attini, or no source credentials stop it before any STS call", async (t) => {
-    const missing = await job(t, ["deploy", "no/such/dist", "--branch", "dev"]);
-    t.is(missing.code, Exit.USAGE);
-    t.regex(missing.stderr, /distribution path no\/such\/dist does not exist/);
+test.serial(
+    "preflight: a missing distribution path, a missing attini, or no source credentials stop it before any STS call",
+    async (t) => {
+        const missing = await job(t, ["deploy", "no/such/dist", "--branch", "dev"]);
+        t.is(missing.code, Exit.USAGE);
+        t.regex(missing.stderr, /distribution path no\/such\/dist does not exist/);
 
-    const noAttini = await job(t, ["deploy", DIST, "--branch", "dev", "--attini-bin", "/nonexistent/attini"]);
-    t.is(noAttini.code, Exit.USAGE);
-    t.regex(noAttini.stderr, /attini executable \/nonexistent\/attini does not exist or is not executable/);
+        const noAttini = await job(t, ["deploy", DIST, "--branch", "dev", "--attini-bin", "/nonexistent/attini"]);
+        t.is(noAttini.code, Exit.USAGE);
+        t.regex(noAttini.stderr, /attini executable \/nonexistent\/attini does not exist or is not executable/);
 
-    const onPath = await job(t, ["deploy", DIST, "--branch", "dev"], { ATTINI_BIN: undefined, PATH: path.dirname(process.execPath) + ":" + path.dirname(require.resolve("../automation/errors")) });
-    t.is(onPath.code, Exit.USAGE, onPath.stderr);
-    t.regex(onPath.stderr, /attini is not on PATH/);
+        const onPath = await job(t, ["deploy", DIST, "--branch", "dev"], {
+            ATTINI_BIN: undefined,
+            PATH: path.dirname(process.execPath) + ":" + path.dirname(require.resolve("../automation/errors")),
+        });
+        t.is(onPath.code, Exit.USAGE, onPath.stderr);
+        t.regex(onPath.stderr, /attini is not on PATH/);
 
-    const noCreds = await job(t, ["deploy", DIST, "--branch", "dev"], { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined });
-    t.is(noCreds.code, Exit.CREDENTIALS, noCreds.stderr);
-    t.regex(noCreds.stderr, /no source AWS credentials for the build server/);
-    t.is(sts.calls.length, 0);
-});
+        const noCreds = await job(t, ["deploy", DIST, "--branch", "dev"], {
+            AWS_ACCESS_KEY_ID: undefined,
+            AWS_SECRET_ACCESS_KEY: undefined,
+        });
+        t.is(noCreds.code, Exit.CREDENTIALS, noCreds.stderr);
+        t.regex(noCreds.stderr, /no source AWS credentials for the build server/);
+        t.is(sts.calls.length, 0);
+    },
+);
 
-test.serial("a stack that requires an ExternalId: refused without one, sent with AssumeRole when given, never printed", async (t) => {
-    const p = scratchProject();
-    t.teardown(p.dispose);
-    const b = fileBackend();
-    t.teardown(() => b.dispose());
-    await provision(p, b, ["dev"], { externalIdRequired: true });
-    // As `pulumi config set --secret externalId ...` leaves the stack file (read offline: only that it is set).
-    const stackFile = path.join(p.dir, "Pulumi.dev.yaml");
-    fs.writeFileSync(stackFile, fs.readFileSync(stackFile, "utf8").replace("\nconfig:\n", "\nconfig:\n  attini-gitops:externalId:\n    secure: v1:c2VjcmV0:c2VjcmV0\n"));
-    const j = jobEnv({ moto, backend: b, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "dev" } });
-    t.teardown(j.dispose);
-    const without = await runCli(["deploy", DIST], j.env, p.dir);
-    t.is(without.code, Exit.USAGE);
-    t.regex(without.stderr, /requires an ExternalId: pass --external-id or set ATTINI_GITOPS_EXTERNAL_ID/);
-    t.is(sts.calls.length, 0);
+test.serial(
+    "a stack that requires an ExternalId: refused without one, sent with AssumeRole when given, never printed",
+    async (t) => {
+        const p = scratchProject();
+        t.teardown(p.dispose);
+        const b = fileBackend();
+        t.teardown(() => b.dispose());
+        await provision(p, b, ["dev"], { externalIdRequired: true });
+        // As `pulumi config set --secret externalId ...` leaves the stack file (read offline: only that it is set).
+        const stackFile = path.join(p.dir, "Pulumi.dev.yaml");
+        fs.writeFileSync(
+            stackFile,
+            fs
+                .readFileSync(stackFile, "utf8")
+                .replace("\nconfig:\n", "\nconfig:\n  attini-gitops:externalId:\n    secure: v1:c2VjcmV0:c2VjcmV0\n"),
+        );
+        const j = jobEnv({ moto, backend: b, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "dev" } });
+        t.teardown(j.dispose);
+        const without = await runCli(["deploy", DIST], j.env, p.dir);
+        t.is(without.code, Exit.USAGE);
+        t.regex(without.stderr, /requires an ExternalId: pass --external-id or set ATTINI_GITOPS_EXTERNAL_ID/);
+        t.is(sts.calls.length, 0);
 
-    const withId = await runCli(["deploy", DIST, "--json"], { ...j.env, ATTINI_GITOPS_EXTERNAL_ID: "ext-id-from-ci-secret" }, p.dir);
-    t.is(withId.code, 0, withId.stderr);
-    t.is(sts.calls.find((c) => c.action === "AssumeRole")!.params.get("ExternalId"), "ext-id-from-ci-secret");
-    t.false(`${withId.stdout}${withId.stderr}`.includes("ext-id-from-ci-secret"));
-    t.is(reports.event("start")!.env!.ATTINI_GITOPS_EXTERNAL_ID, undefined, "attini does not get the ExternalId");
-});
+        const withId = await runCli(
+            ["deploy", DIST, "--json"],
+            { ...j.env, ATTINI_GITOPS_EXTERNAL_ID: "ext-id-from-ci-secret" },
+            p.dir,
+        );
+        t.is(withId.code, 0, withId.stderr);
+        t.is(sts.calls.find((c) => c.action === "AssumeRole")!.params.get("ExternalId"), "ext-id-from-ci-secret");
+        t.false(`${withId.stdout}${withId.stderr}`.includes("ext-id-from-ci-secret"));
+        t.is(reports.event("start")!.env!.ATTINI_GITOPS_EXTERNAL_ID, undefined, "attini does not get the ExternalId");
+    },
+);
 
-test.serial("--dry-run prints the exact command without calling STS or attini, and works with no backend", async (t) => {
-    const r = await job(t, ["deploy", DIST, "--branch", "main", "--dry-run", "--", "--json"]);
-    t.is(r.code, 0, r.stderr);
-    t.regex(r.stderr, /dry run: would assume arn:aws:iam::333333333333:role\/attini-deploy-role-eu-west-1 as session deploy-platform, then run: attini deploy run distribution\/platform -e prod -f --json/);
-    t.is(sts.calls.length, 0);
-    t.is(reports.reports.length, 0);
+test.serial(
+    "--dry-run prints the exact command without calling STS or attini, and works with no backend",
+    async (t) => {
+        const r = await job(t, ["deploy", DIST, "--branch", "main", "--dry-run", "--", "--json"]);
+        t.is(r.code, 0, r.stderr);
+        t.regex(
+            r.stderr,
+            /dry run: would assume arn:aws:iam::333333333333:role\/attini-deploy-role-eu-west-1 as session deploy-platform, then run: attini deploy run distribution\/platform -e prod -f --json/,
+        );
+        t.is(sts.calls.length, 0);
+        t.is(reports.reports.length, 0);
 
-    const offline = await job(t, ["deploy", DIST, "--branch", "main", "--dry-run", "--json"], { PULUMI_BACKEND_URL: "file:///nonexistent/attini-gitops-state" });
-    t.is(offline.code, 0, offline.stderr);
-    const s = JSON.parse(offline.stdout);
-    t.is(s.result, "dry-run");
-    t.is(s.roleArn, "arn:aws:iam::333333333333:role/attini-deploy-role-eu-west-1");
-    t.regex(s.roleSource, /^config \(/);
-    t.regex(offline.stderr, /derived from Pulumi\.prod\.yaml/);
-});
+        const offline = await job(t, ["deploy", DIST, "--branch", "main", "--dry-run", "--json"], {
+            PULUMI_BACKEND_URL: "file:///nonexistent/attini-gitops-state",
+        });
+        t.is(offline.code, 0, offline.stderr);
+        const s = JSON.parse(offline.stdout);
+        t.is(s.result, "dry-run");
+        t.is(s.roleArn, "arn:aws:iam::333333333333:role/attini-deploy-role-eu-west-1");
+        t.regex(s.roleSource, /^config \(/);
+        t.regex(offline.stderr, /derived from Pulumi\.prod\.yaml/);
+    },
+);
 
 for (const mode of ["endpoint", "static"] as const) {
-test.serial(`no credential string reaches stdout, stderr, or any file under HOME, TMP, the project or the Pulumi state (${mode} credentials)`, async (t) => {
-    const r = await job(t, ["deploy", DIST, "--branch", "stage", "--json", ...(mode === "static" ? ["--static-credentials"] : [])]);
-    t.is(r.code, 0, r.stderr);
-    t.like(JSON.parse(r.stdout).credentials, { mode });
-    const c = r.start!.credentials!;
-    const e = r.start!.env!;
-    if (mode === "static") t.is(e.AWS_SECRET_ACCESS_KEY, c.secretAccessKey, "--static-credentials hands attini the keys as variables");
-    const secrets = [c.accessKeyId, c.secretAccessKey, c.sessionToken, "emulator-source-secret-key", backend.env.PULUMI_CONFIG_PASSPHRASE, ...(mode === "endpoint" ? [e.AWS_CONTAINER_AUTHORIZATION_TOKEN] : [])];
-    t.true(secrets.every((s) => typeof s === "string" && s.length >= 8));
-    const haystacks: [string, string][] = [
-        ["stdout", r.stdout],
-        ["stderr", r.stderr],
-    ];
-    const walk = (dir: string) => {
-        for (const ent of fs.readdirSync(dir, { withFileTypes: true })) {
-            const p = path.join(dir, ent.name);
-            if (ent.isDirectory()) walk(p);
-            else if (ent.isFile()) haystacks.push([p, fs.readFileSync(p, "latin1")]);
-        }
-    };
-    walk(r.job.home);
-    walk(r.job.tmp);
-    walk(project.dir);
-    walk(backend.url.replace(/^file:\/\//, "")); // the Pulumi state and PULUMI_HOME
-    const scanned = haystacks.map(([w]) => w);
-    t.true(scanned.includes(path.join(project.dir, "Pulumi.stage.yaml")), "the scan read the project's files");
-    t.true(scanned.some((w) => w.includes(".pulumi")), "the scan read the Pulumi state");
-    for (const [where, text] of haystacks) for (const s of secrets) t.false(text.includes(s!), `a credential reached ${where}`);
-});
+    test.serial(
+        `no credential string reaches stdout, stderr, or any file under HOME, TMP, the project or the Pulumi state (${mode} credentials)`,
+        async (t) => {
+            const r = await job(t, [
+                "deploy",
+                DIST,
+                "--branch",
+                "stage",
+                "--json",
+                ...(mode === "static" ? ["--static-credentials"] : []),
+            ]);
+            t.is(r.code, 0, r.stderr);
+            t.like(JSON.parse(r.stdout).credentials, { mode });
+            const c = r.start!.credentials!;
+            const e = r.start!.env!;
+            if (mode === "static")
+                t.is(
+                    e.AWS_SECRET_ACCESS_KEY,
+                    c.secretAccessKey,
+                    "--static-credentials hands attini the keys as variables",
+                );
+            const secrets = [
+                c.accessKeyId,
+                c.secretAccessKey,
+                c.sessionToken,
+                "emulator-source-secret-key",
+                backend.env.PULUMI_CONFIG_PASSPHRASE,
+                ...(mode === "endpoint" ? [e.AWS_CONTAINER_AUTHORIZATION_TOKEN] : []),
+            ];
+            t.true(secrets.every((s) => typeof s === "string" && s.length >= 8));
+            const haystacks: [string, string][] = [
+                ["stdout", r.stdout],
+                ["stderr", r.stderr],
+            ];
+            const walk = (dir: string) => {
+                for (const ent of fs.readdirSync(dir, { withFileTypes: true })) {
+                    const p = path.join(dir, ent.name);
+                    if (ent.isDirectory()) walk(p);
+                    else if (ent.isFile()) haystacks.push([p, fs.readFileSync(p, "latin1")]);
+                }
+            };
+            walk(r.job.home);
+            walk(r.job.tmp);
+            walk(project.dir);
+            walk(backend.url.replace(/^file:\/\//, "")); // the Pulumi state and PULUMI_HOME
+            const scanned = haystacks.map(([w]) => w);
+            t.true(scanned.includes(path.join(project.dir, "Pulumi.stage.yaml")), "the scan read the project's files");
+            t.true(
+                scanned.some((w) => w.includes(".pulumi")),
+                "the scan read the Pulumi state",
+            );
+            for (const [where, text] of haystacks)
+                for (const s of secrets) t.false(text.includes(s!), `a credential reached ${where}`);
+        },
+    );
 }
 
-test.serial("GitHub Actions OIDC: the job's token is exchanged for the prod role on main; no source credentials involved", async (t) => {
-    // Prod's jobs must be able to read stage's history (validate checks this). Here stage is not
-    // promoted from dev, so dev can stay without OIDC.
-    const p = scratchProject({
-        "Pulumi.prod.yaml": (s) => `${s}  attini-gitops:githubRepository: acme/platform\n`,
-        "Pulumi.stage.yaml": (s) => `${s.replace(/^ *attini-gitops:promotedFrom: dev\n/m, "")}  attini-gitops:githubRepository: acme/platform\n  attini-gitops:historyReaderBranches: [main]\n`,
-    });
-    t.teardown(p.dispose);
-    const b = fileBackend();
-    t.teardown(() => b.dispose());
-    await provision(p, b, ["prod", "dev"]);
-    const seen: string[] = [];
-    const tokenServer = http.createServer((req, res) => {
-        const u = new URL(req.url!, "http://x");
-        seen.push(`${u.pathname} audience=${u.searchParams.get("audience")} auth=${req.headers.authorization}`);
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ value: "eyJhbGciOiJSUzI1NiJ9.github-oidc-token-for-main.signature" }));
-    });
-    await new Promise<void>((r) => tokenServer.listen(0, "127.0.0.1", r));
-    t.teardown(() => tokenServer.close());
-    const tokenUrl = `http://127.0.0.1:${(tokenServer.address() as AddressInfo).port}/token?api-version=2.0`;
-    const gha = { GITHUB_ACTIONS: "true", GITHUB_EVENT_NAME: "push", GITHUB_REF: "refs/heads/main", ACTIONS_ID_TOKEN_REQUEST_URL: tokenUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: "runtime-request-token", AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined };
-    const j = jobEnv({ moto, backend: b, reports, stsEndpoint: sts.endpoint, extra: gha });
-    t.teardown(j.dispose);
+test.serial(
+    "GitHub Actions OIDC: the job's token is exchanged for the prod role on main; no source credentials involved",
+    async (t) => {
+        // Prod's jobs must be able to read stage's history (validate checks this). Here stage is not
+        // promoted from dev, so dev can stay without OIDC.
+        const p = scratchProject({
+            "Pulumi.prod.yaml": (s) => `${s}  attini-gitops:githubRepository: acme/platform\n`,
+            "Pulumi.stage.yaml": (s) =>
+                `${s.replace(/^ *attini-gitops:promotedFrom: dev\n/m, "")}  attini-gitops:githubRepository: acme/platform\n  attini-gitops:historyReaderBranches: [main]\n`,
+        });
+        t.teardown(p.dispose);
+        const b = fileBackend();
+        t.teardown(() => b.dispose());
+        await provision(p, b, ["prod", "dev"]);
+        const seen: string[] = [];
+        const tokenServer = http.createServer((req, res) => {
+            const u = new URL(req.url!, "http://x");
+            seen.push(`${u.pathname} audience=${u.searchParams.get("audience")} auth=${req.headers.authorization}`);
+            res.writeHead(200, { "content-type": "application/json" });
+            res.end(JSON.stringify({ value: "eyJhbGciOiJSUzI1NiJ9.github-oidc-token-for-main.signature" }));
+        });
+        await new Promise<void>((r) => tokenServer.listen(0, "127.0.0.1", r));
+        t.teardown(() => tokenServer.close());
+        const tokenUrl = `http://127.0.0.1:${(tokenServer.address() as AddressInfo).port}/token?api-version=2.0`;
+        const gha = {
+            GITHUB_ACTIONS: "true",
+            GITHUB_EVENT_NAME: "push",
+            GITHUB_REF: "refs/heads/main",
+            ACTIONS_ID_TOKEN_REQUEST_URL: tokenUrl,
+            ACTIONS_ID_TOKEN_REQUEST_TOKEN: "runtime-request-token",
+            AWS_ACCESS_KEY_ID: undefined,
+            AWS_SECRET_ACCESS_KEY: undefined,
+        };
+        const j = jobEnv({ moto, backend: b, reports, stsEndpoint: sts.endpoint, extra: gha });
+        t.teardown(j.dispose);
 
-    const r = await runCli(["deploy", DIST, "--github-oidc"], j.env, p.dir);
-    t.is(r.code, 0, r.stderr);
-    t.deepEqual(seen, ["/token audience=sts.amazonaws.com auth=bearer runtime-request-token"]);
-    const call = sts.calls.find((c) => c.action === "AssumeRoleWithWebIdentity")!;
-    t.is(call.params.get("RoleArn"), "arn:aws:iam::333333333333:role/attini-deploy-role-eu-west-1");
-    t.is(call.params.get("WebIdentityToken"), "eyJhbGciOiJSUzI1NiJ9.github-oidc-token-for-main.signature");
-    t.is(sts.count("AssumeRole"), 0);
-    const start = reports.event("start")!;
-    t.is(start.identity?.account, "333333333333");
-    t.deepEqual(start.argv!.slice(3, 5), ["-e", "prod"]);
-    t.is(start.env!.ACTIONS_ID_TOKEN_REQUEST_TOKEN, undefined, "attini cannot mint more tokens");
-    t.false(`${r.stdout}${r.stderr}`.includes("github-oidc-token-for-main"));
-    t.false(`${r.stdout}${r.stderr}`.includes("runtime-request-token"));
+        const r = await runCli(["deploy", DIST, "--github-oidc"], j.env, p.dir);
+        t.is(r.code, 0, r.stderr);
+        t.deepEqual(seen, ["/token audience=sts.amazonaws.com auth=bearer runtime-request-token"]);
+        const call = sts.calls.find((c) => c.action === "AssumeRoleWithWebIdentity")!;
+        t.is(call.params.get("RoleArn"), "arn:aws:iam::333333333333:role/attini-deploy-role-eu-west-1");
+        t.is(call.params.get("WebIdentityToken"), "eyJhbGciOiJSUzI1NiJ9.github-oidc-token-for-main.signature");
+        t.is(sts.count("AssumeRole"), 0);
+        const start = reports.event("start")!;
+        t.is(start.identity?.account, "333333333333");
+        t.deepEqual(start.argv!.slice(3, 5), ["-e", "prod"]);
+        t.is(start.env!.ACTIONS_ID_TOKEN_REQUEST_TOKEN, undefined, "attini cannot mint more tokens");
+        t.false(`${r.stdout}${r.stderr}`.includes("github-oidc-token-for-main"));
+        t.false(`${r.stdout}${r.stderr}`.includes("runtime-request-token"));
 
-    reports.reset();
-    const noPermission = await runCli(["deploy", DIST, "--github-oidc"], { ...j.env, ACTIONS_ID_TOKEN_REQUEST_URL: undefined }, p.dir);
-    t.is(noPermission.code, Exit.USAGE);
-    t.regex(noPermission.stderr, /permissions: id-token: write/);
-    const notTrusted = await runCli(["deploy", DIST, "--github-oidc", "--branch", "dev"], j.env, p.dir);
-    t.is(notTrusted.code, Exit.USAGE);
-    t.regex(notTrusted.stderr, /stack dev does not trust GitHub Actions OIDC\. Set githubRepository in Pulumi\.dev\.yaml/);
-    t.is(reports.reports.length, 0);
-});
+        reports.reset();
+        const noPermission = await runCli(
+            ["deploy", DIST, "--github-oidc"],
+            { ...j.env, ACTIONS_ID_TOKEN_REQUEST_URL: undefined },
+            p.dir,
+        );
+        t.is(noPermission.code, Exit.USAGE);
+        t.regex(noPermission.stderr, /permissions: id-token: write/);
+        const notTrusted = await runCli(["deploy", DIST, "--github-oidc", "--branch", "dev"], j.env, p.dir);
+        t.is(notTrusted.code, Exit.USAGE);
+        t.regex(
+            notTrusted.stderr,
+            /stack dev does not trust GitHub Actions OIDC\. Set githubRepository in Pulumi\.dev\.yaml/,
+        );
+        t.is(reports.reports.length, 0);
+    },
+);

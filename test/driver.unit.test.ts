@@ -23,7 +23,8 @@ test("session names are cleaned to STS's rules: 2-64 characters of [\\w+=,.@-]",
     t.is(cleanSessionName("!!!"), "attini-session");
     const long = cleanSessionName(`deploy-${"a".repeat(100)}`);
     t.is(long.length, 64);
-    for (const s of ["dev; rm -rf /", "日本語", "a\nb", "a".repeat(300), "", "—"]) t.regex(cleanSessionName(s), /^[\w+=,.@-]{2,64}$/, JSON.stringify(s));
+    for (const s of ["dev; rm -rf /", "日本語", "a\nb", "a".repeat(300), "", "—"])
+        t.regex(cleanSessionName(s), /^[\w+=,.@-]{2,64}$/, JSON.stringify(s));
 });
 
 test("tag values and source identity are cleaned", (t) => {
@@ -35,7 +36,8 @@ test("tag values and source identity are cleaned", (t) => {
 });
 
 const FAST: RetryPolicy = { maxAttempts: 4, baseMs: 100, capMs: 400 };
-const awsError = (name: string, status: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+const awsError = (name: string, status: number) =>
+    Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
 
 test("retry policy: throttling and 5xx are retried up to 4 attempts with capped backoff; AccessDenied fails at once", async (t) => {
     t.true(isRetryable(awsError("Throttling", 400)));
@@ -45,7 +47,14 @@ test("retry policy: throttling and 5xx are retried up to 4 attempts with capped 
     t.false(isRetryable(awsError("ValidationError", 400)));
     // Connection resets and request timeouts are transient too.
     t.true(isRetryable(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })));
-    t.true(isRetryable(Object.assign(new Error("a request has exceeded the configured 1000 ms requestTimeout"), { name: "TimeoutError", code: "ETIMEDOUT" })));
+    t.true(
+        isRetryable(
+            Object.assign(new Error("a request has exceeded the configured 1000 ms requestTimeout"), {
+                name: "TimeoutError",
+                code: "ETIMEDOUT",
+            }),
+        ),
+    );
     t.false(isRetryable(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })));
 
     const delays: number[] = [];
@@ -66,24 +75,58 @@ test("retry policy: throttling and 5xx are retried up to 4 attempts with capped 
     delays.forEach((d, i) => t.true(d >= 0 && d <= Math.min(FAST.capMs, FAST.baseMs * 2 ** i), `delay ${i}: ${d}`));
 
     calls = 0;
-    await t.throwsAsync(withRetry(async () => (calls++, Promise.reject(awsError("AccessDenied", 403))), FAST, async () => {}));
+    await t.throwsAsync(
+        withRetry(
+            async () => (calls++, Promise.reject(awsError("AccessDenied", 403))),
+            FAST,
+            async () => {},
+        ),
+    );
     t.is(calls, 1);
 
     calls = 0;
-    t.is(await withRetry(async () => (++calls < 3 ? Promise.reject(awsError("Throttling", 400)) : "ok"), FAST, async () => {}), "ok");
+    t.is(
+        await withRetry(
+            async () => (++calls < 3 ? Promise.reject(awsError("Throttling", 400)) : "ok"),
+            FAST,
+            async () => {},
+        ),
+        "ok",
+    );
     t.is(calls, 3);
 });
 
 test("STS errors are explained", (t) => {
-    const req = { roleArn: "arn:aws:iam::1:role/r", region: "eu-west-1", sessionName: "s", durationSeconds: 7200, tags: {} };
-    t.regex(explainStsError(req, awsError("ValidationError", 400)), /AssumeRole on arn:aws:iam::1:role\/r failed: ValidationError/);
-    t.regex(explainStsError(req, Object.assign(awsError("ValidationError", 400), { message: "The requested DurationSeconds exceeds the MaxSessionDuration set for this role." })), /longer than the role's maxSessionDuration/);
+    const req = {
+        roleArn: "arn:aws:iam::1:role/r",
+        region: "eu-west-1",
+        sessionName: "s",
+        durationSeconds: 7200,
+        tags: {},
+    };
+    t.regex(
+        explainStsError(req, awsError("ValidationError", 400)),
+        /AssumeRole on arn:aws:iam::1:role\/r failed: ValidationError/,
+    );
+    t.regex(
+        explainStsError(
+            req,
+            Object.assign(awsError("ValidationError", 400), {
+                message: "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+            }),
+        ),
+        /longer than the role's maxSessionDuration/,
+    );
 });
 
 test("attini's command line and environment", (t) => {
     t.deepEqual(attiniArgs("dist", "prod", ["--json"]), ["deploy", "run", "dist", "-e", "prod", "-f", "--json"]);
     const parent = Object.fromEntries(WITHHELD_VARS.map((k) => [k, `parent-${k}`]));
-    const env = attiniEnv({ ...parent, PATH: "/bin", AWS_ENDPOINT_URL: "http://127.0.0.1:1" }, staticCredentialVars({ accessKeyId: "ASIATEMP", secretAccessKey: "tempsecret", sessionToken: "temptoken" }), "eu-north-1");
+    const env = attiniEnv(
+        { ...parent, PATH: "/bin", AWS_ENDPOINT_URL: "http://127.0.0.1:1" },
+        staticCredentialVars({ accessKeyId: "ASIATEMP", secretAccessKey: "tempsecret", sessionToken: "temptoken" }),
+        "eu-north-1",
+    );
     t.like(env, {
         PATH: "/bin",
         AWS_ENDPOINT_URL: "http://127.0.0.1:1",
@@ -109,21 +152,35 @@ test("durations and redaction", (t) => {
 
 test("durations are bounded: 1 second to 366 days", (t) => {
     t.is(parseDuration("--timeout", "600h"), 600 * 3600);
-    t.throws(() => parseDuration("--timeout", "0"), { message: /--timeout "0": must be between 1 second and 366 days/ });
+    t.throws(() => parseDuration("--timeout", "0"), {
+        message: /--timeout "0": must be between 1 second and 366 days/,
+    });
     t.throws(() => parseDuration("--timeout", "9000h"), { message: /must be between 1 second and 366 days/ });
-    t.throws(() => parseDuration("--aws-timeout", "99999999999999999999999"), { message: /--aws-timeout .*must be between/ });
+    t.throws(() => parseDuration("--aws-timeout", "99999999999999999999999"), {
+        message: /--aws-timeout .*must be between/,
+    });
 });
 
 test("a deadline ends a call that never answers, and no retry starts after it", async (t) => {
     const d = new Deadline(100, "--aws-timeout");
     let aborted = false;
-    const err = await t.throwsAsync(d.run("AssumeRole", (signal) => new Promise((_, reject) => signal.addEventListener("abort", () => ((aborted = true), reject(new Error("aborted")))))));
+    const err = await t.throwsAsync(
+        d.run(
+            "AssumeRole",
+            (signal) =>
+                new Promise((_, reject) =>
+                    signal.addEventListener("abort", () => ((aborted = true), reject(new Error("aborted")))),
+                ),
+        ),
+    );
     t.true(err instanceof DeadlineExceeded);
     t.regex(err!.message, /AssumeRole did not finish within 0.1s/);
     t.true(aborted, "the request was aborted");
     let calls = 0;
     const throttled = () => (calls++, Promise.reject(Object.assign(new Error("slow down"), { name: "Throttling" })));
-    await t.throwsAsync(withRetry(throttled, { maxAttempts: 10, baseMs: 1000, capMs: 1000 }, async () => {}, undefined, Date.now()));
+    await t.throwsAsync(
+        withRetry(throttled, { maxAttempts: 10, baseMs: 1000, capMs: 1000 }, async () => {}, undefined, Date.now()),
+    );
     t.is(calls, 1, "no retry past the deadline");
 });
 
@@ -137,12 +194,19 @@ test("outputs are checked against the stack file: stale values, another role, an
         buildServerPolicy: "{}",
     };
     t.deepEqual(checkOutputs(dev, good), good);
-    const code = (raw: Record<string, unknown>) => (t.throws(() => checkOutputs(dev, raw)) as unknown as { exitCode: number }).exitCode;
+    const code = (raw: Record<string, unknown>) =>
+        (t.throws(() => checkOutputs(dev, raw)) as unknown as { exitCode: number }).exitCode;
     // The stack file now requires an ExternalId, but the role was provisioned without one.
     t.is(code({ ...good, externalIdRequired: true }), Exit.NOT_PROVISIONED);
     t.is(code({ ...good, attiniEnvironment: "prod" }), Exit.NOT_PROVISIONED);
-    t.is(code({ ...good, deployRoleArn: "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole" }), Exit.NOT_PROVISIONED);
-    t.is(code({ ...good, deployRoleArn: "arn:aws:iam::222222222222:role/attini-deploy-role-eu-west-1" }), Exit.WRONG_ACCOUNT);
+    t.is(
+        code({ ...good, deployRoleArn: "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole" }),
+        Exit.NOT_PROVISIONED,
+    );
+    t.is(
+        code({ ...good, deployRoleArn: "arn:aws:iam::222222222222:role/attini-deploy-role-eu-west-1" }),
+        Exit.WRONG_ACCOUNT,
+    );
     t.is(code({ ...good, buildServerPolicy: undefined }), Exit.NOT_PROVISIONED);
     // Provisioned before the history reader existed, or with another name: pulumi up again.
     t.is(code({ ...good, historyReaderArn: undefined }), Exit.NOT_PROVISIONED);

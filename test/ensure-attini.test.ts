@@ -14,15 +14,36 @@ function sandbox(t: ExecutionContext, tools: string[]) {
     t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
     const project = path.join(dir, "project");
     fs.mkdirSync(path.join(project, "scripts"), { recursive: true });
-    for (const f of ["ensure-attini.sh", "cache.sh"]) fs.copyFileSync(path.join(ROOT, "scripts", f), path.join(project, "scripts", f));
+    for (const f of ["ensure-attini.sh", "cache.sh"])
+        fs.copyFileSync(path.join(ROOT, "scripts", f), path.join(project, "scripts", f));
     const bin = path.join(dir, "bin");
     fs.mkdirSync(bin);
-    for (const tool of ["bash", "sed", "head", "dirname", "basename", "mktemp", "rm", "cat", "mkdir", "cut", "sha256sum", "gzip", "git", "tar", "find", ...tools]) {
+    for (const tool of [
+        "bash",
+        "sed",
+        "head",
+        "dirname",
+        "basename",
+        "mktemp",
+        "rm",
+        "cat",
+        "mkdir",
+        "cut",
+        "sha256sum",
+        "gzip",
+        "git",
+        "tar",
+        "find",
+        ...tools,
+    ]) {
         const real = spawnSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
         if (real) fs.symlinkSync(real, path.join(bin, tool));
     }
     const run = (env: Record<string, string> = {}, ...args: string[]) =>
-        spawnSync("bash", [path.join(project, "scripts", "ensure-attini.sh"), ...args], { encoding: "utf8", env: { PATH: bin, HOME: dir, XDG_CACHE_HOME: path.join(dir, "cache"), ...env } });
+        spawnSync("bash", [path.join(project, "scripts", "ensure-attini.sh"), ...args], {
+            encoding: "utf8",
+            env: { PATH: bin, HOME: dir, XDG_CACHE_HOME: path.join(dir, "cache"), ...env },
+        });
     return { dir, project, run };
 }
 
@@ -52,16 +73,33 @@ test("a shared source tarball that is not the pinned commit is refused before an
     const s = sandbox(t, ["java", "javac", "mvn"]);
     const shared = path.join(s.dir, "shared", "attini-cli");
     fs.mkdirSync(shared, { recursive: true });
-    spawnSync("bash", ["-c", `cd "${s.dir}" && mkdir -p src && echo x > src/pom.xml && tar -czf "${shared}/attini-cli-src.tar.gz" src`]);
+    spawnSync("bash", [
+        "-c",
+        `cd "${s.dir}" && mkdir -p src && echo x > src/pom.xml && tar -czf "${shared}/attini-cli-src.tar.gz" src`,
+    ]);
     const r = s.run();
     t.is(r.status, 1, r.stderr);
     t.regex(r.stderr, /attini-cli-src\.tar\.gz is not the pinned source: sha256 [0-9a-f]{64} \(want 347d849f/);
-    t.false(fs.existsSync(path.join(s.dir, "cache", "attini-gitops", "attini", "9589088df4f9c6507fc6123c308576614c17b525", ".complete")));
+    t.false(
+        fs.existsSync(
+            path.join(
+                s.dir,
+                "cache",
+                "attini-gitops",
+                "attini",
+                "9589088df4f9c6507fc6123c308576614c17b525",
+                ".complete",
+            ),
+        ),
+    );
 });
 
 test("a second run reuses the cached build, stamped with version and commit", (t) => {
     const launcher = realAttini();
-    const r = spawnSync("bash", [path.join(ROOT, "scripts", "ensure-attini.sh"), "--emulator"], { encoding: "utf8", env: { ...process.env, ATTINI_BIN: "" } });
+    const r = spawnSync("bash", [path.join(ROOT, "scripts", "ensure-attini.sh"), "--emulator"], {
+        encoding: "utf8",
+        env: { ...process.env, ATTINI_BIN: "" },
+    });
     t.is(r.status, 0, r.stderr);
     t.is(r.stdout.trim(), launcher);
     t.regex(r.stderr, /using cached attini-cli 2\.6\.0 commit 9589088df4f9c6507fc6123c308576614c17b525/);

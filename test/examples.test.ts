@@ -27,16 +27,57 @@ const readers: Record<string, string> = { dev: "stage", stage: "main" };
 const withGithubOidc = Object.fromEntries(
     ["dev", "stage", "prod"].map((s) => [
         `Pulumi.${s}.yaml`,
-        (text: string) => `${text}  attini-gitops:githubRepository: acme/platform\n${readers[s] ? `  attini-gitops:historyReaderBranches: [${readers[s]}]\n` : ""}`,
+        (text: string) =>
+            `${text}  attini-gitops:githubRepository: acme/platform\n${readers[s] ? `  attini-gitops:historyReaderBranches: [${readers[s]}]\n` : ""}`,
     ]),
 );
 
 /** `zip`: where the example's deploy command finds the packaged distribution. */
-const EXAMPLES: { file: string; yaml: boolean; ci: Record<string, string>; stack: string; source: string; zip?: string; edit?: typeof withGithubOidc }[] = [
-    { file: "codebuild/buildspec.yml", yaml: true, ci: { CODEBUILD_BUILD_ID: "attini:1", CODEBUILD_WEBHOOK_EVENT: "PUSH", CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/stage", CODEBUILD_WEBHOOK_TRIGGER: "branch/stage" }, stack: "stage", source: "AWS CodeBuild (CODEBUILD_WEBHOOK_HEAD_REF)" },
-    { file: "github-actions/deploy.yml", yaml: true, ci: { GITHUB_ACTIONS: "true", GITHUB_EVENT_NAME: "push", GITHUB_REF: "refs/heads/main" }, stack: "prod", source: "GitHub Actions (GITHUB_REF)", edit: withGithubOidc, zip: "distribution/attini_dist/platform.zip" },
-    { file: "jenkins/Jenkinsfile", yaml: false, ci: { JENKINS_URL: "https://jenkins.example/", BRANCH_NAME: "dev" }, stack: "dev", source: "Jenkins (BRANCH_NAME)" },
-    { file: "gitlab/.gitlab-ci.yml", yaml: true, ci: { GITLAB_CI: "true", CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: "stage" }, stack: "stage", source: "GitLab CI (CI_COMMIT_BRANCH)", zip: "platform.zip" },
+const EXAMPLES: {
+    file: string;
+    yaml: boolean;
+    ci: Record<string, string>;
+    stack: string;
+    source: string;
+    zip?: string;
+    edit?: typeof withGithubOidc;
+}[] = [
+    {
+        file: "codebuild/buildspec.yml",
+        yaml: true,
+        ci: {
+            CODEBUILD_BUILD_ID: "attini:1",
+            CODEBUILD_WEBHOOK_EVENT: "PUSH",
+            CODEBUILD_WEBHOOK_HEAD_REF: "refs/heads/stage",
+            CODEBUILD_WEBHOOK_TRIGGER: "branch/stage",
+        },
+        stack: "stage",
+        source: "AWS CodeBuild (CODEBUILD_WEBHOOK_HEAD_REF)",
+    },
+    {
+        file: "github-actions/deploy.yml",
+        yaml: true,
+        ci: { GITHUB_ACTIONS: "true", GITHUB_EVENT_NAME: "push", GITHUB_REF: "refs/heads/main" },
+        stack: "prod",
+        source: "GitHub Actions (GITHUB_REF)",
+        edit: withGithubOidc,
+        zip: "distribution/attini_dist/platform.zip",
+    },
+    {
+        file: "jenkins/Jenkinsfile",
+        yaml: false,
+        ci: { JENKINS_URL: "https://jenkins.example/", BRANCH_NAME: "dev" },
+        stack: "dev",
+        source: "Jenkins (BRANCH_NAME)",
+    },
+    {
+        file: "gitlab/.gitlab-ci.yml",
+        yaml: true,
+        ci: { GITLAB_CI: "true", CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: "stage" },
+        stack: "stage",
+        source: "GitLab CI (CI_COMMIT_BRANCH)",
+        zip: "platform.zip",
+    },
 ];
 
 for (const ex of EXAMPLES) {
@@ -56,15 +97,32 @@ for (const ex of EXAMPLES) {
             vars.PLATFORM_SHA256 = createHash("sha256").update(fs.readFileSync(zip)).digest("hex");
         }
         const args = commands[0].map((a) => a.replace(/^"?\$(\w+)"?$/, (_, v: string) => vars[v] ?? `$${v}`));
-        t.false(args.some((a) => a.includes("$")), `unresolved variable in ${args.join(" ")}`);
+        t.false(
+            args.some((a) => a.includes("$")),
+            `unresolved variable in ${args.join(" ")}`,
+        );
         const job = jobEnv({ moto, backend, extra: ex.ci });
         t.teardown(() => (project.dispose(), backend.dispose(), job.dispose()));
         const r = await runCli([...args, "--dry-run", "--json"], job.env, project.dir);
         t.is(r.code, 0, r.stderr);
         // A packaged zip carries its distributionId to the verified gate (which a dry run does not call).
-        t.like(JSON.parse(r.stdout), { result: "dry-run", stack: ex.stack, branchSource: ex.source, ...(ex.zip ? { sha256: vars.PLATFORM_SHA256, verifiedPromotion: { result: "not-checked", distributionId: "0123abcd" } } : {}) });
+        t.like(JSON.parse(r.stdout), {
+            result: "dry-run",
+            stack: ex.stack,
+            branchSource: ex.source,
+            ...(ex.zip
+                ? {
+                      sha256: vars.PLATFORM_SHA256,
+                      verifiedPromotion: { result: "not-checked", distributionId: "0123abcd" },
+                  }
+                : {}),
+        });
         if (ex.zip && args.includes(vars.PLATFORM_SHA256)) {
-            const other = await runCli([...args.map((a) => (a === vars.PLATFORM_SHA256 ? "f".repeat(64) : a)), "--dry-run"], job.env, project.dir);
+            const other = await runCli(
+                [...args.map((a) => (a === vars.PLATFORM_SHA256 ? "f".repeat(64) : a)), "--dry-run"],
+                job.env,
+                project.dir,
+            );
             t.is(other.code, 7, "another digest is refused");
         }
     });

@@ -19,14 +19,32 @@ useWorld(test, { stacks: ["dev"] });
 
 const DIST = "distribution/platform";
 
-async function job(t: ExecutionContext, args: string[], extra: Record<string, string | undefined> = {}, opts: { cwd?: string; backend?: Backend } = {}) {
-    const j = jobEnv({ moto, backend: opts.backend ?? backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "dev", ...extra } });
+async function job(
+    t: ExecutionContext,
+    args: string[],
+    extra: Record<string, string | undefined> = {},
+    opts: { cwd?: string; backend?: Backend } = {},
+) {
+    const j = jobEnv({
+        moto,
+        backend: opts.backend ?? backend,
+        reports,
+        stsEndpoint: sts.endpoint,
+        extra: { BRANCH: "dev", ...extra },
+    });
     t.teardown(j.dispose);
     return runCli(args, j.env, opts.cwd ?? project.dir);
 }
 
 test.serial("arguments after -- may not set the environment, region, profile or force flag", async (t) => {
-    for (const owned of [["-e", "prod"], ["-eprod"], ["--environment=prod"], ["--region", "us-east-1"], ["--profile", "admin"], ["-f"]]) {
+    for (const owned of [
+        ["-e", "prod"],
+        ["-eprod"],
+        ["--environment=prod"],
+        ["--region", "us-east-1"],
+        ["--profile", "admin"],
+        ["-f"],
+    ]) {
         const r = await job(t, ["deploy", DIST, "--", "--json", ...owned]);
         t.is(r.code, Exit.USAGE, `${owned.join(" ")}\n${r.stderr}`);
         t.regex(r.stderr, /which attini-gitops owns/);
@@ -49,14 +67,20 @@ test.serial("a distribution path that starts with '-', or is a FIFO, is a usage 
     t.teardown(() => fs.rmSync(path.join(project.dir, "-platform"), { recursive: true }));
     const leading = await job(t, ["deploy", "-platform", "--dry-run"]);
     t.is(leading.code, Exit.USAGE);
-    t.regex(leading.stderr, /"-platform" starts with '-', which would be read as an option\. Write the distribution path as \.\/-platform/);
+    t.regex(
+        leading.stderr,
+        /"-platform" starts with '-', which would be read as an option\. Write the distribution path as \.\/-platform/,
+    );
     t.is(reports.reports.length, 0);
 });
 
 test.serial("a --session-name that breaks STS's rules is rewritten, and the name used is printed", async (t) => {
     const r = await job(t, ["deploy", DIST, "--session-name", "release 2.0 (hotfix)"]);
     t.is(r.code, 0, r.stderr);
-    t.regex(r.stderr, /--session-name "release 2\.0 \(hotfix\)" does not fit STS's rules .*; using release-2\.0-hotfix/);
+    t.regex(
+        r.stderr,
+        /--session-name "release 2\.0 \(hotfix\)" does not fit STS's rules .*; using release-2\.0-hotfix/,
+    );
     t.is(sts.calls.find((c) => c.action === "AssumeRole")!.params.get("RoleSessionName"), "release-2.0-hotfix");
 });
 
@@ -78,35 +102,49 @@ test.serial("attini never sees the legacy AWS key names or -Daws.* properties in
     t.false(JSON.stringify(env).includes("java-secret"));
 });
 
-test.serial("outputs that name another role in the stack's account are refused before any STS call (exit 4); a role in another account is the wrong account (exit 6)", async (t) => {
-    for (const [arn, code, message] of [
-        ["arn:aws:iam::111111111111:role/OrganizationAccountAccessRole", Exit.NOT_PROVISIONED, /output deployRoleArn is arn:aws:iam::111111111111:role\/OrganizationAccountAccessRole, but Pulumi\.dev\.yaml implies arn:aws:iam::111111111111:role\/attini-deploy-role-eu-west-1/],
-        ["arn:aws:iam::999999999999:role/attini-deploy-role-eu-west-1", Exit.WRONG_ACCOUNT, /a role in account 999999999999, not in the stack's account 111111111111/],
-    ] as const) {
-        const other = scratchProject();
-        const state = fileBackend();
-        t.teardown(() => (other.dispose(), state.dispose()));
-        await provision(other, state, ["dev"], { deployRoleArn: arn });
-        sts.reset();
-        const r = await job(t, ["deploy", DIST], {}, { cwd: other.dir, backend: state });
-        t.is(r.code, code, r.stderr);
-        t.regex(r.stderr, message);
-        t.is(sts.calls.length, 0, "no STS call");
-        t.is(reports.reports.length, 0);
-    }
-});
+test.serial(
+    "outputs that name another role in the stack's account are refused before any STS call (exit 4); a role in another account is the wrong account (exit 6)",
+    async (t) => {
+        for (const [arn, code, message] of [
+            [
+                "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole",
+                Exit.NOT_PROVISIONED,
+                /output deployRoleArn is arn:aws:iam::111111111111:role\/OrganizationAccountAccessRole, but Pulumi\.dev\.yaml implies arn:aws:iam::111111111111:role\/attini-deploy-role-eu-west-1/,
+            ],
+            [
+                "arn:aws:iam::999999999999:role/attini-deploy-role-eu-west-1",
+                Exit.WRONG_ACCOUNT,
+                /a role in account 999999999999, not in the stack's account 111111111111/,
+            ],
+        ] as const) {
+            const other = scratchProject();
+            const state = fileBackend();
+            t.teardown(() => (other.dispose(), state.dispose()));
+            await provision(other, state, ["dev"], { deployRoleArn: arn });
+            sts.reset();
+            const r = await job(t, ["deploy", DIST], {}, { cwd: other.dir, backend: state });
+            t.is(r.code, code, r.stderr);
+            t.regex(r.stderr, message);
+            t.is(sts.calls.length, 0, "no STS call");
+            t.is(reports.reports.length, 0);
+        }
+    },
+);
 
-test.serial("an STS endpoint that never answers ends within --aws-timeout with exit 5; each request is bounded and retried", async (t) => {
-    sts.respond = (c) => (c.action === "AssumeRole" ? "hang" : undefined);
-    const started = Date.now();
-    const r = await job(t, ["deploy", DIST, "--aws-timeout", "3s", "--aws-request-timeout", "1s"]);
-    t.is(r.code, Exit.CREDENTIALS, r.stderr);
-    t.regex(r.stderr, /AssumeRole did not finish within 3s \(--aws-timeout 3s\): nothing answered in time/);
-    t.true(sts.count("AssumeRole") >= 2, `${sts.count("AssumeRole")} attempts: request timeouts are retried`);
-    t.regex(r.stderr, /AssumeRole attempt 1 failed \(TimeoutError\/ETIMEDOUT\); retrying/);
-    t.true(Date.now() - started < 30_000);
-    t.is(reports.reports.length, 0);
-});
+test.serial(
+    "an STS endpoint that never answers ends within --aws-timeout with exit 5; each request is bounded and retried",
+    async (t) => {
+        sts.respond = (c) => (c.action === "AssumeRole" ? "hang" : undefined);
+        const started = Date.now();
+        const r = await job(t, ["deploy", DIST, "--aws-timeout", "3s", "--aws-request-timeout", "1s"]);
+        t.is(r.code, Exit.CREDENTIALS, r.stderr);
+        t.regex(r.stderr, /AssumeRole did not finish within 3s \(--aws-timeout 3s\): nothing answered in time/);
+        t.true(sts.count("AssumeRole") >= 2, `${sts.count("AssumeRole")} attempts: request timeouts are retried`);
+        t.regex(r.stderr, /AssumeRole attempt 1 failed \(TimeoutError\/ETIMEDOUT\); retrying/);
+        t.true(Date.now() - started < 30_000);
+        t.is(reports.reports.length, 0);
+    },
+);
 
 test.serial("a connection reset on AssumeRole is retried, then the deployment goes ahead", async (t) => {
     sts.respond = (c, n) => (c.action === "AssumeRole" && n === 1 ? "reset" : undefined);
@@ -124,7 +162,9 @@ test.serial("a state backend that never answers ends within --outputs-timeout wi
     t.teardown(() => (sockets.forEach((s) => s.destroy()), silent.close()));
     const endpoint = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
     const started = Date.now();
-    const r = await job(t, ["deploy", DIST, "--outputs-timeout", "5s"], { PULUMI_BACKEND_URL: `s3://state?endpoint=${encodeURIComponent(endpoint)}&region=eu-west-1&use_path_style=true` });
+    const r = await job(t, ["deploy", DIST, "--outputs-timeout", "5s"], {
+        PULUMI_BACKEND_URL: `s3://state?endpoint=${encodeURIComponent(endpoint)}&region=eu-west-1&use_path_style=true`,
+    });
     t.is(r.code, Exit.NOT_PROVISIONED, r.stderr);
     t.regex(r.stderr, /cannot read stack dev's outputs: the Pulumi CLI did not finish within 5s \(--outputs-timeout\)/);
     t.true(Date.now() - started < 30_000);
@@ -137,7 +177,11 @@ function wrapperAttini(t: ExecutionContext): { bin: string; childPid: () => numb
     t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
     const pidFile = path.join(dir, "child.pid");
     const bin = path.join(dir, "attini");
-    fs.writeFileSync(bin, `#!/bin/sh\nsh -c 'trap "" TERM INT HUP; echo $$ > "${pidFile}"; while :; do sleep 1; done' &\n"${STAND_IN_ATTINI}" "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+        bin,
+        `#!/bin/sh\nsh -c 'trap "" TERM INT HUP; echo $$ > "${pidFile}"; while :; do sleep 1; done' &\n"${STAND_IN_ATTINI}" "$@"\n`,
+        { mode: 0o755 },
+    );
     return { bin, childPid: () => Number(fs.readFileSync(pidFile, "utf8").trim()) };
 }
 
@@ -155,21 +199,37 @@ async function gone(pid: number): Promise<boolean> {
     return !alive(pid);
 }
 
-test.serial("--timeout ends attini's whole process group: a child that ignores SIGTERM does not outlive the driver", async (t) => {
-    const w = wrapperAttini(t);
-    const r = await job(t, ["deploy", DIST, "--timeout", "3s", "--kill-grace", "1s", "--attini-bin", w.bin], { ATTINI_STANDIN_SLEEP: "60" });
-    t.is(r.code, Exit.TIMEOUT, r.stderr);
-    const pid = w.childPid();
-    t.true(await gone(pid), `attini's child ${pid} is still running`);
-});
+test.serial(
+    "--timeout ends attini's whole process group: a child that ignores SIGTERM does not outlive the driver",
+    async (t) => {
+        const w = wrapperAttini(t);
+        const r = await job(t, ["deploy", DIST, "--timeout", "3s", "--kill-grace", "1s", "--attini-bin", w.bin], {
+            ATTINI_STANDIN_SLEEP: "60",
+        });
+        t.is(r.code, Exit.TIMEOUT, r.stderr);
+        const pid = w.childPid();
+        t.true(await gone(pid), `attini's child ${pid} is still running`);
+    },
+);
 
 test.serial("SIGTERM to the driver ends attini's whole process group", async (t) => {
     const w = wrapperAttini(t);
-    const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "dev", ATTINI_STANDIN_SLEEP: "60" } });
-    t.teardown(j.dispose);
-    const r = await runCli(["deploy", DIST, "--kill-grace", "1s", "--attini-bin", w.bin], j.env, project.dir, (child) => {
-        void reports.waitFor("start").then(() => child.kill("SIGTERM"));
+    const j = jobEnv({
+        moto,
+        backend,
+        reports,
+        stsEndpoint: sts.endpoint,
+        extra: { BRANCH: "dev", ATTINI_STANDIN_SLEEP: "60" },
     });
+    t.teardown(j.dispose);
+    const r = await runCli(
+        ["deploy", DIST, "--kill-grace", "1s", "--attini-bin", w.bin],
+        j.env,
+        project.dir,
+        (child) => {
+            void reports.waitFor("start").then(() => child.kill("SIGTERM"));
+        },
+    );
     t.is(r.code, 143, r.stderr);
     const pid = w.childPid();
     t.true(await gone(pid), `attini's child ${pid} is still running`);

@@ -16,22 +16,29 @@ const PROD_BUILD_SERVER = "arn:aws:iam::888888888888:role/prod-build-server";
 const STRANGER = "arn:aws:iam::999999999999:role/some-other-pipeline";
 const ANY = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] };
 
-function stack(name: string, account: string, branch: string, env: string, extra: Record<string, RawValue> = {}): StackConfig {
+function stack(
+    name: string,
+    account: string,
+    branch: string,
+    env: string,
+    extra: Record<string, RawValue> = {},
+): StackConfig {
     return requireStackConfig(
         name,
         rawConfig({
-                "aws:region": "eu-west-1",
-                "aws:allowedAccountIds": [account],
-                "attini-gitops:branch": branch,
-                "attini-gitops:attiniEnvironment": env,
-                "attini-gitops:accountId": account,
-                "attini-gitops:buildServerPrincipals": [BUILD_SERVER],
-                ...extra,
-            }),
+            "aws:region": "eu-west-1",
+            "aws:allowedAccountIds": [account],
+            "attini-gitops:branch": branch,
+            "attini-gitops:attiniEnvironment": env,
+            "attini-gitops:accountId": account,
+            "attini-gitops:buildServerPrincipals": [BUILD_SERVER],
+            ...extra,
+        }),
     );
 }
 const stage = (extra: Record<string, RawValue> = {}) => stack("stage", STAGE, "stage", "acc", extra);
-const prod = (extra: Record<string, RawValue> = {}) => stack("prod", "333333333333", "main", "prod", { "attini-gitops:promotedFrom": "stage", ...extra });
+const prod = (extra: Record<string, RawValue> = {}) =>
+    stack("prod", "333333333333", "main", "prod", { "attini-gitops:promotedFrom": "stage", ...extra });
 
 test("defaults: attini-history-reader-<region> on the deploy role's path, trusted like the deploy role", (t) => {
     const c = stage({ "attini-gitops:rolePath": "/attini/" });
@@ -45,36 +52,66 @@ test("one build server and no OIDC: nothing to wire", (t) => {
 });
 
 test("prod's own build server must be listed in stage's historyReaderPrincipals", (t) => {
-    const errors = validateHistoryReaders([stage(), prod({ "attini-gitops:buildServerPrincipals": [PROD_BUILD_SERVER] })]);
+    const errors = validateHistoryReaders([
+        stage(),
+        prod({ "attini-gitops:buildServerPrincipals": [PROD_BUILD_SERVER] }),
+    ]);
     t.deepEqual(errors.map(String), [
         `stack 'stage', key 'attini-gitops:historyReaderPrincipals' = []: does not list ${PROD_BUILD_SERVER}, the build server of stack prod (promoted from stage), so its promotion gate cannot read stage's deployments. Fix: add "${PROD_BUILD_SERVER}" to historyReaderPrincipals in Pulumi.stage.yaml, then run pulumi up --stack stage`,
     ]);
     const fixed = stage({ "attini-gitops:historyReaderPrincipals": [PROD_BUILD_SERVER] });
-    t.deepEqual(validateHistoryReaders([fixed, prod({ "attini-gitops:buildServerPrincipals": [PROD_BUILD_SERVER] })]), []);
+    t.deepEqual(
+        validateHistoryReaders([fixed, prod({ "attini-gitops:buildServerPrincipals": [PROD_BUILD_SERVER] })]),
+        [],
+    );
     // Listed, but no stack promoted from stage uses it: refused, it would only widen the trust.
-    t.deepEqual(validateHistoryReaders([fixed, prod()]).map((e) => [e.stack, e.key]), [["stage", "attini-gitops:historyReaderPrincipals[0]"]]);
+    t.deepEqual(
+        validateHistoryReaders([fixed, prod()]).map((e) => [e.stack, e.key]),
+        [["stage", "attini-gitops:historyReaderPrincipals[0]"]],
+    );
 });
 
 test("with GitHub OIDC, stage's reader must trust jobs on main, and only on branches promoted from stage", (t) => {
     const oidcProd = prod({ "attini-gitops:githubRepository": "acme/platform" });
     const noOidc = validateHistoryReaders([stage(), oidcProd]);
-    t.deepEqual(noOidc.map((e) => [e.stack, e.key]), [["stage", "attini-gitops:githubRepository"]]);
-    t.regex(noOidc[0].fix, /set githubRepository to acme\/platform and historyReaderBranches to \["main"\] in Pulumi.stage.yaml/);
+    t.deepEqual(
+        noOidc.map((e) => [e.stack, e.key]),
+        [["stage", "attini-gitops:githubRepository"]],
+    );
+    t.regex(
+        noOidc[0].fix,
+        /set githubRepository to acme\/platform and historyReaderBranches to \["main"\] in Pulumi.stage.yaml/,
+    );
 
     const missing = validateHistoryReaders([stage({ "attini-gitops:githubRepository": "acme/platform" }), oidcProd]);
     t.deepEqual(missing.map(String), [
         `stack 'stage', key 'attini-gitops:historyReaderBranches' = []: does not list main, the branch of stack prod (promoted from stage), so its GitHub Actions jobs cannot read stage's deployments. Fix: add "main" to historyReaderBranches in Pulumi.stage.yaml, then run pulumi up --stack stage`,
     ]);
-    const wired = stage({ "attini-gitops:githubRepository": "acme/platform", "attini-gitops:historyReaderBranches": ["main"] });
+    const wired = stage({
+        "attini-gitops:githubRepository": "acme/platform",
+        "attini-gitops:historyReaderBranches": ["main"],
+    });
     t.deepEqual(validateHistoryReaders([wired, oidcProd]), []);
     t.deepEqual(historyReaderTrust(wired).branches, ["stage", "main"]);
 
-    const extra = validateHistoryReaders([stage({ "attini-gitops:githubRepository": "acme/platform", "attini-gitops:historyReaderBranches": ["main", "feature-x"] }), oidcProd]);
+    const extra = validateHistoryReaders([
+        stage({
+            "attini-gitops:githubRepository": "acme/platform",
+            "attini-gitops:historyReaderBranches": ["main", "feature-x"],
+        }),
+        oidcProd,
+    ]);
     t.deepEqual(extra.map(String), [
         `stack 'stage', key 'attini-gitops:historyReaderBranches[1]' = "feature-x": lets jobs on feature-x read stage's deployments, but no stack promoted from stage deploys from feature-x. Fix: list only main, or remove it`,
     ]);
-    const otherRepo = validateHistoryReaders([stage({ "attini-gitops:githubRepository": "acme/other", "attini-gitops:historyReaderBranches": ["main"] }), oidcProd]);
-    t.deepEqual(otherRepo.map((e) => e.key), ["attini-gitops:githubRepository"]);
+    const otherRepo = validateHistoryReaders([
+        stage({ "attini-gitops:githubRepository": "acme/other", "attini-gitops:historyReaderBranches": ["main"] }),
+        oidcProd,
+    ]);
+    t.deepEqual(
+        otherRepo.map((e) => e.key),
+        ["attini-gitops:githubRepository"],
+    );
 });
 
 test("the reader's own keys: role name, branches, principals", (t) => {
@@ -86,15 +123,34 @@ test("the reader's own keys: role name, branches, principals", (t) => {
         "attini-gitops:accountId": STAGE,
         "attini-gitops:buildServerPrincipals": [BUILD_SERVER],
     };
-    const keys = (extra: Record<string, RawValue>) => validateStackConfig("stage", rawConfig({ ...rawStage, ...extra })).errors.map((e) => `${e.key}: ${e.problem}`);
-    t.deepEqual(keys({ "attini-gitops:historyReaderBranches": ["main"] }), ["attini-gitops:historyReaderBranches: is set but githubRepository is not, so no GitHub Actions job could be trusted"]);
-    t.deepEqual(keys({ "attini-gitops:githubRepository": "acme/p", "attini-gitops:historyReaderBranches": ["rel*"] }), ["attini-gitops:historyReaderBranches[0]: is not a usable git branch name: it contains one of ~ ^ : ? * [ \\, which git does not allow in branch names"]);
-    t.deepEqual(keys({ "attini-gitops:githubRepository": "acme/p", "attini-gitops:historyReaderBranches": ["stage"] }), ["attini-gitops:historyReaderBranches[0]: is this stack's own branch, whose jobs may read its history anyway"]);
-    t.deepEqual(keys({ "attini-gitops:historyReaderRoleName": "attini-deploy-role-eu-west-1" }), ["attini-gitops:historyReaderRoleName: is the deploy role's name"]);
-    t.deepEqual(keys({ "attini-gitops:historyReaderRoleName": "reader-us-east-1" }), ["attini-gitops:historyReaderRoleName: names region us-east-1 but the stack's aws:region is eu-west-1"]);
-    t.deepEqual(keys({ "attini-gitops:historyReaderPrincipals": ["arn:aws:iam::888888888888:role/*"] }), ["attini-gitops:historyReaderPrincipals[0]: contains a wildcard; a trust policy must name the build server exactly"]);
-    t.deepEqual(keys({ "attini-gitops:historyReaderPrincipals": [BUILD_SERVER] }), ["attini-gitops:historyReaderPrincipals[0]: is already in buildServerPrincipals, which the history reader trusts anyway"]);
-    t.deepEqual(keys({ "attini-gitops:historyReaderPrincipals": ["888888888888"] })[0], "attini-gitops:historyReaderPrincipals[0]: trusts a whole account: every principal in it whose own policy allows sts:AssumeRole could deploy");
+    const keys = (extra: Record<string, RawValue>) =>
+        validateStackConfig("stage", rawConfig({ ...rawStage, ...extra })).errors.map((e) => `${e.key}: ${e.problem}`);
+    t.deepEqual(keys({ "attini-gitops:historyReaderBranches": ["main"] }), [
+        "attini-gitops:historyReaderBranches: is set but githubRepository is not, so no GitHub Actions job could be trusted",
+    ]);
+    t.deepEqual(keys({ "attini-gitops:githubRepository": "acme/p", "attini-gitops:historyReaderBranches": ["rel*"] }), [
+        "attini-gitops:historyReaderBranches[0]: is not a usable git branch name: it contains one of ~ ^ : ? * [ \\, which git does not allow in branch names",
+    ]);
+    t.deepEqual(
+        keys({ "attini-gitops:githubRepository": "acme/p", "attini-gitops:historyReaderBranches": ["stage"] }),
+        ["attini-gitops:historyReaderBranches[0]: is this stack's own branch, whose jobs may read its history anyway"],
+    );
+    t.deepEqual(keys({ "attini-gitops:historyReaderRoleName": "attini-deploy-role-eu-west-1" }), [
+        "attini-gitops:historyReaderRoleName: is the deploy role's name",
+    ]);
+    t.deepEqual(keys({ "attini-gitops:historyReaderRoleName": "reader-us-east-1" }), [
+        "attini-gitops:historyReaderRoleName: names region us-east-1 but the stack's aws:region is eu-west-1",
+    ]);
+    t.deepEqual(keys({ "attini-gitops:historyReaderPrincipals": ["arn:aws:iam::888888888888:role/*"] }), [
+        "attini-gitops:historyReaderPrincipals[0]: contains a wildcard; a trust policy must name the build server exactly",
+    ]);
+    t.deepEqual(keys({ "attini-gitops:historyReaderPrincipals": [BUILD_SERVER] }), [
+        "attini-gitops:historyReaderPrincipals[0]: is already in buildServerPrincipals, which the history reader trusts anyway",
+    ]);
+    t.deepEqual(
+        keys({ "attini-gitops:historyReaderPrincipals": ["888888888888"] })[0],
+        "attini-gitops:historyReaderPrincipals[0]: trusts a whole account: every principal in it whose own policy allows sts:AssumeRole could deploy",
+    );
 });
 
 /** One request against the reader: its trust policy (for STS actions) or its permissions. */
@@ -110,24 +166,44 @@ test("trust, in the simulator: stage's and prod's build servers may assume stage
     const c = stage({ "attini-gitops:historyReaderPrincipals": [PROD_BUILD_SERVER] });
     const assume = (principal: string, action: string, identity: object) =>
         decide(t, {
-            request: { principal, action, resource: { resource: historyReaderArn(c), accountId: STAGE }, contextVariables: {} },
+            request: {
+                principal,
+                action,
+                resource: { resource: historyReaderArn(c), accountId: STAGE },
+                contextVariables: {},
+            },
             identityPolicies: [{ name: "caller", policy: identity }],
             serviceControlPolicies: [],
             resourceControlPolicies: [],
             resourcePolicy: trustPolicy(c, undefined, undefined, historyReaderTrust(c)),
         });
-    const granted = buildServerPolicy([`arn:aws:iam::${STAGE}:role/attini-deploy-role-eu-west-1`], [historyReaderArn(c)]);
+    const granted = buildServerPolicy(
+        [`arn:aws:iam::${STAGE}:role/attini-deploy-role-eu-west-1`],
+        [historyReaderArn(c)],
+    );
     for (const who of [BUILD_SERVER, PROD_BUILD_SERVER]) {
-        for (const action of ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]) t.is(await assume(who, action, granted), "Allowed", `${who} ${action}`);
+        for (const action of ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"])
+            t.is(await assume(who, action, granted), "Allowed", `${who} ${action}`);
     }
-    for (const who of [STRANGER, `arn:aws:iam::${STAGE}:role/Admin`, "arn:aws:iam::444444444444:role/attini-build-server"]) {
+    for (const who of [
+        STRANGER,
+        `arn:aws:iam::${STAGE}:role/Admin`,
+        "arn:aws:iam::444444444444:role/attini-build-server",
+    ]) {
         t.is(await assume(who, "sts:AssumeRole", ANY), "ImplicitlyDenied", who);
     }
 });
 
 test("trust, in the simulator: with GitHub OIDC, jobs on stage and on main; not on other branches", (t) => {
-    const c = stage({ "attini-gitops:githubRepository": "acme/platform", "attini-gitops:historyReaderBranches": ["main"] });
-    const trust = createValidatedPolicy(trustPolicy(c, undefined, undefined, historyReaderTrust(c)), validateTrustPolicy, { name: "trust" });
+    const c = stage({
+        "attini-gitops:githubRepository": "acme/platform",
+        "attini-gitops:historyReaderBranches": ["main"],
+    });
+    const trust = createValidatedPolicy(
+        trustPolicy(c, undefined, undefined, historyReaderTrust(c)),
+        validateTrustPolicy,
+        { name: "trust" },
+    );
     t.deepEqual(trust.errors, [], "the trust policy must validate");
     const job = (ref: string) =>
         runUnsafeSimulation(
@@ -136,7 +212,10 @@ test("trust, in the simulator: with GitHub OIDC, jobs on stage and on main; not 
                     principal: `arn:aws:iam::${STAGE}:oidc-provider/token.actions.githubusercontent.com`,
                     action: "sts:AssumeRoleWithWebIdentity",
                     resource: { resource: historyReaderArn(c), accountId: STAGE },
-                    contextVariables: { "token.actions.githubusercontent.com:sub": `repo:acme/platform:${ref}`, "token.actions.githubusercontent.com:aud": "sts.amazonaws.com" },
+                    contextVariables: {
+                        "token.actions.githubusercontent.com:sub": `repo:acme/platform:${ref}`,
+                        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                    },
                 },
                 identityPolicies: [],
                 serviceControlPolicies: [],
@@ -163,12 +242,24 @@ test("permissions, in the simulator: it reads this environment's deployments and
         });
     const table = deployDataTableArn(c);
     t.is(await act("dynamodb:Query", table, { "dynamodb:LeadingKeys": ["acc-platform"] }), "Allowed");
-    t.is(await act("dynamodb:Query", table, { "dynamodb:LeadingKeys": ["prod-platform"] }), "ImplicitlyDenied", "another environment's records");
+    t.is(
+        await act("dynamodb:Query", table, { "dynamodb:LeadingKeys": ["prod-platform"] }),
+        "ImplicitlyDenied",
+        "another environment's records",
+    );
     t.is(await act("dynamodb:Query", table), "ImplicitlyDenied", "a query without a partition key");
-    t.is(await act("dynamodb:Query", `arn:aws:dynamodb:eu-west-1:${STAGE}:table/AttiniResourceStatesV1`, { "dynamodb:LeadingKeys": ["acc-platform"] }), "ImplicitlyDenied");
+    t.is(
+        await act("dynamodb:Query", `arn:aws:dynamodb:eu-west-1:${STAGE}:table/AttiniResourceStatesV1`, {
+            "dynamodb:LeadingKeys": ["acc-platform"],
+        }),
+        "ImplicitlyDenied",
+    );
     t.is(await act("dynamodb:PutItem", table, { "dynamodb:LeadingKeys": ["acc-platform"] }), "ImplicitlyDenied");
     t.is(await act("dynamodb:Scan", table), "ImplicitlyDenied");
     // It cannot deploy: attini deploys by uploading to the deployment-origin bucket.
-    t.is(await act("s3:PutObject", `arn:aws:s3:::attini-deployment-origin-eu-west-1-${STAGE}/acc/platform/platform.zip`), "ImplicitlyDenied");
+    t.is(
+        await act("s3:PutObject", `arn:aws:s3:::attini-deployment-origin-eu-west-1-${STAGE}/acc/platform/platform.zip`),
+        "ImplicitlyDenied",
+    );
     t.is(await act("sts:AssumeRole", `arn:aws:iam::${STAGE}:role/attini-deploy-role-eu-west-1`), "ImplicitlyDenied");
 });

@@ -20,7 +20,11 @@ const TARGET_ACCOUNT = "210987654321";
 async function newStack(backend: Backend, name: string, program: pulumi.automation.PulumiFn): Promise<Stack> {
     return LocalWorkspace.createStack(
         { stackName: name, projectName: "loop-proof", program },
-        { envVars: backend.env, projectSettings: { name: "loop-proof", runtime: "nodejs", backend: { url: backend.url } }, secretsProvider: "passphrase" },
+        {
+            envVars: backend.env,
+            projectSettings: { name: "loop-proof", runtime: "nodejs", backend: { url: backend.url } },
+            secretsProvider: "passphrase",
+        },
     );
 }
 
@@ -38,12 +42,22 @@ for (const kind of ["file", "s3"] as const) {
         const backend = kind === "file" ? fileBackend() : await s3Backend(moto);
         try {
             const stack = await newStack(backend, "dev", program);
-            await stack.setAllConfig({ roleName: { value: "attini-deploy-role-eu-west-1" }, greeting: { value: "hello" }, token: { value: "tok-123", secret: true } });
+            await stack.setAllConfig({
+                roleName: { value: "attini-deploy-role-eu-west-1" },
+                greeting: { value: "hello" },
+                token: { value: "tok-123", secret: true },
+            });
             const up = await stack.up();
             t.is(up.summary.result, "succeeded");
 
             // A second workspace, as the CI driver would open it, sees the same outputs.
-            const again = await LocalWorkspace.selectStack({ stackName: "dev", projectName: "loop-proof", program }, { envVars: backend.env, projectSettings: { name: "loop-proof", runtime: "nodejs", backend: { url: backend.url } } });
+            const again = await LocalWorkspace.selectStack(
+                { stackName: "dev", projectName: "loop-proof", program },
+                {
+                    envVars: backend.env,
+                    projectSettings: { name: "loop-proof", runtime: "nodejs", backend: { url: backend.url } },
+                },
+            );
             const outputs = await again.outputs();
             t.is(outputs.greeting.value, "hello");
             t.false(outputs.greeting.secret);
@@ -51,10 +65,24 @@ for (const kind of ["file", "s3"] as const) {
             t.is(outputs.token.value, "tok-123");
 
             const aws = awsEnvFor(moto);
-            const sts = new STSClient({ endpoint: moto.endpoint, region: "eu-west-1", credentials: { accessKeyId: aws.AWS_ACCESS_KEY_ID, secretAccessKey: aws.AWS_SECRET_ACCESS_KEY } });
-            const assumed = await sts.send(new AssumeRoleCommand({ RoleArn: outputs.deployRoleArn.value, RoleSessionName: "loop-proof" }));
+            const sts = new STSClient({
+                endpoint: moto.endpoint,
+                region: "eu-west-1",
+                credentials: { accessKeyId: aws.AWS_ACCESS_KEY_ID, secretAccessKey: aws.AWS_SECRET_ACCESS_KEY },
+            });
+            const assumed = await sts.send(
+                new AssumeRoleCommand({ RoleArn: outputs.deployRoleArn.value, RoleSessionName: "loop-proof" }),
+            );
             const c = assumed.Credentials!;
-            const asRole = new STSClient({ endpoint: moto.endpoint, region: "eu-west-1", credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken } });
+            const asRole = new STSClient({
+                endpoint: moto.endpoint,
+                region: "eu-west-1",
+                credentials: {
+                    accessKeyId: c.AccessKeyId!,
+                    secretAccessKey: c.SecretAccessKey!,
+                    sessionToken: c.SessionToken,
+                },
+            });
             const who = await asRole.send(new GetCallerIdentityCommand({}));
             t.is(who.Account, TARGET_ACCOUNT);
             t.regex(who.Arn ?? "", /assumed-role\/attini-deploy-role-eu-west-1\/loop-proof$/);
@@ -81,7 +109,10 @@ test.serial("s3 backend: a second update of a stack is refused while the first h
 
         const second = await LocalWorkspace.selectStack(
             { stackName: "locked", projectName: "loop-proof", program: async () => ({ done: false }) },
-            { envVars: backend.env, projectSettings: { name: "loop-proof", runtime: "nodejs", backend: { url: backend.url } } },
+            {
+                envVars: backend.env,
+                projectSettings: { name: "loop-proof", runtime: "nodejs", backend: { url: backend.url } },
+            },
         );
         const err = await t.throwsAsync(second.up());
         t.regex(String(err?.message), /locked/i);

@@ -26,7 +26,11 @@ test.before(async () => {
     await provision(project, backend, ["dev"]);
     wrapperDir = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-pulumi-wrapper-"));
     runLog = path.join(wrapperDir, "runs.log");
-    fs.writeFileSync(path.join(wrapperDir, "pulumi"), `#!/bin/sh\necho "$* | GOGC=\${GOGC-unset} GOMEMLIMIT=\${GOMEMLIMIT-unset}" >> "${runLog}"\nexec "${real}" "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+        path.join(wrapperDir, "pulumi"),
+        `#!/bin/sh\necho "$* | GOGC=\${GOGC-unset} GOMEMLIMIT=\${GOMEMLIMIT-unset}" >> "${runLog}"\nexec "${real}" "$@"\n`,
+        { mode: 0o755 },
+    );
 });
 
 test.after.always(() => {
@@ -60,29 +64,53 @@ async function readInChild(env: Record<string, string | undefined>): Promise<{ r
             const f = await pulumi.runtime.serializeFunction(function answer() { return 6 * 7; });
             console.log(JSON.stringify({ outputs, typescriptBeforeUse, typescriptAfterUse: typescriptLoaded(), serialized: f.text, driverEnv }));
         });`;
-    const base = { ...process.env, ...backend.env, PULUMI_CONFIG_PASSPHRASE: undefined, GOGC: undefined, GOMEMLIMIT: undefined, PATH: `${wrapperDir}${path.delimiter}${process.env.PATH}` };
-    const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], { cwd: project.dir, env: { ...base, ...env } as NodeJS.ProcessEnv });
-    return { result: JSON.parse(stdout) as ChildResult, runs: fs.readFileSync(runLog, "utf8").trim().split("\n").sort() };
+    const base = {
+        ...process.env,
+        ...backend.env,
+        PULUMI_CONFIG_PASSPHRASE: undefined,
+        GOGC: undefined,
+        GOMEMLIMIT: undefined,
+        PATH: `${wrapperDir}${path.delimiter}${process.env.PATH}`,
+    };
+    const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], {
+        cwd: project.dir,
+        env: { ...base, ...env } as NodeJS.ProcessEnv,
+    });
+    return {
+        result: JSON.parse(stdout) as ChildResult,
+        runs: fs.readFileSync(runLog, "utf8").trim().split("\n").sort(),
+    };
 }
 
-test.serial("the outputs are read with the workspace's version-checked CLI; TypeScript loads only when something uses it", async (t) => {
-    const { result, runs } = await readInChild({});
-    t.like(result.outputs, { deployRoleArn: "arn:aws:iam::111111111111:role/attini-deploy-role-eu-west-1", accountId: "111111111111", attiniEnvironment: "dev", branch: "dev" });
-    // Two CLI runs: the Automation API's version check, and the read.
-    t.deepEqual(
-        runs.map((r) => r.split(" | ")[0]),
-        ["stack output --json --stack dev", "version"],
-    );
-    t.false(result.typescriptBeforeUse, "reading outputs loaded the TypeScript compiler");
-    t.true(result.typescriptAfterUse);
-    t.regex(result.serialized, /6 \* 7/, "the SDK's closure serializer, which parses with TypeScript, still works");
-});
+test.serial(
+    "the outputs are read with the workspace's version-checked CLI; TypeScript loads only when something uses it",
+    async (t) => {
+        const { result, runs } = await readInChild({});
+        t.like(result.outputs, {
+            deployRoleArn: "arn:aws:iam::111111111111:role/attini-deploy-role-eu-west-1",
+            accountId: "111111111111",
+            attiniEnvironment: "dev",
+            branch: "dev",
+        });
+        // Two CLI runs: the Automation API's version check, and the read.
+        t.deepEqual(
+            runs.map((r) => r.split(" | ")[0]),
+            ["stack output --json --stack dev", "version"],
+        );
+        t.false(result.typescriptBeforeUse, "reading outputs loaded the TypeScript compiler");
+        t.true(result.typescriptAfterUse);
+        t.regex(result.serialized, /6 \* 7/, "the SDK's closure serializer, which parses with TypeScript, still works");
+    },
+);
 
-test.serial("the CLI runs get GOGC=off with a 256 MiB GOMEMLIMIT; the driver's own environment (and so attini's) does not", async (t) => {
-    const { result, runs } = await readInChild({});
-    for (const run of runs) t.regex(run, / \| GOGC=off GOMEMLIMIT=256MiB$/);
-    t.deepEqual(result.driverEnv, { GOGC: null, GOMEMLIMIT: null });
-});
+test.serial(
+    "the CLI runs get GOGC=off with a 256 MiB GOMEMLIMIT; the driver's own environment (and so attini's) does not",
+    async (t) => {
+        const { result, runs } = await readInChild({});
+        for (const run of runs) t.regex(run, / \| GOGC=off GOMEMLIMIT=256MiB$/);
+        t.deepEqual(result.driverEnv, { GOGC: null, GOMEMLIMIT: null });
+    },
+);
 
 test.serial("a GOGC or GOMEMLIMIT the user set is left as it is", async (t) => {
     const gogc = await readInChild({ GOGC: "50" });

@@ -24,11 +24,25 @@ for (const s of SHIPPED) {
         t.is(role.inputs.name, "attini-deploy-role-eu-west-1");
         t.is(role.inputs.path, "/");
         t.is(role.inputs.maxSessionDuration, 3600);
-        t.deepEqual(role.inputs.tags, { "attini-gitops:environment": s.env, "attini-gitops:branch": s.branch, "managed-by": "attini-gitops" });
+        t.deepEqual(role.inputs.tags, {
+            "attini-gitops:environment": s.env,
+            "attini-gitops:branch": s.branch,
+            "managed-by": "attini-gitops",
+        });
         const trust = JSON.parse(role.inputs.assumeRolePolicy);
         t.deepEqual(trust.Statement, [
-            { Sid: "BuildServerAssumeRole", Effect: "Allow", Principal: { AWS: [BUILD_SERVER] }, Action: "sts:AssumeRole" },
-            { Sid: "BuildServerAuditTrail", Effect: "Allow", Principal: { AWS: [BUILD_SERVER] }, Action: ["sts:TagSession", "sts:SetSourceIdentity"] },
+            {
+                Sid: "BuildServerAssumeRole",
+                Effect: "Allow",
+                Principal: { AWS: [BUILD_SERVER] },
+                Action: "sts:AssumeRole",
+            },
+            {
+                Sid: "BuildServerAuditTrail",
+                Effect: "Allow",
+                Principal: { AWS: [BUILD_SERVER] },
+                Action: ["sts:TagSession", "sts:SetSourceIdentity"],
+            },
         ]);
 
         const attach = one(resources, "aws:iam/rolePolicyAttachment:RolePolicyAttachment");
@@ -49,14 +63,27 @@ for (const s of SHIPPED) {
                 Effect: "Allow",
                 Action: "dynamodb:Query",
                 Resource: `arn:aws:dynamodb:eu-west-1:${s.account}:table/AttiniDeployDataV1`,
-                Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${s.env}-*`] }, Null: { "dynamodb:LeadingKeys": "false" } },
+                Condition: {
+                    "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${s.env}-*`] },
+                    Null: { "dynamodb:LeadingKeys": "false" },
+                },
             },
         ]);
         t.is(one(resources, "attini-gitops:index:HistoryReader").name, "history-reader");
 
         const roleArn = `arn:aws:iam::${s.account}:role/attini-deploy-role-eu-west-1`;
         const readerArn = `arn:aws:iam::${s.account}:role/${READER}`;
-        t.deepEqual(Object.keys(outputs).sort(), ["accountId", "attiniEnvironment", "branch", "buildServerPolicy", "deployRoleArn", "deployRoleName", "externalIdRequired", "historyReaderArn", "region"]);
+        t.deepEqual(Object.keys(outputs).sort(), [
+            "accountId",
+            "attiniEnvironment",
+            "branch",
+            "buildServerPolicy",
+            "deployRoleArn",
+            "deployRoleName",
+            "externalIdRequired",
+            "historyReaderArn",
+            "region",
+        ]);
         t.is(outputs.historyReaderArn, readerArn);
         t.is(outputs.deployRoleArn, roleArn);
         t.is(outputs.deployRoleName, "attini-deploy-role-eu-west-1");
@@ -68,28 +95,62 @@ for (const s of SHIPPED) {
         t.deepEqual(JSON.parse(outputs.buildServerPolicy), {
             Version: "2012-10-17",
             Statement: [
-                { Sid: "AssumeAttiniDeployRoles", Effect: "Allow", Action: ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"], Resource: [roleArn] },
-                { Sid: "ReadAttiniDeploymentHistory", Effect: "Allow", Action: ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"], Resource: [readerArn] },
+                {
+                    Sid: "AssumeAttiniDeployRoles",
+                    Effect: "Allow",
+                    Action: ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+                    Resource: [roleArn],
+                },
+                {
+                    Sid: "ReadAttiniDeploymentHistory",
+                    Effect: "Allow",
+                    Action: ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+                    Resource: [readerArn],
+                },
             ],
         });
     });
 }
 
-test.serial("credentials for another account: the program stops before creating anything and names both accounts", async (t) => {
-    const resources: Registered[] = [];
-    const err = await t.throwsAsync(runProgram("prod", engineConfigOf("prod"), { callerAccount: "111111111111" }, resources));
-    t.deepEqual(resources, []);
-    t.regex(err!.message, /stack 'prod' belongs to account 333333333333, but your AWS credentials are for account 111111111111/);
-    t.regex(err!.message, /Log in to account 333333333333/);
-});
+test.serial(
+    "credentials for another account: the program stops before creating anything and names both accounts",
+    async (t) => {
+        const resources: Registered[] = [];
+        const err = await t.throwsAsync(
+            runProgram("prod", engineConfigOf("prod"), { callerAccount: "111111111111" }, resources),
+        );
+        t.deepEqual(resources, []);
+        t.regex(
+            err!.message,
+            /stack 'prod' belongs to account 333333333333, but your AWS credentials are for account 111111111111/,
+        );
+        t.regex(err!.message, /Log in to account 333333333333/);
+    },
+);
 
-test.serial("no attini-setup stack in the account: the error says so and how to fix it, before anything is created", async (t) => {
-    const resources: Registered[] = [];
-    const err = await t.throwsAsync(runProgram("dev", engineConfigOf("dev"), { callerAccount: "111111111111", attiniPolicyExists: false }, resources));
-    t.regex(err!.message, /Attini's managed policy arn:aws:iam::111111111111:policy\/attini-cli-user-eu-west-1 was not found/);
-    t.regex(err!.message, /Deploy Attini's setup stack \(attini-setup\) in account 111111111111, region eu-west-1 first, then run `pulumi up --stack dev` again/);
-    t.deepEqual(resources, []);
-});
+test.serial(
+    "no attini-setup stack in the account: the error says so and how to fix it, before anything is created",
+    async (t) => {
+        const resources: Registered[] = [];
+        const err = await t.throwsAsync(
+            runProgram(
+                "dev",
+                engineConfigOf("dev"),
+                { callerAccount: "111111111111", attiniPolicyExists: false },
+                resources,
+            ),
+        );
+        t.regex(
+            err!.message,
+            /Attini's managed policy arn:aws:iam::111111111111:policy\/attini-cli-user-eu-west-1 was not found/,
+        );
+        t.regex(
+            err!.message,
+            /Deploy Attini's setup stack \(attini-setup\) in account 111111111111, region eu-west-1 first, then run `pulumi up --stack dev` again/,
+        );
+        t.deepEqual(resources, []);
+    },
+);
 
 test.serial("invalid config: nothing is registered and every problem is listed", async (t) => {
     const cfg = engineConfigOf("dev", { accountId: "12345", maxSessionDuration: "60" });
@@ -100,49 +161,60 @@ test.serial("invalid config: nothing is registered and every problem is listed",
     t.regex(err!.message, /key 'attini-gitops:maxSessionDuration' = "60": must be between 3600 and 43200/);
 });
 
-test.serial("ExternalId, OIDC and audit trail: condition, pinned GitHub subject, provider and awsx trail; the id never reaches an output", async (t) => {
-    const cfg = engineConfigOf("prod", {
-        externalId: "ext-id-4242",
-        githubRepository: "acme/platform",
-        historyReaderBranches: JSON.stringify(["release"]),
-        auditTrail: "true",
-        maxSessionDuration: "7200",
-        rolePath: "/attini/",
-        permissionsBoundaryArn: "arn:aws:iam::333333333333:policy/deploy-boundary",
-    });
-    const { outputs, resources } = await runProgram("prod", cfg, { callerAccount: "333333333333" });
-    const role = one(resources, "aws:iam/role:Role", DEPLOY_ROLE);
-    t.is(role.inputs.path, "/attini/");
-    t.is(role.inputs.maxSessionDuration, 7200);
-    t.is(role.inputs.permissionsBoundary, "arn:aws:iam::333333333333:policy/deploy-boundary");
-    // The trust policy carries the ExternalId, so Pulumi must store it encrypted.
-    t.true(isSecretInput(role.inputs.assumeRolePolicy));
-    const trust = JSON.parse(role.inputs.assumeRolePolicy.value);
-    t.deepEqual(trust.Statement[0].Condition, { StringEquals: { "sts:ExternalId": "ext-id-4242" } });
-    t.deepEqual(trust.Statement[2], {
-        Sid: "GithubActionsOnBranch",
-        Effect: "Allow",
-        Principal: { Federated: "arn:aws:iam::333333333333:oidc-provider/token.actions.githubusercontent.com" },
-        Action: "sts:AssumeRoleWithWebIdentity",
-        Condition: { StringEquals: { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com", "token.actions.githubusercontent.com:sub": "repo:acme/platform:ref:refs/heads/main" } },
-    });
-    // The reader: the same ExternalId, kept secret; GitHub jobs on main and on the branches listed.
-    const reader = one(resources, "aws:iam/role:Role", READER);
-    t.true(isSecretInput(reader.inputs.assumeRolePolicy));
-    const readerTrust = JSON.parse(reader.inputs.assumeRolePolicy.value);
-    t.deepEqual(readerTrust.Statement[0].Condition, { StringEquals: { "sts:ExternalId": "ext-id-4242" } });
-    t.deepEqual(readerTrust.Statement[2].Condition.StringEquals["token.actions.githubusercontent.com:sub"], ["repo:acme/platform:ref:refs/heads/main", "repo:acme/platform:ref:refs/heads/release"]);
-    t.is(reader.inputs.path, "/attini/");
-    t.is(reader.inputs.permissionsBoundary, "arn:aws:iam::333333333333:policy/deploy-boundary");
-    const oidc = one(resources, "aws:iam/openIdConnectProvider:OpenIdConnectProvider");
-    t.is(oidc.inputs.url, "https://token.actions.githubusercontent.com");
-    t.deepEqual(oidc.inputs.clientIdLists, ["sts.amazonaws.com"]);
-    const trail = one(resources, "awsx:cloudtrail:Trail");
-    t.true(trail.inputs.includeGlobalServiceEvents);
-    t.true(outputs.deployRoleArn.endsWith(":role/attini/attini-deploy-role-eu-west-1"));
-    t.true(outputs.externalIdRequired);
-    t.false(JSON.stringify(outputs).includes("ext-id-4242"));
-});
+test.serial(
+    "ExternalId, OIDC and audit trail: condition, pinned GitHub subject, provider and awsx trail; the id never reaches an output",
+    async (t) => {
+        const cfg = engineConfigOf("prod", {
+            externalId: "ext-id-4242",
+            githubRepository: "acme/platform",
+            historyReaderBranches: JSON.stringify(["release"]),
+            auditTrail: "true",
+            maxSessionDuration: "7200",
+            rolePath: "/attini/",
+            permissionsBoundaryArn: "arn:aws:iam::333333333333:policy/deploy-boundary",
+        });
+        const { outputs, resources } = await runProgram("prod", cfg, { callerAccount: "333333333333" });
+        const role = one(resources, "aws:iam/role:Role", DEPLOY_ROLE);
+        t.is(role.inputs.path, "/attini/");
+        t.is(role.inputs.maxSessionDuration, 7200);
+        t.is(role.inputs.permissionsBoundary, "arn:aws:iam::333333333333:policy/deploy-boundary");
+        // The trust policy carries the ExternalId, so Pulumi must store it encrypted.
+        t.true(isSecretInput(role.inputs.assumeRolePolicy));
+        const trust = JSON.parse(role.inputs.assumeRolePolicy.value);
+        t.deepEqual(trust.Statement[0].Condition, { StringEquals: { "sts:ExternalId": "ext-id-4242" } });
+        t.deepEqual(trust.Statement[2], {
+            Sid: "GithubActionsOnBranch",
+            Effect: "Allow",
+            Principal: { Federated: "arn:aws:iam::333333333333:oidc-provider/token.actions.githubusercontent.com" },
+            Action: "sts:AssumeRoleWithWebIdentity",
+            Condition: {
+                StringEquals: {
+                    "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                    "token.actions.githubusercontent.com:sub": "repo:acme/platform:ref:refs/heads/main",
+                },
+            },
+        });
+        // The reader: the same ExternalId, kept secret; GitHub jobs on main and on the branches listed.
+        const reader = one(resources, "aws:iam/role:Role", READER);
+        t.true(isSecretInput(reader.inputs.assumeRolePolicy));
+        const readerTrust = JSON.parse(reader.inputs.assumeRolePolicy.value);
+        t.deepEqual(readerTrust.Statement[0].Condition, { StringEquals: { "sts:ExternalId": "ext-id-4242" } });
+        t.deepEqual(readerTrust.Statement[2].Condition.StringEquals["token.actions.githubusercontent.com:sub"], [
+            "repo:acme/platform:ref:refs/heads/main",
+            "repo:acme/platform:ref:refs/heads/release",
+        ]);
+        t.is(reader.inputs.path, "/attini/");
+        t.is(reader.inputs.permissionsBoundary, "arn:aws:iam::333333333333:policy/deploy-boundary");
+        const oidc = one(resources, "aws:iam/openIdConnectProvider:OpenIdConnectProvider");
+        t.is(oidc.inputs.url, "https://token.actions.githubusercontent.com");
+        t.deepEqual(oidc.inputs.clientIdLists, ["sts.amazonaws.com"]);
+        const trail = one(resources, "awsx:cloudtrail:Trail");
+        t.true(trail.inputs.includeGlobalServiceEvents);
+        t.true(outputs.deployRoleArn.endsWith(":role/attini/attini-deploy-role-eu-west-1"));
+        t.true(outputs.externalIdRequired);
+        t.false(JSON.stringify(outputs).includes("ext-id-4242"));
+    },
+);
 
 test.serial("an existing OIDC provider is referenced, not created", async (t) => {
     const providerArn = "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com";
@@ -151,6 +223,13 @@ test.serial("an existing OIDC provider is referenced, not created", async (t) =>
     t.is(resources.filter((r) => r.type === "aws:iam/openIdConnectProvider:OpenIdConnectProvider").length, 0);
     const trust = JSON.parse(one(resources, "aws:iam/role:Role", DEPLOY_ROLE).inputs.assumeRolePolicy);
     t.is(trust.Statement[2].Principal.Federated, providerArn);
-    t.is(trust.Statement[2].Condition.StringEquals["token.actions.githubusercontent.com:sub"], "repo:acme/platform:ref:refs/heads/dev");
-    t.is(JSON.parse(one(resources, "aws:iam/role:Role", READER).inputs.assumeRolePolicy).Statement[2].Principal.Federated, providerArn);
+    t.is(
+        trust.Statement[2].Condition.StringEquals["token.actions.githubusercontent.com:sub"],
+        "repo:acme/platform:ref:refs/heads/dev",
+    );
+    t.is(
+        JSON.parse(one(resources, "aws:iam/role:Role", READER).inputs.assumeRolePolicy).Statement[2].Principal
+            .Federated,
+        providerArn,
+    );
 });

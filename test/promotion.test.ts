@@ -89,7 +89,12 @@ async function status(t: ExecutionContext, dir: string, json = false) {
  * Under enforce: refused with exit 7 before any AWS call or attini. Under warn: deployed, with
  * `result` as the gate's verdict in the --json summary, which is returned.
  */
-function refusedOrWarned(t: ExecutionContext, gate: "enforce" | "warn", r: { code: number | null; stdout: string; stderr: string }, result: string) {
+function refusedOrWarned(
+    t: ExecutionContext,
+    gate: "enforce" | "warn",
+    r: { code: number | null; stdout: string; stderr: string },
+    result: string,
+) {
     if (gate === "enforce") {
         t.is(r.code, Exit.REFUSED, r.stderr);
         t.is(sts.calls.length, 0);
@@ -102,21 +107,33 @@ function refusedOrWarned(t: ExecutionContext, gate: "enforce" | "warn", r: { cod
     return summary;
 }
 
-const WARN_PROD = { "Pulumi.prod.yaml": (s: string) => s.replace("attini-gitops:promotionGate: enforce", "attini-gitops:promotionGate: warn") };
+const WARN_PROD = {
+    "Pulumi.prod.yaml": (s: string) =>
+        s.replace("attini-gitops:promotionGate: enforce", "attini-gitops:promotionGate: warn"),
+};
 
 test.serial("a parked commit: status shows it waiting with its age; promoting it clears it", async (t) => {
     const w = new GitWorld(t);
     w.commit("dev", "distribution/platform/queue.yaml", "Add queue", 12);
     const out = await status(t, w.ci("dev"));
-    t.regex(out, /^dev \(origin\/dev\) → stage \(origin\/stage\), promotion gate: warn\n  waiting for promotion: 1 commit, oldest 12 days old\n    [0-9a-f]{10} Add queue \(12 days\)/m);
-    t.regex(out, /stage \(origin\/stage\) → prod \(origin\/main\), promotion gate: enforce\n  waiting for promotion: none/);
+    t.regex(
+        out,
+        /^dev \(origin\/dev\) → stage \(origin\/stage\), promotion gate: warn\n  waiting for promotion: 1 commit, oldest 12 days old\n    [0-9a-f]{10} Add queue \(12 days\)/m,
+    );
+    t.regex(
+        out,
+        /stage \(origin\/stage\) → prod \(origin\/main\), promotion gate: enforce\n  waiting for promotion: none/,
+    );
     const json = JSON.parse(await status(t, w.ci("dev"), true));
     t.is(json.links[0].waiting.length, 1);
     t.is(json.links[0].oldestWaitingDays, 12);
     t.false(json.links[0].treesEqual);
 
     // Parked upstream changes do not hold up the environments after it (warn on stage, enforce on prod).
-    for (const [branch, env] of [["stage", "acc"], ["main", "prod"]]) {
+    for (const [branch, env] of [
+        ["stage", "acc"],
+        ["main", "prod"],
+    ]) {
         reports.reset();
         const r = await deploy(t, w.ci(branch), branch);
         t.is(r.code, 0, r.stderr);
@@ -126,31 +143,48 @@ test.serial("a parked commit: status shows it waiting with its age; promoting it
 
     w.merge("dev", "stage");
     const after = await status(t, w.ci("stage"));
-    t.regex(after, /dev \(origin\/dev\) → stage[^\n]*\n  waiting for promotion: none\n  only in stage, never in dev: none\n  trees: equal/);
+    t.regex(
+        after,
+        /dev \(origin\/dev\) → stage[^\n]*\n  waiting for promotion: none\n  only in stage, never in dev: none\n  trees: equal/,
+    );
     t.regex(after, /stage \(origin\/stage\) → prod[^\n]*\n  waiting for promotion: 1 commit, oldest 12 days old/);
 });
 
 for (const gate of ["enforce", "warn"] as const) {
-    test.serial(`a hotfix straight on main: status names it; deploy to prod (${gate}) ${gate === "enforce" ? "refuses with exit 7 before any AWS call" : "warns and deploys"}`, async (t) => {
-        const w = new GitWorld(t, gate === "warn" ? WARN_PROD : {});
-        const sha = w.commit("main", "distribution/platform/fix.yaml", "Hotfix timeout");
-        const ci = w.ci("main");
-        t.regex(await status(t, ci), /only in main, never in stage: 1 commit \(1 hotfix, 0 cherry-picks\)\n    [0-9a-f]{10} Hotfix timeout \(hotfix\)\n  trees: differ/);
+    test.serial(
+        `a hotfix straight on main: status names it; deploy to prod (${gate}) ${gate === "enforce" ? "refuses with exit 7 before any AWS call" : "warns and deploys"}`,
+        async (t) => {
+            const w = new GitWorld(t, gate === "warn" ? WARN_PROD : {});
+            const sha = w.commit("main", "distribution/platform/fix.yaml", "Hotfix timeout");
+            const ci = w.ci("main");
+            t.regex(
+                await status(t, ci),
+                /only in main, never in stage: 1 commit \(1 hotfix, 0 cherry-picks\)\n    [0-9a-f]{10} Hotfix timeout \(hotfix\)\n  trees: differ/,
+            );
 
-        const r = await deploy(t, ci, "main");
-        t.regex(r.stderr, new RegExp(`promotion gate \\(${gate}\\): 1 commit\\(s\\) about to be deployed to prod never went through stage \\(origin/stage\\):\\n\\s+${sha.slice(0, 10)} Hotfix timeout\\n\\s+paths: distribution/platform/fix.yaml`));
-        if (gate === "enforce") {
-            t.is(r.code, Exit.REFUSED);
-            t.is(sts.calls.length, 0);
-            t.is(reports.reports.length, 0);
-            const skipped = await deploy(t, ci, "main", ["--skip-promotion-check"]);
-            t.is(skipped.code, 0, skipped.stderr);
-            t.regex(skipped.stderr, /promotion check for stage → prod SKIPPED by --skip-promotion-check \(gate: enforce\)/);
-        } else {
-            t.is(r.code, 0, r.stderr);
-            t.deepEqual(reports.event("start")!.argv!.slice(3, 5), ["-e", "prod"]);
-        }
-    });
+            const r = await deploy(t, ci, "main");
+            t.regex(
+                r.stderr,
+                new RegExp(
+                    `promotion gate \\(${gate}\\): 1 commit\\(s\\) about to be deployed to prod never went through stage \\(origin/stage\\):\\n\\s+${sha.slice(0, 10)} Hotfix timeout\\n\\s+paths: distribution/platform/fix.yaml`,
+                ),
+            );
+            if (gate === "enforce") {
+                t.is(r.code, Exit.REFUSED);
+                t.is(sts.calls.length, 0);
+                t.is(reports.reports.length, 0);
+                const skipped = await deploy(t, ci, "main", ["--skip-promotion-check"]);
+                t.is(skipped.code, 0, skipped.stderr);
+                t.regex(
+                    skipped.stderr,
+                    /promotion check for stage → prod SKIPPED by --skip-promotion-check \(gate: enforce\)/,
+                );
+            } else {
+                t.is(r.code, 0, r.stderr);
+                t.deepEqual(reports.event("start")!.argv!.slice(3, 5), ["-e", "prod"]);
+            }
+        },
+    );
 }
 
 test.serial("a change outside the distribution does not trip the gate", async (t) => {
@@ -161,25 +195,31 @@ test.serial("a change outside the distribution does not trip the gate", async (t
 });
 
 for (const gate of ["enforce", "warn"] as const) {
-    test.serial(`cherry-picks (${gate}): from stage onto main passes; from dev straight onto main ${gate === "enforce" ? "is refused" : "is warned about"}`, async (t) => {
-        const w = new GitWorld(t, gate === "warn" ? WARN_PROD : {});
-        const tested = w.commit("dev", "distribution/platform/a.yaml", "Feature A");
-        w.merge("dev", "stage");
-        w.cherryPick(tested, "main");
-        let out = await status(t, w.ci("main"));
-        t.regex(out, /only in main, never in stage: 1 commit \(0 hotfixes, 1 cherry-pick\)\n    [0-9a-f]{10} Feature A \(cherry-pick\)/);
-        const ok = await deploy(t, w.ci("main"), "main");
-        t.is(ok.code, 0, ok.stderr);
-        t.notRegex(ok.stderr, /promotion gate \((warn|enforce)\)/);
+    test.serial(
+        `cherry-picks (${gate}): from stage onto main passes; from dev straight onto main ${gate === "enforce" ? "is refused" : "is warned about"}`,
+        async (t) => {
+            const w = new GitWorld(t, gate === "warn" ? WARN_PROD : {});
+            const tested = w.commit("dev", "distribution/platform/a.yaml", "Feature A");
+            w.merge("dev", "stage");
+            w.cherryPick(tested, "main");
+            let out = await status(t, w.ci("main"));
+            t.regex(
+                out,
+                /only in main, never in stage: 1 commit \(0 hotfixes, 1 cherry-pick\)\n    [0-9a-f]{10} Feature A \(cherry-pick\)/,
+            );
+            const ok = await deploy(t, w.ci("main"), "main");
+            t.is(ok.code, 0, ok.stderr);
+            t.notRegex(ok.stderr, /promotion gate \((warn|enforce)\)/);
 
-        const untested = w.commit("dev", "distribution/platform/b.yaml", "Feature B");
-        w.cherryPick(untested, "main");
-        out = await status(t, w.ci("main"));
-        t.regex(out, /only in main, never in stage: 2 commits \(1 hotfix, 1 cherry-pick\)/);
-        const r = await deploy(t, w.ci("main"), "main");
-        t.regex(r.stderr, /never went through stage[\s\S]*Feature B\n\s+paths: distribution\/platform\/b.yaml/);
-        t.is(r.code, gate === "enforce" ? Exit.REFUSED : 0, r.stderr);
-    });
+            const untested = w.commit("dev", "distribution/platform/b.yaml", "Feature B");
+            w.cherryPick(untested, "main");
+            out = await status(t, w.ci("main"));
+            t.regex(out, /only in main, never in stage: 2 commits \(1 hotfix, 1 cherry-pick\)/);
+            const r = await deploy(t, w.ci("main"), "main");
+            t.regex(r.stderr, /never went through stage[\s\S]*Feature B\n\s+paths: distribution\/platform\/b.yaml/);
+            t.is(r.code, gate === "enforce" ? Exit.REFUSED : 0, r.stderr);
+        },
+    );
 }
 
 for (const gate of ["enforce", "warn"] as const) {
@@ -189,7 +229,10 @@ for (const gate of ["enforce", "warn"] as const) {
         w.merge("dev", "stage");
         w.merge("stage", "main");
         const out = await status(t, w.ci("main"));
-        t.regex(out, /stage \(origin\/stage\) → prod[^\n]*\n  waiting for promotion: none\n  only in main, never in stage: none\n  trees: equal/);
+        t.regex(
+            out,
+            /stage \(origin\/stage\) → prod[^\n]*\n  waiting for promotion: none\n  only in main, never in stage: none\n  trees: equal/,
+        );
         const r = await deploy(t, w.ci("main"), "main", ["--json"]);
         t.is(r.code, 0, r.stderr);
         t.notRegex(r.stderr, /promotion gate \((warn|enforce)\)/);
@@ -198,15 +241,26 @@ for (const gate of ["enforce", "warn"] as const) {
 }
 
 for (const gate of ["enforce", "warn"] as const) {
-    test.serial(`a missing remote-tracking branch (${gate}): status says it is unknown; deploy ${gate === "enforce" ? "refuses" : "warns"} and says how to fetch`, async (t) => {
-        const w = new GitWorld(t, gate === "warn" ? WARN_PROD : {});
-        const ci = w.ci("main");
-        git(ci, "update-ref", "-d", "refs/remotes/origin/stage");
-        t.regex(await status(t, ci), /stage \(origin\/stage\) → prod \(origin\/main\), promotion gate: \w+\n  unknown: origin\/stage not in this clone; run git fetch/);
-        const r = await deploy(t, ci, "main");
-        t.regex(r.stderr, new RegExp(`promotion gate \\(${gate}\\): origin/stage \\(the stage branch\\) is not in this clone[\\s\\S]*git fetch origin stage`));
-        t.is(r.code, gate === "enforce" ? Exit.REFUSED : 0, r.stderr);
-    });
+    test.serial(
+        `a missing remote-tracking branch (${gate}): status says it is unknown; deploy ${gate === "enforce" ? "refuses" : "warns"} and says how to fetch`,
+        async (t) => {
+            const w = new GitWorld(t, gate === "warn" ? WARN_PROD : {});
+            const ci = w.ci("main");
+            git(ci, "update-ref", "-d", "refs/remotes/origin/stage");
+            t.regex(
+                await status(t, ci),
+                /stage \(origin\/stage\) → prod \(origin\/main\), promotion gate: \w+\n  unknown: origin\/stage not in this clone; run git fetch/,
+            );
+            const r = await deploy(t, ci, "main");
+            t.regex(
+                r.stderr,
+                new RegExp(
+                    `promotion gate \\(${gate}\\): origin/stage \\(the stage branch\\) is not in this clone[\\s\\S]*git fetch origin stage`,
+                ),
+            );
+            t.is(r.code, gate === "enforce" ? Exit.REFUSED : 0, r.stderr);
+        },
+    );
 }
 
 test.serial("remote-tracking branches fetched long ago are flagged as stale", async (t) => {
@@ -217,57 +271,103 @@ test.serial("remote-tracking branches fetched long ago are flagged as stale", as
     const old = new Date(Date.now() - 3 * 86_400_000 - 1_800_000);
     fs.utimesSync(path.join(ci, ".git", "FETCH_HEAD"), old, old);
     for (const log of ["stage", "main"].map((b) => path.join(ci, ".git", "logs", "refs", "remotes", "origin", b))) {
-        if (fs.existsSync(log)) fs.writeFileSync(log, fs.readFileSync(log, "utf8").replace(/> \d+ ([+-]\d{4})/g, `> ${Math.floor(old.getTime() / 1000)} $1`));
+        if (fs.existsSync(log))
+            fs.writeFileSync(
+                log,
+                fs.readFileSync(log, "utf8").replace(/> \d+ ([+-]\d{4})/g, `> ${Math.floor(old.getTime() / 1000)} $1`),
+            );
     }
     t.regex(await status(t, ci), /warning: origin\/stage was last updated 72 h ago and may be stale; run git fetch/);
 });
 
-test.serial("one artifact promoted: --expect-sha256 refuses another file before any AWS call; the digest reaches the summary and the session tags", async (t) => {
-    const w = new GitWorld(t);
-    const ci = w.ci("dev");
-    const zip = path.join(ci, "platform.zip");
-    fs.writeFileSync(zip, "PK\u0003\u0004 pretend this is the packaged distribution");
-    const { createHash } = await import("node:crypto");
-    const digest = createHash("sha256").update(fs.readFileSync(zip)).digest("hex");
-    const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "dev" } });
-    t.teardown(j.dispose);
+test.serial(
+    "one artifact promoted: --expect-sha256 refuses another file before any AWS call; the digest reaches the summary and the session tags",
+    async (t) => {
+        const w = new GitWorld(t);
+        const ci = w.ci("dev");
+        const zip = path.join(ci, "platform.zip");
+        fs.writeFileSync(zip, "PK\u0003\u0004 pretend this is the packaged distribution");
+        const { createHash } = await import("node:crypto");
+        const digest = createHash("sha256").update(fs.readFileSync(zip)).digest("hex");
+        const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "dev" } });
+        t.teardown(j.dispose);
 
-    const wrong = await runCli(["deploy", "platform.zip", "--expect-sha256", "0".repeat(64)], j.env, ci);
-    t.is(wrong.code, Exit.REFUSED);
-    t.regex(wrong.stderr, new RegExp(`platform.zip has sha256 ${digest}, not the expected 0{64} \\(--expect-sha256\\): refusing to deploy a different artifact`));
-    t.is(sts.calls.length, 0);
-    t.is(reports.reports.length, 0);
+        const wrong = await runCli(["deploy", "platform.zip", "--expect-sha256", "0".repeat(64)], j.env, ci);
+        t.is(wrong.code, Exit.REFUSED);
+        t.regex(
+            wrong.stderr,
+            new RegExp(
+                `platform.zip has sha256 ${digest}, not the expected 0{64} \\(--expect-sha256\\): refusing to deploy a different artifact`,
+            ),
+        );
+        t.is(sts.calls.length, 0);
+        t.is(reports.reports.length, 0);
 
-    const right = await runCli(["deploy", "platform.zip", "--expect-sha256", digest.toUpperCase(), "--json"], j.env, ci);
-    t.is(right.code, 0, right.stderr);
-    t.like(JSON.parse(right.stdout), { sha256: digest, result: "deployed" });
-    t.deepEqual(reports.event("start")!.argv!.slice(0, 3), ["deploy", "run", "platform.zip"]);
-    const assume = sts.calls.find((c) => c.action === "AssumeRole")!;
-    const tags = new Map([1, 2, 3, 4, 5, 6].map((i) => [assume.params.get(`Tags.member.${i}.Key`), assume.params.get(`Tags.member.${i}.Value`)]));
-    t.is(tags.get("attini-gitops:sha256"), digest);
+        const right = await runCli(
+            ["deploy", "platform.zip", "--expect-sha256", digest.toUpperCase(), "--json"],
+            j.env,
+            ci,
+        );
+        t.is(right.code, 0, right.stderr);
+        t.like(JSON.parse(right.stdout), { sha256: digest, result: "deployed" });
+        t.deepEqual(reports.event("start")!.argv!.slice(0, 3), ["deploy", "run", "platform.zip"]);
+        const assume = sts.calls.find((c) => c.action === "AssumeRole")!;
+        const tags = new Map(
+            [1, 2, 3, 4, 5, 6].map((i) => [
+                assume.params.get(`Tags.member.${i}.Key`),
+                assume.params.get(`Tags.member.${i}.Value`),
+            ]),
+        );
+        t.is(tags.get("attini-gitops:sha256"), digest);
 
-    const folder = await runCli(["deploy", "distribution/platform", "--expect-sha256", digest], j.env, ci);
-    t.is(folder.code, Exit.USAGE);
-    t.regex(folder.stderr, /--expect-sha256 needs a packaged \.zip distribution/);
-});
+        const folder = await runCli(["deploy", "distribution/platform", "--expect-sha256", digest], j.env, ci);
+        t.is(folder.code, Exit.USAGE);
+        t.regex(folder.stderr, /--expect-sha256 needs a packaged \.zip distribution/);
+    },
+);
 
 for (const gate of ["enforce", "warn"] as const) {
-    test.serial(`a shallow clone (--depth 1 --no-single-branch) with a hotfix on main: the gate (${gate}) cannot see what went through stage and ${gate === "enforce" ? "refuses, naming the fix" : "says so: unverified, never passed"}`, async (t) => {
-        const w = new GitWorld(t, gate === "warn" ? WARN_PROD : {});
-        w.commit("main", "distribution/platform/fix.yaml", "Hotfix timeout");
-        const shallow = path.join(w.root, "shallow");
-        git(w.root, "clone", "-q", "--depth", "1", "--no-single-branch", "--branch", "main", `file://${w.origin}`, shallow);
-        t.is(git(shallow, "rev-parse", "--is-shallow-repository"), "true");
-        const r = await deploy(t, shallow, "main", ["--json"]);
-        t.regex(r.stderr, new RegExp(`promotion gate \\(${gate}\\): this clone is shallow and its history stops \\(at [0-9a-f]{10}(, [0-9a-f]{10})*\\) before the commits being deployed meet origin/stage`));
-        t.regex(r.stderr, /fetch-depth: 0 \(GitHub Actions checkout\), GIT_DEPTH: 0 \(GitLab\), or git fetch --unshallow/);
-        const summary = refusedOrWarned(t, gate, r, "unverified");
-        if (summary) t.regex(summary.promotion.unverified, /this clone is shallow/);
-        // With the full history, the same clone gets the real answer: the hotfix never went through stage.
-        git(shallow, "fetch", "-q", "--unshallow");
-        const full = await deploy(t, shallow, "main", ["--json"]);
-        t.regex(full.stderr, /1 commit\(s\) about to be deployed to prod never went through stage[\s\S]*Hotfix timeout/);
-    });
+    test.serial(
+        `a shallow clone (--depth 1 --no-single-branch) with a hotfix on main: the gate (${gate}) cannot see what went through stage and ${gate === "enforce" ? "refuses, naming the fix" : "says so: unverified, never passed"}`,
+        async (t) => {
+            const w = new GitWorld(t, gate === "warn" ? WARN_PROD : {});
+            w.commit("main", "distribution/platform/fix.yaml", "Hotfix timeout");
+            const shallow = path.join(w.root, "shallow");
+            git(
+                w.root,
+                "clone",
+                "-q",
+                "--depth",
+                "1",
+                "--no-single-branch",
+                "--branch",
+                "main",
+                `file://${w.origin}`,
+                shallow,
+            );
+            t.is(git(shallow, "rev-parse", "--is-shallow-repository"), "true");
+            const r = await deploy(t, shallow, "main", ["--json"]);
+            t.regex(
+                r.stderr,
+                new RegExp(
+                    `promotion gate \\(${gate}\\): this clone is shallow and its history stops \\(at [0-9a-f]{10}(, [0-9a-f]{10})*\\) before the commits being deployed meet origin/stage`,
+                ),
+            );
+            t.regex(
+                r.stderr,
+                /fetch-depth: 0 \(GitHub Actions checkout\), GIT_DEPTH: 0 \(GitLab\), or git fetch --unshallow/,
+            );
+            const summary = refusedOrWarned(t, gate, r, "unverified");
+            if (summary) t.regex(summary.promotion.unverified, /this clone is shallow/);
+            // With the full history, the same clone gets the real answer: the hotfix never went through stage.
+            git(shallow, "fetch", "-q", "--unshallow");
+            const full = await deploy(t, shallow, "main", ["--json"]);
+            t.regex(
+                full.stderr,
+                /1 commit\(s\) about to be deployed to prod never went through stage[\s\S]*Hotfix timeout/,
+            );
+        },
+    );
 }
 
 test.serial("a shallow clone whose HEAD is the upstream branch's tip needs no history, and passes", async (t) => {
@@ -284,52 +384,79 @@ test.serial("a shallow clone whose HEAD is the upstream branch's tip needs no hi
 });
 
 for (const gate of ["enforce", "warn"] as const) {
-    test.serial(`content no commit vouches for (${gate}): untracked, ignored and modified files under the distribution are ${gate === "enforce" ? "refused" : "warned about and reported"}; attini_dist/ is attini's own`, async (t) => {
-        const w = new GitWorld(t, gate === "warn" ? WARN_PROD : {});
-        const ci = w.ci("main");
-        const dist = path.join(ci, "distribution", "platform");
-        // What attini packaged into the folder on an earlier run in a reused workspace: attini deletes it before packaging again.
-        fs.mkdirSync(path.join(dist, "attini_dist"));
-        fs.writeFileSync(path.join(dist, "attini_dist", "platform.zip"), "PK\u0003\u0004 an earlier package");
-        const clean = await deploy(t, ci, "main", ["--json"]);
-        t.is(clean.code, 0, clean.stderr);
-        t.like(JSON.parse(clean.stdout), { promotionGate: "passed", promotion: { uncommitted: [] } });
+    test.serial(
+        `content no commit vouches for (${gate}): untracked, ignored and modified files under the distribution are ${gate === "enforce" ? "refused" : "warned about and reported"}; attini_dist/ is attini's own`,
+        async (t) => {
+            const w = new GitWorld(t, gate === "warn" ? WARN_PROD : {});
+            const ci = w.ci("main");
+            const dist = path.join(ci, "distribution", "platform");
+            // What attini packaged into the folder on an earlier run in a reused workspace: attini deletes it before packaging again.
+            fs.mkdirSync(path.join(dist, "attini_dist"));
+            fs.writeFileSync(path.join(dist, "attini_dist", "platform.zip"), "PK\u0003\u0004 an earlier package");
+            const clean = await deploy(t, ci, "main", ["--json"]);
+            t.is(clean.code, 0, clean.stderr);
+            t.like(JSON.parse(clean.stdout), { promotionGate: "passed", promotion: { uncommitted: [] } });
 
-        fs.writeFileSync(path.join(dist, "extra.yaml"), "untracked\n");
-        fs.appendFileSync(path.join(ci, ".git", "info", "exclude"), "*.local\n");
-        fs.writeFileSync(path.join(dist, "secret.local"), "ignored\n");
-        fs.appendFileSync(path.join(dist, "attini-config.yaml"), "# modified\n");
-        reports.reset();
-        sts.reset();
-        const r = await deploy(t, ci, "main", ["--json"]);
-        t.regex(r.stderr, new RegExp(`promotion gate \\(${gate}\\): 3 file\\(s\\) under distribution/platform are not committed`));
-        t.regex(r.stderr, / M distribution\/platform\/attini-config\.yaml/);
-        t.regex(r.stderr, /\?\? distribution\/platform\/extra\.yaml/);
-        t.regex(r.stderr, /!! distribution\/platform\/secret\.local/);
-        t.notRegex(r.stderr, /attini_dist/);
-        const summary = refusedOrWarned(t, gate, r, "warned");
-        if (summary) t.deepEqual(summary.promotion.uncommitted.sort(), [" M distribution/platform/attini-config.yaml", "!! distribution/platform/secret.local", "?? distribution/platform/extra.yaml"]);
-    });
+            fs.writeFileSync(path.join(dist, "extra.yaml"), "untracked\n");
+            fs.appendFileSync(path.join(ci, ".git", "info", "exclude"), "*.local\n");
+            fs.writeFileSync(path.join(dist, "secret.local"), "ignored\n");
+            fs.appendFileSync(path.join(dist, "attini-config.yaml"), "# modified\n");
+            reports.reset();
+            sts.reset();
+            const r = await deploy(t, ci, "main", ["--json"]);
+            t.regex(
+                r.stderr,
+                new RegExp(`promotion gate \\(${gate}\\): 3 file\\(s\\) under distribution/platform are not committed`),
+            );
+            t.regex(r.stderr, / M distribution\/platform\/attini-config\.yaml/);
+            t.regex(r.stderr, /\?\? distribution\/platform\/extra\.yaml/);
+            t.regex(r.stderr, /!! distribution\/platform\/secret\.local/);
+            t.notRegex(r.stderr, /attini_dist/);
+            const summary = refusedOrWarned(t, gate, r, "warned");
+            if (summary)
+                t.deepEqual(summary.promotion.uncommitted.sort(), [
+                    " M distribution/platform/attini-config.yaml",
+                    "!! distribution/platform/secret.local",
+                    "?? distribution/platform/extra.yaml",
+                ]);
+        },
+    );
 }
 
-test.serial("build once, promote the zip: a .zip CI built from the commit deploys to prod under enforce, and the gate says what it vouched for", async (t) => {
-    const w = new GitWorld(t);
-    const ci = w.ci("main");
-    // Without a distributionId Attini's record cannot be matched: the git gate decides alone (test/verified-promotion.test.ts has the rest).
-    writeZip(path.join(ci, "platform.zip"), { "attini-config.yaml": "distributionName: platform\n" });
-    const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "main" } });
-    t.teardown(j.dispose);
-    const r = await runCli(["deploy", "platform.zip", "--json"], j.env, ci);
-    t.is(r.code, 0, r.stderr);
-    const summary = JSON.parse(r.stdout);
-    t.is(summary.promotionGate, "passed");
-    t.regex(summary.promotion.scope, /^commit [0-9a-f]{10}, which the \.zip is taken to be built from \(its bytes are pinned only by --expect-sha256\)$/);
-    t.like(summary.verifiedPromotion, { result: "not-applicable", distributionName: "platform", upstream: { stack: "stage" } });
-    t.regex(r.stderr, /verified promotion gate: platform's attini-config sets no distributionId/);
-});
+test.serial(
+    "build once, promote the zip: a .zip CI built from the commit deploys to prod under enforce, and the gate says what it vouched for",
+    async (t) => {
+        const w = new GitWorld(t);
+        const ci = w.ci("main");
+        // Without a distributionId Attini's record cannot be matched: the git gate decides alone (test/verified-promotion.test.ts has the rest).
+        writeZip(path.join(ci, "platform.zip"), { "attini-config.yaml": "distributionName: platform\n" });
+        const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "main" } });
+        t.teardown(j.dispose);
+        const r = await runCli(["deploy", "platform.zip", "--json"], j.env, ci);
+        t.is(r.code, 0, r.stderr);
+        const summary = JSON.parse(r.stdout);
+        t.is(summary.promotionGate, "passed");
+        t.regex(
+            summary.promotion.scope,
+            /^commit [0-9a-f]{10}, which the \.zip is taken to be built from \(its bytes are pinned only by --expect-sha256\)$/,
+        );
+        t.like(summary.verifiedPromotion, {
+            result: "not-applicable",
+            distributionName: "platform",
+            upstream: { stack: "stage" },
+        });
+        t.regex(r.stderr, /verified promotion gate: platform's attini-config sets no distributionId/);
+    },
+);
 
 /** Appends `n` commits to `branch` of the developer clone (one fast-import), then pushes. */
-function bulkCommits(w: GitWorld, branch: string, n: number, file: (i: number) => string, subject: (i: number) => string): void {
+function bulkCommits(
+    w: GitWorld,
+    branch: string,
+    n: number,
+    file: (i: number) => string,
+    subject: (i: number) => string,
+): void {
     git(w.dev, "checkout", "-q", branch);
     appendCommits(w.dev, branch, n, file, subject);
     git(w.dev, "reset", "-q", "--hard", branch);
@@ -343,55 +470,100 @@ function countingGit(t: ExecutionContext): { path: string; count: () => number; 
     const log = path.join(dir, "runs");
     const real = execFileSync("bash", ["-c", "command -v git"], { encoding: "utf8" }).trim();
     fs.writeFileSync(path.join(dir, "git"), `#!/bin/sh\necho x >> "${log}"\nexec "${real}" "$@"\n`, { mode: 0o755 });
-    return { path: `${dir}:${process.env.PATH}`, count: () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").split("\n").length - 1 : 0), reset: () => fs.rmSync(log, { force: true }) };
+    return {
+        path: `${dir}:${process.env.PATH}`,
+        count: () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").split("\n").length - 1 : 0),
+        reset: () => fs.rmSync(log, { force: true }),
+    };
 }
 
-test.serial("a long history: the gate names exactly the hotfixes that touch the distribution, with as many git runs for 1,500 commits as for 3", async (t) => {
-    const shim = countingGit(t);
-    const runs: number[] = [];
-    for (const n of [3, 1500]) {
-        const w = new GitWorld(t);
-        // Every third hotfix touches the distribution; the others only the docs.
-        bulkCommits(w, "main", n, (i) => (i % 3 === 0 ? `distribution/platform/fix-${i}.yaml` : `docs/note-${i}.md`), (i) => `Hotfix ${i}`);
-        const ci = w.ci("main");
-        const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "main", PATH: shim.path } });
-        t.teardown(j.dispose);
-        shim.reset();
-        const r = await runCli(["deploy", "distribution/platform", "--json"], j.env, ci);
-        runs.push(shim.count());
-        t.is(r.code, Exit.REFUSED, r.stderr);
-        const touching = Math.ceil(n / 3);
-        t.regex(r.stderr, new RegExp(`promotion gate \\(enforce\\): ${touching} commit\\(s\\) about to be deployed to prod never went through stage`));
-        t.regex(r.stderr, new RegExp(`Hotfix ${3 * (touching - 1)}\\n`));
-        t.notRegex(r.stderr, /Hotfix 1\n|note-/, "commits outside the distribution are not named");
-        t.is(sts.calls.length, 0);
-    }
-    t.is(runs[0], runs[1], `git runs for 3 commits: ${runs[0]}, for 1,500: ${runs[1]}`);
-});
+test.serial(
+    "a long history: the gate names exactly the hotfixes that touch the distribution, with as many git runs for 1,500 commits as for 3",
+    async (t) => {
+        const shim = countingGit(t);
+        const runs: number[] = [];
+        for (const n of [3, 1500]) {
+            const w = new GitWorld(t);
+            // Every third hotfix touches the distribution; the others only the docs.
+            bulkCommits(
+                w,
+                "main",
+                n,
+                (i) => (i % 3 === 0 ? `distribution/platform/fix-${i}.yaml` : `docs/note-${i}.md`),
+                (i) => `Hotfix ${i}`,
+            );
+            const ci = w.ci("main");
+            const j = jobEnv({
+                moto,
+                backend,
+                reports,
+                stsEndpoint: sts.endpoint,
+                extra: { BRANCH: "main", PATH: shim.path },
+            });
+            t.teardown(j.dispose);
+            shim.reset();
+            const r = await runCli(["deploy", "distribution/platform", "--json"], j.env, ci);
+            runs.push(shim.count());
+            t.is(r.code, Exit.REFUSED, r.stderr);
+            const touching = Math.ceil(n / 3);
+            t.regex(
+                r.stderr,
+                new RegExp(
+                    `promotion gate \\(enforce\\): ${touching} commit\\(s\\) about to be deployed to prod never went through stage`,
+                ),
+            );
+            t.regex(r.stderr, new RegExp(`Hotfix ${3 * (touching - 1)}\\n`));
+            t.notRegex(r.stderr, /Hotfix 1\n|note-/, "commits outside the distribution are not named");
+            t.is(sts.calls.length, 0);
+        }
+        t.is(runs[0], runs[1], `git runs for 3 commits: ${runs[0]}, for 1,500: ${runs[1]}`);
+    },
+);
 
-test.serial("a long history: status counts hotfixes and cherry-picks, shows the newest ten and says how many more; --all and --json list every one", async (t) => {
-    const w = new GitWorld(t);
-    const picked = w.commit("dev", "distribution/platform/a.yaml", "Feature A");
-    w.merge("dev", "stage");
-    w.cherryPick(picked, "main");
-    bulkCommits(w, "main", 300, (i) => `distribution/platform/fix-${i}.yaml`, (i) => `Hotfix ${i}`);
-    bulkCommits(w, "dev", 400, (i) => `distribution/platform/new-${i}.yaml`, (i) => `Parked ${i}`);
-    const ci = w.ci("main");
-    const out = await status(t, ci);
-    t.regex(out, /dev \(origin\/dev\) → stage[^\n]*\n  waiting for promotion: 400 commits, oldest 0 days old\n(    [0-9a-f]{10} Parked \d+ \(0 days\)\n){10}    \.\.\. and 390 more commits \(attini-gitops status --all lists them\)/);
-    t.regex(out, /only in main, never in stage: 301 commits \(300 hotfixes, 1 cherry-pick\)\n    [0-9a-f]{10} Hotfix 299 \(hotfix\)/);
-    t.regex(out, /    \.\.\. and 291 more commits/);
-    const j = jobEnv({ moto, backend });
-    t.teardown(j.dispose);
-    const all = await runCli(["status", "--all"], j.env, ci);
-    t.is(all.code, 0, all.stderr);
-    t.is((all.stdout.match(/^    [0-9a-f]{10} Parked \d+ /gm) ?? []).length, 400);
-    t.is((all.stdout.match(/ \(hotfix\)/g) ?? []).length, 300);
-    t.regex(all.stdout, /Feature A \(cherry-pick\)/);
-    const json = JSON.parse(await status(t, ci, true));
-    t.is(json.links[0].waiting.length, 400);
-    t.is(json.links[1].downstreamOnly.length, 301);
-});
+test.serial(
+    "a long history: status counts hotfixes and cherry-picks, shows the newest ten and says how many more; --all and --json list every one",
+    async (t) => {
+        const w = new GitWorld(t);
+        const picked = w.commit("dev", "distribution/platform/a.yaml", "Feature A");
+        w.merge("dev", "stage");
+        w.cherryPick(picked, "main");
+        bulkCommits(
+            w,
+            "main",
+            300,
+            (i) => `distribution/platform/fix-${i}.yaml`,
+            (i) => `Hotfix ${i}`,
+        );
+        bulkCommits(
+            w,
+            "dev",
+            400,
+            (i) => `distribution/platform/new-${i}.yaml`,
+            (i) => `Parked ${i}`,
+        );
+        const ci = w.ci("main");
+        const out = await status(t, ci);
+        t.regex(
+            out,
+            /dev \(origin\/dev\) → stage[^\n]*\n  waiting for promotion: 400 commits, oldest 0 days old\n(    [0-9a-f]{10} Parked \d+ \(0 days\)\n){10}    \.\.\. and 390 more commits \(attini-gitops status --all lists them\)/,
+        );
+        t.regex(
+            out,
+            /only in main, never in stage: 301 commits \(300 hotfixes, 1 cherry-pick\)\n    [0-9a-f]{10} Hotfix 299 \(hotfix\)/,
+        );
+        t.regex(out, /    \.\.\. and 291 more commits/);
+        const j = jobEnv({ moto, backend });
+        t.teardown(j.dispose);
+        const all = await runCli(["status", "--all"], j.env, ci);
+        t.is(all.code, 0, all.stderr);
+        t.is((all.stdout.match(/^    [0-9a-f]{10} Parked \d+ /gm) ?? []).length, 400);
+        t.is((all.stdout.match(/ \(hotfix\)/g) ?? []).length, 300);
+        t.regex(all.stdout, /Feature A \(cherry-pick\)/);
+        const json = JSON.parse(await status(t, ci, true));
+        t.is(json.links[0].waiting.length, 400);
+        t.is(json.links[1].downstreamOnly.length, 301);
+    },
+);
 
 test.serial("a project in a subfolder of a shallow clone: the gate still finds the shallow boundary", async (t) => {
     const w = new GitWorld(t);
@@ -399,6 +571,13 @@ test.serial("a project in a subfolder of a shallow clone: the gate still finds t
     const shallow = path.join(w.root, "shallow");
     git(w.root, "clone", "-q", "--depth", "1", "--no-single-branch", "--branch", "main", `file://${w.origin}`, shallow);
     const sub = gitIn(path.join(shallow, "infra"));
-    t.true((shallowBoundary(sub, "refs/remotes/origin/stage") ?? ["unknown"]).length > 0, "run from a subfolder, the clone is still seen as cut off");
-    t.deepEqual(shallowBoundary(gitIn(path.join(w.ci("main"), "distribution")), "refs/remotes/origin/stage"), [], "a full clone has no boundary");
+    t.true(
+        (shallowBoundary(sub, "refs/remotes/origin/stage") ?? ["unknown"]).length > 0,
+        "run from a subfolder, the clone is still seen as cut off",
+    );
+    t.deepEqual(
+        shallowBoundary(gitIn(path.join(w.ci("main"), "distribution")), "refs/remotes/origin/stage"),
+        [],
+        "a full clone has no boundary",
+    );
 });

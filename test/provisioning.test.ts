@@ -19,8 +19,13 @@ function sandbox(t: import("ava").ExecutionContext) {
         const real = spawnSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
         fs.symlinkSync(real, path.join(bin, tool));
     }
-    const fakePulumi = (version: string) => fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/bash\necho v${version}\n`, { mode: 0o755 });
-    const run = () => spawnSync("bash", [SCRIPT], { encoding: "utf8", env: { PATH: bin, HOME: dir, XDG_CACHE_HOME: path.join(dir, "cache") } });
+    const fakePulumi = (version: string) =>
+        fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/bash\necho v${version}\n`, { mode: 0o755 });
+    const run = () =>
+        spawnSync("bash", [SCRIPT], {
+            encoding: "utf8",
+            env: { PATH: bin, HOME: dir, XDG_CACHE_HOME: path.join(dir, "cache") },
+        });
     return { dir, bin, fakePulumi, run };
 }
 

@@ -20,13 +20,22 @@ function project(t: import("ava").ExecutionContext, stack: string, edit: (s: str
 
 const program = async () => {
     const c = requireStackConfig(pulumi.getStack(), configFromEngine());
-    return { branch: c.branch, env: c.attiniEnvironment, roleName: c.roleName, duration: c.maxSessionDuration, gate: c.promotionGate };
+    return {
+        branch: c.branch,
+        env: c.attiniEnvironment,
+        roleName: c.roleName,
+        duration: c.maxSessionDuration,
+        gate: c.promotionGate,
+    };
 };
 
 async function up(t: import("ava").ExecutionContext, stack: string, workDir: string) {
     const backend = fileBackend();
     t.teardown(() => backend.dispose());
-    const s = await LocalWorkspace.createStack({ stackName: stack, projectName: "attini-gitops", program }, { workDir, envVars: backend.env, secretsProvider: "passphrase" });
+    const s = await LocalWorkspace.createStack(
+        { stackName: stack, projectName: "attini-gitops", program },
+        { workDir, envVars: backend.env, secretsProvider: "passphrase" },
+    );
     await s.up();
     return s.outputs();
 }

@@ -25,13 +25,18 @@ useWorld(test, {
     ready: async () => {
         realAttini();
         accounts = await Promise.all([DEV, STAGE, PROD].map((a) => AttiniAccount.connect(moto, a)));
-        for (const [a, env, type] of [[DEV, "dev", "test"], [STAGE, "acc", "test"], [PROD, "prod", "production"]] as const) {
+        for (const [a, env, type] of [
+            [DEV, "dev", "test"],
+            [STAGE, "acc", "test"],
+            [PROD, "prod", "production"],
+        ] as const) {
             await account(a).setup();
             await account(a).createEnvironment(env, type);
         }
         attiniBackend = new AttiniBackend(accounts);
         await attiniBackend.start();
-        for (const id of ["build-41", "build-42", "build-44"]) packageDistribution(project.distribution, path.join(project.dir, `${id}.zip`), id);
+        for (const id of ["build-41", "build-42", "build-44"])
+            packageDistribution(project.distribution, path.join(project.dir, `${id}.zip`), id);
     },
 });
 test.after.always(() => {
@@ -41,7 +46,12 @@ test.after.always(() => {
 test.beforeEach(() => attiniBackend.outcome.clear());
 
 async function deploy(t: ExecutionContext, branch: string, args: string[], extra: Record<string, string> = {}) {
-    const j = jobEnv({ moto, backend, stsEndpoint: sts.endpoint, extra: { ATTINI_BIN: realAttini(), BRANCH: branch, ...extra } });
+    const j = jobEnv({
+        moto,
+        backend,
+        stsEndpoint: sts.endpoint,
+        extra: { ATTINI_BIN: realAttini(), BRANCH: branch, ...extra },
+    });
     t.teardown(j.dispose);
     return runCli(["deploy", ...args], j.env, project.dir);
 }
@@ -52,7 +62,10 @@ const prodUploads = () => account(PROD).uploads();
 async function withProdGate<T>(gate: "warn" | "enforce", fn: () => Promise<T>): Promise<T> {
     const file = path.join(project.dir, "Pulumi.prod.yaml");
     const text = fs.readFileSync(file, "utf8");
-    fs.writeFileSync(file, text.replace("attini-gitops:promotionGate: enforce", `attini-gitops:promotionGate: ${gate}`));
+    fs.writeFileSync(
+        file,
+        text.replace("attini-gitops:promotionGate: enforce", `attini-gitops:promotionGate: ${gate}`),
+    );
     try {
         return await fn();
     } finally {
@@ -60,161 +73,328 @@ async function withProdGate<T>(gate: "warn" | "enforce", fn: () => Promise<T>): 
     }
 }
 
-test.serial("the demo's story: a failed stage deployment stops prod; once it succeeds in stage, prod gets it", async (t) => {
-    // build-41 fails in stage.
-    attiniBackend.outcome.set(STAGE, { result: "failed", code: "CloudformationError", message: "Stack platform-acc rolled back" });
-    const inStage = await deploy(t, "stage", ["build-41.zip"]);
-    t.is(inStage.code, 1, inStage.stderr);
+test.serial(
+    "the demo's story: a failed stage deployment stops prod; once it succeeds in stage, prod gets it",
+    async (t) => {
+        // build-41 fails in stage.
+        attiniBackend.outcome.set(STAGE, {
+            result: "failed",
+            code: "CloudformationError",
+            message: "Stack platform-acc rolled back",
+        });
+        const inStage = await deploy(t, "stage", ["build-41.zip"]);
+        t.is(inStage.code, 1, inStage.stderr);
 
-    sts.reset();
-    const before = await prodUploads();
-    const refused = await deploy(t, "main", ["build-41.zip", "--json"]);
-    t.is(refused.code, Exit.REFUSED, refused.stderr);
-    t.regex(refused.stderr, /promotion gate \(enforce\): distributionId build-41 failed in acc \(stack stage, account 222222222222\) at \d{4}-\d\d-\d\dT[\d:.]+Z \(CloudformationError: Stack platform-acc rolled back\)\. Fix it and deploy it to stage successfully first\./);
-    const error = JSON.parse(refused.stdout);
-    t.like(error, { result: "error", exitCode: Exit.REFUSED, verifiedPromotion: { result: "refused", case: "failed", distributionId: "build-41", upstream: { stack: "stage", attiniEnvironment: "acc", accountId: STAGE }, matched: { status: "failed" } } });
-    t.deepEqual(await prodUploads(), before, "nothing reached prod");
-    // The history was read with stage's reader; prod's deploy role was never assumed.
-    t.deepEqual(
-        sts.calls.filter((c) => c.action === "AssumeRole").map((c) => c.params.get("RoleArn")),
-        [READER],
-    );
+        sts.reset();
+        const before = await prodUploads();
+        const refused = await deploy(t, "main", ["build-41.zip", "--json"]);
+        t.is(refused.code, Exit.REFUSED, refused.stderr);
+        t.regex(
+            refused.stderr,
+            /promotion gate \(enforce\): distributionId build-41 failed in acc \(stack stage, account 222222222222\) at \d{4}-\d\d-\d\dT[\d:.]+Z \(CloudformationError: Stack platform-acc rolled back\)\. Fix it and deploy it to stage successfully first\./,
+        );
+        const error = JSON.parse(refused.stdout);
+        t.like(error, {
+            result: "error",
+            exitCode: Exit.REFUSED,
+            verifiedPromotion: {
+                result: "refused",
+                case: "failed",
+                distributionId: "build-41",
+                upstream: { stack: "stage", attiniEnvironment: "acc", accountId: STAGE },
+                matched: { status: "failed" },
+            },
+        });
+        t.deepEqual(await prodUploads(), before, "nothing reached prod");
+        // The history was read with stage's reader; prod's deploy role was never assumed.
+        t.deepEqual(
+            sts.calls.filter((c) => c.action === "AssumeRole").map((c) => c.params.get("RoleArn")),
+            [READER],
+        );
 
-    // Deployed to stage again, it succeeds: now prod takes it.
-    attiniBackend.outcome.set(STAGE, { result: "succeeded" });
-    const again = await deploy(t, "stage", ["build-41.zip"]);
-    t.is(again.code, 0, again.stderr);
-    const promoted = await deploy(t, "main", ["build-41.zip", "--json"]);
-    t.is(promoted.code, 0, promoted.stderr);
-    const summary = JSON.parse(promoted.stdout);
-    t.like(summary, {
-        result: "deployed",
-        stack: "prod",
-        verifiedPromotion: { result: "passed", case: "succeeded", distributionName: "platform", distributionId: "build-41", matched: { distributionId: "build-41", status: "succeeded", environment: "acc" } },
-    });
-    t.regex(promoted.stderr, /verified promotion gate: platform build-41 succeeded in acc \(stack stage\) at /);
-    t.is((await prodUploads()).length, before.length + 1, "one upload in prod");
-});
+        // Deployed to stage again, it succeeds: now prod takes it.
+        attiniBackend.outcome.set(STAGE, { result: "succeeded" });
+        const again = await deploy(t, "stage", ["build-41.zip"]);
+        t.is(again.code, 0, again.stderr);
+        const promoted = await deploy(t, "main", ["build-41.zip", "--json"]);
+        t.is(promoted.code, 0, promoted.stderr);
+        const summary = JSON.parse(promoted.stdout);
+        t.like(summary, {
+            result: "deployed",
+            stack: "prod",
+            verifiedPromotion: {
+                result: "passed",
+                case: "succeeded",
+                distributionName: "platform",
+                distributionId: "build-41",
+                matched: { distributionId: "build-41", status: "succeeded", environment: "acc" },
+            },
+        });
+        t.regex(promoted.stderr, /verified promotion gate: platform build-41 succeeded in acc \(stack stage\) at /);
+        t.is((await prodUploads()).length, before.length + 1, "one upload in prod");
+    },
+);
 
-test.serial("the real attini reads the same record: `attini deploy history` in stage lists what the gate matched", async (t) => {
-    const creds = await credentialsIn(moto, STAGE, "eu-west-1");
-    const out = execFileSync(realAttini(), ["deploy", "history", "-n", "platform", "-e", "acc", "--json"], {
-        env: {
-            ...process.env,
-            AWS_ENDPOINT_URL: moto.endpoint,
-            AWS_REGION: "eu-west-1",
-            AWS_ACCESS_KEY_ID: creds.accessKeyId,
-            AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
-            AWS_SESSION_TOKEN: creds.sessionToken,
-            ATTINI_DISABLE_CLI_VERSION_CHECK: "true",
-        },
-        encoding: "utf8",
-    });
-    const history = JSON.parse(out.slice(out.indexOf("["))) as { distributionId: string; deploymentPlanStatus?: string; errorCode?: string }[];
-    t.true(history.some((d) => d.distributionId === "build-41" && d.deploymentPlanStatus === "SUCCEEDED"), out);
-    t.true(history.some((d) => d.distributionId === "build-41" && d.errorCode === "CloudformationError"), out);
-});
+test.serial(
+    "the real attini reads the same record: `attini deploy history` in stage lists what the gate matched",
+    async (t) => {
+        const creds = await credentialsIn(moto, STAGE, "eu-west-1");
+        const out = execFileSync(realAttini(), ["deploy", "history", "-n", "platform", "-e", "acc", "--json"], {
+            env: {
+                ...process.env,
+                AWS_ENDPOINT_URL: moto.endpoint,
+                AWS_REGION: "eu-west-1",
+                AWS_ACCESS_KEY_ID: creds.accessKeyId,
+                AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+                AWS_SESSION_TOKEN: creds.sessionToken,
+                ATTINI_DISABLE_CLI_VERSION_CHECK: "true",
+            },
+            encoding: "utf8",
+        });
+        const history = JSON.parse(out.slice(out.indexOf("["))) as {
+            distributionId: string;
+            deploymentPlanStatus?: string;
+            errorCode?: string;
+        }[];
+        t.true(
+            history.some((d) => d.distributionId === "build-41" && d.deploymentPlanStatus === "SUCCEEDED"),
+            out,
+        );
+        t.true(
+            history.some((d) => d.distributionId === "build-41" && d.errorCode === "CloudformationError"),
+            out,
+        );
+    },
+);
 
-test.serial("still running, never deployed, or only another id in stage: refused under enforce, each named", async (t) => {
-    const before = await prodUploads();
-    // build-44 was uploaded to stage and Attini's record shows no end yet.
-    await account(STAGE).recordDeployment({ environment: "acc", distributionName: "platform", objectIdentifier: "acc/platform/platform.zip#running", distributionId: "build-44", outcome: { result: "running" } });
-    const running = await deploy(t, "main", ["build-44.zip"]);
-    t.is(running.code, Exit.REFUSED, running.stderr);
-    t.regex(running.stderr, /distributionId build-44 has not finished in acc \(stack stage, account 222222222222\): started at [\dT:.-]+Z, init stack not done\. Wait until it has succeeded there\./);
+test.serial(
+    "still running, never deployed, or only another id in stage: refused under enforce, each named",
+    async (t) => {
+        const before = await prodUploads();
+        // build-44 was uploaded to stage and Attini's record shows no end yet.
+        await account(STAGE).recordDeployment({
+            environment: "acc",
+            distributionName: "platform",
+            objectIdentifier: "acc/platform/platform.zip#running",
+            distributionId: "build-44",
+            outcome: { result: "running" },
+        });
+        const running = await deploy(t, "main", ["build-44.zip"]);
+        t.is(running.code, Exit.REFUSED, running.stderr);
+        t.regex(
+            running.stderr,
+            /distributionId build-44 has not finished in acc \(stack stage, account 222222222222\): started at [\dT:.-]+Z, init stack not done\. Wait until it has succeeded there\./,
+        );
 
-    writeZip(path.join(project.dir, "billing.zip"), { "attini-config.yaml": "distributionName: billing\ndistributionId: billing-7\n" });
-    const never = await deploy(t, "main", ["billing.zip"]);
-    t.is(never.code, Exit.REFUSED, never.stderr);
-    t.regex(never.stderr, /billing was never deployed to acc \(stack stage, account 222222222222\), so distributionId billing-7 has not been verified there\. Deploy this \.zip to stage first\./);
+        writeZip(path.join(project.dir, "billing.zip"), {
+            "attini-config.yaml": "distributionName: billing\ndistributionId: billing-7\n",
+        });
+        const never = await deploy(t, "main", ["billing.zip"]);
+        t.is(never.code, Exit.REFUSED, never.stderr);
+        t.regex(
+            never.stderr,
+            /billing was never deployed to acc \(stack stage, account 222222222222\), so distributionId billing-7 has not been verified there\. Deploy this \.zip to stage first\./,
+        );
 
-    const other = await deploy(t, "main", ["build-42.zip"]);
-    t.is(other.code, Exit.REFUSED, other.stderr);
-    t.regex(other.stderr, /acc \(stack stage, account 222222222222\) has no deployment of distributionId build-42\. The last deployment of platform there: build-44 at [\dT:.Z-]+, running \(init stack not done\)\. Promote the artifact that succeeded in stage/);
-    t.deepEqual(await prodUploads(), before, "nothing reached prod");
-});
+        const other = await deploy(t, "main", ["build-42.zip"]);
+        t.is(other.code, Exit.REFUSED, other.stderr);
+        t.regex(
+            other.stderr,
+            /acc \(stack stage, account 222222222222\) has no deployment of distributionId build-42\. The last deployment of platform there: build-44 at [\dT:.Z-]+, running \(init stack not done\)\. Promote the artifact that succeeded in stage/,
+        );
+        t.deepEqual(await prodUploads(), before, "nothing reached prod");
+    },
+);
 
-test.serial("under warn the same case is a warning: prod deploys, and the summary says what the gate saw", async (t) => {
-    const r = await withProdGate("warn", () => deploy(t, "main", ["build-42.zip", "--json"]));
-    t.is(r.code, 0, r.stderr);
-    t.regex(r.stderr, /promotion gate \(warn\): acc \(stack stage, account 222222222222\) has no deployment of distributionId build-42/);
-    t.like(JSON.parse(r.stdout), { result: "deployed", verifiedPromotion: { result: "warned", case: "other-id", distributionId: "build-42", last: { distributionId: "build-44", status: "running" } } });
-});
+test.serial(
+    "under warn the same case is a warning: prod deploys, and the summary says what the gate saw",
+    async (t) => {
+        const r = await withProdGate("warn", () => deploy(t, "main", ["build-42.zip", "--json"]));
+        t.is(r.code, 0, r.stderr);
+        t.regex(
+            r.stderr,
+            /promotion gate \(warn\): acc \(stack stage, account 222222222222\) has no deployment of distributionId build-42/,
+        );
+        t.like(JSON.parse(r.stdout), {
+            result: "deployed",
+            verifiedPromotion: {
+                result: "warned",
+                case: "other-id",
+                distributionId: "build-42",
+                last: { distributionId: "build-44", status: "running" },
+            },
+        });
+    },
+);
 
-test.serial("stage's history reader cannot be assumed: a clear error; refused under enforce, unverified under warn", async (t) => {
-    sts.respond = (c) => (c.action === "AssumeRole" && c.params.get("RoleArn") === READER ? { status: 403, code: "AccessDenied", message: "not authorized to perform sts:AssumeRole" } : undefined);
-    const before = await prodUploads();
-    const refused = await deploy(t, "main", ["build-41.zip", "--json"]);
-    t.is(refused.code, Exit.REFUSED, refused.stderr);
-    t.regex(refused.stderr, new RegExp(`promotion gate \\(enforce\\): cannot read what stage deployed: cannot use stage's history reader ${READER.replace(/[/.]/g, "\\$&")}: STS denied AssumeRole`));
-    t.regex(refused.stderr, /buildServerPrincipals and historyReaderPrincipals of Pulumi\.stage\.yaml/);
-    t.like(JSON.parse(refused.stdout), { exitCode: Exit.REFUSED, verifiedPromotion: { result: "refused", distributionId: "build-41" } });
-    t.deepEqual(await prodUploads(), before);
+test.serial(
+    "stage's history reader cannot be assumed: a clear error; refused under enforce, unverified under warn",
+    async (t) => {
+        sts.respond = (c) =>
+            c.action === "AssumeRole" && c.params.get("RoleArn") === READER
+                ? { status: 403, code: "AccessDenied", message: "not authorized to perform sts:AssumeRole" }
+                : undefined;
+        const before = await prodUploads();
+        const refused = await deploy(t, "main", ["build-41.zip", "--json"]);
+        t.is(refused.code, Exit.REFUSED, refused.stderr);
+        t.regex(
+            refused.stderr,
+            new RegExp(
+                `promotion gate \\(enforce\\): cannot read what stage deployed: cannot use stage's history reader ${READER.replace(/[/.]/g, "\\$&")}: STS denied AssumeRole`,
+            ),
+        );
+        t.regex(refused.stderr, /buildServerPrincipals and historyReaderPrincipals of Pulumi\.stage\.yaml/);
+        t.like(JSON.parse(refused.stdout), {
+            exitCode: Exit.REFUSED,
+            verifiedPromotion: { result: "refused", distributionId: "build-41" },
+        });
+        t.deepEqual(await prodUploads(), before);
 
-    const warned = await withProdGate("warn", () => deploy(t, "main", ["build-41.zip", "--json"]));
-    t.is(warned.code, 0, warned.stderr);
-    t.like(JSON.parse(warned.stdout), { result: "deployed", verifiedPromotion: { result: "unverified" } });
-});
+        const warned = await withProdGate("warn", () => deploy(t, "main", ["build-41.zip", "--json"]));
+        t.is(warned.code, 0, warned.stderr);
+        t.like(JSON.parse(warned.stdout), { result: "deployed", verifiedPromotion: { result: "unverified" } });
+    },
+);
 
 test.serial("a folder is rebuilt per environment: the verified gate says so, and the git gate decides", async (t) => {
     sts.reset();
     const r = await deploy(t, "main", ["distribution/platform", "--json"]);
     t.is(r.code, 0, r.stderr);
-    t.regex(r.stderr, /verified promotion gate: a folder distribution is packaged anew for each environment, so Attini's record in stage cannot show that this content succeeded there\. The git-based check above applies/);
+    t.regex(
+        r.stderr,
+        /verified promotion gate: a folder distribution is packaged anew for each environment, so Attini's record in stage cannot show that this content succeeded there\. The git-based check above applies/,
+    );
     t.like(JSON.parse(r.stdout), { promotionGate: "passed", verifiedPromotion: { result: "not-applicable" } });
-    t.false(sts.calls.some((c) => c.params.get("RoleArn") === READER), "no history was read");
+    t.false(
+        sts.calls.some((c) => c.params.get("RoleArn") === READER),
+        "no history was read",
+    );
 });
 
 test.serial("--dry-run reads no history and says what the gate would require", async (t) => {
     sts.reset();
     const r = await deploy(t, "main", ["build-41.zip", "--dry-run", "--json"]);
     t.is(r.code, 0, r.stderr);
-    t.like(JSON.parse(r.stdout), { result: "dry-run", verifiedPromotion: { result: "not-checked", distributionId: "build-41" } });
-    t.regex(r.stderr, /dry run: the verified promotion gate would require a successful deployment of platform build-41 in acc \(stack stage\)/);
+    t.like(JSON.parse(r.stdout), {
+        result: "dry-run",
+        verifiedPromotion: { result: "not-checked", distributionId: "build-41" },
+    });
+    t.regex(
+        r.stderr,
+        /dry run: the verified promotion gate would require a successful deployment of platform build-41 in acc \(stack stage\)/,
+    );
     t.is(sts.calls.length, 0);
 });
 
-test.serial("status shows what each environment last deployed beside its branch tip, and says so where it cannot read", async (t) => {
-    // main moves on after prod's last deployment.
-    const before = execFileSync("git", ["rev-parse", "refs/remotes/origin/main"], { cwd: project.dir, encoding: "utf8" }).trim();
-    t.teardown(() => execFileSync("git", ["update-ref", "refs/remotes/origin/main", before], { cwd: project.dir }));
-    const tree = execFileSync("git", ["rev-parse", `${before}^{tree}`], { cwd: project.dir, encoding: "utf8" }).trim();
-    const next = execFileSync("git", ["-c", "user.name=T", "-c", "user.email=t@example.com", "commit-tree", tree, "-p", before, "-m", "Raise the Lambda timeout"], { cwd: project.dir, encoding: "utf8", env: { ...process.env, GIT_COMMITTER_DATE: `${Math.floor(Date.now() / 1000) + 5} +0000` } }).trim();
-    execFileSync("git", ["update-ref", "refs/remotes/origin/main", next], { cwd: project.dir });
+test.serial(
+    "status shows what each environment last deployed beside its branch tip, and says so where it cannot read",
+    async (t) => {
+        // main moves on after prod's last deployment.
+        const before = execFileSync("git", ["rev-parse", "refs/remotes/origin/main"], {
+            cwd: project.dir,
+            encoding: "utf8",
+        }).trim();
+        t.teardown(() => execFileSync("git", ["update-ref", "refs/remotes/origin/main", before], { cwd: project.dir }));
+        const tree = execFileSync("git", ["rev-parse", `${before}^{tree}`], {
+            cwd: project.dir,
+            encoding: "utf8",
+        }).trim();
+        const next = execFileSync(
+            "git",
+            [
+                "-c",
+                "user.name=T",
+                "-c",
+                "user.email=t@example.com",
+                "commit-tree",
+                tree,
+                "-p",
+                before,
+                "-m",
+                "Raise the Lambda timeout",
+            ],
+            {
+                cwd: project.dir,
+                encoding: "utf8",
+                env: { ...process.env, GIT_COMMITTER_DATE: `${Math.floor(Date.now() / 1000) + 5} +0000` },
+            },
+        ).trim();
+        execFileSync("git", ["update-ref", "refs/remotes/origin/main", next], { cwd: project.dir });
 
-    const j = jobEnv({ moto, backend, stsEndpoint: sts.endpoint });
-    t.teardown(j.dispose);
-    // prod's last deployment was the folder (test above): attini packaged it with an id of its own.
-    const text = await runCli(["status", "--distribution-name", "platform"], j.env, project.dir);
-    t.is(text.code, 0, text.stderr);
-    t.regex(text.stdout, /^dev: branch dev, Attini environment dev in account 111111111111 \(eu-west-1\)\n  branch tip: origin\/dev [0-9a-f]{10} initial \(committed [\dT:-]+Z\)\n  deployed: platform never deployed here$/m);
-    t.regex(text.stdout, /^stage: branch stage, .*\n  branch tip: .*\n  last deployment of platform: build-44 at [\dT:-]+Z, running \(init stack not done\)\n  last success: build-41 at [\dT:-]+Z, succeeded$/m);
-    t.regex(text.stdout, /^prod: branch main, .*\n  branch tip: origin\/main [0-9a-f]{10} Raise the Lambda timeout .*\n  last deployment of platform: [0-9a-f-]{36} at [\dT:-]+Z, succeeded\n  the branch moved on, the environment did not: origin\/main was committed after the last deployment started$/m);
-    // Each environment's record was read with its own history reader.
-    t.deepEqual(
-        sts.calls.filter((c) => c.action === "AssumeRole").map((c) => c.params.get("RoleArn")).sort(),
-        [DEV, STAGE, PROD].map((a) => `arn:aws:iam::${a}:role/attini-history-reader-eu-west-1`),
-    );
+        const j = jobEnv({ moto, backend, stsEndpoint: sts.endpoint });
+        t.teardown(j.dispose);
+        // prod's last deployment was the folder (test above): attini packaged it with an id of its own.
+        const text = await runCli(["status", "--distribution-name", "platform"], j.env, project.dir);
+        t.is(text.code, 0, text.stderr);
+        t.regex(
+            text.stdout,
+            /^dev: branch dev, Attini environment dev in account 111111111111 \(eu-west-1\)\n  branch tip: origin\/dev [0-9a-f]{10} initial \(committed [\dT:-]+Z\)\n  deployed: platform never deployed here$/m,
+        );
+        t.regex(
+            text.stdout,
+            /^stage: branch stage, .*\n  branch tip: .*\n  last deployment of platform: build-44 at [\dT:-]+Z, running \(init stack not done\)\n  last success: build-41 at [\dT:-]+Z, succeeded$/m,
+        );
+        t.regex(
+            text.stdout,
+            /^prod: branch main, .*\n  branch tip: origin\/main [0-9a-f]{10} Raise the Lambda timeout .*\n  last deployment of platform: [0-9a-f-]{36} at [\dT:-]+Z, succeeded\n  the branch moved on, the environment did not: origin\/main was committed after the last deployment started$/m,
+        );
+        // Each environment's record was read with its own history reader.
+        t.deepEqual(
+            sts.calls
+                .filter((c) => c.action === "AssumeRole")
+                .map((c) => c.params.get("RoleArn"))
+                .sort(),
+            [DEV, STAGE, PROD].map((a) => `arn:aws:iam::${a}:role/attini-history-reader-eu-west-1`),
+        );
 
-    const json = await runCli(["status", "--dist", "build-41.zip", "--json"], j.env, project.dir);
-    t.is(json.code, 0, json.stderr);
-    const report = JSON.parse(json.stdout);
-    t.like(report.environments[2], { stack: "prod", movedOn: true, tip: { subject: "Raise the Lambda timeout" }, deployed: { distributionName: "platform", last: { status: "succeeded" }, lastSucceeded: { status: "succeeded" } } });
-    t.like(report.environments[1], { stack: "stage", deployed: { last: { distributionId: "build-44", status: "running" }, lastSucceeded: { distributionId: "build-41" } } });
-    t.is(report.links.length, 2);
+        const json = await runCli(["status", "--dist", "build-41.zip", "--json"], j.env, project.dir);
+        t.is(json.code, 0, json.stderr);
+        const report = JSON.parse(json.stdout);
+        t.like(report.environments[2], {
+            stack: "prod",
+            movedOn: true,
+            tip: { subject: "Raise the Lambda timeout" },
+            deployed: {
+                distributionName: "platform",
+                last: { status: "succeeded" },
+                lastSucceeded: { status: "succeeded" },
+            },
+        });
+        t.like(report.environments[1], {
+            stack: "stage",
+            deployed: {
+                last: { distributionId: "build-44", status: "running" },
+                lastSucceeded: { distributionId: "build-41" },
+            },
+        });
+        t.is(report.links.length, 2);
 
-    // Without credentials, or with a reader that cannot be assumed: it says so instead of guessing.
-    const noCreds = await runCli(["status", "--distribution-name", "platform", "--json"], { ...j.env, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined } as NodeJS.ProcessEnv, project.dir);
-    t.is(noCreds.code, 0, noCreds.stderr);
-    for (const e of JSON.parse(noCreds.stdout).environments) {
-        t.is(e.deployed, undefined);
-        t.regex(e.unknown, /^not read: no source AWS credentials for the build server/);
-    }
-    sts.respond = (c) => (c.action === "AssumeRole" && c.params.get("RoleArn") === READER ? { status: 403, code: "AccessDenied", message: "denied" } : undefined);
-    const denied = await runCli(["status", "--distribution-name", "platform"], j.env, project.dir);
-    t.regex(denied.stdout, /^stage: .*\n  branch tip: .*\n  deployed: unknown, not read: cannot use stage's history reader arn:aws:iam::222222222222:role\/attini-history-reader-eu-west-1: STS denied AssumeRole/m);
-    t.regex(denied.stdout, /^prod: .*\n  branch tip: .*\n  last deployment of platform: [0-9a-f-]{36} at/m);
+        // Without credentials, or with a reader that cannot be assumed: it says so instead of guessing.
+        const noCreds = await runCli(
+            ["status", "--distribution-name", "platform", "--json"],
+            { ...j.env, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined } as NodeJS.ProcessEnv,
+            project.dir,
+        );
+        t.is(noCreds.code, 0, noCreds.stderr);
+        for (const e of JSON.parse(noCreds.stdout).environments) {
+            t.is(e.deployed, undefined);
+            t.regex(e.unknown, /^not read: no source AWS credentials for the build server/);
+        }
+        sts.respond = (c) =>
+            c.action === "AssumeRole" && c.params.get("RoleArn") === READER
+                ? { status: 403, code: "AccessDenied", message: "denied" }
+                : undefined;
+        const denied = await runCli(["status", "--distribution-name", "platform"], j.env, project.dir);
+        t.regex(
+            denied.stdout,
+            /^stage: .*\n  branch tip: .*\n  deployed: unknown, not read: cannot use stage's history reader arn:aws:iam::222222222222:role\/attini-history-reader-eu-west-1: STS denied AssumeRole/m,
+        );
+        t.regex(denied.stdout, /^prod: .*\n  branch tip: .*\n  last deployment of platform: [0-9a-f-]{36} at/m);
 
-    const unnamed = await runCli(["status"], j.env, project.dir);
-    t.regex(unnamed.stdout, /deployed: unknown, not read: pass --distribution-name NAME \(or --dist PATH\) to show what Attini recorded/);
-});
+        const unnamed = await runCli(["status"], j.env, project.dir);
+        t.regex(
+            unnamed.stdout,
+            /deployed: unknown, not read: pass --distribution-name NAME \(or --dist PATH\) to show what Attini recorded/,
+        );
+    },
+);

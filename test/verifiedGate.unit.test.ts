@@ -20,7 +20,12 @@ let n = 0;
 const zip = (entries: Record<string, string>) => writeZip(path.join(dir, `d${n++}.zip`), entries);
 
 const T = Date.parse("2026-11-20T10:00:00Z");
-const dep = (distributionId: string | undefined, status: RecordedDeployment["status"], minutes: number, detail?: string): RecordedDeployment => ({
+const dep = (
+    distributionId: string | undefined,
+    status: RecordedDeployment["status"],
+    minutes: number,
+    detail?: string,
+): RecordedDeployment => ({
     environment: "acc",
     distributionName: "platform",
     distributionId,
@@ -32,13 +37,29 @@ const dep = (distributionId: string | undefined, status: RecordedDeployment["sta
 test("the verdict: the newest deployment of the id decides; absent and other ids are told apart", (t) => {
     t.deepEqual(judge([], "b42"), { case: "never-deployed" });
     t.like(judge([dep("b42", "succeeded", 5)], "b42"), { case: "succeeded", matched: { distributionId: "b42" } });
-    t.like(judge([dep("b43", "failed", 9), dep("b42", "succeeded", 5)], "b42"), { case: "succeeded", last: { distributionId: "b43" } });
+    t.like(judge([dep("b43", "failed", 9), dep("b42", "succeeded", 5)], "b42"), {
+        case: "succeeded",
+        last: { distributionId: "b43" },
+    });
     // A later failed (or running) deployment of the same id outweighs an earlier success.
-    t.like(judge([dep("b42", "failed", 9), dep("b42", "succeeded", 5)], "b42"), { case: "failed", matched: { time: T + 9 * 60_000 } });
+    t.like(judge([dep("b42", "failed", 9), dep("b42", "succeeded", 5)], "b42"), {
+        case: "failed",
+        matched: { time: T + 9 * 60_000 },
+    });
     // The message names the matched deployment once, and the newest one when it is another.
     const failedThenOther = judge([dep("b43", "running", 12), dep("b42", "failed", 9)], "b42");
-    t.regex(refusal(failedThenOther, { upstream: stage, distributionName: "platform", distributionId: "b42" }), /failed in acc .* at 2026-11-20T10:09:00.000Z\. The last deployment of platform there: b43 at 2026-11-20T10:12:00.000Z, running\. Fix it/);
-    t.notRegex(refusal(judge([dep("b42", "failed", 9)], "b42"), { upstream: stage, distributionName: "platform", distributionId: "b42" }), /The last deployment/);
+    t.regex(
+        refusal(failedThenOther, { upstream: stage, distributionName: "platform", distributionId: "b42" }),
+        /failed in acc .* at 2026-11-20T10:09:00.000Z\. The last deployment of platform there: b43 at 2026-11-20T10:12:00.000Z, running\. Fix it/,
+    );
+    t.notRegex(
+        refusal(judge([dep("b42", "failed", 9)], "b42"), {
+            upstream: stage,
+            distributionName: "platform",
+            distributionId: "b42",
+        }),
+        /The last deployment/,
+    );
     t.like(judge([dep("b42", "running", 9), dep("b42", "succeeded", 5)], "b42"), { case: "running" });
     t.like(judge([dep("b41", "succeeded", 9)], "b42"), { case: "other-id", last: { distributionId: "b41" } });
 });
@@ -63,39 +84,87 @@ test("Attini's rows: succeeded, failed, running, and the time-0 copy left out", 
     const status = (extra: Record<string, unknown>) => recordedDeployment(row(extra) as never)?.status;
     t.is(status({ deploymentPlanCount: { N: "1" }, deploymentPlanStatus: { S: "SUCCEEDED" } }), "succeeded");
     t.is(status({ deploymentPlanCount: { N: "0" } }), "succeeded", "no deployment plan to run");
-    for (const s of ["FAILED", "TIMED_OUT", "ABORTED"]) t.is(status({ deploymentPlanCount: { N: "1" }, deploymentPlanStatus: { S: s } }), "failed", s);
-    t.like(recordedDeployment(row({ errorCode: { S: "CloudformationError" }, errorMessage: { S: "stack rolled back" } }) as never), { status: "failed", detail: "CloudformationError: stack rolled back" });
+    for (const s of ["FAILED", "TIMED_OUT", "ABORTED"])
+        t.is(status({ deploymentPlanCount: { N: "1" }, deploymentPlanStatus: { S: s } }), "failed", s);
+    t.like(
+        recordedDeployment(
+            row({ errorCode: { S: "CloudformationError" }, errorMessage: { S: "stack rolled back" } }) as never,
+        ),
+        { status: "failed", detail: "CloudformationError: stack rolled back" },
+    );
     t.is(status({ initStackErrors: { L: [{ M: { resourceName: { S: "Bucket" } } }] } }), "failed");
     t.like(recordedDeployment(row() as never), { status: "running", detail: "init stack not done" });
-    t.like(recordedDeployment(row({ deploymentPlanCount: { N: "2" } }) as never), { status: "running", detail: "deployment plan not done" });
+    t.like(recordedDeployment(row({ deploymentPlanCount: { N: "2" } }) as never), {
+        status: "running",
+        detail: "deployment plan not done",
+    });
     t.is(recordedDeployment(row({ deploymentTime: { N: "0" } }) as never), undefined, "the time-0 copy");
     t.is(recordedDeployment(row({ environment: undefined }) as never), undefined);
-    t.like(recordedDeployment(row({ distributionId: undefined, deploymentPlanStatus: { S: "SUCCEEDED" } }) as never), { distributionId: undefined, status: "succeeded", time: T });
+    t.like(recordedDeployment(row({ distributionId: undefined, deploymentPlanStatus: { S: "SUCCEEDED" } }) as never), {
+        distributionId: undefined,
+        status: "succeeded",
+        time: T,
+    });
 });
 
 test("attini-config: read from a .zip (yaml, yml or json) or a folder; more than one, none, a bad zip are errors", async (t) => {
-    t.deepEqual(await readAttiniConfig(zip({ "attini-config.yaml": "distributionName: platform\ndistributionId: b42\n", "templates/x.yaml": "x" })), { file: "attini-config.yaml", distributionName: "platform", distributionId: "b42" });
-    t.deepEqual(await readAttiniConfig(zip({ "attini-config.json": '{"distributionName":"platform","distributionId":"b42"}' })), { file: "attini-config.json", distributionName: "platform", distributionId: "b42" });
-    t.like(await readAttiniConfig(zip({ "attini-config.yml": "distributionName: platform\n" })), { distributionName: "platform", distributionId: undefined });
+    t.deepEqual(
+        await readAttiniConfig(
+            zip({ "attini-config.yaml": "distributionName: platform\ndistributionId: b42\n", "templates/x.yaml": "x" }),
+        ),
+        { file: "attini-config.yaml", distributionName: "platform", distributionId: "b42" },
+    );
+    t.deepEqual(
+        await readAttiniConfig(zip({ "attini-config.json": '{"distributionName":"platform","distributionId":"b42"}' })),
+        { file: "attini-config.json", distributionName: "platform", distributionId: "b42" },
+    );
+    t.like(await readAttiniConfig(zip({ "attini-config.yml": "distributionName: platform\n" })), {
+        distributionName: "platform",
+        distributionId: undefined,
+    });
     // Not at the root: Attini reads only the root.
-    t.like(await readAttiniConfig(zip({ "attini-config.yaml": "distributionName: platform\n", "sub/attini-config.yaml": "distributionId: nested\n" })), { distributionId: undefined });
-    t.like(await readAttiniConfig(zip({ "attini-config.yaml": "distributionName: platform\ndistributionId: 42\n" })), { distributionId: undefined }, "a number is not an id Attini accepts");
+    t.like(
+        await readAttiniConfig(
+            zip({
+                "attini-config.yaml": "distributionName: platform\n",
+                "sub/attini-config.yaml": "distributionId: nested\n",
+            }),
+        ),
+        { distributionId: undefined },
+    );
+    t.like(
+        await readAttiniConfig(zip({ "attini-config.yaml": "distributionName: platform\ndistributionId: 42\n" })),
+        { distributionId: undefined },
+        "a number is not an id Attini accepts",
+    );
     const err = (p: string) => t.throwsAsync(readAttiniConfig(p), { instanceOf: ArtifactError });
-    t.regex((await err(zip({ "attini-config.yaml": "distributionName: a\n", "attini-config.json": "{}" })))!.message, /has attini-config.yaml and attini-config.json; Attini refuses more than one attini-config/);
+    t.regex(
+        (await err(zip({ "attini-config.yaml": "distributionName: a\n", "attini-config.json": "{}" })))!.message,
+        /has attini-config.yaml and attini-config.json; Attini refuses more than one attini-config/,
+    );
     t.regex((await err(zip({ "readme.md": "x" })))!.message, /has no attini-config.yaml, .yml or .json at its root/);
-    t.regex((await err(zip({ "attini-config.yaml": "distributionName: [unclosed\n" })))!.message, /attini-config.yaml in d\d+.zip cannot be parsed/);
+    t.regex(
+        (await err(zip({ "attini-config.yaml": "distributionName: [unclosed\n" })))!.message,
+        /attini-config.yaml in d\d+.zip cannot be parsed/,
+    );
     const fake = path.join(dir, "fake.zip");
     fs.writeFileSync(fake, "PK\u0003\u0004 not really a zip");
     t.regex((await err(fake))!.message, /fake.zip is not a readable \.zip/);
     const folder = path.join(dir, "folder");
     fs.mkdirSync(folder);
-    fs.writeFileSync(path.join(folder, "attini-config.yaml"), "distributionName: platform\ndistributionId: from-folder\n");
+    fs.writeFileSync(
+        path.join(folder, "attini-config.yaml"),
+        "distributionName: platform\ndistributionId: from-folder\n",
+    );
     t.like(await readAttiniConfig(folder), { distributionId: "from-folder" });
 });
 
 const stacks = loadStacks(ROOT).configs;
 const stage = stacks.find((c) => c.stack === "stage")!;
-const prod = (gate: StackConfig["promotionGate"]) => ({ ...stacks.find((c) => c.stack === "prod")!, promotionGate: gate });
+const prod = (gate: StackConfig["promotionGate"]) => ({
+    ...stacks.find((c) => c.stack === "prod")!,
+    promotionGate: gate,
+});
 
 function gate(o: Partial<VerifiedGateOptions> & Pick<VerifiedGateOptions, "distribution">) {
     const lines: string[] = [];
@@ -115,15 +184,39 @@ function gate(o: Partial<VerifiedGateOptions> & Pick<VerifiedGateOptions, "distr
 const b42 = () => zip({ "attini-config.yaml": "distributionName: platform\ndistributionId: b42\n" });
 
 test("enforce: a success of the same id passes; each other case is refused with exit 7, saying which case and when", async (t) => {
-    const ok = gate({ distribution: b42(), readHistory: async () => [dep("b43", "failed", 9), dep("b42", "succeeded", 5)] });
-    t.like(await ok.run, { result: "passed", case: "succeeded", distributionId: "b42", matched: { distributionId: "b42", time: T + 5 * 60_000 }, upstream: { stack: "stage", attiniEnvironment: "acc", accountId: "222222222222" } });
-    t.regex(ok.lines.join("\n"), /verified promotion gate: platform b42 succeeded in acc \(stack stage\) at 2026-11-20T10:05:00.000Z/);
+    const ok = gate({
+        distribution: b42(),
+        readHistory: async () => [dep("b43", "failed", 9), dep("b42", "succeeded", 5)],
+    });
+    t.like(await ok.run, {
+        result: "passed",
+        case: "succeeded",
+        distributionId: "b42",
+        matched: { distributionId: "b42", time: T + 5 * 60_000 },
+        upstream: { stack: "stage", attiniEnvironment: "acc", accountId: "222222222222" },
+    });
+    t.regex(
+        ok.lines.join("\n"),
+        /verified promotion gate: platform b42 succeeded in acc \(stack stage\) at 2026-11-20T10:05:00.000Z/,
+    );
 
     const cases: [RecordedDeployment[], RegExp][] = [
-        [[], /platform was never deployed to acc \(stack stage, account 222222222222\), so distributionId b42 has not been verified there/],
-        [[dep("b42", "failed", 7, "CloudformationError: stack rolled back")], /distributionId b42 failed in acc \(stack stage, account 222222222222\) at 2026-11-20T10:07:00.000Z \(CloudformationError: stack rolled back\)/],
-        [[dep("b42", "running", 8, "deployment plan not done")], /distributionId b42 has not finished in acc .* started at 2026-11-20T10:08:00.000Z, deployment plan not done/],
-        [[dep("b41", "succeeded", 3)], /acc \(stack stage, account 222222222222\) has no deployment of distributionId b42\. The last deployment of platform there: b41 at 2026-11-20T10:03:00.000Z, succeeded\./],
+        [
+            [],
+            /platform was never deployed to acc \(stack stage, account 222222222222\), so distributionId b42 has not been verified there/,
+        ],
+        [
+            [dep("b42", "failed", 7, "CloudformationError: stack rolled back")],
+            /distributionId b42 failed in acc \(stack stage, account 222222222222\) at 2026-11-20T10:07:00.000Z \(CloudformationError: stack rolled back\)/,
+        ],
+        [
+            [dep("b42", "running", 8, "deployment plan not done")],
+            /distributionId b42 has not finished in acc .* started at 2026-11-20T10:08:00.000Z, deployment plan not done/,
+        ],
+        [
+            [dep("b41", "succeeded", 3)],
+            /acc \(stack stage, account 222222222222\) has no deployment of distributionId b42\. The last deployment of platform there: b41 at 2026-11-20T10:03:00.000Z, succeeded\./,
+        ],
     ];
     for (const [history, message] of cases) {
         const g = gate({ distribution: b42(), readHistory: async () => history });
@@ -142,23 +235,46 @@ test("warn: the same cases are warned about, and the deploy goes on", async (t) 
 });
 
 test("what cannot be verified: unreadable history and artifacts refuse under enforce; folders and id-less zips fall back to git", async (t) => {
-    const denied = gate({ distribution: b42(), readHistory: async () => Promise.reject(new HistoryUnreadable("cannot use stage's history reader: STS denied AssumeRole")) });
+    const denied = gate({
+        distribution: b42(),
+        readHistory: async () =>
+            Promise.reject(new HistoryUnreadable("cannot use stage's history reader: STS denied AssumeRole")),
+    });
     const e = await t.throwsAsync(denied.run, { instanceOf: DriverError });
     t.is(e!.exitCode, Exit.REFUSED);
-    t.regex(e!.message, /cannot read what stage deployed: cannot use stage's history reader: STS denied AssumeRole Nothing was checked\./);
-    const warned = gate({ stack: prod("warn"), distribution: b42(), readHistory: async () => Promise.reject(new HistoryUnreadable("throttled")) });
-    t.like(await warned.run, { result: "unverified", reason: "cannot read what stage deployed: throttled Nothing was checked." });
+    t.regex(
+        e!.message,
+        /cannot read what stage deployed: cannot use stage's history reader: STS denied AssumeRole Nothing was checked\./,
+    );
+    const warned = gate({
+        stack: prod("warn"),
+        distribution: b42(),
+        readHistory: async () => Promise.reject(new HistoryUnreadable("throttled")),
+    });
+    t.like(await warned.run, {
+        result: "unverified",
+        reason: "cannot read what stage deployed: throttled Nothing was checked.",
+    });
     // Other failures (no source credentials) are not the gate's: they keep their own exit code.
-    const noCreds = gate({ distribution: b42(), readHistory: async () => Promise.reject(new DriverError(Exit.CREDENTIALS, "no source AWS credentials")) });
+    const noCreds = gate({
+        distribution: b42(),
+        readHistory: async () => Promise.reject(new DriverError(Exit.CREDENTIALS, "no source AWS credentials")),
+    });
     t.is((await t.throwsAsync(noCreds.run, { instanceOf: DriverError }))!.exitCode, Exit.CREDENTIALS);
 
     const fake = path.join(dir, "fake-enforce.zip");
     fs.writeFileSync(fake, "PK\u0003\u0004 not really a zip");
-    t.regex((await t.throwsAsync(gate({ distribution: fake }).run))!.message, /cannot tell which distribution this is: fake-enforce.zip is not a readable \.zip/);
+    t.regex(
+        (await t.throwsAsync(gate({ distribution: fake }).run))!.message,
+        /cannot tell which distribution this is: fake-enforce.zip is not a readable \.zip/,
+    );
 
     const noId = gate({ distribution: zip({ "attini-config.yaml": "distributionName: platform\n" }) });
     t.like(await noId.run, { result: "not-applicable", distributionName: "platform" });
-    t.regex(noId.lines.join("\n"), /platform's attini-config sets no distributionId.*The git-based check above applies/);
+    t.regex(
+        noId.lines.join("\n"),
+        /platform's attini-config sets no distributionId.*The git-based check above applies/,
+    );
     const folder = gate({ distribution: dir, kind: "folder" });
     t.like(await folder.run, { result: "not-applicable" });
     t.regex(folder.lines.join("\n"), /a folder distribution is packaged anew for each environment/);
@@ -166,7 +282,11 @@ test("what cannot be verified: unreadable history and artifacts refuse under enf
 });
 
 test("off, --skip-promotion-check and --dry-run read no history", async (t) => {
-    for (const [o, result] of [[{ stack: prod("off") }, "off"], [{ skip: true }, "skipped"], [{ dryRun: true }, "not-checked"]] as const) {
+    for (const [o, result] of [
+        [{ stack: prod("off") }, "off"],
+        [{ skip: true }, "skipped"],
+        [{ dryRun: true }, "not-checked"],
+    ] as const) {
         const g = gate({ distribution: b42(), ...o });
         t.like(await g.run, { result });
         t.deepEqual(g.reads, []);
@@ -174,7 +294,10 @@ test("off, --skip-promotion-check and --dry-run read no history", async (t) => {
 });
 
 test("the history is read for the distribution's name and the id being promoted", async (t) => {
-    const g = gate({ distribution: b42(), readHistory: async (name, id) => (g.reads.push([name, id]), [dep("b42", "succeeded", 1)]) });
+    const g = gate({
+        distribution: b42(),
+        readHistory: async (name, id) => (g.reads.push([name, id]), [dep("b42", "succeeded", 1)]),
+    });
     await g.run;
     t.deepEqual(g.reads, [["platform", "b42"]]);
 });

@@ -24,7 +24,11 @@ export const EXIT_CODES = `Exit codes:
   129/130/143  interrupted by SIGHUP/SIGINT/SIGTERM (SIGTERM, or SIGINT, sent to attini's process group)`;
 
 /** The options every command takes. */
-export const COMMON = { help: { type: "boolean", short: "h" }, json: { type: "boolean" }, cwd: { type: "string" } } as const;
+export const COMMON = {
+    help: { type: "boolean", short: "h" },
+    json: { type: "boolean" },
+    cwd: { type: "string" },
+} as const;
 
 /** The parsed option values of a command line. */
 export type Values = Record<string, string | boolean | undefined>;
@@ -61,7 +65,8 @@ export function parseDuration(flag: string, v: string): number {
     const m = /^(\d+)\s*([smh]?)$/.exec(v.trim());
     if (!m) throw usage(`${flag} ${JSON.stringify(v)}: use seconds (900) or a number with s, m or h (90s, 30m, 2h)`);
     const seconds = Number(m[1]) * { "": 1, s: 1, m: 60, h: 3600 }[m[2] as "" | "s" | "m" | "h"];
-    if (seconds < 1 || seconds > MAX_DURATION_SECONDS) throw usage(`${flag} ${JSON.stringify(v)}: must be between 1 second and 366 days`);
+    if (seconds < 1 || seconds > MAX_DURATION_SECONDS)
+        throw usage(`${flag} ${JSON.stringify(v)}: must be between 1 second and 366 days`);
     return seconds;
 }
 
@@ -73,6 +78,8 @@ export function durationMs(v: Values, flag: string, defaultMs: number): number {
 
 /** The AWS time limits (--aws-timeout, --aws-request-timeout) of a command line. */
 export function awsTimeouts(v: Values, defaults: { totalMs: number; requestMs: number }) {
-    return { totalMs: durationMs(v, "aws-timeout", defaults.totalMs), requestMs: durationMs(v, "aws-request-timeout", defaults.requestMs) };
+    return {
+        totalMs: durationMs(v, "aws-timeout", defaults.totalMs),
+        requestMs: durationMs(v, "aws-request-timeout", defaults.requestMs),
+    };
 }
-

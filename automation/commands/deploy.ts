@@ -78,7 +78,10 @@ ${EXIT_CODES}`,
     },
     takesArguments: true,
     async run(values, positionals, extra, ctx) {
-        if (positionals.length > 1) throw usage(`deploy takes one DISTRIBUTION_PATH (got ${positionals.length}); pass attini's own arguments after --`);
+        if (positionals.length > 1)
+            throw usage(
+                `deploy takes one DISTRIBUTION_PATH (got ${positionals.length}); pass attini's own arguments after --`,
+            );
         const externalId = (values["external-id"] as string | undefined) ?? ctx.env.ATTINI_GITOPS_EXTERNAL_ID;
         ctx.redactor.add(externalId);
         const summary: DeploySummary = await deploy(
@@ -95,7 +98,8 @@ ${EXIT_CODES}`,
                 remote: (values.remote as string | undefined) ?? "origin",
                 skipPromotionCheck: values["skip-promotion-check"] === true,
                 expectSha256: values["expect-sha256"] as string | undefined,
-                durationSeconds: values.duration === undefined ? 3600 : parseDuration("--duration", values.duration as string),
+                durationSeconds:
+                    values.duration === undefined ? 3600 : parseDuration("--duration", values.duration as string),
                 sessionName: values["session-name"] as string | undefined,
                 timeoutSeconds: values.timeout === undefined ? 0 : parseDuration("--timeout", values.timeout as string),
                 killGraceMs: durationMs(values, "kill-grace", DEFAULT_KILL_GRACE_MS),

@@ -12,7 +12,8 @@ async function distributionNameOf(dist: string): Promise<string> {
         if (name) return name;
         throw usage(`--dist ${dist}: its attini-config sets no distributionName`);
     } catch (e) {
-        if (e instanceof ArtifactError || (e as NodeJS.ErrnoException).code === "ENOENT") throw usage(`--dist ${dist}: ${(e as Error).message}`);
+        if (e instanceof ArtifactError || (e as NodeJS.ErrnoException).code === "ENOENT")
+            throw usage(`--dist ${dist}: ${(e as Error).message}`);
         throw e;
     }
 }
@@ -57,19 +58,26 @@ Options:
         "aws-request-timeout": { type: "string" },
     },
     async run(values, _positionals, _extra, ctx) {
-        if (values["distribution-name"] !== undefined && values.dist !== undefined) throw usage("status: pass --distribution-name or --dist, not both");
+        if (values["distribution-name"] !== undefined && values.dist !== undefined)
+            throw usage("status: pass --distribution-name or --dist, not both");
         const externalId = (values["external-id"] as string | undefined) ?? ctx.env.ATTINI_GITOPS_EXTERNAL_ID;
         ctx.redactor.add(externalId);
         const report = await status({
             cwd: ctx.cwd,
             remote: (values.remote as string | undefined) ?? "origin",
-            distributionName: (values["distribution-name"] as string | undefined) ?? (values.dist === undefined ? undefined : await distributionNameOf(values.dist as string)),
+            distributionName:
+                (values["distribution-name"] as string | undefined) ??
+                (values.dist === undefined ? undefined : await distributionNameOf(values.dist as string)),
             externalId,
             timeouts: awsTimeouts(values, DEFAULT_AWS_TIMEOUTS),
             env: ctx.env,
             log: (line) => ctx.log.info(line),
         });
-        ctx.print(ctx.redactor.scrub(ctx.json ? JSON.stringify(report) : formatStatus(report, undefined, values.all === true)));
+        ctx.print(
+            ctx.redactor.scrub(
+                ctx.json ? JSON.stringify(report) : formatStatus(report, undefined, values.all === true),
+            ),
+        );
         return 0;
     },
 };

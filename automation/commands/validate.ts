@@ -21,8 +21,12 @@ runs, and lists every problem (stack, key, value, fix). Exits ${Exit.USAGE} if t
     async run(_values, _positionals, _extra, ctx) {
         const r = validate(ctx.cwd);
         if (ctx.json) ctx.print(JSON.stringify(r));
-        else if (r.problems.length === 0) ctx.print(`OK: Pulumi.yaml and ${r.stacks.length} stack files (${r.stacks.join(", ")}) are valid.`);
-        else ctx.print(`${r.problems.length} problem(s) in ${r.projectDir}:\n${r.problems.map((p) => `  - ${p}`).join("\n")}`);
+        else if (r.problems.length === 0)
+            ctx.print(`OK: Pulumi.yaml and ${r.stacks.length} stack files (${r.stacks.join(", ")}) are valid.`);
+        else
+            ctx.print(
+                `${r.problems.length} problem(s) in ${r.projectDir}:\n${r.problems.map((p) => `  - ${p}`).join("\n")}`,
+            );
         return r.problems.length === 0 ? Exit.OK : Exit.USAGE;
     },
 };

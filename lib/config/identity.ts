@@ -10,15 +10,28 @@ export function identityRules(r: ConfigReader) {
     const branch = r.str("branch", true, "dev");
     if (branch !== undefined) {
         const p = branchNameProblem(branch);
-        if (p) r.fail("branch", `is not a usable git branch name: it ${p}`, `set it to the short branch name that deploys here, e.g. \`${r.setCmd("branch", "dev")}\``);
+        if (p)
+            r.fail(
+                "branch",
+                `is not a usable git branch name: it ${p}`,
+                `set it to the short branch name that deploys here, e.g. \`${r.setCmd("branch", "dev")}\``,
+            );
     }
     const attiniEnvironment = r.str("attiniEnvironment", true, "dev");
     if (attiniEnvironment !== undefined && !ATTINI_ENV_RE.test(attiniEnvironment)) {
-        r.fail("attiniEnvironment", "must be an Attini environment name (letters, digits, '-' and '_', at most 63)", `use the name given to \`attini environment create\`, e.g. \`${r.setCmd("attiniEnvironment", "dev")}\``);
+        r.fail(
+            "attiniEnvironment",
+            "must be an Attini environment name (letters, digits, '-' and '_', at most 63)",
+            `use the name given to \`attini environment create\`, e.g. \`${r.setCmd("attiniEnvironment", "dev")}\``,
+        );
     }
     const accountId = r.str("accountId", true, "123456789012");
     if (accountId !== undefined && !ACCOUNT_ID_RE.test(accountId)) {
-        r.fail("accountId", "must be a 12-digit AWS account id", `quote it so YAML keeps leading zeros: accountId: "012345678901", or run \`${r.setCmd("accountId", "012345678901")}\``);
+        r.fail(
+            "accountId",
+            "must be a 12-digit AWS account id",
+            `quote it so YAML keeps leading zeros: accountId: "012345678901", or run \`${r.setCmd("accountId", "012345678901")}\``,
+        );
     }
     const region = r.str("aws:region", true, "eu-west-1");
     if (region !== undefined && !REGION_RE.test(region)) {

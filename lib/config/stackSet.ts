@@ -10,7 +10,10 @@ export type StackLink = Pick<StackConfig, "stack" | "branch" | "promotedFrom">;
  * existing stacks without forming a cycle. `stackNames` are all the stacks there are (by default
  * the linked ones), including any whose file could not be read.
  */
-export function validateStackSet(configs: readonly StackLink[], stackNames: readonly string[] = configs.map((c) => c.stack)): ConfigError[] {
+export function validateStackSet(
+    configs: readonly StackLink[],
+    stackNames: readonly string[] = configs.map((c) => c.stack),
+): ConfigError[] {
     const errors: ConfigError[] = [];
     const byBranch = new Map<string, string[]>();
     for (const c of configs) byBranch.set(c.branch, [...(byBranch.get(c.branch) ?? []), c.stack]);
@@ -18,7 +21,13 @@ export function validateStackSet(configs: readonly StackLink[], stackNames: read
         if (stacks.length > 1) {
             for (const s of stacks) {
                 errors.push(
-                    new ConfigError(s, `${PROJECT}:branch`, JSON.stringify(branch), `is claimed by ${stacks.length} stacks (${stacks.join(", ")}); a push could not tell which environment to deploy`, "give each stack its own branch"),
+                    new ConfigError(
+                        s,
+                        `${PROJECT}:branch`,
+                        JSON.stringify(branch),
+                        `is claimed by ${stacks.length} stacks (${stacks.join(", ")}); a push could not tell which environment to deploy`,
+                        "give each stack its own branch",
+                    ),
                 );
             }
         }
@@ -27,13 +36,33 @@ export function validateStackSet(configs: readonly StackLink[], stackNames: read
     for (const c of configs) {
         if (c.promotedFrom === undefined) continue;
         if (!names.has(c.promotedFrom)) {
-            errors.push(new ConfigError(c.stack, `${PROJECT}:promotedFrom`, JSON.stringify(c.promotedFrom), `names no stack (known: ${[...names].join(", ")})`, "name an existing stack, or remove the key"));
+            errors.push(
+                new ConfigError(
+                    c.stack,
+                    `${PROJECT}:promotedFrom`,
+                    JSON.stringify(c.promotedFrom),
+                    `names no stack (known: ${[...names].join(", ")})`,
+                    "name an existing stack, or remove the key",
+                ),
+            );
             continue;
         }
         const seen = new Set([c.stack]);
-        for (let up = configs.find((x) => x.stack === c.promotedFrom); up; up = configs.find((x) => x.stack === up!.promotedFrom)) {
+        for (
+            let up = configs.find((x) => x.stack === c.promotedFrom);
+            up;
+            up = configs.find((x) => x.stack === up!.promotedFrom)
+        ) {
             if (seen.has(up.stack)) {
-                errors.push(new ConfigError(c.stack, `${PROJECT}:promotedFrom`, JSON.stringify(c.promotedFrom), `forms a cycle (${[...seen, up.stack].join(" <- ")})`, "make the chain end at the first environment (e.g. dev has no promotedFrom)"));
+                errors.push(
+                    new ConfigError(
+                        c.stack,
+                        `${PROJECT}:promotedFrom`,
+                        JSON.stringify(c.promotedFrom),
+                        `forms a cycle (${[...seen, up.stack].join(" <- ")})`,
+                        "make the chain end at the first environment (e.g. dev has no promotedFrom)",
+                    ),
+                );
                 break;
             }
             seen.add(up.stack);

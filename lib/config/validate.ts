@@ -61,7 +61,11 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
         auditTrail: role.auditTrail,
         promotedFrom,
         promotionGate,
-        historyReader: { roleName: role.readerRoleName, branches: trust.readerBranches, principals: trust.readerPrincipals },
+        historyReader: {
+            roleName: role.readerRoleName,
+            branches: trust.readerBranches,
+            principals: trust.readerPrincipals,
+        },
     };
     return { config, errors };
 }

@@ -59,7 +59,12 @@ export class ConfigReader {
     str(k: string, required: boolean, example: string): string | undefined {
         const v = this.get(k);
         if (unset(v)) {
-            if (required) this.fail(k, "is required but not set", `run \`${this.setCmd(k, example)}\` or add it to Pulumi.${this.stack}.yaml`);
+            if (required)
+                this.fail(
+                    k,
+                    "is required but not set",
+                    `run \`${this.setCmd(k, example)}\` or add it to Pulumi.${this.stack}.yaml`,
+                );
             return undefined;
         }
         if (isSecret(v)) {
@@ -67,7 +72,11 @@ export class ConfigReader {
             return undefined;
         }
         if (typeof v !== "string") {
-            this.fail(k, "must be a string", `quote it in Pulumi.${this.stack}.yaml, e.g. ${k.replace(/^.*:/, "")}: "${example}"`);
+            this.fail(
+                k,
+                "must be a string",
+                `quote it in Pulumi.${this.stack}.yaml, e.g. ${k.replace(/^.*:/, "")}: "${example}"`,
+            );
             return undefined;
         }
         return v;
@@ -76,14 +85,24 @@ export class ConfigReader {
     /** A whole number (Pulumi.yaml gives the default). */
     int(k: string, example: string): number | undefined {
         const n = integerValue(this.get(k));
-        if (n === undefined) this.fail(k, unset(this.get(k)) ? "is not set (Pulumi.yaml should give its default)" : "must be a whole number", `run \`${this.setCmd(k, example)}\``);
+        if (n === undefined)
+            this.fail(
+                k,
+                unset(this.get(k)) ? "is not set (Pulumi.yaml should give its default)" : "must be a whole number",
+                `run \`${this.setCmd(k, example)}\``,
+            );
         return n;
     }
 
     /** true or false (Pulumi.yaml gives the default). */
     bool(k: string, example: string): boolean | undefined {
         const b = booleanValue(this.get(k));
-        if (b === undefined) this.fail(k, unset(this.get(k)) ? "is not set (Pulumi.yaml should give its default)" : "must be true or false", `run \`${this.setCmd(k, example)}\``);
+        if (b === undefined)
+            this.fail(
+                k,
+                unset(this.get(k)) ? "is not set (Pulumi.yaml should give its default)" : "must be true or false",
+                `run \`${this.setCmd(k, example)}\``,
+            );
         return b;
     }
 
@@ -99,7 +118,11 @@ export class ConfigReader {
             }
         }
         if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
-            this.fail(k, "must be a list of strings", `write it as a YAML list in Pulumi.${this.stack}.yaml, e.g.\n      ${k.replace(/^.*:/, "")}:\n        - ${example}`);
+            this.fail(
+                k,
+                "must be a list of strings",
+                `write it as a YAML list in Pulumi.${this.stack}.yaml, e.g.\n      ${k.replace(/^.*:/, "")}:\n        - ${example}`,
+            );
             return undefined;
         }
         return v as string[];

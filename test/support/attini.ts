@@ -12,7 +12,14 @@
  * records the deployment, finished or failed, so that attini's follow ends.
  */
 import { CreateTableCommand, DynamoDBClient, PutItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
-import { BucketLocationConstraint, CreateBucketCommand, GetObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+    BucketLocationConstraint,
+    CreateBucketCommand,
+    GetObjectCommand,
+    ListObjectVersionsCommand,
+    PutBucketVersioningCommand,
+    S3Client,
+} from "@aws-sdk/client-s3";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { load } from "js-yaml";
 import { execFileSync } from "node:child_process";
@@ -42,7 +49,11 @@ export function packageDistribution(folder: string, zip: string, distributionId?
     try {
         const copy = path.join(work, path.basename(folder));
         fs.cpSync(folder, copy, { recursive: true });
-        execFileSync(realAttini(), ["distribution", "package", copy, ...(distributionId ? ["-i", distributionId] : [])], { env: { ...process.env, ATTINI_DISABLE_CLI_VERSION_CHECK: "true" }, stdio: "ignore" });
+        execFileSync(
+            realAttini(),
+            ["distribution", "package", copy, ...(distributionId ? ["-i", distributionId] : [])],
+            { env: { ...process.env, ATTINI_DISABLE_CLI_VERSION_CHECK: "true" }, stdio: "ignore" },
+        );
         const [built] = fs.readdirSync(path.join(copy, "attini_dist")).filter((f) => f.endsWith(".zip"));
         fs.copyFileSync(path.join(copy, "attini_dist", built), zip);
         return zip;
@@ -59,9 +70,18 @@ export function originBucket(account: string, region: string): string {
 /** Temporary credentials that act in `account` (the emulator does not check the role exists or trusts anyone). */
 export async function credentialsIn(moto: Moto, account: string, region: string) {
     const aws = awsEnvFor(moto, region);
-    const sts = new STSClient({ endpoint: moto.endpoint, region, credentials: { accessKeyId: aws.AWS_ACCESS_KEY_ID, secretAccessKey: aws.AWS_SECRET_ACCESS_KEY } });
+    const sts = new STSClient({
+        endpoint: moto.endpoint,
+        region,
+        credentials: { accessKeyId: aws.AWS_ACCESS_KEY_ID, secretAccessKey: aws.AWS_SECRET_ACCESS_KEY },
+    });
     try {
-        const out = await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/attini-gitops-test-setup`, RoleSessionName: "attini-footprint" }));
+        const out = await sts.send(
+            new AssumeRoleCommand({
+                RoleArn: `arn:aws:iam::${account}:role/attini-gitops-test-setup`,
+                RoleSessionName: "attini-footprint",
+            }),
+        );
         const c = out.Credentials!;
         return { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! };
     } finally {
@@ -148,13 +168,25 @@ export class AttiniAccount {
                 ],
             }),
         );
-        await this.s3.send(new CreateBucketCommand({ Bucket: this.bucket, CreateBucketConfiguration: { LocationConstraint: this.region as BucketLocationConstraint } }));
-        await this.s3.send(new PutBucketVersioningCommand({ Bucket: this.bucket, VersioningConfiguration: { Status: "Enabled" } }));
+        await this.s3.send(
+            new CreateBucketCommand({
+                Bucket: this.bucket,
+                CreateBucketConfiguration: { LocationConstraint: this.region as BucketLocationConstraint },
+            }),
+        );
+        await this.s3.send(
+            new PutBucketVersioningCommand({ Bucket: this.bucket, VersioningConfiguration: { Status: "Enabled" } }),
+        );
     }
 
     /** What `attini environment create <name> --env-type <type>` records. */
     async createEnvironment(name: string, type: "production" | "test"): Promise<void> {
-        await this.dynamo.send(new PutItemCommand({ TableName: RESOURCE_STATES_TABLE, Item: { resourceType: { S: "Environment" }, name: { S: name }, environmentType: { S: type } } }));
+        await this.dynamo.send(
+            new PutItemCommand({
+                TableName: RESOURCE_STATES_TABLE,
+                Item: { resourceType: { S: "Environment" }, name: { S: name }, environmentType: { S: type } },
+            }),
+        );
     }
 
     /** Every upload to the deployment-origin bucket, as `<key>#<versionId>` (none without the bucket). */
@@ -192,22 +224,38 @@ export class AttiniAccount {
             errors: { M: {} },
             deploymentType: { S: "platform" },
             initStackUnchanged: { BOOL: false },
-            ...(o.result === "running" ? {} : { deploymentPlanCount: { N: "1" }, deploymentPlanStatus: { S: o.result === "succeeded" ? "SUCCEEDED" : "FAILED" } }),
+            ...(o.result === "running"
+                ? {}
+                : {
+                      deploymentPlanCount: { N: "1" },
+                      deploymentPlanStatus: { S: o.result === "succeeded" ? "SUCCEEDED" : "FAILED" },
+                  }),
             ...(o.result === "failed" ? { errorCode: { S: o.code }, errorMessage: { S: o.message } } : {}),
         };
         for (const time of ["0", String(r.time ?? Date.now())]) {
-            await this.dynamo.send(new PutItemCommand({ TableName: DEPLOY_DATA_TABLE, Item: { ...item, deploymentTime: { N: time } } }));
+            await this.dynamo.send(
+                new PutItemCommand({ TableName: DEPLOY_DATA_TABLE, Item: { ...item, deploymentTime: { N: time } } }),
+            );
         }
     }
 
     /** The distributionId in an uploaded distribution's attini-config (read with Python's zipfile, apart from the driver's reader), or a new one as the backend would make. */
     async uploadedDistributionId(upload: string): Promise<string> {
         const hash = upload.lastIndexOf("#");
-        const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: upload.slice(0, hash), VersionId: upload.slice(hash + 1) }));
+        const out = await this.s3.send(
+            new GetObjectCommand({
+                Bucket: this.bucket,
+                Key: upload.slice(0, hash),
+                VersionId: upload.slice(hash + 1),
+            }),
+        );
         const zip = Buffer.from(await out.Body!.transformToByteArray());
         const text = execFileSync(
             "python3",
-            ["-c", "import io,sys,zipfile\nz=zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read()))\nn=[x for x in z.namelist() if x in ('attini-config.yaml','attini-config.yml','attini-config.json')]\nsys.stdout.write(z.read(n[0]).decode() if n else '')"],
+            [
+                "-c",
+                "import io,sys,zipfile\nz=zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read()))\nn=[x for x in z.namelist() if x in ('attini-config.yaml','attini-config.yml','attini-config.json')]\nsys.stdout.write(z.read(n[0]).decode() if n else '')",
+            ],
             { input: zip, encoding: "utf8" },
         );
         const config = (text ? load(text) : {}) as { distributionId?: unknown };
@@ -217,7 +265,11 @@ export class AttiniAccount {
     /** The deployments recorded for a distribution in an environment. */
     async deployments(environment: string, distributionName: string): Promise<number> {
         const out = await this.dynamo.send(
-            new QueryCommand({ TableName: DEPLOY_DATA_TABLE, KeyConditionExpression: "deploymentName = :n", ExpressionAttributeValues: { ":n": { S: `${environment}-${distributionName}` } } }),
+            new QueryCommand({
+                TableName: DEPLOY_DATA_TABLE,
+                KeyConditionExpression: "deploymentName = :n",
+                ExpressionAttributeValues: { ":n": { S: `${environment}-${distributionName}` } },
+            }),
         );
         return out.Count ?? 0;
     }
@@ -229,7 +281,10 @@ export class AttiniAccount {
 }
 
 /** What the stand-in backend does with the next distribution that lands in an account. */
-export type Outcome = { result: "succeeded"; afterMs?: number } | { result: "failed"; code: string; message: string } | { result: "never" };
+export type Outcome =
+    | { result: "succeeded"; afterMs?: number }
+    | { result: "failed"; code: string; message: string }
+    | { result: "never" };
 
 /**
  * A stand-in for Attini's backend: it watches the deployment-origin buckets and, for each
@@ -271,9 +326,17 @@ export class AttiniBackend {
                     const outcome = this.outcome.get(a.account) ?? { result: "succeeded" };
                     if (outcome.result === "never") continue;
                     const distributionId = await a.uploadedDistributionId(upload);
-                    const record = () => a.recordDeployment({ environment, distributionName, objectIdentifier: upload, distributionId, outcome: outcome.result === "failed" ? outcome : { result: "succeeded" } });
+                    const record = () =>
+                        a.recordDeployment({
+                            environment,
+                            distributionName,
+                            objectIdentifier: upload,
+                            distributionId,
+                            outcome: outcome.result === "failed" ? outcome : { result: "succeeded" },
+                        });
                     // A deployment that takes a while: attini follows it until it is recorded.
-                    if (outcome.result === "succeeded" && outcome.afterMs) setTimeout(() => void record().catch((e: Error) => (this.lastError = e)), outcome.afterMs);
+                    if (outcome.result === "succeeded" && outcome.afterMs)
+                        setTimeout(() => void record().catch((e: Error) => (this.lastError = e)), outcome.afterMs);
                     else await record();
                 }
             }

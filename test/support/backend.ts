@@ -46,7 +46,12 @@ export async function s3Backend(moto: Moto, region = "eu-west-1"): Promise<Backe
         forcePathStyle: true,
         credentials: { accessKeyId: aws.AWS_ACCESS_KEY_ID, secretAccessKey: aws.AWS_SECRET_ACCESS_KEY },
     });
-    await s3.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }));
+    await s3.send(
+        new CreateBucketCommand({
+            Bucket: bucket,
+            CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint },
+        }),
+    );
     s3.destroy();
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-home-"));
     const url = `s3://${bucket}?endpoint=${encodeURIComponent(moto.endpoint)}&region=${region}&use_path_style=true`;

@@ -113,7 +113,11 @@ export class StsFront {
                     );
                     return;
                 }
-                const upstream = await fetch(`${self.moto.endpoint}${req.url}`, { method: req.method, headers: req.headers as Record<string, string>, body: req.method === "GET" ? undefined : body });
+                const upstream = await fetch(`${self.moto.endpoint}${req.url}`, {
+                    method: req.method,
+                    headers: req.headers as Record<string, string>,
+                    body: req.method === "GET" ? undefined : body,
+                });
                 res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "text/xml" });
                 res.end(Buffer.from(await upstream.arrayBuffer()));
             });
@@ -150,7 +154,13 @@ export interface CliResult {
 }
 
 /** A CI job's environment: source credentials, the backend, the stand-in attini, its own HOME and TMPDIR. */
-export function jobEnv(opts: { moto: Moto; backend: Backend; reports?: ReportServer; stsEndpoint?: string; extra?: Record<string, string | undefined> }): { env: NodeJS.ProcessEnv; home: string; tmp: string; dispose(): void } {
+export function jobEnv(opts: {
+    moto: Moto;
+    backend: Backend;
+    reports?: ReportServer;
+    stsEndpoint?: string;
+    extra?: Record<string, string | undefined>;
+}): { env: NodeJS.ProcessEnv; home: string; tmp: string; dispose(): void } {
     pulumiCli();
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-job-"));
     const home = path.join(root, "home");
@@ -174,7 +184,12 @@ export function jobEnv(opts: { moto: Moto; backend: Backend; reports?: ReportSer
 }
 
 /** Runs `attini-gitops ARGS` and waits for it; `during` may act on the running process. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv, cwd: string, during?: (child: ChildProcess) => void): Promise<CliResult> {
+export function runCli(
+    args: string[],
+    env: NodeJS.ProcessEnv,
+    cwd: string,
+    during?: (child: ChildProcess) => void,
+): Promise<CliResult> {
     return new Promise((resolve, reject) => {
         const child = spawn(process.execPath, [CLI, ...args], { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
         let stdout = "";

@@ -22,7 +22,10 @@ export interface MockAws {
 }
 
 /** A stack file's config as the engine hands it to the program: strings, defaults applied. */
-export function engineConfigOf(stack: string, overrides: Record<string, string> = {}): { config: Record<string, string>; secretKeys: string[] } {
+export function engineConfigOf(
+    stack: string,
+    overrides: Record<string, string> = {},
+): { config: Record<string, string>; secretKeys: string[] } {
     const schema = readProjectSchema(ROOT);
     const { raw, errors } = readStackFile(schema, stack, path.join(ROOT, `Pulumi.${stack}.yaml`));
     if (errors.length) throw new Error(errors.join("\n"));
@@ -44,13 +47,19 @@ export function valueOf<T>(o: pulumi.Input<T>): Promise<T> {
 
 /** Resolves every output of the program to plain values. */
 async function resolveAll(outputs: Record<string, unknown>): Promise<Record<string, any>> {
-    const entries = await Promise.all(Object.entries(outputs).map(async ([k, v]) => [k, await valueOf(v as pulumi.Input<unknown>)] as const));
+    const entries = await Promise.all(
+        Object.entries(outputs).map(async ([k, v]) => [k, await valueOf(v as pulumi.Input<unknown>)] as const),
+    );
     return Object.fromEntries(entries);
 }
 
 /** Whether a mocked resource input arrived as a secret (Pulumi stores such values encrypted). */
 export function isSecretInput(v: unknown): v is { value: any } {
-    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+    return (
+        typeof v === "object" &&
+        v !== null &&
+        (v as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig
+    );
 }
 
 export async function runProgram(
@@ -65,16 +74,24 @@ export async function runProgram(
                 resources.push({ type: args.type, name: args.name, inputs: args.inputs });
                 const account = aws.callerAccount;
                 const state: Record<string, unknown> = { ...args.inputs };
-                if (args.type === "aws:iam/role:Role") state.arn = `arn:aws:iam::${account}:role${args.inputs.path ?? "/"}${args.inputs.name}`;
-                if (args.type === "aws:iam/openIdConnectProvider:OpenIdConnectProvider") state.arn = `arn:aws:iam::${account}:oidc-provider/${String(args.inputs.url).replace(/^https:\/\//, "")}`;
+                if (args.type === "aws:iam/role:Role")
+                    state.arn = `arn:aws:iam::${account}:role${args.inputs.path ?? "/"}${args.inputs.name}`;
+                if (args.type === "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+                    state.arn = `arn:aws:iam::${account}:oidc-provider/${String(args.inputs.url).replace(/^https:\/\//, "")}`;
                 return { id: `${args.name}-id`, state };
             },
             call(args) {
                 if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") {
-                    return { accountId: aws.callerAccount, arn: `arn:aws:iam::${aws.callerAccount}:user/engineer`, userId: "AIDAENGINEER", id: aws.callerAccount };
+                    return {
+                        accountId: aws.callerAccount,
+                        arn: `arn:aws:iam::${aws.callerAccount}:user/engineer`,
+                        userId: "AIDAENGINEER",
+                        id: aws.callerAccount,
+                    };
                 }
                 if (args.token === "aws:iam/getPolicy:getPolicy") {
-                    if (aws.attiniPolicyExists === false) throw new Error(`NoSuchEntity: Policy ${args.inputs.arn} does not exist or is not attachable.`);
+                    if (aws.attiniPolicyExists === false)
+                        throw new Error(`NoSuchEntity: Policy ${args.inputs.arn} does not exist or is not attachable.`);
                     return { arn: args.inputs.arn, name: String(args.inputs.arn).split("/").pop() };
                 }
                 throw new Error(`unexpected call ${args.token}`);

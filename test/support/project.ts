@@ -31,14 +31,24 @@ export interface ScratchProject {
 
 /** Runs git in `dir` as a throwaway identity; returns its trimmed stdout. */
 export function git(dir: string, ...args: string[]): string {
-    return execFileSync("git", ["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "init.defaultBranch=main", ...args], { cwd: dir, encoding: "utf8" }).trim();
+    return execFileSync(
+        "git",
+        ["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "init.defaultBranch=main", ...args],
+        { cwd: dir, encoding: "utf8" },
+    ).trim();
 }
 
 /**
  * Appends `n` commits to `ref` (a branch, or any ref such as refs/remotes/origin/dev) in one
  * `git fast-import`, however large n is: commit i changes `file(i)` and is titled `subject(i)`.
  */
-export function appendCommits(dir: string, ref: string, n: number, file: (i: number) => string, subject: (i: number) => string): void {
+export function appendCommits(
+    dir: string,
+    ref: string,
+    n: number,
+    file: (i: number) => string,
+    subject: (i: number) => string,
+): void {
     const parent = git(dir, "rev-parse", ref);
     // Never older than the parent: git's range walks assume committer dates do not go backwards.
     const when = Math.max(Math.floor(Date.now() / 1000), Number(git(dir, "log", "-1", "--format=%ct", parent)));
@@ -90,10 +100,18 @@ export function outputsFor(c: StackConfig): DeployRoleOutputs {
 }
 
 /** An inline program that exports what index.ts exports, from the engine's validated config. */
-const deployRoleOutputs = (override: Record<string, unknown>) => async () => ({ ...outputsFor(requireStackConfig(pulumi.getStack(), configFromEngine())), ...override });
+const deployRoleOutputs = (override: Record<string, unknown>) => async () => ({
+    ...outputsFor(requireStackConfig(pulumi.getStack(), configFromEngine())),
+    ...override,
+});
 
 /** Runs `up` for the given stacks of the scratch project on the backend. */
-export async function provision(project: ScratchProject, backend: Backend, stacks: readonly string[] = STACKS, override: Record<string, unknown> = {}): Promise<void> {
+export async function provision(
+    project: ScratchProject,
+    backend: Backend,
+    stacks: readonly string[] = STACKS,
+    override: Record<string, unknown> = {},
+): Promise<void> {
     for (const stackName of stacks) {
         const stack = await LocalWorkspace.createOrSelectStack(
             { stackName, projectName: "attini-gitops", program: deployRoleOutputs(override) },

@@ -19,7 +19,10 @@ export const STAND_IN_ATTINI = path.join(ROOT, "test", "fixtures", "attini");
 
 /** Runs one of the scripts/ensure-*.sh scripts and returns the path it prints. */
 export function ensure(script: string, ...args: string[]): string {
-    return execFileSync("bash", [path.join(ROOT, "scripts", script), ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+    return execFileSync("bash", [path.join(ROOT, "scripts", script), ...args], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "inherit"],
+    }).trim();
 }
 
 let pulumiBin: string | undefined;

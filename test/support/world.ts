@@ -17,7 +17,14 @@ export let project: ScratchProject;
 export let reports: ReportServer;
 export let sts: StsFront;
 
-export function useWorld(test: TestFn, opts: { stacks?: readonly string[]; edit?: Parameters<typeof scratchProject>[0]; ready?: () => void | Promise<void> } = {}): void {
+export function useWorld(
+    test: TestFn,
+    opts: {
+        stacks?: readonly string[];
+        edit?: Parameters<typeof scratchProject>[0];
+        ready?: () => void | Promise<void>;
+    } = {},
+): void {
     test.before(async () => {
         pulumiCli();
         moto = await startMoto();
