@@ -7,7 +7,7 @@ import { HistoryReader } from "./components/historyReader";
 import { assertAccount } from "./lib/accountGuard";
 import { requireStackConfig } from "./lib/config/validate";
 import { configFromEngine } from "./lib/engineConfig";
-import { configOutputs, ProgramOutputs } from "./lib/outputs";
+import { configOutputs, type ProgramOutputs } from "./lib/outputs";
 import { buildServerPolicy } from "./lib/policies";
 
 export = async () => {

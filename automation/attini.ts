@@ -115,9 +115,8 @@ export const JAVA_OPTION_VARS = ["JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA
 export function withoutAwsProperties(options: string): string {
     let out = "";
     const token = /(\s*)((?:"[^"]*"|'[^']*'|\S)+)/gy;
-    let m: RegExpExecArray | null;
     let rest = 0;
-    while ((m = token.exec(options)) !== null) {
+    for (let m = token.exec(options); m !== null; m = token.exec(options)) {
         rest = token.lastIndex;
         const bare = m[2].replace(/["']/g, "");
         if (/^-Daws\./.test(bare)) continue;

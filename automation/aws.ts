@@ -3,17 +3,17 @@
  * the AWS SDK for JavaScript v3 with the driver's retry policy and deadlines (sts.ts,
  * githubOidc.ts, history.ts), and in the unit tests a fake that records the order of the calls.
  */
-import { assumeRoleWithGithubOidc, WebIdentityRequest } from "./githubOidc";
-import { HistoryQuery, readDeployments, RecordedDeployment } from "./history";
+import { assumeRoleWithGithubOidc, type WebIdentityRequest } from "./githubOidc";
+import { type HistoryQuery, type RecordedDeployment, readDeployments } from "./history";
 import {
-    AssumeRoleRequest,
+    type AssumeRoleRequest,
     assumeRole,
     callerAccount,
-    Deadline,
+    type Deadline,
     findSourceCredentials,
-    SourceCredentials,
-    StsContext,
-    TemporaryCredentials,
+    type SourceCredentials,
+    type StsContext,
+    type TemporaryCredentials,
 } from "./sts";
 
 export interface Aws {

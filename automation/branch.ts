@@ -51,7 +51,7 @@ const pick = (env: Env, ...names: string[]): [string, string] | undefined => {
     return undefined;
 };
 const headsOnly = (hit: [string, string] | undefined): [string, string] | undefined =>
-    hit && hit[1].startsWith("refs/heads/") ? hit : undefined;
+    hit?.[1].startsWith("refs/heads/") ? hit : undefined;
 
 /**
  * An allow-list check on the variable that names the trigger: a missing or unlisted value refuses,
@@ -257,6 +257,9 @@ export function resolveBranch(flag: string | undefined, env: Env, git: GitRunner
 }
 
 export function resolveCommit(env: Env, git: GitRunner): string | undefined {
-    for (const v of COMMIT_VARS) if (env[v] && /^[0-9a-f]{7,64}$/i.test(env[v]!)) return env[v];
+    for (const v of COMMIT_VARS) {
+        const sha = env[v];
+        if (sha && /^[0-9a-f]{7,64}$/i.test(sha)) return sha;
+    }
     return git(["rev-parse", "HEAD"]);
 }

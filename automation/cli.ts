@@ -6,12 +6,12 @@
 // Cache compiled code (Node >= 22.1) so that the Automation API, a large module graph, loads in
 // about half the time on every run after the first. The cache holds no data, only bytecode.
 // A require() call, because an import would be hoisted above it and load before the cache is on.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 (require("node:module") as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
 import { buildServerPolicyCommand } from "./commands/buildServerPolicy";
-import { Command, CommandContext, EXIT_CODES, Values } from "./commands/command";
+import { type Command, type CommandContext, EXIT_CODES, type Values } from "./commands/command";
 import { deployCommand } from "./commands/deploy";
 import { planCommand } from "./commands/plan";
 import { statusCommand } from "./commands/status";

@@ -26,7 +26,7 @@ export function deferTypescript(): void {
     const load = (): object => {
         if (real === undefined) {
             if (require.cache[file] === placeholder) delete require.cache[file];
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            // require(): the real module, loaded on first use in place of the placeholder.
             real = require(file) as object;
         }
         return real;

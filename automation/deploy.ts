@@ -6,24 +6,24 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { assertAccount, WrongAccountError } from "../lib/accountGuard";
 import { roleArn } from "../lib/arns";
-import { StackConfig } from "../lib/config/types";
+import type { StackConfig } from "../lib/config/types";
+import type { DeployRoleOutputs } from "../lib/outputs";
+import { checkDigest, distributionDigest } from "./artifact";
 import { attiniArgs, attiniEnv, findAttini, runAttini, staticCredentialVars } from "./attini";
-import { Aws, realAws } from "./aws";
-import { CredentialEndpoint } from "./credentialEndpoint";
+import { type Aws, realAws } from "./aws";
 import { resolveBranch, resolveCommit } from "./branch";
+import { CredentialEndpoint } from "./credentialEndpoint";
+import { DriverError, Exit, usage } from "./errors";
 import { gitIn, repositoryPathspec } from "./git";
 import { githubIdToken } from "./githubOidc";
-import { DriverError, Exit, usage } from "./errors";
-import { Logger } from "./log";
-import type { DeployRoleOutputs } from "../lib/outputs";
+import { readStackHistory } from "./history";
+import type { Logger } from "./log";
 import { readOutputs } from "./outputs";
 import { findProjectDir, loadValidStacks, stackFor } from "./project";
-import { checkDigest, distributionDigest } from "./artifact";
-import { readStackHistory } from "./history";
-import { applyPromotionGate, GateReport } from "./promotion";
+import { applyPromotionGate, type GateReport } from "./promotion";
 import { cleanSessionName, cleanTagValue, defaultSessionName, sourceIdentity } from "./session";
-import { AwsTimeouts, Deadline, StsContext, TemporaryCredentials } from "./sts";
-import { applyVerifiedGate, VerifiedGateReport } from "./verifiedGate";
+import { type AwsTimeouts, Deadline, type StsContext, type TemporaryCredentials } from "./sts";
+import { applyVerifiedGate, type VerifiedGateReport } from "./verifiedGate";
 
 export interface DeployOptions {
     distributionPath: string;
@@ -333,8 +333,10 @@ async function deployWith(
         log.info(`dry run: would assume ${role} as session ${sessionName}, then run: ${commandLine}`);
         return finish({ result: "dry-run", exitCode: Exit.OK, ...summary });
     }
-
-    const externalIdRequired = outputs!.externalIdRequired;
+    // Not a dry run: the outputs were read (a failed read has thrown) and attini was found.
+    if (outputs === undefined || attini === undefined) throw new Error("no stack outputs or attini outside a dry run");
+    const { accountId, externalIdRequired } = outputs;
+    const attiniBin = attini;
     if (externalIdRequired && !o.externalId && !o.githubOidc) {
         throw usage(
             `stack ${stack.stack} requires an ExternalId: pass --external-id or set ATTINI_GITOPS_EXTERNAL_ID (from the CI system's secret store, never from a file in the repo).`,
@@ -375,7 +377,7 @@ async function deployWith(
         try {
             assertAccount(
                 stack.stack,
-                outputs!.accountId,
+                accountId,
                 await aws.callerAccount(ctx, creds),
                 "the assumed deploy role's credentials",
                 "Attini was not run. Check deployRoleArn in the stack outputs and run `pulumi up` for this stack in its own account.",
@@ -394,7 +396,7 @@ async function deployWith(
     }
     log.info(`assumed ${role} (session ${sessionName}); running: ${commandLine}`);
     const { exitCode, ended } = await runAttini({
-        bin: attini!,
+        bin: attiniBin,
         args: command,
         env: attiniEnv(
             env,

@@ -8,12 +8,12 @@ import { DriverError, Exit, usage } from "./errors";
 import type { Redactor } from "./log";
 import {
     callSts,
-    Deadline,
+    type Deadline,
     DeadlineExceeded,
     deadlineMessage,
     describeError,
-    StsContext,
-    TemporaryCredentials,
+    type StsContext,
+    type TemporaryCredentials,
     temporaryCredentials,
 } from "./sts";
 

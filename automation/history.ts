@@ -12,18 +12,18 @@
  * deploymentPlanStatus to the Step Functions status, and errorCode/errorMessage on failure).
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { StackConfig } from "../lib/config/types";
 import { DEPLOY_DATA_TABLE, historyReaderArn } from "../lib/arns";
-import { DriverError } from "./errors";
+import type { StackConfig } from "../lib/config/types";
 import type { Aws } from "./aws";
+import { DriverError } from "./errors";
 import {
     callAws,
     DeadlineExceeded,
     deadlineMessage,
     describeError,
-    SourceCredentials,
-    StsContext,
-    TemporaryCredentials,
+    type SourceCredentials,
+    type StsContext,
+    type TemporaryCredentials,
 } from "./sts";
 
 /**

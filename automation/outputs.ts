@@ -5,10 +5,9 @@
  */
 import { execFile as execFileCb } from "node:child_process";
 import { promisify } from "node:util";
-import { roleArn } from "../lib/arns";
-import { StackConfig } from "../lib/config/types";
-import { historyReaderArn } from "../lib/arns";
-import { configOutputs, DeployRoleOutputs, OUTPUT_NAMES } from "../lib/outputs";
+import { historyReaderArn, roleArn } from "../lib/arns";
+import type { StackConfig } from "../lib/config/types";
+import { configOutputs, type DeployRoleOutputs, OUTPUT_NAMES } from "../lib/outputs";
 import { deferTypescript } from "./deferTypescript";
 import { DriverError, Exit } from "./errors";
 import { Deadline, DeadlineExceeded } from "./sts";
@@ -97,7 +96,8 @@ export type Workspace = Promise<import("@pulumi/pulumi/automation/localWorkspace
  */
 export function openWorkspace(projectDir: string): Workspace {
     deferTypescript();
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // require(), not import: the Automation API loads here, once deferTypescript() is in place,
+    // and not at start-up for commands that never read outputs.
     const { PulumiCommand } =
         require("@pulumi/pulumi/automation/cmd") as typeof import("@pulumi/pulumi/automation/cmd");
     // PulumiCommand.get takes no environment: it spawns `pulumi version` at once with this

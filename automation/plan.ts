@@ -5,11 +5,11 @@
 import * as os from "node:os";
 import pLimit from "p-limit";
 import { roleArn } from "../lib/arns";
-import { StackConfig } from "../lib/config/types";
+import type { StackConfig } from "../lib/config/types";
 import { resolveBranch } from "./branch";
-import { gitIn } from "./git";
 import { DriverError, usage } from "./errors";
-import { openWorkspace, readOutputs, Workspace } from "./outputs";
+import { gitIn } from "./git";
+import { openWorkspace, readOutputs, type Workspace } from "./outputs";
 import { findProjectDir, loadValidStacks, stackFor } from "./project";
 
 export interface PlanRow {

@@ -4,8 +4,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { StackConfig } from "../lib/config/types";
-import { byStackName, loadStacks, LoadedStacks } from "../lib/stackFiles";
+import type { StackConfig } from "../lib/config/types";
+import { byStackName, type LoadedStacks, loadStacks } from "../lib/stackFiles";
 import { DriverError, Exit, usage } from "./errors";
 
 /** The folder with Pulumi.yaml: --cwd, or the current directory or one above it. */

@@ -5,10 +5,10 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { StackConfig } from "../lib/config/types";
+import type { StackConfig } from "../lib/config/types";
 import { ATTINI_OUTPUT_DIR } from "./artifact";
-import { Commit, commits, exists, GitRunner, logWithMarks, remoteRef } from "./git";
 import { DriverError, Exit } from "./errors";
+import { type Commit, commits, exists, type GitRunner, logWithMarks, remoteRef } from "./git";
 
 export interface DownstreamOnly extends Commit {
     /** hotfix: its change exists nowhere upstream; cherry-pick: an equal change exists upstream. */
@@ -267,7 +267,8 @@ export function applyPromotionGate(o: GateOptions): GateReport {
         );
     }
     for (const w of freshnessWarnings(o.git, [ref], Math.floor(Date.now() / 1000))) o.log(`promotion gate: ${w}`);
-    const head = o.git(["rev-parse", "HEAD"])!;
+    const head = o.git(["rev-parse", "HEAD"]);
+    if (head === undefined) return cannotCheck("git could not read HEAD, so what is deployed is unknown.");
     const pathspec = o.distribution.kind === "folder" ? o.distribution.pathspec : undefined;
     report.scope =
         o.distribution.kind === "folder"

@@ -45,6 +45,9 @@ export const ACTOR_VARS = [
 
 /** The SourceIdentity: the CI actor, cleaned to the same rules as a session name (2-64 of `[\w+=,.@-]`). */
 export function sourceIdentity(env: Readonly<Record<string, string | undefined>>): string {
-    for (const v of ACTOR_VARS) if (env[v]) return cleanSessionName(env[v]!);
+    for (const v of ACTOR_VARS) {
+        const actor = env[v];
+        if (actor) return cleanSessionName(actor);
+    }
     return "attini-gitops";
 }

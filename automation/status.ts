@@ -3,14 +3,14 @@
  * recorded there (read with the environment's history reader), and every promotion link's state
  * from the local clone.
  */
-import { StackConfig } from "../lib/config/types";
-import { HistoryUnreadable, readStackHistory, RecordedDeployment } from "./history";
+import type { StackConfig } from "../lib/config/types";
+import { type Aws, realAws } from "./aws";
+import { type Commit, gitIn, remoteRef, tipOf } from "./git";
+import { HistoryUnreadable, type RecordedDeployment, readStackHistory } from "./history";
 import { findProjectDir, loadValidStacks } from "./project";
-import { Commit, gitIn, remoteRef, tipOf } from "./git";
-import { LinkStatus, linkStatus } from "./promotion";
+import { type LinkStatus, linkStatus } from "./promotion";
 import { cleanSessionName, cleanTagValue, sourceIdentity } from "./session";
-import { Aws, realAws } from "./aws";
-import { AwsTimeouts, Deadline, SourceCredentials } from "./sts";
+import { type AwsTimeouts, Deadline, type SourceCredentials } from "./sts";
 
 /** What Attini recorded about one distribution in one environment. */
 export interface DeployedState {
@@ -179,9 +179,9 @@ function formatEnvironment(e: EnvironmentStatus): string[] {
     out.push(`  last deployment of ${distributionName}: ${deployment(last)}`);
     if (last.status !== "succeeded")
         out.push(lastSucceeded ? `  last success: ${deployment(lastSucceeded)}` : "  last success: none recorded");
-    if (e.movedOn)
+    if (e.movedOn && e.tip)
         out.push(
-            `  the branch moved on, the environment did not: ${e.tip!.ref} was committed after the last deployment started`,
+            `  the branch moved on, the environment did not: ${e.tip.ref} was committed after the last deployment started`,
         );
     return out;
 }

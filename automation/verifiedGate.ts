@@ -4,21 +4,22 @@
  * shows a successful deployment of that same distributionId. The git-based gate (promotion.ts)
  * still runs beside it; this one checks the artifact itself, by Attini's record.
  */
-import { StackConfig } from "../lib/config/types";
+import type { StackConfig } from "../lib/config/types";
 import { ArtifactError, readAttiniConfig } from "./artifact";
 import { DriverError, Exit } from "./errors";
-import { HistoryUnreadable, RecordedDeployment } from "./history";
+import { HistoryUnreadable, type RecordedDeployment } from "./history";
 
 /** What the upstream record says about the distributionId being promoted. */
 export type VerifiedCase = "succeeded" | "failed" | "running" | "never-deployed" | "other-id";
 
-export interface Verdict {
-    case: VerifiedCase;
-    /** The newest upstream deployment of the distributionId being promoted. */
-    matched?: RecordedDeployment;
-    /** The newest upstream deployment of the distribution, whatever its id. */
-    last?: RecordedDeployment;
-}
+/**
+ * `matched`: the newest upstream deployment of the distributionId being promoted; `last`: the
+ * newest upstream deployment of the distribution, whatever its id.
+ */
+export type Verdict =
+    | { case: "never-deployed"; matched?: undefined; last?: undefined }
+    | { case: "other-id"; matched?: undefined; last: RecordedDeployment }
+    | { case: RecordedDeployment["status"]; matched: RecordedDeployment; last: RecordedDeployment };
 
 /**
  * The verdict on an upstream history (newest first): the newest deployment of `distributionId`
@@ -87,9 +88,9 @@ export function refusal(
         case "other-id":
             return `${env} has no deployment of distributionId ${o.distributionId}.${last} Promote the artifact that succeeded in ${o.upstream.stack}, or deploy this one there first.`;
         case "failed":
-            return `distributionId ${o.distributionId} failed in ${env} at ${when(v.matched!)}${v.matched!.detail ? ` (${v.matched!.detail})` : ""}.${last} Fix it and deploy it to ${o.upstream.stack} successfully first.`;
+            return `distributionId ${o.distributionId} failed in ${env} at ${when(v.matched)}${v.matched.detail ? ` (${v.matched.detail})` : ""}.${last} Fix it and deploy it to ${o.upstream.stack} successfully first.`;
         case "running":
-            return `distributionId ${o.distributionId} has not finished in ${env}: started at ${when(v.matched!)}${v.matched!.detail ? `, ${v.matched!.detail}` : ""}.${last} Wait until it has succeeded there.`;
+            return `distributionId ${o.distributionId} has not finished in ${env}: started at ${when(v.matched)}${v.matched.detail ? `, ${v.matched.detail}` : ""}.${last} Wait until it has succeeded there.`;
         case "succeeded":
             return "";
     }
@@ -169,7 +170,7 @@ export async function applyVerifiedGate(o: VerifiedGateOptions): Promise<Verifie
     report = { ...report, case: v.case, matched: v.matched, last: v.last };
     if (v.case === "succeeded") {
         o.log(
-            `verified promotion gate: ${distributionName} ${distributionId} succeeded in ${upstream.attiniEnvironment} (stack ${upstream.stack}) at ${when(v.matched!)}`,
+            `verified promotion gate: ${distributionName} ${distributionId} succeeded in ${upstream.attiniEnvironment} (stack ${upstream.stack}) at ${when(v.matched)}`,
         );
         return { ...report, result: "passed" };
     }

@@ -6,11 +6,12 @@
  * local emulator and file backend. attini is a tiny script that records when it started.
  * `npm run bench -- --readme` also writes the figures into README.md.
  */
-import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { fileBackend } from "../test/support/backend";
 import { jobEnv } from "../test/support/driver";
 import { awsEnvFor, startMoto } from "../test/support/moto";

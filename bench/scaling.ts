@@ -10,7 +10,7 @@
  * The deploy is timed from the driver's start to attini's start (attini is a script that records
  * the moment). `--readme` writes the figures into README.md.
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -65,9 +65,13 @@ async function measured(
     const t0 = wallMs();
     const child: ChildProcess = spawn(cmd, args, { ...opts, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
-    child.stderr!.on("data", (d) => (stderr += d));
+    child.stderr?.on("data", (d) => {
+        stderr += d;
+    });
     let peak = 0;
-    const sampler = setInterval(() => (peak = Math.max(peak, treeRss(child.pid!))), 20);
+    const sampler = setInterval(() => {
+        if (child.pid !== undefined) peak = Math.max(peak, treeRss(child.pid));
+    }, 20);
     const code = await new Promise<number | null>((r) => child.on("close", r));
     clearInterval(sampler);
     if (code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${code}: ${stderr}`);
@@ -119,7 +123,10 @@ async function main(): Promise<void> {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-bench-"));
     const made: string[] = [];
     const lines: string[] = [];
-    const say = (l: string) => (console.log(l), lines.push(l));
+    const say = (l: string) => {
+        console.log(l);
+        lines.push(l);
+    };
     try {
         await provision(base, backend);
         const mark = path.join(work, "attini-started");

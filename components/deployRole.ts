@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import { attiniPolicyArn } from "../lib/arns";
-import { StackConfig } from "../lib/config/types";
+import type { StackConfig } from "../lib/config/types";
 import { GITHUB_OIDC_URL, STS_AUDIENCE, trustPolicy } from "../lib/policies";
 
 /** Arguments of {@link DeployRole}. */

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { StackConfig } from "../lib/config/types";
+import type { StackConfig } from "../lib/config/types";
 import { historyReaderPolicy, historyReaderTrust } from "../lib/historyReader";
 import { trustPolicy } from "../lib/policies";
 

@@ -7,6 +7,7 @@
  */
 export function branchNameProblem(branch: string): string | undefined {
     if (branch.trim() === "") return "is empty";
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point: git refuses them in ref names
     if (/[\s\x00-\x1f\x7f]/u.test(branch)) return "contains whitespace or control characters";
     if (/[~^:?*[\\]/.test(branch)) return "contains one of ~ ^ : ? * [ \\, which git does not allow in branch names";
     if (branch.includes("..")) return "contains '..'";

@@ -3,7 +3,7 @@
  * applied, secrets decrypted) into the shape lib/config.ts validates.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { RawConfig, RawValue } from "./config/types";
+import type { RawConfig, RawValue } from "./config/types";
 
 type SecretCheck = (key: string) => boolean;
 

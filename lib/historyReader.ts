@@ -8,8 +8,8 @@
  */
 import { deployDataTableArn } from "./arns";
 import { ConfigError } from "./config/errors";
-import { PROJECT, StackConfig } from "./config/types";
-import { PolicyDocument, Trusted } from "./policies";
+import { PROJECT, type StackConfig } from "./config/types";
+import type { PolicyDocument, Trusted } from "./policies";
 
 /**
  * Who may assume the reader: the stack's build server and the build servers of the stacks promoted

@@ -3,7 +3,7 @@
  * Tests evaluate these with an IAM policy simulator; the DeployRole component only wires them in.
  */
 import { GITHUB_OIDC_HOST, githubOidcProviderArn } from "./arns";
-import { StackConfig } from "./config/types";
+import type { StackConfig } from "./config/types";
 
 export interface PolicyStatement {
     Sid?: string;
@@ -81,6 +81,7 @@ export function trustPolicy(
         });
     }
     if (c.githubOidc && trusted.branches.length > 0) {
+        const { repository } = c.githubOidc;
         statements.push({
             Sid: "GithubActionsOnBranch",
             Effect: "Allow",
@@ -89,9 +90,7 @@ export function trustPolicy(
             Condition: {
                 StringEquals: {
                     [`${GITHUB_OIDC_HOST}:aud`]: STS_AUDIENCE,
-                    [`${GITHUB_OIDC_HOST}:sub`]: oneOrMany(
-                        trusted.branches.map((b) => githubSubject(c.githubOidc!.repository, b)),
-                    ),
+                    [`${GITHUB_OIDC_HOST}:sub`]: oneOrMany(trusted.branches.map((b) => githubSubject(repository, b))),
                 },
             },
         });

@@ -9,7 +9,7 @@ import { closest, distance } from "fastest-levenshtein";
 import { load as parse } from "js-yaml";
 import { ConfigError, showValue } from "./config/errors";
 import { validateStackSet } from "./config/stackSet";
-import { PROJECT, RawValue, STACK_NAME_RE, StackConfig } from "./config/types";
+import { PROJECT, type RawValue, STACK_NAME_RE, type StackConfig } from "./config/types";
 import { validateStackConfig } from "./config/validate";
 import { booleanValue, integerValue } from "./config/values";
 import { validateHistoryReaders } from "./historyReader";

@@ -3,15 +3,16 @@
 // same emulator through the test-only interceptor. Attini's footprint (tables, bucket,
 // environments) is in each environment account, and a stand-in for Attini's backend records each
 // deployment once its distribution has landed, so that attini's follow ends.
-import test, { ExecutionContext } from "ava";
+
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import test, { type ExecutionContext } from "ava";
 import { Exit } from "../automation/errors";
 import { AttiniAccount, AttiniBackend, packageDistribution, realAttini } from "./support/attini";
 import { jobEnv, runCli } from "./support/driver";
-import { Moto, startMoto } from "./support/moto";
+import { type Moto, startMoto } from "./support/moto";
 import { motoServerBin } from "./support/tools";
 import { backend, moto, project, sts, useWorld } from "./support/world";
 
@@ -111,7 +112,7 @@ for (const [branch, stack, env, account] of ENVIRONMENTS) {
                 // The prod environment (type production) asks for confirmation without -f; there is no TTY here.
                 if (stack === "prod") t.notRegex(r.stderr, /Are you sure|TTY|Console/i);
                 // A CI log gets no colour codes.
-                t.false(/\x1b\[/.test(r.stdout + r.stderr), "no ANSI escape codes");
+                t.false((r.stdout + r.stderr).includes("\x1b["), "no ANSI escape codes");
                 if (kind === "folder") {
                     t.true(
                         fs.existsSync(path.join(project.distribution, "attini_dist", "platform.zip")),

@@ -1,10 +1,11 @@
 // Branches as the driver meets them in the wild: from git, unicode, and hostile names that must
 // never execute anything or reach the wrong environment. The stand-in attini shows whether (and
 // with which -e) attini was reached at all; the real attini is in test/attini-real.test.ts.
-import test, { ExecutionContext } from "ava";
+
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import test, { type ExecutionContext } from "ava";
 import { Exit } from "../automation/errors";
 import { jobEnv, runCli } from "./support/driver";
 import { backend, moto, project, reports, useWorld } from "./support/world";
@@ -62,6 +63,7 @@ const HOSTILE = [
     "dev && touch CANARY",
     "dev\ntouch CANARY",
     "../../dev",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, to show it is never expanded
     "dev|touch${IFS}CANARY",
     "main'; touch CANARY; echo '",
 ];

@@ -1,8 +1,9 @@
 // plan, validate, build-server-policy and --help, as a user runs them.
-import test, { ExecutionContext } from "ava";
+
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import test, { type ExecutionContext } from "ava";
 import { Exit } from "../automation/errors";
 import { jobEnv, runCli } from "./support/driver";
 import { scratchProject } from "./support/project";

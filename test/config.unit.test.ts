@@ -1,13 +1,13 @@
 // Every stack-config mistake gets an error naming the stack, the key, the bad value and the fix.
 import test from "ava";
-import { ConfigError } from "../lib/config/errors";
+import type { ConfigError } from "../lib/config/errors";
 import { validateStackSet } from "../lib/config/stackSet";
-import { RawValue } from "../lib/config/types";
+import type { RawValue } from "../lib/config/types";
 import { requireStackConfig, validateStackConfig } from "../lib/config/validate";
 import { loadStacks } from "../lib/stackFiles";
+import { rawConfig } from "./support/config";
 import { scratchProject } from "./support/project";
 import { ROOT } from "./support/tools";
-import { rawConfig } from "./support/config";
 
 const VALID: Record<string, RawValue> = {
     "aws:region": "eu-west-1",

@@ -1,16 +1,17 @@
 // deploy() with a fake AWS (automation/aws.ts) and the stack outputs handed in: the order of the
 // AWS calls and the exit codes, in milliseconds. The end-to-end tests on the emulator and the
 // real Attini CLI (driver.test.ts, verified-promotion.test.ts) cover the same paths for real.
-import test from "ava";
+
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import test from "ava";
 import type { Aws } from "../automation/aws";
-import { deploy, DeployOptions } from "../automation/deploy";
+import { type DeployOptions, deploy } from "../automation/deploy";
 import { DriverError, Exit } from "../automation/errors";
 import type { RecordedDeployment } from "../automation/history";
 import { Logger, Redactor } from "../automation/log";
-import { DEFAULT_AWS_TIMEOUTS, TemporaryCredentials } from "../automation/sts";
+import { DEFAULT_AWS_TIMEOUTS, type TemporaryCredentials } from "../automation/sts";
 import { loadStacks } from "../lib/stackFiles";
 import { outputsFor, scratchProject } from "./support/project";
 import { writeZip } from "./support/zip";
@@ -33,25 +34,25 @@ function fakeAws(
         secretAccessKey: "fake-secret",
         sessionToken: `token-${account(roleArn)}`,
     });
+    /** Records the call, then answers. */
+    const called = <T>(call: string, answer: T): T => {
+        calls.push(call);
+        return answer;
+    };
     const aws: Aws = {
-        findSourceCredentials: async () => (
-            calls.push("findSourceCredentials"), async () => ({ accessKeyId: "AKIASOURCE", secretAccessKey: "source" })
-        ),
+        findSourceCredentials: async () =>
+            called("findSourceCredentials", async () => ({ accessKeyId: "AKIASOURCE", secretAccessKey: "source" })),
         assumeRole: async (req) => {
             calls.push(`assumeRole ${req.roleArn}`);
             if (o.refuse?.(req.roleArn))
                 throw new DriverError(Exit.CREDENTIALS, `STS denied AssumeRole on ${req.roleArn}`);
             return creds(req.roleArn);
         },
-        assumeRoleWithWebIdentity: async (req) => (
-            calls.push(`assumeRoleWithWebIdentity ${req.roleArn}`), creds(req.roleArn)
-        ),
-        callerAccount: async (_ctx, c) => (
-            calls.push(`callerAccount ${c.accessKeyId.slice(8)}`), c.accessKeyId.slice(8)
-        ),
-        readDeployments: async (_ctx, _c, q) => (
-            calls.push(`readDeployments ${q.environment}-${q.distributionName}`), o.history ?? []
-        ),
+        assumeRoleWithWebIdentity: async (req) =>
+            called(`assumeRoleWithWebIdentity ${req.roleArn}`, creds(req.roleArn)),
+        callerAccount: async (_ctx, c) => called(`callerAccount ${c.accessKeyId.slice(8)}`, c.accessKeyId.slice(8)),
+        readDeployments: async (_ctx, _c, q) =>
+            called(`readDeployments ${q.environment}-${q.distributionName}`, o.history ?? []),
     };
     return { aws, calls };
 }

@@ -1,8 +1,9 @@
 // The README stays true to the code: its config reference equals Pulumi.yaml's schema, every key
 // the program reads is in the schema, and its exit-code table matches the driver's.
-import test from "ava";
+
 import * as fs from "node:fs";
 import * as path from "node:path";
+import test from "ava";
 import { COMMANDS } from "../automation/cli";
 import { Exit } from "../automation/errors";
 import { PROJECT_KEYS } from "../lib/config/types";

@@ -3,11 +3,12 @@
 // The stand-in is used here because these tests assert what only it shows: the exact argv, the
 // whole environment attini receives, and the identity its credentials resolve to. The real
 // attini runs end to end in test/attini-real.test.ts.
-import test, { ExecutionContext } from "ava";
+
 import * as fs from "node:fs";
 import * as http from "node:http";
-import { AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import * as path from "node:path";
+import test, { type ExecutionContext } from "ava";
 import { Exit } from "../automation/errors";
 import { fileBackend } from "./support/backend";
 import { jobEnv, runCli } from "./support/driver";
@@ -321,7 +322,7 @@ test.serial(
 
         const onPath = await job(t, ["deploy", DIST, "--branch", "dev"], {
             ATTINI_BIN: undefined,
-            PATH: path.dirname(process.execPath) + ":" + path.dirname(require.resolve("../automation/errors")),
+            PATH: `${path.dirname(process.execPath)}:${path.dirname(require.resolve("../automation/errors"))}`,
         });
         t.is(onPath.code, Exit.USAGE, onPath.stderr);
         t.regex(onPath.stderr, /attini is not on PATH/);

@@ -1,19 +1,27 @@
 // The driver's pure decisions, without Pulumi or AWS.
-import test from "ava";
+
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import test from "ava";
+import { distributionDigest } from "../automation/artifact";
 import { attiniArgs, attiniEnv, staticCredentialVars, WITHHELD_VARS } from "../automation/attini";
 import { parseDuration } from "../automation/commands/command";
 import { Exit } from "../automation/errors";
 import { Redactor } from "../automation/log";
 import { checkOutputs } from "../automation/outputs";
-import { distributionDigest } from "../automation/artifact";
+import { cleanSessionName, cleanTagValue, defaultSessionName, sourceIdentity } from "../automation/session";
+import {
+    Deadline,
+    DeadlineExceeded,
+    explainStsError,
+    isRetryable,
+    type RetryPolicy,
+    withRetry,
+} from "../automation/sts";
 import { configOutputs } from "../lib/outputs";
 import { loadStacks } from "../lib/stackFiles";
 import { ROOT } from "./support/tools";
-import { Deadline, DeadlineExceeded, explainStsError, isRetryable, RetryPolicy, withRetry } from "../automation/sts";
-import { cleanSessionName, cleanTagValue, defaultSessionName, sourceIdentity } from "../automation/session";
 
 test("session names are cleaned to STS's rules: 2-64 characters of [\\w+=,.@-]", (t) => {
     t.is(defaultSessionName("/build/dist/platform"), "deploy-platform");
@@ -72,12 +80,16 @@ test("retry policy: throttling and 5xx are retried up to 4 attempts with capped 
     );
     t.is(calls, 4);
     t.is(delays.length, 3);
-    delays.forEach((d, i) => t.true(d >= 0 && d <= Math.min(FAST.capMs, FAST.baseMs * 2 ** i), `delay ${i}: ${d}`));
+    for (const [i, d] of delays.entries())
+        t.true(d >= 0 && d <= Math.min(FAST.capMs, FAST.baseMs * 2 ** i), `delay ${i}: ${d}`);
 
     calls = 0;
     await t.throwsAsync(
         withRetry(
-            async () => (calls++, Promise.reject(awsError("AccessDenied", 403))),
+            async () => {
+                calls++;
+                throw awsError("AccessDenied", 403);
+            },
             FAST,
             async () => {},
         ),
@@ -169,7 +181,10 @@ test("a deadline ends a call that never answers, and no retry starts after it", 
             "AssumeRole",
             (signal) =>
                 new Promise((_, reject) =>
-                    signal.addEventListener("abort", () => ((aborted = true), reject(new Error("aborted")))),
+                    signal.addEventListener("abort", () => {
+                        aborted = true;
+                        reject(new Error("aborted"));
+                    }),
                 ),
         ),
     );
@@ -177,7 +192,10 @@ test("a deadline ends a call that never answers, and no retry starts after it", 
     t.regex(err!.message, /AssumeRole did not finish within 0.1s/);
     t.true(aborted, "the request was aborted");
     let calls = 0;
-    const throttled = () => (calls++, Promise.reject(Object.assign(new Error("slow down"), { name: "Throttling" })));
+    const throttled = async () => {
+        calls++;
+        throw Object.assign(new Error("slow down"), { name: "Throttling" });
+    };
     await t.throwsAsync(
         withRetry(throttled, { maxAttempts: 10, baseMs: 1000, capMs: 1000 }, async () => {}, undefined, Date.now()),
     );

@@ -1,10 +1,11 @@
 // scripts/ensure-attini.sh: which attini the tests and the demo run, the checks on the source it
 // builds from, what it says without a JDK, and that a second run reuses the cached build.
-import test, { ExecutionContext } from "ava";
+
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import test, { type ExecutionContext } from "ava";
 import { realAttini } from "./support/attini";
 import { ROOT } from "./support/tools";
 

@@ -1,13 +1,14 @@
 // Each CI example runs the driver with the command it ships, under that CI system's variables
 // (as --dry-run: the examples' own accounts do not exist here).
-import test from "ava";
-import * as fs from "node:fs";
+
 import { createHash } from "node:crypto";
+import * as fs from "node:fs";
 import * as path from "node:path";
+import test from "ava";
 import { load as parse } from "js-yaml";
 import { fileBackend } from "./support/backend";
 import { jobEnv, runCli } from "./support/driver";
-import { Moto, startMoto } from "./support/moto";
+import { type Moto, startMoto } from "./support/moto";
 import { scratchProject } from "./support/project";
 import { pulumiCli, ROOT } from "./support/tools";
 import { writeZip } from "./support/zip";
@@ -102,7 +103,11 @@ for (const ex of EXAMPLES) {
             `unresolved variable in ${args.join(" ")}`,
         );
         const job = jobEnv({ moto, backend, extra: ex.ci });
-        t.teardown(() => (project.dispose(), backend.dispose(), job.dispose()));
+        t.teardown(() => {
+            project.dispose();
+            backend.dispose();
+            job.dispose();
+        });
         const r = await runCli([...args, "--dry-run", "--json"], job.env, project.dir);
         t.is(r.code, 0, r.stderr);
         // A packaged zip carries its distributionId to the verified gate (which a dry run does not call).

@@ -2,14 +2,15 @@
 // the stack's own role, every wait is bounded (a silent STS, a silent state backend), resets are
 // retried, odd inputs are refused, and nothing attini starts outlives the driver. The stand-in
 // attini shows the environment attini receives, which the real CLI does not print.
-import test, { ExecutionContext } from "ava";
+
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import test, { type ExecutionContext } from "ava";
 import { Exit } from "../automation/errors";
-import { Backend, fileBackend } from "./support/backend";
+import { type Backend, fileBackend } from "./support/backend";
 import { jobEnv, runCli } from "./support/driver";
 import { provision, scratchProject } from "./support/project";
 import { STAND_IN_ATTINI } from "./support/tools";
@@ -119,7 +120,10 @@ test.serial(
         ] as const) {
             const other = scratchProject();
             const state = fileBackend();
-            t.teardown(() => (other.dispose(), state.dispose()));
+            t.teardown(() => {
+                other.dispose();
+                state.dispose();
+            });
             await provision(other, state, ["dev"], { deployRoleArn: arn });
             sts.reset();
             const r = await job(t, ["deploy", DIST], {}, { cwd: other.dir, backend: state });
@@ -159,7 +163,10 @@ test.serial("a state backend that never answers ends within --outputs-timeout wi
     const sockets: net.Socket[] = [];
     const silent = net.createServer((s) => void sockets.push(s));
     await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
-    t.teardown(() => (sockets.forEach((s) => s.destroy()), silent.close()));
+    t.teardown(() => {
+        for (const s of sockets) s.destroy();
+        silent.close();
+    });
     const endpoint = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
     const started = Date.now();
     const r = await job(t, ["deploy", DIST, "--outputs-timeout", "5s"], {

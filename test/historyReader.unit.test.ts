@@ -1,11 +1,11 @@
 // The history reader (lib/historyReader.ts): its keys, the wiring across stack files that
 // `validate` checks, and, in the IAM policy simulator, who may assume it and what it may do.
 import { createValidatedPolicy, validateTrustPolicy } from "@cloud-copilot/iam-policy";
-import { runSimulation, runUnsafeSimulation, Simulation } from "@cloud-copilot/iam-simulate";
-import test, { ExecutionContext } from "ava";
-import { RawValue, StackConfig } from "../lib/config/types";
-import { requireStackConfig, validateStackConfig } from "../lib/config/validate";
+import { runSimulation, runUnsafeSimulation, type Simulation } from "@cloud-copilot/iam-simulate";
+import test, { type ExecutionContext } from "ava";
 import { deployDataTableArn, historyReaderArn } from "../lib/arns";
+import type { RawValue, StackConfig } from "../lib/config/types";
+import { requireStackConfig, validateStackConfig } from "../lib/config/validate";
 import { historyReaderPolicy, historyReaderTrust, validateHistoryReaders } from "../lib/historyReader";
 import { buildServerPolicy, trustPolicy } from "../lib/policies";
 import { rawConfig } from "./support/config";

@@ -1,8 +1,9 @@
 // The fast loop stays fast: `npm run test:unit` runs test/*.unit.test.ts, which must need no
 // Pulumi CLI, emulator or attini, so none of them may reach for the harness that starts those.
-import test from "ava";
+
 import * as fs from "node:fs";
 import * as path from "node:path";
+import test from "ava";
 import { ROOT } from "./support/tools";
 
 const HARNESS = /from "\.\/support\/(world|moto|driver|attini|backend)"|pulumiCli|motoServerBin|realAttini|provision\(/;

@@ -1,11 +1,11 @@
 // Proof that the test loop is real: the Pulumi CLI (via the Automation API) on both self-managed
 // backends, and STS on the emulator, as the CI driver will use them.
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import * as pulumi from "@pulumi/pulumi";
+import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import test from "ava";
-import { Backend, fileBackend, s3Backend } from "./support/backend";
-import { awsEnvFor, Moto, startMoto } from "./support/moto";
+import { type Backend, fileBackend, s3Backend } from "./support/backend";
+import { awsEnvFor, type Moto, startMoto } from "./support/moto";
 import { pulumiCli } from "./support/tools";
 
 let moto: Moto;

@@ -1,10 +1,11 @@
 // The emulator helper: a clean slate on demand, and no emulator left behind when the process
 // that started it is interrupted.
-import { CreateBucketCommand, ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
-import test from "ava";
+
 import { spawn } from "node:child_process";
 import * as net from "node:net";
 import * as path from "node:path";
+import { CreateBucketCommand, ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
+import test from "ava";
 import { awsEnvFor, startMoto } from "./support/moto";
 
 const s3For = (endpoint: string) => {
@@ -39,7 +40,10 @@ test("reset() forgets everything the emulator held", async (t) => {
 const listening = (port: number) =>
     new Promise<boolean>((resolve) => {
         const sock = net.connect(port, "127.0.0.1");
-        sock.once("connect", () => (sock.destroy(), resolve(true)));
+        sock.once("connect", () => {
+            sock.destroy();
+            resolve(true);
+        });
         sock.once("error", () => resolve(false));
     });
 

@@ -3,14 +3,15 @@
  * a file backend, in a fresh Node process each time, as the driver runs: what the CLI runs see,
  * what the driver's own process is left with, and that TypeScript is only loaded when used.
  */
-import test from "ava";
+
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { Backend, fileBackend } from "./support/backend";
-import { provision, scratchProject, ScratchProject } from "./support/project";
+import test from "ava";
+import { type Backend, fileBackend } from "./support/backend";
+import { provision, type ScratchProject, scratchProject } from "./support/project";
 import { pulumiCli, ROOT } from "./support/tools";
 
 let backend: Backend;

@@ -1,6 +1,6 @@
 // The real program (index.ts) under Pulumi's mocks, with each shipped stack file's own config.
 import test from "ava";
-import { engineConfigOf, isSecretInput, Registered, runProgram } from "./support/program";
+import { engineConfigOf, isSecretInput, type Registered, runProgram } from "./support/program";
 
 const SHIPPED = [
     { stack: "dev", account: "111111111111", branch: "dev", env: "dev" },

@@ -1,13 +1,14 @@
 // Guardrails for branch-per-environment on real git repositories: a bare origin, a developer's
 // clone that pushes, and a CI clone that fetches and runs `status` and `deploy`. The stand-in
 // attini reports whether attini was reached; the real attini is in test/attini-real.test.ts.
-import test, { ExecutionContext } from "ava";
+
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { gitIn } from "../automation/git";
+import test, { type ExecutionContext } from "ava";
 import { Exit } from "../automation/errors";
+import { gitIn } from "../automation/git";
 import { shallowBoundary } from "../automation/promotion";
 import { jobEnv, runCli } from "./support/driver";
 import { appendCommits, git, scratchProject } from "./support/project";

@@ -1,10 +1,11 @@
 // scripts/ensure-pulumi.sh: which Pulumi CLI the project runs on, and what it says when it can
 // get none. (Building from the Go module proxy is exercised by CI on a fresh machine.)
-import test from "ava";
+
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import test from "ava";
 import { pulumiCli, ROOT } from "./support/tools";
 
 const SCRIPT = path.join(ROOT, "scripts", "ensure-pulumi.sh");

@@ -1,7 +1,8 @@
 // The real Pulumi CLI reads each shipped stack file against Pulumi.yaml's config schema (types,
 // defaults, required keys), and the program's own config reader accepts what the engine hands it.
-import { LocalWorkspace } from "@pulumi/pulumi/automation";
+
 import * as pulumi from "@pulumi/pulumi";
+import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import test from "ava";
 import { requireStackConfig } from "../lib/config/validate";
 import { configFromEngine } from "../lib/engineConfig";

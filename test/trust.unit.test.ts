@@ -1,10 +1,10 @@
 // What the deploy role's trust really allows, evaluated by an IAM policy simulator rather than
 // string-matched. @cloud-copilot/iam-simulate is AGPL and used here only, as a test tool.
 import { createValidatedPolicy, validateTrustPolicy } from "@cloud-copilot/iam-policy";
-import { runSimulation, runUnsafeSimulation, Simulation } from "@cloud-copilot/iam-simulate";
-import test, { ExecutionContext } from "ava";
+import { runSimulation, runUnsafeSimulation, type Simulation } from "@cloud-copilot/iam-simulate";
+import test, { type ExecutionContext } from "ava";
 import { roleArn } from "../lib/arns";
-import { RawValue, StackConfig } from "../lib/config/types";
+import type { RawValue, StackConfig } from "../lib/config/types";
 import { requireStackConfig } from "../lib/config/validate";
 import { buildServerPolicy, trustPolicy } from "../lib/policies";
 import { rawConfig } from "./support/config";

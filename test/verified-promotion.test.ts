@@ -2,10 +2,11 @@
 // .zip only if stage's own Attini record (AttiniDeployDataV1 in stage's account, rows written the
 // way Attini's backend writes them) shows a successful deployment of the same distributionId,
 // read with stage's history reader. The zips are packaged by the real attini with fixed ids.
-import test, { ExecutionContext } from "ava";
+
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import test, { type ExecutionContext } from "ava";
 import { Exit } from "../automation/errors";
 import { AttiniAccount, AttiniBackend, credentialsIn, packageDistribution, realAttini } from "./support/attini";
 import { jobEnv, runCli } from "./support/driver";

@@ -1,15 +1,16 @@
 // The verified promotion gate's decisions (automation/verifiedGate.ts), the reading of Attini's
 // deployment records (automation/history.ts) and of a distribution's attini-config
 // (automation/artifact.ts): pure, or on real files, with the upstream history handed in.
-import test from "ava";
+
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import test from "ava";
 import { ArtifactError, readAttiniConfig } from "../automation/artifact";
 import { DriverError, Exit } from "../automation/errors";
-import { HistoryUnreadable, RecordedDeployment, recordedDeployment } from "../automation/history";
-import { applyVerifiedGate, judge, refusal, VerifiedGateOptions } from "../automation/verifiedGate";
-import { StackConfig } from "../lib/config/types";
+import { HistoryUnreadable, type RecordedDeployment, recordedDeployment } from "../automation/history";
+import { applyVerifiedGate, judge, refusal, type VerifiedGateOptions } from "../automation/verifiedGate";
+import type { StackConfig } from "../lib/config/types";
 import { loadStacks } from "../lib/stackFiles";
 import { ROOT } from "./support/tools";
 import { writeZip } from "./support/zip";
@@ -175,7 +176,10 @@ function gate(o: Partial<VerifiedGateOptions> & Pick<VerifiedGateOptions, "distr
         kind: "zip",
         skip: false,
         dryRun: false,
-        readHistory: async (name, id) => (reads.push([name, id]), []),
+        readHistory: async (name, id) => {
+            reads.push([name, id]);
+            return [];
+        },
         log: (l) => lines.push(l),
         ...o,
     });
@@ -296,7 +300,10 @@ test("off, --skip-promotion-check and --dry-run read no history", async (t) => {
 test("the history is read for the distribution's name and the id being promoted", async (t) => {
     const g = gate({
         distribution: b42(),
-        readHistory: async (name, id) => (g.reads.push([name, id]), [dep("b42", "succeeded", 1)]),
+        readHistory: async (name, id) => {
+            g.reads.push([name, id]);
+            return [dep("b42", "succeeded", 1)];
+        },
     });
     await g.run;
     t.deepEqual(g.reads, [["platform", "b42"]]);

@@ -1,8 +1,8 @@
 /** `attini-gitops build-server-policy`: the one identity policy the build server needs. */
 import { historyReaderArn, roleArn } from "../../lib/arns";
-import { buildServerPolicy, PolicyDocument } from "../../lib/policies";
+import { buildServerPolicy, type PolicyDocument } from "../../lib/policies";
 import { findProjectDir, loadValidStacks } from "../project";
-import { Command, COMMON } from "./command";
+import { COMMON, type Command } from "./command";
 
 /** The identity policy the build server needs for every stack's deploy role and history reader. */
 export function allStacksBuildServerPolicy(cwd: string): PolicyDocument {

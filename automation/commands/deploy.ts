@@ -1,10 +1,10 @@
 /** `attini-gitops deploy`: its options and help; the work is automation/deploy.ts. */
 import { DEFAULT_KILL_GRACE_MS } from "../attini";
-import { deploy, DeploySummary } from "../deploy";
+import { type DeploySummary, deploy } from "../deploy";
 import { usage } from "../errors";
 import { DEFAULT_OUTPUTS_TIMEOUT_MS } from "../outputs";
 import { DEFAULT_AWS_TIMEOUTS } from "../sts";
-import { awsTimeouts, Command, COMMON, durationMs, EXIT_CODES, parseDuration } from "./command";
+import { awsTimeouts, COMMON, type Command, durationMs, EXIT_CODES, parseDuration } from "./command";
 
 export const deployCommand: Command = {
     summary: `  deploy [DISTRIBUTION_PATH] [-- ATTINI_ARGS...]

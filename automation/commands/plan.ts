@@ -1,6 +1,6 @@
 /** `attini-gitops plan`: its options and help; the work is automation/plan.ts. */
 import { formatPlan, plan } from "../plan";
-import { Command, COMMON } from "./command";
+import { COMMON, type Command } from "./command";
 
 export const planCommand: Command = {
     summary: "  plan                  show branch → stack → Attini environment → account/region → role",

@@ -3,7 +3,7 @@ import { ArtifactError, readAttiniConfig } from "../artifact";
 import { usage } from "../errors";
 import { formatStatus, SHOWN_COMMITS, status } from "../status";
 import { DEFAULT_AWS_TIMEOUTS } from "../sts";
-import { awsTimeouts, Command, COMMON } from "./command";
+import { awsTimeouts, COMMON, type Command } from "./command";
 
 /** The distributionName in a distribution's attini-config, for `status --dist`. */
 async function distributionNameOf(dist: string): Promise<string> {

@@ -2,7 +2,7 @@
 import { loadStacks } from "../../lib/stackFiles";
 import { Exit } from "../errors";
 import { findProjectDir } from "../project";
-import { Command, COMMON } from "./command";
+import { COMMON, type Command } from "./command";
 
 /** Every problem in Pulumi.yaml and the stack files (an empty list when all is well). */
 export function validate(cwd: string): { projectDir: string; stacks: string[]; problems: string[] } {

@@ -1,5 +1,5 @@
 /** Config errors: each names the stack, the key, the value (never a secret) and the fix. */
-import { RawValue, SecretValue } from "./types";
+import type { RawValue, SecretValue } from "./types";
 
 /** One problem in one key of one stack, with the fix. */
 export class ConfigError {

@@ -1,7 +1,7 @@
 /** The environment's identity: its branch, Attini environment, account and region. */
 import { ACCOUNT_ID_RE } from "../arns";
 import { branchNameProblem } from "../branchName";
-import { ConfigReader } from "./values";
+import type { ConfigReader } from "./values";
 
 export const REGION_RE = /^(?:[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2})$/;
 const ATTINI_ENV_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;

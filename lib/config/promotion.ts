@@ -1,6 +1,6 @@
 /** The promotion chain: which stack this one is promoted from, and what its gates do. */
-import { PromotionGate, STACK_NAME_RE } from "./types";
-import { ConfigReader } from "./values";
+import { type PromotionGate, STACK_NAME_RE } from "./types";
+import type { ConfigReader } from "./values";
 
 const GATES: readonly PromotionGate[] = ["off", "warn", "enforce"];
 

@@ -1,6 +1,6 @@
 /** The roles a stack creates: names, path, session length, permissions boundary, audit trail. */
 import { defaultHistoryReaderRoleName, defaultRoleName, PARTITION_PATTERN } from "../arns";
-import { ConfigReader } from "./values";
+import type { ConfigReader } from "./values";
 
 const REGION_IN_NAME_RE =
     /[a-z]{2}(?:-gov|-iso[a-z]?)?-(?:north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}/g;

@@ -1,6 +1,6 @@
 /** Rules across stack files: one stack per branch, and promotion links that name stacks and end. */
 import { ConfigError } from "./errors";
-import { PROJECT, StackConfig } from "./types";
+import { PROJECT, type StackConfig } from "./types";
 
 /** What the cross-stack rules look at in each stack. */
 export type StackLink = Pick<StackConfig, "stack" | "branch" | "promotedFrom">;
@@ -48,11 +48,8 @@ export function validateStackSet(
             continue;
         }
         const seen = new Set([c.stack]);
-        for (
-            let up = configs.find((x) => x.stack === c.promotedFrom);
-            up;
-            up = configs.find((x) => x.stack === up!.promotedFrom)
-        ) {
+        const named = (stack: string | undefined) => configs.find((x) => x.stack === stack);
+        for (let up = named(c.promotedFrom); up; up = named(up.promotedFrom)) {
             if (seen.has(up.stack)) {
                 errors.push(
                     new ConfigError(

@@ -5,7 +5,7 @@
 import { ACCOUNT_ID_RE, PARTITION_PATTERN } from "../arns";
 import { branchNameProblem } from "../branchName";
 import { isSecret } from "./errors";
-import { ConfigReader } from "./values";
+import type { ConfigReader } from "./values";
 
 const PRINCIPAL_RE = new RegExp(
     `^arn:${PARTITION_PATTERN}:iam::(\\d{12}):(role|user)(/(?:[\\x21-\\x7E]*/)?)?([\\w+=,.@-]{1,64})$`,

@@ -7,12 +7,12 @@
  * config key (`attini-gitops:branch`, `aws:region`, ...), with Pulumi.yaml's defaults applied.
  */
 import { partitionOf } from "../arns";
-import { ConfigError, ConfigValidationError } from "./errors";
+import { type ConfigError, ConfigValidationError } from "./errors";
 import { identityRules } from "./identity";
 import { promotionRules } from "./promotion";
 import { roleRules } from "./role";
 import { trustRules } from "./trust";
-import { RawConfig, StackConfig } from "./types";
+import type { RawConfig, StackConfig } from "./types";
 import { ConfigReader } from "./values";
 
 /** Validates one stack's raw config. Returns every problem found, never just the first. */

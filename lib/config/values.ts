@@ -5,7 +5,7 @@
  * lib/stackFiles.ts (offline) apply them before the validator runs.
  */
 import { ConfigError, isSecret, showValue } from "./errors";
-import { PROJECT, RawConfig, RawValue } from "./types";
+import { PROJECT, type RawConfig, type RawValue } from "./types";
 
 /** An integer as Pulumi stores one: a number, or a string of digits (how `pulumi config set` writes it). */
 export function integerValue(v: unknown): number | undefined {

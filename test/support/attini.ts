@@ -11,9 +11,15 @@
  * AttiniBackend stands in for the backend's part: when a distribution lands in the bucket, it
  * records the deployment, finished or failed, so that attini's follow ends.
  */
+
+import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { CreateTableCommand, DynamoDBClient, PutItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
 import {
-    BucketLocationConstraint,
+    type BucketLocationConstraint,
     CreateBucketCommand,
     GetObjectCommand,
     ListObjectVersionsCommand,
@@ -22,13 +28,8 @@ import {
 } from "@aws-sdk/client-s3";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { load } from "js-yaml";
-import { execFileSync } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { DEPLOY_DATA_TABLE } from "../../lib/arns";
-import { awsEnvFor, Moto } from "./moto";
+import { awsEnvFor, type Moto } from "./moto";
 import { ensure } from "./tools";
 
 let launcher: string | undefined;

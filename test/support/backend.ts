@@ -2,12 +2,13 @@
  * Throwaway self-managed ("DIY") Pulumi backends: a file:// folder with the passphrase secrets
  * provider, or an S3 bucket on the emulator (what a team shares once it outgrows one laptop).
  */
-import { BucketLocationConstraint, CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { awsEnvFor, Moto } from "./moto";
+import { type BucketLocationConstraint, CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { awsEnvFor, type Moto } from "./moto";
 
 export interface Backend {
     readonly kind: "file" | "s3";

@@ -3,14 +3,14 @@
  * report server for the stand-in attini, and a loopback STS front that can refuse or throttle
  * before passing requests on to the emulator.
  */
-import { ChildProcess, spawn } from "node:child_process";
-import * as http from "node:http";
-import * as net from "node:net";
+import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as http from "node:http";
+import type * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Backend } from "./backend";
-import { awsEnvFor, Moto } from "./moto";
+import type { Backend } from "./backend";
+import { awsEnvFor, type Moto } from "./moto";
 import { CLI, pulumiCli, STAND_IN_ATTINI } from "./tools";
 
 export interface Report {
@@ -39,7 +39,8 @@ export class ReportServer {
             req.on("end", () => {
                 const r = JSON.parse(body) as Report;
                 self.reports.push(r);
-                self.waiters = self.waiters.filter((w) => (w.event === r.event ? (w.resolve(r), false) : true));
+                for (const w of self.waiters.filter((x) => x.event === r.event)) w.resolve(r);
+                self.waiters = self.waiters.filter((w) => w.event !== r.event);
                 res.end("ok");
             });
         });

@@ -2,7 +2,7 @@
  * The AWS API emulator (moto's server) on a free 127.0.0.1 port, for tests and the demo.
  * It is always stopped: by stop(), and by exit/signal hooks if a test run dies or is interrupted.
  */
-import { ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import * as net from "node:net";
 import { motoServerBin } from "./tools";
 

@@ -2,16 +2,20 @@
  * Runs the real Pulumi program (index.ts) under Pulumi's mocks with a given stack config, and
  * records every resource it registers. The AWS provider plugin is not needed.
  */
-import * as pulumi from "@pulumi/pulumi";
+
 import * as path from "node:path";
-import { PROJECT, RawValue } from "../../lib/config/types";
+import * as pulumi from "@pulumi/pulumi";
+import { PROJECT, type RawValue } from "../../lib/config/types";
 import { readProjectSchema, readStackFile } from "../../lib/stackFiles";
 import { ROOT } from "./tools";
+
+// biome-ignore lint/suspicious/noExplicitAny: Pulumi's mocks hand resource inputs and program outputs over as untyped JSON, which the tests read by path
+type Untyped = any;
 
 export interface Registered {
     type: string;
     name: string;
-    inputs: Record<string, any>;
+    inputs: Record<string, Untyped>;
 }
 
 export interface MockAws {
@@ -41,20 +45,20 @@ export function engineConfigOf(
     return { config, secretKeys };
 }
 
-export function valueOf<T>(o: pulumi.Input<T>): Promise<T> {
+export function resolved<T>(o: pulumi.Input<T>): Promise<T> {
     return new Promise((resolve) => pulumi.output(o).apply((v) => resolve(v as T)));
 }
 
 /** Resolves every output of the program to plain values. */
-async function resolveAll(outputs: Record<string, unknown>): Promise<Record<string, any>> {
+async function resolveAll(outputs: Record<string, unknown>): Promise<Record<string, Untyped>> {
     const entries = await Promise.all(
-        Object.entries(outputs).map(async ([k, v]) => [k, await valueOf(v as pulumi.Input<unknown>)] as const),
+        Object.entries(outputs).map(async ([k, v]) => [k, await resolved(v as pulumi.Input<unknown>)] as const),
     );
     return Object.fromEntries(entries);
 }
 
 /** Whether a mocked resource input arrived as a secret (Pulumi stores such values encrypted). */
-export function isSecretInput(v: unknown): v is { value: any } {
+export function isSecretInput(v: unknown): v is { value: Untyped } {
     return (
         typeof v === "object" &&
         v !== null &&
@@ -67,7 +71,7 @@ export async function runProgram(
     cfg: { config: Record<string, string>; secretKeys: string[] },
     aws: MockAws,
     resources: Registered[] = [],
-): Promise<{ outputs: Record<string, any>; resources: Registered[] }> {
+): Promise<{ outputs: Record<string, Untyped>; resources: Registered[] }> {
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
@@ -102,7 +106,7 @@ export async function runProgram(
         false,
     );
     pulumi.runtime.setAllConfig(cfg.config, cfg.secretKeys);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // require(), not import: index.ts is loaded after the mocks and the config above are in place.
     const program = require("../../index") as () => Promise<Record<string, unknown>>;
     const outputs = await resolveAll(await program());
     return { outputs, resources };

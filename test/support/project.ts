@@ -4,20 +4,20 @@
  * from an inline program that exports what index.ts exports, computed from the same validated
  * config (the AWS provider plugin, which index.ts needs, cannot be had here).
  */
-import { LocalWorkspace } from "@pulumi/pulumi/automation";
-import * as pulumi from "@pulumi/pulumi";
+
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { roleArn } from "../../lib/arns";
+import * as pulumi from "@pulumi/pulumi";
+import { LocalWorkspace } from "@pulumi/pulumi/automation";
+import { historyReaderArn, roleArn } from "../../lib/arns";
 import type { StackConfig } from "../../lib/config/types";
 import { requireStackConfig } from "../../lib/config/validate";
 import { configFromEngine } from "../../lib/engineConfig";
-import { historyReaderArn } from "../../lib/arns";
-import { configOutputs, DeployRoleOutputs } from "../../lib/outputs";
+import { configOutputs, type DeployRoleOutputs } from "../../lib/outputs";
 import { buildServerPolicy } from "../../lib/policies";
-import { Backend } from "./backend";
+import type { Backend } from "./backend";
 import { ROOT } from "./tools";
 
 export const STACKS = ["dev", "stage", "prod"] as const;

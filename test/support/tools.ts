@@ -3,9 +3,8 @@
  * install them (so the pinned versions live in one place): the Pulumi CLI and moto's server.
  */
 import { execFileSync } from "node:child_process";
-import * as path from "node:path";
-
 import * as fs from "node:fs";
+import * as path from "node:path";
 
 /** The project root: the nearest folder above this file (source or compiled) with Pulumi.yaml. */
 export const ROOT = (() => {

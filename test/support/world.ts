@@ -5,10 +5,10 @@
  * and tears it down always; the bindings below are live once `test.before` has run.
  */
 import type { TestFn } from "ava";
-import { Backend, fileBackend } from "./backend";
+import { type Backend, fileBackend } from "./backend";
 import { ReportServer, StsFront } from "./driver";
-import { Moto, startMoto } from "./moto";
-import { provision, scratchProject, ScratchProject, STACKS } from "./project";
+import { type Moto, startMoto } from "./moto";
+import { provision, type ScratchProject, STACKS, scratchProject } from "./project";
 import { pulumiCli } from "./tools";
 
 export let moto: Moto;
