@@ -9,8 +9,8 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import type { TemporaryCredentials } from "./awsCall";
 import { DriverError, Exit, usage } from "./errors";
-import type { TemporaryCredentials } from "./sts";
 
 /**
  * Variables that could hand attini another identity than the deploy role (profiles, static keys,

@@ -3,30 +3,23 @@
  * the AWS SDK for JavaScript v3 with the driver's retry policy and deadlines (sts.ts,
  * githubOidc.ts, history.ts), and in the unit tests a fake that records the order of the calls.
  */
+
+import type { AwsContext, Deadline, SourceCredentials, TemporaryCredentials } from "./awsCall";
 import { assumeRoleWithGithubOidc, type WebIdentityRequest } from "./githubOidc";
 import { type HistoryQuery, type RecordedDeployment, readDeployments } from "./history";
-import {
-    type AssumeRoleRequest,
-    assumeRole,
-    callerAccount,
-    type Deadline,
-    findSourceCredentials,
-    type SourceCredentials,
-    type StsContext,
-    type TemporaryCredentials,
-} from "./sts";
+import { type AssumeRoleRequest, assumeRole, callerAccount, findSourceCredentials } from "./sts";
 
 export interface Aws {
     /** The build server's own credentials, from the default chain (a local lookup: no API call). */
     findSourceCredentials(deadline: Deadline): Promise<SourceCredentials>;
     /** STS AssumeRole; a refusal is a DriverError(CREDENTIALS) that says what to fix. */
-    assumeRole(req: AssumeRoleRequest, ctx: StsContext, source?: SourceCredentials): Promise<TemporaryCredentials>;
+    assumeRole(req: AssumeRoleRequest, ctx: AwsContext, source?: SourceCredentials): Promise<TemporaryCredentials>;
     /** STS AssumeRoleWithWebIdentity with a GitHub Actions ID token. */
-    assumeRoleWithWebIdentity(req: WebIdentityRequest, token: string, ctx: StsContext): Promise<TemporaryCredentials>;
+    assumeRoleWithWebIdentity(req: WebIdentityRequest, token: string, ctx: AwsContext): Promise<TemporaryCredentials>;
     /** The account the credentials act in (STS GetCallerIdentity). */
-    callerAccount(ctx: StsContext, credentials: TemporaryCredentials): Promise<string | undefined>;
+    callerAccount(ctx: AwsContext, credentials: TemporaryCredentials): Promise<string | undefined>;
     /** An environment's Attini deployments, newest first (DynamoDB Query on AttiniDeployDataV1). */
-    readDeployments(ctx: StsContext, credentials: TemporaryCredentials, q: HistoryQuery): Promise<RecordedDeployment[]>;
+    readDeployments(ctx: AwsContext, credentials: TemporaryCredentials, q: HistoryQuery): Promise<RecordedDeployment[]>;
 }
 
 /** The real AWS. */

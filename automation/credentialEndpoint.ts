@@ -18,7 +18,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { TemporaryCredentials } from "./sts";
+import type { TemporaryCredentials } from "./awsCall";
 
 export interface EndpointOptions {
     /** A new set of the deploy role's credentials, checked to be in the stack's account. */

@@ -11,6 +11,7 @@ import type { DeployRoleOutputs } from "../lib/outputs";
 import { checkDigest, distributionDigest } from "./artifact";
 import { attiniArgs, attiniEnv, findAttini, runAttini, staticCredentialVars } from "./attini";
 import { type Aws, realAws } from "./aws";
+import { type AwsContext, type AwsTimeouts, Deadline, type TemporaryCredentials } from "./awsCall";
 import { resolveBranch, resolveCommit } from "./branch";
 import { CredentialEndpoint } from "./credentialEndpoint";
 import { DriverError, Exit, usage } from "./errors";
@@ -22,7 +23,6 @@ import { readOutputs } from "./outputs";
 import { findProjectDir, loadValidStacks, stackFor } from "./project";
 import { applyPromotionGate, type GateReport } from "./promotion";
 import { cleanSessionName, cleanTagValue, defaultSessionName, sourceIdentity } from "./session";
-import { type AwsTimeouts, Deadline, type StsContext, type TemporaryCredentials } from "./sts";
 import { applyVerifiedGate, type VerifiedGateReport } from "./verifiedGate";
 
 export interface DeployOptions {
@@ -251,7 +251,7 @@ async function deployWith(
         ...(commit ? { "attini-gitops:commit": cleanTagValue(commit) } : {}),
     };
     /** An AWS step's limits: each gets its own --aws-timeout. */
-    const awsContext = (region: string): StsContext => ({
+    const awsContext = (region: string): AwsContext => ({
         region,
         deadline: new Deadline(o.aws.totalMs, "--aws-timeout"),
         requestMs: o.aws.requestMs,
@@ -346,7 +346,7 @@ async function deployWith(
     /** STS calls for one set of credentials: AssumeRole (with its retries) and the account check, within one --aws-timeout. */
     const stsContext = () => awsContext(stack.region);
     /** One set of the deploy role's credentials, checked to belong to the stack's account. */
-    const obtain = async (ctx: StsContext): Promise<TemporaryCredentials> => {
+    const obtain = async (ctx: AwsContext): Promise<TemporaryCredentials> => {
         let creds: TemporaryCredentials;
         if (o.githubOidc) {
             // A running job may ask GitHub for a fresh ID token at any time: each set gets its own.

@@ -4,18 +4,17 @@
  * are involved, and the role's trust pins the token's `sub` to this stack's branch.
  */
 import { STS_AUDIENCE } from "../lib/policies";
-import { DriverError, Exit, usage } from "./errors";
-import type { Redactor } from "./log";
 import {
-    callSts,
+    type AwsContext,
     type Deadline,
     DeadlineExceeded,
     deadlineMessage,
     describeError,
-    type StsContext,
     type TemporaryCredentials,
-    temporaryCredentials,
-} from "./sts";
+} from "./awsCall";
+import { DriverError, Exit, usage } from "./errors";
+import type { Redactor } from "./log";
+import { callSts, temporaryCredentials } from "./sts";
 
 /** Fetches the job's OIDC ID token from the Actions runtime, within the deadline. */
 export async function githubIdToken(env: NodeJS.ProcessEnv, redactor: Redactor, deadline: Deadline): Promise<string> {
@@ -69,7 +68,7 @@ export interface WebIdentityRequest {
 export async function assumeRoleWithGithubOidc(
     req: WebIdentityRequest,
     token: string,
-    ctx: StsContext,
+    ctx: AwsContext,
 ): Promise<TemporaryCredentials> {
     try {
         const out = await callSts(ctx, "AssumeRoleWithWebIdentity", undefined, (client, sts, abortSignal) =>

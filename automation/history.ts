@@ -15,16 +15,16 @@ import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { DEPLOY_DATA_TABLE, historyReaderArn } from "../lib/arns";
 import type { StackConfig } from "../lib/config/types";
 import type { Aws } from "./aws";
-import { DriverError } from "./errors";
 import {
+    type AwsContext,
     callAws,
     DeadlineExceeded,
     deadlineMessage,
     describeError,
     type SourceCredentials,
-    type StsContext,
     type TemporaryCredentials,
-} from "./sts";
+} from "./awsCall";
+import { DriverError } from "./errors";
 
 /**
  * succeeded: the deployment plan ended SUCCEEDED (or the init stack was done and there was no plan
@@ -99,7 +99,7 @@ export interface HistoryQuery {
  * first that `until` accepts. Bounded by the context's deadline (--aws-timeout).
  */
 export async function readDeployments(
-    ctx: StsContext,
+    ctx: AwsContext,
     credentials: TemporaryCredentials,
     q: HistoryQuery,
 ): Promise<RecordedDeployment[]> {
@@ -188,7 +188,7 @@ export async function readStackHistory(
     aws: Aws,
     c: StackConfig,
     access: ReaderAccess,
-    ctx: StsContext,
+    ctx: AwsContext,
     q: Pick<HistoryQuery, "distributionName" | "until">,
 ): Promise<RecordedDeployment[]> {
     const roleArn = historyReaderArn(c);

@@ -8,9 +8,9 @@ import { promisify } from "node:util";
 import { historyReaderArn, roleArn } from "../lib/arns";
 import type { StackConfig } from "../lib/config/types";
 import { configOutputs, type DeployRoleOutputs, OUTPUT_NAMES } from "../lib/outputs";
+import { Deadline, DeadlineExceeded } from "./awsCall";
 import { deferTypescript } from "./deferTypescript";
 import { DriverError, Exit } from "./errors";
-import { Deadline, DeadlineExceeded } from "./sts";
 
 const execFile = promisify(execFileCb);
 /** The CLI the workspace uses: `pulumi` on PATH (PulumiCommand.get() with no install root). */

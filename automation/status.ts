@@ -5,12 +5,12 @@
  */
 import type { StackConfig } from "../lib/config/types";
 import { type Aws, realAws } from "./aws";
+import { type AwsTimeouts, Deadline, type SourceCredentials } from "./awsCall";
 import { type Commit, gitIn, remoteRef, tipOf } from "./git";
 import { HistoryUnreadable, type RecordedDeployment, readStackHistory } from "./history";
 import { findProjectDir, loadValidStacks } from "./project";
 import { type LinkStatus, linkStatus } from "./promotion";
 import { cleanSessionName, cleanTagValue, sourceIdentity } from "./session";
-import { type AwsTimeouts, Deadline, type SourceCredentials } from "./sts";
 
 /** What Attini recorded about one distribution in one environment. */
 export interface DeployedState {

@@ -2,8 +2,8 @@
 // what it serves, when it refreshes, and that it is gone once closed. End to end with the real
 // attini and the AWS CLI: test/attini-real.test.ts.
 import test from "ava";
+import type { TemporaryCredentials } from "../automation/awsCall";
 import { CredentialEndpoint, refreshLeadMs } from "../automation/credentialEndpoint";
-import type { TemporaryCredentials } from "../automation/sts";
 
 let n = 0;
 const set = (lifetimeMs = 3600_000): TemporaryCredentials => {

@@ -6,19 +6,13 @@ import * as path from "node:path";
 import test from "ava";
 import { distributionDigest } from "../automation/artifact";
 import { attiniArgs, attiniEnv, staticCredentialVars, WITHHELD_VARS } from "../automation/attini";
+import { Deadline, DeadlineExceeded, isRetryable, type RetryPolicy, withRetry } from "../automation/awsCall";
 import { parseDuration } from "../automation/commands/command";
 import { Exit } from "../automation/errors";
 import { Redactor } from "../automation/log";
 import { checkOutputs } from "../automation/outputs";
 import { cleanSessionName, cleanTagValue, defaultSessionName, sourceIdentity } from "../automation/session";
-import {
-    Deadline,
-    DeadlineExceeded,
-    explainStsError,
-    isRetryable,
-    type RetryPolicy,
-    withRetry,
-} from "../automation/sts";
+import { explainStsError } from "../automation/sts";
 import { configOutputs } from "../lib/outputs";
 import { loadStacks } from "../lib/stackFiles";
 import { ROOT } from "./support/tools";

@@ -1,9 +1,9 @@
 /** `attini-gitops deploy`: its options and help; the work is automation/deploy.ts. */
 import { DEFAULT_KILL_GRACE_MS } from "../attini";
+import { DEFAULT_AWS_TIMEOUTS } from "../awsCall";
 import { type DeploySummary, deploy } from "../deploy";
 import { usage } from "../errors";
 import { DEFAULT_OUTPUTS_TIMEOUT_MS } from "../outputs";
-import { DEFAULT_AWS_TIMEOUTS } from "../sts";
 import { awsTimeouts, COMMON, type Command, durationMs, EXIT_CODES, parseDuration } from "./command";
 
 export const deployCommand: Command = {

@@ -1,8 +1,8 @@
 /** `attini-gitops status`: its options and help; the work is automation/status.ts. */
 import { ArtifactError, readAttiniConfig } from "../artifact";
+import { DEFAULT_AWS_TIMEOUTS } from "../awsCall";
 import { usage } from "../errors";
 import { formatStatus, SHOWN_COMMITS, status } from "../status";
-import { DEFAULT_AWS_TIMEOUTS } from "../sts";
 import { awsTimeouts, COMMON, type Command } from "./command";
 
 /** The distributionName in a distribution's attini-config, for `status --dist`. */
