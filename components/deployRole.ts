@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { attiniPolicyArn } from "../lib/arns";
 import type { StackConfig } from "../lib/config/types";
 import { GITHUB_OIDC_URL, STS_AUDIENCE, trustPolicy } from "../lib/policies";
+import { roleTags } from "../lib/tags";
 
 /** Arguments of {@link DeployRole}. */
 export interface DeployRoleArgs {
@@ -76,11 +77,7 @@ export class DeployRole extends pulumi.ComponentResource {
                 assumeRolePolicy,
                 maxSessionDuration: c.maxSessionDuration,
                 permissionsBoundary: c.permissionsBoundaryArn,
-                tags: {
-                    "attini-gitops:environment": c.attiniEnvironment,
-                    "attini-gitops:branch": c.branch,
-                    "managed-by": "attini-gitops",
-                },
+                tags: roleTags(c),
             },
             { parent: this },
         );

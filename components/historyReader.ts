@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../lib/config/types";
 import { historyReaderPolicy, historyReaderTrust } from "../lib/historyReader";
 import { trustPolicy } from "../lib/policies";
+import { roleTags } from "../lib/tags";
 
 /** Arguments of {@link HistoryReader}. */
 export interface HistoryReaderArgs {
@@ -37,11 +38,7 @@ export class HistoryReader extends pulumi.ComponentResource {
                 description: `Reads Attini deployments of ${c.attiniEnvironment} for the promotion gate (managed by attini-gitops)`,
                 assumeRolePolicy,
                 permissionsBoundary: c.permissionsBoundaryArn,
-                tags: {
-                    "attini-gitops:environment": c.attiniEnvironment,
-                    "attini-gitops:branch": c.branch,
-                    "managed-by": "attini-gitops",
-                },
+                tags: roleTags(c),
             },
             { parent: this },
         );
