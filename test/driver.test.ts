@@ -5,13 +5,11 @@
 // attini runs end to end in test/attini-real.test.ts.
 
 import * as fs from "node:fs";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import test, { type ExecutionContext } from "ava";
 import { Exit } from "../automation/errors";
 import { fileBackend } from "./support/backend";
-import { jobEnv, runCli } from "./support/driver";
+import { githubTokenService, jobEnv, runCli } from "./support/driver";
 import { startMoto } from "./support/moto";
 import { provision, scratchProject } from "./support/project";
 import { backend, moto, project, reports, sts, useWorld } from "./support/world";
@@ -468,31 +466,15 @@ test.serial(
         const b = fileBackend();
         t.teardown(() => b.dispose());
         await provision(p, b, ["prod", "dev"]);
-        const seen: string[] = [];
-        const tokenServer = http.createServer((req, res) => {
-            const u = new URL(req.url!, "http://x");
-            seen.push(`${u.pathname} audience=${u.searchParams.get("audience")} auth=${req.headers.authorization}`);
-            res.writeHead(200, { "content-type": "application/json" });
-            res.end(JSON.stringify({ value: "eyJhbGciOiJSUzI1NiJ9.github-oidc-token-for-main.signature" }));
-        });
-        await new Promise<void>((r) => tokenServer.listen(0, "127.0.0.1", r));
-        t.teardown(() => tokenServer.close());
-        const tokenUrl = `http://127.0.0.1:${(tokenServer.address() as AddressInfo).port}/token?api-version=2.0`;
-        const gha = {
-            GITHUB_ACTIONS: "true",
-            GITHUB_EVENT_NAME: "push",
-            GITHUB_REF: "refs/heads/main",
-            ACTIONS_ID_TOKEN_REQUEST_URL: tokenUrl,
-            ACTIONS_ID_TOKEN_REQUEST_TOKEN: "runtime-request-token",
-            AWS_ACCESS_KEY_ID: undefined,
-            AWS_SECRET_ACCESS_KEY: undefined,
-        };
+        const github = await githubTokenService("main");
+        t.teardown(github.close);
+        const gha = github.env;
         const j = jobEnv({ moto, backend: b, reports, stsEndpoint: sts.endpoint, extra: gha });
         t.teardown(j.dispose);
 
         const r = await runCli(["deploy", DIST, "--github-oidc"], j.env, p.dir);
         t.is(r.code, 0, r.stderr);
-        t.deepEqual(seen, ["/token audience=sts.amazonaws.com auth=bearer runtime-request-token"]);
+        t.deepEqual(github.seen, ["/token audience=sts.amazonaws.com auth=bearer runtime-request-token"]);
         const call = sts.calls.find((c) => c.action === "AssumeRoleWithWebIdentity")!;
         t.is(call.params.get("RoleArn"), "arn:aws:iam::333333333333:role/attini-deploy-role-eu-west-1");
         t.is(call.params.get("WebIdentityToken"), "eyJhbGciOiJSUzI1NiJ9.github-oidc-token-for-main.signature");

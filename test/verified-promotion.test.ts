@@ -9,7 +9,9 @@ import * as path from "node:path";
 import test, { type ExecutionContext } from "ava";
 import { Exit } from "../automation/errors";
 import { AttiniAccount, AttiniBackend, credentialsIn, packageDistribution, realAttini } from "./support/attini";
-import { jobEnv, runCli } from "./support/driver";
+import { fileBackend } from "./support/backend";
+import { githubTokenService, jobEnv, runCli } from "./support/driver";
+import { provision, scratchProject } from "./support/project";
 import { backend, moto, project, sts, useWorld } from "./support/world";
 import { writeZip } from "./support/zip";
 
@@ -397,5 +399,50 @@ test.serial(
             unnamed.stdout,
             /deployed: unknown, not read: pass --distribution-name NAME \(or --dist PATH\) to show what Attini recorded/,
         );
+    },
+);
+
+test.serial(
+    "with --github-oidc, prod's job reads stage's record with the same kind of token: AssumeRoleWithWebIdentity on stage's reader, then on prod's role",
+    async (t) => {
+        // The wiring validate asks for: stage's reader trusts jobs on main.
+        const p = scratchProject({
+            "Pulumi.prod.yaml": (s) => `${s}  attini-gitops:githubRepository: acme/platform\n`,
+            "Pulumi.stage.yaml": (s) =>
+                `${s}  attini-gitops:githubRepository: acme/platform\n  attini-gitops:historyReaderBranches: [main]\n`,
+            "Pulumi.dev.yaml": (s) =>
+                `${s}  attini-gitops:githubRepository: acme/platform\n  attini-gitops:historyReaderBranches: [stage]\n`,
+        });
+        t.teardown(p.dispose);
+        const b = fileBackend();
+        t.teardown(() => b.dispose());
+        await provision(p, b, ["prod"]);
+        fs.copyFileSync(path.join(project.dir, "build-41.zip"), path.join(p.dir, "build-41.zip"));
+        const github = await githubTokenService("main");
+        t.teardown(github.close);
+        const j = jobEnv({
+            moto,
+            backend: b,
+            stsEndpoint: sts.endpoint,
+            extra: { ATTINI_BIN: realAttini(), ...github.env },
+        });
+        t.teardown(j.dispose);
+        sts.reset();
+
+        const r = await runCli(["deploy", "build-41.zip", "--github-oidc", "--json"], j.env, p.dir);
+        t.is(r.code, 0, r.stderr);
+        t.like(JSON.parse(r.stdout), {
+            result: "deployed",
+            verifiedPromotion: { result: "passed", distributionId: "build-41" },
+        });
+        const web = sts.calls.filter((c) => c.action === "AssumeRoleWithWebIdentity");
+        t.deepEqual(
+            web.map((c) => c.params.get("RoleArn")),
+            [READER, "arn:aws:iam::333333333333:role/attini-deploy-role-eu-west-1"],
+        );
+        for (const c of web) t.is(c.params.get("WebIdentityToken"), github.token);
+        t.is(sts.count("AssumeRole"), 0, "no source credentials involved");
+        t.is(github.seen.length, 2, "a fresh ID token for each role");
+        t.false(`${r.stdout}${r.stderr}`.includes(github.token), "the token is never printed");
     },
 );

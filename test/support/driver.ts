@@ -202,3 +202,32 @@ export function runCli(
         during?.(child);
     });
 }
+
+/**
+ * The GitHub Actions ID token service of a job: answers every request with `token` and records
+ * the path, audience and authorization of each. `env` is the job's environment for --github-oidc
+ * on a push to `branch`, without AWS keys.
+ */
+export async function githubTokenService(
+    branch: string,
+    token = `eyJhbGciOiJSUzI1NiJ9.github-oidc-token-for-${branch}.signature`,
+): Promise<{ seen: string[]; env: Record<string, string | undefined>; token: string; close(): void }> {
+    const seen: string[] = [];
+    const server = http.createServer((req, res) => {
+        const u = new URL(req.url ?? "/", "http://x");
+        seen.push(`${u.pathname} audience=${u.searchParams.get("audience")} auth=${req.headers.authorization}`);
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ value: token }));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const env = {
+        GITHUB_ACTIONS: "true",
+        GITHUB_EVENT_NAME: "push",
+        GITHUB_REF: `refs/heads/${branch}`,
+        ACTIONS_ID_TOKEN_REQUEST_URL: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/token?api-version=2.0`,
+        ACTIONS_ID_TOKEN_REQUEST_TOKEN: "runtime-request-token",
+        AWS_ACCESS_KEY_ID: undefined,
+        AWS_SECRET_ACCESS_KEY: undefined,
+    };
+    return { seen, env, token, close: () => server.close() };
+}
