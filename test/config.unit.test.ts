@@ -391,3 +391,19 @@ test("stack files: an externalId in plain text is refused, an encrypted one mark
     t.deepEqual(loaded.errors.map(String), []);
     t.true(loaded.configs.find((c) => c.stack === "dev")!.externalIdRequired);
 });
+
+test("stack files: the history readers' wiring is checked across them (validate)", (t) => {
+    const prodBuildServer = "arn:aws:iam::888888888888:role/prod-build-server";
+    const dir = scratch(t, {
+        "Pulumi.prod.yaml": (s) => s.replace("arn:aws:iam::999999999999:role/attini-build-server", prodBuildServer),
+    });
+    t.deepEqual(
+        loadStacks(dir).errors.map((e) => [e.stack, e.key]),
+        [["stage", "attini-gitops:historyReaderPrincipals"]],
+    );
+    const fixed = scratch(t, {
+        "Pulumi.prod.yaml": (s) => s.replace("arn:aws:iam::999999999999:role/attini-build-server", prodBuildServer),
+        "Pulumi.stage.yaml": (s) => `${s}  attini-gitops:historyReaderPrincipals:\n    - ${prodBuildServer}\n`,
+    });
+    t.deepEqual(loadStacks(fixed).errors.map(String), []);
+});
