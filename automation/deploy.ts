@@ -283,6 +283,7 @@ async function deployWith(
                           externalId: o.externalId,
                           sourceIdentity: sourceIdentity(env),
                           tags,
+                          redact: (...secrets) => log.redactor.add(...secrets),
                       },
                       awsContext(upstream.region),
                       { distributionName, until: (d) => d.distributionId === distributionId },

@@ -174,6 +174,8 @@ export interface ReaderAccess {
     externalId?: string;
     sourceIdentity: string;
     tags: Record<string, string>;
+    /** Registers the reader's credentials with the log's redactor: they are never printed. */
+    redact: (...secrets: string[]) => void;
 }
 
 /** The shortest session STS grants: the reader is used for one query. */
@@ -226,6 +228,7 @@ export async function readStackHistory(
                 access.source,
             );
         }
+        access.redact(creds.accessKeyId, creds.secretAccessKey, creds.sessionToken);
         const account = await aws.callerAccount(ctx, creds);
         if (account !== c.accountId)
             throw new HistoryUnreadable(

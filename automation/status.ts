@@ -53,6 +53,8 @@ export interface StatusOptions {
     aws?: Aws;
     env: NodeJS.ProcessEnv;
     log: (line: string) => void;
+    /** Registers secrets with the output's redactor. */
+    redact: (...secrets: string[]) => void;
 }
 
 export async function status(o: StatusOptions): Promise<StatusReport> {
@@ -111,6 +113,7 @@ async function recorded(
                         sessionName: cleanSessionName(`status-${name}`),
                         externalId: o.externalId,
                         sourceIdentity: sourceIdentity(o.env),
+                        redact: o.redact,
                         tags: {
                             "attini-gitops:stack": cleanTagValue(c.stack),
                             "attini-gitops:environment": cleanTagValue(c.attiniEnvironment),

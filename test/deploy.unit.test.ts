@@ -7,10 +7,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import test from "ava";
 import type { Aws } from "../automation/aws";
-import { DEFAULT_AWS_TIMEOUTS, type TemporaryCredentials } from "../automation/awsCall";
+import { DEFAULT_AWS_TIMEOUTS, Deadline, type TemporaryCredentials } from "../automation/awsCall";
 import { type DeployOptions, deploy } from "../automation/deploy";
 import { DriverError, Exit } from "../automation/errors";
-import type { RecordedDeployment } from "../automation/history";
+import { type RecordedDeployment, readStackHistory } from "../automation/history";
 import { Logger, Redactor } from "../automation/log";
 import { loadStacks } from "../lib/stackFiles";
 import { outputsFor, scratchProject } from "./support/project";
@@ -188,4 +188,40 @@ test("stage's history shows the id failed: exit 7, prod's deploy role is never a
     t.regex(r.error!.message, /distributionId build-7 failed in acc/);
     t.false(calls.includes(`assumeRole ${DEPLOY_ROLE("333333333333")}`));
     t.false(r.ran);
+});
+
+test("the history reader's credentials are registered for redaction before anything else is done with them", async (t) => {
+    const { aws, calls } = fakeAws({ history: [succeeded] });
+    const redacted: string[] = [];
+    const stage = configs.find((c) => c.stack === "stage")!;
+    const ctx = {
+        region: "eu-west-1",
+        deadline: new Deadline(10_000, "--aws-timeout"),
+        requestMs: 1000,
+        log: () => {},
+    };
+    const history = await readStackHistory(
+        aws,
+        stage,
+        {
+            branch: "main",
+            sessionName: "deploy-platform",
+            sourceIdentity: "ci",
+            tags: {},
+            redact: (...s) => {
+                calls.push("redact");
+                redacted.push(...s);
+            },
+        },
+        ctx,
+        { distributionName: "platform" },
+    );
+    t.deepEqual(history, [succeeded]);
+    t.deepEqual(redacted, ["AKIAFAKE222222222222", "fake-secret", "token-222222222222"]);
+    t.deepEqual(calls, [
+        `assumeRole ${READER("222222222222")}`,
+        "redact",
+        "callerAccount 222222222222",
+        "readDeployments acc-platform",
+    ]);
 });

@@ -72,6 +72,7 @@ Options:
             timeouts: awsTimeouts(values, DEFAULT_AWS_TIMEOUTS),
             env: ctx.env,
             log: (line) => ctx.log.info(line),
+            redact: (...secrets) => ctx.redactor.add(...secrets),
         });
         ctx.print(
             ctx.redactor.scrub(
