@@ -84,26 +84,26 @@ export class ConfigReader {
 
     /** A whole number (Pulumi.yaml gives the default). */
     int(k: string, example: string): number | undefined {
-        const n = integerValue(this.get(k));
-        if (n === undefined)
-            this.fail(
-                k,
-                unset(this.get(k)) ? "is not set (Pulumi.yaml should give its default)" : "must be a whole number",
-                `run \`${this.setCmd(k, example)}\``,
-            );
-        return n;
+        return this.typed(k, example, integerValue, "must be a whole number");
     }
 
     /** true or false (Pulumi.yaml gives the default). */
     bool(k: string, example: string): boolean | undefined {
-        const b = booleanValue(this.get(k));
-        if (b === undefined)
+        return this.typed(k, example, booleanValue, "must be true or false");
+    }
+
+    /** A value `parse` accepts; otherwise says it is not set (Pulumi.yaml should give it) or gives `problem`. */
+    private typed<T>(k: string, example: string, parse: (v: unknown) => T | undefined, problem: string): T | undefined {
+        const v = this.get(k);
+        const parsed = parse(v);
+        if (parsed === undefined) {
             this.fail(
                 k,
-                unset(this.get(k)) ? "is not set (Pulumi.yaml should give its default)" : "must be true or false",
+                unset(v) ? "is not set (Pulumi.yaml should give its default)" : problem,
                 `run \`${this.setCmd(k, example)}\``,
             );
-        return b;
+        }
+        return parsed;
     }
 
     /** A list of strings (a YAML list, or its JSON text from the engine); not set means empty. */
