@@ -149,6 +149,16 @@ export interface AwsContext {
     policy?: RetryPolicy;
 }
 
+/** One --aws-timeout: a fresh deadline for one AWS step. */
+export function awsDeadline(t: AwsTimeouts): Deadline {
+    return new Deadline(t.totalMs, "--aws-timeout");
+}
+
+/** The context of one AWS step in `region`: its own --aws-timeout, and --aws-request-timeout per request. */
+export function awsStep(t: AwsTimeouts, region: string, log: (line: string) => void): AwsContext {
+    return { region, deadline: awsDeadline(t), requestMs: t.requestMs, log };
+}
+
 /** A short description of a failed call, for retry lines and messages: the error's name and code. */
 export function describeError(err: unknown): string {
     const e = err as AwsError;

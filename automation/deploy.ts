@@ -11,7 +11,7 @@ import type { DeployRoleOutputs } from "../lib/outputs";
 import { checkDigest, distributionDigest } from "./artifact";
 import { attiniArgs, attiniEnv, findAttini, runAttini, staticCredentialVars } from "./attini";
 import { type Aws, realAws } from "./aws";
-import { type AwsContext, type AwsTimeouts, Deadline, type TemporaryCredentials } from "./awsCall";
+import { type AwsContext, type AwsTimeouts, awsDeadline, awsStep, type TemporaryCredentials } from "./awsCall";
 import { resolveBranch, resolveCommit } from "./branch";
 import { CredentialEndpoint } from "./credentialEndpoint";
 import { DriverError, Exit, usage } from "./errors";
@@ -102,6 +102,14 @@ function checkDistribution(given: string, resolved: string): "folder" | "zip" {
     if (st.isFile()) return "zip";
     throw usage(
         `distribution path ${given} is neither a folder nor a file (a FIFO, socket or device?). Pass the folder or .zip that \`attini deploy run\` should deploy.`,
+    );
+}
+
+/** A step started now and awaited later: its result or its error, never an unhandled rejection. */
+function settled<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+    return p.then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
     );
 }
 
@@ -231,15 +239,10 @@ async function deployWith(
     // --- the deploy role ---------------------------------------------------------------------------
     // Reading the outputs runs the Pulumi CLI in child processes; meanwhile this process finds the
     // source credentials (local only: no AWS API call), so the two waits overlap.
-    const outputsRead = readOutputs(projectDir, stack, o.outputsTimeoutMs).then(
-        (value) => ({ ok: true as const, value }),
-        (error: unknown) => ({ ok: false as const, error }),
-    );
+    const outputsRead = settled(readOutputs(projectDir, stack, o.outputsTimeoutMs));
     // --aws-timeout bounds the credential lookup (beside the outputs read), then again the STS steps.
     const credentialsFound =
-        o.dryRun || o.githubOidc
-            ? Promise.resolve(undefined)
-            : aws.findSourceCredentials(new Deadline(o.aws.totalMs, "--aws-timeout"));
+        o.dryRun || o.githubOidc ? Promise.resolve(undefined) : aws.findSourceCredentials(awsDeadline(o.aws));
     credentialsFound.catch(() => {}); // reported below, after the outputs
     const commit = resolveCommit(env, git);
     /** The session's tags, on the deploy role's sessions and the upstream reader's: CloudTrail shows what was deployed, from where. */
@@ -251,46 +254,40 @@ async function deployWith(
         ...(commit ? { "attini-gitops:commit": cleanTagValue(commit) } : {}),
     };
     /** An AWS step's limits: each gets its own --aws-timeout. */
-    const awsContext = (region: string): AwsContext => ({
-        region,
-        deadline: new Deadline(o.aws.totalMs, "--aws-timeout"),
-        requestMs: o.aws.requestMs,
-        log: (line) => log.info(line),
-    });
+    const awsContext = (region: string): AwsContext => awsStep(o.aws, region, (line) => log.info(line));
 
     // The verified gate reads the upstream environment's Attini record with its history reader,
     // beside the outputs read; its verdict is applied once the outputs are in.
     const verifiedGate = upstream
-        ? applyVerifiedGate({
-              stack,
-              upstream,
-              distribution,
-              kind,
-              skip: o.skipPromotionCheck,
-              dryRun: o.dryRun,
-              log: (l) => log.info(l),
-              readHistory: async (distributionName, distributionId) =>
-                  readStackHistory(
-                      aws,
-                      upstream,
-                      {
-                          source: await credentialsFound,
-                          githubToken: o.githubOidc
-                              ? () => githubIdToken(env, log.redactor, new Deadline(o.aws.totalMs, "--aws-timeout"))
-                              : undefined,
-                          branch,
-                          sessionName,
-                          externalId: o.externalId,
-                          sourceIdentity: sourceIdentity(env),
-                          tags,
-                          redact: (...secrets) => log.redactor.add(...secrets),
-                      },
-                      awsContext(upstream.region),
-                      { distributionName, until: (d) => d.distributionId === distributionId },
-                  ),
-          }).then(
-              (value) => ({ ok: true as const, value }),
-              (error: unknown) => ({ ok: false as const, error }),
+        ? settled(
+              applyVerifiedGate({
+                  stack,
+                  upstream,
+                  distribution,
+                  kind,
+                  skip: o.skipPromotionCheck,
+                  dryRun: o.dryRun,
+                  log: (l) => log.info(l),
+                  readHistory: async (distributionName, distributionId) =>
+                      readStackHistory(
+                          aws,
+                          upstream,
+                          {
+                              source: await credentialsFound,
+                              githubToken: o.githubOidc
+                                  ? () => githubIdToken(env, log.redactor, awsDeadline(o.aws))
+                                  : undefined,
+                              branch,
+                              sessionName,
+                              externalId: o.externalId,
+                              sourceIdentity: sourceIdentity(env),
+                              tags,
+                              redact: (...secrets) => log.redactor.add(...secrets),
+                          },
+                          awsContext(upstream.region),
+                          { distributionName, until: (d) => d.distributionId === distributionId },
+                      ),
+              }),
           )
         : undefined;
     const read = await outputsRead;

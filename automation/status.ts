@@ -5,7 +5,7 @@
  */
 import type { StackConfig } from "../lib/config/types";
 import { type Aws, realAws } from "./aws";
-import { type AwsTimeouts, Deadline, type SourceCredentials } from "./awsCall";
+import { type AwsTimeouts, awsDeadline, awsStep, type SourceCredentials } from "./awsCall";
 import { type Commit, gitIn, remoteRef, tipOf } from "./git";
 import { HistoryUnreadable, type RecordedDeployment, readStackHistory } from "./history";
 import { findProjectDir, loadValidStacks } from "./project";
@@ -94,9 +94,10 @@ async function recorded(
         return configs.map(() => ({
             unknown: "not read: pass --distribution-name NAME (or --dist PATH) to show what Attini recorded",
         }));
+    const aws = o.aws ?? realAws;
     let source: SourceCredentials;
     try {
-        source = await (o.aws ?? realAws).findSourceCredentials(new Deadline(o.timeouts.totalMs, "--aws-timeout"));
+        source = await aws.findSourceCredentials(awsDeadline(o.timeouts));
     } catch (e) {
         const why = `not read: ${(e as Error).message}`;
         return configs.map(() => ({ unknown: why }));
@@ -105,7 +106,7 @@ async function recorded(
         configs.map(async (c) => {
             try {
                 const history = await readStackHistory(
-                    o.aws ?? realAws,
+                    aws,
                     c,
                     {
                         source,
@@ -119,12 +120,7 @@ async function recorded(
                             "attini-gitops:environment": cleanTagValue(c.attiniEnvironment),
                         },
                     },
-                    {
-                        region: c.region,
-                        deadline: new Deadline(o.timeouts.totalMs, "--aws-timeout"),
-                        requestMs: o.timeouts.requestMs,
-                        log: o.log,
-                    },
+                    awsStep(o.timeouts, c.region, o.log),
                     { distributionName: name, until: (d) => d.status === "succeeded" },
                 );
                 return {

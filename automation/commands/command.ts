@@ -76,6 +76,13 @@ export function durationMs(v: Values, flag: string, defaultMs: number): number {
     return given === undefined ? defaultMs : parseDuration(`--${flag}`, given as string) * 1000;
 }
 
+/** The ExternalId: --external-id, else ATTINI_GITOPS_EXTERNAL_ID; registered with the redactor, never printed. */
+export function externalIdOf(values: Values, ctx: CommandContext): string | undefined {
+    const externalId = (values["external-id"] as string | undefined) ?? ctx.env.ATTINI_GITOPS_EXTERNAL_ID;
+    ctx.redactor.add(externalId);
+    return externalId;
+}
+
 /** The AWS time limits (--aws-timeout, --aws-request-timeout) of a command line. */
 export function awsTimeouts(v: Values, defaults: { totalMs: number; requestMs: number }) {
     return {

@@ -4,7 +4,7 @@ import { DEFAULT_AWS_TIMEOUTS } from "../awsCall";
 import { type DeploySummary, deploy } from "../deploy";
 import { usage } from "../errors";
 import { DEFAULT_OUTPUTS_TIMEOUT_MS } from "../outputs";
-import { awsTimeouts, COMMON, type Command, durationMs, EXIT_CODES, parseDuration } from "./command";
+import { awsTimeouts, COMMON, type Command, durationMs, EXIT_CODES, externalIdOf, parseDuration } from "./command";
 
 export const deployCommand: Command = {
     summary: `  deploy [DISTRIBUTION_PATH] [-- ATTINI_ARGS...]
@@ -82,8 +82,7 @@ ${EXIT_CODES}`,
             throw usage(
                 `deploy takes one DISTRIBUTION_PATH (got ${positionals.length}); pass attini's own arguments after --`,
             );
-        const externalId = (values["external-id"] as string | undefined) ?? ctx.env.ATTINI_GITOPS_EXTERNAL_ID;
-        ctx.redactor.add(externalId);
+        const externalId = externalIdOf(values, ctx);
         const summary: DeploySummary = await deploy(
             {
                 distributionPath: positionals[0] ?? ".",

@@ -3,7 +3,7 @@ import { ArtifactError, readAttiniConfig } from "../artifact";
 import { DEFAULT_AWS_TIMEOUTS } from "../awsCall";
 import { usage } from "../errors";
 import { formatStatus, SHOWN_COMMITS, status } from "../status";
-import { awsTimeouts, COMMON, type Command } from "./command";
+import { awsTimeouts, COMMON, type Command, externalIdOf } from "./command";
 
 /** The distributionName in a distribution's attini-config, for `status --dist`. */
 async function distributionNameOf(dist: string): Promise<string> {
@@ -60,8 +60,7 @@ Options:
     async run(values, _positionals, _extra, ctx) {
         if (values["distribution-name"] !== undefined && values.dist !== undefined)
             throw usage("status: pass --distribution-name or --dist, not both");
-        const externalId = (values["external-id"] as string | undefined) ?? ctx.env.ATTINI_GITOPS_EXTERNAL_ID;
-        ctx.redactor.add(externalId);
+        const externalId = externalIdOf(values, ctx);
         const report = await status({
             cwd: ctx.cwd,
             remote: (values.remote as string | undefined) ?? "origin",
