@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { load as parseYaml } from "js-yaml";
-import * as yauzl from "yauzl";
+import type { ZipFile } from "yauzl";
 import { DriverError, Exit, usage } from "./errors";
 
 /** Where attini writes its own package inside a folder distribution; it deletes it before each packaging. */
@@ -88,7 +88,9 @@ export async function readAttiniConfig(distribution: string): Promise<AttiniConf
                 });
         }
     } else {
-        let zip: yauzl.ZipFile;
+        // Loaded here, not at start-up: only a promoted .zip needs it.
+        const yauzl = await import("yauzl");
+        let zip: ZipFile;
         try {
             zip = await yauzl.openPromise(distribution, { lazyEntries: true, autoClose: false });
         } catch (e) {
