@@ -8,7 +8,7 @@ import { roleTags } from "../lib/tags";
 
 /** Arguments of {@link DeployRole}. */
 export interface DeployRoleArgs {
-    /** The validated stack config (see lib/config.ts). */
+    /** The validated stack config (see lib/config/validate.ts). */
     config: StackConfig;
     /**
      * The ExternalId AssumeRole must carry, when `config.externalIdRequired`. Kept secret: it only

@@ -1,13 +1,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { historyReaderTrust } from "../lib/config/readers";
 import type { StackConfig } from "../lib/config/types";
-import { historyReaderPolicy, historyReaderTrust } from "../lib/historyReader";
+import { historyReaderPolicy } from "../lib/historyReader";
 import { trustPolicy } from "../lib/policies";
 import { roleTags } from "../lib/tags";
 
 /** Arguments of {@link HistoryReader}. */
 export interface HistoryReaderArgs {
-    /** The validated stack config (see lib/config.ts). */
+    /** The validated stack config (see lib/config/validate.ts). */
     config: StackConfig;
     /** The ExternalId AssumeRole must carry, when `config.externalIdRequired` (as for the deploy role). */
     externalId?: pulumi.Input<string>;

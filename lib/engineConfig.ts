@@ -1,6 +1,6 @@
 /**
  * Reads the stack config the Pulumi engine hands the program (Pulumi.yaml defaults already
- * applied, secrets decrypted) into the shape lib/config.ts validates.
+ * applied, secrets decrypted) into the shape lib/config/validate.ts validates.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { RawConfig, RawValue } from "./config/types";

@@ -3,24 +3,13 @@
  * Attini deployment records. The verified promotion gate of a downstream stack (prod) assumes the
  * upstream one's (stage's) to check that the artifact it is about to deploy succeeded there.
  *
- * Pure: who it trusts, what it may do, and the cross-stack wiring rules that `validate` runs (its
- * name and ARN are in arns.ts). The HistoryReader component (components/historyReader.ts) only wires them in.
+ * Pure: what it may do (its name and ARN are in arns.ts; who it trusts, and the cross-stack wiring
+ * rules that `validate` runs, are config rules in config/readers.ts). The HistoryReader component
+ * (components/historyReader.ts) only wires them in.
  */
 import { deployDataTableArn } from "./arns";
-import { ConfigError } from "./config/errors";
-import { PROJECT, type StackConfig } from "./config/types";
-import type { PolicyDocument, Trusted } from "./policies";
-
-/**
- * Who may assume the reader: the stack's build server and the build servers of the stacks promoted
- * from it; with GitHub OIDC, jobs on the stack's own branch and on those stacks' branches.
- */
-export function historyReaderTrust(c: StackConfig): Trusted {
-    return {
-        principals: [...c.buildServerPrincipals, ...c.historyReader.principals],
-        branches: [c.branch, ...c.historyReader.branches],
-    };
-}
+import type { StackConfig } from "./config/types";
+import type { PolicyDocument } from "./policies";
 
 /**
  * What the reader may do: Query the deployment-data table, for this environment's partition keys
@@ -42,76 +31,4 @@ export function historyReaderPolicy(c: StackConfig): PolicyDocument {
             },
         ],
     };
-}
-
-/**
- * The reader wiring across stack files: every stack promoted from another must be able to assume
- * that one's reader (its build server listed there, its branch listed there when it uses GitHub
- * OIDC), and a reader trusts nothing beyond the stacks promoted from it.
- */
-export function validateHistoryReaders(configs: readonly StackConfig[]): ConfigError[] {
-    const errors: ConfigError[] = [];
-    for (const up of configs) {
-        const downs = configs.filter((c) => c.promotedFrom === up.stack);
-        const trust = historyReaderTrust(up);
-        const err = (key: string, value: string, problem: string, fix: string) =>
-            errors.push(new ConfigError(up.stack, `${PROJECT}:${key}`, value, problem, fix));
-        for (const down of downs) {
-            for (const p of down.buildServerPrincipals) {
-                if (!trust.principals.includes(p)) {
-                    err(
-                        "historyReaderPrincipals",
-                        JSON.stringify(up.historyReader.principals),
-                        `does not list ${p}, the build server of stack ${down.stack} (promoted from ${up.stack}), so its promotion gate cannot read ${up.stack}'s deployments`,
-                        `add "${p}" to historyReaderPrincipals in Pulumi.${up.stack}.yaml, then run pulumi up --stack ${up.stack}`,
-                    );
-                }
-            }
-            if (down.githubOidc && !up.githubOidc) {
-                err(
-                    "githubRepository",
-                    "(not set)",
-                    `is not set, but stack ${down.stack} (promoted from ${up.stack}) deploys from GitHub Actions jobs of ${down.githubOidc.repository}, whose promotion gate must read ${up.stack}'s deployments`,
-                    `set githubRepository to ${down.githubOidc.repository} and historyReaderBranches to ["${down.branch}"] in Pulumi.${up.stack}.yaml`,
-                );
-            } else if (down.githubOidc && up.githubOidc && down.githubOidc.repository !== up.githubOidc.repository) {
-                err(
-                    "githubRepository",
-                    JSON.stringify(up.githubOidc.repository),
-                    `differs from stack ${down.stack}'s (${down.githubOidc.repository}), whose jobs must read ${up.stack}'s deployments`,
-                    "use one repository for the promotion chain",
-                );
-            } else if (down.githubOidc && !trust.branches.includes(down.branch)) {
-                err(
-                    "historyReaderBranches",
-                    JSON.stringify(up.historyReader.branches),
-                    `does not list ${down.branch}, the branch of stack ${down.stack} (promoted from ${up.stack}), so its GitHub Actions jobs cannot read ${up.stack}'s deployments`,
-                    `add "${down.branch}" to historyReaderBranches in Pulumi.${up.stack}.yaml, then run pulumi up --stack ${up.stack}`,
-                );
-            }
-        }
-        const downBranches = downs.map((d) => d.branch);
-        const downPrincipals = downs.flatMap((d) => d.buildServerPrincipals);
-        up.historyReader.branches.forEach((b, i) => {
-            if (!downBranches.includes(b)) {
-                err(
-                    `historyReaderBranches[${i}]`,
-                    JSON.stringify(b),
-                    `lets jobs on ${b} read ${up.stack}'s deployments, but no stack promoted from ${up.stack} deploys from ${b}`,
-                    downs.length ? `list only ${downBranches.join(", ")}, or remove it` : "remove it",
-                );
-            }
-        });
-        up.historyReader.principals.forEach((p, i) => {
-            if (!downPrincipals.includes(p)) {
-                err(
-                    `historyReaderPrincipals[${i}]`,
-                    JSON.stringify(p),
-                    `lets ${p} read ${up.stack}'s deployments, but it is the build server of no stack promoted from ${up.stack}`,
-                    "remove it",
-                );
-            }
-        });
-    }
-    return errors;
 }

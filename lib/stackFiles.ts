@@ -1,18 +1,19 @@
 /**
  * Offline reading of Pulumi.yaml and the Pulumi.<stack>.yaml files: no backend, no credentials.
  * Applies Pulumi.yaml's defaults and type schema the way the Pulumi engine does, then runs the
- * shared validator (lib/config.ts) over every stack and across them.
+ * shared validator (lib/config/validate.ts) over every stack and across them (lib/config/stackSet.ts,
+ * lib/config/readers.ts).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { closest, distance } from "fastest-levenshtein";
 import { load as parse } from "js-yaml";
 import { ConfigError, showValue } from "./config/errors";
+import { validateHistoryReaders } from "./config/readers";
 import { validateStackSet } from "./config/stackSet";
 import { PROJECT, type RawValue, STACK_NAME_RE, type StackConfig } from "./config/types";
 import { validateStackConfig } from "./config/validate";
 import { booleanValue, integerValue } from "./config/values";
-import { validateHistoryReaders } from "./historyReader";
 
 export interface KeySchema {
     type: "string" | "integer" | "boolean" | "array";

@@ -4,9 +4,10 @@ import { createValidatedPolicy, validateTrustPolicy } from "@cloud-copilot/iam-p
 import { runSimulation, runUnsafeSimulation, type Simulation } from "@cloud-copilot/iam-simulate";
 import test, { type ExecutionContext } from "ava";
 import { deployDataTableArn, historyReaderArn } from "../lib/arns";
+import { historyReaderTrust, validateHistoryReaders } from "../lib/config/readers";
 import type { RawValue, StackConfig } from "../lib/config/types";
 import { requireStackConfig, validateStackConfig } from "../lib/config/validate";
-import { historyReaderPolicy, historyReaderTrust, validateHistoryReaders } from "../lib/historyReader";
+import { historyReaderPolicy } from "../lib/historyReader";
 import { buildServerPolicy, trustPolicy } from "../lib/policies";
 import { rawConfig } from "./support/config";
 

@@ -55,21 +55,8 @@ function principalList(
     return listed;
 }
 
-export function trustRules(r: ConfigReader, stack: { branch?: string; accountId?: string }) {
-    const allowAccountPrincipals = r.bool("allowAccountPrincipals", "false");
-    const principals = principalList(r, "buildServerPrincipals", allowAccountPrincipals);
-    const readerPrincipals = principalList(r, "historyReaderPrincipals", allowAccountPrincipals);
-    readerPrincipals?.forEach((p, i) => {
-        if (principals?.includes(p))
-            r.failItem(
-                "historyReaderPrincipals",
-                i,
-                p,
-                "is already in buildServerPrincipals, which the history reader trusts anyway",
-                "remove it from historyReaderPrincipals",
-            );
-    });
-
+/** The ExternalId: required when set, and then only as a secret STS accepts. */
+function externalIdRule(r: ConfigReader): { externalIdRequired: boolean; externalId?: string } {
     const externalIdRaw = r.get("externalId");
     let externalId: string | undefined;
     const externalIdRequired = externalIdRaw !== undefined && externalIdRaw !== null && externalIdRaw !== "";
@@ -92,6 +79,11 @@ export function trustRules(r: ConfigReader, stack: { branch?: string; accountId?
         }
     }
 
+    return { externalIdRequired, externalId };
+}
+
+/** GitHub Actions OIDC: exactly one repository, and a provider in this stack's account. */
+function githubRules(r: ConfigReader, accountId: string | undefined) {
     const githubRepository = r.str("githubRepository", false, "my-org/my-repo");
     const githubOidcProviderArn = r.str(
         "githubOidcProviderArn",
@@ -113,10 +105,10 @@ export function trustRules(r: ConfigReader, stack: { branch?: string; accountId?
                 "is not the ARN of a GitHub Actions OIDC provider",
                 "use arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com, or remove it to have the stack create the provider",
             );
-        } else if (stack.accountId && m[1] !== stack.accountId) {
+        } else if (accountId && m[1] !== accountId) {
             r.fail(
                 "githubOidcProviderArn",
-                `is in account ${m[1]}, not this stack's account ${stack.accountId}`,
+                `is in account ${m[1]}, not this stack's account ${accountId}`,
                 "reference the provider in this stack's account, or remove the key to create one",
             );
         }
@@ -128,14 +120,11 @@ export function trustRules(r: ConfigReader, stack: { branch?: string; accountId?
             );
         }
     }
-    if (principals !== undefined && principals.length === 0 && githubRepository === undefined) {
-        r.fail(
-            "buildServerPrincipals",
-            "is empty and GitHub OIDC is off, so nothing could assume the deploy role",
-            `list the build server's role ARN in Pulumi.${r.stack}.yaml, or set githubRepository`,
-        );
-    }
+    return { githubRepository, githubOidcProviderArn };
+}
 
+/** The branches whose GitHub Actions jobs may also read this stack's history. */
+function readerBranchRules(r: ConfigReader, branch: string | undefined, githubRepository: string | undefined) {
     const readerBranches = r.list("historyReaderBranches", "main");
     readerBranches?.forEach((b, i) => {
         const bad = (problem: string, fix: string) => r.failItem("historyReaderBranches", i, b, problem, fix);
@@ -145,8 +134,7 @@ export function trustRules(r: ConfigReader, stack: { branch?: string; accountId?
                 `is not a usable git branch name: it ${p}`,
                 "list the exact branches of the stacks promoted from this one, e.g. main",
             );
-        else if (b === stack.branch)
-            bad("is this stack's own branch, whose jobs may read its history anyway", "remove it");
+        else if (b === branch) bad("is this stack's own branch, whose jobs may read its history anyway", "remove it");
         else if (readerBranches.indexOf(b) !== i) bad("is listed twice", "remove the duplicate");
     });
     if (readerBranches !== undefined && readerBranches.length > 0 && githubRepository === undefined) {
@@ -156,6 +144,35 @@ export function trustRules(r: ConfigReader, stack: { branch?: string; accountId?
             `run \`${r.setCmd("githubRepository", "my-org/my-repo")}\` or remove historyReaderBranches`,
         );
     }
+    return readerBranches;
+}
+
+export function trustRules(r: ConfigReader, stack: { branch?: string; accountId?: string }) {
+    const allowAccountPrincipals = r.bool("allowAccountPrincipals", "false");
+    const principals = principalList(r, "buildServerPrincipals", allowAccountPrincipals);
+    const readerPrincipals = principalList(r, "historyReaderPrincipals", allowAccountPrincipals);
+    readerPrincipals?.forEach((p, i) => {
+        if (principals?.includes(p))
+            r.failItem(
+                "historyReaderPrincipals",
+                i,
+                p,
+                "is already in buildServerPrincipals, which the history reader trusts anyway",
+                "remove it from historyReaderPrincipals",
+            );
+    });
+
+    const { externalIdRequired, externalId } = externalIdRule(r);
+    const { githubRepository, githubOidcProviderArn } = githubRules(r, stack.accountId);
+    if (principals !== undefined && principals.length === 0 && githubRepository === undefined) {
+        r.fail(
+            "buildServerPrincipals",
+            "is empty and GitHub OIDC is off, so nothing could assume the deploy role",
+            `list the build server's role ARN in Pulumi.${r.stack}.yaml, or set githubRepository`,
+        );
+    }
+
+    const readerBranches = readerBranchRules(r, stack.branch, githubRepository);
     return {
         allowAccountPrincipals,
         principals,
