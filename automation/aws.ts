@@ -1,12 +1,15 @@
 /**
- * Every AWS call the driver makes, behind one interface (as cdk-assets' IAws): the real one, on
- * the AWS SDK for JavaScript v3 with the driver's retry policy and deadlines (sts.ts,
- * githubOidc.ts, history.ts), and in the unit tests a fake that records the order of the calls.
+ * Every AWS call the driver makes, behind one interface (as cdk-assets' IAws). This file only
+ * joins the adapters: sts.ts (AssumeRole, GetCallerIdentity, the source credentials),
+ * githubOidc.ts (AssumeRoleWithWebIdentity) and dynamodb.ts (Attini's deployment records), each on
+ * the AWS SDK for JavaScript v3 with the driver's retry policy and deadlines (awsCall.ts). The
+ * unit tests use the shared fake in test/support/fakeAws.ts instead.
  */
 
 import type { AwsContext, Deadline, SourceCredentials, TemporaryCredentials } from "./awsCall";
+import type { HistoryQuery, RecordedDeployment } from "./deployments";
+import { readDeployments } from "./dynamodb";
 import { assumeRoleWithGithubOidc, type WebIdentityRequest } from "./githubOidc";
-import { type HistoryQuery, type RecordedDeployment, readDeployments } from "./history";
 import { type AssumeRoleRequest, assumeRole, callerAccount, findSourceCredentials } from "./sts";
 
 export interface Aws {

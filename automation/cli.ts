@@ -11,7 +11,7 @@
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
 import { buildServerPolicyCommand } from "./commands/buildServerPolicy";
-import { type Command, type CommandContext, EXIT_CODES, type Values } from "./commands/command";
+import { type Command, type CommandContext, EXIT_CODES, flag, text, type Values } from "./commands/command";
 import { deployCommand } from "./commands/deploy";
 import { planCommand } from "./commands/plan";
 import { statusCommand } from "./commands/status";
@@ -87,7 +87,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
         const extra = dashdash === -1 ? [] : rest.slice(dashdash + 1);
         const { values, positionals } = parse(name, command, own);
         const v = values as Values;
-        json = v.json === true;
+        json = flag(v, "json");
         if (v.help) {
             print(command.help);
             return Exit.OK;
@@ -96,7 +96,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
             throw usage(`${name} takes no arguments (got ${[...positionals, ...extra].join(" ")})`);
         const ctx: CommandContext = {
             env,
-            cwd: (v.cwd as string | undefined) ?? process.cwd(),
+            cwd: text(v, "cwd") ?? process.cwd(),
             json,
             print,
             log,

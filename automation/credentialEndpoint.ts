@@ -20,9 +20,10 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TemporaryCredentials } from "./awsCall";
 
+/** A new set of the deploy role's credentials, checked to be in the stack's account. */
+export type Refresh = () => Promise<TemporaryCredentials>;
+
 export interface EndpointOptions {
-    /** A new set of the deploy role's credentials, checked to be in the stack's account. */
-    refresh: () => Promise<TemporaryCredentials>;
     log: (line: string) => void;
     /**
      * Longest lifetime to serve a set for, ms (test only, through ATTINI_GITOPS_TEST_CREDENTIAL_LIFETIME):
@@ -50,6 +51,7 @@ export class CredentialEndpoint {
     /** The cause of the last failed refresh, while the held credentials are still the old ones. */
     failure: string | undefined;
     private current: TemporaryCredentials | undefined;
+    private refresh: Refresh | undefined;
     private expiresAt = 0;
     private timer: NodeJS.Timeout | undefined;
     private readonly served = new Set<string>();
@@ -75,9 +77,10 @@ export class CredentialEndpoint {
         return self;
     }
 
-    /** Starts serving the first set of credentials, and refreshing them before they expire. */
-    serve(initial: TemporaryCredentials): void {
+    /** Starts serving the first set of credentials, and refreshing them with `refresh` before they expire. */
+    serve(initial: TemporaryCredentials, refresh: Refresh): void {
         this.current = initial;
+        this.refresh = refresh;
         this.expiresAt = servedExpiry(initial, this.opts.servedLifetimeMs);
         this.schedule();
     }
@@ -135,7 +138,8 @@ export class CredentialEndpoint {
 
     private async renew(): Promise<void> {
         try {
-            const next = await this.opts.refresh();
+            if (!this.refresh) throw new Error("no credentials were served yet");
+            const next = await this.refresh();
             if (this.closed) return;
             this.current = next;
             this.expiresAt = servedExpiry(next, this.opts.servedLifetimeMs);

@@ -1,6 +1,7 @@
 /**
  * Git access: one runner per clone (git's own CLI, never a shell), and the reads the driver makes
- * of it: refs, commits, and where a folder lies in the repository.
+ * of it: refs, commits, where a folder lies in the repository, and whether remote-tracking
+ * branches look stale.
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -70,4 +71,37 @@ export function repositoryPathspec(git: GitRunner, projectDir: string, distribut
     const inRepo = path.relative(fs.realpathSync(top), fs.realpathSync(distribution));
     if (inRepo.startsWith("..") || path.isAbsolute(inRepo)) return undefined;
     return path.relative(fs.realpathSync(projectDir), fs.realpathSync(distribution)) || ".";
+}
+
+const STALE_AFTER_HOURS = 24;
+
+/** Hints that remote-tracking branches may be out of date. */
+export function freshnessWarnings(git: GitRunner, refs: string[], now: number): string[] {
+    const warnings: string[] = [];
+    if (git(["rev-parse", "--is-shallow-repository"]) === "true") {
+        warnings.push(
+            "this clone is shallow, so history may be cut off; fetch full history (e.g. fetch-depth: 0, GIT_DEPTH: 0, or git fetch --unshallow)",
+        );
+    }
+    // When the remote-tracking branches were last brought up to date: the last fetch (FETCH_HEAD)
+    // or the ref's own reflog. A fresh clone has neither, and is fresh.
+    const gitDir = git(["rev-parse", "--absolute-git-dir"]);
+    let fetchedAt: number | undefined;
+    try {
+        if (gitDir) fetchedAt = fs.statSync(path.join(gitDir, "FETCH_HEAD")).mtimeMs / 1000;
+    } catch {
+        /* never fetched since the clone */
+    }
+    for (const ref of refs) {
+        const logged = /@\{(\d+)\}/.exec(git(["reflog", "show", "--date=unix", "--format=%gd", "-n", "1", ref]) ?? "");
+        const times = [fetchedAt, logged ? Number(logged[1]) : undefined].filter((x): x is number => x !== undefined);
+        if (times.length === 0) continue;
+        const updated = Math.max(...times);
+        if (now - updated > STALE_AFTER_HOURS * 3600) {
+            warnings.push(
+                `${ref.replace("refs/remotes/", "")} was last updated ${Math.floor((now - updated) / 3600)} h ago and may be stale; run git fetch`,
+            );
+        }
+    }
+    return warnings;
 }

@@ -116,7 +116,7 @@ export async function callerAccount(ctx: AwsContext, credentials: TemporaryCrede
             throw new DriverError(Exit.CREDENTIALS, deadlineMessage(err, ctx.deadline));
         throw new DriverError(
             Exit.CREDENTIALS,
-            `GetCallerIdentity with the deploy role's credentials failed: ${describeError(err)}: ${(err as AwsError).message ?? String(err)}`,
+            `GetCallerIdentity failed: ${describeError(err)}: ${(err as AwsError).message ?? String(err)}`,
         );
     }
 }

@@ -2,12 +2,12 @@
  * The verified promotion gate: a .zip distribution that carries a distributionId goes to a
  * promoted environment (prod) only if Attini's own record in the upstream environment (stage)
  * shows a successful deployment of that same distributionId. The git-based gate (promotion.ts)
- * still runs beside it; this one checks the artifact itself, by Attini's record.
+ * still runs beside it (gitGate.ts); this one checks the artifact itself, by Attini's record.
  */
 import type { StackConfig } from "../lib/config/types";
 import { ArtifactError, readAttiniConfig } from "./artifact";
-import { DriverError, Exit } from "./errors";
-import { HistoryUnreadable, type RecordedDeployment } from "./history";
+import { describeDeployment, HistoryUnreadable, isoTime, type RecordedDeployment } from "./deployments";
+import { object } from "./gateMode";
 
 /** What the upstream record says about the distributionId being promoted. */
 export type VerifiedCase = "succeeded" | "failed" | "running" | "never-deployed" | "other-id";
@@ -67,9 +67,7 @@ export interface VerifiedGateOptions {
     log: (line: string) => void;
 }
 
-const when = (d: RecordedDeployment) => new Date(d.time).toISOString();
-const describe = (d: RecordedDeployment) =>
-    `${d.distributionId ?? "(no id)"} at ${when(d)}, ${d.status}${d.detail ? ` (${d.detail})` : ""}`;
+const when = (d: RecordedDeployment) => isoTime(d.time);
 
 /** The sentence for a verdict that is not a pass: which case it is, and when the last upstream deployment happened. */
 export function refusal(
@@ -80,7 +78,7 @@ export function refusal(
     // The newest deployment there, unless it is the one already named.
     const last =
         v.last && v.last !== v.matched
-            ? ` The last deployment of ${o.distributionName} there: ${describe(v.last)}.`
+            ? ` The last deployment of ${o.distributionName} there: ${describeDeployment(v.last)}.`
             : "";
     switch (v.case) {
         case "never-deployed":
@@ -117,12 +115,7 @@ export async function applyVerifiedGate(o: VerifiedGateOptions): Promise<Verifie
     };
     const fail = (result: "warned" | "unverified", reason: string): VerifiedGateReport => {
         report = { ...report, result, reason };
-        if (stack.promotionGate === "enforce") {
-            throw new DriverError(Exit.REFUSED, `promotion gate (enforce): ${reason}`, {
-                verifiedPromotion: { ...report, result: "refused" },
-            });
-        }
-        o.log(`promotion gate (warn): ${reason}`);
+        object(stack.promotionGate, reason, o.log, { verifiedPromotion: { ...report, result: "refused" } });
         return report;
     };
     if (o.kind === "folder") {

@@ -1,15 +1,8 @@
-// What the driver hands attini, decided without running it (automation/attini.ts): the command
+// What the driver hands attini, decided without running it (automation/attini.ts, attiniProcess.ts): the command
 // line it owns, the environment it withholds, and the timers that bound attini's run.
 import test from "ava";
-import {
-    attiniArgs,
-    attiniEnv,
-    longTimeout,
-    MAX_TIMER_MS,
-    ownedOption,
-    staticCredentialVars,
-    withoutAwsProperties,
-} from "../automation/attini";
+import { attiniArgs, attiniEnv, ownedOption, staticCredentialVars, withoutAwsProperties } from "../automation/attini";
+import { longTimeout, MAX_TIMER_MS } from "../automation/attiniProcess";
 import { Exit } from "../automation/errors";
 
 test("extra arguments may not set the environment, region, profile or force flag, in any spelling", (t) => {

@@ -16,10 +16,15 @@ const set = (lifetimeMs = 3600_000): TemporaryCredentials => {
     };
 };
 
-async function start(opts: Partial<Parameters<typeof CredentialEndpoint.start>[0]> = {}) {
+async function start(
+    opts: Partial<Parameters<typeof CredentialEndpoint.start>[0]> & {
+        refresh?: () => Promise<TemporaryCredentials>;
+    } = {},
+) {
     const lines: string[] = [];
-    const endpoint = await CredentialEndpoint.start({ refresh: async () => set(), log: (l) => lines.push(l), ...opts });
-    endpoint.serve(set());
+    const { refresh = async () => set(), ...rest } = opts;
+    const endpoint = await CredentialEndpoint.start({ log: (l) => lines.push(l), ...rest });
+    endpoint.serve(set(), refresh);
     return { endpoint, lines };
 }
 
@@ -101,11 +106,11 @@ test("a refresh that fails is logged with its cause and retried; once the set ex
 });
 
 test("before it is handed the first set it serves nothing (503)", async (t) => {
-    const endpoint = await CredentialEndpoint.start({ refresh: async () => set(), log: () => {} });
+    const endpoint = await CredentialEndpoint.start({ log: () => {} });
     t.teardown(() => endpoint.close());
     t.is((await fetch(endpoint.url, { headers: { authorization: endpoint.token } })).status, 503);
     t.is((await fetch(endpoint.url)).status, 401);
-    endpoint.serve(set());
+    endpoint.serve(set(), async () => set());
     t.is((await fetch(endpoint.url, { headers: { authorization: endpoint.token } })).status, 200);
 });
 

@@ -1,5 +1,5 @@
-// deploy() with a fake AWS (automation/aws.ts) and the stack outputs handed in: the order of the
-// AWS calls and the exit codes, in milliseconds. The end-to-end tests on the emulator and the
+// deploy() with the shared fake AWS (test/support/fakeAws.ts) and the stack outputs handed in: the
+// order of the AWS calls and the exit codes, in milliseconds. The end-to-end tests on the emulator and the
 // real Attini CLI (driver.test.ts, verified-promotion.test.ts) cover the same paths for real.
 
 import * as fs from "node:fs";
@@ -7,55 +7,18 @@ import * as os from "node:os";
 import * as path from "node:path";
 import test from "ava";
 import type { Aws } from "../automation/aws";
-import { DEFAULT_AWS_TIMEOUTS, Deadline, type TemporaryCredentials } from "../automation/awsCall";
-import { type DeployOptions, deploy } from "../automation/deploy";
-import { DriverError, Exit } from "../automation/errors";
-import { type RecordedDeployment, readStackHistory } from "../automation/history";
-import { Logger, Redactor } from "../automation/log";
+import { DEFAULT_AWS_TIMEOUTS, Deadline } from "../automation/awsCall";
+import { type DeployOptions, deploy } from "../automation/deploying";
+import type { RecordedDeployment } from "../automation/deployments";
+import { type DriverError, Exit } from "../automation/errors";
+import { readStackHistory } from "../automation/history";
 import { loadStacks } from "../lib/stackFiles";
-import { outputsFor, scratchProject } from "./support/project";
+import { fakeAws, fakeServices } from "./support/fakeAws";
+import { scratchProject } from "./support/project";
 import { writeZip } from "./support/zip";
 
 const READER = (account: string) => `arn:aws:iam::${account}:role/attini-history-reader-eu-west-1`;
 const DEPLOY_ROLE = (account: string) => `arn:aws:iam::${account}:role/attini-deploy-role-eu-west-1`;
-
-/** A fake AWS: records each call; credentials act in the account of the role assumed, unless `accountOf` says otherwise. */
-function fakeAws(
-    o: {
-        history?: RecordedDeployment[];
-        refuse?: (roleArn: string) => boolean;
-        accountOf?: (roleArn: string) => string;
-    } = {},
-) {
-    const calls: string[] = [];
-    const account = (roleArn: string) => o.accountOf?.(roleArn) ?? /:iam::(\d{12}):/.exec(roleArn)![1];
-    const creds = (roleArn: string): TemporaryCredentials => ({
-        accessKeyId: `AKIAFAKE${account(roleArn)}`,
-        secretAccessKey: "fake-secret",
-        sessionToken: `token-${account(roleArn)}`,
-    });
-    /** Records the call, then answers. */
-    const called = <T>(call: string, answer: T): T => {
-        calls.push(call);
-        return answer;
-    };
-    const aws: Aws = {
-        findSourceCredentials: async () =>
-            called("findSourceCredentials", async () => ({ accessKeyId: "AKIASOURCE", secretAccessKey: "source" })),
-        assumeRole: async (req) => {
-            calls.push(`assumeRole ${req.roleArn}`);
-            if (o.refuse?.(req.roleArn))
-                throw new DriverError(Exit.CREDENTIALS, `STS denied AssumeRole on ${req.roleArn}`);
-            return creds(req.roleArn);
-        },
-        assumeRoleWithWebIdentity: async (req) =>
-            called(`assumeRoleWithWebIdentity ${req.roleArn}`, creds(req.roleArn)),
-        callerAccount: async (_ctx, c) => called(`callerAccount ${c.accessKeyId.slice(8)}`, c.accessKeyId.slice(8)),
-        readDeployments: async (_ctx, _c, q) =>
-            called(`readDeployments ${q.environment}-${q.distributionName}`, o.history ?? []),
-    };
-    return { aws, calls };
-}
 
 const project = scratchProject();
 test.after.always(() => project.dispose());
@@ -82,7 +45,7 @@ function attini(): { bin: string; ran: () => boolean } {
     return { bin, ran: () => fs.existsSync(mark) };
 }
 
-async function run(branch: string, distributionPath: string, aws: Aws) {
+async function run(branch: string, distributionPath: string, aws: Aws, more: Partial<DeployOptions> = {}) {
     const a = attini();
     const o: DeployOptions = {
         distributionPath,
@@ -101,15 +64,11 @@ async function run(branch: string, distributionPath: string, aws: Aws) {
         dryRun: false,
         json: true,
         cwd: project.dir,
+        ...more,
     };
-    const lines: string[] = [];
-    const readOutputs = async (_dir: string, c: (typeof configs)[number]) => outputsFor(c);
-    const result = await deploy(
-        o,
-        { PATH: process.env.PATH, BRANCH: branch },
-        new Logger(new Redactor(), (l) => lines.push(l)),
-        { aws, readOutputs },
-    ).then(
+    const services = fakeServices(aws, { PATH: process.env.PATH, BRANCH: branch });
+    const lines = services.lines;
+    const result = await deploy(o, services).then(
         (summary) => ({ summary, error: undefined }),
         (error: DriverError) => ({ summary: undefined, error }),
     );
@@ -160,7 +119,7 @@ test("the deploy role's credentials act in another account: exit 6, and attini n
     t.is(r.error?.exitCode, Exit.WRONG_ACCOUNT);
     t.regex(
         r.error!.message,
-        /stack 'dev' belongs to account 111111111111, but the assumed deploy role's credentials are for account 999999999999/,
+        /stack 'dev' belongs to account 111111111111, but the assumed deploy role's credentials \(arn:aws:iam::111111111111:role\/attini-deploy-role-eu-west-1\) are for account 999999999999/,
     );
     t.false(r.ran);
 });
@@ -172,7 +131,10 @@ test("stage's reader acts in another account: prod's gate (enforce) refuses, exi
     });
     const r = await run("main", zip, aws);
     t.is(r.error?.exitCode, Exit.REFUSED);
-    t.regex(r.error!.message, /act in account 444444444444, not in stack stage's account 222222222222/);
+    t.regex(
+        r.error!.message,
+        /stack 'stage' belongs to account 222222222222, but the assumed history reader's credentials \(arn:aws:iam::222222222222:role\/attini-history-reader-eu-west-1\) are for account 444444444444/,
+    );
     t.false(calls.includes(`assumeRole ${DEPLOY_ROLE("333333333333")}`));
     t.false(
         calls.some((c) => c.startsWith("readDeployments")),
@@ -213,6 +175,7 @@ test("the history reader's credentials are registered for redaction before anyth
                 redacted.push(...s);
             },
         },
+        {},
         ctx,
         { distributionName: "platform" },
     );
@@ -224,4 +187,26 @@ test("the history reader's credentials are registered for redaction before anyth
         "callerAccount 222222222222",
         "readDeployments acc-platform",
     ]);
+});
+
+test("prod requires an ExternalId and none is given: a usage error (exit 2) before any AWS call, even for a promoted zip", async (t) => {
+    const withId = scratchProject({
+        "Pulumi.prod.yaml": (s) =>
+            s.replace("\nconfig:\n", "\nconfig:\n  attini-gitops:externalId:\n    secure: v1:c2VjcmV0:c2VjcmV0\n"),
+    });
+    t.teardown(() => withId.dispose());
+    const promoted = writeZip(path.join(withId.dir, "build-7.zip"), {
+        "attini-config.yaml": "distributionName: platform\ndistributionId: build-7\n",
+    });
+    const { aws, calls } = fakeAws({ history: [succeeded] });
+    const r = await run("main", promoted, aws, { cwd: withId.dir });
+    t.is(r.error?.exitCode, Exit.USAGE, r.log);
+    t.regex(r.error!.message, /stack prod requires an ExternalId for its deploy role: pass --external-id/);
+    t.deepEqual(calls, [], "no AWS call at all");
+    t.false(r.ran);
+    const given = await run("main", promoted, fakeAws({ history: [succeeded] }).aws, {
+        cwd: withId.dir,
+        externalId: "the-external-id",
+    });
+    t.is(given.summary?.exitCode, 0, given.log);
 });

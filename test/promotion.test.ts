@@ -9,7 +9,7 @@ import * as path from "node:path";
 import test, { type ExecutionContext } from "ava";
 import { Exit } from "../automation/errors";
 import { gitIn } from "../automation/git";
-import { shallowBoundary } from "../automation/promotion";
+import { shallowBoundary } from "../automation/gitGate";
 import { jobEnv, runCli } from "./support/driver";
 import { appendCommits, git, scratchProject } from "./support/project";
 import { backend, moto, reports, sts, useWorld } from "./support/world";

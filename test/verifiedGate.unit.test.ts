@@ -1,5 +1,5 @@
 // The verified promotion gate's decisions (automation/verifiedGate.ts), the reading of Attini's
-// deployment records (automation/history.ts) and of a distribution's attini-config
+// deployment records (automation/dynamodb.ts) and of a distribution's attini-config
 // (automation/artifact.ts): pure, or on real files, with the upstream history handed in.
 
 import * as fs from "node:fs";
@@ -7,8 +7,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import test from "ava";
 import { ArtifactError, readAttiniConfig } from "../automation/artifact";
+import { HistoryUnreadable, type RecordedDeployment } from "../automation/deployments";
+import { recordedDeployment } from "../automation/dynamodb";
 import { DriverError, Exit } from "../automation/errors";
-import { HistoryUnreadable, type RecordedDeployment, recordedDeployment } from "../automation/history";
 import { applyVerifiedGate, judge, refusal, type VerifiedGateOptions } from "../automation/verifiedGate";
 import type { StackConfig } from "../lib/config/types";
 import { loadStacks } from "../lib/stackFiles";
@@ -51,7 +52,7 @@ test("the verdict: the newest deployment of the id decides; absent and other ids
     const failedThenOther = judge([dep("b43", "running", 12), dep("b42", "failed", 9)], "b42");
     t.regex(
         refusal(failedThenOther, { upstream: stage, distributionName: "platform", distributionId: "b42" }),
-        /failed in acc .* at 2026-11-20T10:09:00.000Z\. The last deployment of platform there: b43 at 2026-11-20T10:12:00.000Z, running\. Fix it/,
+        /failed in acc .* at 2026-11-20T10:09:00Z\. The last deployment of platform there: b43 at 2026-11-20T10:12:00Z, running\. Fix it/,
     );
     t.notRegex(
         refusal(judge([dep("b42", "failed", 9)], "b42"), {
@@ -201,7 +202,7 @@ test("enforce: a success of the same id passes; each other case is refused with 
     });
     t.regex(
         ok.lines.join("\n"),
-        /verified promotion gate: platform b42 succeeded in acc \(stack stage\) at 2026-11-20T10:05:00.000Z/,
+        /verified promotion gate: platform b42 succeeded in acc \(stack stage\) at 2026-11-20T10:05:00Z/,
     );
 
     const cases: [RecordedDeployment[], RegExp][] = [
@@ -211,15 +212,15 @@ test("enforce: a success of the same id passes; each other case is refused with 
         ],
         [
             [dep("b42", "failed", 7, "CloudformationError: stack rolled back")],
-            /distributionId b42 failed in acc \(stack stage, account 222222222222\) at 2026-11-20T10:07:00.000Z \(CloudformationError: stack rolled back\)/,
+            /distributionId b42 failed in acc \(stack stage, account 222222222222\) at 2026-11-20T10:07:00Z \(CloudformationError: stack rolled back\)/,
         ],
         [
             [dep("b42", "running", 8, "deployment plan not done")],
-            /distributionId b42 has not finished in acc .* started at 2026-11-20T10:08:00.000Z, deployment plan not done/,
+            /distributionId b42 has not finished in acc .* started at 2026-11-20T10:08:00Z, deployment plan not done/,
         ],
         [
             [dep("b41", "succeeded", 3)],
-            /acc \(stack stage, account 222222222222\) has no deployment of distributionId b42\. The last deployment of platform there: b41 at 2026-11-20T10:03:00.000Z, succeeded\./,
+            /acc \(stack stage, account 222222222222\) has no deployment of distributionId b42\. The last deployment of platform there: b41 at 2026-11-20T10:03:00Z, succeeded\./,
         ],
     ];
     for (const [history, message] of cases) {

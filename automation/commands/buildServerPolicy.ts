@@ -1,14 +1,6 @@
-/** `attini-gitops build-server-policy`: the one identity policy the build server needs. */
-import { historyReaderArn, roleArn } from "../../lib/arns";
-import { buildServerPolicy, type PolicyDocument } from "../../lib/policies";
-import { findProjectDir, loadValidStacks } from "../project";
+/** `attini-gitops build-server-policy`: its options and help; the work is automation/serverPolicy.ts. */
+import { allStacksBuildServerPolicy } from "../serverPolicy";
 import { COMMON, type Command } from "./command";
-
-/** The identity policy the build server needs for every stack's deploy role and history reader. */
-export function allStacksBuildServerPolicy(cwd: string): PolicyDocument {
-    const { configs } = loadValidStacks(findProjectDir(cwd));
-    return buildServerPolicy(configs.map(roleArn), configs.map(historyReaderArn));
-}
 
 export const buildServerPolicyCommand: Command = {
     summary: "  build-server-policy   print the IAM policy the build server needs for all deploy roles",

@@ -1,10 +1,12 @@
 /**
  * What every command module shares: the options all commands take, the context a command runs
- * in, duration parsing, and the exit codes that every help text lists.
+ * in, typed readers of the parsed options (text, flag, durations), the real services a flow is
+ * handed, and the exit codes that every help text lists.
  */
 import type { ParseArgsConfig } from "node:util";
 import { Exit, usage } from "../errors";
 import type { Logger, Redactor } from "../log";
+import { realServices, type Services } from "../services";
 
 export const EXIT_CODES = `Exit codes:
   0    success (also: branch maps to no environment, with --allow-unmapped)
@@ -70,15 +72,32 @@ export function parseDuration(flag: string, v: string): number {
     return seconds;
 }
 
+/** A string option's value, when given (parseArgs has checked its type). */
+export function text(v: Values, name: string): string | undefined {
+    const given = v[name];
+    return typeof given === "string" ? given : undefined;
+}
+
+/** Whether a boolean option was given. */
+export function flag(v: Values, name: string): boolean {
+    return v[name] === true;
+}
+
 /** A duration option in ms, or its default. */
-export function durationMs(v: Values, flag: string, defaultMs: number): number {
-    const given = v[flag];
-    return given === undefined ? defaultMs : parseDuration(`--${flag}`, given as string) * 1000;
+export function durationMs(v: Values, name: string, defaultMs: number): number {
+    const given = text(v, name);
+    return given === undefined ? defaultMs : parseDuration(`--${name}`, given) * 1000;
+}
+
+/** A duration option in seconds, or its default. */
+export function durationSeconds(v: Values, name: string, defaultSeconds: number): number {
+    const given = text(v, name);
+    return given === undefined ? defaultSeconds : parseDuration(`--${name}`, given);
 }
 
 /** The ExternalId: --external-id, else ATTINI_GITOPS_EXTERNAL_ID; registered with the redactor, never printed. */
 export function externalIdOf(values: Values, ctx: CommandContext): string | undefined {
-    const externalId = (values["external-id"] as string | undefined) ?? ctx.env.ATTINI_GITOPS_EXTERNAL_ID;
+    const externalId = text(values, "external-id") ?? ctx.env.ATTINI_GITOPS_EXTERNAL_ID;
     ctx.redactor.add(externalId);
     return externalId;
 }
@@ -89,4 +108,9 @@ export function awsTimeouts(v: Values, defaults: { totalMs: number; requestMs: n
         totalMs: durationMs(v, "aws-timeout", defaults.totalMs),
         requestMs: durationMs(v, "aws-request-timeout", defaults.requestMs),
     };
+}
+
+/** The real services for a flow run by this command. */
+export function servicesOf(ctx: CommandContext): Services {
+    return realServices(ctx.env, ctx.log);
 }

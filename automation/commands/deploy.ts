@@ -1,10 +1,21 @@
-/** `attini-gitops deploy`: its options and help; the work is automation/deploy.ts. */
-import { DEFAULT_KILL_GRACE_MS } from "../attini";
+/** `attini-gitops deploy`: its options and help; the work is automation/deploying.ts. */
+import { DEFAULT_KILL_GRACE_MS } from "../attiniProcess";
 import { DEFAULT_AWS_TIMEOUTS } from "../awsCall";
-import { type DeploySummary, deploy } from "../deploy";
+import { type DeploySummary, deploy } from "../deploying";
 import { usage } from "../errors";
 import { DEFAULT_OUTPUTS_TIMEOUT_MS } from "../outputs";
-import { awsTimeouts, COMMON, type Command, durationMs, EXIT_CODES, externalIdOf, parseDuration } from "./command";
+import {
+    awsTimeouts,
+    COMMON,
+    type Command,
+    durationMs,
+    durationSeconds,
+    EXIT_CODES,
+    externalIdOf,
+    flag,
+    servicesOf,
+    text,
+} from "./command";
 
 export const deployCommand: Command = {
     summary: `  deploy [DISTRIBUTION_PATH] [-- ATTINI_ARGS...]
@@ -87,29 +98,27 @@ ${EXIT_CODES}`,
             {
                 distributionPath: positionals[0] ?? ".",
                 extraArgs: extra,
-                branch: values.branch as string | undefined,
-                stack: values.stack as string | undefined,
-                allowUnmapped: values["allow-unmapped"] === true,
-                attiniBin: (values["attini-bin"] as string | undefined) ?? ctx.env.ATTINI_BIN ?? "attini",
+                branch: text(values, "branch"),
+                stack: text(values, "stack"),
+                allowUnmapped: flag(values, "allow-unmapped"),
+                attiniBin: text(values, "attini-bin") ?? ctx.env.ATTINI_BIN ?? "attini",
                 externalId,
-                githubOidc: values["github-oidc"] === true,
-                staticCredentials: values["static-credentials"] === true,
-                remote: (values.remote as string | undefined) ?? "origin",
-                skipPromotionCheck: values["skip-promotion-check"] === true,
-                expectSha256: values["expect-sha256"] as string | undefined,
-                durationSeconds:
-                    values.duration === undefined ? 3600 : parseDuration("--duration", values.duration as string),
-                sessionName: values["session-name"] as string | undefined,
-                timeoutSeconds: values.timeout === undefined ? 0 : parseDuration("--timeout", values.timeout as string),
+                githubOidc: flag(values, "github-oidc"),
+                staticCredentials: flag(values, "static-credentials"),
+                remote: text(values, "remote") ?? "origin",
+                skipPromotionCheck: flag(values, "skip-promotion-check"),
+                expectSha256: text(values, "expect-sha256"),
+                durationSeconds: durationSeconds(values, "duration", 3600),
+                sessionName: text(values, "session-name"),
+                timeoutSeconds: durationSeconds(values, "timeout", 0),
                 killGraceMs: durationMs(values, "kill-grace", DEFAULT_KILL_GRACE_MS),
                 outputsTimeoutMs: durationMs(values, "outputs-timeout", DEFAULT_OUTPUTS_TIMEOUT_MS),
                 aws: awsTimeouts(values, DEFAULT_AWS_TIMEOUTS),
-                dryRun: values["dry-run"] === true,
+                dryRun: flag(values, "dry-run"),
                 json: ctx.json,
                 cwd: ctx.cwd,
             },
-            ctx.env,
-            ctx.log,
+            servicesOf(ctx),
         );
         if (ctx.json) ctx.print(ctx.redactor.scrub(JSON.stringify(summary)));
         return summary.exitCode;

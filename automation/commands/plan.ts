@@ -1,6 +1,6 @@
-/** `attini-gitops plan`: its options and help; the work is automation/plan.ts. */
-import { formatPlan, plan } from "../plan";
-import { COMMON, type Command } from "./command";
+/** `attini-gitops plan`: its options and help; the work is automation/planning.ts. */
+import { formatPlan, plan } from "../planning";
+import { COMMON, type Command, servicesOf, text } from "./command";
 
 export const planCommand: Command = {
     summary: "  plan                  show branch → stack → Attini environment → account/region → role",
@@ -13,7 +13,7 @@ Reads as many stacks' outputs at once as the machine has cores (ATTINI_GITOPS_OU
 changes that).`,
     options: { ...COMMON, branch: { type: "string" } },
     async run(values, _positionals, _extra, ctx) {
-        const rows = await plan(ctx.cwd, values.branch as string | undefined, ctx.env);
+        const rows = await plan({ cwd: ctx.cwd, branch: text(values, "branch") }, servicesOf(ctx));
         ctx.print(ctx.json ? JSON.stringify(rows) : formatPlan(rows));
         return 0;
     },

@@ -1,9 +1,10 @@
-/** `attini-gitops status`: its options and help; the work is automation/status.ts. */
+/** `attini-gitops status`: its options and help; the work is automation/statusReport.ts and statusText.ts. */
 import { ArtifactError, readAttiniConfig } from "../artifact";
 import { DEFAULT_AWS_TIMEOUTS } from "../awsCall";
 import { usage } from "../errors";
-import { formatStatus, SHOWN_COMMITS, status } from "../status";
-import { awsTimeouts, COMMON, type Command, externalIdOf } from "./command";
+import { status } from "../statusReport";
+import { formatStatus, SHOWN_COMMITS } from "../statusText";
+import { awsTimeouts, COMMON, type Command, externalIdOf, flag, servicesOf, text } from "./command";
 
 /** The distributionName in a distribution's attini-config, for `status --dist`. */
 async function distributionNameOf(dist: string): Promise<string> {
@@ -61,21 +62,22 @@ Options:
         if (values["distribution-name"] !== undefined && values.dist !== undefined)
             throw usage("status: pass --distribution-name or --dist, not both");
         const externalId = externalIdOf(values, ctx);
-        const report = await status({
-            cwd: ctx.cwd,
-            remote: (values.remote as string | undefined) ?? "origin",
-            distributionName:
-                (values["distribution-name"] as string | undefined) ??
-                (values.dist === undefined ? undefined : await distributionNameOf(values.dist as string)),
-            externalId,
-            timeouts: awsTimeouts(values, DEFAULT_AWS_TIMEOUTS),
-            env: ctx.env,
-            log: (line) => ctx.log.info(line),
-            redact: (...secrets) => ctx.redactor.add(...secrets),
-        });
+        const dist = text(values, "dist");
+        const report = await status(
+            {
+                cwd: ctx.cwd,
+                remote: text(values, "remote") ?? "origin",
+                distributionName:
+                    text(values, "distribution-name") ??
+                    (dist === undefined ? undefined : await distributionNameOf(dist)),
+                externalId,
+                timeouts: awsTimeouts(values, DEFAULT_AWS_TIMEOUTS),
+            },
+            servicesOf(ctx),
+        );
         ctx.print(
             ctx.redactor.scrub(
-                ctx.json ? JSON.stringify(report) : formatStatus(report, undefined, values.all === true),
+                ctx.json ? JSON.stringify(report) : formatStatus(report, undefined, flag(values, "all")),
             ),
         );
         return 0;

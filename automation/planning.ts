@@ -1,6 +1,6 @@
 /**
- * `plan`: branch → stack → Attini environment → account/region → role, from the stack files and,
- * when the backend can be reached, the stacks' outputs.
+ * What `attini-gitops plan` shows: branch → stack → Attini environment → account/region → role,
+ * from the stack files and, when the backend can be reached, the stacks' outputs.
  */
 import * as os from "node:os";
 import pLimit from "p-limit";
@@ -9,8 +9,9 @@ import type { StackConfig } from "../lib/config/types";
 import { resolveBranch } from "./branch";
 import { DriverError, usage } from "./errors";
 import { gitIn } from "./git";
-import { openWorkspace, readOutputs, type Workspace } from "./outputs";
+import { openWorkspace, type Workspace } from "./outputs";
 import { findProjectDir, loadValidStacks, stackFor } from "./project";
+import type { Services } from "./services";
 
 export interface PlanRow {
     branch: string;
@@ -24,7 +25,13 @@ export interface PlanRow {
     promotedFrom?: string;
 }
 
-async function row(projectDir: string, workspace: Workspace, c: StackConfig): Promise<PlanRow> {
+export interface PlanOptions {
+    cwd: string;
+    /** Show only the stack this branch deploys to. */
+    branch?: string;
+}
+
+async function row(projectDir: string, workspace: Workspace, c: StackConfig, s: Services): Promise<PlanRow> {
     const base = {
         branch: c.branch,
         stack: c.stack,
@@ -34,7 +41,7 @@ async function row(projectDir: string, workspace: Workspace, c: StackConfig): Pr
         promotedFrom: c.promotedFrom,
     };
     try {
-        const o = await readOutputs(projectDir, c, undefined, workspace);
+        const o = await s.readOutputs(projectDir, c, undefined, workspace);
         return { ...base, roleArn: o.deployRoleArn, roleSource: "outputs" };
     } catch (e) {
         if (!(e instanceof DriverError)) throw e;
@@ -42,18 +49,18 @@ async function row(projectDir: string, workspace: Workspace, c: StackConfig): Pr
     }
 }
 
-export async function plan(cwd: string, branchFlag: string | undefined, env: NodeJS.ProcessEnv): Promise<PlanRow[]> {
-    const projectDir = findProjectDir(cwd);
+export async function plan(o: PlanOptions, s: Services): Promise<PlanRow[]> {
+    const projectDir = findProjectDir(o.cwd);
     const { configs } = loadValidStacks(projectDir);
     const shown =
-        branchFlag === undefined
+        o.branch === undefined
             ? configs
-            : [stackFor(configs, resolveBranch(branchFlag, env, gitIn(projectDir), false).branch)];
+            : [stackFor(configs, resolveBranch(o.branch, s.env, gitIn(projectDir), false).branch)];
     const workspace = openWorkspace(projectDir);
     // One Pulumi CLI per stack, but no more at once than the machine has cores: each takes about
     // 100 MB, and they are CPU-bound, so more at once would only add memory, not speed.
-    const limit = pLimit(outputReaders(env));
-    return Promise.all(shown.map((c) => limit(() => row(projectDir, workspace, c))));
+    const limit = pLimit(outputReaders(s.env));
+    return Promise.all(shown.map((c) => limit(() => row(projectDir, workspace, c, s))));
 }
 
 /** How many stacks' outputs are read at once: ATTINI_GITOPS_OUTPUT_READERS, else the machine's cores. */

@@ -1,106 +1,15 @@
 /**
- * Guardrails for branch-per-environment, read from the local clone's remote-tracking branches:
- * what waits to be promoted (parked changes), what reached an environment without going through
- * the one before it (hotfixes, cherry-picks), and the promotion gate `deploy` applies.
+ * The git promotion gate that `deploy` applies to a stack with promotedFrom: every commit being
+ * deployed that touches the distribution must exist on the upstream branch, and a folder must be
+ * committed. It never reports "passed" for what it did not check: a clone that cannot tell is
+ * "unverified" (refused under enforce).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { StackConfig } from "../lib/config/types";
 import { ATTINI_OUTPUT_DIR } from "./artifact";
-import { DriverError, Exit } from "./errors";
-import { type Commit, commits, exists, type GitRunner, logWithMarks, remoteRef } from "./git";
-
-export interface DownstreamOnly extends Commit {
-    /** hotfix: its change exists nowhere upstream; cherry-pick: an equal change exists upstream. */
-    kind: "hotfix" | "cherry-pick";
-}
-
-export interface LinkStatus {
-    upstream: { stack: string; branch: string; ref: string };
-    downstream: { stack: string; branch: string; ref: string; gate: string };
-    /** Remote-tracking branches that do not exist locally (nothing else is known then). */
-    missing: string[];
-    /** Why the remote-tracking branches may not reflect the remote (old fetch, shallow clone). */
-    warnings: string[];
-    waiting: Commit[];
-    oldestWaitingDays?: number;
-    downstreamOnly: DownstreamOnly[];
-    treesEqual?: boolean;
-}
-
-const DAY = 86_400;
-const STALE_AFTER_HOURS = 24;
-
-/** Hints that remote-tracking branches may be out of date. */
-export function freshnessWarnings(git: GitRunner, refs: string[], now: number): string[] {
-    const warnings: string[] = [];
-    if (git(["rev-parse", "--is-shallow-repository"]) === "true") {
-        warnings.push(
-            "this clone is shallow, so history may be cut off; fetch full history (e.g. fetch-depth: 0, GIT_DEPTH: 0, or git fetch --unshallow)",
-        );
-    }
-    // When the remote-tracking branches were last brought up to date: the last fetch (FETCH_HEAD)
-    // or the ref's own reflog. A fresh clone has neither, and is fresh.
-    const gitDir = git(["rev-parse", "--absolute-git-dir"]);
-    let fetchedAt: number | undefined;
-    try {
-        if (gitDir) fetchedAt = fs.statSync(path.join(gitDir, "FETCH_HEAD")).mtimeMs / 1000;
-    } catch {
-        /* never fetched since the clone */
-    }
-    for (const ref of refs) {
-        const logged = /@\{(\d+)\}/.exec(git(["reflog", "show", "--date=unix", "--format=%gd", "-n", "1", ref]) ?? "");
-        const times = [fetchedAt, logged ? Number(logged[1]) : undefined].filter((x): x is number => x !== undefined);
-        if (times.length === 0) continue;
-        const updated = Math.max(...times);
-        if (now - updated > STALE_AFTER_HOURS * 3600) {
-            warnings.push(
-                `${ref.replace("refs/remotes/", "")} was last updated ${Math.floor((now - updated) / 3600)} h ago and may be stale; run git fetch`,
-            );
-        }
-    }
-    return warnings;
-}
-
-/** The state of one promotion link (upstream → downstream). */
-export function linkStatus(
-    git: GitRunner,
-    remote: string,
-    up: StackConfig,
-    down: StackConfig,
-    now = Math.floor(Date.now() / 1000),
-): LinkStatus {
-    const upRef = remoteRef(remote, up.branch);
-    const downRef = remoteRef(remote, down.branch);
-    const status: LinkStatus = {
-        upstream: { stack: up.stack, branch: up.branch, ref: `${remote}/${up.branch}` },
-        downstream: {
-            stack: down.stack,
-            branch: down.branch,
-            ref: `${remote}/${down.branch}`,
-            gate: down.promotionGate,
-        },
-        missing: [upRef, downRef].filter((r) => !exists(git, r)).map((r) => r.replace("refs/remotes/", "")),
-        warnings: [],
-        waiting: [],
-        downstreamOnly: [],
-    };
-    if (status.missing.length > 0) return status;
-    status.warnings = freshnessWarnings(git, [upRef, downRef], now);
-    // Waiting: on upstream, not downstream, and no equal change downstream either.
-    status.waiting = commits(git, ["--no-merges", "--cherry-pick", "--right-only", `${downRef}...${upRef}`]);
-    if (status.waiting.length > 0)
-        status.oldestWaitingDays = Math.floor((now - Math.min(...status.waiting.map((c) => c.time))) / DAY);
-    // One pass: the downstream side of the two branches, each commit marked `=` when an equal change is upstream.
-    status.downstreamOnly = (
-        logWithMarks(git, ["--no-merges", "--cherry-mark", "--right-only", `${upRef}...${downRef}`]) ?? []
-    ).map(({ mark, ...c }) => ({
-        ...c,
-        kind: mark === "=" ? "cherry-pick" : "hotfix",
-    }));
-    status.treesEqual = git(["rev-parse", `${upRef}^{tree}`]) === git(["rev-parse", `${downRef}^{tree}`]);
-    return status;
-}
+import { object } from "./gateMode";
+import { type Commit, exists, freshnessWarnings, type GitRunner, remoteRef } from "./git";
 
 export interface GateFinding {
     commit: Commit;
@@ -232,10 +141,7 @@ export function applyPromotionGate(o: GateOptions): GateReport {
         return { ...report, result: "skipped" };
     }
     const ref = remoteRef(o.remote, upstream.branch);
-    const fail = (msg: string) => {
-        if (stack.promotionGate === "enforce") throw new DriverError(Exit.REFUSED, `promotion gate (enforce): ${msg}`);
-        o.log(`promotion gate (warn): ${msg}`);
-    };
+    const fail = (msg: string) => object(stack.promotionGate, msg, o.log);
     const cannotCheck = (msg: string): GateReport => {
         fail(`${msg} Nothing was checked.`);
         return { ...report, result: "unverified", unverified: msg };

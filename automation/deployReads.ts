@@ -1,0 +1,112 @@
+/**
+ * deploy's third phase: every read that waits on something outside this process, started at once
+ * so that the waits overlap: the stack outputs (the Pulumi CLI, in child processes), the build
+ * server's source credentials (a local lookup, no AWS call), the credential endpoint's port, and
+ * the verified gate's read of the upstream environment's Attini record with its history reader.
+ * Each is awaited later, by the phase that needs it (deploying.ts).
+ */
+import type { DeployRoleOutputs } from "../lib/outputs";
+import { type AwsContext, awsDeadline, awsStep, type Deadline, type SourceCredentials } from "./awsCall";
+import { resolveCommit } from "./branch";
+import { CredentialEndpoint } from "./credentialEndpoint";
+import type { Checked, DeployOptions, Target } from "./deployTypes";
+import { DriverError, Exit } from "./errors";
+import { readStackHistory } from "./history";
+import { type Caller, type RoleAccess, roleAccess, sessionTags } from "./roleSession";
+import type { Services } from "./services";
+import { applyVerifiedGate, type VerifiedGateReport } from "./verifiedGate";
+
+/** What a phase leaves to be undone however the deploy ends (the credential endpoint). */
+export type OnExit = (fn: () => Promise<unknown>) => void;
+
+/** A step started now and awaited later: its result or its error, never an unhandled rejection. */
+export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+function settled<T>(p: Promise<T>): Promise<Settled<T>> {
+    return p.then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+    );
+}
+
+export interface Reads {
+    outputs: Promise<Settled<DeployRoleOutputs>>;
+    /** The build server's source credentials (none with --github-oidc or in a dry run). */
+    source: Promise<SourceCredentials | undefined>;
+    /** The loopback endpoint attini will read credentials from (none with --static-credentials or in a dry run). */
+    endpoint?: Promise<CredentialEndpoint>;
+    verified?: Promise<Settled<VerifiedGateReport>>;
+    access: RoleAccess;
+    commit?: string;
+    /** Who asks STS, within the deadline: the build server, or the GitHub Actions job with a fresh token. */
+    caller: (deadline: Deadline) => Promise<Caller>;
+    /** An AWS step's limits: each gets its own --aws-timeout. */
+    step: (region: string) => AwsContext;
+}
+
+/** The endpoint, started now so that attini's start does not wait for it; closed however the deploy ends. */
+function startEndpoint(o: DeployOptions, s: Services, onExit: OnExit): Promise<CredentialEndpoint> | undefined {
+    if (o.dryRun || o.staticCredentials) return undefined;
+    const starting = CredentialEndpoint.start({
+        log: (line) => s.log.info(line),
+        servedLifetimeMs: s.servedCredentialLifetimeMs,
+    }).catch((e: Error) => {
+        throw new DriverError(
+            Exit.CREDENTIALS,
+            `could not start the credential endpoint for attini on 127.0.0.1: ${e.message}. Use --static-credentials to pass the credentials as environment variables instead.`,
+        );
+    });
+    starting.catch(() => {}); // reported where it is awaited
+    onExit(async () => (await starting.catch(() => undefined))?.close());
+    return starting;
+}
+
+/** Starts every read that waits on something outside this process, so that the waits overlap. */
+export function startReads(o: DeployOptions, t: Target, c: Checked, s: Services, onExit: OnExit): Reads {
+    const { stack, upstream } = t;
+    const endpoint = startEndpoint(o, s, onExit);
+    // Reading the outputs runs the Pulumi CLI in child processes; meanwhile this process finds the
+    // source credentials (local only: no AWS API call).
+    const outputs = settled(s.readOutputs(t.projectDir, stack, o.outputsTimeoutMs));
+    const source =
+        o.dryRun || o.githubOidc ? Promise.resolve(undefined) : s.aws.findSourceCredentials(awsDeadline(o.aws));
+    source.catch(() => {}); // reported where it is awaited, after the outputs
+    const commit = resolveCommit(s.env, t.git);
+    const access = roleAccess({
+        env: s.env,
+        branch: t.branch,
+        sessionName: c.sessionName,
+        externalId: o.externalId,
+        tags: sessionTags(stack, { branch: t.branch, sha256: c.sha256, commit }),
+        redact: (...secrets) => s.log.redactor.add(...secrets),
+    });
+    const caller = async (deadline: Deadline): Promise<Caller> =>
+        // A running job may ask GitHub for a fresh ID token at any time: each set gets its own.
+        o.githubOidc ? { githubToken: await s.githubIdToken(deadline) } : { source: await source };
+    const step = (region: string) => awsStep(o.aws, region, (line) => s.log.info(line));
+    const verified = upstream
+        ? settled(
+              applyVerifiedGate({
+                  stack,
+                  upstream,
+                  distribution: c.distribution,
+                  kind: c.kind,
+                  skip: o.skipPromotionCheck,
+                  dryRun: o.dryRun,
+                  log: (l) => s.log.info(l),
+                  readHistory: async (distributionName, distributionId) =>
+                      readStackHistory(
+                          s.aws,
+                          upstream,
+                          access,
+                          await caller(awsDeadline(o.aws)),
+                          step(upstream.region),
+                          {
+                              distributionName,
+                              until: (d) => d.distributionId === distributionId,
+                          },
+                      ),
+              }),
+          )
+        : undefined;
+    return { outputs, source, endpoint, verified, access, commit, caller, step };
+}

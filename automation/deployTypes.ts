@@ -1,0 +1,99 @@
+/**
+ * The deploy flow's types, shared by the command (commands/deploy.ts) and the phases
+ * (deploying.ts, preflight.ts, deployReads.ts): its options, where it goes, what the preflight
+ * found, and the summary `--json` prints. Types only.
+ */
+import type { StackConfig } from "../lib/config/types";
+import type { AwsTimeouts } from "./awsCall";
+import type { GitRunner } from "./git";
+import type { GateReport } from "./gitGate";
+import type { VerifiedGateReport } from "./verifiedGate";
+
+/** The options the preflight checks. */
+export interface PreflightOptions {
+    distributionPath: string;
+    extraArgs: string[];
+    attiniBin: string;
+    /** Assume the role with the GitHub Actions OIDC token instead of source credentials. */
+    githubOidc: boolean;
+    /** The git remote whose tracking branches tell what went through each environment. */
+    remote: string;
+    skipPromotionCheck: boolean;
+    expectSha256?: string;
+    externalId?: string;
+    durationSeconds: number;
+    sessionName?: string;
+    dryRun: boolean;
+}
+
+/** Where the deploy goes: the build's branch, its stack, and the stack it is promoted from. */
+export interface Target {
+    branch: string;
+    branchSource: string;
+    stack: StackConfig;
+    upstream?: StackConfig;
+    projectDir: string;
+    git: GitRunner;
+}
+
+/** What the preflight found, for the phases after it. */
+export interface Checked {
+    /** The distribution's absolute path, and whether it is a folder or a .zip. */
+    distribution: string;
+    kind: "folder" | "zip";
+    /** attini's arguments (after `attini`), and the whole command line for display. */
+    command: string[];
+    commandLine: string;
+    sessionName: string;
+    /** The attini executable (none in a dry run). */
+    attini?: string;
+    sha256: string;
+    /** The git promotion gate's report, for a stack with promotedFrom. */
+    gate?: GateReport;
+}
+
+/** Everything `deploy` is told. */
+export interface DeployOptions extends PreflightOptions {
+    branch?: string;
+    stack?: string;
+    allowUnmapped: boolean;
+    timeoutSeconds: number;
+    /** Between SIGTERM and SIGKILL to attini's process group, ms (--kill-grace). */
+    killGraceMs: number;
+    /** Hand attini the credentials as environment variables instead of the refreshing endpoint. */
+    staticCredentials: boolean;
+    /** Limits of the AWS steps (--aws-timeout, --aws-request-timeout). */
+    aws: AwsTimeouts;
+    /** How long reading the stack outputs may take, ms (--outputs-timeout). */
+    outputsTimeoutMs: number;
+    json: boolean;
+    cwd: string;
+}
+
+export interface DeploySummary {
+    result: "deployed" | "failed" | "dry-run" | "unmapped";
+    exitCode: number;
+    branch: string;
+    branchSource: string;
+    stack?: string;
+    attiniEnvironment?: string;
+    accountId?: string;
+    region?: string;
+    roleArn?: string;
+    /** "outputs", or "config" when --dry-run could not read the backend. */
+    roleSource?: string;
+    /** sha256 of the distribution (.zip bytes, or the folder's files). */
+    sha256?: string;
+    /** passed, warned, unverified, skipped or off (see GateReport). */
+    promotionGate?: string;
+    /** What the gate vouched for, what it found, and why it could not check, when it could not. */
+    promotion?: Pick<GateReport, "scope" | "uncommitted" | "unverified"> & { unpromoted: string[] };
+    /** What the verified promotion gate saw in the upstream environment's Attini record (see verifiedGate.ts). */
+    verifiedPromotion?: VerifiedGateReport;
+    sessionName?: string;
+    commit?: string;
+    command?: string[];
+    /** How attini got the credentials: the refreshing endpoint (with its refresh count) or static variables. */
+    credentials?: { mode: "endpoint"; refreshes: number; setsServed: number } | { mode: "static" };
+    durationMs: number;
+}

@@ -1,0 +1,90 @@
+/**
+ * `attini-gitops status` as text: each environment's branch tip and recorded deployments, then
+ * each promotion link. Long commit lists show their first few unless --all.
+ */
+import { describeDeployment, isoTime } from "./deployments";
+import type { EnvironmentStatus, StatusReport } from "./statusReport";
+
+const plural = (n: number, word: string, words = `${word}s`) => `${n} ${n === 1 ? word : words}`;
+const short = (sha: string) => sha.slice(0, 10);
+
+/** How many commits of each list the text shows without --all. */
+export const SHOWN_COMMITS = 10;
+
+/** The first SHOWN_COMMITS lines (all of them with `all`), and a line saying how many more there are. */
+function firstFew<T>(items: readonly T[], all: boolean, line: (item: T) => string): string[] {
+    const shown = all ? items : items.slice(0, SHOWN_COMMITS);
+    const rest = items.length - shown.length;
+    return [
+        ...shown.map(line),
+        ...(rest > 0 ? [`    ... and ${plural(rest, "more commit")} (attini-gitops status --all lists them)`] : []),
+    ];
+}
+
+function formatEnvironment(e: EnvironmentStatus): string[] {
+    const out = [
+        `${e.stack}: branch ${e.branch}, Attini environment ${e.attiniEnvironment} in account ${e.accountId} (${e.region})`,
+    ];
+    out.push(
+        e.tip
+            ? `  branch tip: ${e.tip.ref} ${short(e.tip.sha)} ${e.tip.subject} (committed ${isoTime(e.tip.time * 1000)})`
+            : `  branch tip: unknown (${e.branch} is not in this clone; run git fetch)`,
+    );
+    if (!e.deployed) {
+        out.push(`  deployed: unknown, ${e.unknown}`);
+        return out;
+    }
+    const { distributionName, last, lastSucceeded } = e.deployed;
+    if (!last) {
+        out.push(`  deployed: ${distributionName} never deployed here`);
+        return out;
+    }
+    out.push(`  last deployment of ${distributionName}: ${describeDeployment(last)}`);
+    if (last.status !== "succeeded")
+        out.push(
+            lastSucceeded ? `  last success: ${describeDeployment(lastSucceeded)}` : "  last success: none recorded",
+        );
+    if (e.movedOn && e.tip)
+        out.push(
+            `  the branch moved on, the environment did not: ${e.tip.ref} was committed after the last deployment started`,
+        );
+    return out;
+}
+
+export function formatStatus(report: StatusReport, now = Math.floor(Date.now() / 1000), all = false): string {
+    const out: string[] = report.environments.flatMap(formatEnvironment);
+    out.push("");
+    if (report.links.length === 0)
+        out.push("No promotion links: set promotedFrom in the stack files (e.g. prod ← stage ← dev).");
+    for (const l of report.links) {
+        out.push(
+            `${l.upstream.stack} (${l.upstream.ref}) → ${l.downstream.stack} (${l.downstream.ref}), promotion gate: ${l.downstream.gate}`,
+        );
+        if (l.missing.length > 0) {
+            out.push(`  unknown: ${l.missing.join(" and ")} not in this clone; run git fetch (with full history)`);
+            continue;
+        }
+        for (const w of l.warnings) out.push(`  warning: ${w}`);
+        out.push(
+            l.waiting.length === 0
+                ? `  waiting for promotion: none`
+                : `  waiting for promotion: ${plural(l.waiting.length, "commit")}, oldest ${plural(l.oldestWaitingDays ?? 0, "day")} old`,
+        );
+        out.push(
+            ...firstFew(
+                l.waiting,
+                all,
+                (c) => `    ${short(c.sha)} ${c.subject} (${plural(Math.floor((now - c.time) / 86_400), "day")})`,
+            ),
+        );
+        const hotfixes = l.downstreamOnly.filter((c) => c.kind === "hotfix").length;
+        out.push(
+            l.downstreamOnly.length === 0
+                ? `  only in ${l.downstream.branch}, never in ${l.upstream.branch}: none`
+                : `  only in ${l.downstream.branch}, never in ${l.upstream.branch}: ${plural(l.downstreamOnly.length, "commit")} (${plural(hotfixes, "hotfix", "hotfixes")}, ${plural(l.downstreamOnly.length - hotfixes, "cherry-pick")})`,
+        );
+        out.push(...firstFew(l.downstreamOnly, all, (c) => `    ${short(c.sha)} ${c.subject} (${c.kind})`));
+        out.push(`  trees: ${l.treesEqual ? "equal" : "differ"}`);
+    }
+    return out.join("\n");
+}

@@ -1,0 +1,69 @@
+// The shared fake of the driver's AWS port (automation/aws.ts), and services built on it: every
+// call is recorded in order; credentials act in the account of the role assumed unless the test
+// says otherwise. The unit tests use it to check the order of the AWS calls and the exit codes in
+// milliseconds; the end-to-end tests run the same paths on the emulator.
+
+import type { Aws } from "../../automation/aws";
+import type { TemporaryCredentials } from "../../automation/awsCall";
+import type { RecordedDeployment } from "../../automation/deployments";
+import { DriverError, Exit } from "../../automation/errors";
+import { Logger, Redactor } from "../../automation/log";
+import type { Services } from "../../automation/services";
+import type { StackConfig } from "../../lib/config/types";
+import { outputsFor } from "./project";
+
+export interface FakeAwsOptions {
+    /** What readDeployments answers. */
+    history?: RecordedDeployment[];
+    /** Roles STS refuses to let the caller assume. */
+    refuse?: (roleArn: string) => boolean;
+    /** The account a role's credentials act in (default: the role ARN's). */
+    accountOf?: (roleArn: string) => string;
+}
+
+/** A fake AWS and the list of calls made to it, in order. */
+export function fakeAws(o: FakeAwsOptions = {}): { aws: Aws; calls: string[] } {
+    const calls: string[] = [];
+    const account = (roleArn: string) => o.accountOf?.(roleArn) ?? roleArn.split(":")[4];
+    const creds = (roleArn: string): TemporaryCredentials => ({
+        accessKeyId: `AKIAFAKE${account(roleArn)}`,
+        secretAccessKey: "fake-secret",
+        sessionToken: `token-${account(roleArn)}`,
+    });
+    /** Records the call, then answers. */
+    const called = <T>(call: string, answer: T): T => {
+        calls.push(call);
+        return answer;
+    };
+    const aws: Aws = {
+        findSourceCredentials: async () =>
+            called("findSourceCredentials", async () => ({ accessKeyId: "AKIASOURCE", secretAccessKey: "source" })),
+        assumeRole: async (req) => {
+            calls.push(`assumeRole ${req.roleArn}`);
+            if (o.refuse?.(req.roleArn))
+                throw new DriverError(Exit.CREDENTIALS, `STS denied AssumeRole on ${req.roleArn}`);
+            return creds(req.roleArn);
+        },
+        assumeRoleWithWebIdentity: async (req) =>
+            called(`assumeRoleWithWebIdentity ${req.roleArn}`, creds(req.roleArn)),
+        callerAccount: async (_ctx, c) => called(`callerAccount ${c.accessKeyId.slice(8)}`, c.accessKeyId.slice(8)),
+        readDeployments: async (_ctx, _c, q) =>
+            called(`readDeployments ${q.environment}-${q.distributionName}`, o.history ?? []),
+    };
+    return { aws, calls };
+}
+
+/** Services on a fake AWS: outputs as a fresh `pulumi up` would have written them, a log kept in `lines`. */
+export function fakeServices(aws: Aws, env: NodeJS.ProcessEnv): Services & { lines: string[] } {
+    const lines: string[] = [];
+    return {
+        aws,
+        readOutputs: async (_dir: string, c: StackConfig) => outputsFor(c),
+        githubIdToken: async () => {
+            throw new DriverError(Exit.CREDENTIALS, "no GitHub Actions token service in the unit tests");
+        },
+        env,
+        log: new Logger(new Redactor(), (l) => lines.push(l)),
+        lines,
+    };
+}
