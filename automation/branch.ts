@@ -210,7 +210,7 @@ export function refuseNonDeployBuilds(env: Env): void {
         const why = rule.trigger?.(env);
         if (why)
             throw usage(
-                `this ${rule.system} build must not deploy: ${why}. attini-gitops deploys pushes to environment branches (and manual runs of them) only; see "Which builds deploy" in the README.`,
+                `this ${rule.system} build must not deploy: ${why}. attini-gitops deploys pushes to environment branches (and manual runs of them) only; see docs/driver.md, "Which builds deploy".`,
             );
     }
 }

@@ -4,7 +4,7 @@
  * floor measured in the same run (a bare Node start + one `pulumi stack output --json` on the same
  * backend + one STS AssumeRole round trip). Medians of RUNS runs (default 11), all against the same
  * local emulator and file backend. attini is a tiny script that records when it started.
- * `npm run bench -- --readme` also writes the figures into README.md.
+ * `npm run bench -- --readme` also writes the figures into docs/performance.md.
  */
 
 import { execFileSync, spawnSync } from "node:child_process";
@@ -150,7 +150,7 @@ export AWS_SESSION_TOKEN=$(echo "$CREDS" | jq -r .Credentials.SessionToken)
                     `The refreshing credential endpoint (the default) costs ${endpointCost.toFixed(1)} ms over --static-credentials (difference of the medians of ${PAIRS} runs each; target ≤ 10 ms).`,
                 "<!-- bench:end -->",
             ].join("\n");
-            const file = path.resolve(__dirname, "..", "..", "README.md");
+            const file = path.resolve(__dirname, "..", "..", "docs", "performance.md");
             fs.writeFileSync(
                 file,
                 fs.readFileSync(file, "utf8").replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, block),

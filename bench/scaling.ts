@@ -8,7 +8,7 @@
  *   - the CI install, `npm ci --omit=dev --omit=optional`, against the full `npm ci`, npm's cache
  *     warm, and the driver deploying from the lean install.
  * The deploy is timed from the driver's start to attini's start (attini is a script that records
- * the moment). `--readme` writes the figures into README.md.
+ * the moment). `--readme` writes the figures into docs/performance.md.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -278,7 +278,7 @@ async function main(): Promise<void> {
 
         if (process.argv.includes("--readme")) {
             const block = ["<!-- bench-scaling:start -->", ...lines, "<!-- bench-scaling:end -->"].join("\n");
-            const file = path.join(ROOT, "README.md");
+            const file = path.join(ROOT, "docs", "performance.md");
             fs.writeFileSync(
                 file,
                 fs

@@ -160,8 +160,8 @@ export function readStackFile(
                     showValue(v),
                     "is not a key this project reads",
                     hint
-                        ? `did you mean ${PROJECT}:${hint}? Keys are listed in Pulumi.yaml and the README's config reference`
-                        : "remove it; keys are listed in Pulumi.yaml and the README's config reference",
+                        ? `did you mean ${PROJECT}:${hint}? Keys are listed in Pulumi.yaml and docs/config.md`
+                        : "remove it; keys are listed in Pulumi.yaml and docs/config.md",
                 ),
             );
         } else if (!isSecure && !typeMatches(s, value)) {
