@@ -1,9 +1,37 @@
 // What the driver hands attini, decided without running it (automation/attini.ts, attiniProcess.ts): the command
 // line it owns, the environment it withholds, and the timers that bound attini's run.
 import test from "ava";
-import { attiniArgs, attiniEnv, ownedOption, staticCredentialVars, withoutAwsProperties } from "../automation/attini";
+import {
+    attiniArgs,
+    attiniEnv,
+    ownedOption,
+    staticCredentialVars,
+    WITHHELD_VARS,
+    withoutAwsProperties,
+} from "../automation/attini";
 import { longTimeout, MAX_TIMER_MS } from "../automation/attiniProcess";
 import { Exit } from "../automation/errors";
+
+test("attini's command line and environment", (t) => {
+    t.deepEqual(attiniArgs("dist", "prod", ["--json"]), ["deploy", "run", "dist", "-e", "prod", "-f", "--json"]);
+    const parent = Object.fromEntries(WITHHELD_VARS.map((k) => [k, `parent-${k}`]));
+    const env = attiniEnv(
+        { ...parent, PATH: "/bin", AWS_ENDPOINT_URL: "http://127.0.0.1:1" },
+        staticCredentialVars({ accessKeyId: "ASIATEMP", secretAccessKey: "tempsecret", sessionToken: "temptoken" }),
+        "eu-north-1",
+    );
+    t.like(env, {
+        PATH: "/bin",
+        AWS_ENDPOINT_URL: "http://127.0.0.1:1",
+        AWS_ACCESS_KEY_ID: "ASIATEMP",
+        AWS_SECRET_ACCESS_KEY: "tempsecret",
+        AWS_SESSION_TOKEN: "temptoken",
+        AWS_REGION: "eu-north-1",
+        AWS_DEFAULT_REGION: "eu-north-1",
+        ATTINI_DISABLE_CLI_VERSION_CHECK: "true",
+    });
+    for (const k of WITHHELD_VARS) t.false(String(env[k]).startsWith("parent-"), k);
+});
 
 test("extra arguments may not set the environment, region, profile or force flag, in any spelling", (t) => {
     const owned: [string, string][] = [
