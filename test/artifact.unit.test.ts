@@ -1,5 +1,5 @@
 // A distribution folder's digest (distributionDigest, automation/artifact.ts): which files it covers.
-// Reading a distribution's attini-config, from a .zip or a folder: test/verifiedGate.unit.test.ts.
+// Reading a distribution's attini-config, from a .zip or a folder: test/verified-gate.unit.test.ts.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
