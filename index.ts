@@ -9,10 +9,14 @@ import { requireStackConfig } from "./lib/config/validate";
 import { configFromEngine } from "./lib/engineConfig";
 import { configOutputs, type ProgramOutputs } from "./lib/outputs";
 import { buildServerPolicy } from "./lib/policies";
+import { upstreamConfigOf } from "./lib/stackFiles";
 
 export = async () => {
     // Every key is validated before anything is created; errors name the stack, key, value and fix.
     const config = requireStackConfig(pulumi.getStack(), configFromEngine());
+    // The stack this one is promoted from: its identity is pinned in the outputs below, and the CI
+    // driver trusts those outputs, not the stack files of the commit it deploys.
+    const upstream = upstreamConfigOf(process.cwd(), config);
 
     // aws:allowedAccountIds makes the provider refuse other accounts; this says which account to log in to.
     const identity = await aws.getCallerIdentity();
@@ -39,10 +43,10 @@ export = async () => {
 
     // The contract with the CI driver (lib/outputs.ts), which reads these before each deploy.
     return {
+        ...configOutputs(config, upstream),
         deployRoleArn: deployRole.roleArn,
         deployRoleName: deployRole.roleName,
         historyReaderArn: historyReader.roleArn,
-        ...configOutputs(config),
         buildServerPolicy: pulumi
             .all([deployRole.roleArn, historyReader.roleArn])
             .apply(([d, r]) => JSON.stringify(buildServerPolicy([d], [r]))),

@@ -34,7 +34,7 @@ export interface Reads {
     source: Promise<SourceCredentials | undefined>;
     /** The loopback endpoint attini will read credentials from (none with --static-credentials or in a dry run). */
     endpoint?: Promise<CredentialEndpoint>;
-    verified?: Promise<Settled<VerifiedGateReport>>;
+    verified?: Promise<Settled<VerifiedGateReport | undefined>>;
     access: RoleAccess;
     commit?: string;
     /** Who asks STS, within the deadline: the build server, or the GitHub Actions job with a fresh token. */
@@ -66,7 +66,19 @@ export function startReads(o: DeployOptions, t: Target, c: Checked, s: Services,
     const endpoint = startEndpoint(o, s, onExit);
     // Reading the outputs runs the Pulumi CLI in child processes; meanwhile this process finds the
     // source credentials (local only: no AWS API call).
-    const outputs = settled(s.readOutputs(t.projectDir, stack, o.outputsTimeoutMs));
+    // The stack's outputs, and its upstream's: the settings that decide what may deploy are taken
+    // from what was provisioned, and a checkout whose stack files say otherwise is refused.
+    // Both reads run at once; the stack's own failure is the one reported when both fail.
+    const outputs = settled(
+        Promise.allSettled([
+            s.readOutputs(t.projectDir, stack, t.configs, o.outputsTimeoutMs),
+            upstream ? s.readOutputs(t.projectDir, upstream, t.configs, o.outputsTimeoutMs) : undefined,
+        ]).then(([own, up]) => {
+            if (own.status === "rejected") throw own.reason;
+            if (up.status === "rejected") throw up.reason;
+            return own.value;
+        }),
+    );
     const source =
         o.dryRun || o.githubOidc ? Promise.resolve(undefined) : s.aws.findSourceCredentials(awsDeadline(o.aws));
     source.catch(() => {}); // reported where it is awaited, after the outputs
@@ -83,29 +95,32 @@ export function startReads(o: DeployOptions, t: Target, c: Checked, s: Services,
         // A running job may ask GitHub for a fresh ID token at any time: each set gets its own.
         o.githubOidc ? { githubToken: await s.githubIdToken(deadline) } : { source: await source };
     const step = (region: string) => awsStep(o.aws, region, (line) => s.log.info(line));
+    // The verified gate reads the upstream record once the outputs have confirmed which upstream
+    // that is (in a dry run, which reads nothing, at once).
     const verified = upstream
         ? settled(
-              applyVerifiedGate({
-                  stack,
-                  upstream,
-                  distribution: c.distribution,
-                  kind: c.kind,
-                  skip: o.skipPromotionCheck,
-                  dryRun: o.dryRun,
-                  log: (l) => s.log.info(l),
-                  readHistory: async (distributionName, distributionId) =>
-                      readStackHistory(
-                          s.aws,
-                          upstream,
-                          access,
-                          await caller(awsDeadline(o.aws)),
-                          step(upstream.region),
-                          {
-                              distributionName,
-                              until: (d) => d.distributionId === distributionId,
-                          },
-                      ),
-              }),
+              outputs.then((read) =>
+                  read.ok || o.dryRun
+                      ? applyVerifiedGate({
+                            stack,
+                            upstream,
+                            distribution: c.distribution,
+                            kind: c.kind,
+                            skip: o.skipPromotionCheck,
+                            dryRun: o.dryRun,
+                            log: (l) => s.log.info(l),
+                            readHistory: async (distributionName, distributionId) =>
+                                readStackHistory(
+                                    s.aws,
+                                    upstream,
+                                    access,
+                                    await caller(awsDeadline(o.aws)),
+                                    step(upstream.region),
+                                    { distributionName, until: (d) => d.distributionId === distributionId },
+                                ),
+                        })
+                      : undefined,
+              ),
           )
         : undefined;
     return { outputs, source, endpoint, verified, access, commit, caller, step };

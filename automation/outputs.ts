@@ -5,9 +5,9 @@
  */
 import { execFile as execFileCb } from "node:child_process";
 import { promisify } from "node:util";
-import { historyReaderArn, roleArn } from "../lib/arns";
+import { roleArn } from "../lib/arns";
 import type { StackConfig } from "../lib/config/types";
-import { configOutputs, type DeployRoleOutputs, OUTPUT_NAMES } from "../lib/outputs";
+import { CONFIG_OUTPUT_NAMES, configOutputs, type DeployRoleOutputs, OUTPUT_NAMES } from "../lib/outputs";
 import { Deadline, DeadlineExceeded } from "./awsCall";
 import { deferTypescript } from "./deferTypescript";
 import { DriverError, Exit } from "./errors";
@@ -32,10 +32,9 @@ function cliEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     return { ...env, ...goTuning(env), PULUMI_SKIP_UPDATE_CHECK: "true" };
 }
 
-/** The outputs that are strings: all but externalIdRequired. */
-const STRING_OUTPUTS = OUTPUT_NAMES.filter(
-    (n): n is Exclude<(typeof OUTPUT_NAMES)[number], "externalIdRequired"> => n !== "externalIdRequired",
-);
+/** The outputs that are booleans; every other output is a string. */
+const BOOLEAN_OUTPUTS = ["externalIdRequired", "requireDistributionId"] as const;
+const STRING_OUTPUTS = OUTPUT_NAMES.filter((n) => !(BOOLEAN_OUTPUTS as readonly string[]).includes(n));
 
 function notProvisioned(c: StackConfig, why: string): DriverError {
     return new DriverError(
@@ -44,26 +43,45 @@ function notProvisioned(c: StackConfig, why: string): DriverError {
     );
 }
 
-/** Checks the raw outputs against the contract and against the stack file they came from. */
-export function checkOutputs(c: StackConfig, raw: Record<string, unknown>): DeployRoleOutputs {
+/** The stack `c` is promoted from, among the validated stacks. */
+function upstreamOf(c: StackConfig, configs: readonly StackConfig[]): StackConfig | undefined {
+    return configs.find((x) => x.stack === c.promotedFrom);
+}
+
+/**
+ * Checks the raw outputs against the contract and against the stack files of the checkout (the
+ * stack's own, and its upstream's): every setting that decides where and what may deploy is taken
+ * from what `pulumi up` provisioned, and a checkout that says otherwise is refused.
+ */
+export function checkOutputs(
+    c: StackConfig,
+    configs: readonly StackConfig[],
+    raw: Record<string, unknown>,
+): DeployRoleOutputs {
     const missing = OUTPUT_NAMES.filter((k) => raw[k] === undefined);
     if (missing.length > 0)
         throw notProvisioned(
             c,
             Object.keys(raw).length === 0 ? "it has no outputs" : `outputs missing: ${missing.join(", ")}`,
         );
-    const bad = STRING_OUTPUTS.filter((k) => typeof raw[k] !== "string");
-    if (bad.length > 0 || typeof raw.externalIdRequired !== "boolean")
-        throw notProvisioned(c, `outputs of the wrong type: ${[...bad, "externalIdRequired"].join(", ")}`);
+    const bad = [
+        ...STRING_OUTPUTS.filter((k) => typeof raw[k] !== "string"),
+        ...BOOLEAN_OUTPUTS.filter((k) => typeof raw[k] !== "boolean"),
+    ];
+    if (bad.length > 0) throw notProvisioned(c, `outputs of the wrong type: ${bad.join(", ")}`);
     const o = raw as unknown as DeployRoleOutputs;
-    // The stack file may have been edited since the last `pulumi up`: then the role in the account
-    // does not match what the file says, and deploying with it would be a guess.
-    const fromFile = { ...configOutputs(c), historyReaderArn: historyReaderArn(c) };
-    const stale = (Object.keys(fromFile) as (keyof typeof fromFile)[]).filter((k) => o[k] !== fromFile[k]);
+    // The stack files may have been edited since the last `pulumi up` (by the very commit being
+    // deployed, say): then what the checkout says about the account, the branch, the gate or the
+    // upstream is not what was provisioned, and deploying on it would trust the commit.
+    const upstream = upstreamOf(c, configs);
+    const fromFiles = configOutputs(c, upstream);
+    const shown = (v: unknown) => (v === "" ? "(none)" : String(v));
+    const stale = CONFIG_OUTPUT_NAMES.filter((k) => o[k] !== fromFiles[k]);
     if (stale.length > 0) {
+        const files = upstream ? `Pulumi.${c.stack}.yaml and Pulumi.${upstream.stack}.yaml` : `Pulumi.${c.stack}.yaml`;
         throw new DriverError(
             Exit.NOT_PROVISIONED,
-            `stack ${c.stack}'s outputs are out of date with Pulumi.${c.stack}.yaml (${stale.map((k) => `${k}: outputs say ${o[k]}, the stack file says ${fromFile[k]}`).join("; ")}): run \`pulumi up -s ${c.stack}\` in account ${c.accountId}.`,
+            `stack ${c.stack}'s outputs differ from ${files} in this checkout (${stale.map((k) => `${k}: provisioned ${shown(o[k])}, the checkout says ${shown(fromFiles[k])}`).join("; ")}). The driver deploys by what was provisioned: a change to a stack file takes effect only through \`pulumi up -s ${c.stack}\` in account ${c.accountId}; until then it is refused.`,
         );
     }
     // The role must be the one the stack file implies, not merely some role in the account (an
@@ -135,6 +153,7 @@ export const DEFAULT_OUTPUTS_TIMEOUT_MS = 120_000;
 export async function readOutputs(
     projectDir: string,
     c: StackConfig,
+    configs: readonly StackConfig[],
     timeoutMs = DEFAULT_OUTPUTS_TIMEOUT_MS,
     workspace?: Workspace,
 ): Promise<DeployRoleOutputs> {
@@ -183,7 +202,7 @@ export async function readOutputs(
             c,
             `outputs ${secret.join(", ")} are secret, but the deploy-role outputs never are; run the attini-gitops program`,
         );
-    return checkOutputs(c, raw);
+    return checkOutputs(c, configs, raw);
 }
 
 function firstLine(msg: string): string {

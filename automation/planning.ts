@@ -31,7 +31,13 @@ export interface PlanOptions {
     branch?: string;
 }
 
-async function row(projectDir: string, workspace: Workspace, c: StackConfig, s: Services): Promise<PlanRow> {
+async function row(
+    projectDir: string,
+    workspace: Workspace,
+    c: StackConfig,
+    configs: readonly StackConfig[],
+    s: Services,
+): Promise<PlanRow> {
     const base = {
         branch: c.branch,
         stack: c.stack,
@@ -41,7 +47,7 @@ async function row(projectDir: string, workspace: Workspace, c: StackConfig, s: 
         promotedFrom: c.promotedFrom,
     };
     try {
-        const o = await s.readOutputs(projectDir, c, undefined, workspace);
+        const o = await s.readOutputs(projectDir, c, configs, undefined, workspace);
         return { ...base, roleArn: o.deployRoleArn, roleSource: "outputs" };
     } catch (e) {
         if (!(e instanceof DriverError)) throw e;
@@ -60,7 +66,7 @@ export async function plan(o: PlanOptions, s: Services): Promise<PlanRow[]> {
     // One Pulumi CLI per stack, but no more at once than the machine has cores: each takes about
     // 100 MB, and they are CPU-bound, so more at once would only add memory, not speed.
     const limit = pLimit(outputReaders(s.env));
-    return Promise.all(shown.map((c) => limit(() => row(projectDir, workspace, c, s))));
+    return Promise.all(shown.map((c) => limit(() => row(projectDir, workspace, c, configs, s))));
 }
 
 /** How many stacks' outputs are read at once: ATTINI_GITOPS_OUTPUT_READERS, else the machine's cores. */

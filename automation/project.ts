@@ -52,11 +52,18 @@ export function describeMapping(configs: readonly StackConfig[]): string {
     return configs.map((c) => `${c.branch}→${c.stack}`).join(", ");
 }
 
-/** The stack a branch deploys to, or --stack. Unmapped → DriverError(UNMAPPED_BRANCH). */
+/**
+ * The stack a branch deploys to. --stack picks among the stacks of the build's own branch, never
+ * another branch's: a build of dev cannot deploy to prod. Unmapped → DriverError(UNMAPPED_BRANCH).
+ */
 export function stackFor(configs: readonly StackConfig[], branch: string, stackFlag?: string): StackConfig {
     if (stackFlag !== undefined) {
         const s = configs.find((c) => c.stack === stackFlag);
         if (!s) throw usage(`--stack ${stackFlag}: no such stack (known: ${configs.map((c) => c.stack).join(", ")})`);
+        if (s.branch !== branch)
+            throw usage(
+                `--stack ${stackFlag}: that stack deploys branch ${s.branch}, and this build is for branch ${JSON.stringify(branch)}. A build deploys only to the stacks of its own branch (${describeMapping(configs)}); run the ${s.branch} branch's pipeline to deploy to ${stackFlag}.`,
+            );
         return s;
     }
     const s = configs.find((c) => c.branch === branch);

@@ -137,6 +137,11 @@ export async function applyVerifiedGate(o: VerifiedGateOptions): Promise<Verifie
             `the attini-config in ${o.distribution} has no distributionName. Nothing was checked.`,
         );
     report = { ...report, distributionName, distributionId };
+    if (!distributionId && stack.requireDistributionId)
+        return fail(
+            "unverified",
+            `${distributionName}'s attini-config sets no distributionId, so Attini's record in ${upstream.stack} cannot show that this artifact succeeded there. Package it with an id that names its content (attini distribution package <folder> -i <id>), or set requireDistributionId: false in Pulumi.${stack.stack}.yaml (and run pulumi up) to let the git gate decide alone. Nothing was checked.`,
+        );
     if (!distributionId) {
         return notApplicable(
             `${distributionName}'s attini-config sets no distributionId, so Attini gives each upload an id of its own and its record in ${upstream.stack} cannot be matched.`,

@@ -5,6 +5,7 @@
  * them. Pure.
  */
 import type { Input } from "@pulumi/pulumi";
+import { historyReaderArn } from "./arns";
 import type { StackConfig } from "./config/types";
 
 /** The outputs as the driver reads them. None is secret: CI needs no stack passphrase. */
@@ -21,6 +22,21 @@ export interface DeployRoleOutputs {
     externalIdRequired: boolean;
     /** The identity policy (JSON) the build server needs for this stack's two roles. */
     buildServerPolicy: string;
+    /**
+     * What decides what may deploy here, as `pulumi up` provisioned it (the driver refuses a
+     * checkout whose stack files say otherwise): the promotion gate (off, warn or enforce), the
+     * stack this one is promoted from ("" for none), and that stack's branch, account, region,
+     * Attini environment and history reader ("" for none).
+     */
+    promotionGate: string;
+    /** Under enforce, whether a .zip without a distributionId is refused. */
+    requireDistributionId: boolean;
+    promotedFrom: string;
+    upstreamBranch: string;
+    upstreamAccountId: string;
+    upstreamRegion: string;
+    upstreamAttiniEnvironment: string;
+    upstreamHistoryReaderArn: string;
 }
 
 /** What the program returns: the same names, each value possibly still an Output. */
@@ -37,17 +53,48 @@ export const OUTPUT_NAMES = [
     "branch",
     "externalIdRequired",
     "buildServerPolicy",
+    "promotionGate",
+    "requireDistributionId",
+    "promotedFrom",
+    "upstreamBranch",
+    "upstreamAccountId",
+    "upstreamRegion",
+    "upstreamAttiniEnvironment",
+    "upstreamHistoryReaderArn",
 ] as const satisfies readonly (keyof DeployRoleOutputs)[];
 
-/** The outputs that follow from the stack file alone; the driver compares them with the file to find stale outputs. */
-export function configOutputs(
-    c: StackConfig,
-): Pick<DeployRoleOutputs, "accountId" | "region" | "attiniEnvironment" | "branch" | "externalIdRequired"> {
+/** The outputs that follow from the stack files alone (this one's, and its upstream's). */
+export type ConfigOutputs = Omit<DeployRoleOutputs, "deployRoleArn" | "deployRoleName" | "buildServerPolicy">;
+
+/**
+ * The outputs that follow from the stack file and, for a promoted stack, from its upstream's
+ * stack file; the driver compares them with the checkout's files to find stale outputs, and so
+ * takes every setting that decides what may deploy from what `pulumi up` provisioned.
+ */
+export function configOutputs(c: StackConfig, upstream: StackConfig | undefined): ConfigOutputs {
+    if ((c.promotedFrom ?? "") !== (upstream?.stack ?? ""))
+        throw new Error(
+            `configOutputs: stack ${c.stack} is promoted from ${c.promotedFrom ?? "(none)"}, not ${upstream?.stack ?? "(none)"}`,
+        );
     return {
         accountId: c.accountId,
         region: c.region,
         attiniEnvironment: c.attiniEnvironment,
         branch: c.branch,
         externalIdRequired: c.externalIdRequired,
+        historyReaderArn: historyReaderArn(c),
+        promotionGate: c.promotionGate,
+        requireDistributionId: c.requireDistributionId,
+        promotedFrom: upstream?.stack ?? "",
+        upstreamBranch: upstream?.branch ?? "",
+        upstreamAccountId: upstream?.accountId ?? "",
+        upstreamRegion: upstream?.region ?? "",
+        upstreamAttiniEnvironment: upstream?.attiniEnvironment ?? "",
+        upstreamHistoryReaderArn: upstream ? historyReaderArn(upstream) : "",
     };
 }
+
+/** The keys whose values may differ between stacks of one chain only by `pulumi up`: every ConfigOutputs key. */
+export const CONFIG_OUTPUT_NAMES = OUTPUT_NAMES.filter(
+    (n): n is keyof ConfigOutputs => n !== "deployRoleArn" && n !== "deployRoleName" && n !== "buildServerPolicy",
+);

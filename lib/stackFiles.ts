@@ -8,8 +8,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { closest, distance } from "fastest-levenshtein";
 import { load as parse } from "js-yaml";
-import { ConfigError, showValue } from "./config/errors";
-import { validateHistoryReaders } from "./config/readers";
+import { ConfigError, ConfigValidationError, showValue } from "./config/errors";
+import { validateHistoryReaders, validateRecordKeys } from "./config/readers";
 import { validateStackSet } from "./config/stackSet";
 import { PROJECT, type RawValue, STACK_NAME_RE, type StackConfig } from "./config/types";
 import { validateStackConfig } from "./config/validate";
@@ -221,6 +221,29 @@ export function loadStacks(projectDir: string): LoadedStacks {
             files.map((f) => f.stack),
         ),
         ...validateHistoryReaders(configs),
+        ...validateRecordKeys(configs),
     );
     return { schema, files, configs, errors };
+}
+
+/**
+ * The validated config of the stack `c` is promoted from (undefined for the first environment),
+ * read offline from its stack file: `pulumi up` pins its identity in c's outputs. An upstream
+ * whose file is missing or invalid stops `pulumi up` with every problem of that file.
+ */
+export function upstreamConfigOf(projectDir: string, c: StackConfig): StackConfig | undefined {
+    if (c.promotedFrom === undefined) return undefined;
+    const loaded = loadStacks(projectDir);
+    const up = loaded.configs.find((x) => x.stack === c.promotedFrom);
+    if (up) return up;
+    const own = loaded.errors.filter((e) => e.stack === c.promotedFrom).map(String);
+    throw new ConfigValidationError([
+        new ConfigError(
+            c.stack,
+            `${PROJECT}:promotedFrom`,
+            JSON.stringify(c.promotedFrom),
+            `names stack ${c.promotedFrom}, whose Pulumi.${c.promotedFrom}.yaml is ${own.length ? `invalid (${own.join("; ")})` : "missing"}; its branch, account, environment and history reader are pinned in this stack's outputs`,
+            `fix Pulumi.${c.promotedFrom}.yaml (\`attini-gitops validate\` lists every problem), then run pulumi up --stack ${c.stack} again`,
+        ),
+    ]);
 }

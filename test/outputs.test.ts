@@ -58,7 +58,7 @@ async function readInChild(env: Record<string, string | undefined>): Promise<{ r
         const typescriptFile = require.resolve("typescript", { paths: [${JSON.stringify(ROOT)}] });
         const typescriptLoaded = () => typescriptFile in require.cache;
         const dev = loadValidStacks(process.cwd()).configs.find((c) => c.stack === "dev");
-        readOutputs(process.cwd(), dev).then(async (outputs) => {
+        readOutputs(process.cwd(), dev, [dev]).then(async (outputs) => {
             const typescriptBeforeUse = typescriptLoaded();
             const driverEnv = { GOGC: process.env.GOGC ?? null, GOMEMLIMIT: process.env.GOMEMLIMIT ?? null };
             const pulumi = require(require.resolve("@pulumi/pulumi", { paths: [${JSON.stringify(ROOT)}] }));

@@ -3,9 +3,9 @@ import test from "ava";
 import { engineConfigOf, isSecretInput, type Registered, runProgram } from "./support/program";
 
 const SHIPPED = [
-    { stack: "dev", account: "111111111111", branch: "dev", env: "dev" },
-    { stack: "stage", account: "222222222222", branch: "stage", env: "acc" },
-    { stack: "prod", account: "333333333333", branch: "main", env: "prod" },
+    { stack: "dev", account: "111111111111", branch: "dev", env: "dev", gate: "off" },
+    { stack: "stage", account: "222222222222", branch: "stage", env: "acc", gate: "warn", up: "dev" },
+    { stack: "prod", account: "333333333333", branch: "main", env: "prod", gate: "enforce", up: "stage" },
 ];
 const BUILD_SERVER = "arn:aws:iam::999999999999:role/attini-build-server";
 
@@ -82,8 +82,28 @@ for (const s of SHIPPED) {
             "deployRoleName",
             "externalIdRequired",
             "historyReaderArn",
+            "promotedFrom",
+            "promotionGate",
             "region",
+            "requireDistributionId",
+            "upstreamAccountId",
+            "upstreamAttiniEnvironment",
+            "upstreamBranch",
+            "upstreamHistoryReaderArn",
+            "upstreamRegion",
         ]);
+        // What decides what may deploy here is pinned in the outputs, upstream's identity included.
+        const up = SHIPPED.find((x) => x.stack === s.up);
+        t.like(outputs, {
+            promotionGate: s.gate,
+            requireDistributionId: true,
+            promotedFrom: up?.stack ?? "",
+            upstreamBranch: up?.branch ?? "",
+            upstreamAccountId: up?.account ?? "",
+            upstreamRegion: up ? "eu-west-1" : "",
+            upstreamAttiniEnvironment: up?.env ?? "",
+            upstreamHistoryReaderArn: up ? `arn:aws:iam::${up.account}:role/${READER}` : "",
+        });
         t.is(outputs.historyReaderArn, readerArn);
         t.is(outputs.deployRoleArn, roleArn);
         t.is(outputs.deployRoleName, "attini-deploy-role-eu-west-1");

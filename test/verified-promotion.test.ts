@@ -61,7 +61,10 @@ async function deploy(t: ExecutionContext, branch: string, args: string[], extra
 
 const prodUploads = () => account(PROD).uploads();
 
-/** Runs `fn` with prod's promotionGate set to `gate` in the project's stack file. */
+/**
+ * Runs `fn` with prod's promotionGate set to `gate` in the project's stack file and provisioned
+ * (the driver takes the gate from the outputs), then restores both.
+ */
 async function withProdGate<T>(gate: "warn" | "enforce", fn: () => Promise<T>): Promise<T> {
     const file = path.join(project.dir, "Pulumi.prod.yaml");
     const text = fs.readFileSync(file, "utf8");
@@ -70,9 +73,11 @@ async function withProdGate<T>(gate: "warn" | "enforce", fn: () => Promise<T>): 
         text.replace("attini-gitops:promotionGate: enforce", `attini-gitops:promotionGate: ${gate}`),
     );
     try {
+        await provision(project, backend, ["prod"]);
         return await fn();
     } finally {
         fs.writeFileSync(file, text);
+        await provision(project, backend, ["prod"]);
     }
 }
 
@@ -335,11 +340,11 @@ test.serial(
         );
         t.regex(
             text.stdout,
-            /^stage: branch stage, .*\n  branch tip: .*\n  last deployment of platform: build-44 at [\dT:-]+Z, running \(init stack not done\)\n  last success: build-41 at [\dT:-]+Z, succeeded$/m,
+            /^stage: branch stage, .*\n  branch tip: .*\n  last deployment of platform: build-44 at [\dT:.-]+Z, running \(init stack not done\)\n  last success: build-41 at [\dT:.-]+Z, succeeded$/m,
         );
         t.regex(
             text.stdout,
-            /^prod: branch main, .*\n  branch tip: origin\/main [0-9a-f]{10} Raise the Lambda timeout .*\n  last deployment of platform: [0-9a-f-]{36} at [\dT:-]+Z, succeeded\n  the branch moved on, the environment did not: origin\/main was committed after the last deployment started$/m,
+            /^prod: branch main, .*\n  branch tip: origin\/main [0-9a-f]{10} Raise the Lambda timeout .*\n  last deployment of platform: [0-9a-f-]{36} at [\dT:.-]+Z, succeeded\n  the branch moved on, the environment did not: origin\/main was committed after the last deployment started$/m,
         );
         // Each environment's record was read with its own history reader.
         t.deepEqual(
@@ -416,7 +421,7 @@ test.serial(
         t.teardown(p.dispose);
         const b = fileBackend();
         t.teardown(() => b.dispose());
-        await provision(p, b, ["prod"]);
+        await provision(p, b, ["prod", "stage"]);
         fs.copyFileSync(path.join(project.dir, "build-41.zip"), path.join(p.dir, "build-41.zip"));
         const github = await githubTokenService("main");
         t.teardown(github.close);

@@ -36,7 +36,7 @@ For a stack with promotedFrom (and promotionGate warn or enforce), two gates run
 
 Options:
   --branch NAME          the branch (default: BRANCH, then the CI system's variables, then git)
-  --stack NAME           deploy to this stack, whatever the branch maps to
+  --stack NAME           deploy to this stack, one of the build branch's own stacks
   --allow-unmapped       exit 0 when the branch maps to no environment
   --external-id ID       the ExternalId, when the stack requires one (or ATTINI_GITOPS_EXTERNAL_ID)
   --github-oidc          on GitHub Actions: assume the role with the job's OIDC token

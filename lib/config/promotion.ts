@@ -19,5 +19,6 @@ export function promotionRules(r: ConfigReader) {
     const promotionGate = GATES.find((g) => g === gateRaw);
     if (promotionGate === undefined)
         r.fail("promotionGate", "must be one of off, warn, enforce", `run \`${r.setCmd("promotionGate", "enforce")}\``);
-    return { promotedFrom, promotionGate };
+    const requireDistributionId = r.bool("requireDistributionId", "false");
+    return { promotedFrom, promotionGate, requireDistributionId };
 }

@@ -45,6 +45,8 @@ export interface StackConfig {
     /** The stack this one is promoted from (prod <- stage <- dev), if any. */
     readonly promotedFrom?: string;
     readonly promotionGate: PromotionGate;
+    /** Under enforce, whether a .zip without a distributionId is refused (the verified gate cannot match it upstream). */
+    readonly requireDistributionId: boolean;
     /** Who may read this environment's Attini deployment history (lib/historyReader.ts). */
     readonly historyReader: HistoryReaderConfig;
 }
@@ -85,6 +87,7 @@ export const PROJECT_KEYS = [
     "auditTrail",
     "promotedFrom",
     "promotionGate",
+    "requireDistributionId",
     "historyReaderRoleName",
     "historyReaderPrincipals",
     "historyReaderBranches",

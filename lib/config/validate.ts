@@ -21,7 +21,7 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
     const { branch, attiniEnvironment, accountId, region } = identityRules(r);
     const role = roleRules(r, region);
     const trust = trustRules(r, { branch, accountId });
-    const { promotedFrom, promotionGate } = promotionRules(r);
+    const { promotedFrom, promotionGate, requireDistributionId } = promotionRules(r);
     const { errors } = r;
     if (
         errors.length > 0 ||
@@ -38,7 +38,8 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
         !trust.principals ||
         !trust.readerPrincipals ||
         !trust.readerBranches ||
-        !promotionGate
+        !promotionGate ||
+        requireDistributionId === undefined
     ) {
         return { errors };
     }
@@ -61,6 +62,7 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
         auditTrail: role.auditTrail,
         promotedFrom,
         promotionGate,
+        requireDistributionId,
         historyReader: {
             roleName: role.readerRoleName,
             branches: trust.readerBranches,

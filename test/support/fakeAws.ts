@@ -58,7 +58,7 @@ export function fakeServices(aws: Aws, env: NodeJS.ProcessEnv): Services & { lin
     const lines: string[] = [];
     return {
         aws,
-        readOutputs: async (_dir: string, c: StackConfig) => outputsFor(c),
+        readOutputs: async (dir: string, c: StackConfig) => outputsFor(c, dir),
         githubIdToken: async () => {
             throw new DriverError(Exit.CREDENTIALS, "no GitHub Actions token service in the unit tests");
         },

@@ -17,6 +17,7 @@ import { requireStackConfig } from "../../lib/config/validate";
 import { configFromEngine } from "../../lib/engineConfig";
 import { configOutputs, type DeployRoleOutputs } from "../../lib/outputs";
 import { buildServerPolicy } from "../../lib/policies";
+import { upstreamConfigOf } from "../../lib/stackFiles";
 import type { Backend } from "./backend";
 import { ROOT } from "./tools";
 
@@ -87,21 +88,21 @@ export function scratchProject(edit: Partial<Record<string, (text: string) => st
     return { dir, distribution, dispose: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** What index.ts exports for a stack with this config. */
-export function outputsFor(c: StackConfig): DeployRoleOutputs {
+/** What index.ts exports for a stack with this config, in the project at `projectDir` (its upstream's file is there). */
+export function outputsFor(c: StackConfig, projectDir: string): DeployRoleOutputs {
     const arn = roleArn(c);
     return {
+        ...configOutputs(c, upstreamConfigOf(projectDir, c)),
         deployRoleArn: arn,
         deployRoleName: c.roleName,
         historyReaderArn: historyReaderArn(c),
-        ...configOutputs(c),
         buildServerPolicy: JSON.stringify(buildServerPolicy([arn], [historyReaderArn(c)])),
     };
 }
 
 /** An inline program that exports what index.ts exports, from the engine's validated config. */
-const deployRoleOutputs = (override: Record<string, unknown>) => async () => ({
-    ...outputsFor(requireStackConfig(pulumi.getStack(), configFromEngine())),
+const deployRoleOutputs = (projectDir: string, override: Record<string, unknown>) => async () => ({
+    ...outputsFor(requireStackConfig(pulumi.getStack(), configFromEngine()), projectDir),
     ...override,
 });
 
@@ -114,7 +115,7 @@ export async function provision(
 ): Promise<void> {
     for (const stackName of stacks) {
         const stack = await LocalWorkspace.createOrSelectStack(
-            { stackName, projectName: "attini-gitops", program: deployRoleOutputs(override) },
+            { stackName, projectName: "attini-gitops", program: deployRoleOutputs(project.dir, override) },
             { workDir: project.dir, envVars: backend.env, secretsProvider: "passphrase" },
         );
         await stack.up();
