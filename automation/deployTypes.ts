@@ -32,13 +32,15 @@ export interface Target {
     branchSource: string;
     stack: StackConfig;
     upstream?: StackConfig;
+    /** Every stack of the project (the checkout's files, until the outputs confirm them). */
+    configs: readonly StackConfig[];
     projectDir: string;
     git: GitRunner;
 }
 
 /** What the preflight found, for the phases after it. */
 export interface Checked {
-    /** The distribution's absolute path, and whether it is a folder or a .zip. */
+    /** The distribution's absolute path (a .zip's private copy), and whether it is a folder or a .zip. */
     distribution: string;
     kind: "folder" | "zip";
     /** attini's arguments (after `attini`), and the whole command line for display. */
@@ -50,6 +52,8 @@ export interface Checked {
     sha256: string;
     /** The git promotion gate's report, for a stack with promotedFrom. */
     gate?: GateReport;
+    /** Removes what the preflight made (a .zip's private copy). */
+    dispose: () => void;
 }
 
 /** Everything `deploy` is told. */
@@ -86,8 +90,10 @@ export interface DeploySummary {
     sha256?: string;
     /** passed, warned, unverified, skipped or off (see GateReport). */
     promotionGate?: string;
-    /** What the gate vouched for, what it found, and why it could not check, when it could not. */
-    promotion?: Pick<GateReport, "scope" | "uncommitted" | "unverified"> & { unpromoted: string[] };
+    /** What the gate vouched for, the trees it compared, the commits that explain a difference (the first few, and their count), uncommitted files, and why it could not check, when it could not. */
+    promotion?: Pick<GateReport, "scope" | "trees" | "unpromotedCount" | "uncommitted" | "unverified"> & {
+        unpromoted: string[];
+    };
     /** What the verified promotion gate saw in the upstream environment's Attini record (see verifiedGate.ts). */
     verifiedPromotion?: VerifiedGateReport;
     sessionName?: string;

@@ -35,7 +35,7 @@ function resolveTarget(o: DeployOptions, s: Services): Target | Omit<Target, "st
     const { configs } = loadValidStacks(projectDir);
     const git = gitIn(projectDir);
     const { branch, source } = resolveBranch(o.branch, s.env, git);
-    const base = { branch, branchSource: source, projectDir, git };
+    const base = { branch, branchSource: source, projectDir, git, configs };
     let stack: Target["stack"];
     try {
         stack = stackFor(configs, branch, o.stack);
@@ -49,10 +49,6 @@ function resolveTarget(o: DeployOptions, s: Services): Target | Omit<Target, "st
     s.log.info(
         `branch ${branch} (from ${source}) → stack ${stack.stack} → Attini environment ${stack.attiniEnvironment} in account ${stack.accountId} (${stack.region})`,
     );
-    if (o.stack !== undefined && stack.branch !== branch)
-        s.log.info(
-            `--stack ${o.stack} overrides the mapping: that stack is for branch ${stack.branch}, this build is for ${branch}`,
-        );
     return { ...base, stack, upstream: configs.find((c) => c.stack === stack.promotedFrom) };
 }
 
@@ -166,7 +162,9 @@ function describeDeploy(t: Target, c: Checked, r: Reads, v: Resolved) {
             ? {
                   promotion: {
                       scope: gate.scope,
+                      trees: gate.trees,
                       unpromoted: gate.findings.map((f) => f.commit.sha),
+                      unpromotedCount: gate.unpromotedCount,
                       uncommitted: gate.uncommitted,
                       unverified: gate.unverified,
                   },
@@ -190,6 +188,7 @@ async function deployPhases(o: DeployOptions, s: Services, onExit: OnExit): Prom
     });
     if (!("stack" in target)) return finish({ result: "unmapped", exitCode: Exit.OK });
     const checked = preflight(o, target, s);
+    onExit(async () => checked.dispose());
     const reads = startReads(o, target, checked, s, onExit);
     const resolved = await resolveRole(o, target, reads, s);
     const described = describeDeploy(target, checked, reads, resolved);

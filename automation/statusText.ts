@@ -84,7 +84,15 @@ export function formatStatus(report: StatusReport, now = Math.floor(Date.now() /
                 : `  only in ${l.downstream.branch}, never in ${l.upstream.branch}: ${plural(l.downstreamOnly.length, "commit")} (${plural(hotfixes, "hotfix", "hotfixes")}, ${plural(l.downstreamOnly.length - hotfixes, "cherry-pick")})`,
         );
         out.push(...firstFew(l.downstreamOnly, all, (c) => `    ${short(c.sha)} ${c.subject} (${c.kind})`));
-        out.push(`  trees: ${l.treesEqual ? "equal" : "differ"}`);
+        if (l.downstreamOnly.length > hotfixes)
+            out.push(
+                `  (a cherry-pick has the same patch as a commit on ${l.upstream.branch}, whitespace ignored; it says nothing about content: the trees line does)`,
+            );
+        out.push(
+            l.treesEqual
+                ? `  trees: equal (${l.downstream.branch} has exactly ${l.upstream.branch}'s content)`
+                : `  trees: differ (${l.downstream.branch}'s content is not ${l.upstream.branch}'s: ${l.downstream.stack}'s promotion gate objects to what differs in its distribution)`,
+        );
     }
     return out.join("\n");
 }

@@ -3,6 +3,8 @@
  * same run, as medians:
  *   - a prod deploy with 10,000 unpromoted hotfix commits (outside the distribution, so the gate
  *     lets it through), against the same deploy from a one-commit repository;
+ *   - a prod deploy that the gate refuses, with 10,000 unpromoted commits in the distribution,
+ *     against one with a single such commit (the gate compares trees; the refusal lists ten);
  *   - a stage deploy with dev 10,000 commits ahead, against the same;
  *   - `plan` at 3, 30 and 100 stacks: wall time and peak memory summed over every process;
  *   - the CI install, `npm ci --omit=dev --omit=optional`, against the full `npm ci`, npm's cache
@@ -153,7 +155,40 @@ async function main(): Promise<void> {
             (i) => `distribution/platform/new-${i}.yaml`,
             (i) => `Parked ${i}`,
         );
-        made.push(oneCommit, hotfixes, devAhead);
+        const refusedOne = copyProject(base.dir);
+        const refusedMany = copyProject(base.dir);
+        for (const [dir, n] of [
+            [refusedOne, 1],
+            [refusedMany, COMMITS],
+        ] as const) {
+            appendCommits(
+                dir,
+                "main",
+                n,
+                (i) => `distribution/platform/fix-${i}.yaml`,
+                (i) => `Unpromoted ${i}`,
+            );
+            git(dir, "reset", "-q", "--hard", "main");
+            git(dir, "update-ref", "refs/remotes/origin/main", "HEAD");
+        }
+        made.push(oneCommit, hotfixes, devAhead, refusedOne, refusedMany);
+        /** Wall time of a deploy that the promotion gate refuses (exit 7), from start to exit. */
+        const refusalMs = (dir: string) => {
+            const job = jobEnv({ moto, backend, extra: { ATTINI_BIN: fakeAttini, BRANCH: "main" } });
+            try {
+                const t0 = wallMs();
+                const r = spawnSync(process.execPath, [CLI, "deploy", "distribution/platform"], {
+                    cwd: dir,
+                    env: job.env,
+                    stdio: ["ignore", "ignore", "pipe"],
+                });
+                const ms = wallMs() - t0;
+                if (r.status !== 7) throw new Error(`deploy in ${dir} exited ${r.status}, not 7: ${r.stderr}`);
+                return ms;
+            } finally {
+                job.dispose();
+            }
+        };
         const deployMs = (dir: string, branch: string) => {
             const job = jobEnv({ moto, backend, extra: { ATTINI_BIN: fakeAttini, BRANCH: branch } });
             try {
@@ -170,10 +205,19 @@ async function main(): Promise<void> {
                 job.dispose();
             }
         };
-        const series: Record<string, number[]> = { prodOne: [], prodHotfixes: [], stageOne: [], stageDevAhead: [] };
+        const series: Record<string, number[]> = {
+            prodOne: [],
+            prodHotfixes: [],
+            refusedOne: [],
+            refusedMany: [],
+            stageOne: [],
+            stageDevAhead: [],
+        };
         for (let i = 0; i < RUNS; i++) {
             series.prodOne.push(deployMs(oneCommit, "main"));
             series.prodHotfixes.push(deployMs(hotfixes, "main"));
+            series.refusedOne.push(refusalMs(refusedOne));
+            series.refusedMany.push(refusalMs(refusedMany));
             series.stageOne.push(deployMs(oneCommit, "stage"));
             series.stageDevAhead.push(deployMs(devAhead, "stage"));
         }
@@ -186,6 +230,10 @@ async function main(): Promise<void> {
         say(`| prod deploy, one-commit repository | ${m.prodOne.toFixed(0)} ms | |`);
         say(
             `| prod deploy, ${COMMITS.toLocaleString("en")} unpromoted hotfix commits | ${m.prodHotfixes.toFixed(0)} ms | ${(m.prodHotfixes / m.prodOne).toFixed(2)}× (target ≤ 1.5×) |`,
+        );
+        say(`| prod deploy refused by the gate, 1 unpromoted commit | ${m.refusedOne.toFixed(0)} ms | |`);
+        say(
+            `| prod deploy refused by the gate, ${COMMITS.toLocaleString("en")} unpromoted commits | ${m.refusedMany.toFixed(0)} ms | ${(m.refusedMany / m.refusedOne).toFixed(2)}× (target ≤ 1.5×) |`,
         );
         say(`| stage deploy, one-commit repository | ${m.stageOne.toFixed(0)} ms | |`);
         say(

@@ -7,17 +7,45 @@ import * as path from "node:path";
 import test, { type ExecutionContext } from "ava";
 import { Exit } from "../automation/errors";
 import { gitIn } from "../automation/git";
-import { shallowBoundary } from "../automation/gitGate";
+import { compareTrees } from "../automation/gitGate";
+import { type Backend, fileBackend } from "./support/backend";
 import { jobEnv, runCli } from "./support/driver";
 import { bulkCommits, countingGit, GitWorld } from "./support/gitWorld";
-import { git } from "./support/project";
+import { git, provision, scratchProject } from "./support/project";
 import { backend, moto, reports, sts, useWorld } from "./support/world";
 import { writeZip } from "./support/zip";
 
-useWorld(test);
+const WARN_PROD = {
+    "Pulumi.prod.yaml": (s: string) =>
+        s.replace("attini-gitops:promotionGate: enforce", "attini-gitops:promotionGate: warn"),
+};
+
+/**
+ * The driver takes prod's gate from what was provisioned, so the warn cases run against a second
+ * backend whose prod stack was provisioned with promotionGate: warn.
+ */
+let warnBackend: Backend;
+useWorld(test, {
+    ready: async () => {
+        warnBackend = fileBackend();
+        const warnProject = scratchProject(WARN_PROD);
+        try {
+            await provision(warnProject, warnBackend);
+        } finally {
+            warnProject.dispose();
+        }
+    },
+});
+test.after.always(() => warnBackend?.dispose());
+
+/** The backend whose prod gate is the one the checkout's Pulumi.prod.yaml says. */
+function backendFor(dir: string): Backend {
+    const prod = fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8");
+    return prod.includes("attini-gitops:promotionGate: warn") ? warnBackend : backend;
+}
 
 async function deploy(t: ExecutionContext, dir: string, branch: string, args: string[] = []) {
-    const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: branch } });
+    const j = jobEnv({ moto, backend: backendFor(dir), reports, stsEndpoint: sts.endpoint, extra: { BRANCH: branch } });
     t.teardown(j.dispose);
     return runCli(["deploy", "distribution/platform", ...args], j.env, dir);
 }
@@ -52,11 +80,6 @@ function refusedOrWarned(
     return summary;
 }
 
-const WARN_PROD = {
-    "Pulumi.prod.yaml": (s: string) =>
-        s.replace("attini-gitops:promotionGate: enforce", "attini-gitops:promotionGate: warn"),
-};
-
 test.serial("a parked commit: status shows it waiting with its age; promoting it clears it", async (t) => {
     const w = new GitWorld(t);
     w.commit("dev", "distribution/platform/queue.yaml", "Add queue", 12);
@@ -74,17 +97,20 @@ test.serial("a parked commit: status shows it waiting with its age; promoting it
     t.is(json.links[0].oldestWaitingDays, 12);
     t.false(json.links[0].treesEqual);
 
-    // Parked upstream changes do not hold up the environments after it (warn on stage, enforce on prod).
-    for (const [branch, env] of [
-        ["stage", "acc"],
-        ["main", "prod"],
-    ]) {
-        reports.reset();
-        const r = await deploy(t, w.ci(branch), branch);
-        t.is(r.code, 0, r.stderr);
-        t.notRegex(r.stderr, /promotion gate \((warn|enforce)\)/);
-        t.deepEqual(reports.event("start")!.argv!.slice(3, 5), ["-e", env]);
-    }
+    // The gate compares content with the upstream branch's tip: stage lags behind dev's parked
+    // commit, so stage's gate (warn) says so and deploys; prod equals stage and passes.
+    const stage = await deploy(t, w.ci("stage"), "stage");
+    t.is(stage.code, 0, stage.stderr);
+    t.regex(
+        stage.stderr,
+        /promotion gate \(warn\): what is about to be deployed to stage is not content that dev has[\s\S]*1 commit\(s\) on origin\/dev touch it and are not here \(dev has moved on\)/,
+    );
+    t.deepEqual(reports.event("start")!.argv!.slice(3, 5), ["-e", "acc"]);
+    reports.reset();
+    const prod = await deploy(t, w.ci("main"), "main");
+    t.is(prod.code, 0, prod.stderr);
+    t.notRegex(prod.stderr, /promotion gate \((warn|enforce)\)/);
+    t.deepEqual(reports.event("start")!.argv!.slice(3, 5), ["-e", "prod"]);
 
     w.merge("dev", "stage");
     const after = await status(t, w.ci("stage"));
@@ -111,7 +137,7 @@ for (const gate of ["enforce", "warn"] as const) {
             t.regex(
                 r.stderr,
                 new RegExp(
-                    `promotion gate \\(${gate}\\): 1 commit\\(s\\) about to be deployed to prod never went through stage \\(origin/stage\\):\\n\\s+${sha.slice(0, 10)} Hotfix timeout\\n\\s+paths: distribution/platform/fix.yaml`,
+                    `promotion gate \\(${gate}\\): what is about to be deployed to prod is not content that stage has: distribution/platform at HEAD is tree [0-9a-f]{10}, on origin/stage it is tree [0-9a-f]{10}\\.\\n  1 commit\\(s\\) here touch it and are not on origin/stage:\\n\\s+${sha.slice(0, 10)} Hotfix timeout\\n`,
                 ),
             );
             if (gate === "enforce") {
@@ -161,7 +187,7 @@ for (const gate of ["enforce", "warn"] as const) {
             out = await status(t, w.ci("main"));
             t.regex(out, /only in main, never in stage: 2 commits \(1 hotfix, 1 cherry-pick\)/);
             const r = await deploy(t, w.ci("main"), "main");
-            t.regex(r.stderr, /never went through stage[\s\S]*Feature B\n\s+paths: distribution\/platform\/b.yaml/);
+            t.regex(r.stderr, /not content that stage has[\s\S]*2 commit\(s\) here touch it[\s\S]*Feature B\n/);
             t.is(r.code, gate === "enforce" ? Exit.REFUSED : 0, r.stderr);
         },
     );
@@ -254,8 +280,14 @@ test.serial(
             ci,
         );
         t.is(right.code, 0, right.stderr);
-        t.like(JSON.parse(right.stdout), { sha256: digest, result: "deployed" });
-        t.deepEqual(reports.event("start")!.argv!.slice(0, 3), ["deploy", "run", "platform.zip"]);
+        const deployed = JSON.parse(right.stdout);
+        t.like(deployed, { sha256: digest, result: "deployed" });
+        // attini reads a private copy of the checked bytes, not the path given (which anyone could swap).
+        const argv = reports.event("start")!.argv!;
+        t.deepEqual(argv.slice(0, 2), ["deploy", "run"]);
+        t.regex(argv[2], /\/attini-gitops-dist-[^/]+\/platform\.zip$/);
+        t.is(deployed.command[3], argv[2]);
+        t.false(fs.existsSync(argv[2]), "the private copy is gone once the deploy has ended");
         const assume = sts.calls.find((c) => c.action === "AssumeRole")!;
         const tags = new Map(
             [1, 2, 3, 4, 5, 6].map((i) => [
@@ -273,7 +305,7 @@ test.serial(
 
 for (const gate of ["enforce", "warn"] as const) {
     test.serial(
-        `a shallow clone (--depth 1 --no-single-branch) with a hotfix on main: the gate (${gate}) cannot see what went through stage and ${gate === "enforce" ? "refuses, naming the fix" : "says so: unverified, never passed"}`,
+        `a shallow clone (--depth 1 --no-single-branch) with a hotfix on main: the gate (${gate}) compares trees, which need no history, and ${gate === "enforce" ? "refuses" : "warns"}`,
         async (t) => {
             const w = new GitWorld(t, gate === "warn" ? WARN_PROD : {});
             w.commit("main", "distribution/platform/fix.yaml", "Hotfix timeout");
@@ -295,22 +327,11 @@ for (const gate of ["enforce", "warn"] as const) {
             t.regex(
                 r.stderr,
                 new RegExp(
-                    `promotion gate \\(${gate}\\): this clone is shallow and its history stops \\(at [0-9a-f]{10}(, [0-9a-f]{10})*\\) before the commits being deployed meet origin/stage`,
+                    `promotion gate \\(${gate}\\): what is about to be deployed to prod is not content that stage has: distribution/platform at HEAD is tree`,
                 ),
             );
-            t.regex(
-                r.stderr,
-                /fetch-depth: 0 \(GitHub Actions checkout\), GIT_DEPTH: 0 \(GitLab\), or git fetch --unshallow/,
-            );
-            const summary = refusedOrWarned(t, gate, r, "unverified");
-            if (summary) t.regex(summary.promotion.unverified, /this clone is shallow/);
-            // With the full history, the same clone gets the real answer: the hotfix never went through stage.
-            git(shallow, "fetch", "-q", "--unshallow");
-            const full = await deploy(t, shallow, "main", ["--json"]);
-            t.regex(
-                full.stderr,
-                /1 commit\(s\) about to be deployed to prod never went through stage[\s\S]*Hotfix timeout/,
-            );
+            const summary = refusedOrWarned(t, gate, r, "warned");
+            if (summary) t.not(summary.promotion.trees.head, summary.promotion.trees.upstream);
         },
     );
 }
@@ -368,31 +389,47 @@ for (const gate of ["enforce", "warn"] as const) {
     );
 }
 
-test.serial(
-    "build once, promote the zip: a .zip CI built from the commit deploys to prod under enforce, and the gate says what it vouched for",
-    async (t) => {
-        const w = new GitWorld(t);
-        const ci = w.ci("main");
-        // Without a distributionId Attini's record cannot be matched: the git gate decides alone (test/verified-promotion.test.ts has the rest).
-        writeZip(path.join(ci, "platform.zip"), { "attini-config.yaml": "distributionName: platform\n" });
-        const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "main" } });
-        t.teardown(j.dispose);
-        const r = await runCli(["deploy", "platform.zip", "--json"], j.env, ci);
-        t.is(r.code, 0, r.stderr);
-        const summary = JSON.parse(r.stdout);
-        t.is(summary.promotionGate, "passed");
-        t.regex(
-            summary.promotion.scope,
-            /^commit [0-9a-f]{10}, which the \.zip is taken to be built from \(its bytes are pinned only by --expect-sha256\)$/,
-        );
-        t.like(summary.verifiedPromotion, {
-            result: "not-applicable",
-            distributionName: "platform",
-            upstream: { stack: "stage" },
-        });
-        t.regex(r.stderr, /verified promotion gate: platform's attini-config sets no distributionId/);
-    },
-);
+for (const gate of ["enforce", "warn"] as const) {
+    test.serial(
+        `a .zip without a distributionId (${gate}): the verified gate cannot match it upstream, so it is ${gate === "enforce" ? "refused, naming the fix" : "unverified, warned and deployed"}; the git gate vouches for the commit's whole tree`,
+        async (t) => {
+            const w = new GitWorld(t, gate === "warn" ? WARN_PROD : {});
+            const ci = w.ci("main");
+            writeZip(path.join(ci, "platform.zip"), { "attini-config.yaml": "distributionName: platform\n" });
+            const j = jobEnv({
+                moto,
+                backend: backendFor(ci),
+                reports,
+                stsEndpoint: sts.endpoint,
+                extra: { BRANCH: "main" },
+            });
+            t.teardown(j.dispose);
+            const r = await runCli(["deploy", "platform.zip", "--json"], j.env, ci);
+            t.regex(
+                r.stderr,
+                new RegExp(
+                    `promotion gate \\(${gate}\\): platform's attini-config sets no distributionId[\\s\\S]*set requireDistributionId: false in Pulumi.prod.yaml \\(and run pulumi up\\)`,
+                ),
+            );
+            if (gate === "enforce") {
+                t.is(r.code, Exit.REFUSED, r.stderr);
+                t.is(reports.reports.length, 0, "attini never ran");
+                t.like(JSON.parse(r.stdout), {
+                    verifiedPromotion: { result: "refused", distributionName: "platform" },
+                });
+                return;
+            }
+            t.is(r.code, 0, r.stderr);
+            const summary = JSON.parse(r.stdout);
+            t.is(summary.promotionGate, "passed");
+            t.regex(
+                summary.promotion.scope,
+                /^the whole tree of commit [0-9a-f]{10}, which the \.zip is taken to be built from \(its bytes are pinned by --expect-sha256 and the verified gate\), against origin\/stage$/,
+            );
+            t.like(summary.verifiedPromotion, { result: "unverified", distributionName: "platform" });
+        },
+    );
+}
 
 test.serial(
     "a long history: the gate names exactly the hotfixes that touch the distribution, with as many git runs for 1,500 commits as for 3",
@@ -426,10 +463,13 @@ test.serial(
             t.regex(
                 r.stderr,
                 new RegExp(
-                    `promotion gate \\(enforce\\): ${touching} commit\\(s\\) about to be deployed to prod never went through stage`,
+                    `promotion gate \\(enforce\\): what is about to be deployed to prod is not content that stage has[\\s\\S]*\\n  ${touching} commit\\(s\\) here touch it and are not on origin/stage:`,
                 ),
             );
             t.regex(r.stderr, new RegExp(`Hotfix ${3 * (touching - 1)}\\n`));
+            const shown = Math.min(touching, 10);
+            t.is((r.stderr.match(/^ {4}[0-9a-f]{10} Hotfix \d+$/gm) ?? []).length, shown, "at most ten are listed");
+            if (touching > 10) t.regex(r.stderr, new RegExp(`    \\.\\.\\. and ${touching - 10} more\\n`));
             t.notRegex(r.stderr, /Hotfix 1\n|note-/, "commits outside the distribution are not named");
             t.is(sts.calls.length, 0);
         }
@@ -482,19 +522,18 @@ test.serial(
     },
 );
 
-test.serial("a project in a subfolder of a shallow clone: the gate still finds the shallow boundary", async (t) => {
-    const w = new GitWorld(t);
-    w.commit("main", "infra/notes.md", "Hotfix in a monorepo");
-    const shallow = path.join(w.root, "shallow");
-    git(w.root, "clone", "-q", "--depth", "1", "--no-single-branch", "--branch", "main", `file://${w.origin}`, shallow);
-    const sub = gitIn(path.join(shallow, "infra"));
-    t.true(
-        (shallowBoundary(sub, "refs/remotes/origin/stage") ?? ["unknown"]).length > 0,
-        "run from a subfolder, the clone is still seen as cut off",
-    );
-    t.deepEqual(
-        shallowBoundary(gitIn(path.join(w.ci("main"), "distribution")), "refs/remotes/origin/stage"),
-        [],
-        "a full clone has no boundary",
-    );
-});
+test.serial(
+    "from a subfolder of the clone (a monorepo), the gate compares the distribution folder's own trees",
+    async (t) => {
+        const w = new GitWorld(t);
+        w.commit("main", "distribution/platform/fix.yaml", "Hotfix in a monorepo");
+        const ci = w.ci("main");
+        const trees = compareTrees(gitIn(path.join(ci, "distribution")), "refs/remotes/origin/stage", "platform");
+        t.is(trees?.head, git(ci, "rev-parse", "HEAD:distribution/platform"));
+        t.is(trees?.upstream, git(ci, "rev-parse", "refs/remotes/origin/stage:distribution/platform"));
+        t.not(trees?.head, trees?.upstream);
+        const whole = compareTrees(gitIn(ci), "refs/remotes/origin/stage");
+        t.is(whole?.head, git(ci, "rev-parse", "HEAD^{tree}"));
+        t.is(compareTrees(gitIn(ci), "refs/remotes/origin/stage", "no/such/folder")?.head, undefined);
+    },
+);
