@@ -46,8 +46,19 @@ export function recordedDeployment(item: Record<string, AttributeValue>): Record
     if (planStatus !== undefined && FAILED_PLAN.has(planStatus))
         return { ...base, status: "failed", detail: `deployment plan ${planStatus}` };
     if (initErrors.length > 0) return { ...base, status: "failed", detail: `${initErrors.length} init stack error(s)` };
-    if (planStatus === "SUCCEEDED") return { ...base, status: "succeeded" };
     const plans = n("deploymentPlanCount");
+    // deploymentPlanStatus is written when a plan ends, last writer wins: with several plans, one
+    // that succeeded can stand for others still running (or failed and then overwritten).
+    if (planStatus === "SUCCEEDED" && plans === 1) return { ...base, status: "succeeded" };
+    if (planStatus === "SUCCEEDED")
+        return {
+            ...base,
+            status: "running",
+            detail:
+                plans === undefined
+                    ? "a deployment plan SUCCEEDED, but the record does not say how many plans there are"
+                    : `${plans} deployment plans; the record keeps only the status of the last one to end, so it cannot show that every plan succeeded`,
+        };
     if (plans === 0) return { ...base, status: "succeeded", detail: "no deployment plan to run" };
     if (planStatus !== undefined) return { ...base, status: "running", detail: `deployment plan ${planStatus}` };
     return {
@@ -55,6 +66,26 @@ export function recordedDeployment(item: Record<string, AttributeValue>): Record
         status: "running",
         detail: plans === undefined ? "init stack not done" : "deployment plan not done",
     };
+}
+
+/**
+ * Adds a page's rows (newest first) to `found`: only readable rows of the query's own environment
+ * and distribution. The key is `<environment>-<distribution>`, which two pairs can share (acc +
+ * eu-platform, acc-eu + platform), so a row counts by its own attributes, not by its key. True once
+ * `until` accepts a row: reading stops there.
+ */
+export function takeRows(
+    items: readonly Record<string, AttributeValue>[],
+    q: HistoryQuery,
+    found: RecordedDeployment[],
+): boolean {
+    for (const item of items) {
+        const d = recordedDeployment(item);
+        if (!d || d.environment !== q.environment || d.distributionName !== q.distributionName) continue;
+        found.push(d);
+        if (q.until?.(d)) return true;
+    }
+    return false;
 }
 
 /**
@@ -94,12 +125,7 @@ export async function readDeployments(
                         }),
                         { abortSignal },
                     );
-                    for (const item of page.Items ?? []) {
-                        const d = recordedDeployment(item);
-                        if (!d) continue;
-                        found.push(d);
-                        if (q.until?.(d)) return;
-                    }
+                    if (takeRows(page.Items ?? [], q, found)) return;
                     start = page.LastEvaluatedKey;
                 } while (start);
             },

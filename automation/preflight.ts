@@ -14,6 +14,7 @@ import type { Checked, PreflightOptions, Target } from "./deployTypes";
 import { usage } from "./errors";
 import { repositoryPathspec } from "./git";
 import { applyPromotionGate } from "./gitGate";
+import { privateCopy } from "./privateCopy";
 import { requireExternalId } from "./roleSession";
 import type { Services } from "./services";
 import { cleanSessionName, defaultSessionName } from "./session";
@@ -68,17 +69,15 @@ function sessionNameOf(o: PreflightOptions, distribution: string, s: Services): 
     return sessionName;
 }
 
-/** Every local check, in the order of the file's header; throws the first refusal. */
-export function preflight(o: PreflightOptions, t: Target, s: Services): Checked {
+/** The checks after the session's: the artifact's digest (of the private copy for a .zip) and the git gate. */
+function checkArtifact(
+    o: PreflightOptions,
+    t: Target,
+    s: Services,
+    given: { distribution: string; kind: "folder" | "zip" },
+): Pick<Checked, "distribution" | "sha256" | "gate"> {
     const { stack, upstream } = t;
-    // Relative to where the driver runs, as attini (which inherits that directory) will read it.
-    const distribution = path.resolve(o.distributionPath);
-    const command = attiniArgs(o.distributionPath, stack.attiniEnvironment, o.extraArgs);
-    const kind = checkDistribution(o.distributionPath, distribution);
-    checkSession(o, stack);
-    const sessionName = sessionNameOf(o, distribution, s);
-    const attini = o.dryRun ? undefined : findAttini(o.attiniBin, s.env);
-    // One artifact, promoted through the chain.
+    const { distribution, kind } = given;
     const sha256 = distributionDigest(distribution);
     checkDigest(distribution, sha256, o.expectSha256);
     const gate = upstream
@@ -95,6 +94,33 @@ export function preflight(o: PreflightOptions, t: Target, s: Services): Checked 
               log: (l) => s.log.info(l),
           })
         : undefined;
-    const commandLine = ["attini", ...command].map(shellQuote).join(" ");
-    return { distribution, kind, command, commandLine, sessionName, attini, sha256, gate };
+    return { distribution, sha256, gate };
+}
+
+/**
+ * Every local check, in the order of the file's header; throws the first refusal. A .zip is
+ * copied first into a folder only this user can read (privateCopy.ts, except in a dry run, which
+ * runs nothing): the checks and attini then read the same bytes. `dispose` removes the copy.
+ */
+export function preflight(o: PreflightOptions, t: Target, s: Services): Checked {
+    const { stack } = t;
+    // Relative to where the driver runs, as attini (which inherits that directory) will read it.
+    const original = path.resolve(o.distributionPath);
+    attiniArgs(o.distributionPath, stack.attiniEnvironment, o.extraArgs); // the owned-option checks, first
+    const kind = checkDistribution(o.distributionPath, original);
+    checkSession(o, stack);
+    const sessionName = sessionNameOf(o, original, s);
+    const attini = o.dryRun ? undefined : findAttini(o.attiniBin, s.env);
+    const copy = kind === "zip" && !o.dryRun ? privateCopy(original) : undefined;
+    try {
+        const distribution = copy?.file ?? original;
+        if (copy) s.log.info(`checking and deploying a private copy of ${o.distributionPath}: ${copy.file}`);
+        const checked = checkArtifact(o, t, s, { distribution, kind });
+        const command = attiniArgs(copy ? copy.file : o.distributionPath, stack.attiniEnvironment, o.extraArgs);
+        const commandLine = ["attini", ...command].map(shellQuote).join(" ");
+        return { ...checked, kind, command, commandLine, sessionName, attini, dispose: () => copy?.dispose() };
+    } catch (e) {
+        copy?.dispose();
+        throw e;
+    }
 }

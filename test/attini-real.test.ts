@@ -130,10 +130,12 @@ test.serial(
         const r = await deployReal(t, ["platform.zip", "--json", "--", "--json"], { BRANCH: "dev" });
         t.is(r.code, 0, r.stderr);
         t.is(r.stdout.trim().split("\n").length, 1, r.stdout);
-        t.like(JSON.parse(r.stdout), {
-            result: "deployed",
-            command: ["attini", "deploy", "run", "platform.zip", "-e", "dev", "-f", "--json"],
-        });
+        const summary = JSON.parse(r.stdout);
+        t.is(summary.result, "deployed");
+        // attini deploys the private copy of the checked bytes (see docs/driver.md, the preflight).
+        t.deepEqual(summary.command.slice(0, 3), ["attini", "deploy", "run"]);
+        t.regex(summary.command[3], /\/attini-gitops-dist-[^/]+\/platform\.zip$/);
+        t.deepEqual(summary.command.slice(4), ["-e", "dev", "-f", "--json"]);
         const attiniLines = r.stderr.split("\n").filter((l) => l.startsWith("{"));
         t.true(attiniLines.length >= 2, r.stderr);
         for (const l of attiniLines) t.truthy(JSON.parse(l).type, l);

@@ -2,6 +2,7 @@
 // order of the AWS calls and the exit codes, in milliseconds. The end-to-end tests on the emulator and the
 // real Attini CLI (driver.test.ts, verified-promotion.test.ts) cover the same paths for real.
 
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -209,4 +210,49 @@ test("prod requires an ExternalId and none is given: a usage error (exit 2) befo
         externalId: "the-external-id",
     });
     t.is(given.summary?.exitCode, 0, given.log);
+});
+
+test("the zip is checked and deployed as one file: swapping the original after the checks changes nothing attini reads", async (t) => {
+    const original = writeZip(path.join(project.dir, "swap.zip"), {
+        "attini-config.yaml": "distributionName: platform\ndistributionId: build-7\n",
+    });
+    const checkedSha = createHash("sha256").update(fs.readFileSync(original)).digest("hex");
+    // attini records the sha256 of the file it is told to deploy.
+    const seen = path.join(marks, "seen-sha256");
+    const bin = path.join(marks, "attini-sha");
+    fs.writeFileSync(bin, `#!/bin/sh\nsha256sum "$3" | cut -d' ' -f1 > '${seen}'\n`, { mode: 0o755 });
+    const services = fakeServices(fakeAws({ history: [succeeded] }).aws, { PATH: process.env.PATH, BRANCH: "main" });
+    const readOutputs = services.readOutputs;
+    // The outputs are read after the preflight: someone swaps the file then, before attini starts.
+    services.readOutputs = async (...args) => {
+        fs.writeFileSync(original, "PK\u0003\u0004 other bytes, never checked");
+        return readOutputs(...args);
+    };
+    const summary = await deploy(
+        {
+            distributionPath: original,
+            extraArgs: [],
+            allowUnmapped: false,
+            attiniBin: bin,
+            githubOidc: false,
+            remote: "origin",
+            skipPromotionCheck: false,
+            expectSha256: checkedSha,
+            durationSeconds: 3600,
+            timeoutSeconds: 60,
+            killGraceMs: 1000,
+            staticCredentials: true,
+            aws: DEFAULT_AWS_TIMEOUTS,
+            outputsTimeoutMs: 10_000,
+            dryRun: false,
+            json: true,
+            cwd: project.dir,
+        },
+        services,
+    );
+    t.is(summary.exitCode, 0, services.lines.join(""));
+    t.is(summary.sha256, checkedSha);
+    t.is(fs.readFileSync(seen, "utf8").trim(), checkedSha, "attini read the bytes that were checked");
+    t.not(summary.command?.[3], original);
+    t.false(fs.existsSync(summary.command?.[3] ?? ""), "the private copy is removed when the deploy ends");
 });

@@ -102,10 +102,28 @@ test("Attini's rows: succeeded, failed, running, and the time-0 copy left out", 
     });
     t.is(recordedDeployment(row({ deploymentTime: { N: "0" } }) as never), undefined, "the time-0 copy");
     t.is(recordedDeployment(row({ environment: undefined }) as never), undefined);
-    t.like(recordedDeployment(row({ distributionId: undefined, deploymentPlanStatus: { S: "SUCCEEDED" } }) as never), {
-        distributionId: undefined,
-        status: "succeeded",
-        time: T,
+    t.like(
+        recordedDeployment(
+            row({
+                distributionId: undefined,
+                deploymentPlanCount: { N: "1" },
+                deploymentPlanStatus: { S: "SUCCEEDED" },
+            }) as never,
+        ),
+        { distributionId: undefined, status: "succeeded", time: T },
+    );
+    // deploymentPlanStatus is last-writer-wins across plans: with several, or an unknown number, a
+    // SUCCEEDED does not show that every plan succeeded, so the deployment is still running.
+    t.like(
+        recordedDeployment(row({ deploymentPlanCount: { N: "2" }, deploymentPlanStatus: { S: "SUCCEEDED" } }) as never),
+        {
+            status: "running",
+            detail: "2 deployment plans; the record keeps only the status of the last one to end, so it cannot show that every plan succeeded",
+        },
+    );
+    t.like(recordedDeployment(row({ deploymentPlanStatus: { S: "SUCCEEDED" } }) as never), {
+        status: "running",
+        detail: "a deployment plan SUCCEEDED, but the record does not say how many plans there are",
     });
 });
 
@@ -239,7 +257,7 @@ test("warn: the same cases are warned about, and the deploy goes on", async (t) 
     t.regex(g.lines.join("\n"), /promotion gate \(warn\): distributionId b42 failed in acc/);
 });
 
-test("what cannot be verified: unreadable history and artifacts refuse under enforce; folders and id-less zips fall back to git", async (t) => {
+test("what cannot be verified: unreadable history, unreadable artifacts and id-less zips refuse under enforce; folders (and id-less zips where the stack allows) fall back to git", async (t) => {
     const denied = gate({
         distribution: b42(),
         readHistory: async () =>
@@ -274,7 +292,17 @@ test("what cannot be verified: unreadable history and artifacts refuse under enf
         /cannot tell which distribution this is: fake-enforce.zip is not a readable \.zip/,
     );
 
-    const noId = gate({ distribution: zip({ "attini-config.yaml": "distributionName: platform\n" }) });
+    // A zip without an id cannot be matched upstream: refused under enforce (requireDistributionId,
+    // the default), warned under warn, and left to the git gate only where the stack says so.
+    const idless = () => zip({ "attini-config.yaml": "distributionName: platform\n" });
+    const refused = await t.throwsAsync(gate({ distribution: idless() }).run, { instanceOf: DriverError });
+    t.is(refused!.exitCode, Exit.REFUSED);
+    t.regex(
+        refused!.message,
+        /platform's attini-config sets no distributionId, so Attini's record in stage cannot show that this artifact succeeded there\. Package it with an id .* or set requireDistributionId: false in Pulumi\.prod\.yaml/,
+    );
+    t.like(await gate({ stack: prod("warn"), distribution: idless() }).run, { result: "unverified" });
+    const noId = gate({ stack: { ...prod("enforce"), requireDistributionId: false }, distribution: idless() });
     t.like(await noId.run, { result: "not-applicable", distributionName: "platform" });
     t.regex(
         noId.lines.join("\n"),

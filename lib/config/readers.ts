@@ -89,3 +89,29 @@ export function validateHistoryReaders(configs: readonly StackConfig[]): ConfigE
     }
     return errors;
 }
+
+/**
+ * Attini keys an environment's deployment records `<environment>-<distribution>` in one table per
+ * account and region, and IAM can limit the history reader only by a key prefix (`<environment>-*`).
+ * Two environments in the same account and region where one name, followed by `-`, starts the
+ * other (acc and acc-eu) would let acc's reader read acc-eu's records, and their keys can collide
+ * (acc + eu-platform, acc-eu + platform). Such a pair is refused.
+ */
+export function validateRecordKeys(configs: readonly StackConfig[]): ConfigError[] {
+    const errors: ConfigError[] = [];
+    for (const a of configs)
+        for (const b of configs) {
+            if (a === b || a.accountId !== b.accountId || a.region !== b.region) continue;
+            if (!b.attiniEnvironment.startsWith(`${a.attiniEnvironment}-`)) continue;
+            errors.push(
+                new ConfigError(
+                    b.stack,
+                    `${PROJECT}:attiniEnvironment`,
+                    JSON.stringify(b.attiniEnvironment),
+                    `starts with "${a.attiniEnvironment}-", and stack ${a.stack}'s environment ${a.attiniEnvironment} is in the same account ${a.accountId} and region ${a.region}: Attini keys deployment records <environment>-<distribution>, so ${a.stack}'s history reader (allowed keys ${a.attiniEnvironment}-*) could read ${b.attiniEnvironment}'s records, and the two environments' keys can collide`,
+                    `rename one of the two Attini environments so that neither name followed by "-" starts the other, or keep them in different accounts or regions`,
+                ),
+            );
+        }
+    return errors;
+}
