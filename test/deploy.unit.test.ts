@@ -46,13 +46,13 @@ function attini(): { bin: string; ran: () => boolean } {
     return { bin, ran: () => fs.existsSync(mark) };
 }
 
-async function run(branch: string, distributionPath: string, aws: Aws, more: Partial<DeployOptions> = {}) {
-    const a = attini();
-    const o: DeployOptions = {
+/** deploy's options for `distributionPath` in the scratch project, as the command would build them. */
+function options(distributionPath: string, attiniBin: string, more: Partial<DeployOptions> = {}): DeployOptions {
+    return {
         distributionPath,
         extraArgs: [],
         allowUnmapped: false,
-        attiniBin: a.bin,
+        attiniBin,
         githubOidc: false,
         remote: "origin",
         skipPromotionCheck: false,
@@ -67,6 +67,11 @@ async function run(branch: string, distributionPath: string, aws: Aws, more: Par
         cwd: project.dir,
         ...more,
     };
+}
+
+async function run(branch: string, distributionPath: string, aws: Aws, more: Partial<DeployOptions> = {}) {
+    const a = attini();
+    const o = options(distributionPath, a.bin, more);
     const services = fakeServices(aws, { PATH: process.env.PATH, BRANCH: branch });
     const lines = services.lines;
     const result = await deploy(o, services).then(
@@ -228,28 +233,7 @@ test("the zip is checked and deployed as one file: swapping the original after t
         fs.writeFileSync(original, "PK\u0003\u0004 other bytes, never checked");
         return readOutputs(...args);
     };
-    const summary = await deploy(
-        {
-            distributionPath: original,
-            extraArgs: [],
-            allowUnmapped: false,
-            attiniBin: bin,
-            githubOidc: false,
-            remote: "origin",
-            skipPromotionCheck: false,
-            expectSha256: checkedSha,
-            durationSeconds: 3600,
-            timeoutSeconds: 60,
-            killGraceMs: 1000,
-            staticCredentials: true,
-            aws: DEFAULT_AWS_TIMEOUTS,
-            outputsTimeoutMs: 10_000,
-            dryRun: false,
-            json: true,
-            cwd: project.dir,
-        },
-        services,
-    );
+    const summary = await deploy(options(original, bin, { expectSha256: checkedSha }), services);
     t.is(summary.exitCode, 0, services.lines.join(""));
     t.is(summary.sha256, checkedSha);
     t.is(fs.readFileSync(seen, "utf8").trim(), checkedSha, "attini read the bytes that were checked");
