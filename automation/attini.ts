@@ -71,6 +71,15 @@ export function ownedOption(arg: string): string | undefined {
     return undefined;
 }
 
+/**
+ * Whether picocli, attini's command-line parser, would replace an argument with the contents of a
+ * file: it expands every argument that starts with `@` (an "@file"), wherever it stands, and the
+ * file's arguments could set what the driver owns (`--region x`) where no check sees them.
+ */
+export function isAtFile(arg: string): boolean {
+    return arg.startsWith("@");
+}
+
 /** The exact attini command line: `attini deploy run <path> -e <env> -f [extra...]`. */
 export function attiniArgs(distributionPath: string, attiniEnvironment: string, extra: readonly string[]): string[] {
     if (distributionPath.startsWith("-")) {
@@ -78,7 +87,17 @@ export function attiniArgs(distributionPath: string, attiniEnvironment: string, 
             `distribution path ${JSON.stringify(distributionPath)} starts with '-', which attini would read as an option. Write it as ./${distributionPath}.`,
         );
     }
+    if (isAtFile(distributionPath)) {
+        throw usage(
+            `distribution path ${JSON.stringify(distributionPath)} starts with '@', which attini's command-line parser (picocli) would replace with the arguments written in that file. Write it as ./${distributionPath}.`,
+        );
+    }
     for (const arg of extra) {
+        if (isAtFile(arg)) {
+            throw usage(
+                `attini argument ${JSON.stringify(arg)} starts with '@': attini's command-line parser (picocli) would replace it with the arguments written in that file, and those could set -e, -r, -p or -f, which attini-gitops owns. Pass those arguments themselves after --.`,
+            );
+        }
         const owned = ownedOption(arg);
         if (owned) {
             throw usage(
