@@ -4,7 +4,7 @@
 // owns or withholds (-e/-r/-p/-f, -Daws.* credentials) past the checks that read only the text
 // they are given, so both are refused or withheld, and these tests show it.
 import test from "ava";
-import { attiniArgs } from "../automation/attini";
+import { attiniArgs, attiniEnv, JAVA_OPTION_VARS, javaOptionsForAttini } from "../automation/attini";
 import { Exit } from "../automation/errors";
 
 /** The usage error attiniArgs throws, or undefined when it accepts the command line. */
@@ -48,4 +48,40 @@ test("a distribution path that starts with '@' is refused with the ./ hint, and 
     t.is(e!.exitCode, Exit.USAGE);
     t.regex(e!.message, /distribution path "@dist\.zip" starts with '@'.*picocli.*Write it as \.\/@dist\.zip\./);
     t.deepEqual(attiniArgs("./@dist.zip", "dev", []), ["deploy", "run", "./@dist.zip", "-e", "dev", "-f"]);
+});
+
+test("Java option files are withheld: -XX:VMOptionsFile=... and @argfiles, quoted or not; the rest is kept", (t) => {
+    t.is(
+        javaOptionsForAttini(
+            '-Xmx1g -XX:VMOptionsFile=/tmp/aws-opts -Dfoo="a b" "-XX:VMOptionsFile=/tmp/a b" @/tmp/args \'@/tmp/c d\' -XX:+UseG1GC',
+        ),
+        '-Xmx1g -Dfoo="a b" -XX:+UseG1GC',
+    );
+    t.is(javaOptionsForAttini("@argfile"), "");
+    t.is(javaOptionsForAttini("-XX:VMOptionsFile=f"), "");
+    // An '@' or the flag's name inside another option is not an option file; -Daws.* still goes.
+    t.is(
+        javaOptionsForAttini("-Dmail.to=ops@example.com -XX:VMOptionsFileless -Daws.profile=admin"),
+        "-Dmail.to=ops@example.com -XX:VMOptionsFileless",
+    );
+});
+
+test("attini's environment has no Java option file in any of the four Java option variables", (t) => {
+    const parent: NodeJS.ProcessEnv = {
+        PATH: "/bin",
+        JAVA_TOOL_OPTIONS: "-XX:VMOptionsFile=/ci/jvm.opts -Xss4m",
+        JDK_JAVA_OPTIONS: "@/ci/jdk.args",
+        _JAVA_OPTIONS: "-Dhttps.proxyHost=proxy -XX:VMOptionsFile=/ci/other.opts",
+        JAVA_OPTS: "@/ci/opts -Xmx2g",
+    };
+    const env = attiniEnv(parent, { AWS_CONTAINER_CREDENTIALS_FULL_URI: "http://127.0.0.1:1/x" }, "eu-west-1");
+    t.is(env.JAVA_TOOL_OPTIONS, "-Xss4m");
+    t.false("JDK_JAVA_OPTIONS" in env, "a variable left empty is removed");
+    t.is(env._JAVA_OPTIONS, "-Dhttps.proxyHost=proxy");
+    t.is(env.JAVA_OPTS, "-Xmx2g");
+    for (const k of JAVA_OPTION_VARS) {
+        t.false(/VMOptionsFile|(^|\s)["']?@/.test(env[k] ?? ""), `${k}=${env[k]}`);
+    }
+    // Whatever the variables held, the parent's environment is not changed.
+    t.is(parent.JDK_JAVA_OPTIONS, "@/ci/jdk.args");
 });
