@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { Readable } from "node:stream";
 import { load as parseYaml } from "js-yaml";
 import type { ZipFile } from "yauzl";
 import { DriverError, Exit, usage } from "./errors";
@@ -18,6 +19,82 @@ export const ATTINI_CONFIG_FILES = ["attini-config.yaml", "attini-config.yml", "
 
 /** The largest attini-config read; a bigger one is refused rather than inflated. */
 const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/**
+ * The bounds of the scan of a .zip for its attini-config, which reads every entry of the central
+ * directory: at most `maxEntries` entries (refused at once, from the count the zip declares,
+ * before any is read), and at most `scanMs` for the whole scan. 100,000 entries are far more than
+ * a distribution holds (its templates, scripts and packaged code) and take well under a second to
+ * scan; a zip built to stall the driver is refused either way.
+ */
+export interface ZipScanLimits {
+    maxEntries: number;
+    scanMs: number;
+}
+
+export const ZIP_SCAN_LIMITS: ZipScanLimits = { maxEntries: 100_000, scanMs: 5_000 };
+
+/** The bytes yauzl asks for at a time are small (46 bytes and a name per entry); the disk is read this much at once. */
+const ZIP_BLOCK_BYTES = 1024 * 1024;
+
+/**
+ * A yauzl reader of a file that reads ZIP_BLOCK_BYTES at a time and serves yauzl's small reads
+ * from the last block: one fs.read per entry made a scan of 200,000 entries take over ten seconds.
+ */
+function blockReader(yauzl: typeof import("yauzl"), fd: number): import("yauzl").RandomAccessReader {
+    class BlockReader extends yauzl.RandomAccessReader {
+        private block = Buffer.alloc(0);
+        private blockStart = 0;
+
+        /** The bytes [start, end) as a stream; unlike fs.createReadStream, destroying it leaves the fd open (close() closes it). */
+        _readStreamForRange(start: number, end: number): Readable {
+            let at = start;
+            return new Readable({
+                read(size) {
+                    const length = Math.min(size, end - at);
+                    if (length <= 0) return void this.push(null);
+                    fs.read(fd, Buffer.alloc(length), 0, length, at, (err, bytesRead, bytes) => {
+                        if (err) return void this.destroy(err);
+                        at += bytesRead;
+                        // At the end of the file, yauzl's own byte count reports the short entry.
+                        this.push(bytesRead === 0 ? null : bytes.subarray(0, bytesRead));
+                    });
+                },
+            });
+        }
+
+        read(
+            buffer: Buffer,
+            offset: number,
+            length: number,
+            position: number,
+            callback: (err: Error | null, bytesRead?: number) => void,
+        ): void {
+            // From a block given as it is now: a read started later may replace this.block meanwhile.
+            const serve = (block: Buffer, blockStart: number) => {
+                const from = position - blockStart;
+                const n = Math.max(0, Math.min(length, block.length - from));
+                block.copy(buffer, offset, from, from + n);
+                callback(null, n);
+            };
+            const { block, blockStart } = this;
+            if (position >= blockStart && position + length <= blockStart + block.length)
+                return void setImmediate(() => serve(block, blockStart));
+            const fresh = Buffer.alloc(Math.max(length, ZIP_BLOCK_BYTES));
+            fs.read(fd, fresh, 0, fresh.length, position, (err, bytesRead) => {
+                if (err) return callback(err);
+                this.block = fresh.subarray(0, bytesRead);
+                this.blockStart = position;
+                serve(this.block, position);
+            });
+        }
+
+        close(callback: (err: Error | null) => void): void {
+            fs.close(fd, callback);
+        }
+    }
+    return new BlockReader();
+}
 
 /**
  * sha256 of a .zip (its bytes) or of a folder (its sorted relative paths and file digests,
@@ -74,9 +151,12 @@ export class ArtifactError extends Error {}
 /**
  * Reads the attini-config at the root of a folder or a .zip distribution, as Attini's backend
  * does: exactly one of attini-config.yaml/.yml/.json, whose distributionName and distributionId
- * are strings.
+ * are strings. A .zip's scan is bounded by `limits`.
  */
-export async function readAttiniConfig(distribution: string): Promise<AttiniConfigIdentity> {
+export async function readAttiniConfig(
+    distribution: string,
+    limits: ZipScanLimits = ZIP_SCAN_LIMITS,
+): Promise<AttiniConfigIdentity> {
     const found: { file: string; text: () => Promise<string> }[] = [];
     if (fs.statSync(distribution).isDirectory()) {
         for (const file of ATTINI_CONFIG_FILES) {
@@ -90,14 +170,30 @@ export async function readAttiniConfig(distribution: string): Promise<AttiniConf
     } else {
         // Loaded here, not at start-up: only a promoted .zip needs it.
         const yauzl = await import("yauzl");
+        const name = path.basename(distribution);
+        const deadline = Date.now() + limits.scanMs;
         let zip: ZipFile;
+        let fd: number | undefined;
         try {
-            zip = await yauzl.openPromise(distribution, { lazyEntries: true, autoClose: false });
+            fd = fs.openSync(distribution, "r");
+            zip = await yauzl.fromRandomAccessReaderPromise(blockReader(yauzl, fd), fs.fstatSync(fd).size, {
+                lazyEntries: true,
+                autoClose: false,
+            });
         } catch (e) {
-            throw new ArtifactError(`${path.basename(distribution)} is not a readable .zip (${(e as Error).message})`);
+            if (fd !== undefined) fs.closeSync(fd);
+            throw new ArtifactError(`${name} is not a readable .zip (${(e as Error).message})`);
         }
         try {
+            if (zip.entryCount > limits.maxEntries)
+                throw new ArtifactError(
+                    `${name} has ${zip.entryCount} entries; a distribution of more than ${limits.maxEntries} is not scanned for its attini-config. Package the distribution without what it does not deploy (node_modules, build output).`,
+                );
             for await (const entry of zip.eachEntry()) {
+                if (Date.now() >= deadline)
+                    throw new ArtifactError(
+                        `${name} could not be scanned for its attini-config within ${limits.scanMs / 1000}s (${zip.entryCount} entries); is it a distribution? Package it again with attini distribution package.`,
+                    );
                 if (!(ATTINI_CONFIG_FILES as readonly string[]).includes(entry.fileName)) continue;
                 const text = await boundedText(entry.fileName, entry.uncompressedSize, async () => {
                     const chunks: Buffer[] = [];
@@ -108,7 +204,7 @@ export async function readAttiniConfig(distribution: string): Promise<AttiniConf
             }
         } catch (e) {
             if (e instanceof ArtifactError) throw e;
-            throw new ArtifactError(`${path.basename(distribution)} is not a readable .zip (${(e as Error).message})`);
+            throw new ArtifactError(`${name} is not a readable .zip (${(e as Error).message})`);
         } finally {
             zip.close();
         }
