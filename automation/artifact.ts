@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Readable } from "node:stream";
-import { load as parseYaml } from "js-yaml";
+import { FAILSAFE_SCHEMA, load as parseYaml, Type as YamlType } from "js-yaml";
 import type { ZipFile } from "yauzl";
 import { DriverError, Exit, usage } from "./errors";
 
@@ -141,8 +141,82 @@ export interface AttiniConfigIdentity {
     /** The config file's name (attini-config.yaml, .yml or .json). */
     file: string;
     distributionName?: string;
-    /** The id Attini records with each deployment; absent when the config sets none (Attini then makes one up per upload). */
+    /**
+     * The id Attini records with each deployment, as Attini reads it: the text as written. Absent
+     * when the config sets none, or a blank one (Attini then makes one up per upload), and when
+     * idProblem is set.
+     */
     distributionId?: string;
+    /**
+     * Set when the config has a distributionId that cannot be read as text the way Attini reads it:
+     * a mapping or a list, null or an empty value (which Attini reads as the text "null"), a
+     * boolean, or a number that Attini would not keep as written (0x1F, 007, 1.50, 1e3). It says
+     * what is wrong and how to fix it (quote the id), so that the caller can report the id as
+     * unverified rather than as absent.
+     */
+    idProblem?: string;
+}
+
+/**
+ * A plain (unquoted) YAML scalar, as written. Attini reads its attini-config with Jackson, whose
+ * YAML reader types plain scalars (null, booleans, numbers) while quoted ones are always text, so
+ * the reader below keeps that difference: a plain scalar is a String object, a quoted one a string.
+ */
+const PLAIN_SCALAR = new YamlType("tag:attini-gitops,2026:plain", {
+    kind: "scalar",
+    resolve: () => true,
+    construct: (text: string) => new String(text),
+});
+
+/** Every scalar as the text written: FAILSAFE_SCHEMA (no nulls, booleans, numbers, dates), plain ones marked. */
+const AS_WRITTEN = FAILSAFE_SCHEMA.extend({ implicit: [PLAIN_SCALAR] });
+
+/** Plain scalars that Jackson's YAML reader takes for null or a boolean (checked against the Jackson in the Attini CLI 2.6.0). */
+const YAML_NULL = /^(?:~|null|Null|NULL)$/;
+const YAML_BOOL = /^(?:true|True|TRUE|false|False|FALSE|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF)$/;
+/** Plain scalars that YAML 1.1 readers (Jackson's included) may take for a number: ints in any base, with _, and floats. */
+const YAML_NUMBER =
+    /^[-+]?(?:0b[01_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*|(?:\.[0-9]+|[0-9_]+(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|\.(?:inf|Inf|INF))$|^\.(?:nan|NaN|NAN)$/;
+/** A number written as its own canonical decimal text, which every reader keeps as written (within the safe integers). */
+const CANONICAL_INTEGER = /^(?:0|-?[1-9][0-9]*)$/;
+
+/** A JSON number, with its text as written when this Node.js gives it (JSON.parse source text, Node 21+). */
+class JsonNumber {
+    constructor(readonly source: string | undefined) {}
+}
+
+/** A config value read as Attini reads it: its text, nothing (absent or blank), or why it cannot be read as text. */
+function attiniText(key: string, value: unknown): { text?: string; problem?: string } {
+    const quoteIt = (written: string, what: string) => ({
+        problem: `${key} ${written} is ${what}, which Attini does not read as the text written. Quote it: ${key}: "${written}".`,
+    });
+    let text: string;
+    if (value === undefined) return {};
+    if (value === null || (value instanceof String && YAML_NULL.test(String(value))))
+        return {
+            problem: `${key} is empty or null, which Attini reads as the text "null". Set it to an id, or remove it.`,
+        };
+    if (typeof value === "string") text = value;
+    else if (value instanceof String) {
+        text = String(value);
+        if (YAML_BOOL.test(text)) return quoteIt(text, "a boolean in YAML");
+        if (YAML_NUMBER.test(text) && !(CANONICAL_INTEGER.test(text) && Number.isSafeInteger(Number(text))))
+            return quoteIt(text, "a number in YAML");
+    } else if (value instanceof JsonNumber) {
+        const source = value.source;
+        if (source === undefined || !CANONICAL_INTEGER.test(source) || !Number.isSafeInteger(Number(source)))
+            return {
+                problem: `${key} ${source ?? "(a number)"} is a JSON number that Attini may not keep as written. Write it as a JSON string.`,
+            };
+        text = source;
+    } else if (typeof value === "boolean")
+        return { problem: `${key} is a boolean (${value}), not an id. Write it as a string.` };
+    else
+        return {
+            problem: `${key} is a ${Array.isArray(value) ? "list" : "mapping"}, not text: Attini refuses it. Set it to a string.`,
+        };
+    // Attini leaves out a blank value, as if it were not there.
+    return text.trim() === "" ? {} : { text };
 }
 
 /** A distribution whose attini-config cannot be read: what is wrong, for the user. */
@@ -219,15 +293,26 @@ export async function readAttiniConfig(
     let parsed: unknown;
     try {
         const text = await found[0].text();
-        parsed = file.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
+        parsed = file.endsWith(".json")
+            ? JSON.parse(text, (_key, value, context?: { source?: string }) =>
+                  typeof value === "number" ? new JsonNumber(context?.source) : value,
+              )
+            : parseYaml(text, { schema: AS_WRITTEN });
     } catch (e) {
         throw new ArtifactError(
             `${file} in ${path.basename(distribution)} cannot be parsed: ${(e as Error).message.split("\n")[0]}`,
         );
     }
     const config = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
-    const text = (k: string) => (typeof config[k] === "string" && config[k] !== "" ? (config[k] as string) : undefined);
-    return { file, distributionName: text("distributionName"), distributionId: text("distributionId") };
+    const value = (k: string) => (Object.hasOwn(config, k) ? config[k] : undefined);
+    const id = attiniText("distributionId", value("distributionId"));
+    return {
+        file,
+        // A name Attini would not read as written is no name here (Attini accepts only [a-zA-Z][-a-zA-Z0-9]*).
+        distributionName: attiniText("distributionName", value("distributionName")).text,
+        distributionId: id.text,
+        ...(id.problem ? { idProblem: id.problem } : {}),
+    };
 }
 
 /** The file's text, unless it is larger than any attini-config should be. */

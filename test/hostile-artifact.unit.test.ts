@@ -1,8 +1,11 @@
-// Hostile distributions (automation/artifact.ts): a .zip built to stall the driver while it looks
-// for the attini-config (readAttiniConfig reads every entry of the central directory). The scan
+// Hostile distributions (automation/artifact.ts). A .zip built to stall the driver while it looks
+// for the attini-config (readAttiniConfig reads every entry of the central directory): the scan
 // is bounded by the number of entries the zip declares, refused before any entry is read, and by
 // a deadline. The zips are written here, byte by byte (stored, empty entries; ZIP64 past 65,535
 // entries), so that a zip of 100,001 entries takes a fraction of a second to make.
+// And a distributionId read as Attini reads it (Jackson: scalars as the text written, a plain
+// scalar typed as null, boolean or number), so that an unquoted 20261127 or 2026-11-27 is that id,
+// and what Attini would not read as written is reported (idProblem) instead of passing as "no id".
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -121,4 +124,108 @@ test("a scan that runs past its deadline is refused, saying so", async (t) => {
             `^${path.basename(file).replace(".", "\\.")} could not be scanned for its attini-config within 0s \\(10 entries\\)`,
         ),
     });
+});
+
+/** The identity readAttiniConfig reads from an attini-config with this text. */
+async function identity(file: string, text: string) {
+    return readAttiniConfig(writeStoredZip([[file, text]]));
+}
+const yamlId = (value: string) =>
+    identity("attini-config.yaml", `distributionName: platform\ndistributionId: ${value}\n`);
+const jsonId = (value: string) =>
+    identity("attini-config.json", `{"distributionName": "platform", "distributionId": ${value}}`);
+
+test("an unquoted number, an unquoted date and a quoted id are the text written, as Attini reads them", async (t) => {
+    t.deepEqual(await yamlId("20261127"), {
+        file: "attini-config.yaml",
+        distributionName: "platform",
+        distributionId: "20261127",
+    });
+    t.like(await yamlId("2026-11-27"), { distributionId: "2026-11-27", idProblem: undefined });
+    t.like(await yamlId('"20261127"'), { distributionId: "20261127", idProblem: undefined });
+    t.like(await yamlId("'007'"), { distributionId: "007", idProblem: undefined });
+    t.like(await yamlId("build-2026.11.27"), { distributionId: "build-2026.11.27" });
+    t.like(await yamlId("0"), { distributionId: "0" });
+    t.like(await yamlId("-5"), { distributionId: "-5" });
+    // The name too: unquoted, as written.
+    t.like(await identity("attini-config.yml", "distributionName: platform2026\ndistributionId: b1\n"), {
+        distributionName: "platform2026",
+    });
+});
+
+test("a JSON number id is its JSON text; an object, list, boolean or null id is unreadable", async (t) => {
+    t.deepEqual(await jsonId("20261127"), {
+        file: "attini-config.json",
+        distributionName: "platform",
+        distributionId: "20261127",
+    });
+    t.like(await jsonId('"b42"'), { distributionId: "b42", idProblem: undefined });
+    for (const [value, problem] of [
+        ['{"a": 1}', /^distributionId is a mapping, not text: Attini refuses it\. Set it to a string\.$/],
+        ["[1]", /^distributionId is a list, not text/],
+        ["true", /^distributionId is a boolean \(true\), not an id/],
+        ["null", /^distributionId is empty or null, which Attini reads as the text "null"/],
+        // Jackson writes these as 1.5, 1000.0 and 0: not the text written.
+        [
+            "1.50",
+            /^distributionId 1\.50 is a JSON number that Attini may not keep as written\. Write it as a JSON string\.$/,
+        ],
+        ["1e3", /^distributionId 1e3 is a JSON number/],
+        ["-0", /^distributionId -0 is a JSON number/],
+        ["12345678901234567890", /^distributionId 12345678901234567890 is a JSON number/],
+    ] as const) {
+        const read = await jsonId(value);
+        t.is(read.distributionId, undefined, value);
+        t.regex(read.idProblem ?? "", problem, value);
+    }
+});
+
+test("a YAML mapping, list, null, boolean or non-canonical number id is reported (idProblem), not read as no id", async (t) => {
+    for (const [value, problem] of [
+        ["{build: 42}", /^distributionId is a mapping, not text: Attini refuses it/],
+        ["[42]", /^distributionId is a list, not text/],
+        [
+            "",
+            /^distributionId is empty or null, which Attini reads as the text "null"\. Set it to an id, or remove it\.$/,
+        ],
+        ["~", /^distributionId is empty or null/],
+        ["null", /^distributionId is empty or null/],
+        ["NULL", /^distributionId is empty or null/],
+        // Jackson reads these as the booleans true and false.
+        [
+            "yes",
+            /^distributionId yes is a boolean in YAML, which Attini does not read as the text written\. Quote it: distributionId: "yes"\.$/,
+        ],
+        ["off", /^distributionId off is a boolean in YAML/],
+        ["True", /^distributionId True is a boolean in YAML/],
+        // Jackson reads these as 31, 7, 1000, 5 (or cannot read the float at all).
+        [
+            "0x1F",
+            /^distributionId 0x1F is a number in YAML, which Attini does not read as the text written\. Quote it: distributionId: "0x1F"\.$/,
+        ],
+        ["007", /^distributionId 007 is a number in YAML/],
+        ["1_000", /^distributionId 1_000 is a number in YAML/],
+        ["+5", /^distributionId \+5 is a number in YAML/],
+        ["1.50", /^distributionId 1\.50 is a number in YAML/],
+        ["1e3", /^distributionId 1e3 is a number in YAML/],
+        ["12345678901234567890", /^distributionId 12345678901234567890 is a number in YAML/],
+    ] as const) {
+        const read = await yamlId(value);
+        t.is(read.distributionId, undefined, JSON.stringify(value));
+        t.regex(read.idProblem ?? "", problem, JSON.stringify(value));
+    }
+});
+
+test("an empty or blank id, or none, is no id, as Attini has it (it makes one up per upload), and no problem", async (t) => {
+    for (const value of ['""', "''", '"   "']) {
+        const read = await yamlId(value);
+        t.is(read.distributionId, undefined, value);
+        t.false("idProblem" in read, value);
+    }
+    t.deepEqual(await identity("attini-config.yaml", "distributionName: platform\n"), {
+        file: "attini-config.yaml",
+        distributionName: "platform",
+        distributionId: undefined,
+    });
+    t.like(await jsonId('""'), { distributionId: undefined, idProblem: undefined });
 });

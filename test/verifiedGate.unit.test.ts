@@ -136,8 +136,8 @@ test("attini-config: read from a .zip (yaml, yml or json) or a folder; more than
     );
     t.like(
         await readAttiniConfig(zip({ "attini-config.yaml": "distributionName: platform\ndistributionId: 42\n" })),
-        { distributionId: undefined },
-        "a number is not an id Attini accepts",
+        { distributionId: "42" },
+        "Attini reads an unquoted number as its text",
     );
     const err = (p: string) => t.throwsAsync(readAttiniConfig(p), { instanceOf: ArtifactError });
     t.regex(
