@@ -71,6 +71,15 @@ export function ownedOption(arg: string): string | undefined {
     return undefined;
 }
 
+/**
+ * Whether picocli, attini's command-line parser, would replace an argument with the contents of a
+ * file: it expands every argument that starts with `@` (an "@file"), wherever it stands, and the
+ * file's arguments could set what the driver owns (`--region x`) where no check sees them.
+ */
+export function isAtFile(arg: string): boolean {
+    return arg.startsWith("@");
+}
+
 /** The exact attini command line: `attini deploy run <path> -e <env> -f [extra...]`. */
 export function attiniArgs(distributionPath: string, attiniEnvironment: string, extra: readonly string[]): string[] {
     if (distributionPath.startsWith("-")) {
@@ -78,7 +87,17 @@ export function attiniArgs(distributionPath: string, attiniEnvironment: string, 
             `distribution path ${JSON.stringify(distributionPath)} starts with '-', which attini would read as an option. Write it as ./${distributionPath}.`,
         );
     }
+    if (isAtFile(distributionPath)) {
+        throw usage(
+            `distribution path ${JSON.stringify(distributionPath)} starts with '@', which attini's command-line parser (picocli) would replace with the arguments written in that file. Write it as ./${distributionPath}.`,
+        );
+    }
     for (const arg of extra) {
+        if (isAtFile(arg)) {
+            throw usage(
+                `attini argument ${JSON.stringify(arg)} starts with '@': attini's command-line parser (picocli) would replace it with the arguments written in that file, and those could set -e, -r, -p or -f, which attini-gitops owns. Pass those arguments themselves after --.`,
+            );
+        }
         const owned = ownedOption(arg);
         if (owned) {
             throw usage(
@@ -103,27 +122,55 @@ export function staticCredentialVars(c: TemporaryCredentials): Record<string, st
 export const JAVA_OPTION_VARS = ["JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS", "JAVA_OPTS"];
 
 /**
- * Removes every `-Daws.*` system property from a Java options string, leaving the rest exactly as
- * it was. The AWS SDK for Java reads system properties (aws.accessKeyId, aws.secretAccessKey,
- * aws.sessionToken, aws.profile, aws.roleArn, aws.webIdentityTokenFile, aws.region, ...) before
- * environment variables, so any of them could give attini another identity or region.
- * Tokens are split on white space; a token may be quoted ("-Daws.x=a b").
+ * Whether a Java option makes the JVM read more options from a file: `-XX:VMOptionsFile=<file>`
+ * (honoured in all four variables) or an `@argfile` (the java launcher expands it in
+ * JDK_JAVA_OPTIONS and on its command line, where JAVA_OPTS ends up). Such a file could hold
+ * `-Daws.*` properties that no filter here sees, so it is withheld whole.
  */
-export function withoutAwsProperties(options: string): string {
+export function isJavaOptionFile(option: string): boolean {
+    return /^-XX:VMOptionsFile(?:=|$)/.test(option) || option.startsWith("@");
+}
+
+/**
+ * A Java options string without the tokens `withheld` names (it is given each token without its
+ * quotes), the rest exactly as it was. Tokens are split on white space; a token may be quoted
+ * ("-Daws.x=a b").
+ */
+function withoutJavaOptions(options: string, withheld: (bare: string) => boolean): string {
     let out = "";
     const token = /(\s*)((?:"[^"]*"|'[^']*'|\S)+)/gy;
     let rest = 0;
     for (let m = token.exec(options); m !== null; m = token.exec(options)) {
         rest = token.lastIndex;
-        const bare = m[2].replace(/["']/g, "");
-        if (/^-Daws\./.test(bare)) continue;
+        if (withheld(m[2].replace(/["']/g, ""))) continue;
         out += m[1] + m[2];
     }
     return (out + options.slice(rest)).trimStart();
 }
 
+const isAwsProperty = (option: string) => /^-Daws\./.test(option);
+
 /**
- * The child's environment: the parent's minus other credential sources, plus the role's
+ * Removes every `-Daws.*` system property from a Java options string, leaving the rest exactly as
+ * it was. The AWS SDK for Java reads system properties (aws.accessKeyId, aws.secretAccessKey,
+ * aws.sessionToken, aws.profile, aws.roleArn, aws.webIdentityTokenFile, aws.region, ...) before
+ * environment variables, so any of them could give attini another identity or region.
+ */
+export function withoutAwsProperties(options: string): string {
+    return withoutJavaOptions(options, isAwsProperty);
+}
+
+/**
+ * What attini gets of a Java options variable: neither `-Daws.*` properties nor the option files
+ * that could hold them (`-XX:VMOptionsFile=...`, `@argfile`); everything else as it was.
+ */
+export function javaOptionsForAttini(options: string): string {
+    return withoutJavaOptions(options, (o) => isAwsProperty(o) || isJavaOptionFile(o));
+}
+
+/**
+ * The child's environment: the parent's minus other credential sources (the Java option
+ * variables keep only what javaOptionsForAttini lets through), plus the role's
  * (`credentialVars`: the endpoint's address and token, or static keys). When
  * attini's output does not go to a terminal (a CI log), ATTINI_DISABLE_ANSI_COLOR=true keeps
  * colour codes out of it, unless the user set that variable.
@@ -139,7 +186,7 @@ export function attiniEnv(
     for (const k of JAVA_OPTION_VARS) {
         const v = env[k];
         if (v === undefined) continue;
-        const kept = withoutAwsProperties(v);
+        const kept = javaOptionsForAttini(v);
         if (kept.trim() === "") delete env[k];
         else env[k] = kept;
     }

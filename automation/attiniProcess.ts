@@ -1,10 +1,12 @@
 /**
  * Runs attini as a child process, without a shell. attini leads a process group of its own:
  * SIGINT/SIGTERM (and SIGHUP, as SIGTERM) are forwarded to the group, --timeout and the SIGKILL
- * after the grace period reach all of it, and nothing it started outlives it. Streams its output
- * and returns its exit code. What it runs with is attini.ts's.
+ * after the grace period reach all of it, and nothing it started outlives it, not even when the
+ * driver itself is killed with SIGKILL (a watchdog stops the group then). Streams its output and
+ * returns its exit code. What it runs with is attini.ts's.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
+import type * as net from "node:net";
 import * as os from "node:os";
 import { DriverError, Exit } from "./errors";
 
@@ -54,6 +56,80 @@ export interface AttiniResult {
 /** The signals the driver forwards to attini's process group; SIGHUP (a closed terminal or CI agent) is handled like SIGTERM. */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
+/**
+ * The watchdog's script, run by /bin/sh: it waits on a pipe from the driver. The driver writes
+ * "done" once attini's process group is empty; if the pipe closes first, the driver has died
+ * without cleaning up (SIGKILL, which no handler sees, or a crash), and the watchdog stops the
+ * group as the driver would have: SIGTERM, then SIGKILL once the grace period is over.
+ * $1: attini's process group; $2: the grace period in whole seconds.
+ */
+const WATCHDOG_SCRIPT = `read -r said
+[ "$said" = done ] && exit 0
+kill -TERM -"$1" 2>/dev/null || exit 0
+i=0
+while [ "$i" -lt "$2" ] && kill -0 -"$1" 2>/dev/null; do sleep 1; i=$((i + 1)); done
+kill -KILL -"$1" 2>/dev/null
+exit 0`;
+
+/** The name the watchdog runs under (its $0), so that `ps` says what it is. */
+export const WATCHDOG_NAME = "attini-gitops-watchdog";
+
+export interface Watchdog {
+    /** Tells the watchdog that attini's group is empty and the driver is done with it: it exits without a signal. */
+    release(): void;
+}
+
+/**
+ * Starts the watchdog of attini's process group: a shell in a session of its own (so that a
+ * signal to the driver's process group, or a CI runner killing that group, does not take it
+ * along), whose stdin is a pipe from the driver that only the driver holds. The kernel closes the
+ * pipe whenever the driver dies, however it dies, and the watchdog then stops the group (see
+ * WATCHDOG_SCRIPT). Without /bin/sh (or on Windows) there is no watchdog: one line says so, and
+ * the rest of the driver's process handling works as before.
+ */
+export function startWatchdog(pgid: number, graceMs: number, log: (line: string) => void, shell = "/bin/sh"): Watchdog {
+    const noWatchdog = (why: string) =>
+        log(`attini may outlive this driver if the driver is killed with SIGKILL: ${why}`);
+    const nothing: Watchdog = { release() {} };
+    if (process.platform === "win32") {
+        noWatchdog("there is no process-group watchdog on Windows");
+        return nothing;
+    }
+    if (!Number.isSafeInteger(pgid) || pgid <= 1) {
+        noWatchdog(`${pgid} is not a process group the watchdog can stop`);
+        return nothing;
+    }
+    let watchdog: ChildProcess;
+    try {
+        watchdog = spawn(
+            shell,
+            ["-c", WATCHDOG_SCRIPT, WATCHDOG_NAME, String(pgid), String(Math.ceil(graceMs / 1000))],
+            {
+                stdio: ["pipe", "ignore", "ignore"],
+                detached: true,
+                // Only what sh needs to find sleep: none of the driver's variables.
+                env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+            },
+        );
+    } catch (e) {
+        noWatchdog(`its watchdog (${shell}) could not start: ${(e as Error).message}`);
+        return nothing;
+    }
+    watchdog.on("error", (e) => noWatchdog(`its watchdog (${shell}) could not start: ${e.message}`));
+    const pipe = watchdog.stdin as net.Socket | null;
+    pipe?.on("error", () => {
+        /* the watchdog is gone: there is nothing to tell it */
+    });
+    // Neither keeps the driver running once it is done.
+    watchdog.unref();
+    pipe?.unref();
+    return {
+        release: () => {
+            if (pipe && !pipe.destroyed) pipe.end("done\n");
+        },
+    };
+}
+
 /** Sends a signal to every process of a group; false when the group has no process left. */
 function signalGroup(pgid: number, sig: NodeJS.Signals | 0): boolean {
     try {
@@ -82,6 +158,9 @@ export function runAttini(o: RunOptions): Promise<AttiniResult> {
         let timedOut = false;
         let forwarded: NodeJS.Signals | undefined;
         const grace = o.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+        // Started at once: a SIGKILL can end the driver from here on. (Between attini's spawn and
+        // this line, within one synchronous step, nothing watches the group yet.)
+        const watchdog = pgid === undefined ? undefined : startWatchdog(pgid, grace, o.log);
         let killTimer: NodeJS.Timeout | undefined;
         const terminate = (sig: NodeJS.Signals) => {
             if (pgid === undefined) return;
@@ -120,12 +199,14 @@ export function runAttini(o: RunOptions): Promise<AttiniResult> {
         };
         child.on("error", (err) => {
             done();
+            watchdog?.release();
             if (killTimer) clearTimeout(killTimer);
             reject(new DriverError(Exit.USAGE, `could not start attini (${o.bin}): ${err.message}`));
         });
         child.on("exit", (code, signal) => {
             done();
             void reapGroup().finally(() => {
+                watchdog?.release(); // the group is empty: nothing is left to watch
                 if (killTimer) clearTimeout(killTimer);
                 if (timedOut) return resolve({ exitCode: Exit.TIMEOUT, ended: "timeout" });
                 if (forwarded) return resolve({ exitCode: signalExit(forwarded), ended: "signal" });

@@ -17,7 +17,7 @@ import { planCommand } from "./commands/plan";
 import { statusCommand } from "./commands/status";
 import { validateCommand } from "./commands/validate";
 import { DriverError, Exit, usage } from "./errors";
-import { Logger, Redactor } from "./log";
+import { Logger, printable, printer, Redactor } from "./log";
 
 /** Every command, in the order the main help lists them. */
 export const COMMANDS: Record<string, Command> = {
@@ -55,9 +55,8 @@ function parse(name: string, command: Command, args: string[]) {
     }
 }
 
-function print(text: string): void {
-    process.stdout.write(`${text}\n`);
-}
+/** stdout, made printable (log.ts): control characters from git or AWS never reach the terminal raw. */
+const print = printer();
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     const redactor = new Redactor();
@@ -122,7 +121,7 @@ if (require.main === module) {
             setTimeout(() => process.exit(code), 2000).unref();
         },
         (e) => {
-            process.stderr.write(`attini-gitops: internal error: ${String(e)}\n`);
+            process.stderr.write(`attini-gitops: internal error: ${printable(String(e))}\n`);
             process.exitCode = Exit.INTERNAL;
         },
     );

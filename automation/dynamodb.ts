@@ -22,7 +22,15 @@ import { type HistoryQuery, HistoryUnreadable, type RecordedDeployment } from ".
 
 const FAILED_PLAN = new Set(["FAILED", "TIMED_OUT", "ABORTED"]);
 
-/** Reads one row of the deployment-data table; undefined for the time-0 copy and for rows missing a field the verdict needs. */
+/** The latest time a JavaScript Date holds (ms since the epoch, year 275760); past it, toISOString throws. */
+export const MAX_DATE_MS = 8.64e15;
+
+/**
+ * Reads one row of the deployment-data table; undefined for the time-0 copy and for rows missing a
+ * field the verdict needs, or whose deploymentTime is not a whole number of ms that a Date can
+ * hold (Attini writes epoch ms; anything else is not its row, and would break every message that
+ * shows the time).
+ */
 export function recordedDeployment(item: Record<string, AttributeValue>): RecordedDeployment | undefined {
     const s = (k: string) => (item[k] && "S" in item[k] ? item[k].S : undefined);
     const n = (k: string) => (item[k] && "N" in item[k] ? Number(item[k].N) : undefined);
@@ -31,8 +39,9 @@ export function recordedDeployment(item: Record<string, AttributeValue>): Record
     const distributionName = s("distributionName");
     if (
         time === undefined ||
-        !Number.isFinite(time) ||
+        !Number.isSafeInteger(time) ||
         time <= 0 ||
+        time > MAX_DATE_MS ||
         environment === undefined ||
         distributionName === undefined
     )

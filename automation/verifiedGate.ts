@@ -125,8 +125,9 @@ export async function applyVerifiedGate(o: VerifiedGateOptions): Promise<Verifie
     }
     let distributionName: string | undefined;
     let distributionId: string | undefined;
+    let idProblem: string | undefined;
     try {
-        ({ distributionName, distributionId } = await readAttiniConfig(o.distribution));
+        ({ distributionName, distributionId, idProblem } = await readAttiniConfig(o.distribution));
     } catch (e) {
         if (!(e instanceof ArtifactError)) throw e;
         return fail("unverified", `cannot tell which distribution this is: ${e.message}. Nothing was checked.`);
@@ -137,6 +138,12 @@ export async function applyVerifiedGate(o: VerifiedGateOptions): Promise<Verifie
             `the attini-config in ${o.distribution} has no distributionName. Nothing was checked.`,
         );
     report = { ...report, distributionName, distributionId };
+    // An id that is there but cannot be read as Attini reads it is not "no id": nothing can be matched.
+    if (idProblem !== undefined)
+        return fail(
+            "unverified",
+            `${distributionName}'s distributionId cannot be read as Attini reads it: ${idProblem} Nothing was checked.`,
+        );
     if (!distributionId && stack.requireDistributionId)
         return fail(
             "unverified",

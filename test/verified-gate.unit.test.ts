@@ -154,8 +154,8 @@ test("attini-config: read from a .zip (yaml, yml or json) or a folder; more than
     );
     t.like(
         await readAttiniConfig(zip({ "attini-config.yaml": "distributionName: platform\ndistributionId: 42\n" })),
-        { distributionId: undefined },
-        "a number is not an id Attini accepts",
+        { distributionId: "42" },
+        "Attini reads an unquoted number as its text",
     );
     const err = (p: string) => t.throwsAsync(readAttiniConfig(p), { instanceOf: ArtifactError });
     t.regex(
@@ -336,4 +336,30 @@ test("the history is read for the distribution's name and the id being promoted"
     });
     await g.run;
     t.deepEqual(g.reads, [["platform", "b42"]]);
+});
+
+test("ids read as Attini reads them: an unquoted number or date is that text, matched upstream; an id Attini would read otherwise is unverified, never 'no id'", async (t) => {
+    for (const written of ["20261127", "2026-11-27"]) {
+        const g = gate({
+            distribution: zip({ "attini-config.yaml": `distributionName: platform\ndistributionId: ${written}\n` }),
+            readHistory: async () => [dep(written, "failed", 7)],
+        });
+        const e = await t.throwsAsync(g.run, { instanceOf: DriverError });
+        t.is(e!.exitCode, Exit.REFUSED, written);
+        t.regex(e!.message, new RegExp(`distributionId ${written} failed in acc`), "the failed id is found upstream");
+    }
+    for (const written of ["yes", "0x1F", "{ a: 1 }", ""]) {
+        const config = `distributionName: platform\ndistributionId: ${written}\n`;
+        const refused = await t.throwsAsync(gate({ distribution: zip({ "attini-config.yaml": config }) }).run, {
+            instanceOf: DriverError,
+        });
+        t.is(refused!.exitCode, Exit.REFUSED, written);
+        t.regex(
+            refused!.message,
+            /platform's distributionId cannot be read as Attini reads it: .* Nothing was checked\./,
+            written,
+        );
+        const warned = await gate({ stack: prod("warn"), distribution: zip({ "attini-config.yaml": config }) }).run;
+        t.is(warned.result, "unverified", written);
+    }
 });
