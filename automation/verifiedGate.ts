@@ -5,7 +5,7 @@
  * still runs beside it (gitGate.ts); this one checks the artifact itself, by Attini's record.
  */
 import type { StackConfig } from "../lib/config/types";
-import { ArtifactError, readAttiniConfig } from "./artifact";
+import { ArtifactError, readAttiniConfig } from "./attiniConfig";
 import { describeDeployment, HistoryUnreadable, isoTime, type RecordedDeployment } from "./deployments";
 import { object } from "./gateMode";
 

@@ -1,4 +1,4 @@
-// Hostile distributions (automation/artifact.ts). A .zip built to stall the driver while it looks
+// Hostile distributions (automation/attiniConfig.ts). A .zip built to stall the driver while it looks
 // for the attini-config (readAttiniConfig reads every entry of the central directory): the scan
 // is bounded by the number of entries the zip declares, refused before any entry is read, and by
 // a deadline. The zips are written here, byte by byte (stored, empty entries; ZIP64 past 65,535
@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import test from "ava";
-import { ArtifactError, readAttiniConfig, ZIP_SCAN_LIMITS } from "../automation/artifact";
+import { ArtifactError, readAttiniConfig, ZIP_SCAN_LIMITS } from "../automation/attiniConfig";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-hostile-zip-"));
 test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));

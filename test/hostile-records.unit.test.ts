@@ -15,6 +15,7 @@ const row = (time: string, extra: Record<string, AttributeValue> = {}): Record<s
     distributionName: { S: "platform" },
     environment: { S: "acc" },
     distributionId: { S: "b42" },
+    deploymentPlanCount: { N: "1" },
     deploymentPlanStatus: { S: "SUCCEEDED" },
     ...extra,
 });

@@ -1,12 +1,12 @@
 // The verified promotion gate's decisions (automation/verifiedGate.ts), the reading of Attini's
 // deployment records (automation/dynamodb.ts) and of a distribution's attini-config
-// (automation/artifact.ts): pure, or on real files, with the upstream history handed in.
+// (automation/attiniConfig.ts): pure, or on real files, with the upstream history handed in.
 
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import test from "ava";
-import { ArtifactError, readAttiniConfig } from "../automation/artifact";
+import { ArtifactError, readAttiniConfig } from "../automation/attiniConfig";
 import { HistoryUnreadable, type RecordedDeployment } from "../automation/deployments";
 import { recordedDeployment } from "../automation/dynamodb";
 import { DriverError, Exit } from "../automation/errors";

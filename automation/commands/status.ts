@@ -1,5 +1,5 @@
 /** `attini-gitops status`: its options and help; the work is automation/statusReport.ts and statusText.ts. */
-import { ArtifactError, readAttiniConfig } from "../artifact";
+import { ArtifactError, readAttiniConfig } from "../attiniConfig";
 import { DEFAULT_AWS_TIMEOUTS } from "../awsCall";
 import { usage } from "../errors";
 import { status } from "../statusReport";
