@@ -90,8 +90,8 @@ export interface DeploySummary {
     sha256?: string;
     /** passed, warned, unverified, skipped or off (see GateReport). */
     promotionGate?: string;
-    /** What the gate vouched for, the trees it compared, the commits that explain a difference (the first few, and their count), uncommitted files, and why it could not check, when it could not. */
-    promotion?: Pick<GateReport, "scope" | "trees" | "unpromotedCount" | "uncommitted" | "unverified"> & {
+    /** What the gate vouched for, the trees it compared, the files that differ, the newest commits not upstream (and their count), uncommitted files, and why it could not check, when it could not. */
+    promotion?: Pick<GateReport, "scope" | "trees" | "differing" | "unpromotedCount" | "uncommitted" | "unverified"> & {
         unpromoted: string[];
     };
     /** What the verified promotion gate saw in the upstream environment's Attini record (see verifiedGate.ts). */

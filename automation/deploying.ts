@@ -10,6 +10,7 @@
  *  5. attini, run with a checked session of the deploy role (roleSession.ts) and nothing else;
  *  6. the summary that `--json` prints.
  */
+import * as os from "node:os";
 import { roleArn } from "../lib/arns";
 import type { DeployRoleOutputs } from "../lib/outputs";
 import { attiniEnv, staticCredentialVars } from "./attini";
@@ -93,6 +94,7 @@ async function runWithCredentials(
     outputs: DeployRoleOutputs,
     attini: string,
     s: Services,
+    beforeAttini: () => void,
 ): Promise<Ran> {
     const target = {
         kind: "deploy role" as const,
@@ -112,6 +114,7 @@ async function runWithCredentials(
         endpoint.serve(creds, obtain);
     }
     s.log.info(`assumed ${outputs.deployRoleArn} (session ${c.sessionName}); running: ${c.commandLine}`);
+    beforeAttini(); // from here on attini's process handling answers signals
     const { exitCode, ended } = await runAttini({
         bin: attini,
         args: c.command,
@@ -163,6 +166,7 @@ function describeDeploy(t: Target, c: Checked, r: Reads, v: Resolved) {
                   promotion: {
                       scope: gate.scope,
                       trees: gate.trees,
+                      differing: gate.differing,
                       unpromoted: gate.findings.map((f) => f.commit.sha),
                       unpromotedCount: gate.unpromotedCount,
                       uncommitted: gate.uncommitted,
@@ -177,7 +181,12 @@ function describeDeploy(t: Target, c: Checked, r: Reads, v: Resolved) {
 
 // --- the conductor --------------------------------------------------------------------------------
 
-async function deployPhases(o: DeployOptions, s: Services, onExit: OnExit): Promise<DeploySummary> {
+async function deployPhases(
+    o: DeployOptions,
+    s: Services,
+    onExit: OnExit,
+    beforeAttini: () => void,
+): Promise<DeploySummary> {
     const started = Date.now();
     const target = resolveTarget(o, s);
     const finish = (rest: Omit<DeploySummary, "durationMs" | "branch" | "branchSource">): DeploySummary => ({
@@ -201,16 +210,35 @@ async function deployPhases(o: DeployOptions, s: Services, onExit: OnExit): Prom
     // Not a dry run: the outputs were read (a failed read has thrown) and attini was found.
     if (resolved.outputs === undefined || checked.attini === undefined)
         throw new Error("no stack outputs or attini outside a dry run");
-    const ran = await runWithCredentials(o, target, checked, reads, resolved.outputs, checked.attini, s);
+    const ran = await runWithCredentials(o, target, checked, reads, resolved.outputs, checked.attini, s, beforeAttini);
     return finish({ ...described, ...ran });
 }
 
-/** Deploys, and undoes what the phases left (the credential endpoint) however it ends. */
+/** The signals that end a deploy before attini runs (attiniProcess.ts forwards them once it does). */
+const STOPPING: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/**
+ * Deploys, and undoes what the phases left (the credential endpoint, a .zip's private copy) however
+ * it ends: also on SIGINT, SIGTERM or SIGHUP before attini starts, after which the driver exits
+ * 128 + the signal's number, as it does once attini runs.
+ */
 export async function deploy(o: DeployOptions, s: Services): Promise<DeploySummary> {
     const cleanups: (() => Promise<unknown>)[] = [];
+    const cleanUp = async () => {
+        for (const cleanup of cleanups.splice(0)) await cleanup();
+    };
+    const onSignal = (sig: NodeJS.Signals) => {
+        s.log.info(`received ${sig} before attini started; stopping`);
+        void cleanUp().finally(() => process.exit(128 + (os.constants.signals[sig] ?? 0)));
+    };
+    const release = () => {
+        for (const sig of STOPPING) process.off(sig, onSignal);
+    };
+    for (const sig of STOPPING) process.on(sig, onSignal);
     try {
-        return await deployPhases(o, s, (fn) => cleanups.push(fn));
+        return await deployPhases(o, s, (fn) => cleanups.push(fn), release);
     } finally {
-        for (const cleanup of cleanups) await cleanup();
+        release();
+        await cleanUp();
     }
 }

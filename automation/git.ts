@@ -7,16 +7,20 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-export type GitRunner = (args: string[]) => string | undefined;
+/** Runs git with `args` (and `input` on its standard input); its output, or undefined when git fails. */
+export type GitRunner = (args: string[], input?: string) => string | undefined;
 
 /** Runs git in `cwd`; undefined when git fails or is missing. */
 export function gitIn(cwd: string): GitRunner {
-    return (args) => {
+    return (args, input) => {
         try {
             return execFileSync("git", args, {
                 cwd,
+                input,
+                // A path is a path: `:(glob)x` or `*` in a folder name is no pathspec magic.
+                env: { ...process.env, GIT_LITERAL_PATHSPECS: "1" },
                 encoding: "utf8",
-                stdio: ["ignore", "pipe", "ignore"],
+                stdio: [input === undefined ? "ignore" : "pipe", "pipe", "ignore"],
                 maxBuffer: 256 * 1024 * 1024,
             }).trimEnd(); // porcelain lines may start with a space
         } catch {

@@ -4,8 +4,9 @@
  * the upstream branch; for a .zip (built from a commit of this clone), HEAD's whole tree must equal
  * the upstream branch's. Trees are content: a change inside a merge commit, a whitespace-only twin
  * of an upstream commit, or a cherry-pick that upstream later reverted all make the trees differ,
- * where commit lists and patch ids would call them promoted. The commits that differ are listed
- * only to explain a refusal. A folder must also be committed, as git sees it (untracked, ignored,
+ * where commit lists and patch ids would call them promoted. The files that differ, and the newest
+ * commits on each side, are listed only to explain a refusal; the cost is the same however long the
+ * history between the branches. A folder must also be committed, as git sees it (untracked, ignored,
  * modified, staged, skip-worktree and assume-unchanged files are not). It never reports "passed"
  * for what it did not check: a clone that cannot tell is "unverified" (refused under enforce).
  */
@@ -15,7 +16,7 @@ import { ATTINI_OUTPUT_DIR } from "./artifact";
 import { object } from "./gateMode";
 import { type Commit, exists, freshnessWarnings, type GitRunner, remoteRef } from "./git";
 
-/** A commit that touches the compared content on one side only, with the paths it touches there. */
+/** A commit on one side only (paths: those it touches, when known). */
 export interface GateFinding {
     commit: Commit;
     paths: string[];
@@ -46,34 +47,40 @@ export function compareTrees(git: GitRunner, upstreamRef: string, pathspec?: str
     return { path: pathspec, head, upstream: at(upstreamRef) };
 }
 
-/** The commits in `range` that touch `pathspec` (newest first, at most EXPLAINED_COMMITS), and how many there are. */
-function commitsTouching(
-    git: GitRunner,
-    range: string,
-    pathspec?: string,
-): { shown: GateFinding[]; count: number } | undefined {
-    const limit = pathspec === undefined ? [] : ["--", pathspec];
-    const count = git(["rev-list", "--count", "--full-history", range, ...limit]);
-    const out = git([
-        "log",
-        "--full-history",
-        "--root",
-        `--max-count=${EXPLAINED_COMMITS}`,
-        "--format=%x00%H%x09%ct%x09%s",
-        "--name-only",
-        range,
-        ...limit,
-    ]);
+/**
+ * The newest commits in `range` (at most EXPLAINED_COMMITS) and how many there are in all. Not
+ * limited to a path: a path-limited walk diffs every commit of the range, and the cost of a
+ * refusal would then grow with the history (the files that differ say what the content is).
+ */
+function commitsIn(git: GitRunner, range: string): { shown: GateFinding[]; count: number } | undefined {
+    const count = git(["rev-list", "--count", range]);
+    const out = git(["log", `--max-count=${EXPLAINED_COMMITS}`, "--format=%H%x09%ct%x09%s", range]);
     if (count === undefined || out === undefined) return undefined;
     const shown = out
-        .split("\0")
+        .split("\n")
         .filter(Boolean)
-        .map((chunk) => {
-            const [header, ...files] = chunk.split("\n");
-            const [sha, time, ...subject] = header.split("\t");
-            return { commit: { sha, time: Number(time), subject: subject.join("\t") }, paths: files.filter(Boolean) };
+        .map((line) => {
+            const [sha, time, ...subject] = line.split("\t");
+            return { commit: { sha, time: Number(time), subject: subject.join("\t") }, paths: [] };
         });
     return { shown, count: Number(count) };
+}
+
+/** How many differing files a refusal lists; it says how many more there are. */
+const EXPLAINED_FILES = 20;
+
+/** The files whose content differs between the upstream branch and HEAD (`git diff --name-status`), under `pathspec`. */
+function differingFiles(git: GitRunner, upstreamRef: string, pathspec?: string): string[] | undefined {
+    const out = git([
+        "diff",
+        "--no-ext-diff",
+        "--no-renames",
+        "--name-status",
+        upstreamRef,
+        "HEAD",
+        ...(pathspec === undefined ? [] : ["--", pathspec]),
+    ]);
+    return out?.split("\n").filter(Boolean);
 }
 
 /**
@@ -83,7 +90,16 @@ function commitsTouching(
  * out attini's own output folder (attini_dist/).
  */
 export function uncommittedUnder(git: GitRunner, pathspec: string): string[] | undefined {
-    const status = git(["status", "--porcelain=v1", "--untracked-files=all", "--ignored=matching", "--", pathspec]);
+    // --no-renames: a rename is its two sides, so a file renamed out of attini_dist/ is not hidden.
+    const status = git([
+        "status",
+        "--porcelain=v1",
+        "--no-renames",
+        "--untracked-files=all",
+        "--ignored=matching",
+        "--",
+        pathspec,
+    ]);
     const flagged = git(["ls-files", "-v", "--full-name", "--", pathspec]);
     if (status === undefined || flagged === undefined) return undefined;
     // `XY path`, the path relative to the repository root; an ignored folder is one `!! folder/` line.
@@ -94,7 +110,45 @@ export function uncommittedUnder(git: GitRunner, pathspec: string): string[] | u
         .split("\n")
         .filter((line) => line[0] === "S" || (line[0] >= "a" && line[0] <= "z"))
         .map((line) => `${line[0] === "S" ? "skip-worktree" : "assume-unchanged"} ${line.slice(2)}`);
-    return [...status.split("\n").filter((line) => line !== "" && !line.slice(3).startsWith(attiniOutput)), ...hidden];
+    const rewritten = rewrittenUnder(git, pathspec);
+    if (rewritten === undefined) return undefined;
+    const listed = [
+        ...status.split("\n").filter((line) => line !== "" && !line.slice(3).startsWith(attiniOutput)),
+        ...hidden,
+    ];
+    // A modified or hidden file's bytes differ too: it is listed once, for what git says of it.
+    const named = new Set(listed.map((line) => line.slice(line.indexOf(" ", 2) + 1)));
+    return [...listed, ...rewritten.filter((f) => !named.has(f)).map((f) => `checked out other than committed: ${f}`)];
+}
+
+/**
+ * Files whose checked-out bytes are not the committed blob although git calls them unmodified: a
+ * .gitattributes filter, working-tree-encoding or eol conversion (from any folder above, or from
+ * .git/info/attributes) rewrote them on checkout, and attini packages the rewritten bytes. Compared
+ * by hashing the working tree without filters (`git hash-object --no-filters`); links and
+ * submodules are left to the tree comparison, and deleted files to `git status`.
+ */
+export function rewrittenUnder(git: GitRunner, pathspec: string): string[] | undefined {
+    const staged = git(["ls-files", "-s", "-z", "--", pathspec]);
+    const deleted = git(["ls-files", "--deleted", "-z", "--", pathspec]);
+    const prefix = git(["rev-parse", "--show-prefix"]);
+    if (staged === undefined || deleted === undefined || prefix === undefined) return undefined;
+    const gone = new Set(deleted.split("\0").filter(Boolean));
+    const files = staged
+        .split("\0")
+        .filter(Boolean)
+        .map((entry) => {
+            const [meta, file] = entry.split("\t");
+            const [mode, blob] = meta.split(" ");
+            return { mode, blob, file };
+        })
+        .filter((f) => (f.mode === "100644" || f.mode === "100755") && !gone.has(f.file));
+    if (files.length === 0) return [];
+    // One run for the whole folder, the paths on standard input.
+    const hashed = git(["hash-object", "--no-filters", "--stdin-paths"], `${files.map((f) => f.file).join("\n")}\n`);
+    if (hashed === undefined) return undefined;
+    const hashes = hashed.split("\n");
+    return files.filter((f, i) => hashes[i] !== f.blob).map((f) => `${prefix}${f.file}`);
 }
 
 export interface GateOptions {
@@ -107,7 +161,7 @@ export interface GateOptions {
      * outside the repository), or a .zip, taken to be built from HEAD (its bytes are pinned by
      * --expect-sha256 and the verified gate; this gate vouches for the commit's whole tree).
      */
-    distribution: { kind: "folder"; pathspec?: string } | { kind: "zip" };
+    distribution: { kind: "folder"; pathspec?: string; throughSymlink?: boolean } | { kind: "zip" };
     skip: boolean;
     log: (line: string) => void;
 }
@@ -125,7 +179,9 @@ export interface GateReport {
     scope?: string;
     /** The trees it compared. */
     trees?: ComparedTrees;
-    /** When the trees differ: HEAD's commits that touch the content and are not on the upstream branch (the first few). */
+    /** When the trees differ: the files that differ (`git diff --name-status` lines). */
+    differing?: string[];
+    /** When the trees differ: HEAD's commits that are not on the upstream branch (the newest few). */
     findings: GateFinding[];
     /** How many such commits there are. */
     unpromotedCount?: number;
@@ -137,29 +193,32 @@ export interface GateReport {
 
 const short = (sha: string) => sha.slice(0, 10);
 
-/** The refusal's explanation: the trees, then the commits on each side that touch the content. */
+/** The refusal's explanation: the trees, the files that differ, then the commits on each side. */
 function differs(
     o: GateOptions,
     trees: ComparedTrees,
+    files: string[],
     mine: { shown: GateFinding[]; count: number },
     theirs: { count: number },
-    shallow: boolean,
 ): string {
     const { stack, upstream } = o;
     const up = `${o.remote}/${upstream.branch}`;
     const what = trees.path === undefined ? "the commit's whole tree" : `${trees.path}`;
-    const list = mine.shown.map((f) => `    ${short(f.commit.sha)} ${f.commit.subject}`);
-    if (mine.count > mine.shown.length) list.push(`    ... and ${mine.count - mine.shown.length} more`);
+    const more = (n: number, shown: number) => (n > shown ? [`    ... and ${n - shown} more`] : []);
     const lines = [
         `what is about to be deployed to ${stack.stack} is not content that ${upstream.stack} has: ${what} at HEAD is tree ${short(trees.head)}, on ${up} it is ${trees.upstream ? `tree ${short(trees.upstream)}` : "absent"}.`,
+        `  ${files.length} file(s) differ from ${up} (A: only here, D: only there, M: other content):`,
+        ...files.slice(0, EXPLAINED_FILES).map((f) => `    ${f.replace("\t", " ")}`),
+        ...more(files.length, EXPLAINED_FILES),
     ];
-    if (mine.count > 0) lines.push(`  ${mine.count} commit(s) here touch it and are not on ${up}:`, ...list);
-    if (theirs.count > 0)
-        lines.push(`  ${theirs.count} commit(s) on ${up} touch it and are not here (${upstream.stack} has moved on).`);
-    if (mine.count === 0 && theirs.count === 0)
+    if (mine.count > 0)
         lines.push(
-            `  No commit explains the difference${shallow ? " in this shallow clone (its history is cut off)" : ""}: the same commits, with other content (a change made inside a merge, say).`,
+            `  ${mine.count} commit(s) here are not on ${up}, newest first:`,
+            ...mine.shown.map((f) => `    ${short(f.commit.sha)} ${f.commit.subject}`),
+            ...more(mine.count, mine.shown.length),
         );
+    if (theirs.count > 0)
+        lines.push(`  ${theirs.count} commit(s) on ${up} are not here (${upstream.stack} has moved on).`);
     lines.push(
         `  ${stack.stack} takes only content that went through ${upstream.stack}: bring the change to ${upstream.branch} first and let it deploy there, then make ${stack.branch} equal to it (e.g. merge ${up}); or pass --skip-promotion-check for an emergency.`,
     );
@@ -193,6 +252,11 @@ export function applyPromotionGate(o: GateOptions): GateReport {
             `${o.remote}/${upstream.branch} (the ${upstream.stack} branch) is not in this clone, so what ${upstream.stack} has is unknown. Fetch it: git fetch ${o.remote} ${upstream.branch}.`,
         );
     }
+    if (o.distribution.kind === "folder" && o.distribution.throughSymlink) {
+        return cannotCheck(
+            `the distribution folder is reached through a symbolic link, so git vouches for the link, not for the content attini reads through it. Deploy the folder by its own path.`,
+        );
+    }
     if (o.distribution.kind === "folder" && o.distribution.pathspec === undefined) {
         return cannotCheck(
             `the distribution folder lies outside this git repository, so no commit vouches for its content. Deploy a folder of the repository, or a .zip built from it.`,
@@ -215,14 +279,15 @@ export function applyPromotionGate(o: GateOptions): GateReport {
             : `the whole tree of commit ${short(head)}, which the .zip is taken to be built from (its bytes are pinned by --expect-sha256 and the verified gate), against ${o.remote}/${upstream.branch}`;
     const problems: string[] = [];
     if (trees.head !== trees.upstream) {
-        const mine = commitsTouching(o.git, `${ref}..HEAD`, pathspec);
-        const theirs = commitsTouching(o.git, `HEAD..${ref}`, pathspec);
-        if (mine === undefined || theirs === undefined)
-            return cannotCheck(`git log failed for ${ref}...HEAD, so the difference cannot be explained.`);
+        const files = differingFiles(o.git, ref, pathspec);
+        const mine = commitsIn(o.git, `${ref}..HEAD`);
+        const theirs = commitsIn(o.git, `HEAD..${ref}`);
+        if (files === undefined || mine === undefined || theirs === undefined)
+            return cannotCheck(`git could not compare HEAD with ${ref}, so the difference cannot be explained.`);
+        report.differing = files;
         report.findings = mine.shown;
         report.unpromotedCount = mine.count;
-        const shallow = o.git(["rev-parse", "--is-shallow-repository"]) !== "false";
-        problems.push(differs(o, trees, mine, theirs, shallow));
+        problems.push(differs(o, trees, files, mine, theirs));
     }
     if (pathspec !== undefined) {
         const uncommitted = uncommittedUnder(o.git, pathspec);
@@ -234,7 +299,7 @@ export function applyPromotionGate(o: GateOptions): GateReport {
         const shown = report.uncommitted.slice(0, 20).map((l) => `    ${l}`);
         if (report.uncommitted.length > 20) shown.push(`    ... and ${report.uncommitted.length - 20} more`);
         problems.push(
-            `${report.uncommitted.length} file(s) under ${pathspec} are not committed as git sees them (untracked ??, ignored !!, modified, staged, skip-worktree or assume-unchanged), so no commit that went through ${upstream.stack} vouches for them:\n${shown.join("\n")}\n` +
+            `${report.uncommitted.length} file(s) under ${pathspec} are not committed as git sees them (untracked ??, ignored !!, modified, staged, skip-worktree, assume-unchanged, or checked out other than committed by a .gitattributes filter or conversion), so no commit that went through ${upstream.stack} vouches for them:\n${shown.join("\n")}\n` +
                 `  Deploy from a clean checkout (git clean -fdx, git checkout -- ${pathspec}, git update-index --no-skip-worktree --no-assume-unchanged), or package a .zip in CI and deploy that.`,
         );
     }

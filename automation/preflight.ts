@@ -69,6 +69,17 @@ function sessionNameOf(o: PreflightOptions, distribution: string, s: Services): 
     return sessionName;
 }
 
+/**
+ * Whether a symbolic link lies between the project folder and the distribution: then the path
+ * attini reads and the path git compares are not the same folder. A link above the project folder
+ * (a CI workspace on a linked disk, say) does not count.
+ */
+function throughSymlink(projectDir: string, distribution: string): boolean {
+    const real = fs.realpathSync(projectDir);
+    const asGiven = path.join(real, path.relative(path.resolve(projectDir), path.resolve(distribution)));
+    return fs.realpathSync(distribution) !== asGiven;
+}
+
 /** The checks after the session's: the artifact's digest (of the private copy for a .zip) and the git gate. */
 function checkArtifact(
     o: PreflightOptions,
@@ -88,7 +99,11 @@ function checkArtifact(
               upstream,
               distribution:
                   kind === "folder"
-                      ? { kind, pathspec: repositoryPathspec(t.git, t.projectDir, distribution) }
+                      ? {
+                            kind,
+                            pathspec: repositoryPathspec(t.git, t.projectDir, distribution),
+                            throughSymlink: throughSymlink(t.projectDir, distribution),
+                        }
                       : { kind },
               skip: o.skipPromotionCheck,
               log: (l) => s.log.info(l),

@@ -47,7 +47,7 @@ const STACK_FILE_RE = /^Pulumi\.([^.]+(?:\.[^.]+)*)\.ya?ml$/;
 
 export function readProjectSchema(projectDir: string): ProjectSchema {
     const file = path.join(projectDir, "Pulumi.yaml");
-    let doc: { name?: unknown; config?: Record<string, KeySchema> };
+    let doc: { name?: unknown; config?: Record<string, KeySchema>; backend?: unknown };
     try {
         doc = (parse(fs.readFileSync(file, "utf8")) as typeof doc | undefined) ?? {};
     } catch (e) {
@@ -56,6 +56,12 @@ export function readProjectSchema(projectDir: string): ProjectSchema {
         );
     }
     if (doc.name !== PROJECT) throw new Error(`${file} is for project '${String(doc.name)}', not '${PROJECT}'`);
+    // The Pulumi CLI reads the stacks from Pulumi.yaml's backend.url before `pulumi login`'s: a
+    // commit could point the driver at outputs it forged. The backend is the CI job's to name.
+    if (doc.backend !== undefined)
+        throw new Error(
+            `${file} sets backend: the deploy-role stacks' outputs must come from the backend the CI job names (\`pulumi login\` or PULUMI_BACKEND_URL), never from the commit being deployed. Remove the backend key from Pulumi.yaml.`,
+        );
     return { name: PROJECT, keys: new Map(Object.entries(doc.config ?? {})) };
 }
 

@@ -85,7 +85,7 @@ test.serial("a change made inside a merge commit on main (an evil merge) is refu
     t.regex(r.stderr, /promotion gate \(enforce\): what is about to be deployed to prod is not content that stage has/);
     t.regex(
         r.stderr,
-        /1 commit\(s\) here touch it and are not on origin\/stage:\n\s+[0-9a-f]{10} Merge branch 'stage'/,
+        /1 file\(s\) differ from origin\/stage .*:\n    A distribution\/platform\/backdoor\.yaml\n  1 commit\(s\) here are not on origin\/stage, newest first:\n\s+[0-9a-f]{10} Merge branch 'stage'/,
     );
 });
 
@@ -146,3 +146,63 @@ for (const hide of ["--skip-worktree", "--assume-unchanged"]) {
         t.regex(r.stderr, new RegExp(`${hide.slice(2)} ${file}`));
     });
 }
+
+test.serial(
+    "a distribution reached through a symbolic link is refused: git would vouch for the link, not the folder",
+    async (t) => {
+        const w = new GitWorld(t);
+        w.commit("dev", "other/attini-config.yaml", "distributionName: platform");
+        w.merge("dev", "stage");
+        w.merge("stage", "main");
+        dev(w, "checkout", "-q", "main");
+        fs.symlinkSync("../other", path.join(w.dev, "distribution", "linked"));
+        dev(w, "add", "distribution/linked");
+        dev(w, "commit", "-q", "-m", "A link to a folder stage has");
+        dev(w, "push", "-q", "origin", "main");
+        const ci = w.ci("main");
+        const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "main" } });
+        t.teardown(j.dispose);
+        const r = await runCli(["deploy", "distribution/linked"], j.env, ci);
+        refusedBeforeAws(t, r, Exit.REFUSED);
+        t.regex(r.stderr, /the distribution folder is reached through a symbolic link/);
+    },
+);
+
+test.serial("bytes a .gitattributes rewrites on checkout are not the committed content", async (t) => {
+    const w = new GitWorld(t);
+    dev(w, "checkout", "-q", "main");
+    write(w, ".gitattributes", "distribution/platform/*.yaml text eol=crlf\n");
+    dev(w, "commit", "-q", "-m", "Line endings");
+    dev(w, "push", "-q", "origin", "main");
+    const ci = w.ci("main");
+    t.is(git(ci, "status", "--porcelain"), "", "git calls the checkout clean");
+    t.is(
+        git(ci, "rev-parse", "HEAD:distribution/platform"),
+        git(ci, "rev-parse", "origin/stage:distribution/platform"),
+        "the folder's tree is stage's",
+    );
+    const r = await deploy(t, ci, "main");
+    refusedBeforeAws(t, r, Exit.REFUSED);
+    t.regex(r.stderr, /checked out other than committed: distribution\/platform\/attini-config\.yaml/);
+});
+
+test.serial("a folder whose name is pathspec magic gets the committed-content check too", async (t) => {
+    const w = new GitWorld(t);
+    const folder = ":(glob)zz";
+    dev(w, "checkout", "-q", "dev");
+    fs.mkdirSync(path.join(w.dev, folder));
+    fs.writeFileSync(path.join(w.dev, folder, "attini-config.yaml"), "distributionName: platform\n");
+    dev(w, "add", "-A");
+    dev(w, "commit", "-q", "-m", "A folder named like pathspec magic");
+    dev(w, "push", "-q", "origin", "dev");
+    w.merge("dev", "stage");
+    w.merge("stage", "main");
+    const ci = w.ci("main");
+    fs.appendFileSync(path.join(ci, folder, "attini-config.yaml"), "# edited in the workspace\n");
+    fs.writeFileSync(path.join(ci, folder, "extra.yaml"), "untracked\n");
+    const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "main" } });
+    t.teardown(j.dispose);
+    const r = await runCli(["deploy", `./${folder}`], j.env, ci);
+    refusedBeforeAws(t, r, Exit.REFUSED);
+    t.regex(r.stderr, /2 file\(s\) under :\(glob\)zz are not committed/);
+});

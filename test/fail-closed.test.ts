@@ -249,3 +249,45 @@ test.serial("a child attini leaves behind after exiting normally is stopped too"
     t.regex(r.stderr, /attini left processes running in its process group; stopping them/);
     t.true(await gone(w.childPid()));
 });
+
+test.serial(
+    "a signal before attini starts removes the zip's private copy, and the driver exits 128 + the signal",
+    async (t) => {
+        // A state backend that never answers holds the deploy in the outputs read, after the copy was made.
+        const sockets: net.Socket[] = [];
+        const silent = net.createServer((s) => void sockets.push(s));
+        await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+        t.teardown(() => {
+            for (const s of sockets) s.destroy();
+            silent.close();
+        });
+        const endpoint = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+        const zip = path.join(project.dir, "signal.zip");
+        fs.writeFileSync(zip, "PK\u0003\u0004 a distribution");
+        const j = jobEnv({
+            moto,
+            backend,
+            reports,
+            stsEndpoint: sts.endpoint,
+            extra: {
+                BRANCH: "dev",
+                PULUMI_BACKEND_URL: `s3://state?endpoint=${encodeURIComponent(endpoint)}&region=eu-west-1&use_path_style=true`,
+            },
+        });
+        t.teardown(j.dispose);
+        const copies = () => fs.readdirSync(j.tmp).filter((f) => f.startsWith("attini-gitops-dist-"));
+        const r = await runCli(["deploy", "signal.zip", "--outputs-timeout", "60s"], j.env, project.dir, (child) => {
+            const poll = setInterval(() => {
+                if (copies().length > 0) {
+                    clearInterval(poll);
+                    child.kill("SIGTERM");
+                }
+            }, 20);
+            child.on("exit", () => clearInterval(poll));
+        });
+        t.is(r.code, 143, r.stderr);
+        t.regex(r.stderr, /received SIGTERM before attini started; stopping/);
+        t.deepEqual(copies(), [], "the private copy is gone");
+        t.is(sts.count("AssumeRole"), 0);
+    },
+);

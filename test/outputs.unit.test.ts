@@ -3,6 +3,9 @@
 // which. The outputs are the trust root: a commit that edits a stack file (its gate, its upstream,
 // the upstream's branch, account, environment or reader) is refused until `pulumi up` provisions it.
 // Reading the outputs through the Automation API: test/outputs.test.ts.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import test from "ava";
 import { type DriverError, Exit } from "../automation/errors";
 import { checkOutputs } from "../automation/outputs";
@@ -128,4 +131,17 @@ test("a checkout whose stack files differ from what was provisioned is refused, 
         t.regex(r.message, new RegExp(says), what);
         t.regex(r.message, /takes effect only through `pulumi up -s prod` in account 333333333333/, what);
     }
+});
+
+test("a Pulumi.yaml that names a backend is refused: the outputs come from the backend the CI job names", (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-backend-key-"));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    for (const f of ["Pulumi.yaml", "Pulumi.dev.yaml"]) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+    t.is(loadStacks(dir).errors.length, 0);
+    fs.appendFileSync(path.join(dir, "Pulumi.yaml"), "backend:\n  url: file://./.state\n");
+    const e = t.throws(() => loadStacks(dir));
+    t.regex(
+        e!.message,
+        /Pulumi\.yaml sets backend: the deploy-role stacks' outputs must come from the backend the CI job names/,
+    );
 });

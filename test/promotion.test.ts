@@ -103,7 +103,7 @@ test.serial("a parked commit: status shows it waiting with its age; promoting it
     t.is(stage.code, 0, stage.stderr);
     t.regex(
         stage.stderr,
-        /promotion gate \(warn\): what is about to be deployed to stage is not content that dev has[\s\S]*1 commit\(s\) on origin\/dev touch it and are not here \(dev has moved on\)/,
+        /promotion gate \(warn\): what is about to be deployed to stage is not content that dev has[\s\S]*1 commit\(s\) on origin\/dev are not here \(dev has moved on\)/,
     );
     t.deepEqual(reports.event("start")!.argv!.slice(3, 5), ["-e", "acc"]);
     reports.reset();
@@ -137,7 +137,7 @@ for (const gate of ["enforce", "warn"] as const) {
             t.regex(
                 r.stderr,
                 new RegExp(
-                    `promotion gate \\(${gate}\\): what is about to be deployed to prod is not content that stage has: distribution/platform at HEAD is tree [0-9a-f]{10}, on origin/stage it is tree [0-9a-f]{10}\\.\\n  1 commit\\(s\\) here touch it and are not on origin/stage:\\n\\s+${sha.slice(0, 10)} Hotfix timeout\\n`,
+                    `promotion gate \\(${gate}\\): what is about to be deployed to prod is not content that stage has: distribution/platform at HEAD is tree [0-9a-f]{10}, on origin/stage it is tree [0-9a-f]{10}\\.\\n  1 file\\(s\\) differ from origin/stage \\(A: only here, D: only there, M: other content\\):\\n    A distribution/platform/fix.yaml\\n  1 commit\\(s\\) here are not on origin/stage, newest first:\\n\\s+${sha.slice(0, 10)} Hotfix timeout\\n`,
                 ),
             );
             if (gate === "enforce") {
@@ -187,7 +187,10 @@ for (const gate of ["enforce", "warn"] as const) {
             out = await status(t, w.ci("main"));
             t.regex(out, /only in main, never in stage: 2 commits \(1 hotfix, 1 cherry-pick\)/);
             const r = await deploy(t, w.ci("main"), "main");
-            t.regex(r.stderr, /not content that stage has[\s\S]*2 commit\(s\) here touch it[\s\S]*Feature B\n/);
+            t.regex(
+                r.stderr,
+                /not content that stage has[\s\S]*2 commit\(s\) here are not on origin\/stage[\s\S]*Feature B\n/,
+            );
             t.is(r.code, gate === "enforce" ? Exit.REFUSED : 0, r.stderr);
         },
     );
@@ -432,7 +435,7 @@ for (const gate of ["enforce", "warn"] as const) {
 }
 
 test.serial(
-    "a long history: the gate names exactly the hotfixes that touch the distribution, with as many git runs for 1,500 commits as for 3",
+    "a long history: the gate names the files that differ in the distribution and the newest commits, with as many git runs for 1,500 commits as for 3",
     async (t) => {
         const shim = countingGit(t);
         const runs: number[] = [];
@@ -459,18 +462,32 @@ test.serial(
             const r = await runCli(["deploy", "distribution/platform", "--json"], j.env, ci);
             runs.push(shim.count());
             t.is(r.code, Exit.REFUSED, r.stderr);
+            // The files that differ are the distribution's own; the commits, newest first, are all of them.
             const touching = Math.ceil(n / 3);
             t.regex(
                 r.stderr,
                 new RegExp(
-                    `promotion gate \\(enforce\\): what is about to be deployed to prod is not content that stage has[\\s\\S]*\\n  ${touching} commit\\(s\\) here touch it and are not on origin/stage:`,
+                    `promotion gate \\(enforce\\): what is about to be deployed to prod is not content that stage has[\\s\\S]*\\n  ${touching} file\\(s\\) differ from origin/stage[^\\n]*\\n    A distribution/platform/fix-${0}\\.yaml\\n`,
                 ),
             );
-            t.regex(r.stderr, new RegExp(`Hotfix ${3 * (touching - 1)}\\n`));
-            const shown = Math.min(touching, 10);
-            t.is((r.stderr.match(/^ {4}[0-9a-f]{10} Hotfix \d+$/gm) ?? []).length, shown, "at most ten are listed");
-            if (touching > 10) t.regex(r.stderr, new RegExp(`    \\.\\.\\. and ${touching - 10} more\\n`));
-            t.notRegex(r.stderr, /Hotfix 1\n|note-/, "commits outside the distribution are not named");
+            t.is(
+                (r.stderr.match(/^ {4}A distribution\/platform\/fix-\d+\.yaml$/gm) ?? []).length,
+                Math.min(touching, 20),
+                "at most twenty files are listed",
+            );
+            t.regex(
+                r.stderr,
+                new RegExp(
+                    `\\n  ${n} commit\\(s\\) here are not on origin/stage, newest first:\\n    [0-9a-f]{10} Hotfix ${n - 1}\\n`,
+                ),
+            );
+            t.is(
+                (r.stderr.match(/^ {4}[0-9a-f]{10} Hotfix \d+$/gm) ?? []).length,
+                Math.min(n, 10),
+                "at most ten are listed",
+            );
+            if (n > 10) t.regex(r.stderr, new RegExp(`    \\.\\.\\. and ${n - 10} more\\n`));
+            t.notRegex(r.stderr, /note-/, "files outside the distribution are not named");
             t.is(sts.calls.length, 0);
         }
         t.is(runs[0], runs[1], `git runs for 3 commits: ${runs[0]}, for 1,500: ${runs[1]}`);
