@@ -48,14 +48,19 @@ export function compareTrees(git: GitRunner, upstreamRef: string, pathspec?: str
 }
 
 /**
- * The newest commits in `range` (at most EXPLAINED_COMMITS) and how many there are in all. Not
- * limited to a path: a path-limited walk diffs every commit of the range, and the cost of a
- * refusal would then grow with the history (the files that differ say what the content is).
+ * The newest commits of HEAD's that are not on the upstream branch (at most EXPLAINED_COMMITS), and
+ * how many commits each side has that the other lacks (one walk, `--left-right --count`). Not
+ * limited to a path: a path-limited walk diffs every commit of the range, and the cost of a refusal
+ * would then grow with the history (the files that differ say what the content is).
  */
-function commitsIn(git: GitRunner, range: string): { shown: GateFinding[]; count: number } | undefined {
-    const count = git(["rev-list", "--count", range]);
-    const out = git(["log", `--max-count=${EXPLAINED_COMMITS}`, "--format=%H%x09%ct%x09%s", range]);
-    if (count === undefined || out === undefined) return undefined;
+function sides(
+    git: GitRunner,
+    upstreamRef: string,
+): { mine: { shown: GateFinding[]; count: number }; theirs: { count: number } } | undefined {
+    const counts = git(["rev-list", "--left-right", "--count", `${upstreamRef}...HEAD`]);
+    const out = git(["log", `--max-count=${EXPLAINED_COMMITS}`, "--format=%H%x09%ct%x09%s", `${upstreamRef}..HEAD`]);
+    const [theirs, mine] = (counts ?? "").split("\t").map(Number);
+    if (out === undefined || !Number.isInteger(theirs) || !Number.isInteger(mine)) return undefined;
     const shown = out
         .split("\n")
         .filter(Boolean)
@@ -63,7 +68,7 @@ function commitsIn(git: GitRunner, range: string): { shown: GateFinding[]; count
             const [sha, time, ...subject] = line.split("\t");
             return { commit: { sha, time: Number(time), subject: subject.join("\t") }, paths: [] };
         });
-    return { shown, count: Number(count) };
+    return { mine: { shown, count: mine }, theirs: { count: theirs } };
 }
 
 /** How many differing files a refusal lists; it says how many more there are. */
@@ -280,14 +285,13 @@ export function applyPromotionGate(o: GateOptions): GateReport {
     const problems: string[] = [];
     if (trees.head !== trees.upstream) {
         const files = differingFiles(o.git, ref, pathspec);
-        const mine = commitsIn(o.git, `${ref}..HEAD`);
-        const theirs = commitsIn(o.git, `HEAD..${ref}`);
-        if (files === undefined || mine === undefined || theirs === undefined)
+        const both = sides(o.git, ref);
+        if (files === undefined || both === undefined)
             return cannotCheck(`git could not compare HEAD with ${ref}, so the difference cannot be explained.`);
         report.differing = files;
-        report.findings = mine.shown;
-        report.unpromotedCount = mine.count;
-        problems.push(differs(o, trees, files, mine, theirs));
+        report.findings = both.mine.shown;
+        report.unpromotedCount = both.mine.count;
+        problems.push(differs(o, trees, files, both.mine, both.theirs));
     }
     if (pathspec !== undefined) {
         const uncommitted = uncommittedUnder(o.git, pathspec);
