@@ -4,7 +4,9 @@
  *   - a prod deploy with 10,000 unpromoted hotfix commits (outside the distribution, so the gate
  *     lets it through), against the same deploy from a one-commit repository;
  *   - a prod deploy that the gate refuses, with 10,000 unpromoted commits in the distribution,
- *     against one with a single such commit (the gate compares trees; the refusal lists ten);
+ *     against one with a single such commit (the gate compares trees; the refusal lists ten): once
+ *     with every commit changing one file (only the history grows), once with each adding a file
+ *     of its own (the distribution grows to 10,000 files too);
  *   - a stage deploy with dev 10,000 commits ahead, against the same;
  *   - `plan` at 3, 30 and 100 stacks: wall time and peak memory summed over every process;
  *   - the CI install, `npm ci --omit=dev --omit=optional`, against the full `npm ci`, npm's cache
@@ -157,21 +159,17 @@ async function main(): Promise<void> {
         );
         const refusedOne = copyProject(base.dir);
         const refusedMany = copyProject(base.dir);
-        for (const [dir, n] of [
-            [refusedOne, 1],
-            [refusedMany, COMMITS],
+        const refusedManyFiles = copyProject(base.dir);
+        for (const [dir, n, file] of [
+            [refusedOne, 1, () => "distribution/platform/fix.yaml"],
+            [refusedMany, COMMITS, () => "distribution/platform/fix.yaml"],
+            [refusedManyFiles, COMMITS, (i: number) => `distribution/platform/fix-${i}.yaml`],
         ] as const) {
-            appendCommits(
-                dir,
-                "main",
-                n,
-                (i) => `distribution/platform/fix-${i}.yaml`,
-                (i) => `Unpromoted ${i}`,
-            );
+            appendCommits(dir, "main", n, file, (i) => `Unpromoted ${i}`);
             git(dir, "reset", "-q", "--hard", "main");
             git(dir, "update-ref", "refs/remotes/origin/main", "HEAD");
         }
-        made.push(oneCommit, hotfixes, devAhead, refusedOne, refusedMany);
+        made.push(oneCommit, hotfixes, devAhead, refusedOne, refusedMany, refusedManyFiles);
         /** Wall time of a deploy that the promotion gate refuses (exit 7), from start to exit. */
         const refusalMs = (dir: string) => {
             const job = jobEnv({ moto, backend, extra: { ATTINI_BIN: fakeAttini, BRANCH: "main" } });
@@ -210,6 +208,7 @@ async function main(): Promise<void> {
             prodHotfixes: [],
             refusedOne: [],
             refusedMany: [],
+            refusedManyFiles: [],
             stageOne: [],
             stageDevAhead: [],
         };
@@ -218,6 +217,7 @@ async function main(): Promise<void> {
             series.prodHotfixes.push(deployMs(hotfixes, "main"));
             series.refusedOne.push(refusalMs(refusedOne));
             series.refusedMany.push(refusalMs(refusedMany));
+            series.refusedManyFiles.push(refusalMs(refusedManyFiles));
             series.stageOne.push(deployMs(oneCommit, "stage"));
             series.stageDevAhead.push(deployMs(devAhead, "stage"));
         }
@@ -233,7 +233,10 @@ async function main(): Promise<void> {
         );
         say(`| prod deploy refused by the gate, 1 unpromoted commit | ${m.refusedOne.toFixed(0)} ms | |`);
         say(
-            `| prod deploy refused by the gate, ${COMMITS.toLocaleString("en")} unpromoted commits | ${m.refusedMany.toFixed(0)} ms | ${(m.refusedMany / m.refusedOne).toFixed(2)}× (target ≤ 1.5×) |`,
+            `| prod deploy refused by the gate, ${COMMITS.toLocaleString("en")} unpromoted commits to one file | ${m.refusedMany.toFixed(0)} ms | ${(m.refusedMany / m.refusedOne).toFixed(2)}× (target ≤ 1.5×) |`,
+        );
+        say(
+            `| prod deploy refused by the gate, ${COMMITS.toLocaleString("en")} unpromoted commits adding ${COMMITS.toLocaleString("en")} files | ${m.refusedManyFiles.toFixed(0)} ms | ${(m.refusedManyFiles / m.refusedOne).toFixed(2)}× (the content grows too) |`,
         );
         say(`| stage deploy, one-commit repository | ${m.stageOne.toFixed(0)} ms | |`);
         say(
