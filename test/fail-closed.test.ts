@@ -12,6 +12,7 @@ import test, { type ExecutionContext } from "ava";
 import { Exit } from "../automation/errors";
 import { type Backend, fileBackend } from "./support/backend";
 import { jobEnv, runCli } from "./support/driver";
+import { alive, eventually } from "./support/processes";
 import { provision, scratchProject } from "./support/project";
 import { STAND_IN_ATTINI } from "./support/tools";
 import { backend, moto, project, reports, sts, useWorld } from "./support/world";
@@ -159,7 +160,8 @@ test.serial("a connection reset on AssumeRole is retried, then the deployment go
     t.is(reports.event("start")!.identity?.account, "111111111111");
 });
 
-test.serial("a state backend that never answers ends within --outputs-timeout with exit 4", async (t) => {
+/** A Pulumi state backend (S3 protocol) on 127.0.0.1 that accepts connections and never answers: its PULUMI_BACKEND_URL. */
+async function silentBackend(t: ExecutionContext): Promise<string> {
     const sockets: net.Socket[] = [];
     const silent = net.createServer((s) => void sockets.push(s));
     await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
@@ -168,9 +170,14 @@ test.serial("a state backend that never answers ends within --outputs-timeout wi
         silent.close();
     });
     const endpoint = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+    return `s3://state?endpoint=${encodeURIComponent(endpoint)}&region=eu-west-1&use_path_style=true`;
+}
+
+test.serial("a state backend that never answers ends within --outputs-timeout with exit 4", async (t) => {
+    const backendUrl = await silentBackend(t);
     const started = Date.now();
     const r = await job(t, ["deploy", DIST, "--outputs-timeout", "5s"], {
-        PULUMI_BACKEND_URL: `s3://state?endpoint=${encodeURIComponent(endpoint)}&region=eu-west-1&use_path_style=true`,
+        PULUMI_BACKEND_URL: backendUrl,
     });
     t.is(r.code, Exit.NOT_PROVISIONED, r.stderr);
     t.regex(r.stderr, /cannot read stack dev's outputs: the Pulumi CLI did not finish within 5s \(--outputs-timeout\)/);
@@ -192,19 +199,8 @@ function wrapperAttini(t: ExecutionContext): { bin: string; childPid: () => numb
     return { bin, childPid: () => Number(fs.readFileSync(pidFile, "utf8").trim()) };
 }
 
-/** Whether a process exists (and is not a zombie waiting to be reaped). */
-function alive(pid: number): boolean {
-    try {
-        return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
-    } catch {
-        return false;
-    }
-}
-
-async function gone(pid: number): Promise<boolean> {
-    for (let i = 0; i < 40 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
-    return !alive(pid);
-}
+/** Whether the process is gone within two seconds. */
+const gone = (pid: number) => eventually(() => !alive(pid), 2000);
 
 test.serial(
     "--timeout ends attini's whole process group: a child that ignores SIGTERM does not outlive the driver",
@@ -254,14 +250,7 @@ test.serial(
     "a signal before attini starts removes the zip's private copy, and the driver exits 128 + the signal",
     async (t) => {
         // A state backend that never answers holds the deploy in the outputs read, after the copy was made.
-        const sockets: net.Socket[] = [];
-        const silent = net.createServer((s) => void sockets.push(s));
-        await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
-        t.teardown(() => {
-            for (const s of sockets) s.destroy();
-            silent.close();
-        });
-        const endpoint = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+        const backendUrl = await silentBackend(t);
         const zip = path.join(project.dir, "signal.zip");
         fs.writeFileSync(zip, "PK\u0003\u0004 a distribution");
         const j = jobEnv({
@@ -271,7 +260,7 @@ test.serial(
             stsEndpoint: sts.endpoint,
             extra: {
                 BRANCH: "dev",
-                PULUMI_BACKEND_URL: `s3://state?endpoint=${encodeURIComponent(endpoint)}&region=eu-west-1&use_path_style=true`,
+                PULUMI_BACKEND_URL: backendUrl,
             },
         });
         t.teardown(j.dispose);

@@ -8,26 +8,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import test, { type ExecutionContext } from "ava";
 import { jobEnv, runCli } from "./support/driver";
+import { alive, eventually } from "./support/processes";
 import { STAND_IN_ATTINI } from "./support/tools";
 import { backend, moto, project, reports, sts, useWorld } from "./support/world";
 
 useWorld(test, { stacks: ["dev"] });
-
-/** Whether a process exists and is not a zombie waiting to be reaped. */
-function alive(pid: number): boolean {
-    try {
-        return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
-    } catch {
-        return false;
-    }
-}
-
-/** Polls `ok` every 50 ms until it holds or `ms` have passed; whether it held. */
-async function eventually(ok: () => boolean, ms: number): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    return ok();
-}
 
 /** attini as a wrapper script: records its own pid (attini's process group), starts a child that ignores SIGTERM, then becomes the stand-in. */
 function recordingAttini(t: ExecutionContext): {

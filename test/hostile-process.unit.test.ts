@@ -10,26 +10,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import test from "ava";
 import { startWatchdog, WATCHDOG_NAME } from "../automation/attiniProcess";
+import { alive, eventually } from "./support/processes";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-watchdog-"));
 test.after.always(() => fs.rmSync(tmp, { recursive: true, force: true }));
 let n = 0;
-
-/** Whether a process exists and is not a zombie waiting to be reaped. */
-function alive(pid: number): boolean {
-    try {
-        return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
-    } catch {
-        return false;
-    }
-}
-
-/** Polls `ok` every 50 ms until it holds or `ms` have passed; whether it held. Never asserts on time itself. */
-async function eventually(ok: () => boolean, ms: number): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    return ok();
-}
 
 /** The pids of the watchdogs that watch process group `pgid` (their argv: sh -c SCRIPT NAME PGID GRACE). */
 function watchdogsOf(pgid: number): number[] {
