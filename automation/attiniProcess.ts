@@ -11,7 +11,7 @@ import * as os from "node:os";
 import { DriverError, Exit } from "./errors";
 
 /** The shell convention for death by signal: 128 + its number (SIGHUP 129, SIGINT 130, SIGTERM 143). */
-const signalExit = (sig: NodeJS.Signals) => 128 + (os.constants.signals[sig] ?? 0);
+export const signalExit = (sig: NodeJS.Signals) => 128 + (os.constants.signals[sig] ?? 0);
 
 /** How long attini's process group gets between SIGTERM and SIGKILL by default. */
 export const DEFAULT_KILL_GRACE_MS = 10_000;

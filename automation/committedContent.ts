@@ -26,16 +26,16 @@ export function uncommittedUnder(git: GitRunner, pathspec: string): string[] | u
         pathspec,
     ]);
     const flagged = git(["ls-files", "-v", "--full-name", "--", pathspec]);
-    if (status === undefined || flagged === undefined) return undefined;
+    // Where the runner's folder is in the repository: git status and the lists above name paths from the top.
+    const prefix = git(["rev-parse", "--show-prefix"]);
+    if (status === undefined || flagged === undefined || prefix === undefined) return undefined;
     // `XY path`, the path relative to the repository root; an ignored folder is one `!! folder/` line.
-    const attiniOutput = path.posix.normalize(
-        `${git(["rev-parse", "--show-prefix"]) ?? ""}${pathspec}/${ATTINI_OUTPUT_DIR}/`,
-    );
+    const attiniOutput = path.posix.normalize(`${prefix}${pathspec}/${ATTINI_OUTPUT_DIR}/`);
     const hidden = flagged
         .split("\n")
         .filter((line) => line[0] === "S" || (line[0] >= "a" && line[0] <= "z"))
         .map((line) => `${line[0] === "S" ? "skip-worktree" : "assume-unchanged"} ${line.slice(2)}`);
-    const rewritten = rewrittenUnder(git, pathspec);
+    const rewritten = rewrittenUnder(git, pathspec, prefix);
     if (rewritten === undefined) return undefined;
     const listed = [
         ...status.split("\n").filter((line) => line !== "" && !line.slice(3).startsWith(attiniOutput)),
@@ -51,13 +51,13 @@ export function uncommittedUnder(git: GitRunner, pathspec: string): string[] | u
  * .gitattributes filter, working-tree-encoding or eol conversion (from any folder above, or from
  * .git/info/attributes) rewrote them on checkout, and attini packages the rewritten bytes. Compared
  * by hashing the working tree without filters (`git hash-object --no-filters`); links and
- * submodules are left to the tree comparison, and deleted files to `git status`.
+ * submodules are left to the tree comparison, and deleted files to `git status`. Paths are returned
+ * from the repository's top: `prefix` is the runner's folder there (`git rev-parse --show-prefix`).
  */
-export function rewrittenUnder(git: GitRunner, pathspec: string): string[] | undefined {
+export function rewrittenUnder(git: GitRunner, pathspec: string, prefix: string): string[] | undefined {
     const staged = git(["ls-files", "-s", "-z", "--", pathspec]);
     const deleted = git(["ls-files", "--deleted", "-z", "--", pathspec]);
-    const prefix = git(["rev-parse", "--show-prefix"]);
-    if (staged === undefined || deleted === undefined || prefix === undefined) return undefined;
+    if (staged === undefined || deleted === undefined) return undefined;
     const gone = new Set(deleted.split("\0").filter(Boolean));
     const files = staged
         .split("\0")

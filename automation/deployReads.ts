@@ -30,8 +30,6 @@ function settled<T>(p: Promise<T>): Promise<Settled<T>> {
 
 export interface Reads {
     outputs: Promise<Settled<DeployRoleOutputs>>;
-    /** The build server's source credentials (none with --github-oidc or in a dry run). */
-    source: Promise<SourceCredentials | undefined>;
     /** The loopback endpoint attini will read credentials from (none with --static-credentials or in a dry run). */
     endpoint?: Promise<CredentialEndpoint>;
     verified?: Promise<Settled<VerifiedGateReport | undefined>>;
@@ -64,11 +62,10 @@ function startEndpoint(o: DeployOptions, s: Services, onExit: OnExit): Promise<C
 export function startReads(o: DeployOptions, t: Target, c: Checked, s: Services, onExit: OnExit): Reads {
     const { stack, upstream } = t;
     const endpoint = startEndpoint(o, s, onExit);
-    // Reading the outputs runs the Pulumi CLI in child processes; meanwhile this process finds the
-    // source credentials (local only: no AWS API call).
     // The stack's outputs, and its upstream's: the settings that decide what may deploy are taken
-    // from what was provisioned, and a checkout whose stack files say otherwise is refused.
-    // Both reads run at once; the stack's own failure is the one reported when both fail.
+    // from what was provisioned, and a checkout whose stack files say otherwise is refused. Both
+    // reads run the Pulumi CLI in child processes at once (the stack's own failure is the one
+    // reported when both fail); meanwhile this process finds the source credentials (local only).
     const outputs = settled(
         Promise.allSettled([
             s.readOutputs(t.projectDir, stack, t.configs, o.outputsTimeoutMs),
@@ -79,7 +76,8 @@ export function startReads(o: DeployOptions, t: Target, c: Checked, s: Services,
             return own.value;
         }),
     );
-    const source =
+    // The build server's source credentials (none with --github-oidc or in a dry run), for `caller`.
+    const source: Promise<SourceCredentials | undefined> =
         o.dryRun || o.githubOidc ? Promise.resolve(undefined) : s.aws.findSourceCredentials(awsDeadline(o.aws));
     source.catch(() => {}); // reported where it is awaited, after the outputs
     const commit = resolveCommit(s.env, t.git);
@@ -123,5 +121,5 @@ export function startReads(o: DeployOptions, t: Target, c: Checked, s: Services,
               ),
           )
         : undefined;
-    return { outputs, source, endpoint, verified, access, commit, caller, step };
+    return { outputs, endpoint, verified, access, commit, caller, step };
 }

@@ -10,11 +10,10 @@
  *  5. attini, run with a checked session of the deploy role (roleSession.ts) and nothing else;
  *  6. the summary that `--json` prints.
  */
-import * as os from "node:os";
 import { roleArn } from "../lib/arns";
 import type { DeployRoleOutputs } from "../lib/outputs";
 import { attiniEnv, staticCredentialVars } from "./attini";
-import { runAttini } from "./attiniProcess";
+import { FORWARDED_SIGNALS, runAttini, signalExit } from "./attiniProcess";
 import { resolveBranch } from "./branch";
 import { type OnExit, type Reads, startReads } from "./deployReads";
 import type { Checked, DeployOptions, DeploySummary, Target } from "./deployTypes";
@@ -167,7 +166,7 @@ function describeDeploy(t: Target, c: Checked, r: Reads, v: Resolved) {
                       scope: gate.scope,
                       trees: gate.trees,
                       differing: gate.differing,
-                      unpromoted: gate.findings.map((f) => f.commit.sha),
+                      unpromoted: gate.findings.map((c) => c.sha),
                       unpromotedCount: gate.unpromotedCount,
                       uncommitted: gate.uncommitted,
                       unverified: gate.unverified,
@@ -214,9 +213,6 @@ async function deployPhases(
     return finish({ ...described, ...ran });
 }
 
-/** The signals that end a deploy before attini runs (attiniProcess.ts forwards them once it does). */
-const STOPPING: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
-
 /**
  * Deploys, and undoes what the phases left (the credential endpoint, a .zip's private copy) however
  * it ends: also on SIGINT, SIGTERM or SIGHUP before attini starts, after which the driver exits
@@ -229,12 +225,13 @@ export async function deploy(o: DeployOptions, s: Services): Promise<DeploySumma
     };
     const onSignal = (sig: NodeJS.Signals) => {
         s.log.info(`received ${sig} before attini started; stopping`);
-        void cleanUp().finally(() => process.exit(128 + (os.constants.signals[sig] ?? 0)));
+        void cleanUp().finally(() => process.exit(signalExit(sig)));
     };
+    // The signals attiniProcess.ts forwards to attini once it runs end the deploy before that.
     const release = () => {
-        for (const sig of STOPPING) process.off(sig, onSignal);
+        for (const sig of FORWARDED_SIGNALS) process.off(sig, onSignal);
     };
-    for (const sig of STOPPING) process.on(sig, onSignal);
+    for (const sig of FORWARDED_SIGNALS) process.on(sig, onSignal);
     try {
         return await deployPhases(o, s, (fn) => cleanups.push(fn), release);
     } finally {

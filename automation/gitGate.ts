@@ -13,13 +13,7 @@
 import type { StackConfig } from "../lib/config/types";
 import { uncommittedUnder } from "./committedContent";
 import { object } from "./gateMode";
-import { type Commit, exists, freshnessWarnings, type GitRunner, remoteRef } from "./git";
-
-/** A commit on one side only (paths: those it touches, when known). */
-export interface GateFinding {
-    commit: Commit;
-    paths: string[];
-}
+import { type Commit, exists, freshnessWarnings, type GitRunner, logWithMarks, remoteRef } from "./git";
 
 /** How many commits a refusal lists on each side; it says how many more there are. */
 export const EXPLAINED_COMMITS = 10;
@@ -55,18 +49,13 @@ export function compareTrees(git: GitRunner, upstreamRef: string, pathspec?: str
 function sides(
     git: GitRunner,
     upstreamRef: string,
-): { mine: { shown: GateFinding[]; count: number }; theirs: { count: number } } | undefined {
+): { mine: { shown: Commit[]; count: number }; theirs: { count: number } } | undefined {
     const counts = git(["rev-list", "--left-right", "--count", `${upstreamRef}...HEAD`]);
-    const out = git(["log", `--max-count=${EXPLAINED_COMMITS}`, "--format=%H%x09%ct%x09%s", `${upstreamRef}..HEAD`]);
+    const shown = logWithMarks(git, [`--max-count=${EXPLAINED_COMMITS}`, `${upstreamRef}..HEAD`])?.map(
+        ({ mark: _, ...c }) => c,
+    );
     const [theirs, mine] = (counts ?? "").split("\t").map(Number);
-    if (out === undefined || !Number.isInteger(theirs) || !Number.isInteger(mine)) return undefined;
-    const shown = out
-        .split("\n")
-        .filter(Boolean)
-        .map((line) => {
-            const [sha, time, ...subject] = line.split("\t");
-            return { commit: { sha, time: Number(time), subject: subject.join("\t") }, paths: [] };
-        });
+    if (shown === undefined || !Number.isInteger(theirs) || !Number.isInteger(mine)) return undefined;
     return { mine: { shown, count: mine }, theirs: { count: theirs } };
 }
 
@@ -118,7 +107,7 @@ export interface GateReport {
     /** When the trees differ: the files that differ (`git diff --name-status` lines). */
     differing?: string[];
     /** When the trees differ: HEAD's commits that are not on the upstream branch (the newest few). */
-    findings: GateFinding[];
+    findings: Commit[];
     /** How many such commits there are. */
     unpromotedCount?: number;
     /** Files under a folder distribution that no commit vouches for. */
@@ -134,7 +123,7 @@ function differs(
     o: GateOptions,
     trees: ComparedTrees,
     files: string[],
-    mine: { shown: GateFinding[]; count: number },
+    mine: { shown: Commit[]; count: number },
     theirs: { count: number },
 ): string {
     const { stack, upstream } = o;
@@ -150,7 +139,7 @@ function differs(
     if (mine.count > 0)
         lines.push(
             `  ${mine.count} commit(s) here are not on ${up}, newest first:`,
-            ...mine.shown.map((f) => `    ${short(f.commit.sha)} ${f.commit.subject}`),
+            ...mine.shown.map((c) => `    ${short(c.sha)} ${c.subject}`),
             ...more(mine.count, mine.shown.length),
         );
     if (theirs.count > 0)
