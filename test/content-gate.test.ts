@@ -17,11 +17,11 @@ import { backend, moto, reports, sts, useWorld } from "./support/world";
 
 useWorld(test);
 
-/** `deploy distribution/platform --json` in the CI clone `dir`, as a push to `branch`. */
-async function deploy(t: ExecutionContext, dir: string, branch: string) {
+/** `deploy <distribution> --json` in the CI clone `dir`, as a push to `branch`. */
+async function deploy(t: ExecutionContext, dir: string, branch: string, distribution = "distribution/platform") {
     const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: branch } });
     t.teardown(j.dispose);
-    return runCli(["deploy", "distribution/platform", "--json"], j.env, dir);
+    return runCli(["deploy", distribution, "--json"], j.env, dir);
 }
 
 /** Refused before any AWS call: no STS call, attini never started, so nothing reached prod's bucket. */
@@ -160,9 +160,7 @@ test.serial(
         dev(w, "commit", "-q", "-m", "A link to a folder stage has");
         dev(w, "push", "-q", "origin", "main");
         const ci = w.ci("main");
-        const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "main" } });
-        t.teardown(j.dispose);
-        const r = await runCli(["deploy", "distribution/linked"], j.env, ci);
+        const r = await deploy(t, ci, "main", "distribution/linked");
         refusedBeforeAws(t, r, Exit.REFUSED);
         t.regex(r.stderr, /the distribution folder is reached through a symbolic link/);
     },
@@ -200,9 +198,7 @@ test.serial("a folder whose name is pathspec magic gets the committed-content ch
     const ci = w.ci("main");
     fs.appendFileSync(path.join(ci, folder, "attini-config.yaml"), "# edited in the workspace\n");
     fs.writeFileSync(path.join(ci, folder, "extra.yaml"), "untracked\n");
-    const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "main" } });
-    t.teardown(j.dispose);
-    const r = await runCli(["deploy", `./${folder}`], j.env, ci);
+    const r = await deploy(t, ci, "main", `./${folder}`);
     refusedBeforeAws(t, r, Exit.REFUSED);
     t.regex(r.stderr, /2 file\(s\) under :\(glob\)zz are not committed/);
 });
