@@ -7,6 +7,7 @@
 import type { Input } from "@pulumi/pulumi";
 import { historyReaderArn } from "./arns";
 import type { StackConfig } from "./config/types";
+import { ledgerTableName } from "./ledger";
 
 /** The outputs as the driver reads them. None is secret: CI needs no stack passphrase. */
 export interface DeployRoleOutputs {
@@ -14,6 +15,8 @@ export interface DeployRoleOutputs {
     deployRoleName: string;
     /** The history reader: read-only access to this environment's Attini deployments (lib/historyReader.ts). */
     historyReaderArn: string;
+    /** The deployment ledger in this environment's account (lib/ledger.ts). */
+    ledgerTableName: string;
     accountId: string;
     region: string;
     attiniEnvironment: string;
@@ -37,6 +40,8 @@ export interface DeployRoleOutputs {
     upstreamRegion: string;
     upstreamAttiniEnvironment: string;
     upstreamHistoryReaderArn: string;
+    /** The upstream's ledger, which the verified gate checks content against ("" for none). */
+    upstreamLedgerTableName: string;
 }
 
 /** What the program returns: the same names, each value possibly still an Output. */
@@ -47,6 +52,7 @@ export const OUTPUT_NAMES = [
     "deployRoleArn",
     "deployRoleName",
     "historyReaderArn",
+    "ledgerTableName",
     "accountId",
     "region",
     "attiniEnvironment",
@@ -61,6 +67,7 @@ export const OUTPUT_NAMES = [
     "upstreamRegion",
     "upstreamAttiniEnvironment",
     "upstreamHistoryReaderArn",
+    "upstreamLedgerTableName",
 ] as const satisfies readonly (keyof DeployRoleOutputs)[];
 
 /** The outputs that follow from the stack files alone (this one's, and its upstream's). */
@@ -83,6 +90,7 @@ export function configOutputs(c: StackConfig, upstream: StackConfig | undefined)
         branch: c.branch,
         externalIdRequired: c.externalIdRequired,
         historyReaderArn: historyReaderArn(c),
+        ledgerTableName: ledgerTableName(c),
         promotionGate: c.promotionGate,
         requireDistributionId: c.requireDistributionId,
         promotedFrom: upstream?.stack ?? "",
@@ -91,6 +99,7 @@ export function configOutputs(c: StackConfig, upstream: StackConfig | undefined)
         upstreamRegion: upstream?.region ?? "",
         upstreamAttiniEnvironment: upstream?.attiniEnvironment ?? "",
         upstreamHistoryReaderArn: upstream ? historyReaderArn(upstream) : "",
+        upstreamLedgerTableName: upstream ? ledgerTableName(upstream) : "",
     };
 }
 

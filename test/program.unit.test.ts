@@ -82,6 +82,7 @@ for (const s of SHIPPED) {
             "deployRoleName",
             "externalIdRequired",
             "historyReaderArn",
+            "ledgerTableName",
             "promotedFrom",
             "promotionGate",
             "region",
@@ -90,6 +91,7 @@ for (const s of SHIPPED) {
             "upstreamAttiniEnvironment",
             "upstreamBranch",
             "upstreamHistoryReaderArn",
+            "upstreamLedgerTableName",
             "upstreamRegion",
         ]);
         // What decides what may deploy here is pinned in the outputs, upstream's identity included.
@@ -103,6 +105,8 @@ for (const s of SHIPPED) {
             upstreamRegion: up ? "eu-west-1" : "",
             upstreamAttiniEnvironment: up?.env ?? "",
             upstreamHistoryReaderArn: up ? `arn:aws:iam::${up.account}:role/${READER}` : "",
+            ledgerTableName: `attini-gitops-ledger-${s.env}`,
+            upstreamLedgerTableName: up ? `attini-gitops-ledger-${up.env}` : "",
         });
         t.is(outputs.historyReaderArn, readerArn);
         t.is(outputs.deployRoleArn, roleArn);
