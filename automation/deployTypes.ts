@@ -7,6 +7,7 @@ import type { StackConfig } from "../lib/config/types";
 import type { AwsTimeouts } from "./awsCall";
 import type { GitRunner } from "./git";
 import type { GateReport } from "./gitGate";
+import type { LedgerReport } from "./ledgering";
 import type { VerifiedGateReport } from "./verifiedGate";
 
 /** The options the preflight checks. */
@@ -70,6 +71,13 @@ export interface DeployOptions extends PreflightOptions {
     aws: AwsTimeouts;
     /** How long reading the stack outputs may take, ms (--outputs-timeout). */
     outputsTimeoutMs: number;
+    /** Deploy a commit older than the ledger's newest (--allow-rollback): recorded as a rollback. */
+    allowRollback: boolean;
+    /** Deploy content held after a rollback (--release-hold), releasing the hold. */
+    releaseHold: boolean;
+    /** How long a lease lasts without renewal (--lease-ttl), and how long to wait for another run's (--lease-wait), ms. */
+    leaseTtlMs: number;
+    leaseWaitMs: number;
     json: boolean;
     cwd: string;
 }
@@ -99,6 +107,8 @@ export interface DeploySummary {
     sessionName?: string;
     commit?: string;
     command?: string[];
+    /** What the environment's ledger recorded for this deploy (in a dry run: what it would check). */
+    ledger?: LedgerReport | { table: string; digest: string; result: "not-checked"; checks: string[] };
     /** How attini got the credentials: the refreshing endpoint (with its refresh count) or static variables. */
     credentials?: { mode: "endpoint"; refreshes: number; setsServed: number } | { mode: "static" };
     durationMs: number;

@@ -2,23 +2,34 @@
  * `attini-gitops deploy`, in the phases that `deploy` below runs, in this order:
  *  1. target: the build's branch and the stack it maps to, read offline from the stack files;
  *  2. preflight (preflight.ts): every local check, the ExternalId included, before any AWS call;
+ *     and the facts the ledger records (the commit, the content digest, the CI run);
  *  3. background reads, all at once: the stack outputs (Pulumi backend), the source credentials
  *     (a local lookup), the credential endpoint's port, and the verified gate's read of the
  *     upstream environment's Attini record;
  *  4. the role and the gates: the deploy role from the outputs (checked against the stack file)
  *     and the verified gate's verdict, before the deploy role is assumed;
- *  5. attini, run with a checked session of the deploy role (roleSession.ts) and nothing else;
- *  6. the summary that `--json` prints.
+ *  5. the deploy role's session (roleSession.ts), checked, refreshed for the endpoint and ledger;
+ *  6. the ledger's claim (ledgering.ts): newer wins, the lease, the rollback hold, the run's record;
+ *  7. attini, run with the deploy role's credentials and nothing else; then the record completed
+ *     and the lease released, however attini ended;
+ *  8. the summary that `--json` prints.
  */
 import { roleArn } from "../lib/arns";
+import { ledgerTableName } from "../lib/ledger";
 import type { DeployRoleOutputs } from "../lib/outputs";
 import { attiniEnv, staticCredentialVars } from "./attini";
+import { ArtifactError, readAttiniConfig } from "./attiniConfig";
 import { FORWARDED_SIGNALS, runAttini, signalExit } from "./attiniProcess";
+import type { TemporaryCredentials } from "./awsCall";
 import { resolveBranch } from "./branch";
+import { type CiRun, ciRun } from "./ciRun";
+import type { CredentialEndpoint } from "./credentialEndpoint";
 import { type OnExit, type Reads, startReads } from "./deployReads";
 import type { Checked, DeployOptions, DeploySummary, Target } from "./deployTypes";
 import { DriverError, Exit } from "./errors";
 import { gitIn } from "./git";
+import { type Claim, claim, contentDigest, headCommit } from "./ledgering";
+import type { RunResult } from "./ledgerTypes";
 import { preflight } from "./preflight";
 import { findProjectDir, loadValidStacks, stackFor } from "./project";
 import { assumeCheckedRole } from "./roleSession";
@@ -52,6 +63,32 @@ function resolveTarget(o: DeployOptions, s: Services): Target | Omit<Target, "st
     return { ...base, stack, upstream: configs.find((c) => c.stack === stack.promotedFrom) };
 }
 
+// --- 2. preflight (preflight.ts), and the local facts the ledger records -------------------------
+
+/** The checkout's commit, the content digest and the CI run: local, so a deploy that cannot be recorded stops before any AWS call. */
+interface LocalFacts {
+    head: string;
+    digest: string;
+    run: CiRun;
+}
+
+function localFacts(t: Target, c: Checked, s: Services): LocalFacts {
+    return { head: headCommit(t), digest: contentDigest(t, c), run: ciRun(s.env) };
+}
+
+/** In a dry run, which reads nothing: what the ledger would check. */
+function ledgerDryRun(o: DeployOptions, t: Target, l: LocalFacts, s: Services) {
+    const table = ledgerTableName(t.stack);
+    const checks = [
+        `refuse if the newest run started or deployed in ${table} is at a commit that descends from ${l.head.slice(0, 12)}${o.allowRollback ? " (--allow-rollback: deploy it as a rollback instead)" : ""}`,
+        `take the lease on the distribution (waiting up to ${o.leaseWaitMs / 1000}s for another run's)`,
+        `refuse if ${l.digest} is held after a rollback${o.releaseHold ? " (--release-hold: release it instead)" : ""}`,
+        "record this run before attini starts, and its result when attini ends",
+    ];
+    for (const c of checks) s.log.info(`dry run: the ledger would ${c}`);
+    return { table, digest: l.digest, result: "not-checked" as const, checks };
+}
+
 // --- 3. background reads: deployReads.ts ----------------------------------------------------------
 
 // --- 4. the role and the gates --------------------------------------------------------------------
@@ -80,21 +117,27 @@ async function resolveRole(o: DeployOptions, t: Target, r: Reads, s: Services): 
     return { outputs, role: outputs?.deployRoleArn ?? roleArn(t.stack), roleSource, verified: verified?.value };
 }
 
-// --- 5. attini, with the deploy role's credentials -----------------------------------------------
+// --- 5. the deploy role's session ------------------------------------------------------------------
 
-type Ran = Pick<DeploySummary, "result" | "exitCode" | "credentials">;
+/** The deploy role's credentials: the first set, and a fresh-enough set on demand (for the ledger). */
+interface Session {
+    first: TemporaryCredentials;
+    current: () => Promise<TemporaryCredentials>;
+    endpoint?: CredentialEndpoint;
+}
 
-/** Assumes the deploy role (a checked session, again for every refresh), serves it to attini, and runs attini. */
-async function runWithCredentials(
+/** Credentials within this long of their expiry are replaced before a ledger call uses them. */
+const FRESH_FOR_MS = 5 * 60_000;
+
+/** Assumes the deploy role (a checked session, again for every refresh) and hands it to the credential endpoint. */
+async function openSession(
     o: DeployOptions,
     t: Target,
     c: Checked,
     r: Reads,
     outputs: DeployRoleOutputs,
-    attini: string,
     s: Services,
-    beforeAttini: () => void,
-): Promise<Ran> {
+): Promise<Session> {
     const target = {
         kind: "deploy role" as const,
         roleArn: outputs.deployRoleArn,
@@ -106,20 +149,116 @@ async function runWithCredentials(
         const ctx = r.step(t.stack.region);
         return assumeCheckedRole(s.aws, target, r.access, await r.caller(ctx.deadline), ctx);
     };
-    const creds = await obtain();
+    let held = await obtain();
+    const first = held;
+    let renewing: Promise<TemporaryCredentials> | undefined;
+    const current = async () => {
+        if (!held.expiration || held.expiration.getTime() - Date.now() > FRESH_FOR_MS) return held;
+        renewing ??= obtain()
+            .then((fresh) => {
+                held = fresh;
+                return fresh;
+            })
+            .finally(() => {
+                renewing = undefined;
+            });
+        return renewing;
+    };
     const endpoint = await r.endpoint;
     if (endpoint) {
         s.log.redactor.add(endpoint.token);
-        endpoint.serve(creds, obtain);
+        endpoint.serve(first, obtain);
     }
-    s.log.info(`assumed ${outputs.deployRoleArn} (session ${c.sessionName}); running: ${c.commandLine}`);
+    s.log.info(`assumed ${outputs.deployRoleArn} (session ${c.sessionName})`);
+    return { first, current, endpoint };
+}
+
+// --- 6. the ledger: newer wins, the lease, the hold, the run's record (ledgering.ts) ----------------
+
+/** The distribution's name and id, as the ledger keys and records them. */
+async function identityOf(c: Checked): Promise<{ distributionName: string; distributionId?: string }> {
+    let found: Awaited<ReturnType<typeof readAttiniConfig>>;
+    try {
+        found = await readAttiniConfig(c.distribution);
+    } catch (e) {
+        if (!(e instanceof ArtifactError)) throw e;
+        throw new DriverError(
+            Exit.USAGE,
+            `cannot tell which distribution this is: ${e.message}. Nothing was deployed.`,
+        );
+    }
+    if (!found.distributionName)
+        throw new DriverError(
+            Exit.USAGE,
+            `the distribution's ${found.file} has no distributionName, which Attini needs and the ledger records deploys by. Nothing was deployed.`,
+        );
+    return { distributionName: found.distributionName, distributionId: found.distributionId };
+}
+
+/** Claims the deploy in the environment's ledger, with the deploy role's credentials. */
+async function claimLedger(
+    o: DeployOptions,
+    t: Target,
+    c: Checked,
+    r: Reads,
+    l: LocalFacts,
+    outputs: DeployRoleOutputs,
+    session: Session,
+    s: Services,
+): Promise<Claim> {
+    const identity = await identityOf(c);
+    const store = s.aws.ledger(
+        outputs.ledgerTableName,
+        outputs.accountId,
+        () => r.step(outputs.region),
+        session.current,
+    );
+    return claim(
+        store,
+        {
+            environment: outputs.attiniEnvironment,
+            ...identity,
+            commit: l.head,
+            branch: t.branch,
+            digest: l.digest,
+            sha256: c.sha256,
+            run: l.run,
+            sessionName: c.sessionName,
+            sourceIdentity: r.access.sourceIdentity,
+        },
+        t,
+        {
+            allowRollback: o.allowRollback,
+            releaseHold: o.releaseHold,
+            lease: { ttlMs: o.leaseTtlMs, waitMs: o.leaseWaitMs },
+        },
+        (line) => s.log.info(line),
+    );
+}
+
+// --- 7. attini, with the deploy role's credentials -----------------------------------------------
+
+type Ran = Pick<DeploySummary, "result" | "exitCode" | "credentials"> & { ended: Exclude<RunResult, "started"> };
+
+/** Runs attini with the session's credentials (served by the endpoint, or static) and nothing else. */
+async function runWithCredentials(
+    o: DeployOptions,
+    t: Target,
+    c: Checked,
+    session: Session,
+    attini: string,
+    s: Services,
+    beforeAttini: () => void,
+): Promise<Ran> {
+    const { endpoint } = session;
+    s.log.info(`running: ${c.commandLine}`);
     beforeAttini(); // from here on attini's process handling answers signals
     const { exitCode, ended } = await runAttini({
         bin: attini,
         args: c.command,
         env: attiniEnv(
             s.env,
-            endpoint ? endpoint.env() : staticCredentialVars(creds),
+            endpoint ? endpoint.env() : staticCredentialVars(session.first),
             t.stack.region,
             (o.json ? process.stderr : process.stdout).isTTY === true,
         ),
@@ -132,19 +271,21 @@ async function runWithCredentials(
     const credentials = endpoint
         ? { mode: "endpoint" as const, refreshes: endpoint.refreshes, setsServed: endpoint.setsServed }
         : { mode: "static" as const };
+    const result = exitCode === 0 ? ("deployed" as const) : ("failed" as const);
+    const recorded: Ran["ended"] = ended === "timeout" ? "timed-out" : ended === "signal" ? "interrupted" : result;
     if (endpoint?.failure && ended === "exit" && exitCode !== 0) {
         s.log.info(
             `attini exited with ${exitCode} after the deploy role's credentials could not be refreshed: ${endpoint.failure}`,
         );
-        return { result: "failed", exitCode: Exit.CREDENTIALS, credentials };
+        return { result: "failed", exitCode: Exit.CREDENTIALS, credentials, ended: "failed" };
     }
     if (ended === "timeout") s.log.info(`timed out after ${o.timeoutSeconds}s (exit ${exitCode})`);
     else if (ended === "signal") s.log.info(`attini ended by a signal (exit ${exitCode})`);
     else if (exitCode !== 0) s.log.info(`attini exited with ${exitCode}`);
-    return { result: exitCode === 0 ? "deployed" : "failed", exitCode, credentials };
+    return { result, exitCode, credentials, ended: recorded };
 }
 
-// --- 6. the summary -------------------------------------------------------------------------------
+// --- 8. the summary -------------------------------------------------------------------------------
 
 /** What the summary says about the target, the artifact and the gates, whatever the result. */
 function describeDeploy(t: Target, c: Checked, r: Reads, v: Resolved) {
@@ -197,20 +338,37 @@ async function deployPhases(
     if (!("stack" in target)) return finish({ result: "unmapped", exitCode: Exit.OK });
     const checked = preflight(o, target, s);
     onExit(async () => checked.dispose());
+    const local = localFacts(target, checked, s);
     const reads = startReads(o, target, checked, s, onExit);
     const resolved = await resolveRole(o, target, reads, s);
-    const described = describeDeploy(target, checked, reads, resolved);
+    const described = { ...describeDeploy(target, checked, reads, resolved), digest: local.digest };
     if (o.dryRun) {
         s.log.info(
             `dry run: would assume ${resolved.role} as session ${checked.sessionName}, then run: ${checked.commandLine}`,
         );
-        return finish({ result: "dry-run", exitCode: Exit.OK, ...described });
+        return finish({
+            result: "dry-run",
+            exitCode: Exit.OK,
+            ...described,
+            ledger: ledgerDryRun(o, target, local, s),
+        });
     }
     // Not a dry run: the outputs were read (a failed read has thrown) and attini was found.
     if (resolved.outputs === undefined || checked.attini === undefined)
         throw new Error("no stack outputs or attini outside a dry run");
-    const ran = await runWithCredentials(o, target, checked, reads, resolved.outputs, checked.attini, s, beforeAttini);
-    return finish({ ...described, ...ran });
+    const session = await openSession(o, target, checked, reads, resolved.outputs, s);
+    const claimed = await claimLedger(o, target, checked, reads, local, resolved.outputs, session, s);
+    onExit(() => claimed.settle("interrupted")); // a signal before attini starts
+    let ran: Ran;
+    try {
+        ran = await runWithCredentials(o, target, checked, session, checked.attini, s, beforeAttini);
+    } catch (e) {
+        await claimed.settle("failed");
+        throw e;
+    }
+    const { ended, ...summary } = ran;
+    const ledger = await claimed.settle(ended);
+    return finish({ ...described, ...summary, ledger });
 }
 
 /**

@@ -16,6 +16,10 @@ export const Exit = {
     WRONG_ACCOUNT: 6,
     /** The promotion gate or the artifact digest check refused the deployment. */
     REFUSED: 7,
+    /** The ledger refused: a newer commit is already deployed there, or this content is held after a rollback. */
+    OUTDATED: 8,
+    /** Another run held the environment's lease for longer than --lease-wait. */
+    LEASE_WAIT: 9,
     /** A bug in attini-gitops itself. */
     INTERNAL: 70,
     /** attini did not finish within --timeout. */

@@ -2,7 +2,8 @@
 import { DEFAULT_KILL_GRACE_MS } from "../attiniProcess";
 import { DEFAULT_AWS_TIMEOUTS } from "../awsCall";
 import { type DeploySummary, deploy } from "../deploying";
-import { usage } from "../errors";
+import { Exit, usage } from "../errors";
+import { DEFAULT_LEASE_TTL_MS, DEFAULT_LEASE_WAIT_MS, LEASE_TTL_RANGE_MS } from "../leasing";
 import { DEFAULT_OUTPUTS_TIMEOUT_MS } from "../outputs";
 import {
     awsTimeouts,
@@ -16,6 +17,17 @@ import {
     servicesOf,
     text,
 } from "./command";
+
+/** --lease-ttl, within its bounds. */
+function leaseTtl(values: Parameters<typeof text>[0]): number {
+    const ms = durationMs(values, "lease-ttl", DEFAULT_LEASE_TTL_MS);
+    const { min, max } = LEASE_TTL_RANGE_MS;
+    if (ms < min || ms > max)
+        throw usage(
+            `--lease-ttl ${text(values, "lease-ttl")}: give between ${min / 1000}s and ${max / 1000}s (default ${DEFAULT_LEASE_TTL_MS / 1000}s)`,
+        );
+    return ms;
+}
 
 export const deployCommand: Command = {
     summary: `  deploy [DISTRIBUTION_PATH] [-- ATTINI_ARGS...]
@@ -60,6 +72,12 @@ Options:
   --expect-sha256 HEX    refuse unless the .zip distribution has this sha256 (promote one artifact)
   --skip-promotion-check deploy even if the promotion gates object (logged)
   --remote NAME          the git remote whose branches the promotion gate reads (default origin)
+  --allow-rollback       deploy even if the environment's ledger has a newer commit (recorded as a
+                         rollback; the content rolled back from is then held)
+  --release-hold         deploy content that is held after a rollback, releasing the hold
+  --lease-wait DURATION  longest wait for another deploy of the distribution to the environment
+                         to finish (default 30m; then exit ${Exit.LEASE_WAIT})
+  --lease-ttl DURATION   how long the lease outlives a killed deploy (default 60s; 3s to 10m)
   --dry-run              resolve everything and print the attini command; call neither STS nor attini
   --json                 print one JSON summary on stdout (attini's output goes to stderr)
   --cwd DIR              the project folder (default: the current one, or above)
@@ -86,6 +104,10 @@ ${EXIT_CODES}`,
         "skip-promotion-check": { type: "boolean" },
         "expect-sha256": { type: "string" },
         remote: { type: "string" },
+        "allow-rollback": { type: "boolean" },
+        "release-hold": { type: "boolean" },
+        "lease-ttl": { type: "string" },
+        "lease-wait": { type: "string" },
     },
     takesArguments: true,
     async run(values, positionals, extra, ctx) {
@@ -115,6 +137,10 @@ ${EXIT_CODES}`,
                 outputsTimeoutMs: durationMs(values, "outputs-timeout", DEFAULT_OUTPUTS_TIMEOUT_MS),
                 aws: awsTimeouts(values, DEFAULT_AWS_TIMEOUTS),
                 dryRun: flag(values, "dry-run"),
+                allowRollback: flag(values, "allow-rollback"),
+                releaseHold: flag(values, "release-hold"),
+                leaseTtlMs: leaseTtl(values),
+                leaseWaitMs: durationMs(values, "lease-wait", DEFAULT_LEASE_WAIT_MS),
                 json: ctx.json,
                 cwd: ctx.cwd,
             },

@@ -10,6 +10,7 @@ import { DriverError, Exit } from "../../automation/errors";
 import { Logger, Redactor } from "../../automation/log";
 import type { Services } from "../../automation/services";
 import type { StackConfig } from "../../lib/config/types";
+import { type FakeTable, fakeLedger, fakeTable } from "./fakeLedger";
 import { outputsFor } from "./project";
 
 export interface FakeAwsOptions {
@@ -21,9 +22,10 @@ export interface FakeAwsOptions {
     accountOf?: (roleArn: string) => string;
 }
 
-/** A fake AWS and the list of calls made to it, in order. */
-export function fakeAws(o: FakeAwsOptions = {}): { aws: Aws; calls: string[] } {
+/** A fake AWS, the list of calls made to it in order, and its ledger tables (by name). */
+export function fakeAws(o: FakeAwsOptions = {}): { aws: Aws; calls: string[]; ledgers: Map<string, FakeTable> } {
     const calls: string[] = [];
+    const ledgers = new Map<string, FakeTable>();
     const account = (roleArn: string) => o.accountOf?.(roleArn) ?? roleArn.split(":")[4];
     const creds = (roleArn: string): TemporaryCredentials => ({
         accessKeyId: `AKIAFAKE${account(roleArn)}`,
@@ -49,8 +51,12 @@ export function fakeAws(o: FakeAwsOptions = {}): { aws: Aws; calls: string[] } {
         callerAccount: async (_ctx, c) => called(`callerAccount ${c.accessKeyId.slice(8)}`, c.accessKeyId.slice(8)),
         readDeployments: async (_ctx, _c, q) =>
             called(`readDeployments ${q.environment}-${q.distributionName}`, o.history ?? []),
+        ledger: (table, account) => {
+            if (!ledgers.has(table)) ledgers.set(table, fakeTable());
+            return fakeLedger(ledgers.get(table) as FakeTable, `ledger ${table} in account ${account}`);
+        },
     };
-    return { aws, calls };
+    return { aws, calls, ledgers };
 }
 
 /** Services on a fake AWS: outputs as a fresh `pulumi up` would have written them, a log kept in `lines`. */

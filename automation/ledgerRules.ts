@@ -1,0 +1,96 @@
+/**
+ * The ledger's decisions, pure (git is passed in): whether this deploy is older than what the
+ * environment already has (newer wins), whether its content is held after a rollback, which holds
+ * a deploy lifts, how a lease and a run are described, and how long to wait between lease tries.
+ * ledgering.ts applies them in the deploy; the unit tests run them on git worlds.
+ */
+import { DriverError, Exit } from "./errors";
+import { exists, type GitRunner } from "./git";
+import type { Hold, Lease, LedgerRun } from "./ledgerTypes";
+import { printable } from "./log";
+
+/** How HEAD stands to a recorded commit. */
+export type Order = "same" | "ahead" | "behind" | "diverged" | "unknown";
+
+/**
+ * same; ahead: HEAD descends from the recorded commit; behind: the recorded commit strictly
+ * descends from HEAD (this deploy is outdated); diverged: neither; unknown: the clone does not
+ * have the recorded commit (history rewritten, or a shallow clone), so they cannot be ordered.
+ */
+export function orderOf(git: GitRunner, head: string, recorded: string): Order {
+    if (head === recorded) return "same";
+    if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(recorded) || !exists(git, recorded)) return "unknown";
+    if (git(["merge-base", "--is-ancestor", head, recorded]) !== undefined) return "behind";
+    if (git(["merge-base", "--is-ancestor", recorded, head]) !== undefined) return "ahead";
+    return "diverged";
+}
+
+/** The runs that newer-wins compares against: started (running, or its driver died) or deployed. */
+export const counts = (r: LedgerRun) => r.result === "started" || r.result === "deployed";
+
+const short = (sha: string) => printable(sha.slice(0, 12));
+export const iso = (ms: number) => new Date(ms).toISOString();
+
+/** One recorded run in words: commit, result, when, and the run that made it. */
+export function describeRun(r: LedgerRun): string {
+    const from = r.runUrl ? printable(r.runUrl) : `${printable(r.ciSystem)} run ${printable(r.runId)}`;
+    return `commit ${short(r.commit)} (${r.result}${r.rollbackFrom ? ", a rollback" : ""}, started ${iso(r.startedAt)}, by ${from})`;
+}
+
+/** Who holds a lease, in words. */
+export function describeLease(l: Lease | undefined, now: number): string {
+    if (!l) return "another run (its lease row cannot be read)";
+    const from = l.runUrl ? printable(l.runUrl) : `${printable(l.ciSystem)} run ${printable(l.runId)}`;
+    return `${from} at commit ${short(l.commit)}, since ${iso(l.since)} (expires in ${Math.max(0, Math.ceil((l.expiresAt - now) / 1000))}s unless renewed)`;
+}
+
+/** What newer-wins decided: go on (a rollback when it goes back), or refuse. */
+export type OrderVerdict = { go: true; rollbackFrom?: LedgerRun } | { go: false; error: DriverError };
+
+/**
+ * Newer wins: refuses a HEAD that the newest started-or-deployed run strictly descends from, or
+ * cannot be ordered against, unless --allow-rollback says to deploy it anyway (then it is a
+ * rollback from that run).
+ */
+export function judgeOrder(
+    newest: LedgerRun | undefined,
+    head: string,
+    order: Order | undefined,
+    allowRollback: boolean,
+    where: string,
+): OrderVerdict {
+    if (!newest || order === undefined || order === "same" || order === "ahead" || order === "diverged")
+        return { go: true };
+    if (allowRollback) return { go: true, rollbackFrom: newest };
+    const recorded = describeRun(newest);
+    const message =
+        order === "behind"
+            ? `outdated: the ${where} already has a newer ${recorded}, which descends from this commit ${short(head)}. Deploying would put older content over newer. Re-run the newest pipeline instead, or pass --allow-rollback to roll back on purpose.`
+            : `the ${where}'s newest run is ${recorded}, a commit this clone does not have (history rewritten, or a shallow clone: fetch the full history, e.g. fetch-depth: 0), so it cannot tell whether ${short(head)} is older. Pass --allow-rollback to deploy it anyway.`;
+    return { go: false, error: new DriverError(Exit.OUTDATED, message, { ledger: { newest, head, order } }) };
+}
+
+/** The hold on this content, if one is in force. */
+export function holdOn(holds: readonly Hold[], digest: string): Hold | undefined {
+    return holds.find((h) => h.digest === digest && h.releasedAt === undefined);
+}
+
+/** The refusal for held content. */
+export function heldError(h: Hold, where: string): DriverError {
+    return new DriverError(
+        Exit.OUTDATED,
+        `this content (${printable(h.digest)}) was rolled back from in the ${where} at ${iso(h.heldAt)} (commit ${short(h.commit)}, by ${printable(h.heldBy)}); it is held until other content is deployed. Deploy a fix, or pass --release-hold to deploy it again on purpose.`,
+        { hold: h },
+    );
+}
+
+/** The holds a successful deploy of `digest` (not a rollback) lifts: every other one in force. */
+export function holdsLiftedBy(holds: readonly Hold[], digest: string): Hold[] {
+    return holds.filter((h) => h.releasedAt === undefined && h.digest !== digest);
+}
+
+/** The wait before lease try `attempt` (0-based): doubling from 1 s to 15 s, with up to 20% jitter. */
+export function leaseBackoffMs(attempt: number, random: () => number = Math.random): number {
+    const base = Math.min(15_000, 1000 * 2 ** Math.min(attempt, 4));
+    return Math.round(base * (1 + 0.2 * random()));
+}

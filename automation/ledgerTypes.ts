@@ -1,0 +1,88 @@
+/**
+ * The deployment ledger's entries as the driver reads and writes them (the table is lib/ledger.ts),
+ * and the store behind the AWS port that holds them: its DynamoDB adapter is ledgerDynamo.ts, the
+ * unit tests' fake is in test/support/fakeAws.ts. Types only.
+ */
+
+/** How a recorded run ended; `started` until the driver completes it (a killed driver leaves it so). */
+export type RunResult = "started" | "deployed" | "failed" | "timed-out" | "interrupted";
+
+/** One deploy by the driver, written before attini runs and completed when it ends. */
+export interface LedgerRun {
+    /** The sort key: `run#<startedAt, 15 digits>#<runId>`. */
+    entry: string;
+    runId: string;
+    environment: string;
+    distributionName: string;
+    /** The full commit id of the checkout that was deployed. */
+    commit: string;
+    branch: string;
+    /**
+     * What was deployed, by content: `sha256:<hex>` of a .zip's bytes, `tree:<sha>` of a folder's
+     * committed git tree (the same on every branch for the same content), or `files:<hex>` for a
+     * folder with uncommitted content (it matches nothing upstream).
+     */
+    digest: string;
+    /** sha256 of the bytes attini read (the .zip; for a folder, its files). */
+    sha256: string;
+    distributionId?: string;
+    ciSystem: string;
+    runUrl?: string;
+    sessionName: string;
+    sourceIdentity: string;
+    startedAt: number;
+    endedAt?: number;
+    result: RunResult;
+    /** Deployed with --allow-rollback over a newer commit: the commit and digest it rolled back from. */
+    rollbackFrom?: { commit: string; digest: string };
+}
+
+/** The one-at-a-time lease of an environment and distribution. */
+export interface Lease {
+    runId: string;
+    commit: string;
+    ciSystem: string;
+    runUrl?: string;
+    since: number;
+    /** Epoch ms; a lease past it is free to take. Released leases have 0. */
+    expiresAt: number;
+}
+
+/** Content held back after a rollback: no deploy of it until another content is deployed, or --release-hold. */
+export interface Hold {
+    digest: string;
+    /** The commit that was rolled back from, and the run that rolled back. */
+    commit: string;
+    heldAt: number;
+    heldBy: string;
+    releasedAt?: number;
+    releasedBy?: string;
+}
+
+/** The ledger of one environment, as the deploy role (writes) or the history reader (reads only) sees it. */
+export interface LedgerStore {
+    /** The table's name and where it is, for messages. */
+    readonly where: string;
+    /** The newest runs of a distribution, newest first, at most `limit`. */
+    runs(distributionName: string, limit: number): Promise<LedgerRun[]>;
+    /** The newest run that `match` accepts (undefined: none); refuses when the history is too long to search. */
+    findRun(distributionName: string, match: (r: LedgerRun) => boolean): Promise<LedgerRun | undefined>;
+    /** Adds a run; never overwrites one. */
+    putRun(run: LedgerRun): Promise<void>;
+    /** Sets a run's end and result. */
+    completeRun(distributionName: string, entry: string, end: { result: RunResult; endedAt: number }): Promise<void>;
+    /** Takes the lease if it is free, expired or already this run's; else says who holds it. */
+    takeLease(
+        distributionName: string,
+        lease: Lease,
+        now: number,
+    ): Promise<{ taken: true } | { taken: false; holder?: Lease }>;
+    /** Extends this run's lease; false when it is no longer this run's. */
+    renewLease(distributionName: string, runId: string, expiresAt: number): Promise<boolean>;
+    /** Lets the lease go at once, if it is still this run's. */
+    releaseLease(distributionName: string, runId: string): Promise<void>;
+    /** Every hold of the distribution, released or not. */
+    holds(distributionName: string): Promise<Hold[]>;
+    putHold(distributionName: string, hold: Hold): Promise<void>;
+    releaseHold(distributionName: string, digest: string, by: string, at: number): Promise<void>;
+}

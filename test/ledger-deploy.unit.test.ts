@@ -1,0 +1,247 @@
+// deploy() and the environment's ledger, on the shared fake AWS (test/support/fakeAws.ts, whose
+// ledger has the DynamoDB adapter's conditions): newer wins, rollback and its hold, the lease, and
+// the run's record. The same paths run on the emulator with the real Attini CLI in ledger.test.ts.
+
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import test, { type ExecutionContext } from "ava";
+import { DEFAULT_AWS_TIMEOUTS } from "../automation/awsCall";
+import { type DeployOptions, deploy } from "../automation/deploying";
+import { type DriverError, Exit } from "../automation/errors";
+import { fakeAws, fakeServices } from "./support/fakeAws";
+import type { FakeTable } from "./support/fakeLedger";
+import { git, scratchProject } from "./support/project";
+
+const TABLE = "attini-gitops-ledger-dev";
+
+/** A scratch project whose dev deploys go to a fake AWS with one ledger; attini is a script that leaves a mark. */
+function world(t: ExecutionContext) {
+    const project = scratchProject();
+    t.teardown(project.dispose);
+    const marks = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-ledger-unit-"));
+    t.teardown(() => fs.rmSync(marks, { recursive: true, force: true }));
+    const { aws, ledgers } = fakeAws();
+    let n = 0;
+    /** Commits a change to the distribution on HEAD; returns its sha. */
+    const commit = (msg: string) => {
+        fs.appendFileSync(path.join(project.distribution, "template.yaml"), `# ${msg}\n`);
+        git(project.dir, "add", "-A");
+        git(project.dir, "commit", "-q", "-m", msg);
+        return git(project.dir, "rev-parse", "HEAD");
+    };
+    const checkout = (sha: string) => git(project.dir, "checkout", "-q", "--detach", sha);
+    const run = async (more: Partial<DeployOptions> = {}, attiniExit = 0, env: NodeJS.ProcessEnv = {}) => {
+        const mark = path.join(marks, `ran-${n}`);
+        const bin = path.join(marks, `attini-${n++}`);
+        fs.writeFileSync(bin, `#!/bin/sh\ntouch '${mark}'\nexit ${attiniExit}\n`, { mode: 0o755 });
+        const services = fakeServices(aws, { PATH: process.env.PATH, BRANCH: "dev", ...env });
+        const o: DeployOptions = {
+            distributionPath: project.distribution,
+            extraArgs: [],
+            allowUnmapped: false,
+            attiniBin: bin,
+            githubOidc: false,
+            remote: "origin",
+            skipPromotionCheck: false,
+            durationSeconds: 3600,
+            timeoutSeconds: 60,
+            killGraceMs: 1000,
+            staticCredentials: true,
+            aws: DEFAULT_AWS_TIMEOUTS,
+            outputsTimeoutMs: 10_000,
+            dryRun: false,
+            allowRollback: false,
+            releaseHold: false,
+            leaseTtlMs: 60_000,
+            leaseWaitMs: 0,
+            json: true,
+            cwd: project.dir,
+            ...more,
+        };
+        const result = await deploy(o, services).then(
+            (summary) => ({ summary, error: undefined }),
+            (error: DriverError) => ({ summary: undefined, error }),
+        );
+        return { ...result, ran: fs.existsSync(mark), log: services.lines.join("") };
+    };
+    const table = () => ledgers.get(TABLE) as FakeTable;
+    return { project, commit, checkout, run, table };
+}
+
+test("each deploy is recorded before attini runs and completed after: commit, content, run, result; the lease is released", async (t) => {
+    const w = world(t);
+    const a = w.commit("a");
+    const r = await w.run({}, 0, {
+        GITHUB_ACTIONS: "true",
+        GITHUB_REPOSITORY: "acme/platform",
+        GITHUB_RUN_ID: "42",
+        GITHUB_RUN_ATTEMPT: "2",
+        GITHUB_EVENT_NAME: "push",
+        GITHUB_REF: "refs/heads/dev",
+    });
+    t.is(r.summary?.exitCode, 0, r.log + (r.error?.message ?? ""));
+    const [run] = w.table().runs;
+    t.like(run, {
+        commit: a,
+        branch: "dev",
+        environment: "dev",
+        distributionName: "platform",
+        result: "deployed",
+        ciSystem: "github-actions",
+        runUrl: "https://github.com/acme/platform/actions/runs/42/attempts/2",
+    });
+    t.regex(run.digest, /^tree:[0-9a-f]{40}$/, "a committed folder is recorded by its git tree");
+    t.is(run.digest, `tree:${git(w.project.dir, "rev-parse", "HEAD:distribution/platform")}`);
+    t.true(run.endedAt! >= run.startedAt);
+    t.is(w.table().lease?.expiresAt, 0, "released");
+    t.deepEqual(
+        w.table().calls.map((c) => c.split(" ")[0]),
+        ["findRun", "takeLease", "findRun", "holds", "putRun", "completeRun", "releaseLease"],
+    );
+    t.like(r.summary?.ledger, { result: "deployed", digest: run.digest });
+});
+
+test("attini fails: the record says failed, and the lease is released", async (t) => {
+    const w = world(t);
+    w.commit("a");
+    const r = await w.run({}, 1);
+    t.is(r.summary?.exitCode, 1);
+    t.is(w.table().runs[0].result, "failed");
+    t.is(w.table().lease?.expiresAt, 0);
+});
+
+test("newer wins: an older commit after a newer one is refused (exit 8), attini never runs, nothing is recorded", async (t) => {
+    const w = world(t);
+    const a = w.commit("a");
+    const b = w.commit("b");
+    t.is((await w.run()).summary?.exitCode, 0);
+    w.checkout(a);
+    const r = await w.run();
+    t.is(r.error?.exitCode, Exit.OUTDATED, r.log);
+    t.regex(r.error!.message, new RegExp(`outdated: .* newer commit ${b.slice(0, 12)} \\(deployed`));
+    t.regex(r.error!.message, /--allow-rollback/);
+    t.false(r.ran);
+    t.is(w.table().runs.length, 1);
+    t.is(w.table().calls.filter((c) => c.startsWith("takeLease")).length, 1, "refused before queueing for the lease");
+});
+
+test("a newer commit, and a re-run of the same commit, deploy", async (t) => {
+    const w = world(t);
+    w.commit("a");
+    t.is((await w.run()).summary?.exitCode, 0);
+    t.is((await w.run()).summary?.exitCode, 0, "the same commit again");
+    w.commit("b");
+    t.is((await w.run()).summary?.exitCode, 0, "a descendant");
+    t.is(w.table().runs.length, 3);
+});
+
+test("--allow-rollback deploys the older commit as a rollback; the newer content is then held until other content is deployed", async (t) => {
+    const w = world(t);
+    const a = w.commit("a");
+    const b = w.commit("b");
+    t.is((await w.run()).summary?.exitCode, 0);
+    const bDigest = w.table().runs[0].digest;
+    w.checkout(a);
+    const back = await w.run({ allowRollback: true });
+    t.is(back.summary?.exitCode, 0, back.log);
+    t.deepEqual(
+        back.summary?.ledger && "rollbackFrom" in back.summary.ledger ? back.summary.ledger.rollbackFrom : undefined,
+        {
+            commit: b,
+            digest: bDigest,
+        },
+    );
+    t.like(w.table().holds.get(bDigest), { commit: b });
+
+    // The newer pipeline re-run: its commit is ahead of the rollback, but its content is held.
+    w.checkout(b);
+    const rerun = await w.run();
+    t.is(rerun.error?.exitCode, Exit.OUTDATED, rerun.log);
+    t.regex(rerun.error!.message, /rolled back from .* held until other content is deployed.*--release-hold/);
+    t.false(rerun.ran);
+
+    // A fix (other content) deploys, and lifts the hold.
+    w.commit("c");
+    const fix = await w.run();
+    t.is(fix.summary?.exitCode, 0, fix.log);
+    t.truthy(w.table().holds.get(bDigest)?.releasedAt);
+});
+
+test("--release-hold deploys held content and releases the hold", async (t) => {
+    const w = world(t);
+    const a = w.commit("a");
+    const b = w.commit("b");
+    await w.run();
+    const bDigest = w.table().runs[0].digest;
+    w.checkout(a);
+    await w.run({ allowRollback: true });
+    w.checkout(b);
+    const r = await w.run({ releaseHold: true });
+    t.is(r.summary?.exitCode, 0, r.log);
+    t.truthy(w.table().holds.get(bDigest)?.releasedAt);
+    t.is(r.summary?.ledger && "releasedHold" in r.summary.ledger ? r.summary.ledger.releasedHold : undefined, bDigest);
+});
+
+test("a recorded commit this clone does not have cannot be ordered: refused (exit 8) unless --allow-rollback", async (t) => {
+    const w = world(t);
+    w.commit("a");
+    await w.run();
+    const gone = "f".repeat(40);
+    w.table().runs[0].commit = gone;
+    const r = await w.run();
+    t.is(r.error?.exitCode, Exit.OUTDATED);
+    t.regex(r.error!.message, /a commit this clone does not have .* fetch the full history/);
+    t.false(r.ran);
+    const forced = await w.run({ allowRollback: true });
+    t.is(forced.summary?.exitCode, 0, forced.log);
+});
+
+test("another run holds the lease: the deploy waits, names the holder, and exits 9 when --lease-wait runs out", async (t) => {
+    const w = world(t);
+    w.commit("a");
+    await w.run();
+    const now = Date.now();
+    w.table().lease = {
+        runId: "gha-7-1-abcd",
+        commit: "0123456789abcdef0123456789abcdef01234567",
+        ciSystem: "github-actions",
+        runUrl: "https://github.com/acme/platform/actions/runs/7/attempts/1",
+        since: now - 5000,
+        expiresAt: now + 60_000,
+    };
+    const r = await w.run({ leaseWaitMs: 1500 });
+    t.is(r.error?.exitCode, Exit.LEASE_WAIT, r.log);
+    t.regex(r.error!.message, /holds the lease .*actions\/runs\/7\/attempts\/1 at commit 0123456789ab/);
+    t.regex(r.log, /waiting for the lease on platform/);
+    t.false(r.ran);
+    t.true(w.table().calls.filter((c) => c.startsWith("takeLease")).length >= 2, "it tried again within the wait");
+});
+
+test("a lease past its expiry (its holder was killed) is taken at once", async (t) => {
+    const w = world(t);
+    w.commit("a");
+    await w.run();
+    w.table().lease = { runId: "dead", commit: "0".repeat(40), ciSystem: "local", since: 1, expiresAt: Date.now() - 1 };
+    const r = await w.run();
+    t.is(r.summary?.exitCode, 0, r.log);
+});
+
+test("a folder with uncommitted content is recorded by its files, which match no committed tree", async (t) => {
+    const w = world(t);
+    w.commit("a");
+    fs.appendFileSync(path.join(w.project.distribution, "template.yaml"), "# local edit\n");
+    const r = await w.run();
+    t.is(r.summary?.exitCode, 0, r.log);
+    t.regex(w.table().runs[0].digest, /^files:[0-9a-f]{64}$/);
+});
+
+test("--dry-run reads no ledger and says what it would check", async (t) => {
+    const w = world(t);
+    w.commit("a");
+    const r = await w.run({ dryRun: true });
+    t.is(r.summary?.exitCode, 0, r.log);
+    t.like(r.summary?.ledger, { table: TABLE, result: "not-checked" });
+    t.regex(r.log, /dry run: the ledger would refuse if the newest run/);
+    t.is(w.table() as FakeTable | undefined, undefined);
+});
