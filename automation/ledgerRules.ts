@@ -66,7 +66,7 @@ export function judgeOrder(
     const message =
         order === "behind"
             ? `outdated: the ${where} already has a newer ${recorded}, which descends from this commit ${short(head)}. Deploying would put older content over newer. Re-run the newest pipeline instead, or pass --allow-rollback to roll back on purpose.`
-            : `the ${where}'s newest run is ${recorded}, a commit this clone does not have (history rewritten, or a shallow clone: fetch the full history, e.g. fetch-depth: 0), so it cannot tell whether ${short(head)} is older. Pass --allow-rollback to deploy it anyway.`;
+            : `the newest run in the ${where} is ${recorded}, a commit this clone does not have (history rewritten, or a shallow clone: fetch the full history, e.g. fetch-depth: 0), so it cannot tell whether ${short(head)} is older. Pass --allow-rollback to deploy it anyway.`;
     return { go: false, error: new DriverError(Exit.OUTDATED, message, { ledger: { newest, head, order } }) };
 }
 

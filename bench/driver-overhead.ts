@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     const project = scratchProject();
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-bench-"));
     try {
-        await provision(project, backend, ["dev"]);
+        await provision(project, backend, ["dev"], {}, moto);
         const mark = path.join(work, "attini-started");
         const fakeAttini = path.join(work, "attini");
         fs.writeFileSync(fakeAttini, `#!/bin/sh\ndate +%s%N > "${mark}"\n`, { mode: 0o755 });

@@ -132,7 +132,7 @@ async function main(): Promise<void> {
         lines.push(l);
     };
     try {
-        await provision(base, backend);
+        await provision(base, backend, undefined, {}, moto);
         const mark = path.join(work, "attini-started");
         const fakeAttini = path.join(work, "attini");
         fs.writeFileSync(fakeAttini, `#!/bin/sh\ndate +%s%N > "${mark}"\n`, { mode: 0o755 });

@@ -75,7 +75,7 @@ async function main(): Promise<number> {
         step(
             "provision the dev, stage and prod deploy-role stacks (their outputs; `pulumi up` in each account in real life)",
         );
-        await provision(project, backend);
+        await provision(project, backend, undefined, {}, moto);
         await run(["plan"]);
         await run(["status", "--distribution-name", "platform"]);
 

@@ -12,6 +12,7 @@ import test, { type ExecutionContext } from "ava";
 import { Exit } from "../automation/errors";
 import { AttiniAccount, AttiniBackend, packageDistribution, realAttini } from "./support/attini";
 import { jobEnv, runCli } from "./support/driver";
+import { createLedgerTable } from "./support/ledger";
 import { type Moto, startMoto } from "./support/moto";
 import { motoServerBin } from "./support/tools";
 import { backend, moto, project, sts, useWorld } from "./support/world";
@@ -174,6 +175,9 @@ test.serial("an account without Attini, or without the environment: attini's exi
     t.teardown(() => dev.close());
     await dev.setup();
     await dev.createEnvironment("qa", "test");
+    // pulumi up made each stack's ledger there; Attini's setup is what is missing.
+    await createLedgerTable(bare, "111111111111", "eu-west-1", "attini-gitops-ledger-dev");
+    await createLedgerTable(bare, "222222222222", "eu-west-1", "attini-gitops-ledger-acc");
     const noEnv = await deployReal(t, ["platform.zip"], { BRANCH: "dev" }, bare);
     t.is(noEnv.code, 1, noEnv.stderr);
     t.regex(noEnv.stdout + noEnv.stderr, /Current account and region does not contain environment = dev/);

@@ -232,7 +232,7 @@ test.serial("a session longer than role chaining allows is explained", async (t)
     t.teardown(prodLong.dispose);
     const b = fileBackend();
     t.teardown(() => b.dispose());
-    await provision(prodLong, b, ["dev"]);
+    await provision(prodLong, b, ["dev"], {}, moto);
     const j = jobEnv({ moto, backend: b, reports, stsEndpoint: sts.endpoint });
     t.teardown(j.dispose);
     const r = await runCli(["deploy", DIST, "--branch", "dev", "--duration", "2h"], j.env, prodLong.dir);
@@ -347,7 +347,7 @@ test.serial(
         t.teardown(p.dispose);
         const b = fileBackend();
         t.teardown(() => b.dispose());
-        await provision(p, b, ["dev"], { externalIdRequired: true });
+        await provision(p, b, ["dev"], { externalIdRequired: true }, moto);
         // As `pulumi config set --secret externalId ...` leaves the stack file (read offline: only that it is set).
         const stackFile = path.join(p.dir, "Pulumi.dev.yaml");
         fs.writeFileSync(
@@ -473,7 +473,7 @@ test.serial(
         t.teardown(p.dispose);
         const b = fileBackend();
         t.teardown(() => b.dispose());
-        await provision(p, b, ["prod", "stage"]);
+        await provision(p, b, ["prod", "stage"], {}, moto);
         const github = await githubTokenService("main");
         t.teardown(github.close);
         const gha = github.env;

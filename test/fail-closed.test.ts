@@ -125,7 +125,7 @@ test.serial(
                 other.dispose();
                 state.dispose();
             });
-            await provision(other, state, ["dev"], { deployRoleArn: arn });
+            await provision(other, state, ["dev"], { deployRoleArn: arn }, moto);
             sts.reset();
             const r = await job(t, ["deploy", DIST], {}, { cwd: other.dir, backend: state });
             t.is(r.code, code, r.stderr);

@@ -30,7 +30,7 @@ useWorld(test, {
         warnBackend = fileBackend();
         const warnProject = scratchProject(WARN_PROD);
         try {
-            await provision(warnProject, warnBackend);
+            await provision(warnProject, warnBackend, undefined, {}, moto);
         } finally {
             warnProject.dispose();
         }

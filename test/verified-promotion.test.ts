@@ -73,11 +73,11 @@ async function withProdGate<T>(gate: "warn" | "enforce", fn: () => Promise<T>): 
         text.replace("attini-gitops:promotionGate: enforce", `attini-gitops:promotionGate: ${gate}`),
     );
     try {
-        await provision(project, backend, ["prod"]);
+        await provision(project, backend, ["prod"], {}, moto);
         return await fn();
     } finally {
         fs.writeFileSync(file, text);
-        await provision(project, backend, ["prod"]);
+        await provision(project, backend, ["prod"], {}, moto);
     }
 }
 
@@ -421,7 +421,7 @@ test.serial(
         t.teardown(p.dispose);
         const b = fileBackend();
         t.teardown(() => b.dispose());
-        await provision(p, b, ["prod", "stage"]);
+        await provision(p, b, ["prod", "stage"], {}, moto);
         fs.copyFileSync(path.join(project.dir, "build-41.zip"), path.join(p.dir, "build-41.zip"));
         const github = await githubTokenService("main");
         t.teardown(github.close);

@@ -19,6 +19,8 @@ import { configOutputs, type DeployRoleOutputs } from "../../lib/outputs";
 import { buildServerPolicy } from "../../lib/policies";
 import { upstreamConfigOf } from "../../lib/stackFiles";
 import type { Backend } from "./backend";
+import { createLedgerTable } from "./ledger";
+import type { Moto } from "./moto";
 import { ROOT } from "./tools";
 
 export const STACKS = ["dev", "stage", "prod"] as const;
@@ -106,18 +108,24 @@ const deployRoleOutputs = (projectDir: string, override: Record<string, unknown>
     ...override,
 });
 
-/** Runs `up` for the given stacks of the scratch project on the backend. */
+/**
+ * Runs `up` for the given stacks of the scratch project on the backend; with the emulator, also
+ * makes each stack's ledger table there, as the program's Ledger component would.
+ */
 export async function provision(
     project: ScratchProject,
     backend: Backend,
     stacks: readonly string[] = STACKS,
     override: Record<string, unknown> = {},
+    emulator?: Moto,
 ): Promise<void> {
     for (const stackName of stacks) {
         const stack = await LocalWorkspace.createOrSelectStack(
             { stackName, projectName: "attini-gitops", program: deployRoleOutputs(project.dir, override) },
             { workDir: project.dir, envVars: backend.env, secretsProvider: "passphrase" },
         );
-        await stack.up();
+        const { outputs } = await stack.up();
+        const o = (k: string) => String(outputs[k]?.value ?? "");
+        if (emulator) await createLedgerTable(emulator, o("accountId"), o("region"), o("ledgerTableName"));
     }
 }

@@ -2,11 +2,15 @@
  * The shared fixture of the driver's integration tests: the emulator, a file backend, a scratch
  * project whose stacks are provisioned on it, the stand-in attini's report server, and the STS
  * front. `useWorld(test)` sets it up once per test file (ava runs each file in its own process)
- * and tears it down always; the bindings below are live once `test.before` has run.
+ * and tears it down always; the bindings below are live once `test.before` has run. Each test
+ * starts with empty ledgers.
  */
 import type { TestFn } from "ava";
+import { ledgerTableName } from "../../lib/ledger";
+import { loadStacks } from "../../lib/stackFiles";
 import { type Backend, fileBackend } from "./backend";
 import { ReportServer, StsFront } from "./driver";
+import { resetLedgers } from "./ledger";
 import { type Moto, startMoto } from "./moto";
 import { provision, type ScratchProject, STACKS, scratchProject } from "./project";
 import { pulumiCli } from "./tools";
@@ -32,7 +36,7 @@ export function useWorld(
         project = scratchProject(opts.edit);
         reports = await ReportServer.start();
         sts = await StsFront.start(moto);
-        await provision(project, backend, opts.stacks ?? STACKS);
+        await provision(project, backend, opts.stacks ?? STACKS, {}, moto);
         await opts.ready?.();
     });
     test.after.always(async () => {
@@ -42,8 +46,12 @@ export function useWorld(
         backend?.dispose();
         project?.dispose();
     });
-    test.beforeEach(() => {
+    test.beforeEach(async () => {
         reports.reset();
         sts.reset();
+        await resetLedgers(
+            moto,
+            loadStacks(project.dir).configs.map((c) => ({ ...c, ledgerTable: ledgerTableName(c) })),
+        );
     });
 }
