@@ -1,9 +1,11 @@
-// attini-gitops: one Attini deploy role per environment, trusted by the build server only.
+// attini-gitops: one Attini deploy role per environment, trusted by the build server only, and the
+// environment's deployment ledger, which only that role writes.
 // Run `pulumi up --stack <dev|stage|prod>` while logged in to that environment's account.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DeployRole, findAttiniPolicy } from "./components/deployRole";
 import { HistoryReader } from "./components/historyReader";
+import { Ledger } from "./components/ledger";
 import { assertAccount } from "./lib/accountGuard";
 import { requireStackConfig } from "./lib/config/validate";
 import { configFromEngine } from "./lib/engineConfig";
@@ -40,15 +42,20 @@ export = async () => {
         externalId,
         oidcProviderArn: deployRole.oidcProviderArn,
     });
+    // The deployment ledger: written only by the deploy role, read by the history reader, deleted by no one.
+    const ledger = new Ledger("ledger", { config, deployRoleArn: deployRole.role.arn });
+    // The deploy role is published once it can write its ledger: the table exists under its resource policy.
+    const deployRoleArn = pulumi.all([deployRole.roleArn, ledger.tableName]).apply(([arn]) => arn);
 
     // The contract with the CI driver (lib/outputs.ts), which reads these before each deploy.
     return {
         ...configOutputs(config, upstream),
-        deployRoleArn: deployRole.roleArn,
+        deployRoleArn,
         deployRoleName: deployRole.roleName,
         historyReaderArn: historyReader.roleArn,
+        ledgerTableName: ledger.tableName,
         buildServerPolicy: pulumi
-            .all([deployRole.roleArn, historyReader.roleArn])
+            .all([deployRoleArn, historyReader.roleArn])
             .apply(([d, r]) => JSON.stringify(buildServerPolicy([d], [r]))),
     } satisfies ProgramOutputs;
 };

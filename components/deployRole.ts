@@ -3,6 +3,7 @@ import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import { attiniPolicyArn } from "../lib/arns";
 import type { StackConfig } from "../lib/config/types";
+import { ledgerWriterStatement } from "../lib/ledger";
 import { GITHUB_OIDC_URL, STS_AUDIENCE, trustPolicy } from "../lib/policies";
 import { roleTags } from "../lib/tags";
 
@@ -40,7 +41,8 @@ export async function findAttiniPolicy(c: StackConfig): Promise<string> {
 /**
  * The Attini deploy role of one environment: `attini-deploy-role-<region>` with Attini's managed
  * policy `attini-cli-user-<region>` attached, trusted by the build server only (and optionally by
- * GitHub Actions jobs on this environment's branch), plus an optional CloudTrail trail.
+ * GitHub Actions jobs on this environment's branch), allowed to write its deployment ledger, plus
+ * an optional CloudTrail trail.
  */
 export class DeployRole extends pulumi.ComponentResource {
     public readonly role: aws.iam.Role;
@@ -90,6 +92,17 @@ export class DeployRole extends pulumi.ComponentResource {
                 { parent: this },
             ),
         );
+        // Its own deployment ledger (components/ledger.ts): read, add and complete records; nothing else.
+        ready.push(
+            new aws.iam.RolePolicy(
+                `${name}-ledger`,
+                {
+                    role: this.role.name,
+                    policy: JSON.stringify({ Version: "2012-10-17", Statement: [ledgerWriterStatement(c)] }),
+                },
+                { parent: this },
+            ),
+        );
 
         if (c.auditTrail) {
             // For accounts without an organization trail: records every AssumeRole of this role
@@ -108,7 +121,7 @@ export class DeployRole extends pulumi.ComponentResource {
             );
         }
 
-        // The ARN is only published once the role can deploy (policy attached, audit trail in place),
+        // The ARN is only published once the role can deploy (policies in place, audit trail too),
         // so the CI driver never picks up a half-made role.
         this.roleArn = pulumi.all([this.role.arn, ...ready.map((r) => r.urn)]).apply(([arn]) => arn);
         this.roleName = this.role.name;

@@ -9,6 +9,7 @@
  */
 import { deployDataTableArn } from "./arns";
 import type { StackConfig } from "./config/types";
+import { ledgerReaderStatement } from "./ledger";
 import type { PolicyDocument } from "./policies";
 
 /**
@@ -19,6 +20,8 @@ export function historyReaderPolicy(c: StackConfig): PolicyDocument {
     return {
         Version: "2012-10-17",
         Statement: [
+            // This environment's deployment ledger (lib/ledger.ts), read only: the one other table it reads.
+            ledgerReaderStatement(c),
             {
                 Sid: "ReadThisEnvironmentsDeployments",
                 Effect: "Allow",

@@ -25,7 +25,9 @@ export function ledgerTableName(c: Pick<StackConfig, "attiniEnvironment">): stri
 }
 
 /** ARN of the environment's ledger table. */
-export function ledgerTableArn(c: Pick<StackConfig, "partition" | "accountId" | "region" | "attiniEnvironment">): string {
+export function ledgerTableArn(
+    c: Pick<StackConfig, "partition" | "accountId" | "region" | "attiniEnvironment">,
+): string {
     return `arn:${c.partition}:dynamodb:${c.region}:${c.accountId}:table/${ledgerTableName(c)}`;
 }
 

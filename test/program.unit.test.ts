@@ -16,6 +16,14 @@ const one = (resources: Registered[], type: string, name?: string) => {
 };
 const DEPLOY_ROLE = "attini-deploy-role-eu-west-1";
 const READER = "attini-history-reader-eu-west-1";
+/** The one inline policy of the role named `role`. */
+const inlinePolicyOf = (resources: Registered[], role: string) =>
+    one(
+        resources.filter((r) => r.inputs.role === role),
+        "aws:iam/rolePolicy:RolePolicy",
+    );
+const ledgerArn = (account: string, env: string) =>
+    `arn:aws:dynamodb:eu-west-1:${account}:table/attini-gitops-ledger-${env}`;
 
 for (const s of SHIPPED) {
     test.serial(`Pulumi.${s.stack}.yaml: role, trust, Attini policy attachment and every output`, async (t) => {
@@ -55,9 +63,14 @@ for (const s of SHIPPED) {
         const reader = one(resources, "aws:iam/role:Role", READER);
         t.deepEqual(JSON.parse(reader.inputs.assumeRolePolicy).Statement, trust.Statement);
         t.is(reader.inputs.maxSessionDuration, undefined);
-        const readPolicy = one(resources, "aws:iam/rolePolicy:RolePolicy");
-        t.is(readPolicy.inputs.role, READER);
+        const readPolicy = inlinePolicyOf(resources, READER);
         t.deepEqual(JSON.parse(readPolicy.inputs.policy).Statement, [
+            {
+                Sid: "ReadThisEnvironmentsLedger",
+                Effect: "Allow",
+                Action: ["dynamodb:GetItem", "dynamodb:Query"],
+                Resource: ledgerArn(s.account, s.env),
+            },
             {
                 Sid: "ReadThisEnvironmentsDeployments",
                 Effect: "Allow",
@@ -134,6 +147,95 @@ for (const s of SHIPPED) {
             ],
         });
     });
+}
+
+for (const s of SHIPPED) {
+    test.serial(
+        `Pulumi.${s.stack}.yaml: the ledger table, kept by pulumi destroy; only the deploy role writes it`,
+        async (t) => {
+            const { outputs, resources, dependencies } = await runProgram(s.stack, engineConfigOf(s.stack), {
+                callerAccount: s.account,
+            });
+            const tableArn = ledgerArn(s.account, s.env);
+            const table = one(resources, "aws:dynamodb/table:Table");
+            t.like(table.inputs, {
+                name: `attini-gitops-ledger-${s.env}`,
+                billingMode: "PAY_PER_REQUEST",
+                hashKey: "distribution",
+                rangeKey: "entry",
+                deletionProtectionEnabled: true,
+                pointInTimeRecovery: { enabled: true },
+                serverSideEncryption: { enabled: true },
+            });
+            t.deepEqual(table.inputs.attributes, [
+                { name: "distribution", type: "S" },
+                { name: "entry", type: "S" },
+            ]);
+            t.deepEqual(table.inputs.tags, {
+                "attini-gitops:environment": s.env,
+                "attini-gitops:branch": s.branch,
+                "managed-by": "attini-gitops",
+            });
+            // pulumi destroy refuses while it is protected, and then leaves it in the account.
+            t.deepEqual(table.options, { protect: true, retainOnDelete: true });
+            t.is(one(resources, "attini-gitops:index:Ledger").name, "ledger");
+
+            // Its resource policy: no one deletes, no one but this stack's deploy role writes.
+            const policy = one(resources, "aws:dynamodb/resourcePolicy:ResourcePolicy");
+            t.is(policy.inputs.resourceArn, tableArn);
+            t.true(policy.options.retainOnDelete, "deleting the policy would lift the deny from a table that stays");
+            t.deepEqual(JSON.parse(policy.inputs.policy), {
+                Version: "2012-10-17",
+                Statement: [
+                    {
+                        Sid: "NothingDeletesTheLedger",
+                        Effect: "Deny",
+                        Principal: { AWS: "*" },
+                        Action: ["dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteTable"],
+                        Resource: tableArn,
+                    },
+                    {
+                        Sid: "OnlyTheDeployRoleWrites",
+                        Effect: "Deny",
+                        Principal: { AWS: "*" },
+                        Action: ["dynamodb:PutItem", "dynamodb:UpdateItem"],
+                        Resource: tableArn,
+                        Condition: { ArnNotEquals: { "aws:PrincipalArn": outputs.deployRoleArn } },
+                    },
+                ],
+            });
+            t.is(outputs.deployRoleArn, `arn:aws:iam::${s.account}:role/${DEPLOY_ROLE}`);
+
+            // The deploy role's grant: read and write this table, nothing else.
+            t.deepEqual(JSON.parse(inlinePolicyOf(resources, DEPLOY_ROLE).inputs.policy), {
+                Version: "2012-10-17",
+                Statement: [
+                    {
+                        Sid: "WriteThisEnvironmentsLedger",
+                        Effect: "Allow",
+                        Action: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                        Resource: tableArn,
+                    },
+                ],
+            });
+            t.is(outputs.ledgerTableName, table.inputs.name);
+
+            // Published once in place: the table's name once its resource policy is; the deploy role
+            // once it can write its ledger too (and, as before, once Attini's policy is attached).
+            const waitsFor = (output: string, type: string, name: string) =>
+                t.true(
+                    dependencies[output].some((urn) => urn.endsWith(`${type}::${name}`)),
+                    `${output} waits for ${name}: ${dependencies[output].join(", ")}`,
+                );
+            waitsFor("ledgerTableName", "aws:dynamodb/table:Table", "ledger");
+            waitsFor("ledgerTableName", "aws:dynamodb/resourcePolicy:ResourcePolicy", "ledger-policy");
+            for (const output of ["deployRoleArn", "buildServerPolicy"]) {
+                waitsFor(output, "aws:dynamodb/resourcePolicy:ResourcePolicy", "ledger-policy");
+                waitsFor(output, "aws:iam/rolePolicy:RolePolicy", "deploy-role-ledger");
+                waitsFor(output, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "deploy-role-attini-cli-user");
+            }
+        },
+    );
 }
 
 test.serial(
@@ -235,6 +337,12 @@ test.serial(
         const trail = one(resources, "awsx:cloudtrail:Trail");
         t.true(trail.inputs.includeGlobalServiceEvents);
         t.true(outputs.deployRoleArn.endsWith(":role/attini/attini-deploy-role-eu-west-1"));
+        // The ledger's one writer is the role as created, path included.
+        t.is(
+            JSON.parse(one(resources, "aws:dynamodb/resourcePolicy:ResourcePolicy").inputs.policy).Statement[1]
+                .Condition.ArnNotEquals["aws:PrincipalArn"],
+            outputs.deployRoleArn,
+        );
         t.true(outputs.externalIdRequired);
         t.false(JSON.stringify(outputs).includes("ext-id-4242"));
     },

@@ -16,6 +16,8 @@ export interface Registered {
     type: string;
     name: string;
     inputs: Record<string, Untyped>;
+    /** The resource options the engine would act on in `pulumi destroy` (the mocks' own args omit them). */
+    options: { protect?: boolean; retainOnDelete?: boolean };
 }
 
 export interface MockAws {
@@ -66,22 +68,41 @@ export function isSecretInput(v: unknown): v is { value: Untyped } {
     );
 }
 
+/**
+ * The URNs of the resources each output waits for (Output's own record of them), so a test can say
+ * that an output is published only once a resource exists.
+ */
+async function dependenciesOf(outputs: Record<string, unknown>): Promise<Record<string, string[]>> {
+    const entries = await Promise.all(
+        Object.entries(outputs).map(async ([k, v]) => {
+            const all = pulumi.Output.isInstance(v) ? await (v as Untyped).allResources() : new Set();
+            const urns = await Promise.all([...(all as Set<pulumi.Resource>)].map((r) => resolved(r.urn)));
+            return [k, urns.sort()] as const;
+        }),
+    );
+    return Object.fromEntries(entries);
+}
+
 export async function runProgram(
     stack: string,
     cfg: { config: Record<string, string>; secretKeys: string[] },
     aws: MockAws,
     resources: Registered[] = [],
-): Promise<{ outputs: Record<string, Untyped>; resources: Registered[] }> {
+): Promise<{ outputs: Record<string, Untyped>; resources: Registered[]; dependencies: Record<string, string[]> }> {
+    const options = new Map<string, Registered["options"]>();
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
-                resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+                const opts = options.get(`${args.type}::${args.name}`) ?? {};
+                resources.push({ type: args.type, name: args.name, inputs: args.inputs, options: opts });
                 const account = aws.callerAccount;
                 const state: Record<string, unknown> = { ...args.inputs };
                 if (args.type === "aws:iam/role:Role")
                     state.arn = `arn:aws:iam::${account}:role${args.inputs.path ?? "/"}${args.inputs.name}`;
                 if (args.type === "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
                     state.arn = `arn:aws:iam::${account}:oidc-provider/${String(args.inputs.url).replace(/^https:\/\//, "")}`;
+                if (args.type === "aws:dynamodb/table:Table")
+                    state.arn = `arn:aws:dynamodb:${cfg.config["aws:region"]}:${account}:table/${args.inputs.name}`;
                 return { id: `${args.name}-id`, state };
             },
             call(args) {
@@ -105,9 +126,21 @@ export async function runProgram(
         stack,
         false,
     );
+    // The mock monitor hands newResource no resource options: read protect and retainOnDelete off
+    // the registration request itself, before the mock sees it.
+    const monitor = pulumi.runtime.getMonitor() as Untyped;
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: Untyped, callback: Untyped) => {
+        options.set(`${req.getType()}::${req.getName()}`, {
+            protect: req.hasProtect() ? req.getProtect() : undefined,
+            retainOnDelete: req.hasRetainondelete() ? req.getRetainondelete() : undefined,
+        });
+        return register(req, callback);
+    };
     pulumi.runtime.setAllConfig(cfg.config, cfg.secretKeys);
     // require(), not import: index.ts is loaded after the mocks and the config above are in place.
     const program = require("../../index") as () => Promise<Record<string, unknown>>;
-    const outputs = await resolveAll(await program());
-    return { outputs, resources };
+    const raw = await program();
+    const [outputs, dependencies] = await Promise.all([resolveAll(raw), dependenciesOf(raw)]);
+    return { outputs, resources, dependencies };
 }
