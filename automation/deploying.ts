@@ -65,15 +65,40 @@ function resolveTarget(o: DeployOptions, s: Services): Target | Omit<Target, "st
 
 // --- 2. preflight (preflight.ts), and the local facts the ledger records -------------------------
 
-/** The checkout's commit, the content digest and the CI run: local, so a deploy that cannot be recorded stops before any AWS call. */
+/** The distribution's name and id, as the ledger keys and records them. */
+async function identityOf(c: Checked): Promise<{ distributionName: string; distributionId?: string }> {
+    let found: Awaited<ReturnType<typeof readAttiniConfig>>;
+    try {
+        found = await readAttiniConfig(c.distribution);
+    } catch (e) {
+        if (!(e instanceof ArtifactError)) throw e;
+        throw new DriverError(
+            Exit.USAGE,
+            `cannot tell which distribution this is: ${e.message}. Nothing was deployed.`,
+        );
+    }
+    if (!found.distributionName)
+        throw new DriverError(
+            Exit.USAGE,
+            `the distribution's ${found.file} has no distributionName, which Attini needs and the ledger records deploys by. Nothing was deployed.`,
+        );
+    return { distributionName: found.distributionName, distributionId: found.distributionId };
+}
+
+/**
+ * The checkout's commit, the content digest, the CI run and the distribution's name: local, so a
+ * deploy that cannot be recorded stops before any AWS call.
+ */
 interface LocalFacts {
     head: string;
     digest: string;
     run: CiRun;
+    distributionName: string;
+    distributionId?: string;
 }
 
-function localFacts(t: Target, c: Checked, s: Services): LocalFacts {
-    return { head: headCommit(t), digest: contentDigest(t, c), run: ciRun(s.env) };
+async function localFacts(t: Target, c: Checked, s: Services): Promise<LocalFacts> {
+    return { head: headCommit(t), digest: contentDigest(t, c), run: ciRun(s.env), ...(await identityOf(c)) };
 }
 
 /** In a dry run, which reads nothing: what the ledger would check. */
@@ -175,26 +200,6 @@ async function openSession(
 
 // --- 6. the ledger: newer wins, the lease, the hold, the run's record (ledgering.ts) ----------------
 
-/** The distribution's name and id, as the ledger keys and records them. */
-async function identityOf(c: Checked): Promise<{ distributionName: string; distributionId?: string }> {
-    let found: Awaited<ReturnType<typeof readAttiniConfig>>;
-    try {
-        found = await readAttiniConfig(c.distribution);
-    } catch (e) {
-        if (!(e instanceof ArtifactError)) throw e;
-        throw new DriverError(
-            Exit.USAGE,
-            `cannot tell which distribution this is: ${e.message}. Nothing was deployed.`,
-        );
-    }
-    if (!found.distributionName)
-        throw new DriverError(
-            Exit.USAGE,
-            `the distribution's ${found.file} has no distributionName, which Attini needs and the ledger records deploys by. Nothing was deployed.`,
-        );
-    return { distributionName: found.distributionName, distributionId: found.distributionId };
-}
-
 /** Claims the deploy in the environment's ledger, with the deploy role's credentials. */
 async function claimLedger(
     o: DeployOptions,
@@ -206,7 +211,6 @@ async function claimLedger(
     session: Session,
     s: Services,
 ): Promise<Claim> {
-    const identity = await identityOf(c);
     const store = s.aws.ledger(
         outputs.ledgerTableName,
         outputs.accountId,
@@ -217,7 +221,8 @@ async function claimLedger(
         store,
         {
             environment: outputs.attiniEnvironment,
-            ...identity,
+            distributionName: l.distributionName,
+            ...(l.distributionId ? { distributionId: l.distributionId } : {}),
             commit: l.head,
             branch: t.branch,
             digest: l.digest,
@@ -338,7 +343,7 @@ async function deployPhases(
     if (!("stack" in target)) return finish({ result: "unmapped", exitCode: Exit.OK });
     const checked = preflight(o, target, s);
     onExit(async () => checked.dispose());
-    const local = localFacts(target, checked, s);
+    const local = await localFacts(target, checked, s);
     const reads = startReads(o, target, checked, s, onExit);
     const resolved = await resolveRole(o, target, reads, s);
     const described = { ...describeDeploy(target, checked, reads, resolved), digest: local.digest };

@@ -260,7 +260,7 @@ test.serial(
         const w = new GitWorld(t);
         const ci = w.ci("dev");
         const zip = path.join(ci, "platform.zip");
-        fs.writeFileSync(zip, "PK\u0003\u0004 pretend this is the packaged distribution");
+        writeZip(zip, { "attini-config.yaml": "distributionName: platform\n" });
         const { createHash } = await import("node:crypto");
         const digest = createHash("sha256").update(fs.readFileSync(zip)).digest("hex");
         const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "dev" } });
