@@ -50,9 +50,12 @@ const CLASS_OF: Record<EnvironmentState, string> = {
 const short = (sha: string) => sha.slice(0, 10);
 const day = (now: number, time: number) => Math.floor((now - time) / 86_400);
 
+/** A time to the minute, UTC: `2026-11-27 09:15Z`. */
+const minute = (ms: number) => `${isoTime(ms).slice(0, 16).replace("T", " ")}Z`;
+
 /** One deployment in a few words: `<id> · <status> · <time>`. */
 function deployment(d: RecordedDeployment): string {
-    return `${d.distributionId ?? "(no id)"} · ${d.status} · ${isoTime(d.time)}`;
+    return `${d.distributionId ?? "(no id)"} · ${d.status} · ${minute(d.time)}`;
 }
 
 /** How far behind the branch, in words (raw text: escape it where it goes). */
@@ -120,10 +123,15 @@ function chart(report: StatusReport, behind: Record<string, Behind>): string {
         if (hotfixes > 0) label.push(mermaidText(`${plural(hotfixes, "commit")} only in ${l.downstream.branch}`));
         lines.push(`  ${id.get(l.upstream.stack)} -->|${mermaidLabel(label)}| ${id.get(l.downstream.stack)}`);
     }
-    lines.push(...CLASS_DEFS.map((c) => `  ${c}`));
-    report.environments.forEach((e) => {
-        lines.push(`  class ${id.get(e.stack)} ${CLASS_OF[environmentState(e, behind[e.stack])]}`);
-    });
+    const classes = report.environments.map((e) => CLASS_OF[environmentState(e, behind[e.stack])]);
+    lines.push(...CLASS_DEFS.filter((c) => classes.includes(c.split(" ")[1])).map((c) => `  ${c}`));
+    for (const c of new Set(classes))
+        lines.push(
+            `  class ${report.environments
+                .filter((_, i) => classes[i] === c)
+                .map((e) => id.get(e.stack))
+                .join(",")} ${c}`,
+        );
     return mermaidBlock(lines);
 }
 
@@ -198,7 +206,7 @@ export function statusMarkdown(report: StatusReport, behind: Record<string, Behi
     if (warnings.length > 0) out.push("", ...warnings);
     out.push(
         "",
-        `<sub>attini-gitops status at ${oneLine(isoTime(now * 1000), 40)}. The commit at deploy time is the branch's newest commit committed before the deployment started (Attini records no commit). "Would pass" is the git gate on the whole tree, as for a .zip; a folder is judged on its own content.</sub>`,
+        `<sub>attini-gitops status at ${oneLine(minute(now * 1000), 40)}. The commit at deploy time is the branch's newest commit committed before the deployment started (Attini records no commit). "Would pass" is the git gate on the whole tree, as for a .zip; a folder is judged on its own content.</sub>`,
     );
     return out.join("\n");
 }
