@@ -4,6 +4,8 @@
 // people (commit subjects, branch names, ids, Attini's messages) that must leave the Markdown and
 // the diagram as they were.
 
+import * as fs from "node:fs";
+import * as path from "node:path";
 import test from "ava";
 import { behindAt } from "../automation/behind";
 import { deployMarkdown } from "../automation/deploySummary";
@@ -13,6 +15,7 @@ import { formatStatus } from "../automation/statusText";
 import { code, markdownText, mermaidText, oneLine, runLink } from "../automation/summaryMarkdown";
 import { chain, deployOutcomes, NOW } from "./support/chain";
 import { mermaidBlocks, parseMermaid } from "./support/mermaid";
+import { ROOT } from "./support/tools";
 
 const statusOf = (text?: (s: string) => string) => {
     const { report, behind } = chain(text);
@@ -57,6 +60,13 @@ test("deploy summaries for every outcome (snapshots), each diagram parsed by Mer
         deployMarkdown(o.deployed),
         /\| CI run \| \[https.*\]\(https:\/\/github\.com\/acme\/platform\/actions\/runs\/42\) \|/,
     );
+});
+
+test("the README's example chart, from the demo's status, is a diagram Mermaid parses", async (t) => {
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const blocks = mermaidBlocks(readme);
+    t.is(blocks.length, 1);
+    t.is(await parseMermaid(blocks[0]), "flowchart-v2");
 });
 
 test("Mermaid's parser is really used: a broken diagram fails", async (t) => {
