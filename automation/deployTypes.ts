@@ -80,6 +80,8 @@ export interface DeployOptions extends PreflightOptions {
     leaseWaitMs: number;
     json: boolean;
     cwd: string;
+    /** Told where the deploy goes as soon as that is known, for a summary of a deploy that then stops. */
+    onTarget?: (t: Pick<Target, "branch" | "branchSource"> & { stack?: StackConfig }) => void;
 }
 
 export interface DeploySummary {

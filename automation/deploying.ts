@@ -334,6 +334,7 @@ async function deployPhases(
 ): Promise<DeploySummary> {
     const started = Date.now();
     const target = resolveTarget(o, s);
+    o.onTarget?.(target);
     const finish = (rest: Omit<DeploySummary, "durationMs" | "branch" | "branchSource">): DeploySummary => ({
         branch: target.branch,
         branchSource: target.branchSource,

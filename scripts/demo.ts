@@ -17,9 +17,10 @@ import { jobEnv } from "../test/support/driver";
 import { startMoto } from "../test/support/moto";
 import { git, provision, scratchProject } from "../test/support/project";
 import { CLI, pulumiCli } from "../test/support/tools";
+import { heading } from "./terminal";
 
 function step(title: string): void {
-    process.stdout.write(`\n\x1b[1m== ${title}\x1b[0m\n`);
+    process.stdout.write(heading(title, process.stdout));
 }
 
 async function main(): Promise<number> {
@@ -113,6 +114,9 @@ async function main(): Promise<number> {
         git(project.dir, "update-ref", "-m", "push", "refs/remotes/origin/main", "HEAD");
         await run(["status", "--distribution-name", "platform"]);
         await run(["deploy", "distribution/platform"], { BRANCH: "main" }, 7);
+
+        step("the same status as a CI job summary (status --format markdown): a Mermaid chart, then tables");
+        await run(["status", "--distribution-name", "platform", "--format", "markdown"]);
 
         step("a push to a feature branch maps to no environment");
         await run(["deploy", "distribution/platform", "--branch", "feature/login"], {}, 3);

@@ -90,7 +90,7 @@ build_emulator() {
     log "compiling the test-only emulator interceptor into $dir"
     rm -rf "$dir"
     mkdir -p "$dir/classes"
-    javac -nowarn -d "$dir/classes" -cp "$JAR" "$EMULATOR_SRC"/*.java >&2
+    run_logged attini-emulator "compiling the emulator interceptor" javac -nowarn -d "$dir/classes" -cp "$JAR" "$EMULATOR_SRC"/*.java
     while read -r svc; do
       [ -n "$svc" ] || continue
       mkdir -p "$dir/classes/software/amazon/awssdk/services/$svc"
@@ -132,7 +132,7 @@ if [ ! -f "$DEST_DIR/.complete" ]; then
     tar -xzf "$SHARED_TARBALL" -C "$work"
   else
     log "no ATTINI_CLI_SOURCE and no $SHARED_TARBALL: cloning $REPO_URL at $ATTINI_COMMIT"
-    if ! timeout 300 git clone -q "$REPO_URL" "$work/src" >&2 || ! git -C "$work/src" checkout -q "$ATTINI_COMMIT" >&2; then
+    if ! run_logged attini-clone "cloning the Attini CLI" timeout 300 git clone -q "$REPO_URL" "$work/src" || ! git -C "$work/src" checkout -q "$ATTINI_COMMIT" >&2; then
       log "could not get the Attini CLI source. Set ATTINI_CLI_SOURCE to a source tree or tarball of commit $ATTINI_COMMIT, or ATTINI_BIN to an attini executable."
       exit 1
     fi
@@ -146,7 +146,7 @@ if [ ! -f "$DEST_DIR/.complete" ]; then
     exit 1
   fi
   # The GraalVM profile of the Micronaut parent brings the GraalVM SDK that a plain build lacks.
-  (cd "$src" && mvn -B -q -Dstyle.color=never -Pgraalvm -DskipTests package >&2)
+  (cd "$src" && run_logged attini-build "building the Attini CLI with Maven" mvn -B -q -Dstyle.color=never -Pgraalvm -DskipTests package)
   built="$(find "$src/target" -maxdepth 1 -name 'attini-cli-*.jar' ! -name 'original-*' -print -quit)"
   [ -n "$built" ] || { log "the Maven build made no attini-cli jar"; exit 1; }
   version="$(java -jar "$built" --version 2>/dev/null | tail -n1 || true)"

@@ -28,8 +28,11 @@ fi
 log "installing moto[server]==$MOTO_VERSION and awscli==$AWSCLI_VERSION into $VENV"
 rm -rf "$VENV"
 mkdir -p "$(dirname "$VENV")"
-"$PYTHON" -m venv "$VENV" >&2
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" "awscli==$AWSCLI_VERSION" >&2
+install_tools() {
+  "$PYTHON" -m venv "$VENV" &&
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" "awscli==$AWSCLI_VERSION"
+}
+run_logged moto-install "installing moto and the AWS CLI" install_tools
 touch "$VENV/.complete"
 log "installed moto $MOTO_VERSION and AWS CLI $AWSCLI_VERSION"
 echo "$BIN"

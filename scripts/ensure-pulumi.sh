@@ -78,12 +78,17 @@ package tools
 import _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
 GO
 export GOFLAGS="-mod=mod"
-go mod tidy -e >&2 2>&1 || true
-go get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@v$PULUMI_VERSION" >&2
-mkdir -p "$DEST_DIR/bin.tmp"
-CGO_ENABLED=0 go build -trimpath \
-  -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
-  -o "$DEST_DIR/bin.tmp/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >&2
+# Go's own output (hundreds of "go: downloading" lines) goes to the build log, not the terminal.
+# (run_logged runs it where set -e does not apply: each step is chained.)
+build() {
+  { go mod tidy -e || true; } &&
+  go get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@v$PULUMI_VERSION" &&
+  mkdir -p "$DEST_DIR/bin.tmp" &&
+  CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
+    -o "$DEST_DIR/bin.tmp/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+}
+run_logged pulumi-build "building pulumi v$PULUMI_VERSION" build
 rm -rf "$DEST_DIR/bin"
 mv "$DEST_DIR/bin.tmp" "$DEST_DIR/bin"
 got="$(cli_version "$DEST")"

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import test, { type ExecutionContext } from "ava";
 import { Exit } from "../automation/errors";
 import { jobEnv, runCli } from "./support/driver";
+import { mermaidBlocks, parseMermaid } from "./support/mermaid";
 import { scratchProject } from "./support/project";
 import { pulumiCli } from "./support/tools";
 import { backend, moto, project, useWorld } from "./support/world";
@@ -173,4 +174,81 @@ test("plan reads many stacks' outputs with no more Pulumi CLIs at once than the 
     t.is(events.filter((e) => e.startsWith("start")).length, 15, "one read per stack");
     t.true(most <= os.availableParallelism(), `${most} CLIs at once on ${os.availableParallelism()} cores`);
     t.true(most >= 1);
+});
+
+test("in GitHub Actions, deploy and status append their Markdown summary to $GITHUB_STEP_SUMMARY; --json stays one document; an unwritable --summary-file is a warning", async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-summary-"));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const step = path.join(dir, "step-summary.md");
+    fs.writeFileSync(step, "# an earlier step's summary\n");
+    const github = {
+        GITHUB_ACTIONS: "true",
+        GITHUB_EVENT_NAME: "push",
+        GITHUB_REF: "refs/heads/dev",
+        GITHUB_STEP_SUMMARY: step,
+        GITHUB_SERVER_URL: "https://github.com",
+        GITHUB_REPOSITORY: "acme/platform",
+        GITHUB_RUN_ID: "42",
+    };
+    const oneJson = (stdout: string) => {
+        t.is(stdout.trim().split("\n").length, 1, stdout);
+        return JSON.parse(stdout);
+    };
+
+    const d = await cli(t, ["deploy", project.distribution, "--dry-run", "--json"], project.dir, github);
+    t.is(d.code, 0, d.stderr);
+    t.is(oneJson(d.stdout).result, "dry-run");
+    let summary = fs.readFileSync(step, "utf8");
+    t.true(summary.startsWith("# an earlier step's summary\n## attini-gitops deploy: dry run to dev\n"), summary);
+    t.regex(summary, /\| CI run \| \[.*\]\(https:\/\/github\.com\/acme\/platform\/actions\/runs\/42\) \|/);
+
+    const s = await cli(t, ["status", "--json"], project.dir, github);
+    t.is(s.code, 0, s.stderr);
+    t.truthy(oneJson(s.stdout).environments);
+    summary = fs.readFileSync(step, "utf8");
+    t.regex(summary, /## attini-gitops deploy: dry run to dev[\s\S]*## Promotion chain/);
+    const blocks = mermaidBlocks(summary);
+    t.is(blocks.length, 2);
+    for (const b of blocks) t.is(await parseMermaid(b), "flowchart-v2");
+
+    // --no-step-summary: the file is left alone.
+    const quiet = await cli(t, ["status", "--json", "--no-step-summary"], project.dir, github);
+    t.is(quiet.code, 0, quiet.stderr);
+    t.is(fs.readFileSync(step, "utf8"), summary);
+
+    // A summary file that cannot be written: a warning, and the same exit code and JSON.
+    const bad = path.join(dir, "no-such-folder", "summary.md");
+    const warned = await cli(
+        t,
+        ["deploy", project.distribution, "--dry-run", "--json", "--summary-file", bad],
+        project.dir,
+        github,
+    );
+    t.is(warned.code, 0, warned.stderr);
+    t.is(oneJson(warned.stdout).result, "dry-run");
+    t.regex(warned.stderr, /warning: the summary could not be written to --summary-file .*no-such-folder/);
+
+    // A deploy that stops still leaves its summary, with the reason, and its own exit code.
+    const file = path.join(dir, "unmapped.md");
+    const unmapped = await cli(
+        t,
+        ["deploy", project.distribution, "--branch", "feature/x", "--summary-file", file],
+        project.dir,
+        {},
+    );
+    t.is(unmapped.code, Exit.UNMAPPED_BRANCH);
+    const md = fs.readFileSync(file, "utf8");
+    t.regex(md, /^## attini-gitops deploy: stopped\n/);
+    t.regex(md, /\| result \| \*\*stopped\*\* \(exit 3\) \|/);
+    t.regex(md, /> .*feature\/x/);
+    t.is(await parseMermaid(mermaidBlocks(md)[0]), "flowchart-v2");
+
+    // Outside GitHub Actions nothing is appended; --format markdown prints the summary on stdout.
+    const before = fs.readFileSync(step, "utf8");
+    const m = await cli(t, ["status", "--format", "markdown"], project.dir, { GITHUB_STEP_SUMMARY: step });
+    t.is(m.code, 0, m.stderr);
+    t.regex(m.stdout, /^## Promotion chain\n/);
+    t.is(await parseMermaid(mermaidBlocks(m.stdout)[0]), "flowchart-v2");
+    t.is(fs.readFileSync(step, "utf8"), before);
+    t.is((await cli(t, ["status", "--format", "html"])).code, Exit.USAGE);
 });

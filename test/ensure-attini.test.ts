@@ -31,6 +31,8 @@ function sandbox(t: ExecutionContext, tools: string[]) {
         "mkdir",
         "cut",
         "sha256sum",
+        "sleep",
+        "tail",
         "gzip",
         "git",
         "tar",

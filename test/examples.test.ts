@@ -102,7 +102,12 @@ for (const ex of EXAMPLES) {
             args.some((a) => a.includes("$")),
             `unresolved variable in ${args.join(" ")}`,
         );
+        // Every example publishes the deploy's summary: GitHub's on the job's page, the others as an artifact.
+        const github = ex.ci.GITHUB_ACTIONS === "true";
+        t.true(github || args.includes("--summary-file"), "publishes the summary");
         const job = jobEnv({ moto, backend, extra: ex.ci });
+        const stepSummary = path.join(job.tmp, "step-summary.md");
+        if (github) job.env.GITHUB_STEP_SUMMARY = stepSummary;
         t.teardown(() => {
             project.dispose();
             backend.dispose();
@@ -122,6 +127,8 @@ for (const ex of EXAMPLES) {
                   }
                 : {}),
         });
+        const summary = github ? stepSummary : path.join(project.dir, args[args.indexOf("--summary-file") + 1]);
+        t.regex(fs.readFileSync(summary, "utf8"), new RegExp(`^## attini-gitops deploy: dry run to ${ex.stack}\n`));
         if (ex.zip && args.includes(vars.PLATFORM_SHA256)) {
             const other = await runCli(
                 [...args.map((a) => (a === vars.PLATFORM_SHA256 ? "f".repeat(64) : a)), "--dry-run"],

@@ -2,9 +2,11 @@
 import { DEFAULT_KILL_GRACE_MS } from "../attiniProcess";
 import { DEFAULT_AWS_TIMEOUTS } from "../awsCall";
 import { type DeploySummary, deploy } from "../deploying";
-import { Exit, usage } from "../errors";
+import { type DeployOutcome, type DeployTarget, deployMarkdown } from "../deploySummary";
+import { DriverError, Exit, usage } from "../errors";
 import { DEFAULT_LEASE_TTL_MS, DEFAULT_LEASE_WAIT_MS, LEASE_TTL_RANGE_MS } from "../leasing";
 import { DEFAULT_OUTPUTS_TIMEOUT_MS } from "../outputs";
+import { ciRunUrl, publishSummary, SUMMARY_HELP, SUMMARY_OPTIONS, summaryDestinations } from "../summaryOutput";
 import {
     awsTimeouts,
     COMMON,
@@ -80,8 +82,12 @@ Options:
   --lease-ttl DURATION   how long the lease outlives a killed deploy (default 60s; 3s to 10m)
   --dry-run              resolve everything and print the attini command; call neither STS nor attini
   --json                 print one JSON summary on stdout (attini's output goes to stderr)
+${SUMMARY_HELP}
   --cwd DIR              the project folder (default: the current one, or above)
   -h, --help             this help
+
+In GitHub Actions the summary (branch → stack → account, each gate's verdict and reason, attini's
+result, the duration, the run) is appended to $GITHUB_STEP_SUMMARY, whatever the outcome.
 
 ${EXIT_CODES}`,
     options: {
@@ -108,6 +114,7 @@ ${EXIT_CODES}`,
         "release-hold": { type: "boolean" },
         "lease-ttl": { type: "string" },
         "lease-wait": { type: "string" },
+        ...SUMMARY_OPTIONS,
     },
     takesArguments: true,
     async run(values, positionals, extra, ctx) {
@@ -116,36 +123,72 @@ ${EXIT_CODES}`,
                 `deploy takes one DISTRIBUTION_PATH (got ${positionals.length}); pass attini's own arguments after --`,
             );
         const externalId = externalIdOf(values, ctx);
-        const summary: DeploySummary = await deploy(
-            {
-                distributionPath: positionals[0] ?? ".",
-                extraArgs: extra,
-                branch: text(values, "branch"),
-                stack: text(values, "stack"),
-                allowUnmapped: flag(values, "allow-unmapped"),
-                attiniBin: text(values, "attini-bin") ?? ctx.env.ATTINI_BIN ?? "attini",
-                externalId,
-                githubOidc: flag(values, "github-oidc"),
-                staticCredentials: flag(values, "static-credentials"),
-                remote: text(values, "remote") ?? "origin",
-                skipPromotionCheck: flag(values, "skip-promotion-check"),
-                expectSha256: text(values, "expect-sha256"),
-                durationSeconds: durationSeconds(values, "duration", 3600),
-                sessionName: text(values, "session-name"),
-                timeoutSeconds: durationSeconds(values, "timeout", 0),
-                killGraceMs: durationMs(values, "kill-grace", DEFAULT_KILL_GRACE_MS),
-                outputsTimeoutMs: durationMs(values, "outputs-timeout", DEFAULT_OUTPUTS_TIMEOUT_MS),
-                aws: awsTimeouts(values, DEFAULT_AWS_TIMEOUTS),
-                dryRun: flag(values, "dry-run"),
-                allowRollback: flag(values, "allow-rollback"),
-                releaseHold: flag(values, "release-hold"),
-                leaseTtlMs: leaseTtl(values),
-                leaseWaitMs: durationMs(values, "lease-wait", DEFAULT_LEASE_WAIT_MS),
-                json: ctx.json,
-                cwd: ctx.cwd,
-            },
-            servicesOf(ctx),
+        const started = Date.now();
+        const outcome: DeployOutcome = {
+            distribution: positionals[0] ?? ".",
+            durationMs: 0,
+            runUrl: ciRunUrl(ctx.env),
+        };
+        const onTarget = (t: DeployTarget) => {
+            outcome.target = { branch: t.branch, branchSource: t.branchSource, stack: t.stack };
+        };
+        const destinations = summaryDestinations(
+            { summaryFile: text(values, "summary-file"), noStepSummary: flag(values, "no-step-summary") },
+            ctx.env,
         );
+        const publish = () =>
+            publishSummary(
+                destinations,
+                () => deployMarkdown({ ...outcome, durationMs: Date.now() - started }),
+                ctx.log,
+            );
+        let summary: DeploySummary;
+        try {
+            summary = await deploy(
+                {
+                    distributionPath: positionals[0] ?? ".",
+                    extraArgs: extra,
+                    branch: text(values, "branch"),
+                    stack: text(values, "stack"),
+                    allowUnmapped: flag(values, "allow-unmapped"),
+                    attiniBin: text(values, "attini-bin") ?? ctx.env.ATTINI_BIN ?? "attini",
+                    externalId,
+                    githubOidc: flag(values, "github-oidc"),
+                    staticCredentials: flag(values, "static-credentials"),
+                    remote: text(values, "remote") ?? "origin",
+                    skipPromotionCheck: flag(values, "skip-promotion-check"),
+                    expectSha256: text(values, "expect-sha256"),
+                    durationSeconds: durationSeconds(values, "duration", 3600),
+                    sessionName: text(values, "session-name"),
+                    timeoutSeconds: durationSeconds(values, "timeout", 0),
+                    killGraceMs: durationMs(values, "kill-grace", DEFAULT_KILL_GRACE_MS),
+                    outputsTimeoutMs: durationMs(values, "outputs-timeout", DEFAULT_OUTPUTS_TIMEOUT_MS),
+                    aws: awsTimeouts(values, DEFAULT_AWS_TIMEOUTS),
+                    dryRun: flag(values, "dry-run"),
+                    allowRollback: flag(values, "allow-rollback"),
+                    releaseHold: flag(values, "release-hold"),
+                    leaseTtlMs: leaseTtl(values),
+                    leaseWaitMs: durationMs(values, "lease-wait", DEFAULT_LEASE_WAIT_MS),
+                    json: ctx.json,
+                    cwd: ctx.cwd,
+                    onTarget,
+                },
+                servicesOf(ctx),
+            );
+        } catch (e) {
+            outcome.stopped =
+                e instanceof DriverError
+                    ? { exitCode: e.exitCode, message: e.message, details: e.details }
+                    : {
+                          exitCode: Exit.INTERNAL,
+                          message: `internal error: ${(e as Error)?.message ?? String(e)}`,
+                          details: {},
+                      };
+            publish();
+            throw e;
+        }
+        outcome.summary = summary;
+        publish();
         if (ctx.json) ctx.print(ctx.redactor.scrub(JSON.stringify(summary)));
         return summary.exitCode;
     },

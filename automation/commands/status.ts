@@ -1,9 +1,17 @@
-/** `attini-gitops status`: its options and help; the work is automation/statusReport.ts and statusText.ts. */
+/**
+ * `attini-gitops status`: its options and help; the work is automation/statusReport.ts, written
+ * out by statusText.ts (text) or statusMarkdown.ts (markdown, and the CI job summary).
+ */
 import { ArtifactError, readAttiniConfig } from "../attiniConfig";
 import { DEFAULT_AWS_TIMEOUTS } from "../awsCall";
+import { behindBranches } from "../behind";
 import { usage } from "../errors";
+import { gitIn } from "../git";
+import { findProjectDir } from "../project";
+import { statusMarkdown } from "../statusMarkdown";
 import { status } from "../statusReport";
 import { formatStatus, SHOWN_COMMITS } from "../statusText";
+import { publishSummary, SUMMARY_HELP, SUMMARY_OPTIONS, summaryDestinations } from "../summaryOutput";
 import { awsTimeouts, COMMON, type Command, externalIdOf, flag, servicesOf, text } from "./command";
 
 /** The distributionName in a distribution's attini-config, for `status --dist`. */
@@ -22,7 +30,8 @@ async function distributionNameOf(dist: string): Promise<string> {
 export const statusCommand: Command = {
     summary: `  status                per environment: branch tip beside the last deployment Attini recorded;
                         per promotion link: commits waiting, hotfixes and cherry-picks, equal trees`,
-    help: `Usage: attini-gitops status [--distribution-name NAME | --dist PATH] [--remote NAME] [--all] [--json] [--cwd DIR]
+    help: `Usage: attini-gitops status [--distribution-name NAME | --dist PATH] [--remote NAME] [--all]
+                            [--format text|markdown | --json] [--summary-file PATH] [--no-step-summary] [--cwd DIR]
 
 For each environment: its branch tip (the local clone's remote-tracking branch; run git fetch
 first) beside the last deployment of the distribution that Attini recorded there (its id, time
@@ -47,7 +56,12 @@ Options:
   --aws-request-timeout DURATION  longest wait per AWS request (default 10s)
   --remote NAME             the git remote whose branches are compared (default origin)
   --all                     list every commit
-  --json                    {"environments": [...], "links": [...]}`,
+  --format text|markdown    text (the default), or Markdown: the promotion chain as a Mermaid
+                            flowchart, then the same facts as tables
+  --json                    {"environments": [...], "links": [...]}
+${SUMMARY_HELP}
+
+In GitHub Actions the Markdown summary is appended to $GITHUB_STEP_SUMMARY, whatever --format says.`,
     options: {
         ...COMMON,
         remote: { type: "string" },
@@ -57,10 +71,16 @@ Options:
         "external-id": { type: "string" },
         "aws-timeout": { type: "string" },
         "aws-request-timeout": { type: "string" },
+        format: { type: "string" },
+        ...SUMMARY_OPTIONS,
     },
     async run(values, _positionals, _extra, ctx) {
         if (values["distribution-name"] !== undefined && values.dist !== undefined)
             throw usage("status: pass --distribution-name or --dist, not both");
+        const format = text(values, "format") ?? "text";
+        if (format !== "text" && format !== "markdown")
+            throw usage(`status --format ${JSON.stringify(format)}: use text or markdown (or --json)`);
+        if (ctx.json && text(values, "format") !== undefined) throw usage("status: pass --format or --json, not both");
         const externalId = externalIdOf(values, ctx);
         const dist = text(values, "dist");
         const report = await status(
@@ -75,11 +95,24 @@ Options:
             },
             servicesOf(ctx),
         );
-        ctx.print(
-            ctx.redactor.scrub(
-                ctx.json ? JSON.stringify(report) : formatStatus(report, undefined, flag(values, "all")),
-            ),
+        const now = Math.floor(Date.now() / 1000);
+        const destinations = summaryDestinations(
+            { summaryFile: text(values, "summary-file"), noStepSummary: flag(values, "no-step-summary") },
+            ctx.env,
         );
+        const remote = text(values, "remote") ?? "origin";
+        let markdown: string | undefined;
+        const asMarkdown = () => {
+            markdown ??= statusMarkdown(report, behindBranches(gitIn(findProjectDir(ctx.cwd)), remote, report), now);
+            return markdown;
+        };
+        publishSummary(destinations, asMarkdown, ctx.log);
+        const out = ctx.json
+            ? JSON.stringify(report)
+            : format === "markdown"
+              ? asMarkdown()
+              : formatStatus(report, now, flag(values, "all"));
+        ctx.print(ctx.redactor.scrub(out));
         return 0;
     },
 };
