@@ -11,7 +11,7 @@ import { resolveCommit } from "./branch";
 import { CredentialEndpoint } from "./credentialEndpoint";
 import type { Checked, DeployOptions, Target } from "./deployTypes";
 import { DriverError, Exit } from "./errors";
-import { readStackHistory } from "./history";
+import { stackReader } from "./history";
 import { type Caller, type RoleAccess, roleAccess, sessionTags } from "./roleSession";
 import type { Services } from "./services";
 import { applyVerifiedGate, type VerifiedGateReport } from "./verifiedGate";
@@ -59,7 +59,14 @@ function startEndpoint(o: DeployOptions, s: Services, onExit: OnExit): Promise<C
 }
 
 /** Starts every read that waits on something outside this process, so that the waits overlap. */
-export function startReads(o: DeployOptions, t: Target, c: Checked, s: Services, onExit: OnExit): Reads {
+export function startReads(
+    o: DeployOptions,
+    t: Target,
+    c: Checked,
+    digest: string,
+    s: Services,
+    onExit: OnExit,
+): Reads {
     const { stack, upstream } = t;
     const endpoint = startEndpoint(o, s, onExit);
     // The stack's outputs, and its upstream's: the settings that decide what may deploy are taken
@@ -93,32 +100,32 @@ export function startReads(o: DeployOptions, t: Target, c: Checked, s: Services,
         // A running job may ask GitHub for a fresh ID token at any time: each set gets its own.
         o.githubOidc ? { githubToken: await s.githubIdToken(deadline) } : { source: await source };
     const step = (region: string) => awsStep(o.aws, region, (line) => s.log.info(line));
-    // The verified gate reads the upstream record once the outputs have confirmed which upstream
-    // that is (in a dry run, which reads nothing, at once).
+    // The verified gate reads the upstream record and ledger, on one reader session, once the
+    // outputs have confirmed which upstream that is (in a dry run, which reads nothing, at once).
     const verified = upstream
         ? settled(
-              outputs.then((read) =>
-                  read.ok || o.dryRun
-                      ? applyVerifiedGate({
-                            stack,
-                            upstream,
-                            distribution: c.distribution,
-                            kind: c.kind,
-                            skip: o.skipPromotionCheck,
-                            dryRun: o.dryRun,
-                            log: (l) => s.log.info(l),
-                            readHistory: async (distributionName, distributionId) =>
-                                readStackHistory(
-                                    s.aws,
-                                    upstream,
-                                    access,
-                                    await caller(awsDeadline(o.aws)),
-                                    step(upstream.region),
-                                    { distributionName, until: (d) => d.distributionId === distributionId },
-                                ),
-                        })
-                      : undefined,
-              ),
+              outputs.then((read) => {
+                  if (!read.ok && !o.dryRun) return undefined;
+                  const reader = stackReader(
+                      s.aws,
+                      upstream,
+                      access,
+                      (ctx) => caller(ctx.deadline),
+                      () => step(upstream.region),
+                  );
+                  return applyVerifiedGate({
+                      stack,
+                      upstream,
+                      distribution: c.distribution,
+                      kind: c.kind,
+                      digest,
+                      skip: o.skipPromotionCheck,
+                      dryRun: o.dryRun,
+                      log: (l) => s.log.info(l),
+                      readHistory: (distributionName, until) => reader.history({ distributionName, until }),
+                      readLedger: (distributionName, d) => reader.ledgerRun(distributionName, (r) => r.digest === d),
+                  });
+              }),
           )
         : undefined;
     return { outputs, endpoint, verified, access, commit, caller, step };

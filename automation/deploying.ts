@@ -345,7 +345,7 @@ async function deployPhases(
     const checked = preflight(o, target, s);
     onExit(async () => checked.dispose());
     const local = await localFacts(target, checked, s);
-    const reads = startReads(o, target, checked, s, onExit);
+    const reads = startReads(o, target, checked, local.digest, s, onExit);
     const resolved = await resolveRole(o, target, reads, s);
     const described = { ...describeDeploy(target, checked, reads, resolved), digest: local.digest };
     if (o.dryRun) {

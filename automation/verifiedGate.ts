@@ -1,13 +1,24 @@
 /**
- * The verified promotion gate: a .zip distribution that carries a distributionId goes to a
- * promoted environment (prod) only if Attini's own record in the upstream environment (stage)
- * shows a successful deployment of that same distributionId. The git-based gate (promotion.ts)
- * still runs beside it (gitGate.ts); this one checks the artifact itself, by Attini's record.
+ * The verified promotion gate: a distribution goes to a promoted environment (prod) only if two
+ * witnesses in the upstream environment (stage), read with its history reader, agree that this
+ * content succeeded there: its ledger holds a deployed run of the same content digest (a .zip's
+ * bytes, a folder's committed tree; verifiedContent.ts), and Attini's own record shows that
+ * deployment succeeded (by distributionId for a .zip that has one, else the deployment the
+ * ledger's run made). The git gate (gitGate.ts) still runs beside it.
  */
 import type { StackConfig } from "../lib/config/types";
 import { ArtifactError, readAttiniConfig } from "./attiniConfig";
 import { describeDeployment, HistoryUnreadable, isoTime, type RecordedDeployment } from "./deployments";
 import { object } from "./gateMode";
+import type { LedgerRun } from "./ledgerTypes";
+import {
+    attiniDeploymentOf,
+    CLOCK_SKEW_MS,
+    type ContentCase,
+    contentCase,
+    contentSays,
+    windowSays,
+} from "./verifiedContent";
 
 /** What the upstream record says about the distributionId being promoted. */
 export type VerifiedCase = "succeeded" | "failed" | "running" | "never-deployed" | "other-id";
@@ -47,9 +58,14 @@ export interface VerifiedGateReport {
     upstream: { stack: string; attiniEnvironment: string; accountId: string };
     distributionName?: string;
     distributionId?: string;
+    /** Attini's record: by distributionId for a .zip with one, else the deployment the ledger's run made. */
     case?: VerifiedCase;
     matched?: RecordedDeployment;
     last?: RecordedDeployment;
+    /** The upstream ledger's word on this content. */
+    content?: { digest: string; case: ContentCase; run?: LedgerRun };
+    /** What each witness said, in words (the ledger's first). */
+    says?: string[];
     /** Why it did not pass, in words. */
     reason?: string;
 }
@@ -57,17 +73,27 @@ export interface VerifiedGateReport {
 export interface VerifiedGateOptions {
     stack: StackConfig;
     upstream: StackConfig;
-    /** The distribution path, and whether it is a folder or a .zip. */
+    /** The distribution path, whether it is a folder or a .zip, and its content digest (ledgering.ts). */
     distribution: string;
     kind: "folder" | "zip";
+    digest: string;
     skip: boolean;
     dryRun: boolean;
-    /** Reads the upstream environment's deployments of the distribution, newest first, at least up to the first with this id. */
-    readHistory: (distributionName: string, distributionId: string) => Promise<RecordedDeployment[]>;
+    /** Reads the upstream environment's Attini deployments of the distribution, newest first, at least up to the first `until` accepts. */
+    readHistory: (distributionName: string, until: (d: RecordedDeployment) => boolean) => Promise<RecordedDeployment[]>;
+    /** The upstream ledger's newest run of this content (undefined: none). */
+    readLedger: (distributionName: string, digest: string) => Promise<LedgerRun | undefined>;
     log: (line: string) => void;
 }
 
 const when = (d: RecordedDeployment) => isoTime(d.time);
+
+/** Reports a gate that does not pass (what was found, and why), refusing under enforce. */
+type Fail = (
+    result: "warned" | "unverified",
+    reason: string,
+    found?: Partial<VerifiedGateReport>,
+) => VerifiedGateReport;
 
 /** The sentence for a verdict that is not a pass: which case it is, and when the last upstream deployment happened. */
 export function refusal(
@@ -94,6 +120,43 @@ export function refusal(
     }
 }
 
+/** What Attini's record says: by id for a .zip with one, else about the deployment the ledger's run made. */
+async function attiniWitness(
+    o: VerifiedGateOptions,
+    name: string,
+    id: string | undefined,
+    run: LedgerRun | undefined,
+): Promise<{
+    case: VerifiedCase;
+    matched?: RecordedDeployment;
+    last?: RecordedDeployment;
+    says: string;
+    refusal: string;
+}> {
+    const up = o.upstream;
+    if (id !== undefined) {
+        const v = judge(await o.readHistory(name, (d) => d.distributionId === id), id);
+        const says = v.matched
+            ? `Attini's record in ${up.stack}: distributionId ${id}: ${describeDeployment(v.matched)}`
+            : `Attini's record in ${up.stack}: no deployment of distributionId ${id}`;
+        return { ...v, says, refusal: refusal(v, { upstream: up, distributionName: name, distributionId: id }) };
+    }
+    if (!run) {
+        const says = `Attini's record in ${up.stack} cannot be matched: this content has no ledger run there to find it by`;
+        return { case: "never-deployed", says, refusal: `${says}.` };
+    }
+    const history = await o.readHistory(name, (d) => d.time < run.startedAt - CLOCK_SKEW_MS);
+    const found = attiniDeploymentOf(history, run);
+    const says = windowSays(found, run, up.stack);
+    return {
+        case: found ? found.status : "never-deployed",
+        matched: found,
+        last: history[0],
+        says,
+        refusal: found?.status === "succeeded" ? "" : `${says}.`,
+    };
+}
+
 /** Applies the verified gate; throws DriverError(REFUSED) when `enforce` refuses. */
 export async function applyVerifiedGate(o: VerifiedGateOptions): Promise<VerifiedGateReport> {
     const { stack, upstream } = o;
@@ -107,22 +170,11 @@ export async function applyVerifiedGate(o: VerifiedGateOptions): Promise<Verifie
     };
     if (stack.promotionGate === "off") return report;
     if (o.skip) return { ...report, result: "skipped" };
-    const notApplicable = (why: string): VerifiedGateReport => {
-        o.log(
-            `verified promotion gate: ${why} The git-based check above applies. Build the distribution once (attini distribution package, with a distributionId) and promote that .zip to have it verified.`,
-        );
-        return { ...report, result: "not-applicable", reason: why };
-    };
-    const fail = (result: "warned" | "unverified", reason: string): VerifiedGateReport => {
-        report = { ...report, result, reason };
+    const fail: Fail = (result, reason, found = {}) => {
+        report = { ...report, ...found, result, reason };
         object(stack.promotionGate, reason, o.log, { verifiedPromotion: { ...report, result: "refused" } });
         return report;
     };
-    if (o.kind === "folder") {
-        return notApplicable(
-            `a folder distribution is packaged anew for each environment, so Attini's record in ${upstream.stack} cannot show that this content succeeded there.`,
-        );
-    }
     let distributionName: string | undefined;
     let distributionId: string | undefined;
     let idProblem: string | undefined;
@@ -144,40 +196,60 @@ export async function applyVerifiedGate(o: VerifiedGateOptions): Promise<Verifie
             "unverified",
             `${distributionName}'s distributionId cannot be read as Attini reads it: ${idProblem} Nothing was checked.`,
         );
-    if (!distributionId && stack.requireDistributionId)
+    if (o.kind === "zip" && !distributionId && stack.requireDistributionId)
         return fail(
             "unverified",
-            `${distributionName}'s attini-config sets no distributionId, so Attini's record in ${upstream.stack} cannot show that this artifact succeeded there. Package it with an id that names its content (attini distribution package <folder> -i <id>), or set requireDistributionId: false in Pulumi.${stack.stack}.yaml (and run pulumi up) to let the git gate decide alone. Nothing was checked.`,
+            `${distributionName}'s attini-config sets no distributionId, so Attini's record in ${upstream.stack} cannot show that this artifact succeeded there. Package it with an id that names its content (attini distribution package <folder> -i <id>), or set requireDistributionId: false in Pulumi.${stack.stack}.yaml (and run pulumi up) to have it verified by its content and the time of its upstream deployment. Nothing was checked.`,
         );
-    if (!distributionId) {
-        return notApplicable(
-            `${distributionName}'s attini-config sets no distributionId, so Attini gives each upload an id of its own and its record in ${upstream.stack} cannot be matched.`,
-        );
-    }
     if (o.dryRun) {
         o.log(
-            `dry run: the verified promotion gate would require a successful deployment of ${distributionName} ${distributionId} in ${upstream.attiniEnvironment} (stack ${upstream.stack})`,
+            `dry run: the verified promotion gate would require ${upstream.stack}'s ledger to hold a deployed run of this content (${o.digest}), and Attini's record in ${upstream.attiniEnvironment} to show ${distributionId ? `distributionId ${distributionId}` : "that run's deployment"} succeeded`,
         );
         return { ...report, result: "not-checked" };
     }
-    let history: RecordedDeployment[];
+    return judgeBoth(o, report, distributionName, distributionId, fail);
+}
+
+/** Asks both witnesses; passes only when the ledger says deployed and Attini's record says succeeded. */
+async function judgeBoth(
+    o: VerifiedGateOptions,
+    base: VerifiedGateReport,
+    name: string,
+    id: string | undefined,
+    fail: Fail,
+): Promise<VerifiedGateReport> {
+    const { upstream } = o;
+    let run: LedgerRun | undefined;
+    let attini: Awaited<ReturnType<typeof attiniWitness>>;
     try {
-        history = await o.readHistory(distributionName, distributionId);
+        run = await o.readLedger(name, o.digest);
+        attini = await attiniWitness(o, name, id, run);
     } catch (e) {
         // Anything else (no source credentials, no GitHub ID token) stops the deploy as it would without this gate.
         if (!(e instanceof HistoryUnreadable)) throw e;
-        return fail(
-            "unverified",
-            `cannot read what ${upstream.stack} deployed: ${(e as Error).message} Nothing was checked.`,
-        );
+        return fail("unverified", `cannot read what ${upstream.stack} deployed: ${e.message} Nothing was checked.`);
     }
-    const v = judge(history, distributionId);
-    report = { ...report, case: v.case, matched: v.matched, last: v.last };
-    if (v.case === "succeeded") {
+    const content = { digest: o.digest, case: contentCase(run), ...(run ? { run } : {}) };
+    const says = [contentSays(run, o.digest, upstream.stack), attini.says];
+    const report: VerifiedGateReport = {
+        ...base,
+        case: attini.case,
+        matched: attini.matched,
+        last: attini.last,
+        content,
+        says,
+    };
+    for (const line of says) o.log(`verified promotion gate: ${line}`);
+    if (content.case === "deployed" && attini.case === "succeeded") {
+        const at = attini.matched ? ` at ${when(attini.matched)}` : "";
         o.log(
-            `verified promotion gate: ${distributionName} ${distributionId} succeeded in ${upstream.attiniEnvironment} (stack ${upstream.stack}) at ${when(v.matched)}`,
+            `verified promotion gate: ${name}${id ? ` ${id}` : ""} succeeded in ${upstream.attiniEnvironment} (stack ${upstream.stack})${at}, and ${upstream.stack}'s ledger shows this very content deployed there`,
         );
         return { ...report, result: "passed" };
     }
-    return fail("warned", refusal(v, { upstream, distributionName, distributionId }));
+    const contentReason =
+        content.case === "deployed"
+            ? ""
+            : `${says[0]}: prod takes only content that was deployed there. ${id ? `An artifact with distributionId ${id} but other bytes is not the one that was tested. ` : ""}Deploy this content to ${upstream.stack} first, or promote the artifact that was.`;
+    return fail("warned", [attini.refusal, contentReason].filter(Boolean).join(" "), report);
 }

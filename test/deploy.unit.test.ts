@@ -14,7 +14,7 @@ import type { RecordedDeployment } from "../automation/deployments";
 import { type DriverError, Exit } from "../automation/errors";
 import { readStackHistory } from "../automation/history";
 import { loadStacks } from "../lib/stackFiles";
-import { fakeAws, fakeServices } from "./support/fakeAws";
+import { deployedRun, fakeAws, fakeServices } from "./support/fakeAws";
 import { scratchProject } from "./support/project";
 import { writeZip } from "./support/zip";
 
@@ -85,8 +85,11 @@ async function run(branch: string, distributionPath: string, aws: Aws, more: Par
     return { ...result, ran: a.ran(), log: lines.join("") };
 }
 
+/** Stage's ledger holds a deployed run of this .zip. */
+const vouched = (file: string) => ({ "attini-gitops-ledger-acc": [deployedRun(file)] });
+
 test("prod, a zip that succeeded in stage: stage's reader first (checked to be in stage's account), then prod's deploy role, then attini", async (t) => {
-    const { aws, calls } = fakeAws({ history: [succeeded] });
+    const { aws, calls, ledgers } = fakeAws({ history: [succeeded], ledgerRuns: vouched(zip) });
     const r = await run("main", zip, aws);
     t.is(r.error, undefined, r.log);
     t.is(r.summary?.exitCode, 0);
@@ -99,7 +102,16 @@ test("prod, a zip that succeeded in stage: stage's reader first (checked to be i
         `assumeRole ${DEPLOY_ROLE("333333333333")}`,
         "callerAccount 333333333333",
     ]);
-    t.like(r.summary?.verifiedPromotion, { result: "passed", distributionId: "build-7" });
+    // One reader session read both: stage's ledger (for this content), then Attini's record.
+    t.deepEqual(ledgers.get("attini-gitops-ledger-acc")?.calls, ["findRun platform"]);
+    t.like(r.summary?.verifiedPromotion, {
+        result: "passed",
+        distributionId: "build-7",
+        content: {
+            case: "deployed",
+            digest: `sha256:${createHash("sha256").update(fs.readFileSync(zip)).digest("hex")}`,
+        },
+    });
 });
 
 test("dev has no upstream: no history is read", async (t) => {
@@ -214,7 +226,7 @@ test("prod requires an ExternalId and none is given: a usage error (exit 2) befo
     t.regex(r.error!.message, /stack prod requires an ExternalId for its deploy role: pass --external-id/);
     t.deepEqual(calls, [], "no AWS call at all");
     t.false(r.ran);
-    const given = await run("main", promoted, fakeAws({ history: [succeeded] }).aws, {
+    const given = await run("main", promoted, fakeAws({ history: [succeeded], ledgerRuns: vouched(promoted) }).aws, {
         cwd: withId.dir,
         externalId: "the-external-id",
     });
@@ -230,7 +242,10 @@ test("the zip is checked and deployed as one file: swapping the original after t
     const seen = path.join(marks, "seen-sha256");
     const bin = path.join(marks, "attini-sha");
     fs.writeFileSync(bin, `#!/bin/sh\nsha256sum "$3" | cut -d' ' -f1 > '${seen}'\n`, { mode: 0o755 });
-    const services = fakeServices(fakeAws({ history: [succeeded] }).aws, { PATH: process.env.PATH, BRANCH: "main" });
+    const services = fakeServices(fakeAws({ history: [succeeded], ledgerRuns: vouched(original) }).aws, {
+        PATH: process.env.PATH,
+        BRANCH: "main",
+    });
     const readOutputs = services.readOutputs;
     // The outputs are read after the preflight: someone swaps the file then, before attini starts.
     services.readOutputs = async (...args) => {

@@ -2,6 +2,7 @@
 // deployment records (automation/dynamodb.ts) and of a distribution's attini-config
 // (automation/attiniConfig.ts): pure, or on real files, with the upstream history handed in.
 
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -10,6 +11,7 @@ import { ArtifactError, readAttiniConfig } from "../automation/attiniConfig";
 import { HistoryUnreadable, type RecordedDeployment } from "../automation/deployments";
 import { recordedDeployment } from "../automation/dynamodb";
 import { DriverError, Exit } from "../automation/errors";
+import type { LedgerRun } from "../automation/ledgerTypes";
 import { applyVerifiedGate, judge, refusal, type VerifiedGateOptions } from "../automation/verifiedGate";
 import type { StackConfig } from "../lib/config/types";
 import { loadStacks } from "../lib/stackFiles";
@@ -186,18 +188,51 @@ const prod = (gate: StackConfig["promotionGate"]) => ({
     promotionGate: gate,
 });
 
+/** A run in stage's ledger: this content, started `minutes` after T, ended a minute later. */
+const ledgerRun = (digest: string, result: LedgerRun["result"], minutes = 5): LedgerRun => ({
+    entry: `run#${T + minutes * 60_000}#r1`,
+    runId: "gha-41-1-abcd",
+    environment: "acc",
+    distributionName: "platform",
+    commit: "a".repeat(40),
+    branch: "stage",
+    digest,
+    sha256: digest.replace(/^\w+:/, ""),
+    ciSystem: "github-actions",
+    runUrl: "https://github.com/acme/platform/actions/runs/41/attempts/1",
+    sessionName: "deploy-platform",
+    sourceIdentity: "ci",
+    startedAt: T + minutes * 60_000,
+    ...(result === "started" ? {} : { endedAt: T + (minutes + 1) * 60_000 }),
+    result,
+});
+
+/** The content digest deploy computes for a .zip (a folder's is its tree; these tests name one). */
+const digestOf = (p: string) =>
+    fs.statSync(p).isFile() ? `sha256:${createHash("sha256").update(fs.readFileSync(p)).digest("hex")}` : "tree:f0";
+
+/**
+ * The gate on `distribution`, with stage's history and ledger handed in; by default stage's ledger
+ * holds a deployed run of this very content, so that Attini's record decides.
+ */
 function gate(o: Partial<VerifiedGateOptions> & Pick<VerifiedGateOptions, "distribution">) {
     const lines: string[] = [];
     const reads: string[][] = [];
+    const digest = o.digest ?? digestOf(o.distribution);
     const run = applyVerifiedGate({
         stack: prod("enforce"),
         upstream: stage,
         kind: "zip",
+        digest,
         skip: false,
         dryRun: false,
-        readHistory: async (name, id) => {
-            reads.push([name, id]);
+        readHistory: async (name) => {
+            reads.push([name, "history"]);
             return [];
+        },
+        readLedger: async (name, d) => {
+            reads.push([name, "ledger"]);
+            return ledgerRun(d, "deployed");
         },
         log: (l) => lines.push(l),
         ...o,
@@ -292,8 +327,9 @@ test("what cannot be verified: unreadable history, unreadable artifacts and id-l
         /cannot tell which distribution this is: fake-enforce.zip is not a readable \.zip/,
     );
 
-    // A zip without an id cannot be matched upstream: refused under enforce (requireDistributionId,
-    // the default), warned under warn, and left to the git gate only where the stack says so.
+    // A zip without an id cannot be matched upstream by id: refused under enforce
+    // (requireDistributionId, the default), warned under warn; where the stack allows it, it is
+    // verified by its content and the time of the ledger's run, like a folder.
     const idless = () => zip({ "attini-config.yaml": "distributionName: platform\n" });
     const refused = await t.throwsAsync(gate({ distribution: idless() }).run, { instanceOf: DriverError });
     t.is(refused!.exitCode, Exit.REFUSED);
@@ -302,16 +338,92 @@ test("what cannot be verified: unreadable history, unreadable artifacts and id-l
         /platform's attini-config sets no distributionId, so Attini's record in stage cannot show that this artifact succeeded there\. Package it with an id .* or set requireDistributionId: false in Pulumi\.prod\.yaml/,
     );
     t.like(await gate({ stack: prod("warn"), distribution: idless() }).run, { result: "unverified" });
-    const noId = gate({ stack: { ...prod("enforce"), requireDistributionId: false }, distribution: idless() });
-    t.like(await noId.run, { result: "not-applicable", distributionName: "platform" });
+});
+
+test("folders, and id-less zips where the stack allows: verified by content in stage's ledger and by Attini's record of that run", async (t) => {
+    const folder = fs.mkdtempSync(path.join(dir, "folder-"));
+    fs.writeFileSync(path.join(folder, "attini-config.yaml"), "distributionName: platform\n");
+    const idless = zip({ "attini-config.yaml": "distributionName: platform\n" });
+    for (const o of [
+        { distribution: folder, kind: "folder" as const, digest: "tree:0123abcd" },
+        { distribution: idless, stack: { ...prod("enforce"), requireDistributionId: false } },
+    ]) {
+        // The ledger's run went from T+5 to T+6 minutes; Attini recorded a deployment at T+5.5.
+        const ok = gate({ ...o, readHistory: async () => [dep("generated-9", "succeeded", 5.5)] });
+        t.like(await ok.run, { result: "passed", case: "succeeded", content: { case: "deployed" } });
+        t.regex(
+            ok.lines.join("\n"),
+            /stage's ledger: this content \(\S+\) was last deployed there from commit aaaaaaaaaaaa/,
+        );
+        t.regex(
+            ok.lines.join("\n"),
+            /Attini's record in stage of that run: generated-9 at 2026-11-20T10:05:30Z, succeeded/,
+        );
+
+        const failedThere = gate({
+            ...o,
+            readHistory: async () => [dep("generated-9", "failed", 5.5, "deployment plan FAILED")],
+        });
+        t.regex(
+            (await t.throwsAsync(failedThere.run))!.message,
+            /Attini's record in stage of that run: generated-9 .* failed \(deployment plan FAILED\)/,
+        );
+
+        // An Attini deployment long before the run is not the run's.
+        const otherTime = gate({ ...o, readHistory: async () => [dep("generated-1", "succeeded", -60)] });
+        t.regex(
+            (await t.throwsAsync(otherTime.run))!.message,
+            /has no deployment between 2026-11-20T10:03:00Z and 2026-11-20T10:08:00Z/,
+        );
+
+        const never = gate({ ...o, readLedger: async () => undefined });
+        const e = await t.throwsAsync(never.run, { instanceOf: DriverError });
+        t.is(e!.exitCode, Exit.REFUSED);
+        t.regex(
+            e!.message,
+            /stage's ledger has no run of this content .*: prod takes only content that was deployed there\. Deploy this content to stage first/,
+        );
+        t.false(
+            never.reads.some(([, what]) => what === "history"),
+            "no window to look in without a run",
+        );
+    }
+});
+
+test("content decides beside the id: the same distributionId with other bytes is refused; a run that failed or has not ended is not a pass", async (t) => {
+    const succeeded = async () => [dep("b42", "succeeded", 5.5)];
+    const otherBytes = gate({ distribution: b42(), readHistory: succeeded, readLedger: async () => undefined });
+    const e = await t.throwsAsync(otherBytes.run, { instanceOf: DriverError });
+    t.regex(e!.message, /An artifact with distributionId b42 but other bytes is not the one that was tested/);
+    t.like(otherBytes.lines.join("\n").match(/Attini's record in stage: distributionId b42: b42 at .*, succeeded/), {
+        length: 1,
+    });
+
+    for (const [result, words] of [
+        ["failed", /and it ended failed/],
+        ["timed-out", /and it ended timed-out/],
+        ["started", /and that run has not ended \(or its driver died\)/],
+    ] as const) {
+        const g = gate({
+            distribution: b42(),
+            readHistory: succeeded,
+            readLedger: async (_n, d) => ledgerRun(d, result),
+        });
+        t.regex((await t.throwsAsync(g.run))!.message, words);
+    }
+    // A ledger that cannot be read (no table: run pulumi up) is unverified, never passed.
+    const noTable = gate({
+        distribution: b42(),
+        readHistory: succeeded,
+        readLedger: async () =>
+            Promise.reject(
+                new HistoryUnreadable("the ledger attini-gitops-ledger-acc in account 222222222222 does not exist"),
+            ),
+    });
     t.regex(
-        noId.lines.join("\n"),
-        /platform's attini-config sets no distributionId.*The git-based check above applies/,
+        (await t.throwsAsync(noTable.run))!.message,
+        /cannot read what stage deployed: the ledger attini-gitops-ledger-acc .* does not exist Nothing was checked/,
     );
-    const folder = gate({ distribution: dir, kind: "folder" });
-    t.like(await folder.run, { result: "not-applicable" });
-    t.regex(folder.lines.join("\n"), /a folder distribution is packaged anew for each environment/);
-    t.deepEqual([...noId.reads, ...folder.reads], [], "no history read for what cannot be matched");
 });
 
 test("off, --skip-promotion-check and --dry-run read no history", async (t) => {
@@ -326,16 +438,31 @@ test("off, --skip-promotion-check and --dry-run read no history", async (t) => {
     }
 });
 
-test("the history is read for the distribution's name and the id being promoted", async (t) => {
+test("the history is read for the distribution's name up to the id being promoted; the ledger for this content", async (t) => {
+    const untils: ((d: RecordedDeployment) => boolean)[] = [];
+    const digests: string[] = [];
+    const file = b42();
     const g = gate({
-        distribution: b42(),
-        readHistory: async (name, id) => {
-            g.reads.push([name, id]);
+        distribution: file,
+        readHistory: async (name, until) => {
+            g.reads.push([name, "history"]);
+            untils.push(until);
             return [dep("b42", "succeeded", 1)];
         },
+        readLedger: async (name, d) => {
+            g.reads.push([name, "ledger"]);
+            digests.push(d);
+            return ledgerRun(d, "deployed");
+        },
     });
-    await g.run;
-    t.deepEqual(g.reads, [["platform", "b42"]]);
+    t.like(await g.run, { result: "passed" });
+    t.deepEqual(g.reads, [
+        ["platform", "ledger"],
+        ["platform", "history"],
+    ]);
+    t.true(untils[0](dep("b42", "failed", 1)));
+    t.false(untils[0](dep("b43", "succeeded", 1)));
+    t.deepEqual(digests, [digestOf(file)]);
 });
 
 test("ids read as Attini reads them: an unquoted number or date is that text, matched upstream; an id Attini would read otherwise is unverified, never 'no id'", async (t) => {

@@ -3,10 +3,13 @@
 // says otherwise. The unit tests use it to check the order of the AWS calls and the exit codes in
 // milliseconds; the end-to-end tests run the same paths on the emulator.
 
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
 import type { Aws } from "../../automation/aws";
 import type { TemporaryCredentials } from "../../automation/awsCall";
 import type { RecordedDeployment } from "../../automation/deployments";
 import { DriverError, Exit } from "../../automation/errors";
+import type { LedgerRun } from "../../automation/ledgerTypes";
 import { Logger, Redactor } from "../../automation/log";
 import type { Services } from "../../automation/services";
 import type { StackConfig } from "../../lib/config/types";
@@ -20,12 +23,16 @@ export interface FakeAwsOptions {
     refuse?: (roleArn: string) => boolean;
     /** The account a role's credentials act in (default: the role ARN's). */
     accountOf?: (roleArn: string) => string;
+    /** Runs already in the ledgers, by table name. */
+    ledgerRuns?: Record<string, LedgerRun[]>;
 }
 
 /** A fake AWS, the list of calls made to it in order, and its ledger tables (by name). */
 export function fakeAws(o: FakeAwsOptions = {}): { aws: Aws; calls: string[]; ledgers: Map<string, FakeTable> } {
     const calls: string[] = [];
-    const ledgers = new Map<string, FakeTable>();
+    const ledgers = new Map<string, FakeTable>(
+        Object.entries(o.ledgerRuns ?? {}).map(([table, runs]) => [table, { ...fakeTable(), runs: [...runs] }]),
+    );
     const account = (roleArn: string) => o.accountOf?.(roleArn) ?? roleArn.split(":")[4];
     const creds = (roleArn: string): TemporaryCredentials => ({
         accessKeyId: `AKIAFAKE${account(roleArn)}`,
@@ -57,6 +64,27 @@ export function fakeAws(o: FakeAwsOptions = {}): { aws: Aws; calls: string[]; le
         },
     };
     return { aws, calls, ledgers };
+}
+
+/** A deployed run of the .zip at `file` in a ledger (stage's, by default), as a driver would have recorded it there. */
+export function deployedRun(file: string, environment = "acc", startedAt = Date.now() - 120_000): LedgerRun {
+    const sha256 = createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+    return {
+        entry: `run#${String(startedAt).padStart(15, "0")}#earlier`,
+        runId: "earlier",
+        environment,
+        distributionName: "platform",
+        commit: "a".repeat(40),
+        branch: "stage",
+        digest: `sha256:${sha256}`,
+        sha256,
+        ciSystem: "local",
+        sessionName: "deploy-platform",
+        sourceIdentity: "ci",
+        startedAt,
+        endedAt: startedAt + 60_000,
+        result: "deployed",
+    };
 }
 
 /** Services on a fake AWS: outputs as a fresh `pulumi up` would have written them, a log kept in `lines`. */
