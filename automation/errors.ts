@@ -38,4 +38,12 @@ export class DriverError extends Error {
     }
 }
 
+/** A ledger that could not be read or written (exit 4): the table, the permission or the network. */
+export class LedgerUnavailable extends DriverError {
+    constructor(message: string) {
+        super(Exit.NOT_PROVISIONED, message);
+        this.name = "LedgerUnavailable";
+    }
+}
+
 export const usage = (msg: string) => new DriverError(Exit.USAGE, msg);

@@ -15,7 +15,7 @@ import { ledgerTableName } from "../lib/ledger";
 import type { Aws } from "./aws";
 import type { AwsContext, TemporaryCredentials } from "./awsCall";
 import { type HistoryQuery, HistoryUnreadable, type RecordedDeployment } from "./deployments";
-import { DriverError } from "./errors";
+import { DriverError, LedgerUnavailable } from "./errors";
 import type { LedgerRun } from "./ledgerTypes";
 import { assumeCheckedRole, type Caller, type RoleAccess } from "./roleSession";
 
@@ -95,7 +95,7 @@ export function stackReader(
         try {
             return await read();
         } catch (e) {
-            if (e instanceof DriverError) throw new HistoryUnreadable(e.message);
+            if (e instanceof LedgerUnavailable) throw new HistoryUnreadable(e.message);
             throw e;
         }
     };

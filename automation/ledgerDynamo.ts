@@ -17,7 +17,7 @@ import {
     describeError,
     type TemporaryCredentials,
 } from "./awsCall";
-import { DriverError, Exit } from "./errors";
+import { LedgerUnavailable } from "./errors";
 import type { Hold, Lease, LedgerRun, LedgerStore, RunResult } from "./ledgerTypes";
 
 type Item = Record<string, AttributeValue>;
@@ -139,11 +139,13 @@ export function dynamoLedger(
     ): Promise<O> => {
         const ddb = await import("@aws-sdk/client-dynamodb");
         const ctx = step();
+        // Outside the try: a role that cannot be assumed says so itself, not as a ledger failure.
+        const creds = await credentials();
         try {
             return await callAws(
                 ctx,
                 `${what} (${where})`,
-                await credentials(),
+                creds,
                 (config) => new ddb.DynamoDBClient(config),
                 (client, signal) => send(ddb, client, signal),
             );
@@ -194,8 +196,7 @@ export function dynamoLedger(
                 start = page.LastEvaluatedKey;
             } while (start && read < limit);
             if (start && limit === MAX_RUNS_SEARCHED)
-                throw new DriverError(
-                    Exit.NOT_PROVISIONED,
+                throw new LedgerUnavailable(
                     `searched the newest ${limit} runs of ${distribution} in the ${where} without finding the one asked for; the rest is not read.`,
                 );
             return match === NEVER ? found : [];
@@ -349,20 +350,17 @@ export function dynamoLedger(
 }
 
 /** A ledger call that failed: what to fix (pulumi up for a missing table or permission), never "passed". */
-function ledgerError(err: unknown, what: string, where: string, ctx: AwsContext): DriverError {
-    if (err instanceof DeadlineExceeded)
-        return new DriverError(Exit.NOT_PROVISIONED, `${what}: ${deadlineMessage(err, ctx.deadline)}`);
+function ledgerError(err: unknown, what: string, where: string, ctx: AwsContext): LedgerUnavailable {
+    if (err instanceof DeadlineExceeded) return new LedgerUnavailable(`${what}: ${deadlineMessage(err, ctx.deadline)}`);
     const name = describeError(err);
     const msg = (err as Error).message;
     if (/ResourceNotFound/.test(name))
-        return new DriverError(
-            Exit.NOT_PROVISIONED,
+        return new LedgerUnavailable(
             `${what}: the ${where} does not exist (${name}: ${msg}). Run \`pulumi up\` for that stack: it creates the ledger.`,
         );
     if (/AccessDenied/.test(name))
-        return new DriverError(
-            Exit.NOT_PROVISIONED,
+        return new LedgerUnavailable(
             `${what}: the role may not use the ${where} (${name}: ${msg}). Run \`pulumi up\` for that stack so that its roles have the ledger's policies.`,
         );
-    return new DriverError(Exit.NOT_PROVISIONED, `${what} failed on the ${where}: ${name}: ${msg}.`);
+    return new LedgerUnavailable(`${what} failed on the ${where}: ${name}: ${msg}.`);
 }

@@ -142,8 +142,9 @@ async function attiniWitness(
         return { ...v, says, refusal: refusal(v, { upstream: up, distributionName: name, distributionId: id }) };
     }
     if (!run) {
+        // The ledger's refusal says it all: without a run there is no deployment to look for.
         const says = `Attini's record in ${up.stack} cannot be matched: this content has no ledger run there to find it by`;
-        return { case: "never-deployed", says, refusal: `${says}.` };
+        return { case: "never-deployed", says, refusal: "" };
     }
     const history = await o.readHistory(name, (d) => d.time < run.startedAt - CLOCK_SKEW_MS);
     const found = attiniDeploymentOf(history, run);

@@ -8,10 +8,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import test, { type ExecutionContext } from "ava";
 import { Exit } from "../automation/errors";
+import { loadStacks } from "../lib/stackFiles";
 import { fileBackend } from "./support/backend";
 import { githubTokenService, jobEnv, runCli } from "./support/driver";
 import { startMoto } from "./support/moto";
 import { provision, scratchProject } from "./support/project";
+import { treeDigest, vouch } from "./support/vouch";
 import { backend, moto, project, reports, sts, useWorld } from "./support/world";
 
 useWorld(test);
@@ -33,6 +35,9 @@ async function job(
 
 const DIST = "distribution/platform";
 
+/** A stack of the project at `dir`, as its stack files say. */
+const stackOf = (dir: string, stack: string) => loadStacks(dir).configs.find((c) => c.stack === stack)!;
+
 for (const [branch, stack, env, account] of [
     ["dev", "dev", "dev", "111111111111"],
     ["stage", "stage", "acc", "222222222222"],
@@ -41,6 +46,8 @@ for (const [branch, stack, env, account] of [
     test.serial(
         `branch ${branch} deploys to stack ${stack} with \`attini deploy run ${DIST} -e ${env} -f\` as the target account`,
         async (t) => {
+            // Prod takes only content that stage deployed (the verified gate): this content was.
+            if (stack === "prod") await vouch(moto, stackOf(project.dir, "stage"), treeDigest(project.dir));
             // Source credentials from a named profile, as on many build servers: the profile must not reach attini.
             const r = await job(
                 t,
@@ -96,7 +103,10 @@ for (const [branch, stack, env, account] of [
             );
             t.regex(r.stdout, /stand-in attini: deploy run/);
 
-            const assume = sts.calls.find((c) => c.action === "AssumeRole")!;
+            // The upstream's history reader (for the verified gate) comes first, then the deploy role.
+            const assume = sts.calls.find(
+                (c) => c.action === "AssumeRole" && c.params.get("RoleArn")?.includes("attini-deploy-role"),
+            )!;
             t.is(assume.params.get("RoleArn"), `arn:aws:iam::${account}:role/attini-deploy-role-eu-west-1`);
             t.is(assume.params.get("RoleSessionName"), "deploy-platform");
             t.is(assume.params.get("DurationSeconds"), "3600");
@@ -244,13 +254,13 @@ test.serial("credentials for the wrong account: exit 6 before attini runs", asyn
     // This emulator answers GetCallerIdentity for every session with account 444444444444.
     const other = await startMoto({ accountId: "444444444444" });
     t.teardown(() => other.stop());
-    const j = jobEnv({ moto: other, backend, reports, extra: { BRANCH: "main" } });
+    const j = jobEnv({ moto: other, backend, reports, extra: { BRANCH: "dev" } });
     t.teardown(j.dispose);
     const r = await runCli(["deploy", DIST], j.env, project.dir);
     t.is(r.code, Exit.WRONG_ACCOUNT, r.stderr);
     t.regex(
         r.stderr,
-        /stack 'prod' belongs to account 333333333333, but the assumed deploy role's credentials \(arn:aws:iam::333333333333:role\/attini-deploy-role-eu-west-1\) are for account 444444444444; nothing was changed\. Attini was not run/,
+        /stack 'dev' belongs to account 111111111111, but the assumed deploy role's credentials \(arn:aws:iam::111111111111:role\/attini-deploy-role-eu-west-1\) are for account 444444444444; nothing was changed\. Attini was not run/,
     );
     t.is(reports.event("start"), undefined);
 });
@@ -479,11 +489,18 @@ test.serial(
         const gha = github.env;
         const j = jobEnv({ moto, backend: b, reports, stsEndpoint: sts.endpoint, extra: gha });
         t.teardown(j.dispose);
+        await vouch(moto, stackOf(p.dir, "stage"), treeDigest(p.dir));
 
         const r = await runCli(["deploy", DIST, "--github-oidc"], j.env, p.dir);
         t.is(r.code, 0, r.stderr);
-        t.deepEqual(github.seen, ["/token audience=sts.amazonaws.com auth=bearer runtime-request-token"]);
-        const call = sts.calls.find((c) => c.action === "AssumeRoleWithWebIdentity")!;
+        // One fresh token for stage's reader (the verified gate), one for prod's deploy role.
+        t.deepEqual(github.seen, [
+            "/token audience=sts.amazonaws.com auth=bearer runtime-request-token",
+            "/token audience=sts.amazonaws.com auth=bearer runtime-request-token",
+        ]);
+        const web = sts.calls.filter((c) => c.action === "AssumeRoleWithWebIdentity");
+        t.is(web[0].params.get("RoleArn"), "arn:aws:iam::222222222222:role/attini-history-reader-eu-west-1");
+        const call = web[1];
         t.is(call.params.get("RoleArn"), "arn:aws:iam::333333333333:role/attini-deploy-role-eu-west-1");
         t.is(call.params.get("WebIdentityToken"), "eyJhbGciOiJSUzI1NiJ9.github-oidc-token-for-main.signature");
         t.is(sts.count("AssumeRole"), 0);

@@ -17,7 +17,13 @@ import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CreateTableCommand, DynamoDBClient, PutItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
+import {
+    CreateTableCommand,
+    type CreateTableCommandInput,
+    DynamoDBClient,
+    PutItemCommand,
+    QueryCommand,
+} from "@aws-sdk/client-dynamodb";
 import {
     type BucketLocationConstraint,
     CreateBucketCommand,
@@ -106,6 +112,31 @@ export interface DeploymentRecord {
     time?: number;
 }
 
+/** AttiniDeployDataV1 as attini-setup makes it: by deployment name and time, with the objectIdentifier index. */
+const DEPLOY_DATA_TABLE_SCHEMA: CreateTableCommandInput = {
+    TableName: DEPLOY_DATA_TABLE,
+    BillingMode: "PAY_PER_REQUEST",
+    AttributeDefinitions: [
+        { AttributeName: "deploymentName", AttributeType: "S" },
+        { AttributeName: "deploymentTime", AttributeType: "N" },
+        { AttributeName: "objectIdentifier", AttributeType: "S" },
+    ],
+    KeySchema: [
+        { AttributeName: "deploymentName", KeyType: "HASH" },
+        { AttributeName: "deploymentTime", KeyType: "RANGE" },
+    ],
+    GlobalSecondaryIndexes: [
+        {
+            IndexName: "objectIdentifier",
+            KeySchema: [
+                { AttributeName: "objectIdentifier", KeyType: "HASH" },
+                { AttributeName: "deploymentName", KeyType: "RANGE" },
+            ],
+            Projection: { ProjectionType: "ALL" },
+        },
+    ],
+};
+
 /** Attini's footprint in one account and region of the emulator. */
 export class AttiniAccount {
     readonly bucket: string;
@@ -128,6 +159,15 @@ export class AttiniAccount {
         );
     }
 
+    /** Attini's deployment-data table, made unless it is there (for tests that only need Attini's record). */
+    async ensureDeployDataTable(): Promise<void> {
+        try {
+            await this.dynamo.send(new CreateTableCommand(DEPLOY_DATA_TABLE_SCHEMA));
+        } catch (e) {
+            if ((e as Error).name !== "ResourceInUseException") throw e;
+        }
+    }
+
     /** What `attini setup` leaves behind: the two tables and the bucket. */
     async setup(): Promise<void> {
         await this.dynamo.send(
@@ -144,31 +184,7 @@ export class AttiniAccount {
                 ],
             }),
         );
-        await this.dynamo.send(
-            new CreateTableCommand({
-                TableName: DEPLOY_DATA_TABLE,
-                BillingMode: "PAY_PER_REQUEST",
-                AttributeDefinitions: [
-                    { AttributeName: "deploymentName", AttributeType: "S" },
-                    { AttributeName: "deploymentTime", AttributeType: "N" },
-                    { AttributeName: "objectIdentifier", AttributeType: "S" },
-                ],
-                KeySchema: [
-                    { AttributeName: "deploymentName", KeyType: "HASH" },
-                    { AttributeName: "deploymentTime", KeyType: "RANGE" },
-                ],
-                GlobalSecondaryIndexes: [
-                    {
-                        IndexName: "objectIdentifier",
-                        KeySchema: [
-                            { AttributeName: "objectIdentifier", KeyType: "HASH" },
-                            { AttributeName: "deploymentName", KeyType: "RANGE" },
-                        ],
-                        Projection: { ProjectionType: "ALL" },
-                    },
-                ],
-            }),
-        );
+        await this.dynamo.send(new CreateTableCommand(DEPLOY_DATA_TABLE_SCHEMA));
         await this.s3.send(
             new CreateBucketCommand({
                 Bucket: this.bucket,

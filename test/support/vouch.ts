@@ -1,0 +1,59 @@
+// What an upstream environment holds once a driver has deployed some content there and Attini's
+// backend has recorded it succeeded: a deployed run of that content in its ledger, and Attini's
+// record of the deployment that run made. Tests of the git gate, which are not about the verified
+// gate, put this in place for prod's deploys rather than run a stage deploy each time; the ledger
+// end-to-end tests (ledger.test.ts) make it by deploying for real.
+
+import { execFileSync } from "node:child_process";
+import type { StackConfig } from "../../lib/config/types";
+import { ledgerTableName } from "../../lib/ledger";
+import { AttiniAccount } from "./attini";
+import { LedgerView } from "./ledger";
+import type { Moto } from "./moto";
+
+/** The content digest deploy records for the committed folder `distribution` of the checkout at `dir`. */
+export function treeDigest(dir: string, distribution = "distribution/platform"): string {
+    const tree = execFileSync("git", ["rev-parse", `HEAD:${distribution}`], { cwd: dir, encoding: "utf8" }).trim();
+    return `tree:${tree}`;
+}
+
+/** Records in `upstream`'s environment that `digest` was deployed there a minute ago and succeeded. */
+export async function vouch(
+    moto: Moto,
+    upstream: StackConfig,
+    digest: string,
+    distributionName = "platform",
+): Promise<void> {
+    const started = Date.now() - 60_000;
+    await new LedgerView(moto, upstream.accountId, ledgerTableName(upstream), upstream.region).put({
+        distribution: { S: distributionName },
+        entry: { S: `run#${String(started).padStart(15, "0")}#vouched` },
+        runId: { S: "vouched" },
+        environment: { S: upstream.attiniEnvironment },
+        distributionName: { S: distributionName },
+        commit: { S: "0".repeat(40) },
+        branch: { S: upstream.branch },
+        digest: { S: digest },
+        sha256: { S: digest.replace(/^\w+:/, "") },
+        ciSystem: { S: "local" },
+        sessionName: { S: "deploy-platform" },
+        sourceIdentity: { S: "test" },
+        startedAt: { N: String(started) },
+        endedAt: { N: String(started + 30_000) },
+        result: { S: "deployed" },
+    });
+    const attini = await AttiniAccount.connect(moto, upstream.accountId, upstream.region);
+    try {
+        await attini.ensureDeployDataTable();
+        await attini.recordDeployment({
+            environment: upstream.attiniEnvironment,
+            distributionName,
+            objectIdentifier: `${upstream.attiniEnvironment}/${distributionName}/${distributionName}.zip#vouched`,
+            distributionId: "vouched",
+            outcome: { result: "succeeded" },
+            time: started + 10_000,
+        });
+    } finally {
+        attini.close();
+    }
+}
