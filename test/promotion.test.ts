@@ -8,10 +8,12 @@ import test, { type ExecutionContext } from "ava";
 import { Exit } from "../automation/errors";
 import { gitIn } from "../automation/git";
 import { compareTrees } from "../automation/gitGate";
+import { loadStacks } from "../lib/stackFiles";
 import { type Backend, fileBackend } from "./support/backend";
 import { jobEnv, runCli } from "./support/driver";
 import { bulkCommits, countingGit, GitWorld } from "./support/gitWorld";
 import { git, provision, scratchProject } from "./support/project";
+import { treeDigestIfCommitted, vouch } from "./support/vouch";
 import { backend, moto, reports, sts, useWorld } from "./support/world";
 import { writeZip } from "./support/zip";
 
@@ -44,7 +46,17 @@ function backendFor(dir: string): Backend {
     return prod.includes("attini-gitops:promotionGate: warn") ? warnBackend : backend;
 }
 
+/**
+ * Deploys the checkout's folder for `branch`. These tests are about the git gate: for prod, stage's
+ * ledger and Attini's record first say that this content was deployed there (when it is committed),
+ * so that the verified gate agrees and the git gate decides.
+ */
 async function deploy(t: ExecutionContext, dir: string, branch: string, args: string[] = []) {
+    if (branch === "main") {
+        const stage = loadStacks(dir).configs.find((c) => c.stack === "stage");
+        const digest = treeDigestIfCommitted(dir);
+        if (stage && digest) await vouch(moto, stage, digest);
+    }
     const j = jobEnv({ moto, backend: backendFor(dir), reports, stsEndpoint: sts.endpoint, extra: { BRANCH: branch } });
     t.teardown(j.dispose);
     return runCli(["deploy", "distribution/platform", ...args], j.env, dir);

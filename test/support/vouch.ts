@@ -5,6 +5,9 @@
 // end-to-end tests (ledger.test.ts) make it by deploying for real.
 
 import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+import { gitIn } from "../../automation/git";
+import { contentDigest } from "../../automation/ledgering";
 import type { StackConfig } from "../../lib/config/types";
 import { ledgerTableName } from "../../lib/ledger";
 import { AttiniAccount } from "./attini";
@@ -15,6 +18,15 @@ import type { Moto } from "./moto";
 export function treeDigest(dir: string, distribution = "distribution/platform"): string {
     const tree = execFileSync("git", ["rev-parse", `HEAD:${distribution}`], { cwd: dir, encoding: "utf8" }).trim();
     return `tree:${tree}`;
+}
+
+/** The digest deploy records for the folder when it is exactly what was committed (its tree), else undefined. */
+export function treeDigestIfCommitted(dir: string, distribution = "distribution/platform"): string | undefined {
+    const digest = contentDigest(
+        { git: gitIn(dir), projectDir: dir },
+        { kind: "folder", distribution: path.join(dir, distribution), sha256: "-" },
+    );
+    return digest.startsWith("tree:") ? digest : undefined;
 }
 
 /** Records in `upstream`'s environment that `digest` was deployed there a minute ago and succeeded. */
