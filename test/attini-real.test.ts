@@ -4,18 +4,17 @@
 // environments) is in each environment account, and a stand-in for Attini's backend records each
 // deployment once its distribution has landed, so that attini's follow ends.
 
-import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import test, { type ExecutionContext } from "ava";
+import test from "ava";
 import { Exit } from "../automation/errors";
 import { AttiniAccount, AttiniBackend, packageDistribution, realAttini } from "./support/attini";
-import { jobEnv, runCli } from "./support/driver";
 import { createLedgerTable } from "./support/ledger";
-import { type Moto, startMoto } from "./support/moto";
+import { startMoto } from "./support/moto";
+import { deployReal } from "./support/realDeploy";
 import { motoServerBin } from "./support/tools";
-import { backend, moto, project, sts, useWorld } from "./support/world";
+import { moto, project, sts, useWorld } from "./support/world";
 
 const ENVIRONMENTS = [
     // branch, stack, Attini environment, account, environment type
@@ -59,24 +58,6 @@ function javaWithMarker(marker: string): number[] {
         }
     }
     return pids;
-}
-
-async function deployReal(
-    t: ExecutionContext,
-    args: string[],
-    extra: Record<string, string | undefined> = {},
-    on: Moto = moto,
-) {
-    const marker = randomBytes(6).toString("hex");
-    const j = jobEnv({
-        moto: on,
-        backend,
-        stsEndpoint: on === moto ? sts.endpoint : undefined,
-        extra: { ATTINI_BIN: realAttini(), ATTINI_GITOPS_TEST_MARKER: marker, ...extra },
-    });
-    t.teardown(j.dispose);
-    const r = await runCli(["deploy", ...args], j.env, project.dir);
-    return { ...r, marker };
 }
 
 async function uploadsByAccount(): Promise<Record<string, string[]>> {
@@ -178,10 +159,10 @@ test.serial("an account without Attini, or without the environment: attini's exi
     // pulumi up made each stack's ledger there; Attini's setup is what is missing.
     await createLedgerTable(bare, "111111111111", "eu-west-1", "attini-gitops-ledger-dev");
     await createLedgerTable(bare, "222222222222", "eu-west-1", "attini-gitops-ledger-acc");
-    const noEnv = await deployReal(t, ["platform.zip"], { BRANCH: "dev" }, bare);
+    const noEnv = await deployReal(t, ["platform.zip"], { BRANCH: "dev" }, { on: bare });
     t.is(noEnv.code, 1, noEnv.stderr);
     t.regex(noEnv.stdout + noEnv.stderr, /Current account and region does not contain environment = dev/);
-    const noAttini = await deployReal(t, ["platform.zip"], { BRANCH: "stage" }, bare);
+    const noAttini = await deployReal(t, ["platform.zip"], { BRANCH: "stage" }, { on: bare });
     t.is(noAttini.code, 1, noAttini.stderr);
     t.regex(noAttini.stdout + noAttini.stderr, /The Attini Framework is not installed in the given account or region/);
     t.deepEqual(await dev.keys(), [], "nothing was uploaded");

@@ -217,6 +217,13 @@ export class AttiniAccount {
         }
     }
 
+    /** The newest upload to `key` (its current version), as `<key>#<versionId>`. */
+    async latest(key: string): Promise<string | undefined> {
+        const out = await this.s3.send(new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: key }));
+        const v = (out.Versions ?? []).find((x) => x.Key === key && x.IsLatest);
+        return v ? `${v.Key}#${v.VersionId}` : undefined;
+    }
+
     /** The keys in the deployment-origin bucket. */
     async keys(): Promise<string[]> {
         return [...new Set((await this.uploads()).map((u) => u.slice(0, u.lastIndexOf("#"))))];
@@ -299,7 +306,7 @@ export class AttiniAccount {
 
 /** What the stand-in backend does with the next distribution that lands in an account. */
 export type Outcome =
-    | { result: "succeeded"; afterMs?: number }
+    | { result: "succeeded"; afterMs?: number; until?: Promise<unknown> }
     | { result: "failed"; code: string; message: string }
     | { result: "never" };
 
@@ -351,10 +358,13 @@ export class AttiniBackend {
                             distributionId,
                             outcome: outcome.result === "failed" ? outcome : { result: "succeeded" },
                         });
-                    // A deployment that takes a while: attini follows it until it is recorded.
-                    if (outcome.result === "succeeded" && outcome.afterMs)
-                        setTimeout(() => void record().catch((e: Error) => (this.lastError = e)), outcome.afterMs);
-                    else await record();
+                    // A deployment that takes a while (or until the test says): attini follows it until it is recorded.
+                    if (outcome.result === "succeeded" && (outcome.afterMs || outcome.until)) {
+                        const after = new Promise((r) => setTimeout(r, outcome.afterMs ?? 0));
+                        void Promise.all([after, outcome.until])
+                            .then(record)
+                            .catch((e: Error) => (this.lastError = e));
+                    } else await record();
                 }
             }
         } finally {

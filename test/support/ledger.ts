@@ -10,8 +10,8 @@ import {
     PutItemCommand,
     QueryCommand,
 } from "@aws-sdk/client-dynamodb";
-import { runOf } from "../../automation/ledgerDynamo";
-import type { LedgerRun } from "../../automation/ledgerTypes";
+import { leaseOf, runOf } from "../../automation/ledgerDynamo";
+import type { Lease, LedgerRun } from "../../automation/ledgerTypes";
 import { LEDGER_PARTITION_KEY, LEDGER_SORT_KEY } from "../../lib/ledger";
 import { credentialsIn } from "./attini";
 import type { Moto } from "./moto";
@@ -118,6 +118,12 @@ export class LedgerView {
             );
             return out.Item;
         });
+    }
+
+    /** Who holds the lease now (a lease past its expiry, or released, is no one's). */
+    async holder(distribution: string): Promise<Lease | undefined> {
+        const l = leaseOf(await this.lease(distribution));
+        return l && l.expiresAt > Date.now() ? l : undefined;
     }
 
     /** Writes a row as given (a run made by another clone, say). */

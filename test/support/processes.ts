@@ -13,9 +13,9 @@ export function alive(pid: number): boolean {
     }
 }
 
-/** Polls `ok` every 50 ms until it holds or `ms` have passed; whether it held. Never asserts on time itself. */
-export async function eventually(ok: () => boolean, ms: number): Promise<boolean> {
+/** Polls `ok` (which may ask asynchronously) every 50 ms until it holds or `ms` have passed; whether it held. Never asserts on time itself. */
+export async function eventually(ok: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
     const deadline = Date.now() + ms;
-    while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!(await ok()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     return ok();
 }
