@@ -1,7 +1,8 @@
 /**
  * Every AWS call the driver makes, behind one interface (as cdk-assets' IAws). This file only
  * joins the adapters: sts.ts (AssumeRole, GetCallerIdentity, the source credentials),
- * githubOidc.ts (AssumeRoleWithWebIdentity) and dynamodb.ts (Attini's deployment records), each on
+ * githubOidc.ts (AssumeRoleWithWebIdentity), dynamodb.ts (Attini's deployment records) and
+ * stepFunctions.ts (the status of a deployment plan's execution), each on
  * the AWS SDK for JavaScript v3 with the driver's retry policy and deadlines (awsCall.ts). The
  * unit tests use the shared fake in test/support/fakeAws.ts instead.
  */
@@ -10,6 +11,7 @@ import type { AwsContext, Deadline, SourceCredentials, TemporaryCredentials } fr
 import type { HistoryQuery, RecordedDeployment } from "./deployments";
 import { readDeployments } from "./dynamodb";
 import { assumeRoleWithGithubOidc, type WebIdentityRequest } from "./githubOidc";
+import { executionStatus } from "./stepFunctions";
 import { type AssumeRoleRequest, assumeRole, callerAccount, findSourceCredentials } from "./sts";
 
 export interface Aws {
@@ -23,6 +25,8 @@ export interface Aws {
     callerAccount(ctx: AwsContext, credentials: TemporaryCredentials): Promise<string | undefined>;
     /** An environment's Attini deployments, newest first (DynamoDB Query on AttiniDeployDataV1). */
     readDeployments(ctx: AwsContext, credentials: TemporaryCredentials, q: HistoryQuery): Promise<RecordedDeployment[]>;
+    /** A deployment plan execution's status (Step Functions DescribeExecution); a failure is a HistoryUnreadable. */
+    executionStatus(ctx: AwsContext, credentials: TemporaryCredentials, executionArn: string): Promise<string>;
 }
 
 /** The real AWS. */
@@ -32,4 +36,5 @@ export const realAws: Aws = {
     assumeRoleWithWebIdentity: assumeRoleWithGithubOidc,
     callerAccount,
     readDeployments,
+    executionStatus,
 };

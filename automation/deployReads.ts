@@ -11,7 +11,7 @@ import { resolveCommit } from "./branch";
 import { CredentialEndpoint } from "./credentialEndpoint";
 import type { Checked, DeployOptions, Target } from "./deployTypes";
 import { DriverError, Exit } from "./errors";
-import { readStackHistory } from "./history";
+import { readerOf, readStackHistory } from "./history";
 import { type Caller, type RoleAccess, roleAccess, sessionTags } from "./roleSession";
 import type { Services } from "./services";
 import { applyVerifiedGate, type VerifiedGateReport } from "./verifiedGate";
@@ -110,7 +110,7 @@ export function startReads(o: DeployOptions, t: Target, c: Checked, s: Services,
                             readHistory: async (distributionName, distributionId) =>
                                 readStackHistory(
                                     s.aws,
-                                    upstream,
+                                    readerOf(upstream),
                                     access,
                                     await caller(awsDeadline(o.aws)),
                                     step(upstream.region),

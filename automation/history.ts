@@ -1,7 +1,8 @@
 /**
  * What Attini recorded about a stack's deployments, read through that stack's history reader: a
  * checked role session (roleSession.ts), then the DynamoDB query behind the AWS port (aws.ts,
- * dynamodb.ts). Every failure becomes a HistoryUnreadable that says what to fix, so that the
+ * dynamodb.ts), and, where the record cannot tell whether every deployment plan succeeded, each
+ * plan's Step Functions execution (deploymentPlans.ts, stepFunctions.ts), with the same reader. Every failure becomes a HistoryUnreadable that says what to fix, so that the
  * verified gate and `status` can say "cannot tell" instead of guessing.
  *
  * The table is read directly rather than through `attini deploy history --json`, which leaves out
@@ -12,13 +13,33 @@
 import { historyReaderArn } from "../lib/arns";
 import type { StackConfig } from "../lib/config/types";
 import type { Aws } from "./aws";
-import type { AwsContext } from "./awsCall";
-import { type HistoryQuery, HistoryUnreadable, type RecordedDeployment } from "./deployments";
+import type { AwsContext, TemporaryCredentials } from "./awsCall";
+import { checkPlans, MAX_DEPLOYMENTS_CHECKED } from "./deploymentPlans";
+import {
+    type DeploymentStatus,
+    type HistoryQuery,
+    HistoryUnreadable,
+    type PlanExecutions,
+    type RecordedDeployment,
+} from "./deployments";
 import { DriverError } from "./errors";
 import { assumeCheckedRole, type Caller, type RoleAccess } from "./roleSession";
 
 /** The shortest session STS grants: the reader is used for one query. */
 const READER_SESSION_SECONDS = 900;
+
+/** Whose history to read, and with which reader: as the stack outputs name them (or a stack file they were checked against). */
+export type ReaderTarget = Pick<
+    StackConfig,
+    "stack" | "accountId" | "region" | "attiniEnvironment" | "externalIdRequired"
+> & {
+    historyReaderArn: string;
+};
+
+/** The reader target of a stack file (one the outputs were checked against). */
+export function readerOf(c: StackConfig): ReaderTarget {
+    return { ...c, historyReaderArn: historyReaderArn(c) };
+}
 
 /**
  * Assumes stack `c`'s history reader (a checked session: the reader must act in c's account) and
@@ -26,13 +47,13 @@ const READER_SESSION_SECONDS = 900;
  */
 export async function readStackHistory(
     aws: Aws,
-    c: StackConfig,
+    c: ReaderTarget,
     access: RoleAccess,
     caller: Caller,
     ctx: AwsContext,
     q: Pick<HistoryQuery, "distributionName" | "until">,
 ): Promise<RecordedDeployment[]> {
-    const roleArn = historyReaderArn(c);
+    const roleArn = c.historyReaderArn;
     let creds: Awaited<ReturnType<typeof assumeCheckedRole>>;
     try {
         creds = await assumeCheckedRole(
@@ -49,5 +70,61 @@ export async function readStackHistory(
                 `(and, with GitHub OIDC, the jobs on historyReaderBranches); \`attini-gitops validate\` checks that wiring, and \`attini-gitops build-server-policy\` prints the build server's policy. Run pulumi up --stack ${c.stack} after changing it.`,
         );
     }
-    return aws.readDeployments(ctx, creds, { environment: c.attiniEnvironment, accountId: c.accountId, ...q });
+    return readJudged(aws, ctx, creds, { environment: c.attiniEnvironment, accountId: c.accountId, ...q });
+}
+
+const OUTCOMES: readonly DeploymentStatus[] = ["succeeded", "failed", "running"];
+
+/**
+ * Reads the deployments and judges those whose record cannot tell by their plans' executions
+ * (deploymentPlans.ts), at most MAX_DEPLOYMENTS_CHECKED of them. `until` is about the judged
+ * deployment: the read stops at an unjudged one that `until` might accept, judges it, and reads on
+ * (from the newest again) if `until` does not accept what it turned out to be.
+ */
+async function readJudged(
+    aws: Aws,
+    ctx: AwsContext,
+    creds: TemporaryCredentials,
+    q: HistoryQuery,
+): Promise<RecordedDeployment[]> {
+    const judged = new Map<number, RecordedDeployment>(); // by deploymentTime, the row's key within its partition
+    const unchecked = (d: RecordedDeployment) => d.plans !== undefined && !judged.has(d.time);
+    const until = q.until;
+    for (;;) {
+        const budget = MAX_DEPLOYMENTS_CHECKED - judged.size;
+        const rows = await aws.readDeployments(ctx, creds, {
+            ...q,
+            until:
+                until &&
+                ((d) =>
+                    unchecked(d) && budget > 0
+                        ? OUTCOMES.some((status) => until({ ...d, status }))
+                        : until(judged.get(d.time) ?? d)),
+        });
+        const toCheck = rows.filter(unchecked).slice(0, budget);
+        if (toCheck.length === 0) return rows.map((d) => settled(judged.get(d.time) ?? d));
+        const results = await Promise.all(
+            toCheck.map((d) =>
+                checkPlans(aws, ctx, creds, d as RecordedDeployment & { plans: PlanExecutions }, {
+                    accountId: q.accountId,
+                    region: ctx.region,
+                }),
+            ),
+        );
+        for (const [i, d] of toCheck.entries()) judged.set(d.time, results[i]);
+        const last = rows.at(-1);
+        // Done unless the read stopped at a deployment just judged that `until` does not accept.
+        if (!until || !last || !toCheck.includes(last) || until(judged.get(last.time) ?? last))
+            return rows.map((d) => settled(judged.get(d.time) ?? d));
+    }
+}
+
+/** A deployment as the gates and status get it: without the executions still to check, saying so when they were not. */
+function settled(d: RecordedDeployment): RecordedDeployment {
+    if (!d.plans) return d;
+    const { plans, ...rest } = d;
+    return {
+        ...rest,
+        detail: `${plans.count} deployment plans, not checked: one read checks the plans of at most ${MAX_DEPLOYMENTS_CHECKED} deployments`,
+    };
 }

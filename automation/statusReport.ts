@@ -7,7 +7,7 @@ import type { StackConfig } from "../lib/config/types";
 import { type AwsTimeouts, awsDeadline, awsStep, type SourceCredentials } from "./awsCall";
 import { HistoryUnreadable, type RecordedDeployment } from "./deployments";
 import { type Commit, gitIn, remoteRef, tipOf } from "./git";
-import { readStackHistory } from "./history";
+import { readerOf, readStackHistory } from "./history";
 import { findProjectDir, loadValidStacks } from "./project";
 import { type LinkStatus, linkStatus } from "./promotionLinks";
 import { roleAccess, sessionTags } from "./roleSession";
@@ -111,7 +111,7 @@ async function recorded(
                 });
                 const history = await readStackHistory(
                     s.aws,
-                    c,
+                    readerOf(c),
                     access,
                     { source },
                     awsStep(o.timeouts, c.region, (line) => s.log.info(line)),
