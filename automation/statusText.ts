@@ -22,9 +22,13 @@ function firstFew<T>(items: readonly T[], all: boolean, line: (item: T) => strin
 }
 
 function formatEnvironment(e: EnvironmentStatus): string[] {
-    const out = [
-        `${e.stack}: branch ${e.branch}, Attini environment ${e.attiniEnvironment} in account ${e.accountId} (${e.region})`,
-    ];
+    const out = e.outputsUnknown
+        ? [
+              `${e.stack}: branch ${e.branch} (this checkout's stack file); what was provisioned is unknown: ${e.outputsUnknown}`,
+          ]
+        : [
+              `${e.stack}: branch ${e.branch}, Attini environment ${e.attiniEnvironment} in account ${e.accountId} (${e.region})`,
+          ];
     out.push(
         e.tip
             ? `  branch tip: ${e.tip.ref} ${short(e.tip.sha)} ${e.tip.subject} (committed ${isoTime(e.tip.time * 1000)})`

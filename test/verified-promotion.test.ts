@@ -408,6 +408,51 @@ test.serial(
 );
 
 test.serial(
+    "status takes each environment's account, region and reader from the outputs: a stack file that says otherwise is not used",
+    async (t) => {
+        // The checkout says stage is in another account (so another reader); nobody ran pulumi up for it.
+        const file = path.join(project.dir, "Pulumi.stage.yaml");
+        const text = fs.readFileSync(file, "utf8");
+        t.teardown(() => fs.writeFileSync(file, text));
+        fs.writeFileSync(file, text.replaceAll(STAGE, "444444444444"));
+        const j = jobEnv({ moto, backend, stsEndpoint: sts.endpoint });
+        t.teardown(j.dispose);
+
+        const r = await runCli(["status", "--distribution-name", "platform"], j.env, project.dir);
+        t.is(r.code, 0, r.stderr);
+        t.regex(
+            r.stdout,
+            /^stage: branch stage \(this checkout's stack file\); what was provisioned is unknown: stack stage's outputs differ from Pulumi\.stage\.yaml .*historyReaderArn: provisioned arn:aws:iam::222222222222:role\/attini-history-reader-eu-west-1, the checkout says arn:aws:iam::444444444444:role\/attini-history-reader-eu-west-1; accountId: provisioned 222222222222, the checkout says 444444444444\)\. .*`pulumi up -s stage`.*\n  branch tip: origin\/stage .*\n  deployed: unknown, not read: what was provisioned for this stack is unknown \(above\)$/m,
+        );
+        // prod's provisioned upstream is stage as it was provisioned, which the checkout contradicts too.
+        t.regex(
+            r.stdout,
+            /^prod: branch main \(this checkout's stack file\); what was provisioned is unknown: .*upstreamAccountId: provisioned 222222222222, the checkout says 444444444444/m,
+        );
+        t.regex(r.stdout, /^dev: branch dev, Attini environment dev in account 111111111111 \(eu-west-1\)\n/m);
+        // Neither the checkout's reader nor stage's provisioned one was assumed: only dev's.
+        t.deepEqual(
+            sts.calls.filter((c) => c.action === "AssumeRole").map((c) => c.params.get("RoleArn")),
+            [`arn:aws:iam::${DEV}:role/attini-history-reader-eu-west-1`],
+        );
+
+        const json = await runCli(["status", "--distribution-name", "platform", "--json"], j.env, project.dir);
+        t.is(json.code, 0, json.stderr);
+        const stage = JSON.parse(json.stdout).environments.find((e: { stack: string }) => e.stack === "stage");
+        t.is(stage.accountId, undefined, "no account guessed from the checkout");
+        t.is(stage.deployed, undefined);
+        t.regex(stage.outputsUnknown, /accountId: provisioned 222222222222, the checkout says 444444444444/);
+
+        // With the stack file as provisioned, stage is read again, from the outputs.
+        fs.writeFileSync(file, text);
+        sts.reset();
+        const back = await runCli(["status", "--distribution-name", "platform"], j.env, project.dir);
+        t.regex(back.stdout, /^stage: branch stage, Attini environment acc in account 222222222222 \(eu-west-1\)\n/m);
+        t.true(sts.calls.some((c) => c.params.get("RoleArn") === READER));
+    },
+);
+
+test.serial(
     "with --github-oidc, prod's job reads stage's record with the same kind of token: AssumeRoleWithWebIdentity on stage's reader, then on prod's role",
     async (t) => {
         // The wiring validate asks for: stage's reader trusts jobs on main.
