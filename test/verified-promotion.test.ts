@@ -6,11 +6,13 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { CreateStateMachineCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
 import test, { type ExecutionContext } from "ava";
 import { Exit } from "../automation/errors";
 import { AttiniAccount, AttiniBackend, credentialsIn, packageDistribution, realAttini } from "./support/attini";
 import { fileBackend } from "./support/backend";
 import { githubTokenService, jobEnv, runCli } from "./support/driver";
+import { StepFunctionsFront } from "./support/moto";
 import { provision, scratchProject } from "./support/project";
 import { backend, moto, project, sts, useWorld } from "./support/world";
 import { writeZip } from "./support/zip";
@@ -494,5 +496,79 @@ test.serial(
         t.is(sts.count("AssumeRole"), 0, "no source credentials involved");
         t.is(github.seen.length, 2, "a fresh ID token for each role");
         t.false(`${r.stdout}${r.stderr}`.includes(github.token), "the token is never printed");
+    },
+);
+
+test.serial(
+    "every deployment plan: stage's record names two plans' executions, and Step Functions (the emulator's) decides",
+    async (t) => {
+        const front = await StepFunctionsFront.start(moto);
+        t.teardown(() => front.close());
+        const sfn = new SFNClient({
+            endpoint: front.endpoint,
+            region: "eu-west-1",
+            credentials: await credentialsIn(moto, STAGE, "eu-west-1"),
+        });
+        t.teardown(() => sfn.destroy());
+        // Two of Attini's deployment plans in stage's account, each started: the emulator keeps them RUNNING.
+        const plan = async (name: string) => {
+            const { stateMachineArn } = await sfn.send(
+                new CreateStateMachineCommand({
+                    name: `AttiniDeploymentPlanSfn${name}-Q1w2E3r4T5y6`,
+                    definition: JSON.stringify({ StartAt: "Run", States: { Run: { Type: "Succeed" } } }),
+                    roleArn: `arn:aws:iam::${STAGE}:role/attini-deployment-plan`,
+                }),
+            );
+            const { executionArn } = await sfn.send(
+                new StartExecutionCommand({ stateMachineArn, name: `build-41-${name.toLowerCase()}` }),
+            );
+            return executionArn!;
+        };
+        const network = await plan("Network");
+        const database = await plan("Database");
+        // SUCCEEDED recorded: one plan (here, as it were, the network's) ended last and succeeded.
+        await account(STAGE).recordDeployment({
+            environment: "acc",
+            distributionName: "platform",
+            objectIdentifier: "acc/platform/platform.zip#two-plans",
+            distributionId: "build-41",
+            outcome: { result: "succeeded" },
+            executions: [network, database],
+        });
+        const sfnEndpoint = { AWS_ENDPOINT_URL_SFN: front.endpoint };
+        const before = await prodUploads();
+        front.calls.length = 0;
+
+        // Step Functions says both are still running: not finished, whatever the record's SUCCEEDED says.
+        const running = await deploy(t, "main", ["build-41.zip"], sfnEndpoint);
+        t.is(running.code, Exit.REFUSED, running.stderr);
+        t.regex(
+            running.stderr,
+            /distributionId build-41 has not finished in acc \(stack stage, account 222222222222\): started at [\dT:.-]+Z, 2 deployment plans; AttiniDeploymentPlanSfnDatabase-Q1w2E3r4T5y6 RUNNING, AttiniDeploymentPlanSfnNetwork-Q1w2E3r4T5y6 RUNNING\./,
+        );
+        t.deepEqual(front.calls, ["AWSStepFunctions.DescribeExecution", "AWSStepFunctions.DescribeExecution"]);
+
+        // The database plan is aborted: the deployment failed, and says which plan.
+        await sfn.send(new StopExecutionCommand({ executionArn: database }));
+        const aborted = await deploy(t, "main", ["build-41.zip", "--json"], sfnEndpoint);
+        t.is(aborted.code, Exit.REFUSED, aborted.stderr);
+        t.like(JSON.parse(aborted.stdout), {
+            verifiedPromotion: {
+                case: "failed",
+                matched: {
+                    status: "failed",
+                    detail: "2 deployment plans; AttiniDeploymentPlanSfnDatabase-Q1w2E3r4T5y6 ABORTED",
+                },
+            },
+        });
+        // status judges it the same way, with each environment's reader.
+        const j = jobEnv({ moto, backend, stsEndpoint: sts.endpoint, extra: sfnEndpoint });
+        t.teardown(j.dispose);
+        const status = await runCli(["status", "--distribution-name", "platform"], j.env, project.dir);
+        t.regex(
+            status.stdout,
+            /^stage: .*\n  branch tip: .*\n  last deployment of platform: build-41 at [\dT:.-]+Z, failed \(2 deployment plans; AttiniDeploymentPlanSfnDatabase-Q1w2E3r4T5y6 ABORTED\)$/m,
+        );
+        t.deepEqual(await prodUploads(), before, "nothing reached prod");
     },
 );
