@@ -3,10 +3,10 @@
  * each promotion link. Long commit lists show their first few unless --all.
  */
 import { describeDeployment, isoTime } from "./deployments";
+import { short } from "./git";
 import type { EnvironmentStatus, StatusReport } from "./statusReport";
 
 const plural = (n: number, word: string, words = `${word}s`) => `${n} ${n === 1 ? word : words}`;
-const short = (sha: string) => sha.slice(0, 10);
 
 /** How many commits of each list the text shows without --all. */
 export const SHOWN_COMMITS = 10;
