@@ -77,7 +77,7 @@ const OUTCOMES: readonly DeploymentStatus[] = ["succeeded", "failed", "running"]
 
 /**
  * Reads the deployments and judges those whose record cannot tell by their plans' executions
- * (deploymentPlans.ts), at most MAX_DEPLOYMENTS_CHECKED of them. `until` is about the judged
+ * (deploymentPlans.ts): the newest, and those `until` might accept, at most MAX_DEPLOYMENTS_CHECKED. `until` is about the judged
  * deployment: the read stops at an unjudged one that `until` might accept, judges it, and reads on
  * (from the newest again) if `until` does not accept what it turned out to be.
  */
@@ -90,18 +90,17 @@ async function readJudged(
     const judged = new Map<number, RecordedDeployment>(); // by deploymentTime, the row's key within its partition
     const unchecked = (d: RecordedDeployment) => d.plans !== undefined && !judged.has(d.time);
     const until = q.until;
+    // Whether `until` might accept it, once judged.
+    const mayAccept = (d: RecordedDeployment) =>
+        until === undefined || OUTCOMES.some((status) => until({ ...d, status }));
     for (;;) {
         const budget = MAX_DEPLOYMENTS_CHECKED - judged.size;
         const rows = await aws.readDeployments(ctx, creds, {
             ...q,
-            until:
-                until &&
-                ((d) =>
-                    unchecked(d) && budget > 0
-                        ? OUTCOMES.some((status) => until({ ...d, status }))
-                        : until(judged.get(d.time) ?? d)),
+            until: until && ((d) => (unchecked(d) && budget > 0 ? mayAccept(d) : until(judged.get(d.time) ?? d))),
         });
-        const toCheck = rows.filter(unchecked).slice(0, budget);
+        // The newest (every caller shows it) and those `until` looks for; not the others on the way.
+        const toCheck = rows.filter((d, i) => unchecked(d) && (i === 0 || mayAccept(d))).slice(0, budget);
         if (toCheck.length === 0) return rows.map((d) => settled(judged.get(d.time) ?? d));
         const results = await Promise.all(
             toCheck.map((d) =>
@@ -125,6 +124,6 @@ function settled(d: RecordedDeployment): RecordedDeployment {
     const { plans, ...rest } = d;
     return {
         ...rest,
-        detail: `${plans.count} deployment plans, not checked: one read checks the plans of at most ${MAX_DEPLOYMENTS_CHECKED} deployments`,
+        detail: `${plans.count} deployment plans, not checked: one read checks the plans of at most ${MAX_DEPLOYMENTS_CHECKED} deployments, the newest and those it looks for`,
     };
 }

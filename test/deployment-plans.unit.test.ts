@@ -194,3 +194,17 @@ test(`one read judges the plans of at most ${MAX_DEPLOYMENTS_CHECKED} deployment
     t.regex(got[n - 1].detail ?? "", /^2 deployment plans, not checked: one read checks the plans of at most 5/);
     t.false(got.some((d) => "plans" in d));
 });
+
+test("the verified gate's read judges the newest deployment and the id it looks for, not the others on the way", async (t) => {
+    const n = MAX_DEPLOYMENTS_CHECKED + 2;
+    // Newer deployments of other ids, each with two plans, then the id the gate looks for.
+    const history = [
+        ...Array.from({ length: n }, (_, i) => rec(2, [exec(`A${i}`), exec(`B${i}`)], 100 - i)),
+        rec(2, [exec("Network"), exec("App")], 10),
+    ];
+    const executions = Object.fromEntries(history.flatMap((d) => d.plans!.executions.map((e) => [e, "SUCCEEDED"])));
+    const { got, calls } = await read(history, executions, (d) => d.distributionId === "build-10");
+    t.like(got.at(-1), { distributionId: "build-10", status: "succeeded" });
+    t.like(got[0], { distributionId: "build-100", status: "succeeded" });
+    t.is(calls.length, 4, "the newest and the matched deployment: two plans each");
+});
