@@ -2,7 +2,8 @@
  * Every AWS call the driver makes, behind one interface (as cdk-assets' IAws). This file only
  * joins the adapters: sts.ts (AssumeRole, GetCallerIdentity, the source credentials),
  * githubOidc.ts (AssumeRoleWithWebIdentity), dynamodb.ts (Attini's deployment records) and
- * ledgerDynamo.ts (the deployment ledger), each on
+ * stepFunctions.ts (the status of a deployment plan's execution) and ledgerDynamo.ts (the
+ * deployment ledger), each on
  * the AWS SDK for JavaScript v3 with the driver's retry policy and deadlines (awsCall.ts). The
  * unit tests use the shared fake in test/support/fakeAws.ts instead.
  */
@@ -13,6 +14,7 @@ import { readDeployments } from "./dynamodb";
 import { assumeRoleWithGithubOidc, type WebIdentityRequest } from "./githubOidc";
 import { dynamoLedger } from "./ledgerDynamo";
 import type { LedgerStore } from "./ledgerTypes";
+import { executionStatus } from "./stepFunctions";
 import { type AssumeRoleRequest, assumeRole, callerAccount, findSourceCredentials } from "./sts";
 
 export interface Aws {
@@ -33,6 +35,8 @@ export interface Aws {
         step: () => AwsContext,
         credentials: () => Promise<TemporaryCredentials>,
     ): LedgerStore;
+    /** A deployment plan execution's status (Step Functions DescribeExecution); a failure is a HistoryUnreadable. */
+    executionStatus(ctx: AwsContext, credentials: TemporaryCredentials, executionArn: string): Promise<string>;
 }
 
 /** The real AWS. */
@@ -43,4 +47,5 @@ export const realAws: Aws = {
     callerAccount,
     readDeployments,
     ledger: dynamoLedger,
+    executionStatus,
 };

@@ -11,7 +11,7 @@ import { resolveCommit } from "./branch";
 import { CredentialEndpoint } from "./credentialEndpoint";
 import type { Checked, DeployOptions, Target } from "./deployTypes";
 import { DriverError, Exit } from "./errors";
-import { stackReader } from "./history";
+import { readerOf, stackReader } from "./history";
 import { type Caller, type RoleAccess, roleAccess, sessionTags } from "./roleSession";
 import type { Services } from "./services";
 import { applyVerifiedGate, type VerifiedGateReport } from "./verifiedGate";
@@ -108,7 +108,7 @@ export function startReads(
                   if (!read.ok && !o.dryRun) return undefined;
                   const reader = stackReader(
                       s.aws,
-                      upstream,
+                      readerOf(upstream),
                       access,
                       (ctx) => caller(ctx.deadline),
                       () => step(upstream.region),

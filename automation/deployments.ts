@@ -6,9 +6,10 @@
  */
 
 /**
- * succeeded: the deployment plan ended SUCCEEDED (or the init stack was done and there was no plan
- * to run); failed: Attini recorded an error, init-stack errors, or a plan that ended FAILED,
- * TIMED_OUT or ABORTED; running: none of these yet (still running, or stopped without a record).
+ * succeeded: every deployment plan ended SUCCEEDED (or the init stack was done and there was no
+ * plan to run); failed: Attini recorded an error, init-stack errors, or a plan that ended FAILED,
+ * TIMED_OUT or ABORTED; running: none of these yet (still running, stopped without a record, or
+ * nothing can show that every plan succeeded).
  */
 export type DeploymentStatus = "succeeded" | "failed" | "running";
 
@@ -22,6 +23,19 @@ export interface RecordedDeployment {
     status: DeploymentStatus;
     /** Why it failed (Attini's error code and message, or the plan's status), or what it still waits for. */
     detail?: string;
+    /**
+     * Only between reading the row and judging it (history.ts): the record cannot tell, and these
+     * executions decide (deploymentPlans.ts). Never in what the gates and `status` get.
+     */
+    plans?: PlanExecutions;
+}
+
+/** The executions that decide a deployment whose record cannot tell (several plans, SUCCEEDED recorded). */
+export interface PlanExecutions {
+    /** deploymentPlanCount. */
+    count: number;
+    /** The execution ARNs the record names (executionArns), one per plan. */
+    executions: string[];
 }
 
 /** Which deployments to read: one distribution in one environment. */

@@ -5,8 +5,9 @@
  *
  * The row format is Attini's backend's (attini-framework: DynamoDeployDataFacade writes each
  * deployment twice, once at time 0 as "the latest"; the step guard adds deploymentPlanCount once
- * the init stack is done; the deployment plan's end sets deploymentPlanStatus to the Step
- * Functions status, and errorCode/errorMessage on failure).
+ * the init stack is done; each deployment plan's first step adds its execution's ARN to
+ * executionArns, and its end sets deploymentPlanStatus to the Step Functions status, and
+ * errorCode/errorMessage on failure).
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { DEPLOY_DATA_TABLE } from "../lib/arns";
@@ -18,6 +19,7 @@ import {
     describeError,
     type TemporaryCredentials,
 } from "./awsCall";
+import { planExecutions } from "./deploymentPlans";
 import { type HistoryQuery, HistoryUnreadable, type RecordedDeployment } from "./deployments";
 
 const FAILED_PLAN = new Set(["FAILED", "TIMED_OUT", "ABORTED"]);
@@ -57,16 +59,20 @@ export function recordedDeployment(item: Record<string, AttributeValue>): Record
     if (initErrors.length > 0) return { ...base, status: "failed", detail: `${initErrors.length} init stack error(s)` };
     const plans = n("deploymentPlanCount");
     // deploymentPlanStatus is written when a plan ends, last writer wins: with several plans, one
-    // that succeeded can stand for others still running (or failed and then overwritten).
+    // that succeeded can stand for others still running (or failed and then overwritten). Then the
+    // executions the record names decide (deploymentPlans.ts, read by history.ts).
     if (planStatus === "SUCCEEDED" && plans === 1) return { ...base, status: "succeeded" };
+    if (planStatus === "SUCCEEDED" && plans !== undefined && Number.isSafeInteger(plans) && plans > 1) {
+        const e = planExecutions(item.executionArns, plans);
+        return e.plans
+            ? { ...base, status: "running", detail: `${plans} deployment plans, not yet checked`, plans: e.plans }
+            : { ...base, status: "running", detail: e.why };
+    }
     if (planStatus === "SUCCEEDED")
         return {
             ...base,
             status: "running",
-            detail:
-                plans === undefined
-                    ? "a deployment plan SUCCEEDED, but the record does not say how many plans there are"
-                    : `${plans} deployment plans; the record keeps only the status of the last one to end, so it cannot show that every plan succeeded`,
+            detail: "a deployment plan SUCCEEDED, but the record does not say how many plans there are",
         };
     if (plans === 0) return { ...base, status: "succeeded", detail: "no deployment plan to run" };
     if (planStatus !== undefined) return { ...base, status: "running", detail: `deployment plan ${planStatus}` };

@@ -7,6 +7,9 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
+/** A commit or tree id as the driver shows it: its first ten characters. */
+export const short = (sha: string) => sha.slice(0, 10);
+
 /** Runs git with `args` (and `input` on its standard input); its output, or undefined when git fails. */
 export type GitRunner = (args: string[], input?: string) => string | undefined;
 

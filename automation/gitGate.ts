@@ -13,7 +13,7 @@
 import type { StackConfig } from "../lib/config/types";
 import { uncommittedUnder } from "./committedContent";
 import { object } from "./gateMode";
-import { type Commit, exists, freshnessWarnings, type GitRunner, logWithMarks, remoteRef } from "./git";
+import { type Commit, exists, freshnessWarnings, type GitRunner, logWithMarks, remoteRef, short } from "./git";
 
 /** How many commits a refusal lists on each side; it says how many more there are. */
 export const EXPLAINED_COMMITS = 10;
@@ -115,8 +115,6 @@ export interface GateReport {
     /** Why the gate could not check, when it could not. */
     unverified?: string;
 }
-
-const short = (sha: string) => sha.slice(0, 10);
 
 /** The refusal's explanation: the trees, the files that differ, then the commits on each side. */
 function differs(

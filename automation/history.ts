@@ -1,8 +1,11 @@
 /**
  * What Attini recorded about a stack's deployments, read through that stack's history reader: a
  * checked role session (roleSession.ts), then the DynamoDB query behind the AWS port (aws.ts,
- * dynamodb.ts). Every failure becomes a HistoryUnreadable that says what to fix, so that the
- * verified gate and `status` can say "cannot tell" instead of guessing.
+ * dynamodb.ts), and, where the record cannot tell whether every deployment plan succeeded, each
+ * plan's Step Functions execution (deploymentPlans.ts, stepFunctions.ts), with the same reader;
+ * also the stack's deployment ledger (ledgerDynamo.ts). Every failure becomes a HistoryUnreadable
+ * that says what to fix, so that the verified gate and `status` can say "cannot tell" instead of
+ * guessing.
  *
  * The table is read directly rather than through `attini deploy history --json`, which leaves out
  * what the verdict needs: it prints no deploymentPlanCount and no init-stack errors, gives times in
@@ -14,7 +17,14 @@ import type { StackConfig } from "../lib/config/types";
 import { ledgerTableName } from "../lib/ledger";
 import type { Aws } from "./aws";
 import type { AwsContext, TemporaryCredentials } from "./awsCall";
-import { type HistoryQuery, HistoryUnreadable, type RecordedDeployment } from "./deployments";
+import { checkPlans, MAX_DEPLOYMENTS_CHECKED } from "./deploymentPlans";
+import {
+    type DeploymentStatus,
+    type HistoryQuery,
+    HistoryUnreadable,
+    type PlanExecutions,
+    type RecordedDeployment,
+} from "./deployments";
 import { DriverError, LedgerUnavailable } from "./errors";
 import type { LedgerRun } from "./ledgerTypes";
 import { assumeCheckedRole, type Caller, type RoleAccess } from "./roleSession";
@@ -22,15 +32,28 @@ import { assumeCheckedRole, type Caller, type RoleAccess } from "./roleSession";
 /** The shortest session STS grants: the reader is used for one query. */
 const READER_SESSION_SECONDS = 900;
 
+/** Whose history to read, and with which reader: as the stack outputs name them (or a stack file they were checked against). */
+export type ReaderTarget = Pick<
+    StackConfig,
+    "stack" | "accountId" | "region" | "attiniEnvironment" | "externalIdRequired"
+> & {
+    historyReaderArn: string;
+};
+
+/** The reader target of a stack file (one the outputs were checked against). */
+export function readerOf(c: StackConfig): ReaderTarget {
+    return { ...c, historyReaderArn: historyReaderArn(c) };
+}
+
 /** A checked session of stack `c`'s history reader (it must act in c's account); HistoryUnreadable when it cannot be had. */
 async function readerSession(
     aws: Aws,
-    c: StackConfig,
+    c: ReaderTarget,
     access: RoleAccess,
     caller: Caller,
     ctx: AwsContext,
 ): Promise<TemporaryCredentials> {
-    const roleArn = historyReaderArn(c);
+    const roleArn = c.historyReaderArn;
     try {
         return await assumeCheckedRole(
             aws,
@@ -54,14 +77,14 @@ async function readerSession(
  */
 export async function readStackHistory(
     aws: Aws,
-    c: StackConfig,
+    c: ReaderTarget,
     access: RoleAccess,
     caller: Caller,
     ctx: AwsContext,
     q: Pick<HistoryQuery, "distributionName" | "until">,
 ): Promise<RecordedDeployment[]> {
     const creds = await readerSession(aws, c, access, caller, ctx);
-    return aws.readDeployments(ctx, creds, { environment: c.attiniEnvironment, accountId: c.accountId, ...q });
+    return readJudged(aws, ctx, creds, { environment: c.attiniEnvironment, accountId: c.accountId, ...q });
 }
 
 /** What one stack's history reader reads, on one session assumed when first needed. */
@@ -77,7 +100,7 @@ export interface StackReader {
 /** Stack `c`'s reader; each read is one AWS step (`step()`), every failure a HistoryUnreadable. */
 export function stackReader(
     aws: Aws,
-    c: StackConfig,
+    c: ReaderTarget,
     access: RoleAccess,
     caller: (ctx: AwsContext) => Promise<Caller>,
     step: () => AwsContext,
@@ -102,7 +125,7 @@ export function stackReader(
     return {
         history: async (q) => {
             const ctx = step();
-            return aws.readDeployments(ctx, await creds(ctx), {
+            return readJudged(aws, ctx, await creds(ctx), {
                 environment: c.attiniEnvironment,
                 accountId: c.accountId,
                 ...q,
@@ -110,5 +133,60 @@ export function stackReader(
         },
         ledgerRun: (name, match) => unreadable(() => ledger().findRun(name, match)),
         ledgerRuns: (name, limit) => unreadable(() => ledger().runs(name, limit)),
+    };
+}
+
+const OUTCOMES: readonly DeploymentStatus[] = ["succeeded", "failed", "running"];
+
+/**
+ * Reads the deployments and judges those whose record cannot tell by their plans' executions
+ * (deploymentPlans.ts): the newest, and those `until` might accept, at most MAX_DEPLOYMENTS_CHECKED. `until` is about the judged
+ * deployment: the read stops at an unjudged one that `until` might accept, judges it, and reads on
+ * (from the newest again) if `until` does not accept what it turned out to be.
+ */
+async function readJudged(
+    aws: Aws,
+    ctx: AwsContext,
+    creds: TemporaryCredentials,
+    q: HistoryQuery,
+): Promise<RecordedDeployment[]> {
+    const judged = new Map<number, RecordedDeployment>(); // by deploymentTime, the row's key within its partition
+    const unchecked = (d: RecordedDeployment) => d.plans !== undefined && !judged.has(d.time);
+    const until = q.until;
+    // Whether `until` might accept it, once judged.
+    const mayAccept = (d: RecordedDeployment) =>
+        until === undefined || OUTCOMES.some((status) => until({ ...d, status }));
+    for (;;) {
+        const budget = MAX_DEPLOYMENTS_CHECKED - judged.size;
+        const rows = await aws.readDeployments(ctx, creds, {
+            ...q,
+            until: until && ((d) => (unchecked(d) && budget > 0 ? mayAccept(d) : until(judged.get(d.time) ?? d))),
+        });
+        // The newest (every caller shows it) and those `until` looks for; not the others on the way.
+        const toCheck = rows.filter((d, i) => unchecked(d) && (i === 0 || mayAccept(d))).slice(0, budget);
+        if (toCheck.length === 0) return rows.map((d) => settled(judged.get(d.time) ?? d));
+        const results = await Promise.all(
+            toCheck.map((d) =>
+                checkPlans(aws, ctx, creds, d as RecordedDeployment & { plans: PlanExecutions }, {
+                    accountId: q.accountId,
+                    region: ctx.region,
+                }),
+            ),
+        );
+        for (const [i, d] of toCheck.entries()) judged.set(d.time, results[i]);
+        const last = rows.at(-1);
+        // Done unless the read stopped at a deployment just judged that `until` does not accept.
+        if (!until || !last || !toCheck.includes(last) || until(judged.get(last.time) ?? last))
+            return rows.map((d) => settled(judged.get(d.time) ?? d));
+    }
+}
+
+/** A deployment as the gates and status get it: without the executions still to check, saying so when they were not. */
+function settled(d: RecordedDeployment): RecordedDeployment {
+    if (!d.plans) return d;
+    const { plans, ...rest } = d;
+    return {
+        ...rest,
+        detail: `${plans.count} deployment plans, not checked: one read checks the plans of at most ${MAX_DEPLOYMENTS_CHECKED} deployments, the newest and those it looks for`,
     };
 }

@@ -10,6 +10,9 @@ import type { LinkStatus } from "./promotionLinks";
 import type { EnvironmentStatus, StatusReport } from "./statusReport";
 import { code, markdownText, mermaidBlock, mermaidLabel, mermaidText, oneLine, plural, table } from "./summaryMarkdown";
 
+/** What a node or row shows where the stack outputs cannot be used (status says why). */
+const UNPROVISIONED = "unknown";
+
 /** What an environment's node says at a glance, and its colour in the chart. */
 export type EnvironmentState = "deployed" | "behind" | "failed" | "running" | "never-deployed" | "unknown";
 
@@ -70,8 +73,8 @@ function behindWords(e: EnvironmentStatus, b?: Behind): string {
 /** The lines of an environment's node, each escaped. */
 function nodeLines(e: EnvironmentStatus, b: Behind | undefined): string[] {
     const lines = [
-        mermaidText(`${e.stack} · Attini env ${e.attiniEnvironment}`),
-        mermaidText(`account ${e.accountId} · ${e.region}`),
+        mermaidText(`${e.stack} · Attini env ${e.attiniEnvironment ?? UNPROVISIONED}`),
+        mermaidText(e.accountId ? `account ${e.accountId} · ${e.region}` : "what was provisioned is unknown"),
     ];
     const d = e.deployed;
     if (!d) lines.push(mermaidText(`deployed: ${e.unknown ?? "unknown"}`, 60));
@@ -149,8 +152,8 @@ function environmentRow(e: EnvironmentStatus, b: Behind | undefined): string[] {
     const d = e.deployed;
     const last = d?.last;
     return [
-        `**${markdownText(e.stack)}** (${markdownText(e.branch)} → ${markdownText(e.attiniEnvironment)})`,
-        `${code(e.accountId)} ${markdownText(e.region)}`,
+        `**${markdownText(e.stack)}** (${markdownText(e.branch)} → ${markdownText(e.attiniEnvironment ?? UNPROVISIONED)})`,
+        e.accountId ? `${code(e.accountId)} ${markdownText(e.region ?? "")}` : UNPROVISIONED,
         STATE_WORDS[environmentState(e, b)],
         !d
             ? markdownText(e.unknown ?? "unknown")

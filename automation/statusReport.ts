@@ -2,12 +2,21 @@
  * What `attini-gitops status` gathers: for each environment, its branch tip beside the last
  * deployment Attini recorded there (read with the environment's history reader, all environments
  * at once), and every promotion link's state from the local clone. statusText.ts writes it out.
+ *
+ * Where each environment is (account, region, Attini environment, branch) and which reader reads
+ * it come from the stack outputs that `pulumi up` provisioned, not from the checkout: a stack whose
+ * outputs cannot be read, or differ from its stack file, is shown as unknown, with why.
  */
+import pLimit from "p-limit";
 import type { StackConfig } from "../lib/config/types";
+import type { DeployRoleOutputs } from "../lib/outputs";
 import { type AwsTimeouts, awsDeadline, awsStep, type SourceCredentials } from "./awsCall";
 import { HistoryUnreadable, type RecordedDeployment } from "./deployments";
+import { DriverError } from "./errors";
 import { type Commit, gitIn, remoteRef, tipOf } from "./git";
 import { readStackHistory } from "./history";
+import { openWorkspace } from "./outputs";
+import { outputReaders } from "./planning";
 import { findProjectDir, loadValidStacks } from "./project";
 import { type LinkStatus, linkStatus } from "./promotionLinks";
 import { roleAccess, sessionTags } from "./roleSession";
@@ -25,15 +34,19 @@ export interface DeployedState {
 
 export interface EnvironmentStatus {
     stack: string;
+    /** The stack's branch: as provisioned, or (when that is unknown) as this checkout's stack file says. */
     branch: string;
-    attiniEnvironment: string;
-    accountId: string;
-    region: string;
+    /** Where the environment is, as the stack outputs say (absent when they cannot be used: see outputsUnknown). */
+    attiniEnvironment?: string;
+    accountId?: string;
+    region?: string;
+    /** Why the stack outputs cannot be used (not provisioned, unreadable, or the checkout says otherwise). */
+    outputsUnknown?: string;
     /** The remote-tracking branch's newest commit (absent when it is not in this clone). */
     tip?: Commit & { ref: string };
     /** What Attini recorded, when it could be read. */
     deployed?: DeployedState;
-    /** Why `deployed` is absent: no distribution named, no credentials, or the reader's error. */
+    /** Why `deployed` is absent: no distribution named, the outputs, no credentials, or the reader's error. */
     unknown?: string;
     /** The branch tip was committed after the last deployment started: the branch moved on, the environment did not. */
     movedOn?: boolean;
@@ -53,6 +66,32 @@ export interface StatusOptions {
     timeouts: AwsTimeouts;
 }
 
+/** What `pulumi up` provisioned for one stack: its outputs, or why they cannot be used. */
+type Provisioned = { outputs: DeployRoleOutputs; why?: undefined } | { outputs?: undefined; why: string };
+
+/**
+ * Every stack's outputs, read at once (as many Pulumi CLIs at a time as `plan` runs). Where and
+ * with which reader an environment is read comes from them, never from the checkout: a stack whose
+ * outputs cannot be read, or differ from the checkout's stack files, is unknown (checkOutputs names
+ * each key and the `pulumi up` to run).
+ */
+async function provisioned(projectDir: string, configs: readonly StackConfig[], s: Services): Promise<Provisioned[]> {
+    const workspace = openWorkspace(projectDir);
+    const limit = pLimit(outputReaders(s.env));
+    return Promise.all(
+        configs.map((c) =>
+            limit(async (): Promise<Provisioned> => {
+                try {
+                    return { outputs: await s.readOutputs(projectDir, c, configs, undefined, workspace) };
+                } catch (e) {
+                    if (!(e instanceof DriverError)) throw e;
+                    return { why: e.message };
+                }
+            }),
+        ),
+    );
+}
+
 export async function status(o: StatusOptions, s: Services): Promise<StatusReport> {
     const projectDir = findProjectDir(o.cwd);
     const { configs } = loadValidStacks(projectDir);
@@ -61,19 +100,24 @@ export async function status(o: StatusOptions, s: Services): Promise<StatusRepor
         const up = configs.find((c) => c.stack === down.promotedFrom);
         return up ? [linkStatus(git, o.remote, up, down)] : [];
     });
-    const deployed = await recorded(configs, o, s);
+    const provisions = await provisioned(projectDir, configs, s);
+    const deployed = await recorded(configs, provisions, o, s);
     const environments = configs.map((c, i): EnvironmentStatus => {
-        const tip = tipOf(git, remoteRef(o.remote, c.branch));
+        const p = provisions[i].outputs;
+        const branch = p?.branch ?? c.branch;
+        const tip = tipOf(git, remoteRef(o.remote, branch));
         const d = deployed[i];
-        const e: EnvironmentStatus = {
-            stack: c.stack,
-            branch: c.branch,
-            attiniEnvironment: c.attiniEnvironment,
-            accountId: c.accountId,
-            region: c.region,
-            ...d,
-        };
-        if (tip) e.tip = { ...tip, ref: `${o.remote}/${c.branch}` };
+        const e: EnvironmentStatus = p
+            ? {
+                  stack: c.stack,
+                  branch,
+                  attiniEnvironment: p.attiniEnvironment,
+                  accountId: p.accountId,
+                  region: p.region,
+                  ...d,
+              }
+            : { stack: c.stack, branch, outputsUnknown: provisions[i].why, ...d };
+        if (tip) e.tip = { ...tip, ref: `${o.remote}/${branch}` };
         if (tip && d.deployed?.last) e.movedOn = tip.time * 1000 > d.deployed.last.time;
         return e;
     });
@@ -83,6 +127,7 @@ export async function status(o: StatusOptions, s: Services): Promise<StatusRepor
 /** Each stack's deployed state, or why it is unknown; read with each stack's history reader, all at once. */
 async function recorded(
     configs: readonly StackConfig[],
+    provisions: readonly Provisioned[],
     o: StatusOptions,
     s: Services,
 ): Promise<Pick<EnvironmentStatus, "deployed" | "unknown">[]> {
@@ -99,22 +144,33 @@ async function recorded(
         return configs.map(() => ({ unknown: why }));
     }
     return Promise.all(
-        configs.map(async (c) => {
+        configs.map(async (c, i) => {
+            const p = provisions[i].outputs;
+            if (!p) return { unknown: "not read: what was provisioned for this stack is unknown (above)" };
+            // Everything about where to read, and with which reader, as provisioned.
+            const reader = {
+                stack: c.stack,
+                accountId: p.accountId,
+                region: p.region,
+                attiniEnvironment: p.attiniEnvironment,
+                externalIdRequired: p.externalIdRequired,
+                historyReaderArn: p.historyReaderArn,
+            };
             try {
                 const access = roleAccess({
                     env: s.env,
-                    branch: c.branch,
+                    branch: p.branch,
                     sessionName: cleanSessionName(`status-${name}`),
                     externalId: o.externalId,
-                    tags: sessionTags(c),
+                    tags: sessionTags(reader),
                     redact: (...secrets) => s.log.redactor.add(...secrets),
                 });
                 const history = await readStackHistory(
                     s.aws,
-                    c,
+                    reader,
                     access,
                     { source },
-                    awsStep(o.timeouts, c.region, (line) => s.log.info(line)),
+                    awsStep(o.timeouts, p.region, (line) => s.log.info(line)),
                     { distributionName: name, until: (d) => d.status === "succeeded" },
                 );
                 return {

@@ -3,10 +3,10 @@
  * each promotion link. Long commit lists show their first few unless --all.
  */
 import { describeDeployment, isoTime } from "./deployments";
+import { short } from "./git";
 import type { EnvironmentStatus, StatusReport } from "./statusReport";
 
 const plural = (n: number, word: string, words = `${word}s`) => `${n} ${n === 1 ? word : words}`;
-const short = (sha: string) => sha.slice(0, 10);
 
 /** How many commits of each list the text shows without --all. */
 export const SHOWN_COMMITS = 10;
@@ -22,9 +22,13 @@ function firstFew<T>(items: readonly T[], all: boolean, line: (item: T) => strin
 }
 
 function formatEnvironment(e: EnvironmentStatus): string[] {
-    const out = [
-        `${e.stack}: branch ${e.branch}, Attini environment ${e.attiniEnvironment} in account ${e.accountId} (${e.region})`,
-    ];
+    const out = e.outputsUnknown
+        ? [
+              `${e.stack}: branch ${e.branch} (this checkout's stack file); what was provisioned is unknown: ${e.outputsUnknown}`,
+          ]
+        : [
+              `${e.stack}: branch ${e.branch}, Attini environment ${e.attiniEnvironment} in account ${e.accountId} (${e.region})`,
+          ];
     out.push(
         e.tip
             ? `  branch tip: ${e.tip.ref} ${short(e.tip.sha)} ${e.tip.subject} (committed ${isoTime(e.tip.time * 1000)})`

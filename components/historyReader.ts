@@ -18,7 +18,8 @@ export interface HistoryReaderArgs {
 
 /**
  * The history reader of one environment: a role that may only Query this environment's records in
- * Attini's deployment-data table (lib/historyReader.ts), trusted by the build servers and GitHub
+ * Attini's deployment-data table and read the status of Attini's deployment plan executions in its
+ * account (lib/historyReader.ts), trusted by the build servers and GitHub
  * branches of the stacks promoted from this one. Their verified promotion gate assumes it.
  */
 export class HistoryReader extends pulumi.ComponentResource {

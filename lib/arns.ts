@@ -52,6 +52,18 @@ export function deployDataTableArn(c: Pick<StackConfig, "partition" | "accountId
     return `arn:${c.partition}:dynamodb:${c.region}:${c.accountId}:table/${DEPLOY_DATA_TABLE}`;
 }
 
+/**
+ * How Attini's deployment plans' state machines are named: AttiniDeploymentPlanSfn<plan>-<suffix>
+ * (attini-framework's transform names the resource AttiniDeploymentPlanSfn<plan>; CloudFormation
+ * adds the suffix). Attini's own roles are scoped to this prefix.
+ */
+export const PLAN_STATE_MACHINE_PREFIX = "AttiniDeploymentPlanSfn";
+
+/** Every execution of an Attini deployment plan in the stack's account and region. */
+export function deploymentPlanExecutionsArn(c: Pick<StackConfig, "partition" | "accountId" | "region">): string {
+    return `arn:${c.partition}:states:${c.region}:${c.accountId}:execution:${PLAN_STATE_MACHINE_PREFIX}*`;
+}
+
 export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
 
 /** ARN of the GitHub Actions OIDC provider in the stack's account. */

@@ -7,14 +7,16 @@
  * rules that `validate` runs, are config rules in config/readers.ts). The HistoryReader component
  * (components/historyReader.ts) only wires them in.
  */
-import { deployDataTableArn } from "./arns";
+import { deployDataTableArn, deploymentPlanExecutionsArn } from "./arns";
 import type { StackConfig } from "./config/types";
 import { ledgerReaderStatement } from "./ledger";
 import type { PolicyDocument } from "./policies";
 
 /**
  * What the reader may do: Query the deployment-data table, for this environment's partition keys
- * only (`<environment>-<distribution>`). Nothing else: no write, no S3, no other table.
+ * only (`<environment>-<distribution>`), and DescribeExecution on Attini's deployment plans'
+ * executions in its own account and region. Nothing else: no write, no S3, no other table, no
+ * starting or stopping of executions.
  */
 export function historyReaderPolicy(c: StackConfig): PolicyDocument {
     return {
@@ -31,6 +33,15 @@ export function historyReaderPolicy(c: StackConfig): PolicyDocument {
                     "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${c.attiniEnvironment}-*`] },
                     Null: { "dynamodb:LeadingKeys": "false" },
                 },
+            },
+            {
+                // Where the record cannot show that every deployment plan succeeded, each plan's
+                // execution's status. Step Functions has no condition key for an environment: this
+                // is every Attini deployment plan's execution in the account and region.
+                Sid: "ReadAttiniDeploymentPlanExecutions",
+                Effect: "Allow",
+                Action: "states:DescribeExecution",
+                Resource: deploymentPlanExecutionsArn(c),
             },
         ],
     };

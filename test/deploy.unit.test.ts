@@ -12,7 +12,7 @@ import { DEFAULT_AWS_TIMEOUTS, Deadline } from "../automation/awsCall";
 import { type DeployOptions, deploy } from "../automation/deploying";
 import type { RecordedDeployment } from "../automation/deployments";
 import { type DriverError, Exit } from "../automation/errors";
-import { readStackHistory } from "../automation/history";
+import { readerOf, readStackHistory } from "../automation/history";
 import { loadStacks } from "../lib/stackFiles";
 import { deployedRun, fakeAws, fakeServices } from "./support/fakeAws";
 import { scratchProject } from "./support/project";
@@ -186,7 +186,7 @@ test("the history reader's credentials are registered for redaction before anyth
     };
     const history = await readStackHistory(
         aws,
-        stage,
+        readerOf(stage),
         {
             branch: "main",
             sessionName: "deploy-platform",

@@ -264,3 +264,38 @@ test("permissions, in the simulator: it reads this environment's deployments and
     );
     t.is(await act("sts:AssumeRole", `arn:aws:iam::${STAGE}:role/attini-deploy-role-eu-west-1`), "ImplicitlyDenied");
 });
+
+test("permissions, in the simulator: it reads its own account's deployment plan executions, and cannot run or stop them", async (t) => {
+    const c = stage();
+    const reader = historyReaderArn(c);
+    const act = (action: string, resource: string, accountId = STAGE) =>
+        decide(t, {
+            request: { principal: reader, action, resource: { resource, accountId }, contextVariables: {} },
+            identityPolicies: [{ name: "history-reader", policy: historyReaderPolicy(c) }],
+            serviceControlPolicies: [],
+            resourceControlPolicies: [],
+        });
+    const execution = (
+        account: string,
+        region = "eu-west-1",
+        machine = "AttiniDeploymentPlanSfnPlatform-AbCdEf123456",
+    ) => `arn:aws:states:${region}:${account}:execution:${machine}:0d3c8a51-6f3e-4b8e-9a51-2f1c0e7d9b10`;
+    t.is(await act("states:DescribeExecution", execution(STAGE)), "Allowed");
+    t.is(
+        await act("states:DescribeExecution", execution("333333333333"), "333333333333"),
+        "ImplicitlyDenied",
+        "another account's execution",
+    );
+    t.is(await act("states:DescribeExecution", execution(STAGE, "us-east-1")), "ImplicitlyDenied", "another region");
+    t.is(
+        await act("states:DescribeExecution", execution(STAGE, "eu-west-1", "PaymentsWorkflow-AbCdEf123456")),
+        "ImplicitlyDenied",
+        "a state machine that is not an Attini deployment plan",
+    );
+    const machine = `arn:aws:states:eu-west-1:${STAGE}:stateMachine:AttiniDeploymentPlanSfnPlatform-AbCdEf123456`;
+    t.is(await act("states:StartExecution", machine), "ImplicitlyDenied");
+    t.is(await act("states:StopExecution", execution(STAGE)), "ImplicitlyDenied");
+    t.is(await act("states:RedriveExecution", execution(STAGE)), "ImplicitlyDenied");
+    t.is(await act("states:GetExecutionHistory", execution(STAGE)), "ImplicitlyDenied", "no input, output or history");
+    t.is(await act("states:ListExecutions", machine), "ImplicitlyDenied");
+});

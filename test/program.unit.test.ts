@@ -59,7 +59,8 @@ for (const s of SHIPPED) {
         t.is(resources.filter((r) => r.type.startsWith("awsx:")).length, 0, "no audit trail unless asked for");
         t.is(one(resources, "attini-gitops:index:DeployRole").name, "deploy-role");
 
-        // The history reader: same trust, and it may only Query this environment's deployment records.
+        // The history reader: same trust, and it may only Query this environment's deployment records
+        // and read its account's deployment plan executions.
         const reader = one(resources, "aws:iam/role:Role", READER);
         t.deepEqual(JSON.parse(reader.inputs.assumeRolePolicy).Statement, trust.Statement);
         t.is(reader.inputs.maxSessionDuration, undefined);
@@ -80,6 +81,12 @@ for (const s of SHIPPED) {
                     "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${s.env}-*`] },
                     Null: { "dynamodb:LeadingKeys": "false" },
                 },
+            },
+            {
+                Sid: "ReadAttiniDeploymentPlanExecutions",
+                Effect: "Allow",
+                Action: "states:DescribeExecution",
+                Resource: `arn:aws:states:eu-west-1:${s.account}:execution:AttiniDeploymentPlanSfn*`,
             },
         ]);
         t.is(one(resources, "attini-gitops:index:HistoryReader").name, "history-reader");

@@ -115,13 +115,11 @@ test("Attini's rows: succeeded, failed, running, and the time-0 copy left out", 
         { distributionId: undefined, status: "succeeded", time: T },
     );
     // deploymentPlanStatus is last-writer-wins across plans: with several, or an unknown number, a
-    // SUCCEEDED does not show that every plan succeeded, so the deployment is still running.
+    // SUCCEEDED does not show that every plan succeeded, so the deployment is still running (unless
+    // the plans' executions, which the record names, all succeeded: deployment-plans.unit.test.ts).
     t.like(
         recordedDeployment(row({ deploymentPlanCount: { N: "2" }, deploymentPlanStatus: { S: "SUCCEEDED" } }) as never),
-        {
-            status: "running",
-            detail: "2 deployment plans; the record keeps only the status of the last one to end, so it cannot show that every plan succeeded",
-        },
+        { status: "running", detail: "2 deployment plans, and the record names 0 started execution(s)" },
     );
     t.like(recordedDeployment(row({ deploymentPlanStatus: { S: "SUCCEEDED" } }) as never), {
         status: "running",

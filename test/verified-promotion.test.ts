@@ -6,11 +6,13 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { CreateStateMachineCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
 import test, { type ExecutionContext } from "ava";
 import { Exit } from "../automation/errors";
 import { AttiniAccount, AttiniBackend, credentialsIn, packageDistribution, realAttini } from "./support/attini";
 import { fileBackend } from "./support/backend";
 import { githubTokenService, jobEnv, runCli } from "./support/driver";
+import { StepFunctionsFront } from "./support/moto";
 import { provision, scratchProject } from "./support/project";
 import { backend, moto, project, sts, useWorld } from "./support/world";
 import { writeZip } from "./support/zip";
@@ -408,6 +410,51 @@ test.serial(
 );
 
 test.serial(
+    "status takes each environment's account, region and reader from the outputs: a stack file that says otherwise is not used",
+    async (t) => {
+        // The checkout says stage is in another account (so another reader); nobody ran pulumi up for it.
+        const file = path.join(project.dir, "Pulumi.stage.yaml");
+        const text = fs.readFileSync(file, "utf8");
+        t.teardown(() => fs.writeFileSync(file, text));
+        fs.writeFileSync(file, text.replaceAll(STAGE, "444444444444"));
+        const j = jobEnv({ moto, backend, stsEndpoint: sts.endpoint });
+        t.teardown(j.dispose);
+
+        const r = await runCli(["status", "--distribution-name", "platform"], j.env, project.dir);
+        t.is(r.code, 0, r.stderr);
+        t.regex(
+            r.stdout,
+            /^stage: branch stage \(this checkout's stack file\); what was provisioned is unknown: stack stage's outputs differ from Pulumi\.stage\.yaml .*historyReaderArn: provisioned arn:aws:iam::222222222222:role\/attini-history-reader-eu-west-1, the checkout says arn:aws:iam::444444444444:role\/attini-history-reader-eu-west-1; accountId: provisioned 222222222222, the checkout says 444444444444\)\. .*`pulumi up -s stage`.*\n  branch tip: origin\/stage .*\n  deployed: unknown, not read: what was provisioned for this stack is unknown \(above\)$/m,
+        );
+        // prod's provisioned upstream is stage as it was provisioned, which the checkout contradicts too.
+        t.regex(
+            r.stdout,
+            /^prod: branch main \(this checkout's stack file\); what was provisioned is unknown: .*upstreamAccountId: provisioned 222222222222, the checkout says 444444444444/m,
+        );
+        t.regex(r.stdout, /^dev: branch dev, Attini environment dev in account 111111111111 \(eu-west-1\)\n/m);
+        // Neither the checkout's reader nor stage's provisioned one was assumed: only dev's.
+        t.deepEqual(
+            sts.calls.filter((c) => c.action === "AssumeRole").map((c) => c.params.get("RoleArn")),
+            [`arn:aws:iam::${DEV}:role/attini-history-reader-eu-west-1`],
+        );
+
+        const json = await runCli(["status", "--distribution-name", "platform", "--json"], j.env, project.dir);
+        t.is(json.code, 0, json.stderr);
+        const stage = JSON.parse(json.stdout).environments.find((e: { stack: string }) => e.stack === "stage");
+        t.is(stage.accountId, undefined, "no account guessed from the checkout");
+        t.is(stage.deployed, undefined);
+        t.regex(stage.outputsUnknown, /accountId: provisioned 222222222222, the checkout says 444444444444/);
+
+        // With the stack file as provisioned, stage is read again, from the outputs.
+        fs.writeFileSync(file, text);
+        sts.reset();
+        const back = await runCli(["status", "--distribution-name", "platform"], j.env, project.dir);
+        t.regex(back.stdout, /^stage: branch stage, Attini environment acc in account 222222222222 \(eu-west-1\)\n/m);
+        t.true(sts.calls.some((c) => c.params.get("RoleArn") === READER));
+    },
+);
+
+test.serial(
     "with --github-oidc, prod's job reads stage's record with the same kind of token: AssumeRoleWithWebIdentity on stage's reader, then on prod's role",
     async (t) => {
         // The wiring validate asks for: stage's reader trusts jobs on main.
@@ -449,5 +496,79 @@ test.serial(
         t.is(sts.count("AssumeRole"), 0, "no source credentials involved");
         t.is(github.seen.length, 2, "a fresh ID token for each role");
         t.false(`${r.stdout}${r.stderr}`.includes(github.token), "the token is never printed");
+    },
+);
+
+test.serial(
+    "every deployment plan: stage's record names two plans' executions, and Step Functions (the emulator's) decides",
+    async (t) => {
+        const front = await StepFunctionsFront.start(moto);
+        t.teardown(() => front.close());
+        const sfn = new SFNClient({
+            endpoint: front.endpoint,
+            region: "eu-west-1",
+            credentials: await credentialsIn(moto, STAGE, "eu-west-1"),
+        });
+        t.teardown(() => sfn.destroy());
+        // Two of Attini's deployment plans in stage's account, each started: the emulator keeps them RUNNING.
+        const plan = async (name: string) => {
+            const { stateMachineArn } = await sfn.send(
+                new CreateStateMachineCommand({
+                    name: `AttiniDeploymentPlanSfn${name}-Q1w2E3r4T5y6`,
+                    definition: JSON.stringify({ StartAt: "Run", States: { Run: { Type: "Succeed" } } }),
+                    roleArn: `arn:aws:iam::${STAGE}:role/attini-deployment-plan`,
+                }),
+            );
+            const { executionArn } = await sfn.send(
+                new StartExecutionCommand({ stateMachineArn, name: `build-41-${name.toLowerCase()}` }),
+            );
+            return executionArn!;
+        };
+        const network = await plan("Network");
+        const database = await plan("Database");
+        // SUCCEEDED recorded: one plan (here, as it were, the network's) ended last and succeeded.
+        await account(STAGE).recordDeployment({
+            environment: "acc",
+            distributionName: "platform",
+            objectIdentifier: "acc/platform/platform.zip#two-plans",
+            distributionId: "build-41",
+            outcome: { result: "succeeded" },
+            executions: [network, database],
+        });
+        const sfnEndpoint = { AWS_ENDPOINT_URL_SFN: front.endpoint };
+        const before = await prodUploads();
+        front.calls.length = 0;
+
+        // Step Functions says both are still running: not finished, whatever the record's SUCCEEDED says.
+        const running = await deploy(t, "main", ["build-41.zip"], sfnEndpoint);
+        t.is(running.code, Exit.REFUSED, running.stderr);
+        t.regex(
+            running.stderr,
+            /distributionId build-41 has not finished in acc \(stack stage, account 222222222222\): started at [\dT:.-]+Z, 2 deployment plans; AttiniDeploymentPlanSfnDatabase-Q1w2E3r4T5y6 RUNNING, AttiniDeploymentPlanSfnNetwork-Q1w2E3r4T5y6 RUNNING\./,
+        );
+        t.deepEqual(front.calls, ["AWSStepFunctions.DescribeExecution", "AWSStepFunctions.DescribeExecution"]);
+
+        // The database plan is aborted: the deployment failed, and says which plan.
+        await sfn.send(new StopExecutionCommand({ executionArn: database }));
+        const aborted = await deploy(t, "main", ["build-41.zip", "--json"], sfnEndpoint);
+        t.is(aborted.code, Exit.REFUSED, aborted.stderr);
+        t.like(JSON.parse(aborted.stdout), {
+            verifiedPromotion: {
+                case: "failed",
+                matched: {
+                    status: "failed",
+                    detail: "2 deployment plans; AttiniDeploymentPlanSfnDatabase-Q1w2E3r4T5y6 ABORTED",
+                },
+            },
+        });
+        // status judges it the same way, with each environment's reader.
+        const j = jobEnv({ moto, backend, stsEndpoint: sts.endpoint, extra: sfnEndpoint });
+        t.teardown(j.dispose);
+        const status = await runCli(["status", "--distribution-name", "platform"], j.env, project.dir);
+        t.regex(
+            status.stdout,
+            /^stage: .*\n  branch tip: .*\n  last deployment of platform: build-41 at [\dT:.-]+Z, failed \(2 deployment plans; AttiniDeploymentPlanSfnDatabase-Q1w2E3r4T5y6 ABORTED\)$/m,
+        );
+        t.deepEqual(await prodUploads(), before, "nothing reached prod");
     },
 );

@@ -37,7 +37,11 @@ For each environment: its branch tip (the local clone's remote-tracking branch; 
 first) beside the last deployment of the distribution that Attini recorded there (its id, time
 and outcome, and the last success when the last one did not succeed), and whether the branch
 moved on since. The record is read with each environment's history reader, as the build server
-(the default AWS credential chain); where that is not possible, status says why instead.
+(the default AWS credential chain); where that is not possible, status says why instead. Where
+each environment is (account, region, Attini environment, branch) and its reader come from the
+stack outputs in the Pulumi backend (read as deploy reads them, every stack at once), not from
+this checkout: a stack whose outputs cannot be read, or differ from its stack file, is shown as
+unknown, naming the keys and the pulumi up to run.
 
 For each promotion link (promotedFrom in the stack files, e.g. dev → stage → prod):
   - the commits waiting to be promoted, and the age of the oldest;

@@ -110,6 +110,12 @@ export interface DeploymentRecord {
     outcome: { result: "succeeded" } | { result: "failed"; code: string; message: string } | { result: "running" };
     /** When it started, ms since the epoch (default: now). */
     time?: number;
+    /**
+     * For a succeeded deployment of several deployment plans: their Step Functions executions,
+     * which each plan's first step adds to executionArns (keyed by state machine name); the
+     * deploymentPlanStatus then is the last plan's to end, SUCCEEDED here.
+     */
+    executions?: string[];
 }
 
 /** AttiniDeployDataV1 as attini-setup makes it: by deployment name and time, with the objectIdentifier index. */
@@ -243,7 +249,9 @@ export class AttiniAccount {
             environment: { S: r.environment },
             distributionId: { S: r.distributionId },
             objectIdentifier: { S: r.objectIdentifier },
-            executionArns: { M: {} },
+            executionArns: {
+                M: Object.fromEntries((r.executions ?? []).map((arn) => [arn.split(":")[6], { S: arn }])),
+            },
             initStackErrors: { L: [] },
             errors: { M: {} },
             deploymentType: { S: "platform" },
@@ -251,7 +259,7 @@ export class AttiniAccount {
             ...(o.result === "running"
                 ? {}
                 : {
-                      deploymentPlanCount: { N: "1" },
+                      deploymentPlanCount: { N: String(r.executions?.length ?? 1) },
                       deploymentPlanStatus: { S: o.result === "succeeded" ? "SUCCEEDED" : "FAILED" },
                   }),
             ...(o.result === "failed" ? { errorCode: { S: o.code }, errorMessage: { S: o.message } } : {}),

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import type { Aws } from "../../automation/aws";
 import type { TemporaryCredentials } from "../../automation/awsCall";
-import type { RecordedDeployment } from "../../automation/deployments";
+import { HistoryUnreadable, type RecordedDeployment } from "../../automation/deployments";
 import { DriverError, Exit } from "../../automation/errors";
 import type { LedgerRun } from "../../automation/ledgerTypes";
 import { Logger, Redactor } from "../../automation/log";
@@ -17,8 +17,10 @@ import { type FakeTable, fakeLedger, fakeTable } from "./fakeLedger";
 import { outputsFor } from "./project";
 
 export interface FakeAwsOptions {
-    /** What readDeployments answers. */
+    /** What readDeployments answers (newest first; up to the first that the query's `until` accepts). */
     history?: RecordedDeployment[];
+    /** What executionStatus answers per execution ARN: a status, or why it cannot be read (none: it does not exist). */
+    executions?: Record<string, string | { unreadable: string }>;
     /** Roles STS refuses to let the caller assume. */
     refuse?: (roleArn: string) => boolean;
     /** The account a role's credentials act in (default: the role ARN's). */
@@ -56,8 +58,21 @@ export function fakeAws(o: FakeAwsOptions = {}): { aws: Aws; calls: string[]; le
         assumeRoleWithWebIdentity: async (req) =>
             called(`assumeRoleWithWebIdentity ${req.roleArn}`, creds(req.roleArn)),
         callerAccount: async (_ctx, c) => called(`callerAccount ${c.accessKeyId.slice(8)}`, c.accessKeyId.slice(8)),
-        readDeployments: async (_ctx, _c, q) =>
-            called(`readDeployments ${q.environment}-${q.distributionName}`, o.history ?? []),
+        readDeployments: async (_ctx, _c, q) => {
+            const all = o.history ?? [];
+            const stop = q.until ? all.findIndex((d) => q.until?.(d)) : -1;
+            return called(
+                `readDeployments ${q.environment}-${q.distributionName}`,
+                stop < 0 ? all : all.slice(0, stop + 1),
+            );
+        },
+        executionStatus: async (_ctx, _c, arn) => {
+            calls.push(`executionStatus ${arn}`);
+            const e = o.executions?.[arn];
+            if (e === undefined) throw new HistoryUnreadable(`execution ${arn} does not exist`);
+            if (typeof e !== "string") throw new HistoryUnreadable(e.unreadable);
+            return e;
+        },
         ledger: (table, account) => {
             if (!ledgers.has(table)) ledgers.set(table, fakeTable());
             return fakeLedger(ledgers.get(table) as FakeTable, `ledger ${table} in account ${account}`);

@@ -3,6 +3,7 @@
  * It is always stopped: by stop(), and by exit/signal hooks if a test run dies or is interrupted.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import * as http from "node:http";
 import * as net from "node:net";
 import { motoServerBin } from "./tools";
 
@@ -108,4 +109,53 @@ export function awsEnvFor(moto: Moto, region = "eu-west-1"): Record<string, stri
         AWS_DEFAULT_REGION: region,
         AWS_EC2_METADATA_DISABLED: "true",
     };
+}
+
+/**
+ * A loopback front for the emulator's Step Functions (moto 5.1.18), for AWS_ENDPOINT_URL_SFN. moto
+ * answers dates as ISO strings where AWS answers epoch seconds, which the AWS SDK for JavaScript
+ * refuses to parse; the front passes every request on unchanged and turns those dates into
+ * numbers, and records each call's X-Amz-Target. (moto's executions stay RUNNING until stopped,
+ * then ABORTED. Its option to run state machines for real, which would end them SUCCEEDED or
+ * FAILED, starts only the first execution of an account and region: every later StartExecution
+ * fails deep-copying the first one's lock.)
+ */
+export class StepFunctionsFront {
+    readonly calls: string[] = [];
+    private constructor(private readonly server: http.Server) {}
+
+    static async start(moto: Moto): Promise<StepFunctionsFront> {
+        let self!: StepFunctionsFront;
+        const server = http.createServer((req, res) => {
+            const chunks: Buffer[] = [];
+            req.on("data", (d: Buffer) => chunks.push(d));
+            req.on("end", async () => {
+                self.calls.push(String(req.headers["x-amz-target"] ?? ""));
+                const upstream = await fetch(`${moto.endpoint}${req.url}`, {
+                    method: req.method,
+                    headers: req.headers as Record<string, string>,
+                    body: Buffer.concat(chunks),
+                });
+                const text = await upstream.text();
+                const json = text.replace(
+                    /"(\w*Date)": "(\d{4}-\d\d-\d\dT[\d:.]+Z)"/g,
+                    (_, key: string, iso: string) => `"${key}": ${Date.parse(iso) / 1000}`,
+                );
+                res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "" });
+                res.end(json);
+            });
+        });
+        self = new StepFunctionsFront(server);
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        return self;
+    }
+
+    get endpoint(): string {
+        return `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+    }
+
+    close(): Promise<void> {
+        this.server.closeAllConnections();
+        return new Promise((r) => this.server.close(() => r()));
+    }
 }
