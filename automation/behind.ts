@@ -1,9 +1,11 @@
 /**
- * How far each environment is behind its branch, for the status summary: Attini's record says when
- * a deployment started but not which commit it deployed, so the commit shown is the one the branch
- * had then (its newest commit committed before that time, on its first-parent line), and "behind"
- * counts the commits committed after it. The same committer-time reading as statusReport.ts's
- * movedOn, said as an estimate wherever it is shown. Reads the local clone only.
+ * How far each environment is behind its branch, for the status summary. Where the environment's
+ * ledger names the commit the driver deployed, exactly: that commit, and the commits the branch
+ * has that it has not (statusReport.ts counts them). Where it does not (nothing deployed through
+ * the driver yet, or the ledger unreadable), an estimate from Attini's record, which says when a
+ * deployment started but not which commit it deployed: the commit the branch had then (its newest
+ * commit committed before that time, on its first-parent line), and the commits committed after
+ * it, said as an estimate wherever it is shown. Reads the local clone only.
  */
 import { type Commit, commits, type GitRunner, remoteRef } from "./git";
 import type { StatusReport } from "./statusReport";
@@ -15,6 +17,8 @@ export interface Behind {
     /** Commits on the branch's first-parent line committed after the deployment started; `more` when past the reach. */
     count: number;
     more?: boolean;
+    /** From the ledger's deployed commit (else an estimate from commit times). */
+    exact?: boolean;
 }
 
 /** How far back the first-parent line is read. */
@@ -31,6 +35,12 @@ export function behindAt(line: readonly Commit[], deployedAtMs: number, reached 
 export function behindBranches(git: GitRunner, remote: string, report: StatusReport): Record<string, Behind> {
     const out: Record<string, Behind> = {};
     for (const e of report.environments) {
+        const deployed = e.ledger?.deployed;
+        if (deployed && e.ledger?.behind !== undefined) {
+            const [at] = commits(git, ["-1", deployed.commit]);
+            out[e.stack] = { ...(at ? { atDeploy: at } : {}), count: e.ledger.behind, exact: true };
+            continue;
+        }
         const last = e.deployed?.last;
         if (!last || !e.tip) continue;
         const line = commits(git, ["--first-parent", `--max-count=${REACH}`, remoteRef(remote, e.branch)]);

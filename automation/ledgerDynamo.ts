@@ -24,6 +24,8 @@ type Item = Record<string, AttributeValue>;
 /** How many runs a search reads at most before it refuses (a bound on every ledger search). */
 export const MAX_RUNS_SEARCHED = 2000;
 const NEVER = () => false;
+/** How many rollback holds are read at most (each is one rollback); more refuses rather than guess. */
+export const MAX_HOLDS_READ = 5000;
 const RESULTS: readonly RunResult[] = ["started", "deployed", "failed", "timed-out", "interrupted"];
 
 const str = (item: Item, k: string) => (item[k] && "S" in item[k] ? item[k].S : undefined);
@@ -310,11 +312,27 @@ export function dynamoLedger(
         },
         holds: (distribution) =>
             call("reading the rollback holds", async (ddb, client, abortSignal) => {
-                const page = await client.send(query(ddb, distribution, "hold#", 100), { abortSignal });
-                return (page.Items ?? []).flatMap((i) => {
-                    const h = holdOf(i);
-                    return h ? [h] : [];
-                });
+                // Every page: a hold in force that went unread would let held content deploy.
+                const found: Hold[] = [];
+                let start: Item | undefined;
+                let read = 0;
+                do {
+                    const page: import("@aws-sdk/client-dynamodb").QueryCommandOutput = await client.send(
+                        query(ddb, distribution, "hold#", 100, start),
+                        { abortSignal },
+                    );
+                    read += page.Items?.length ?? 0;
+                    for (const item of page.Items ?? []) {
+                        const h = holdOf(item);
+                        if (h) found.push(h);
+                    }
+                    start = page.LastEvaluatedKey;
+                    if (start && read >= MAX_HOLDS_READ)
+                        throw new LedgerUnavailable(
+                            `${distribution} has more than ${MAX_HOLDS_READ} rollback holds in the ${where}; they are not all read, so whether this content is held cannot be told.`,
+                        );
+                } while (start);
+                return found;
             }),
         putHold: (distribution, hold) =>
             call("holding the content rolled back from", async (ddb, client, abortSignal) => {

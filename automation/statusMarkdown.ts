@@ -67,7 +67,7 @@ function behindWords(e: EnvironmentStatus, b?: Behind): string {
     if (!e.deployed?.last) return `branch ${e.tip.ref} at ${short(e.tip.sha)}`;
     if (!b) return e.movedOn ? `${e.tip.ref} moved on since` : `up to date with ${e.tip.ref}`;
     if (b.count === 0) return `up to date with ${e.tip.ref}`;
-    return `${plural(b.count, "commit")}${b.more ? " or more" : ""} behind ${e.tip.ref}`;
+    return `${b.exact ? "" : "about "}${plural(b.count, "commit")}${b.more ? " or more" : ""} behind ${e.tip.ref}`;
 }
 
 /** The lines of an environment's node, each escaped. */
@@ -88,6 +88,7 @@ function nodeLines(e: EnvironmentStatus, b: Behind | undefined): string[] {
         if (b?.atDeploy) lines.push(mermaidText(`commit ${short(b.atDeploy.sha)} ${b.atDeploy.subject}`, 50));
     }
     lines.push(mermaidText(behindWords(e, b)));
+    if (e.ledger?.outside) lines.push(mermaidText("newest deployment made outside attini-gitops"));
     return lines;
 }
 
@@ -164,7 +165,11 @@ function environmentRow(e: EnvironmentStatus, b: Behind | undefined): string[] {
             ? markdownText(d?.lastSucceeded ? deployment(d.lastSucceeded) : "none recorded")
             : " ",
         b?.atDeploy ? `${code(short(b.atDeploy.sha))} ${markdownText(b.atDeploy.subject, 80)}` : " ",
-        markdownText(behindWords(e, b)),
+        markdownText(
+            e.ledger?.outside
+                ? `${behindWords(e, b)}; newest deployment made outside attini-gitops`
+                : behindWords(e, b),
+        ),
     ];
 }
 
@@ -192,7 +197,7 @@ export function statusMarkdown(report: StatusReport, behind: Record<string, Behi
     const out = ["## Promotion chain", "", chart(report, behind), ""];
     out.push(
         table(
-            ["environment", "account", "state", "last deployment", "last success", "commit at deploy time", "branch"],
+            ["environment", "account", "state", "last deployment", "last success", "commit deployed", "branch"],
             report.environments.map((e) => environmentRow(e, behind[e.stack])),
         ),
         "",
@@ -209,7 +214,7 @@ export function statusMarkdown(report: StatusReport, behind: Record<string, Behi
     if (warnings.length > 0) out.push("", ...warnings);
     out.push(
         "",
-        `<sub>attini-gitops status at ${oneLine(minute(now * 1000), 40)}. The commit at deploy time is the branch's newest commit committed before the deployment started (Attini records no commit). "Would pass" is the git gate on the whole tree, as for a .zip; a folder is judged on its own content.</sub>`,
+        `<sub>attini-gitops status at ${oneLine(minute(now * 1000), 40)}. The commit deployed is the one the environment's ledger recorded; where it has none, the branch's newest commit committed before Attini's deployment started, and "about" marks that estimate. "Would pass" is the git gate on the whole tree, as for a .zip; a folder is judged on its own content.</sub>`,
     );
     return out.join("\n");
 }

@@ -1,7 +1,9 @@
 /**
- * What `attini-gitops status` gathers: for each environment, its branch tip beside the last
- * deployment Attini recorded there (read with the environment's history reader, all environments
- * at once), and every promotion link's state from the local clone. statusText.ts writes it out.
+ * What `attini-gitops status` gathers: for each environment, its branch tip beside what its ledger
+ * says the driver deployed there (commit, content, run; exactly how many commits behind) and the
+ * last deployment Attini recorded (read with the environment's history reader, all environments at
+ * once; one Attini did not make through the driver is flagged), and every promotion link's state
+ * from the local clone. statusText.ts and statusMarkdown.ts write it out.
  *
  * Where each environment is (account, region, Attini environment, branch) and which reader reads
  * it come from the stack outputs that `pulumi up` provisioned, not from the checkout: a stack whose
@@ -13,8 +15,9 @@ import type { DeployRoleOutputs } from "../lib/outputs";
 import { type AwsTimeouts, awsDeadline, awsStep, type SourceCredentials } from "./awsCall";
 import { HistoryUnreadable, type RecordedDeployment } from "./deployments";
 import { DriverError } from "./errors";
-import { type Commit, gitIn, remoteRef, tipOf } from "./git";
-import { readStackHistory } from "./history";
+import { type Commit, exists, type GitRunner, gitIn, remoteRef, tipOf } from "./git";
+import { type StackReader, stackReader } from "./history";
+import type { LedgerRun } from "./ledgerTypes";
 import { openWorkspace } from "./outputs";
 import { outputReaders } from "./planning";
 import { findProjectDir, loadValidStacks } from "./project";
@@ -22,6 +25,7 @@ import { type LinkStatus, linkStatus } from "./promotionLinks";
 import { roleAccess, sessionTags } from "./roleSession";
 import type { Services } from "./services";
 import { cleanSessionName } from "./session";
+import { attiniDeploymentOf } from "./verifiedContent";
 
 /** What Attini recorded about one distribution in one environment. */
 export interface DeployedState {
@@ -30,6 +34,19 @@ export interface DeployedState {
     last?: RecordedDeployment;
     /** The newest successful one. */
     lastSucceeded?: RecordedDeployment;
+}
+
+/** What the environment's ledger says the driver deployed there. */
+export interface LedgerState {
+    /** The newest run, whatever its result, and the newest that deployed. */
+    last?: LedgerRun;
+    deployed?: LedgerRun;
+    /** Exactly how many commits the branch tip has that the deployed commit has not (git rev-list --count). */
+    behind?: number;
+    /** Why `behind` could not be counted. */
+    behindUnknown?: string;
+    /** Attini's newest deployment was made outside attini-gitops: no ledger run was going on then. */
+    outside?: boolean;
 }
 
 export interface EnvironmentStatus {
@@ -48,7 +65,14 @@ export interface EnvironmentStatus {
     deployed?: DeployedState;
     /** Why `deployed` is absent: no distribution named, the outputs, no credentials, or the reader's error. */
     unknown?: string;
-    /** The branch tip was committed after the last deployment started: the branch moved on, the environment did not. */
+    /** What the ledger says, when it could be read (else `ledgerUnknown` says why). */
+    ledger?: LedgerState;
+    ledgerUnknown?: string;
+    /**
+     * The branch moved on and the environment did not: by the ledger, the branch has commits the
+     * deployed one has not; without it, the tip was committed after Attini's last deployment
+     * started (an estimate from commit times).
+     */
     movedOn?: boolean;
 }
 
@@ -92,6 +116,43 @@ async function provisioned(projectDir: string, configs: readonly StackConfig[], 
     );
 }
 
+/** How many runs status reads from each ledger: enough to place Attini's newest deployment. */
+const LEDGER_RUNS_READ = 20;
+
+/** The ledger's newest runs, and whether Attini's newest deployment was one of them. */
+async function ledgerState(
+    read: StackReader,
+    name: string,
+    attiniLast: RecordedDeployment | undefined,
+): Promise<Pick<EnvironmentStatus, "ledger" | "ledgerUnknown">> {
+    try {
+        const runs = await read.ledgerRuns(name, LEDGER_RUNS_READ);
+        const outside =
+            attiniLast !== undefined && !runs.some((r) => attiniDeploymentOf([attiniLast], r) !== undefined);
+        return { ledger: { last: runs[0], deployed: runs.find((r) => r.result === "deployed"), outside } };
+    } catch (e) {
+        if (!(e instanceof HistoryUnreadable)) throw e;
+        return { ledgerUnknown: `not read: ${e.message}` };
+    }
+}
+
+/** Exactly how far the branch tip is ahead of the deployed commit, or why that cannot be counted. */
+function behindTip(
+    git: GitRunner,
+    deployed: LedgerRun | undefined,
+    tipRef: string,
+): Pick<LedgerState, "behind" | "behindUnknown"> {
+    if (!deployed) return {};
+    if (!/^[0-9a-f]{40,64}$/.test(deployed.commit) || !exists(git, deployed.commit))
+        return {
+            behindUnknown: `the deployed commit ${deployed.commit.slice(0, 12)} is not in this clone (git fetch, or history rewritten)`,
+        };
+    const count = git(["rev-list", "--count", `${deployed.commit}..${tipRef}`]);
+    return count !== undefined && /^\d+$/.test(count)
+        ? { behind: Number(count) }
+        : { behindUnknown: "git rev-list failed" };
+}
+
 export async function status(o: StatusOptions, s: Services): Promise<StatusReport> {
     const projectDir = findProjectDir(o.cwd);
     const { configs } = loadValidStacks(projectDir);
@@ -118,7 +179,9 @@ export async function status(o: StatusOptions, s: Services): Promise<StatusRepor
               }
             : { stack: c.stack, branch, outputsUnknown: provisions[i].why, ...d };
         if (tip) e.tip = { ...tip, ref: `${o.remote}/${branch}` };
-        if (tip && d.deployed?.last) e.movedOn = tip.time * 1000 > d.deployed.last.time;
+        if (e.ledger && e.tip) Object.assign(e.ledger, behindTip(git, e.ledger.deployed, e.tip.ref));
+        if (e.ledger?.behind !== undefined) e.movedOn = e.ledger.behind > 0;
+        else if (tip && d.deployed?.last) e.movedOn = tip.time * 1000 > d.deployed.last.time;
         return e;
     });
     return { environments, links };
@@ -130,7 +193,7 @@ async function recorded(
     provisions: readonly Provisioned[],
     o: StatusOptions,
     s: Services,
-): Promise<Pick<EnvironmentStatus, "deployed" | "unknown">[]> {
+): Promise<Pick<EnvironmentStatus, "deployed" | "unknown" | "ledger" | "ledgerUnknown">[]> {
     const name = o.distributionName;
     if (name === undefined)
         return configs.map(() => ({
@@ -165,21 +228,15 @@ async function recorded(
                     tags: sessionTags(reader),
                     redact: (...secrets) => s.log.redactor.add(...secrets),
                 });
-                const history = await readStackHistory(
-                    s.aws,
-                    reader,
-                    access,
-                    { source },
-                    awsStep(o.timeouts, p.region, (line) => s.log.info(line)),
-                    { distributionName: name, until: (d) => d.status === "succeeded" },
-                );
-                return {
-                    deployed: {
-                        distributionName: name,
-                        last: history[0],
-                        lastSucceeded: history.find((d) => d.status === "succeeded"),
-                    },
+                const step = () => awsStep(o.timeouts, p.region, (line) => s.log.info(line));
+                const read = stackReader(s.aws, reader, access, async () => ({ source }), step);
+                const history = await read.history({ distributionName: name, until: (d) => d.status === "succeeded" });
+                const deployed = {
+                    distributionName: name,
+                    last: history[0],
+                    lastSucceeded: history.find((d) => d.status === "succeeded"),
                 };
+                return { deployed, ...(await ledgerState(read, name, history[0])) };
             } catch (e) {
                 if (!(e instanceof HistoryUnreadable)) throw e;
                 return { unknown: `not read: ${e.message}` };

@@ -4,6 +4,7 @@
  */
 import { describeDeployment, isoTime } from "./deployments";
 import { short } from "./git";
+import { describeRun } from "./ledgerRules";
 import type { EnvironmentStatus, StatusReport } from "./statusReport";
 
 const plural = (n: number, word: string, words = `${word}s`) => `${n} ${n === 1 ? word : words}`;
@@ -34,6 +35,7 @@ function formatEnvironment(e: EnvironmentStatus): string[] {
             ? `  branch tip: ${e.tip.ref} ${short(e.tip.sha)} ${e.tip.subject} (committed ${isoTime(e.tip.time * 1000)})`
             : `  branch tip: unknown (${e.branch} is not in this clone; run git fetch)`,
     );
+    out.push(...ledgerLines(e));
     if (!e.deployed) {
         out.push(`  deployed: unknown, ${e.unknown}`);
         return out;
@@ -48,9 +50,34 @@ function formatEnvironment(e: EnvironmentStatus): string[] {
         out.push(
             lastSucceeded ? `  last success: ${describeDeployment(lastSucceeded)}` : "  last success: none recorded",
         );
-    if (e.movedOn && e.tip)
+    if (e.movedOn && e.tip && e.ledger?.behind === undefined)
         out.push(
-            `  the branch moved on, the environment did not: ${e.tip.ref} was committed after the last deployment started`,
+            `  the branch moved on, the environment did not: ${e.tip.ref} was committed after the last deployment started (an estimate from commit times: the ledger has no deployed commit to count from)`,
+        );
+    return out;
+}
+
+/** What the environment's ledger says: the deployed commit and content, how far behind, and deploys made without the driver. */
+function ledgerLines(e: EnvironmentStatus): string[] {
+    const l = e.ledger;
+    if (!l) return e.ledgerUnknown ? [`  ledger: unknown, ${e.ledgerUnknown}`] : [];
+    const d = l.deployed;
+    const out = [
+        d
+            ? `  deployed by attini-gitops: commit ${short(d.commit)}, ${d.digest}${d.distributionId ? `, distributionId ${d.distributionId}` : ""}, at ${isoTime(d.startedAt)} by ${d.runUrl ?? `${d.ciSystem} run ${d.runId}`}`
+            : "  deployed by attini-gitops: nothing yet",
+    ];
+    if (l.last && l.last.entry !== d?.entry) out.push(`  newest run: ${describeRun(l.last)}`);
+    if (l.behind !== undefined && e.tip)
+        out.push(
+            l.behind === 0
+                ? `  up to date with ${e.tip.ref}`
+                : `  ${plural(l.behind, "commit")} behind ${e.tip.ref} (the branch has them, the environment does not)`,
+        );
+    else if (l.behindUnknown) out.push(`  commits behind: unknown, ${l.behindUnknown}`);
+    if (l.outside)
+        out.push(
+            "  deployed outside attini-gitops: Attini's newest deployment here was made while no driver run was recorded (attini by hand, or another tool)",
         );
     return out;
 }

@@ -69,12 +69,11 @@ for (const [branch, stack, env, account] of ENVIRONMENTS) {
         test.serial(
             `real attini: a push to ${branch} deploys the ${kind} to Attini environment ${env} in account ${account} only, and the follow ends with exit 0`,
             async (t) => {
+                const dist = kind === "folder" ? "distribution/platform" : "platform.zip";
+                // Prod takes only what stage deployed (its ledger, and Attini's record there).
+                if (stack === "prod") t.is((await deployReal(t, [dist], { BRANCH: "stage" })).code, 0);
                 const before = await uploadsByAccount();
-                const r = await deployReal(
-                    t,
-                    [kind === "folder" ? "distribution/platform" : "platform.zip", "--json"],
-                    { BRANCH: branch },
-                );
+                const r = await deployReal(t, [dist, "--json"], { BRANCH: branch });
                 t.is(r.code, 0, r.stderr);
                 const summary = JSON.parse(r.stdout);
                 t.like(summary, { result: "deployed", stack, attiniEnvironment: env, accountId: account });

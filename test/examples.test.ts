@@ -90,6 +90,8 @@ for (const ex of EXAMPLES) {
         const project = scratchProject(ex.edit);
         const backend = fileBackend();
         const vars: Record<string, string> = {};
+        // The examples deploy the folder `distribution` (its attini-config names the distribution).
+        fs.writeFileSync(path.join(project.dir, "distribution", "attini-config.yaml"), "distributionName: platform\n");
         if (ex.zip) {
             // The promoted artifact, as the pipeline fetched it, and its recorded digest.
             const zip = path.join(project.dir, ex.zip);

@@ -16,6 +16,7 @@ import { alive, eventually } from "./support/processes";
 import { provision, scratchProject } from "./support/project";
 import { STAND_IN_ATTINI } from "./support/tools";
 import { backend, moto, project, reports, sts, useWorld } from "./support/world";
+import { writeZip } from "./support/zip";
 
 useWorld(test, { stacks: ["dev"] });
 
@@ -252,7 +253,7 @@ test.serial(
         // A state backend that never answers holds the deploy in the outputs read, after the copy was made.
         const backendUrl = await silentBackend(t);
         const zip = path.join(project.dir, "signal.zip");
-        fs.writeFileSync(zip, "PK\u0003\u0004 a distribution");
+        writeZip(zip, { "attini-config.yaml": "distributionName: platform\n" });
         const j = jobEnv({
             moto,
             backend,

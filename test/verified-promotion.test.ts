@@ -4,16 +4,19 @@
 // read with stage's history reader. The zips are packaged by the real attini with fixed ids.
 
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CreateStateMachineCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
 import test, { type ExecutionContext } from "ava";
 import { Exit } from "../automation/errors";
+import { loadStacks } from "../lib/stackFiles";
 import { AttiniAccount, AttiniBackend, credentialsIn, packageDistribution, realAttini } from "./support/attini";
 import { fileBackend } from "./support/backend";
 import { githubTokenService, jobEnv, runCli } from "./support/driver";
 import { StepFunctionsFront } from "./support/moto";
 import { provision, scratchProject } from "./support/project";
+import { vouch } from "./support/vouch";
 import { backend, moto, project, sts, useWorld } from "./support/world";
 import { writeZip } from "./support/zip";
 
@@ -266,21 +269,6 @@ test.serial(
     },
 );
 
-test.serial("a folder is rebuilt per environment: the verified gate says so, and the git gate decides", async (t) => {
-    sts.reset();
-    const r = await deploy(t, "main", ["distribution/platform", "--json"]);
-    t.is(r.code, 0, r.stderr);
-    t.regex(
-        r.stderr,
-        /verified promotion gate: a folder distribution is packaged anew for each environment, so Attini's record in stage cannot show that this content succeeded there\. The git-based check above applies/,
-    );
-    t.like(JSON.parse(r.stdout), { promotionGate: "passed", verifiedPromotion: { result: "not-applicable" } });
-    t.false(
-        sts.calls.some((c) => c.params.get("RoleArn") === READER),
-        "no history was read",
-    );
-});
-
 test.serial("--dry-run reads no history and says what the gate would require", async (t) => {
     sts.reset();
     const r = await deploy(t, "main", ["build-41.zip", "--dry-run", "--json"]);
@@ -291,7 +279,7 @@ test.serial("--dry-run reads no history and says what the gate would require", a
     });
     t.regex(
         r.stderr,
-        /dry run: the verified promotion gate would require a successful deployment of platform build-41 in acc \(stack stage\)/,
+        /dry run: the verified promotion gate would require stage's ledger to hold a deployed run of this content \(sha256:[0-9a-f]{64}\), and Attini's record in acc to show distributionId build-41 succeeded/,
     );
     t.is(sts.calls.length, 0);
 });
@@ -333,20 +321,21 @@ test.serial(
 
         const j = jobEnv({ moto, backend, stsEndpoint: sts.endpoint });
         t.teardown(j.dispose);
-        // prod's last deployment was the folder (test above): attini packaged it with an id of its own.
+        // Each test starts with empty ledgers, so here every deployment Attini recorded was made
+        // without a recorded driver run (ledger.test.ts shows status with runs in the ledger).
         const text = await runCli(["status", "--distribution-name", "platform"], j.env, project.dir);
         t.is(text.code, 0, text.stderr);
         t.regex(
             text.stdout,
-            /^dev: branch dev, Attini environment dev in account 111111111111 \(eu-west-1\)\n  branch tip: origin\/dev [0-9a-f]{10} initial \(committed [\dT:-]+Z\)\n  deployed: platform never deployed here$/m,
+            /^dev: branch dev, Attini environment dev in account 111111111111 \(eu-west-1\)\n  branch tip: origin\/dev [0-9a-f]{10} initial \(committed [\dT:-]+Z\)\n  deployed by attini-gitops: nothing yet\n  deployed: platform never deployed here$/m,
         );
         t.regex(
             text.stdout,
-            /^stage: branch stage, .*\n  branch tip: .*\n  last deployment of platform: build-44 at [\dT:.-]+Z, running \(init stack not done\)\n  last success: build-41 at [\dT:.-]+Z, succeeded$/m,
+            /^stage: branch stage, .*\n  branch tip: .*\n  deployed by attini-gitops: nothing yet\n  deployed outside attini-gitops: .*\n  last deployment of platform: build-44 at [\dT:.-]+Z, running \(init stack not done\)\n  last success: build-41 at [\dT:.-]+Z, succeeded$/m,
         );
         t.regex(
             text.stdout,
-            /^prod: branch main, .*\n  branch tip: origin\/main [0-9a-f]{10} Raise the Lambda timeout .*\n  last deployment of platform: [0-9a-f-]{36} at [\dT:.-]+Z, succeeded\n  the branch moved on, the environment did not: origin\/main was committed after the last deployment started$/m,
+            /^prod: branch main, .*\n  branch tip: origin\/main [0-9a-f]{10} Raise the Lambda timeout .*\n  deployed by attini-gitops: nothing yet\n  deployed outside attini-gitops: .*\n  last deployment of platform: \S+ at [\dT:.-]+Z, succeeded\n  the branch moved on, the environment did not: origin\/main was committed after the last deployment started \(an estimate from commit times: the ledger has no deployed commit to count from\)$/m,
         );
         // Each environment's record was read with its own history reader.
         t.deepEqual(
@@ -399,7 +388,7 @@ test.serial(
             denied.stdout,
             /^stage: .*\n  branch tip: .*\n  deployed: unknown, not read: cannot use stage's history reader arn:aws:iam::222222222222:role\/attini-history-reader-eu-west-1: STS denied AssumeRole/m,
         );
-        t.regex(denied.stdout, /^prod: .*\n  branch tip: .*\n  last deployment of platform: [0-9a-f-]{36} at/m);
+        t.regex(denied.stdout, /^prod: .*\n  branch tip: .*\n(  .*\n)*  last deployment of platform: \S+ at/m);
 
         const unnamed = await runCli(["status"], j.env, project.dir);
         t.regex(
@@ -479,6 +468,11 @@ test.serial(
             extra: { ATTINI_BIN: realAttini(), ...github.env },
         });
         t.teardown(j.dispose);
+        // build-41's bytes were deployed in stage (its Attini record is from the tests above).
+        const zipDigest = createHash("sha256")
+            .update(fs.readFileSync(path.join(p.dir, "build-41.zip")))
+            .digest("hex");
+        await vouch(moto, loadStacks(p.dir).configs.find((c) => c.stack === "stage")!, `sha256:${zipDigest}`);
         sts.reset();
 
         const r = await runCli(["deploy", "build-41.zip", "--github-oidc", "--json"], j.env, p.dir);
@@ -567,8 +561,44 @@ test.serial(
         const status = await runCli(["status", "--distribution-name", "platform"], j.env, project.dir);
         t.regex(
             status.stdout,
-            /^stage: .*\n  branch tip: .*\n  last deployment of platform: build-41 at [\dT:.-]+Z, failed \(2 deployment plans; AttiniDeploymentPlanSfnDatabase-Q1w2E3r4T5y6 ABORTED\)$/m,
+            /^stage: .*\n  branch tip: .*\n(  .*\n)*  last deployment of platform: build-41 at [\dT:.-]+Z, failed \(2 deployment plans; AttiniDeploymentPlanSfnDatabase-Q1w2E3r4T5y6 ABORTED\)$/m,
         );
         t.deepEqual(await prodUploads(), before, "nothing reached prod");
+    },
+);
+
+test.serial(
+    "a folder is verified by its committed content: prod refuses it while its stage deployment failed, and takes it once one succeeded",
+    async (t) => {
+        const before = await prodUploads();
+        attiniBackend.outcome.set(STAGE, { result: "failed", code: "CloudformationError", message: "rolled back" });
+        t.is((await deploy(t, "stage", ["distribution/platform"])).code, 1);
+
+        sts.reset();
+        const refused = await deploy(t, "main", ["distribution/platform", "--json"]);
+        t.is(refused.code, Exit.REFUSED, refused.stderr);
+        t.regex(
+            refused.stderr,
+            /stage's ledger: this content \(tree:[0-9a-f]{40}\) was last deployed there from commit [0-9a-f]{12} .*, and it ended failed/,
+        );
+        t.regex(
+            refused.stderr,
+            /Attini's record in stage of that run: [0-9a-f-]{36} at .*, failed \(CloudformationError: rolled back\)/,
+        );
+        t.true(
+            sts.calls.some((c) => c.params.get("RoleArn") === READER),
+            "stage's reader read both",
+        );
+        t.deepEqual(await prodUploads(), before, "nothing reached prod");
+
+        attiniBackend.outcome.set(STAGE, { result: "succeeded" });
+        t.is((await deploy(t, "stage", ["distribution/platform"])).code, 0);
+        const promoted = await deploy(t, "main", ["distribution/platform", "--json"]);
+        t.is(promoted.code, 0, promoted.stderr);
+        t.like(JSON.parse(promoted.stdout), {
+            promotionGate: "passed",
+            verifiedPromotion: { result: "passed", case: "succeeded", content: { case: "deployed" } },
+        });
+        t.is((await prodUploads()).length, before.length + 1, "one upload in prod");
     },
 );
