@@ -4,9 +4,11 @@
  * attini is the real Attini CLI built from source (scripts/ensure-attini.sh), whose AWS calls the
  * test-only interceptor sends to the emulator. Attini's footprint (tables, bucket, environments)
  * is set up in each environment account, and a stand-in for Attini's backend records each
- * deployment once its distribution lands. The demo promotes a packaged zip whose stage deployment
- * fails, so prod's verified promotion gate refuses it until a second stage deployment succeeds. Everything else is the real thing: the Pulumi CLI, the
- * Automation API, STS AssumeRole and GetCallerIdentity, the driver as CI runs it.
+ * deployment once its distribution lands. The demo promotes a folder by its committed content (what
+ * stage's ledger shows deployed there), a packaged zip whose stage deployment fails, so that prod's
+ * verified promotion gate refuses it until a second stage deployment succeeds, a hotfix the git gate
+ * refuses, and an outdated pipeline the ledger refuses. Everything else is the real thing: the
+ * Pulumi CLI, the Automation API, STS AssumeRole and GetCallerIdentity, the driver as CI runs it.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -81,7 +83,11 @@ async function main(): Promise<number> {
         await run(["status", "--distribution-name", "platform"]);
 
         for (const branch of ["dev", "stage", "main"]) {
-            step(`a push to ${branch}`);
+            step(
+                branch === "main"
+                    ? "a push to main: prod takes the folder because stage's ledger shows this same committed content (its git tree) deployed there, and Attini's record agrees"
+                    : `a push to ${branch}`,
+            );
             await run(["deploy", "distribution/platform"], { BRANCH: branch });
         }
         step("where each distribution landed (the deployment-origin bucket of each account)");
@@ -114,6 +120,19 @@ async function main(): Promise<number> {
         git(project.dir, "update-ref", "-m", "push", "refs/remotes/origin/main", "HEAD");
         await run(["status", "--distribution-name", "platform"]);
         await run(["deploy", "distribution/platform"], { BRANCH: "main" }, 7);
+
+        step(
+            "newer wins: dev gets a newer commit, then an older pipeline is re-run; the ledger refuses it (exit 8) and nothing is uploaded",
+        );
+        fs.writeFileSync(path.join(project.distribution, "alarms.yaml"), "topic: alerts\n");
+        git(project.dir, "add", "distribution");
+        git(project.dir, "commit", "-q", "-m", "Add alarm topic");
+        await run(["deploy", "distribution/platform"], { BRANCH: "dev" });
+        git(project.dir, "checkout", "-q", "--detach", "HEAD~1");
+        await run(["deploy", "distribution/platform"], { BRANCH: "dev" }, 8);
+        git(project.dir, "checkout", "-q", "-");
+        git(project.dir, "update-ref", "-m", "push", "refs/remotes/origin/dev", "HEAD");
+        await run(["status", "--distribution-name", "platform"]);
 
         step("the same status as a CI job summary (status --format markdown): a Mermaid chart, then tables");
         await run(["status", "--distribution-name", "platform", "--format", "markdown"]);

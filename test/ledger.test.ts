@@ -4,18 +4,19 @@
 // content carries its own distributionId), and the rows of dev's ledger. The same paths on a fake,
 // with every branch of the rules: ledger-deploy.unit.test.ts.
 
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, execFileSync } from "node:child_process";
 import test, { type ExecutionContext } from "ava";
 import { Exit } from "../automation/errors";
 import { leaseOf } from "../automation/ledgerDynamo";
 import type { LedgerRun } from "../automation/ledgerTypes";
 import { LEDGER_PARTITION_KEY, LEDGER_SORT_KEY } from "../lib/ledger";
-import { AttiniAccount, AttiniBackend, realAttini } from "./support/attini";
+import { AttiniAccount, AttiniBackend, credentialsIn, realAttini } from "./support/attini";
+import { jobEnv, runCli } from "./support/driver";
 import { LedgerView } from "./support/ledger";
 import { eventually } from "./support/processes";
 import { gate, type Pipeline, twoPipelines } from "./support/race";
 import { deployReal } from "./support/realDeploy";
-import { moto, useWorld } from "./support/world";
+import { backend, moto, sts, useWorld } from "./support/world";
 
 const DEV = "111111111111";
 const KEY = "dev/platform/platform.zip";
@@ -294,6 +295,63 @@ test.serial(
             (await runs()).map((x) => x.commit),
             [gone],
             "nothing recorded",
+        );
+    },
+);
+
+test.serial(
+    "status shows what the ledger says: the commit deployed, exactly how many commits behind, and a deployment made with attini by hand",
+    async (t) => {
+        const p = twoPipelines(t);
+        // The pipeline of A deploys; B is pushed (dev's tip), not deployed.
+        t.is((await deploy(t, p.a)).code, 0);
+        const j = jobEnv({ moto, backend, stsEndpoint: sts.endpoint });
+        t.teardown(j.dispose);
+        const status = () => runCli(["status", "--distribution-name", "platform", "--json"], j.env, p.a.ci);
+        const first = await status();
+        t.is(first.code, 0, first.stderr);
+        const dev = JSON.parse(first.stdout).environments.find((e: { stack: string }) => e.stack === "dev");
+        t.like(dev, {
+            ledger: {
+                deployed: { commit: p.a.commit, distributionId: "content-a", result: "deployed" },
+                behind: 1,
+                outside: false,
+            },
+            movedOn: true,
+        });
+        const text = await runCli(["status", "--distribution-name", "platform"], j.env, p.a.ci);
+        t.regex(
+            text.stdout,
+            new RegExp(
+                `deployed by attini-gitops: commit ${p.a.commit.slice(0, 10)}, tree:[0-9a-f]{40}, distributionId content-a`,
+            ),
+        );
+        t.regex(text.stdout, /  1 commit behind origin\/dev \(the branch has them, the environment does not\)/);
+
+        // Someone deploys B's folder with attini by hand, with dev's credentials: not through the driver.
+        const creds = await credentialsIn(moto, DEV, "eu-west-1");
+        execFileSync(realAttini(), ["deploy", "run", "distribution/platform", "-e", "dev", "-f"], {
+            cwd: p.b.ci,
+            env: {
+                ...process.env,
+                AWS_ENDPOINT_URL: moto.endpoint,
+                AWS_REGION: "eu-west-1",
+                AWS_ACCESS_KEY_ID: creds.accessKeyId,
+                AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+                AWS_SESSION_TOKEN: creds.sessionToken,
+                ATTINI_DISABLE_CLI_VERSION_CHECK: "true",
+            },
+            stdio: "ignore",
+            timeout: 120_000,
+        });
+        t.is(await newestContent(), "content-b", "attini by hand deployed B");
+        const after = JSON.parse((await status()).stdout).environments.find(
+            (e: { stack: string }) => e.stack === "dev",
+        );
+        t.like(after, { ledger: { deployed: { commit: p.a.commit }, outside: true } });
+        t.regex(
+            (await runCli(["status", "--distribution-name", "platform"], j.env, p.a.ci)).stdout,
+            /deployed outside attini-gitops/,
         );
     },
 );
