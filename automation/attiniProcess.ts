@@ -45,12 +45,14 @@ export interface RunOptions {
     log: (line: string) => void;
     /** Grace period between SIGTERM and SIGKILL (--kill-grace). */
     killGraceMs?: number;
+    /** Stops attini's process group (SIGTERM, then SIGKILL after the grace period) when aborted. */
+    stop?: AbortSignal;
 }
 
 export interface AttiniResult {
     /** The exit code to exit with: attini's own, 124 on --timeout, 128+n when a signal ended it. */
     exitCode: number;
-    ended: "exit" | "timeout" | "signal";
+    ended: "exit" | "timeout" | "signal" | "stopped";
 }
 
 /** The signals the driver forwards to attini's process group; SIGHUP (a closed terminal or CI agent) is handled like SIGTERM. */
@@ -184,7 +186,16 @@ export function runAttini(o: RunOptions): Promise<AttiniResult> {
                       terminate("SIGTERM");
                   }, o.timeoutSeconds * 1000)
                 : undefined;
+        let stopped = false;
+        const onStop = () => {
+            stopped = true;
+            o.log(`stopping attini: ${String(o.stop?.reason ?? "asked to")}`);
+            terminate("SIGTERM");
+        };
+        if (o.stop?.aborted) onStop();
+        else o.stop?.addEventListener("abort", onStop, { once: true });
         const done = () => {
+            o.stop?.removeEventListener("abort", onStop);
             cancelTimeout?.();
             for (const [sig, handler] of handlers) process.off(sig, handler);
         };
@@ -209,6 +220,7 @@ export function runAttini(o: RunOptions): Promise<AttiniResult> {
                 watchdog?.release(); // the group is empty: nothing is left to watch
                 if (killTimer) clearTimeout(killTimer);
                 if (timedOut) return resolve({ exitCode: Exit.TIMEOUT, ended: "timeout" });
+                if (stopped) return resolve({ exitCode: Exit.LEASE_LOST, ended: "stopped" });
                 if (forwarded) return resolve({ exitCode: signalExit(forwarded), ended: "signal" });
                 if (signal) return resolve({ exitCode: signalExit(signal), ended: "signal" });
                 resolve({ exitCode: code ?? 1, ended: "exit" });

@@ -124,6 +124,7 @@ export function startReads(
                       log: (l) => s.log.info(l),
                       readHistory: (distributionName, until) => reader.history({ distributionName, until }),
                       readLedger: (distributionName, d) => reader.ledgerRun(distributionName, (r) => r.digest === d),
+                      readHolds: (distributionName) => reader.ledgerHolds(distributionName),
                   });
               }),
           )

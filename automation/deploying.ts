@@ -210,6 +210,7 @@ async function claimLedger(
     outputs: DeployRoleOutputs,
     session: Session,
     s: Services,
+    onLost: (why: string) => void,
 ): Promise<Claim> {
     const store = s.aws.ledger(
         outputs.ledgerTableName,
@@ -235,7 +236,7 @@ async function claimLedger(
         {
             allowRollback: o.allowRollback,
             releaseHold: o.releaseHold,
-            lease: { ttlMs: o.leaseTtlMs, waitMs: o.leaseWaitMs },
+            lease: { ttlMs: o.leaseTtlMs, waitMs: o.leaseWaitMs, onLost },
         },
         (line) => s.log.info(line),
     );
@@ -254,6 +255,7 @@ async function runWithCredentials(
     attini: string,
     s: Services,
     beforeAttini: () => void,
+    stop: AbortSignal,
 ): Promise<Ran> {
     const { endpoint } = session;
     s.log.info(`running: ${c.commandLine}`);
@@ -271,18 +273,25 @@ async function runWithCredentials(
         killGraceMs: o.killGraceMs,
         stdoutToStderr: o.json,
         log: (line) => s.log.info(line),
+        stop,
     });
     await endpoint?.close(); // attini has ended: nothing may fetch credentials any more
     const credentials = endpoint
         ? { mode: "endpoint" as const, refreshes: endpoint.refreshes, setsServed: endpoint.setsServed }
         : { mode: "static" as const };
     const result = exitCode === 0 ? ("deployed" as const) : ("failed" as const);
-    const recorded: Ran["ended"] = ended === "timeout" ? "timed-out" : ended === "signal" ? "interrupted" : result;
+    const recorded: Ran["ended"] =
+        ended === "timeout" ? "timed-out" : ended === "signal" || ended === "stopped" ? "interrupted" : result;
     if (endpoint?.failure && ended === "exit" && exitCode !== 0) {
         s.log.info(
             `attini exited with ${exitCode} after the deploy role's credentials could not be refreshed: ${endpoint.failure}`,
         );
-        return { result: "failed", exitCode: Exit.CREDENTIALS, credentials, ended: "failed" };
+        // attini stopped following; Attini's deployment may still be running, so it counts as interrupted.
+        return { result: "failed", exitCode: Exit.CREDENTIALS, credentials, ended: "interrupted" };
+    }
+    if (ended === "stopped") {
+        s.log.info(`attini was stopped because this deploy lost its lease (exit ${exitCode})`);
+        return { result: "failed", exitCode, credentials, ended: recorded };
     }
     if (ended === "timeout") s.log.info(`timed out after ${o.timeoutSeconds}s (exit ${exitCode})`);
     else if (ended === "signal") s.log.info(`attini ended by a signal (exit ${exitCode})`);
@@ -363,11 +372,14 @@ async function deployPhases(
     if (resolved.outputs === undefined || checked.attini === undefined)
         throw new Error("no stack outputs or attini outside a dry run");
     const session = await openSession(o, target, checked, reads, resolved.outputs, s);
-    const claimed = await claimLedger(o, target, checked, reads, local, resolved.outputs, session, s);
+    const leaseLost = new AbortController();
+    const claimed = await claimLedger(o, target, checked, reads, local, resolved.outputs, session, s, (why) =>
+        leaseLost.abort(`this deploy lost its lease on the environment: ${why}`),
+    );
     onExit(() => claimed.settle("interrupted")); // a signal before attini starts
     let ran: Ran;
     try {
-        ran = await runWithCredentials(o, target, checked, session, checked.attini, s, beforeAttini);
+        ran = await runWithCredentials(o, target, checked, session, checked.attini, s, beforeAttini, leaseLost.signal);
     } catch (e) {
         await claimed.settle("failed");
         throw e;

@@ -20,6 +20,8 @@ export const Exit = {
     OUTDATED: 8,
     /** Another run held the environment's lease for longer than --lease-wait. */
     LEASE_WAIT: 9,
+    /** This run lost its lease while attini ran; attini was stopped. */
+    LEASE_LOST: 10,
     /** A bug in attini-gitops itself. */
     INTERNAL: 70,
     /** attini did not finish within --timeout. */

@@ -26,7 +26,7 @@ import {
     type RecordedDeployment,
 } from "./deployments";
 import { DriverError, LedgerUnavailable } from "./errors";
-import type { LedgerRun } from "./ledgerTypes";
+import type { Hold, LedgerRun } from "./ledgerTypes";
 import { assumeCheckedRole, type Caller, type RoleAccess } from "./roleSession";
 
 /** The shortest session STS grants: the reader is used for one query. */
@@ -95,6 +95,8 @@ export interface StackReader {
     ledgerRun(distributionName: string, match: (r: LedgerRun) => boolean): Promise<LedgerRun | undefined>;
     /** Its newest ledger runs of a distribution. */
     ledgerRuns(distributionName: string, limit: number): Promise<LedgerRun[]>;
+    /** Its ledger's rollback holds of a distribution. */
+    ledgerHolds(distributionName: string): Promise<Hold[]>;
 }
 
 /** Stack `c`'s reader; each read is one AWS step (`step()`), every failure a HistoryUnreadable. */
@@ -133,6 +135,7 @@ export function stackReader(
         },
         ledgerRun: (name, match) => unreadable(() => ledger().findRun(name, match)),
         ledgerRuns: (name, limit) => unreadable(() => ledger().runs(name, limit)),
+        ledgerHolds: (name) => unreadable(() => ledger().holds(name)),
     };
 }
 

@@ -3,7 +3,8 @@
  * conditional write that carries an expiry, renewed while attini runs, and released when it ends.
  * A second deploy waits, bounded by --lease-wait, polling with backoff (ledgerRules.ts) and saying
  * who holds the lease; a holder that was killed (SIGKILL: nothing released it) stops renewing,
- * and its lease is free once it expires, --lease-ttl after its last renewal.
+ * and its lease is free once it expires, --lease-ttl after its last renewal. A holder whose
+ * renewals fail for most of --lease-ttl is told to stop (onLost), so two deploys never overlap.
  */
 import { DriverError, Exit } from "./errors";
 import { describeLease, leaseBackoffMs } from "./ledgerRules";
@@ -13,8 +14,11 @@ import type { Lease, LedgerStore } from "./ledgerTypes";
 export const DEFAULT_LEASE_TTL_MS = 60_000;
 /** --lease-wait's default: half an hour, about one long deployment. */
 export const DEFAULT_LEASE_WAIT_MS = 30 * 60_000;
-/** --lease-ttl's bounds: renewals every third of it must fit AWS's answer times, and a dead holder must not block for long. */
-export const LEASE_TTL_RANGE_MS = { min: 3_000, max: 600_000 } as const;
+/**
+ * --lease-ttl's bounds: a renewal every third of it must fit AWS's answer times (a third of the
+ * minimum is 5 s), and a dead holder must not block for long.
+ */
+export const LEASE_TTL_RANGE_MS = { min: 15_000, max: 600_000 } as const;
 
 export interface LeaseOptions {
     /** How long a lease lasts without renewal, ms (--lease-ttl); renewed every third of it. */
@@ -23,6 +27,8 @@ export interface LeaseOptions {
     waitMs: number;
     log: (line: string) => void;
     sleep?: (ms: number) => Promise<void>;
+    /** Called once if the lease may have passed to another run while this one holds it. */
+    onLost?: (why: string) => void;
 }
 
 /** A lease this run holds: how long it waited for it, and how to let it go. */
@@ -71,7 +77,12 @@ export async function acquireLease(
     }
 }
 
-/** Renews the lease every third of its lifetime until released. */
+/**
+ * Renews the lease every third of its lifetime until released, each renewal bounded by that third.
+ * Fails closed: once the lease may have passed to another run (a renewal found it taken, or none
+ * succeeded for 90% of --lease-ttl, after which another run may take it), `onLost` says so, and
+ * the deploy stops attini rather than let two deploys overlap.
+ */
 function keep(
     store: LedgerStore,
     distributionName: string,
@@ -83,26 +94,41 @@ function keep(
     let released = false;
     let timer: NodeJS.Timeout | undefined;
     let renewing: Promise<unknown> = Promise.resolve();
+    let lastRenewed = Date.now();
+    const every = Math.max(1, Math.floor(o.ttlMs / 3));
+    const loseIt = (why: string) => {
+        if (lost || released) return;
+        lost = true;
+        o.log(`the lease on ${distributionName} in the ${store.where} is no longer this run's: ${why}`);
+        o.onLost?.(why);
+    };
+    const renew = async () => {
+        const sent = Date.now();
+        let bound: NodeJS.Timeout | undefined;
+        const late = new Promise<"late">((resolve) => {
+            bound = setTimeout(() => resolve("late"), every);
+        });
+        try {
+            const ours = await Promise.race([store.renewLease(distributionName, runId, sent + o.ttlMs), late]);
+            if (ours === true) lastRenewed = sent;
+            else if (ours === false) return loseIt("another run took it (a renewal came after --lease-ttl)");
+            else o.log(`renewing the lease took longer than ${every} ms; trying again`);
+        } catch (e) {
+            o.log(`renewing the lease failed (${(e as Error).message}); trying again`);
+        } finally {
+            clearTimeout(bound);
+        }
+        if (Date.now() - lastRenewed > o.ttlMs * 0.9)
+            loseIt(
+                `no renewal succeeded for ${Math.round((Date.now() - lastRenewed) / 1000)}s of its ${o.ttlMs / 1000}s (--lease-ttl)`,
+            );
+    };
     const schedule = () => {
-        timer = setTimeout(
-            () => {
-                renewing = store
-                    .renewLease(distributionName, runId, Date.now() + o.ttlMs)
-                    .then((ours) => {
-                        if (!ours && !lost) {
-                            lost = true;
-                            o.log(
-                                `the lease on ${distributionName} in the ${store.where} was taken by another run while this one deployed (a renewal came later than --lease-ttl): the two may have overlapped`,
-                            );
-                        }
-                    })
-                    .catch((e: Error) => o.log(`renewing the lease failed (${e.message}); trying again`))
-                    .finally(() => {
-                        if (!released && !lost) schedule();
-                    });
-            },
-            Math.max(1, Math.floor(o.ttlMs / 3)),
-        );
+        timer = setTimeout(() => {
+            renewing = renew().finally(() => {
+                if (!released && !lost) schedule();
+            });
+        }, every);
     };
     schedule();
     return {

@@ -7,7 +7,7 @@
 import { DriverError, Exit } from "./errors";
 import { exists, type GitRunner } from "./git";
 import type { Hold, Lease, LedgerRun } from "./ledgerTypes";
-import { printable } from "./log";
+import { printableField as printable } from "./log";
 
 /** How HEAD stands to a recorded commit. */
 export type Order = "same" | "ahead" | "behind" | "diverged" | "unknown";
@@ -22,26 +22,37 @@ export function orderOf(git: GitRunner, head: string, recorded: string): Order {
     if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(recorded) || !exists(git, recorded)) return "unknown";
     if (git(["merge-base", "--is-ancestor", head, recorded]) !== undefined) return "behind";
     if (git(["merge-base", "--is-ancestor", recorded, head]) !== undefined) return "ahead";
-    return "diverged";
+    // Neither is an ancestor: diverged only if git can see both histories down to a common
+    // commit. A shallow clone cuts them off, and an older commit would then look "diverged".
+    if (git(["rev-parse", "--is-shallow-repository"]) !== "false") return "unknown";
+    return git(["merge-base", head, recorded]) ? "diverged" : "unknown";
 }
 
-/** The runs that newer-wins compares against: started (running, or its driver died) or deployed. */
-export const counts = (r: LedgerRun) => r.result === "started" || r.result === "deployed";
+/**
+ * The runs that newer-wins compares against: every one whose content may be what the environment
+ * runs now. Deployed, started (running, or its driver died), and timed-out or interrupted (attini
+ * stopped following; Attini's deployment may have gone on and succeeded). Only a run attini
+ * itself reported failed does not count.
+ */
+export const counts = (r: LedgerRun) => r.result !== "failed";
 
 const short = (sha: string) => printable(sha.slice(0, 12));
 export const iso = (ms: number) => new Date(ms).toISOString();
 
+/** The CI run that made a ledger row (its URL, else its system and id), as one printable field. */
+export function runBy(r: Pick<LedgerRun, "runUrl" | "ciSystem" | "runId">): string {
+    return r.runUrl ? printable(r.runUrl) : `${printable(r.ciSystem)} run ${printable(r.runId)}`;
+}
+
 /** One recorded run in words: commit, result, when, and the run that made it. */
 export function describeRun(r: LedgerRun): string {
-    const from = r.runUrl ? printable(r.runUrl) : `${printable(r.ciSystem)} run ${printable(r.runId)}`;
-    return `commit ${short(r.commit)} (${r.result}${r.rollbackFrom ? ", a rollback" : ""}, started ${iso(r.startedAt)}, by ${from})`;
+    return `commit ${short(r.commit)} (${r.result}${r.rollbackFrom ? ", a rollback" : ""}, started ${iso(r.startedAt)}, by ${runBy(r)})`;
 }
 
 /** Who holds a lease, in words. */
 export function describeLease(l: Lease | undefined, now: number): string {
     if (!l) return "another run (its lease row cannot be read)";
-    const from = l.runUrl ? printable(l.runUrl) : `${printable(l.ciSystem)} run ${printable(l.runId)}`;
-    return `${from} at commit ${short(l.commit)}, since ${iso(l.since)} (expires in ${Math.max(0, Math.ceil((l.expiresAt - now) / 1000))}s unless renewed)`;
+    return `${runBy(l)} at commit ${short(l.commit)}, since ${iso(l.since)} (expires in ${Math.max(0, Math.ceil((l.expiresAt - now) / 1000))}s unless renewed)`;
 }
 
 /** What newer-wins decided: go on (a rollback when it goes back), or refuse. */
@@ -70,9 +81,12 @@ export function judgeOrder(
     return { go: false, error: new DriverError(Exit.OUTDATED, message, { ledger: { newest, head, order } }) };
 }
 
-/** The hold on this content, if one is in force. */
-export function holdOn(holds: readonly Hold[], digest: string): Hold | undefined {
-    return holds.find((h) => h.digest === digest && h.releasedAt === undefined);
+/**
+ * The hold in force on this deploy: on its content, or on its commit (the same commit rebuilt into
+ * other bytes is still what was rolled back from).
+ */
+export function holdOn(holds: readonly Hold[], digest: string, commit: string): Hold | undefined {
+    return holds.find((h) => h.releasedAt === undefined && (h.digest === digest || h.commit === commit));
 }
 
 /** The refusal for held content. */
@@ -84,9 +98,9 @@ export function heldError(h: Hold, where: string): DriverError {
     );
 }
 
-/** The holds a successful deploy of `digest` (not a rollback) lifts: every other one in force. */
-export function holdsLiftedBy(holds: readonly Hold[], digest: string): Hold[] {
-    return holds.filter((h) => h.releasedAt === undefined && h.digest !== digest);
+/** The holds a successful deploy of `digest` at `commit` (not a rollback) lifts: every other one in force. */
+export function holdsLiftedBy(holds: readonly Hold[], digest: string, commit: string): Hold[] {
+    return holds.filter((h) => h.releasedAt === undefined && h.digest !== digest && h.commit !== commit);
 }
 
 /** The wait before lease try `attempt` (0-based): doubling from 1 s to 15 s, with up to 20% jitter. */

@@ -121,10 +121,13 @@ export async function claim(
     try {
         const rollbackFrom = await checkOrder(store, d, t, o.allowRollback);
         const holds = await store.holds(d.distributionName);
-        const held = holdOn(holds, d.digest);
+        const held = holdOn(holds, d.digest, d.commit);
         let releasedHold: string | undefined;
         if (held && !o.releaseHold) throw heldError(held, store.where);
-        const startedAt = Date.now();
+        // Runs are ordered by their start: never before the newest one's, whatever this build
+        // server's clock says (a clock behind the last one's would file this run under it).
+        const [newest] = await store.runs(d.distributionName, 1);
+        const startedAt = Math.max(Date.now(), (newest?.startedAt ?? 0) + 1);
         if (held) {
             await store.releaseHold(d.distributionName, held.digest, d.run.runId, startedAt);
             releasedHold = held.digest;
@@ -174,7 +177,7 @@ export async function claim(
         const settle = async (result: Exclude<RunResult, "started">): Promise<LedgerReport> => {
             try {
                 await store.completeRun(d.distributionName, run.entry, { result, endedAt: Date.now() });
-                const lifted = result === "deployed" && !rollbackFrom ? holdsLiftedBy(holds, d.digest) : [];
+                const lifted = result === "deployed" && !rollbackFrom ? holdsLiftedBy(holds, d.digest, d.commit) : [];
                 for (const h of lifted) await store.releaseHold(d.distributionName, h.digest, d.run.runId, Date.now());
                 return {
                     ...report,

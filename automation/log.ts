@@ -27,6 +27,15 @@ export function printable(text: string): string {
     return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
+/**
+ * One field of one line (a run URL, a run id, a digest read back from a ledger): printable(), and
+ * its line breaks and tabs escaped too, so that a stored value cannot start a line of its own (a
+ * forged "passed", or a CI system's workflow command).
+ */
+export function printableField(text: string): string {
+    return printable(text).replace(/[\n\t]/g, (c) => (c === "\n" ? "\\u000a" : "\\u0009"));
+}
+
 /** Writes one line or block of text on stdout (or through `write`), printable: what every command prints. */
 export function printer(write: (text: string) => void = (t) => process.stdout.write(t)): (text: string) => void {
     return (text) => write(`${printable(text)}\n`);

@@ -4,7 +4,7 @@
  */
 import { describeDeployment, isoTime } from "./deployments";
 import { short } from "./git";
-import { describeRun } from "./ledgerRules";
+import { describeRun, runBy } from "./ledgerRules";
 import type { EnvironmentStatus, StatusReport } from "./statusReport";
 
 const plural = (n: number, word: string, words = `${word}s`) => `${n} ${n === 1 ? word : words}`;
@@ -64,7 +64,7 @@ function ledgerLines(e: EnvironmentStatus): string[] {
     const d = l.deployed;
     const out = [
         d
-            ? `  deployed by attini-gitops: commit ${short(d.commit)}, ${d.digest}${d.distributionId ? `, distributionId ${d.distributionId}` : ""}, at ${isoTime(d.startedAt)} by ${d.runUrl ?? `${d.ciSystem} run ${d.runId}`}`
+            ? `  deployed by attini-gitops: commit ${short(d.commit)}, ${d.digest}${d.distributionId ? `, distributionId ${d.distributionId}` : ""}, at ${isoTime(d.startedAt)} by ${runBy(d)}`
             : "  deployed by attini-gitops: nothing yet",
     ];
     if (l.last && l.last.entry !== d?.entry) out.push(`  newest run: ${describeRun(l.last)}`);

@@ -6,8 +6,9 @@
  * both and states what each says.
  */
 import { describeDeployment, isoTime, type RecordedDeployment } from "./deployments";
+import { runBy } from "./ledgerRules";
 import type { LedgerRun } from "./ledgerTypes";
-import { printable } from "./log";
+import { printableField as printable } from "./log";
 
 /** What the upstream ledger says about this content. */
 export type ContentCase = "deployed" | "failed" | "running" | "never-deployed";
@@ -22,7 +23,7 @@ export function contentCase(run: LedgerRun | undefined): ContentCase {
 /** The ledger's answer in words. */
 export function contentSays(run: LedgerRun | undefined, digest: string, upstream: string): string {
     if (!run) return `${upstream}'s ledger has no run of this content (${digest})`;
-    const by = run.runUrl ? printable(run.runUrl) : `${printable(run.ciSystem)} run ${printable(run.runId)}`;
+    const by = runBy(run);
     const what = `${upstream}'s ledger: this content (${digest}) was last deployed there from commit ${printable(run.commit.slice(0, 12))} at ${isoTime(run.startedAt)} by ${by}`;
     switch (contentCase(run)) {
         case "deployed":
@@ -41,9 +42,9 @@ export function contentSays(run: LedgerRun | undefined, digest: string, upstream
 export const CLOCK_SKEW_MS = 120_000;
 
 /**
- * Attini's deployment made by a ledger run: the newest one of the distribution recorded between
- * the run's start and end (with the skew allowed); the lease kept any other driver run out of
- * that window.
+ * Attini's deployment made by a ledger run: the first one of the distribution recorded between the
+ * run's start and end (with the skew allowed); the lease kept any other driver run out of the
+ * run itself, and the next run starts after it ended.
  */
 export function attiniDeploymentOf(
     history: readonly RecordedDeployment[],
@@ -51,7 +52,9 @@ export function attiniDeploymentOf(
     skewMs = CLOCK_SKEW_MS,
 ): RecordedDeployment | undefined {
     const end = (run.endedAt ?? run.startedAt) + skewMs;
-    return history.find((d) => d.time >= run.startedAt - skewMs && d.time <= end);
+    // The earliest in the window (history is newest first): a later one may be the next run's,
+    // which can start within the skew after this one ended.
+    return history.findLast((d) => d.time >= run.startedAt - skewMs && d.time <= end);
 }
 
 /** Attini's answer, for a deployment found by its window, in words. */

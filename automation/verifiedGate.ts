@@ -10,7 +10,8 @@ import type { StackConfig } from "../lib/config/types";
 import { ArtifactError, readAttiniConfig } from "./attiniConfig";
 import { describeDeployment, HistoryUnreadable, isoTime, type RecordedDeployment } from "./deployments";
 import { object } from "./gateMode";
-import type { LedgerRun } from "./ledgerTypes";
+import { holdOn } from "./ledgerRules";
+import type { Hold, LedgerRun } from "./ledgerTypes";
 import {
     attiniDeploymentOf,
     CLOCK_SKEW_MS,
@@ -83,6 +84,8 @@ export interface VerifiedGateOptions {
     readHistory: (distributionName: string, until: (d: RecordedDeployment) => boolean) => Promise<RecordedDeployment[]>;
     /** The upstream ledger's newest run of this content (undefined: none). */
     readLedger: (distributionName: string, digest: string) => Promise<LedgerRun | undefined>;
+    /** The upstream ledger's rollback holds of the distribution. */
+    readHolds: (distributionName: string) => Promise<Hold[]>;
     log: (line: string) => void;
 }
 
@@ -139,6 +142,15 @@ async function attiniWitness(
         const says = v.matched
             ? `Attini's record in ${up.stack}: distributionId ${id}: ${describeDeployment(v.matched)}`
             : `Attini's record in ${up.stack}: no deployment of distributionId ${id}`;
+        // The id's newest deployment must be the one the ledger's run of these bytes made: an id is
+        // what an artifact says about itself, and other bytes may have been deployed under it since.
+        if (v.case === "succeeded" && run && attiniDeploymentOf([v.matched], run) === undefined)
+            return {
+                ...v,
+                case: "other-id",
+                says,
+                refusal: `Attini's newest deployment of distributionId ${id} in ${up.stack} (${isoTime(v.matched.time)}) is not the one ${up.stack}'s ledger run of this content made (${isoTime(run.startedAt)}): other bytes were deployed under that id since. Deploy this artifact to ${up.stack} again, or promote the one deployed there last.`,
+            };
         return { ...v, says, refusal: refusal(v, { upstream: up, distributionName: name, distributionId: id }) };
     }
     if (!run) {
@@ -220,10 +232,17 @@ async function judgeBoth(
     fail: Fail,
 ): Promise<VerifiedGateReport> {
     const { upstream } = o;
+    if (o.digest.startsWith("files:"))
+        return fail(
+            "warned",
+            `this folder is not exactly what was committed, so its content cannot be matched in ${upstream.stack}'s ledger (only a committed tree can). Deploy a clean checkout.`,
+        );
     let run: LedgerRun | undefined;
     let attini: Awaited<ReturnType<typeof attiniWitness>>;
+    let held: Hold | undefined;
     try {
         run = await o.readLedger(name, o.digest);
+        held = holdOn(await o.readHolds(name), o.digest, "");
         attini = await attiniWitness(o, name, id, run);
     } catch (e) {
         // Anything else (no source credentials, no GitHub ID token) stops the deploy as it would without this gate.
@@ -241,6 +260,12 @@ async function judgeBoth(
         says,
     };
     for (const line of says) o.log(`verified promotion gate: ${line}`);
+    if (held)
+        return fail(
+            "warned",
+            `${upstream.stack} rolled back from this content (${o.digest}) at ${isoTime(held.heldAt)} and holds it: prod does not take what stage rolled back. Deploy a fix to ${upstream.stack} first.`,
+            report,
+        );
     if (content.case === "deployed" && attini.case === "succeeded") {
         const at = attini.matched ? ` at ${when(attini.matched)}` : "";
         o.log(

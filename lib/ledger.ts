@@ -33,9 +33,16 @@ export function ledgerTableArn(
 
 /** What the deploy role does with its ledger: read, add records, complete them; never delete. */
 export const LEDGER_WRITE_ACTIONS = ["dynamodb:PutItem", "dynamodb:UpdateItem"];
+/** Writes through PartiQL, which IAM names apart: denied to everyone but the deploy role too. */
+export const LEDGER_PARTIQL_WRITE_ACTIONS = ["dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate"];
 export const LEDGER_READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query"];
 /** What removes records: nobody may, not even the deploy role. */
-export const LEDGER_DELETE_ACTIONS = ["dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteTable"];
+export const LEDGER_DELETE_ACTIONS = [
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PartiQLDelete",
+    "dynamodb:DeleteTable",
+];
 
 /** The deploy role's statement on its own ledger. */
 export function ledgerWriterStatement(c: StackConfig): PolicyStatement {
@@ -77,7 +84,7 @@ export function ledgerResourcePolicy(tableArn: string, deployRoleArn: string): P
                 Sid: "OnlyTheDeployRoleWrites",
                 Effect: "Deny",
                 Principal: { AWS: "*" },
-                Action: LEDGER_WRITE_ACTIONS,
+                Action: [...LEDGER_WRITE_ACTIONS, ...LEDGER_PARTIQL_WRITE_ACTIONS],
                 Resource: tableArn,
                 Condition: { ArnNotEquals: { "aws:PrincipalArn": deployRoleArn } },
             },

@@ -102,8 +102,8 @@ test("prod, a zip that succeeded in stage: stage's reader first (checked to be i
         `assumeRole ${DEPLOY_ROLE("333333333333")}`,
         "callerAccount 333333333333",
     ]);
-    // One reader session read both: stage's ledger (for this content), then Attini's record.
-    t.deepEqual(ledgers.get("attini-gitops-ledger-acc")?.calls, ["findRun platform"]);
+    // One reader session read both: stage's ledger (this content's run, and its holds), then Attini's record.
+    t.deepEqual(ledgers.get("attini-gitops-ledger-acc")?.calls, ["findRun platform", "holds platform"]);
     t.like(r.summary?.verifiedPromotion, {
         result: "passed",
         distributionId: "build-7",

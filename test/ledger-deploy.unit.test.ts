@@ -9,6 +9,8 @@ import test, { type ExecutionContext } from "ava";
 import { DEFAULT_AWS_TIMEOUTS } from "../automation/awsCall";
 import { type DeployOptions, deploy } from "../automation/deploying";
 import { type DriverError, Exit } from "../automation/errors";
+import { gitIn } from "../automation/git";
+import { judgeOrder, orderOf } from "../automation/ledgerRules";
 import { fakeAws, fakeServices } from "./support/fakeAws";
 import type { FakeTable } from "./support/fakeLedger";
 import { git, scratchProject } from "./support/project";
@@ -31,10 +33,10 @@ function world(t: ExecutionContext) {
         return git(project.dir, "rev-parse", "HEAD");
     };
     const checkout = (sha: string) => git(project.dir, "checkout", "-q", "--detach", sha);
-    const run = async (more: Partial<DeployOptions> = {}, attiniExit = 0, env: NodeJS.ProcessEnv = {}) => {
+    const run = async (more: Partial<DeployOptions> = {}, attiniExit = 0, env: NodeJS.ProcessEnv = {}, body = "") => {
         const mark = path.join(marks, `ran-${n}`);
         const bin = path.join(marks, `attini-${n++}`);
-        fs.writeFileSync(bin, `#!/bin/sh\ntouch '${mark}'\nexit ${attiniExit}\n`, { mode: 0o755 });
+        fs.writeFileSync(bin, `#!/bin/sh\ntouch '${mark}'\n${body}\nexit ${attiniExit}\n`, { mode: 0o755 });
         const services = fakeServices(aws, { PATH: process.env.PATH, BRANCH: "dev", ...env });
         const o: DeployOptions = {
             distributionPath: project.distribution,
@@ -97,7 +99,7 @@ test("each deploy is recorded before attini runs and completed after: commit, co
     t.is(w.table().lease?.expiresAt, 0, "released");
     t.deepEqual(
         w.table().calls.map((c) => c.split(" ")[0]),
-        ["findRun", "takeLease", "findRun", "holds", "putRun", "completeRun", "releaseLease"],
+        ["findRun", "takeLease", "findRun", "holds", "runs", "putRun", "completeRun", "releaseLease"],
     );
     t.like(r.summary?.ledger, { result: "deployed", digest: run.digest });
 });
@@ -244,4 +246,88 @@ test("--dry-run reads no ledger and says what it would check", async (t) => {
     t.like(r.summary?.ledger, { table: TABLE, result: "not-checked" });
     t.regex(r.log, /dry run: the ledger would refuse if the newest run/);
     t.is(w.table() as FakeTable | undefined, undefined);
+});
+
+test("a rebuild of the commit rolled back from is held too: the hold is on the content and on its commit", async (t) => {
+    const w = world(t);
+    const a = w.commit("a");
+    const b = w.commit("b");
+    await w.run();
+    w.checkout(a);
+    await w.run({ allowRollback: true });
+    w.checkout(b);
+    // Other bytes at the same commit (a local edit, a rebuilt artifact): still what was rolled back from.
+    fs.appendFileSync(path.join(w.project.distribution, "template.yaml"), "# rebuilt\n");
+    const r = await w.run();
+    t.is(r.error?.exitCode, Exit.OUTDATED, r.log);
+    t.regex(r.error!.message, /was rolled back from/);
+});
+
+test("a run that timed out or was interrupted still counts for newer wins: Attini's deployment may have gone on", async (t) => {
+    const w = world(t);
+    const a = w.commit("a");
+    w.commit("b");
+    await w.run();
+    w.table().runs[0].result = "timed-out";
+    w.checkout(a);
+    t.is((await w.run()).error?.exitCode, Exit.OUTDATED);
+    w.table().runs[0].result = "failed";
+    t.is((await w.run()).summary?.exitCode, 0, "only a run attini reported failed does not count");
+});
+
+test("a run is filed after the newest one even when this build server's clock is behind", async (t) => {
+    const w = world(t);
+    w.commit("a");
+    await w.run();
+    const future = Date.now() + 3_600_000;
+    w.table().runs[0].startedAt = future;
+    await w.run();
+    const runs = [...w.table().runs].sort((x, y) => x.startedAt - y.startedAt);
+    t.is(runs[1].startedAt, future + 1);
+});
+
+test("the lease lost while attini runs: attini is stopped, the run is recorded interrupted, and the deploy exits 10", async (t) => {
+    const w = world(t);
+    w.commit("a");
+    const table = () => w.table();
+    // Another run takes the lease once this one holds it (as if this one's renewals had been too late).
+    const steal = setInterval(() => {
+        const l = table()?.lease;
+        if (l && l.runId !== "thief" && l.expiresAt > 0) Object.assign(l, { runId: "thief" });
+    }, 50);
+    t.teardown(() => clearInterval(steal));
+    const r = await w.run({ leaseTtlMs: 600 }, 0, {}, "sleep 20");
+    t.is(r.summary?.exitCode, Exit.LEASE_LOST, r.log);
+    t.regex(r.log, /is no longer this run's: another run took it/);
+    t.regex(r.log, /stopping attini: this deploy lost its lease/);
+    t.is(table().runs[0].result, "interrupted");
+});
+
+test("in a shallow clone, commits whose history is cut off cannot be ordered: unknown (refused), never 'diverged' (deployed)", (t) => {
+    const w = world(t);
+    w.commit("a");
+    const b = w.commit("b");
+    const c = w.commit("c");
+    const shallow = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-shallow-"));
+    t.teardown(() => fs.rmSync(shallow, { recursive: true, force: true }));
+    git(shallow, "clone", "-q", "--depth", "1", `file://${w.project.dir}`, "clone");
+    const dir = path.join(shallow, "clone");
+    git(dir, "fetch", "-q", "--depth", "1", "origin", b);
+    const order = orderOf(gitIn(dir), b, c);
+    t.is(order, "unknown");
+    t.false(
+        judgeOrder(undefined, b, order, false, "ledger").go === false,
+        "nothing recorded: nothing to order against",
+    );
+    const newest = {
+        commit: c,
+        result: "deployed",
+        startedAt: Date.now(),
+        ciSystem: "local",
+        runId: "r",
+    } as Parameters<typeof judgeOrder>[0];
+    const v = judgeOrder(newest, b, order, false, "ledger");
+    t.false(v.go);
+    // With the full history, the same two commits are ordered: C descends from B.
+    t.is(orderOf(gitIn(w.project.dir), b, c), "behind");
 });

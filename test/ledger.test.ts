@@ -239,7 +239,7 @@ test.serial(
     "a lease holder killed with SIGKILL: the next deploy takes the lease once it has expired (--lease-ttl), and the killed run's record stays started",
     async (t) => {
         const { b } = twoPipelines(t);
-        const holder = await holding(t, b, ["--lease-ttl", "5s", "--kill-grace", "2s"]);
+        const holder = await holding(t, b, ["--lease-ttl", "15s", "--kill-grace", "2s"]);
         process.kill(holder.child.pid!, "SIGKILL");
         t.is((await holder.done).signal, "SIGKILL");
         const left = leaseOf(await ledger.lease("platform"));

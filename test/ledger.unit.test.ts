@@ -10,6 +10,7 @@ import { requireStackConfig } from "../lib/config/validate";
 import { historyReaderPolicy } from "../lib/historyReader";
 import {
     LEDGER_DELETE_ACTIONS,
+    LEDGER_PARTIQL_WRITE_ACTIONS,
     LEDGER_READ_ACTIONS,
     LEDGER_WRITE_ACTIONS,
     ledgerResourcePolicy,
@@ -142,6 +143,9 @@ test("dev's deploy role cannot write stage's ledger: another account, and the re
 test("another role in stage's own account, granted dynamodb:* on everything, cannot write stage's ledger", async (t) => {
     const other: Caller = { role: `arn:aws:iam::${STAGE}:role/some-other-pipeline`, identity: [DYNAMODB_ANYTHING] };
     t.deepEqual(await decisions(t, other, LEDGER_WRITE_ACTIONS, stage), all(LEDGER_WRITE_ACTIONS, "ExplicitlyDenied"));
+    // PartiQL's writes are actions of their own: denied the same way (and PartiQLDelete to everyone).
+    const partiql = [...LEDGER_PARTIQL_WRITE_ACTIONS, "dynamodb:PartiQLDelete"];
+    t.deepEqual(await decisions(t, other, partiql, stage), all(partiql, "ExplicitlyDenied"));
     // A role of the same name on another path is another role.
     const pathed: Caller = { role: `arn:aws:iam::${STAGE}:role/x/attini-deploy-role-eu-west-1`, identity: [ADMIN] };
     t.deepEqual(await decisions(t, pathed, LEDGER_WRITE_ACTIONS, stage), all(LEDGER_WRITE_ACTIONS, "ExplicitlyDenied"));

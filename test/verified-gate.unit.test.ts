@@ -232,6 +232,7 @@ function gate(o: Partial<VerifiedGateOptions> & Pick<VerifiedGateOptions, "distr
             reads.push([name, "ledger"]);
             return ledgerRun(d, "deployed");
         },
+        readHolds: async () => [],
         log: (l) => lines.push(l),
         ...o,
     });
@@ -445,7 +446,7 @@ test("the history is read for the distribution's name up to the id being promote
         readHistory: async (name, until) => {
             g.reads.push([name, "history"]);
             untils.push(until);
-            return [dep("b42", "succeeded", 1)];
+            return [dep("b42", "succeeded", 5)];
         },
         readLedger: async (name, d) => {
             g.reads.push([name, "ledger"]);
@@ -487,4 +488,42 @@ test("ids read as Attini reads them: an unquoted number or date is that text, ma
         const warned = await gate({ stack: prod("warn"), distribution: zip({ "attini-config.yaml": config }) }).run;
         t.is(warned.result, "unverified", written);
     }
+});
+
+test("stage's own ledger has the last word: content it rolled back from, a folder that is not what was committed, and an id whose newest deployment is not this run's are refused", async (t) => {
+    const file = b42();
+    const held = gate({
+        distribution: file,
+        readHistory: async () => [dep("b42", "succeeded", 5)],
+        readHolds: async () => [{ digest: digestOf(file), commit: "c".repeat(40), heldAt: T, heldBy: "rollback run" }],
+    });
+    t.regex((await t.throwsAsync(held.run))!.message, /stage rolled back from this content .* and holds it/);
+    const released = gate({
+        distribution: file,
+        readHistory: async () => [dep("b42", "succeeded", 5)],
+        readHolds: async () => [
+            {
+                digest: digestOf(file),
+                commit: "c".repeat(40),
+                heldAt: T,
+                heldBy: "r",
+                releasedAt: T + 1,
+                releasedBy: "fix",
+            },
+        ],
+    });
+    t.like(await released.run, { result: "passed" });
+
+    const folder = fs.mkdtempSync(path.join(dir, "dirty-"));
+    fs.writeFileSync(path.join(folder, "attini-config.yaml"), "distributionName: platform\n");
+    const dirty = gate({ distribution: folder, kind: "folder", digest: "files:abc" });
+    t.regex((await t.throwsAsync(dirty.run))!.message, /this folder is not exactly what was committed/);
+    t.deepEqual(dirty.reads, [], "nothing read for content that cannot match");
+
+    // b42 succeeded in stage an hour after the ledger's run of these bytes: other bytes under the same id.
+    const later = gate({ distribution: b42(), readHistory: async () => [dep("b42", "succeeded", 65)] });
+    t.regex(
+        (await t.throwsAsync(later.run))!.message,
+        /Attini's newest deployment of distributionId b42 in stage .* is not the one stage's ledger run of this content made/,
+    );
 });

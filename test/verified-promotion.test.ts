@@ -472,7 +472,9 @@ test.serial(
         const zipDigest = createHash("sha256")
             .update(fs.readFileSync(path.join(p.dir, "build-41.zip")))
             .digest("hex");
-        await vouch(moto, loadStacks(p.dir).configs.find((c) => c.stack === "stage")!, `sha256:${zipDigest}`);
+        await vouch(moto, loadStacks(p.dir).configs.find((c) => c.stack === "stage")!, `sha256:${zipDigest}`, {
+            distributionId: "build-41",
+        });
         sts.reset();
 
         const r = await runCli(["deploy", "build-41.zip", "--github-oidc", "--json"], j.env, p.dir);

@@ -24,6 +24,7 @@ export const EXIT_CODES = `Exit codes:
   ${Exit.OUTDATED}    the ledger refused: the environment already has a newer commit (--allow-rollback
        deploys it anyway), or this content is held after a rollback (--release-hold)
   ${Exit.LEASE_WAIT}    another run held the environment's lease for longer than --lease-wait
+  ${Exit.LEASE_LOST}   this run lost its lease while attini ran (renewals failed); attini was stopped
   ${Exit.INTERNAL}   internal error in attini-gitops
   ${Exit.TIMEOUT}  attini did not finish within --timeout
   129/130/143  interrupted by SIGHUP/SIGINT/SIGTERM (SIGTERM, or SIGINT, sent to attini's process group)`;

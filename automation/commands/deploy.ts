@@ -79,7 +79,7 @@ Options:
   --release-hold         deploy content that is held after a rollback, releasing the hold
   --lease-wait DURATION  longest wait for another deploy of the distribution to the environment
                          to finish (default 30m; then exit ${Exit.LEASE_WAIT})
-  --lease-ttl DURATION   how long the lease outlives a killed deploy (default 60s; 3s to 10m)
+  --lease-ttl DURATION   how long the lease outlives a killed deploy (default 60s; 15s to 10m)
   --dry-run              resolve everything and print the attini command; call neither STS nor attini
   --json                 print one JSON summary on stdout (attini's output goes to stderr)
 ${SUMMARY_HELP}

@@ -29,17 +29,21 @@ export function treeDigestIfCommitted(dir: string, distribution = "distribution/
     return digest.startsWith("tree:") ? digest : undefined;
 }
 
-/** Records in `upstream`'s environment that `digest` was deployed there a minute ago and succeeded. */
+/**
+ * Records in `upstream`'s environment that `digest` was deployed there a minute ago and succeeded:
+ * a ledger run, and Attini's record of it (under `distributionId`, for a zip that declares one).
+ */
 export async function vouch(
     moto: Moto,
     upstream: StackConfig,
     digest: string,
-    distributionName = "platform",
+    { distributionName = "platform", distributionId = "vouched" } = {},
 ): Promise<void> {
     const started = Date.now() - 60_000;
     await new LedgerView(moto, upstream.accountId, ledgerTableName(upstream), upstream.region).put({
         distribution: { S: distributionName },
         entry: { S: `run#${String(started).padStart(15, "0")}#vouched` },
+        ...(distributionId === "vouched" ? {} : { distributionId: { S: distributionId } }),
         runId: { S: "vouched" },
         environment: { S: upstream.attiniEnvironment },
         distributionName: { S: distributionName },
@@ -61,7 +65,7 @@ export async function vouch(
             environment: upstream.attiniEnvironment,
             distributionName,
             objectIdentifier: `${upstream.attiniEnvironment}/${distributionName}/${distributionName}.zip#vouched`,
-            distributionId: "vouched",
+            distributionId,
             outcome: { result: "succeeded" },
             time: started + 10_000,
         });
