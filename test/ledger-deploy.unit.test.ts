@@ -10,7 +10,7 @@ import { DEFAULT_AWS_TIMEOUTS } from "../automation/awsCall";
 import { type DeployOptions, deploy } from "../automation/deploying";
 import { type DriverError, Exit } from "../automation/errors";
 import { gitIn } from "../automation/git";
-import { judgeOrder, orderOf } from "../automation/ledgerRules";
+import { judgeOrder, leaseBackoffMs, orderOf } from "../automation/ledgerRules";
 import { fakeAws, fakeServices } from "./support/fakeAws";
 import type { FakeTable } from "./support/fakeLedger";
 import { git, scratchProject } from "./support/project";
@@ -217,7 +217,21 @@ test("another run holds the lease: the deploy waits, names the holder, and exits
     t.regex(r.error!.message, /holds the lease .*actions\/runs\/7\/attempts\/1 at commit 0123456789ab/);
     t.regex(r.log, /waiting for the lease on platform/);
     t.false(r.ran);
-    t.true(w.table().calls.filter((c) => c.startsWith("takeLease")).length >= 2, "it tried again within the wait");
+    const tries = w.table().calls.filter((c) => c.startsWith("takeLease")).length;
+    t.true(tries >= 2, "it tried again within the wait");
+    // Backoff from 1 s (leaseBackoffMs): 1.5 s of waiting is three tries, never a busy loop.
+    t.true(tries <= 4, `${tries} tries in 1.5 s`);
+});
+
+test("the lease wait's backoff doubles from 1 s to 15 s, with at most 20% jitter", (t) => {
+    t.deepEqual(
+        [0, 1, 2, 3, 4, 5, 50].map((a) => leaseBackoffMs(a, () => 0)),
+        [1000, 2000, 4000, 8000, 15_000, 15_000, 15_000],
+    );
+    t.deepEqual(
+        [0, 4, 50].map((a) => leaseBackoffMs(a, () => 1)),
+        [1200, 18_000, 18_000],
+    );
 });
 
 test("a lease past its expiry (its holder was killed) is taken at once", async (t) => {

@@ -1,0 +1,275 @@
+/**
+ * `npm run bench` (the ledger's cost): the driver as it is against the driver as it was before the
+ * ledger (commit 381fbbd, the parent of the first ledger commit), in one run against the same local
+ * emulator and file backend: start → attini start, and start → the driver's exit (its whole own
+ * time, attini being a script that records its start and ends at once). The two drivers take turns
+ * going first, run by run; the figures are medians of RUNS runs each (default 21). The ledger's
+ * DynamoDB calls per deploy are counted at a loopback front to the emulator (one extra run of each
+ * driver, not timed). The baseline is built once, from `git archive`, into
+ * ~/.cache/attini-gitops/bench-baseline-381fbbd; a clone without that commit (a shallow one) says
+ * so and skips the comparison. `--readme` writes the figures into docs/performance.md.
+ */
+
+import { execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import type * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileBackend } from "../test/support/backend";
+import { jobEnv } from "../test/support/driver";
+import { type Moto, startMoto } from "../test/support/moto";
+import { provision, scratchProject } from "../test/support/project";
+import { CLI, pulumiCli, ROOT } from "../test/support/tools";
+
+const RUNS = Math.max(3, Number(process.env.RUNS ?? 21));
+/** The driver before the ledger: the parent of the first ledger commit (ce2daa8). */
+const BASELINE = "381fbbd";
+const TARGET_MS = 100;
+
+const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+/** Wall-clock milliseconds, comparable across processes (attini's start mark is written with `date +%s%N`). */
+const wallMs = () => performance.timeOrigin + performance.now();
+const signed = (ms: number) => `${ms >= 0 ? "+" : "−"}${Math.abs(ms).toFixed(0)} ms`;
+
+/**
+ * The baseline driver's cli.js, built once into the cache: the commit's files from `git archive`,
+ * this checkout's node_modules linked in, compiled with its own tsconfig.json. A string is why there
+ * is none (the commit is not in this clone).
+ */
+function baselineCli(): { cli: string } | { missing: string } {
+    let full: string;
+    try {
+        full = execFileSync("git", ["rev-parse", "--verify", "--quiet", `${BASELINE}^{commit}`], {
+            cwd: ROOT,
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "ignore"],
+        }).trim();
+    } catch {
+        return {
+            missing: `commit ${BASELINE} (the driver before the ledger) is not in this clone (a shallow clone?): the comparison with it cannot be made`,
+        };
+    }
+    const cache = path.join(
+        process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"),
+        "attini-gitops",
+        `bench-baseline-${BASELINE}`,
+    );
+    const cli = path.join(cache, "dist", "automation", "cli.js");
+    const stamp = path.join(cache, ".built-from");
+    if (fs.existsSync(cli) && fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8").trim() === full) return { cli };
+    console.log(`building the baseline driver (${BASELINE}) into ${cache} (once) ...`);
+    fs.mkdirSync(path.dirname(cache), { recursive: true });
+    const tmp = fs.mkdtempSync(`${cache}.tmp-`);
+    try {
+        execFileSync("bash", ["-c", 'git archive "$1" | tar -x -C "$2"', "archive", full, tmp], { cwd: ROOT });
+        fs.symlinkSync(fs.realpathSync(path.join(ROOT, "node_modules")), path.join(tmp, "node_modules"));
+        execFileSync(path.join(tmp, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.json"], {
+            cwd: tmp,
+            stdio: "inherit",
+        });
+        fs.writeFileSync(path.join(tmp, ".built-from"), `${full}\n`);
+        fs.rmSync(cache, { recursive: true, force: true });
+        fs.renameSync(tmp, cache);
+    } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    return { cli };
+}
+
+/** A loopback front for the emulator's DynamoDB (AWS_ENDPOINT_URL_DYNAMODB) that counts each call by its action. */
+async function dynamoCounter(moto: Moto) {
+    const calls: string[] = [];
+    /** Milliseconds from each call's arrival to the emulator's answer, summed. */
+    const spent = { ms: 0 };
+    const server = http.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (d: Buffer) => chunks.push(d));
+        req.on("end", async () => {
+            calls.push(String(req.headers["x-amz-target"] ?? "").replace(/^DynamoDB_\d+\./, ""));
+            const t0 = performance.now();
+            try {
+                const upstream = await fetch(`${moto.endpoint}${req.url}`, {
+                    method: req.method,
+                    headers: req.headers as Record<string, string>,
+                    body: Buffer.concat(chunks),
+                });
+                res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "" });
+                const body = Buffer.from(await upstream.arrayBuffer());
+                spent.ms += performance.now() - t0;
+                res.end(body);
+            } catch (e) {
+                res.writeHead(502).end(String(e));
+            }
+        });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    return {
+        calls,
+        spent,
+        endpoint: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+        close: () => {
+            server.closeAllConnections();
+            return new Promise<void>((r) => server.close(() => r()));
+        },
+    };
+}
+
+/** "Query ×3, PutItem ×2, UpdateItem ×2" in the order first seen. */
+const tally = (calls: string[]) => {
+    const n = new Map<string, number>();
+    for (const c of calls) n.set(c, (n.get(c) ?? 0) + 1);
+    return n.size === 0 ? "none" : [...n].map(([k, v]) => `${k} ×${v}`).join(", ");
+};
+
+async function main(): Promise<void> {
+    pulumiCli(); // on PATH for provision()
+    const baseline = baselineCli();
+    const moto = await startMoto();
+    const backend = fileBackend();
+    const project = scratchProject();
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-bench-"));
+    try {
+        await provision(project, backend, ["dev"], {}, moto); // also makes dev's ledger table
+        const mark = path.join(work, "attini-started");
+        const fakeAttini = path.join(work, "attini");
+        fs.writeFileSync(fakeAttini, `#!/bin/sh\ndate +%s%N > "${mark}"\n`, { mode: 0o755 });
+        const job = jobEnv({ moto, backend, extra: { ATTINI_BIN: fakeAttini, BRANCH: "dev" } });
+
+        /** One deploy of the project's commit to dev: ms to attini's start and to the driver's exit. */
+        // Not spawnSync: the counting front answers from this process's event loop.
+        const deploy = async (cli: string, env: NodeJS.ProcessEnv = job.env) => {
+            fs.rmSync(mark, { force: true });
+            const t0 = wallMs();
+            const child = spawn(process.execPath, [cli, "deploy", "distribution/platform"], {
+                cwd: project.dir,
+                env,
+                stdio: ["ignore", "ignore", "pipe"],
+            });
+            let log = "";
+            child.stderr.on("data", (d: Buffer) => (log += d));
+            const status = await new Promise<number | null>((resolve, reject) => {
+                child.on("error", reject);
+                child.on("exit", (code) => resolve(code));
+            });
+            const exit = wallMs() - t0;
+            if (status !== 0 || !fs.existsSync(mark))
+                throw new Error(`${cli} deploy exited ${status} (attini started: ${fs.existsSync(mark)}):\n${log}`);
+            const toAttini = Number(BigInt(fs.readFileSync(mark, "utf8").trim()) / 1000n) / 1000 - t0;
+            return { toAttini, exit, log };
+        };
+
+        const drivers: {
+            name: string;
+            cli: string;
+            toAttini: number[];
+            exit: number[];
+            calls?: string[];
+            callMs?: number;
+        }[] = [{ name: "current driver (with the ledger)", cli: CLI, toAttini: [], exit: [] }];
+        if ("cli" in baseline)
+            drivers.push({
+                name: `baseline driver (${BASELINE}, before the ledger)`,
+                cli: baseline.cli,
+                toAttini: [],
+                exit: [],
+            });
+        else console.log(baseline.missing);
+
+        // Each must deploy (exit 0, attini started) before it is measured; the current one must use the ledger.
+        for (const d of drivers) {
+            const { log } = await deploy(d.cli);
+            if (d.cli === CLI && !/recorded run .* in the ledger/.test(log))
+                throw new Error(`the current driver deployed without recording a run in the ledger:\n${log}`);
+            await deploy(d.cli); // a second warm-up: Node's compile cache is written by the first run
+        }
+
+        // The DynamoDB calls of one deploy of each, counted at a front (not timed).
+        const front = await dynamoCounter(moto);
+        for (const d of drivers) {
+            front.calls.length = 0;
+            front.spent.ms = 0;
+            await deploy(d.cli, { ...job.env, AWS_ENDPOINT_URL_DYNAMODB: front.endpoint });
+            d.calls = [...front.calls];
+            d.callMs = front.spent.ms;
+        }
+        await front.close();
+
+        // The timed runs: the two drivers take turns going first.
+        for (let i = 0; i < RUNS; i++) {
+            for (const d of i % 2 === 0 ? drivers : [...drivers].reverse()) {
+                const r = await deploy(d.cli);
+                d.toAttini.push(r.toAttini);
+                d.exit.push(r.exit);
+            }
+        }
+        job.dispose();
+
+        const [current, before] = drivers;
+        const rows: [string, number, number][] = drivers.map((d) => [d.name, median(d.toAttini), median(d.exit)]);
+        console.log(
+            `\nthe ledger's cost: medians of ${RUNS} runs each (ms), ${os.cpus().length} cores, Node ${process.version}\n`,
+        );
+        console.log(`${"driver".padEnd(48)} ${"start → attini".padStart(15)} ${"start → exit".padStart(13)}`);
+        for (const [k, a, b] of rows)
+            console.log(`${k.padEnd(48)} ${a.toFixed(0).padStart(15)} ${b.toFixed(0).padStart(13)}`);
+        const diff = before
+            ? {
+                  toAttini: median(current.toAttini) - median(before.toAttini),
+                  exit: median(current.exit) - median(before.exit),
+              }
+            : undefined;
+        const verdict = (ms: number) => (ms <= TARGET_MS ? "within" : "OVER");
+        if (diff)
+            console.log(
+                `\ncurrent − baseline: start → attini ${signed(diff.toAttini)}, start → exit ${signed(diff.exit)} (target ≤ +${TARGET_MS} ms: ${verdict(diff.toAttini)}, ${verdict(diff.exit)})`,
+            );
+        for (const d of drivers)
+            console.log(
+                `DynamoDB calls per deploy, ${d.name}: ${d.calls?.length} (${tally(d.calls ?? [])}), ${d.callMs?.toFixed(0)} ms in the emulator (one run)`,
+            );
+
+        if (process.argv.includes("--readme")) {
+            const lines = [
+                "<!-- bench-ledger:start -->",
+                `medians of ${RUNS} runs each, ${os.cpus().length} cores, Node ${process.version}`,
+                "",
+                "| driver | start → attini start | start → driver exit | DynamoDB calls per deploy |",
+                "| --- | --- | --- | --- |",
+                ...drivers.map(
+                    (d) =>
+                        `| ${d.name} | ${median(d.toAttini).toFixed(0)} ms | ${median(d.exit).toFixed(0)} ms | ${d.calls?.length} (${tally(d.calls ?? [])}) |`,
+                ),
+            ];
+            if (diff)
+                lines.push(
+                    `| current − baseline (target ≤ +${TARGET_MS} ms) | ${signed(diff.toAttini)} | ${signed(diff.exit)} | |`,
+                );
+            else lines.push("", `Not compared: ${"missing" in baseline ? baseline.missing : ""}.`);
+            lines.push(
+                "",
+                `The emulator took ${current.callMs?.toFixed(0)} ms to answer one deploy's ${current.calls?.length} ledger calls (one counted run, not one of the timed ones).`,
+            );
+            lines.push("<!-- bench-ledger:end -->");
+            const file = path.resolve(__dirname, "..", "..", "docs", "performance.md");
+            const text = fs.readFileSync(file, "utf8");
+            const marked = /<!-- bench-ledger:start -->[\s\S]*<!-- bench-ledger:end -->/;
+            if (!marked.test(text)) throw new Error(`${file} has no bench-ledger markers`);
+            fs.writeFileSync(file, text.replace(marked, lines.join("\n")));
+            console.log(`figures written to ${file}`);
+        }
+    } finally {
+        await moto.stop();
+        backend.dispose();
+        project.dispose();
+        fs.rmSync(work, { recursive: true, force: true });
+    }
+}
+
+main().catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+});
