@@ -63,12 +63,14 @@ export function startReads(
     o: DeployOptions,
     t: Target,
     c: Checked,
-    digest: string,
+    digest: () => string,
     s: Services,
     onExit: OnExit,
 ): Reads {
     const { stack, upstream } = t;
     const endpoint = startEndpoint(o, s, onExit);
+    // The ledger (and the verified gate) use the DynamoDB client: load it while the outputs are read.
+    if (!o.dryRun) void import("@aws-sdk/client-dynamodb").catch(() => {});
     // The stack's outputs, and its upstream's: the settings that decide what may deploy are taken
     // from what was provisioned, and a checkout whose stack files say otherwise is refused. Both
     // reads run the Pulumi CLI in child processes at once (the stack's own failure is the one
@@ -118,7 +120,7 @@ export function startReads(
                       upstream,
                       distribution: c.distribution,
                       kind: c.kind,
-                      digest,
+                      digest: digest(),
                       skip: o.skipPromotionCheck,
                       dryRun: o.dryRun,
                       log: (l) => s.log.info(l),

@@ -91,14 +91,24 @@ async function identityOf(c: Checked): Promise<{ distributionName: string; distr
  */
 interface LocalFacts {
     head: string;
-    digest: string;
+    /** The content digest (ledgering.ts), computed once when first asked: after the reads have started. */
+    digest: () => string;
     run: CiRun;
     distributionName: string;
     distributionId?: string;
 }
 
 async function localFacts(t: Target, c: Checked, s: Services): Promise<LocalFacts> {
-    return { head: headCommit(t), digest: contentDigest(t, c), run: ciRun(s.env), ...(await identityOf(c)) };
+    let digest: string | undefined;
+    return {
+        head: headCommit(t),
+        digest: () => {
+            digest ??= contentDigest(t, c);
+            return digest;
+        },
+        run: ciRun(s.env),
+        ...(await identityOf(c)),
+    };
 }
 
 /** In a dry run, which reads nothing: what the ledger would check. */
@@ -107,11 +117,11 @@ function ledgerDryRun(o: DeployOptions, t: Target, l: LocalFacts, s: Services) {
     const checks = [
         `refuse if the newest run started or deployed in ${table} is at a commit that descends from ${l.head.slice(0, 12)}${o.allowRollback ? " (--allow-rollback: deploy it as a rollback instead)" : ""}`,
         `take the lease on the distribution (waiting up to ${o.leaseWaitMs / 1000}s for another run's)`,
-        `refuse if ${l.digest} is held after a rollback${o.releaseHold ? " (--release-hold: release it instead)" : ""}`,
+        `refuse if ${l.digest()} is held after a rollback${o.releaseHold ? " (--release-hold: release it instead)" : ""}`,
         "record this run before attini starts, and its result when attini ends",
     ];
     for (const c of checks) s.log.info(`dry run: the ledger would ${c}`);
-    return { table, digest: l.digest, result: "not-checked" as const, checks };
+    return { table, digest: l.digest(), result: "not-checked" as const, checks };
 }
 
 // --- 3. background reads: deployReads.ts ----------------------------------------------------------
@@ -226,7 +236,7 @@ async function claimLedger(
             ...(l.distributionId ? { distributionId: l.distributionId } : {}),
             commit: l.head,
             branch: t.branch,
-            digest: l.digest,
+            digest: l.digest(),
             sha256: c.sha256,
             run: l.run,
             sessionName: c.sessionName,
@@ -355,8 +365,10 @@ async function deployPhases(
     onExit(async () => checked.dispose());
     const local = await localFacts(target, checked, s);
     const reads = startReads(o, target, checked, local.digest, s, onExit);
+    // git's work on the folder's content, while the Pulumi CLI reads the outputs in child processes.
+    local.digest();
     const resolved = await resolveRole(o, target, reads, s);
-    const described = { ...describeDeploy(target, checked, reads, resolved), digest: local.digest };
+    const described = { ...describeDeploy(target, checked, reads, resolved), digest: local.digest() };
     if (o.dryRun) {
         s.log.info(
             `dry run: would assume ${resolved.role} as session ${checked.sessionName}, then run: ${checked.commandLine}`,

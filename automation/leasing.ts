@@ -42,19 +42,34 @@ export interface HeldLease {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Takes the lease, waiting while another run holds it; DriverError(LEASE_WAIT) when --lease-wait runs out. */
+/**
+ * Takes the lease, waiting while another run holds it; DriverError(LEASE_WAIT) when --lease-wait
+ * runs out. `first` (a check that may refuse, such as newer wins) runs beside the first try, so
+ * that it costs no round trip of its own: when it refuses, a lease just taken is let go again.
+ */
 export async function acquireLease(
     store: LedgerStore,
     distributionName: string,
     me: Omit<Lease, "since" | "expiresAt">,
     o: LeaseOptions,
+    first: Promise<unknown> = Promise.resolve(),
 ): Promise<HeldLease> {
     const sleep = o.sleep ?? defaultSleep;
     const started = Date.now();
     let shown: string | undefined;
     for (let attempt = 0; ; attempt++) {
         const now = Date.now();
-        const got = await store.takeLease(distributionName, { ...me, since: now, expiresAt: now + o.ttlMs }, now);
+        const taking = store.takeLease(distributionName, { ...me, since: now, expiresAt: now + o.ttlMs }, now);
+        if (attempt === 0) {
+            try {
+                await first;
+            } catch (e) {
+                const got = await taking.catch(() => undefined);
+                if (got?.taken) await store.releaseLease(distributionName, me.runId);
+                throw e;
+            }
+        }
+        const got = await taking;
         if (got.taken) {
             if (shown !== undefined)
                 o.log(`took the lease on ${distributionName} after ${Math.round((Date.now() - started) / 1000)}s`);

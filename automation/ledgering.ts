@@ -15,7 +15,7 @@ import { DriverError, Exit } from "./errors";
 import { repositoryPathspec } from "./git";
 import { acquireLease, type HeldLease, type LeaseOptions } from "./leasing";
 import { counts, describeRun, heldError, holdOn, holdsLiftedBy, judgeOrder, orderOf } from "./ledgerRules";
-import type { LedgerRun, LedgerStore, RunResult } from "./ledgerTypes";
+import type { Hold, LedgerRun, LedgerStore, RunResult } from "./ledgerTypes";
 
 /** What the summary says about the ledger. */
 export interface LedgerReport {
@@ -54,8 +54,6 @@ export interface Deploying {
 export interface Claim {
     report: LedgerReport;
     settle(result: Exclude<RunResult, "started">): Promise<LedgerReport>;
-    /** Lets the lease go without a result (the deploy stopped before its record was written). */
-    abandon(): Promise<void>;
 }
 
 /**
@@ -94,16 +92,88 @@ export function headCommit(t: Pick<Target, "git">): string {
     return head;
 }
 
-/** Newer wins against the ledger's newest started-or-deployed run. */
-async function checkOrder(store: LedgerStore, d: Deploying, t: Pick<Target, "git">, allowRollback: boolean) {
-    const newest = await store.findRun(d.distributionName, counts);
-    const order = newest ? orderOf(t.git, d.commit, newest.commit) : undefined;
-    const verdict = judgeOrder(newest, d.commit, order, allowRollback, store.where);
-    if (!verdict.go) throw verdict.error;
-    return verdict.rollbackFrom;
+/** The newest run that counts for newer wins, and the verdict on it; a verdict is computed once per run read. */
+interface OrderCheck {
+    newest?: LedgerRun;
+    rollbackFrom?: LedgerRun;
 }
 
-/** The claim phase: order, lease, order again, hold, record. */
+/** Newer wins against the ledger's newest run that counts; `known` skips git when that run is unchanged. */
+function judged(
+    newest: LedgerRun | undefined,
+    d: Deploying,
+    t: Pick<Target, "git">,
+    allowRollback: boolean,
+    where: string,
+    known?: OrderCheck,
+): OrderCheck {
+    if (known && known.newest?.entry === newest?.entry) return known;
+    const order = newest ? orderOf(t.git, d.commit, newest.commit) : undefined;
+    const verdict = judgeOrder(newest, d.commit, order, allowRollback, where);
+    if (!verdict.go) throw verdict.error;
+    return { newest, rollbackFrom: verdict.rollbackFrom };
+}
+
+/** The run's record, `started`, filed after the newest run whatever this build server's clock says. */
+function newRun(d: Deploying, newestStart: number | undefined, rollbackFrom: LedgerRun | undefined): LedgerRun {
+    const startedAt = Math.max(Date.now(), (newestStart ?? 0) + 1);
+    return {
+        entry: `run#${String(startedAt).padStart(15, "0")}#${d.run.runId}`,
+        runId: d.run.runId,
+        environment: d.environment,
+        distributionName: d.distributionName,
+        ...(d.distributionId ? { distributionId: d.distributionId } : {}),
+        commit: d.commit,
+        branch: d.branch,
+        digest: d.digest,
+        sha256: d.sha256,
+        ciSystem: d.run.system,
+        ...(d.run.url ? { runUrl: d.run.url } : {}),
+        sessionName: d.sessionName,
+        sourceIdentity: d.sourceIdentity,
+        startedAt,
+        result: "started",
+        ...(rollbackFrom ? { rollbackFrom: { commit: rollbackFrom.commit, digest: rollbackFrom.digest } } : {}),
+    };
+}
+
+/** The settle phase: the run's result, the holds it releases when it deployed, and the lease let go. */
+function settler(
+    store: LedgerStore,
+    d: Deploying,
+    run: LedgerRun,
+    lease: HeldLease,
+    report: LedgerReport,
+    release: Hold[],
+): (result: Exclude<RunResult, "started">) => Promise<LedgerReport> {
+    return async (result) => {
+        // The holds go only with a deploy that worked (--release-hold's, and those a fix lifts).
+        const lifted = result === "deployed" ? release : [];
+        // All at once, the lease too: a run that reads the ledger in between sees this one
+        // `started`, which counts for newer wins as `deployed` does.
+        const releasing = lease.release();
+        try {
+            await Promise.all([
+                store.completeRun(d.distributionName, run.entry, { result, endedAt: Date.now() }),
+                ...lifted.map((h) => store.releaseHold(d.distributionName, h.digest, d.run.runId, Date.now())),
+            ]);
+            return {
+                ...report,
+                result,
+                ...(lifted.length > 0 ? { liftedHolds: lifted.map((h) => h.digest) } : {}),
+                ...(lease.lost() ? { leaseLost: true } : {}),
+            };
+        } finally {
+            await releasing;
+        }
+    };
+}
+
+/**
+ * The claim phase: newer wins (before queueing for the lease, so that an outdated run need not
+ * wait), the lease, then, with the lease held, newer wins again and the holds, read at once; then
+ * the rollback's hold and the run's record.
+ */
 export async function claim(
     store: LedgerStore,
     d: Deploying,
@@ -111,54 +181,37 @@ export async function claim(
     o: ClaimOptions,
     log: (line: string) => void,
 ): Promise<Claim> {
-    await checkOrder(store, d, t, o.allowRollback); // before waiting: an outdated run need not queue
-    const lease: HeldLease = await acquireLease(
+    const name = d.distributionName;
+    // Newer wins beside the first try for the lease: an outdated run neither queues nor holds it.
+    const checking = store.findRun(name, counts).then((r) => judged(r, d, t, o.allowRollback, store.where));
+    const lease = await acquireLease(
         store,
-        d.distributionName,
+        name,
         { runId: d.run.runId, commit: d.commit, ciSystem: d.run.system, runUrl: d.run.url },
         { ...o.lease, log },
+        checking,
     );
+    const first = await checking;
     try {
-        const rollbackFrom = await checkOrder(store, d, t, o.allowRollback);
-        const holds = await store.holds(d.distributionName);
+        const [counting, holds] = await Promise.all([store.findRun(name, counts), store.holds(name)]);
+        const { rollbackFrom } = judged(counting, d, t, o.allowRollback, store.where, first);
         const held = holdOn(holds, d.digest, d.commit);
-        let releasedHold: string | undefined;
         if (held && !o.releaseHold) throw heldError(held, store.where);
-        // Runs are ordered by their start: never before the newest one's, whatever this build
-        // server's clock says (a clock behind the last one's would file this run under it).
-        const [newest] = await store.runs(d.distributionName, 1);
-        const startedAt = Math.max(Date.now(), (newest?.startedAt ?? 0) + 1);
-        if (held) {
-            await store.releaseHold(d.distributionName, held.digest, d.run.runId, startedAt);
-            releasedHold = held.digest;
-            log(`--release-hold: released the hold on ${held.digest} in the ${store.where}`);
-        }
-        const run: LedgerRun = {
-            entry: `run#${String(startedAt).padStart(15, "0")}#${d.run.runId}`,
-            runId: d.run.runId,
-            environment: d.environment,
-            distributionName: d.distributionName,
-            ...(d.distributionId ? { distributionId: d.distributionId } : {}),
-            commit: d.commit,
-            branch: d.branch,
-            digest: d.digest,
-            sha256: d.sha256,
-            ciSystem: d.run.system,
-            ...(d.run.url ? { runUrl: d.run.url } : {}),
-            sessionName: d.sessionName,
-            sourceIdentity: d.sourceIdentity,
-            startedAt,
-            result: "started",
-            ...(rollbackFrom ? { rollbackFrom: { commit: rollbackFrom.commit, digest: rollbackFrom.digest } } : {}),
-        };
+        if (held)
+            log(
+                `--release-hold: the hold on ${held.digest} in the ${store.where} is released once this deploy succeeds`,
+            );
+        // After the newest run that counts, which is where newer wins looks (a run filed under it
+        // by a slow clock would be passed over).
+        const run = newRun(d, counting?.startedAt, rollbackFrom);
         if (rollbackFrom) {
             log(
                 `--allow-rollback: rolling back from ${describeRun(rollbackFrom)}; its content is held until other content is deployed`,
             );
-            await store.putHold(d.distributionName, {
+            await store.putHold(name, {
                 digest: rollbackFrom.digest,
                 commit: rollbackFrom.commit,
-                heldAt: startedAt,
+                heldAt: run.startedAt,
                 heldBy: d.run.url ?? d.run.runId,
             });
         }
@@ -171,27 +224,15 @@ export async function claim(
             result: "started",
             waitedMs: lease.waitedMs,
             ...(run.rollbackFrom ? { rollbackFrom: run.rollbackFrom } : {}),
-            ...(releasedHold ? { releasedHold } : {}),
+            ...(held ? { releasedHold: held.digest } : {}),
         };
+        // A rollback lifts nothing; any other deploy lifts the holds on other content (and, with
+        // --release-hold, the one on its own).
+        const release = rollbackFrom ? [] : [...holdsLiftedBy(holds, d.digest, d.commit), ...(held ? [held] : [])];
+        const settle = settler(store, d, run, lease, report, release);
         let settled: Promise<LedgerReport> | undefined;
-        const settle = async (result: Exclude<RunResult, "started">): Promise<LedgerReport> => {
-            try {
-                await store.completeRun(d.distributionName, run.entry, { result, endedAt: Date.now() });
-                const lifted = result === "deployed" && !rollbackFrom ? holdsLiftedBy(holds, d.digest, d.commit) : [];
-                for (const h of lifted) await store.releaseHold(d.distributionName, h.digest, d.run.runId, Date.now());
-                return {
-                    ...report,
-                    result,
-                    ...(lifted.length > 0 ? { liftedHolds: lifted.map((h) => h.digest) } : {}),
-                    ...(lease.lost() ? { leaseLost: true } : {}),
-                };
-            } finally {
-                await lease.release();
-            }
-        };
         return {
             report,
-            abandon: () => lease.release(),
             // Once: the first result stands (the deploy's own, before the cleanup's "interrupted").
             settle: (result) => {
                 settled ??= settle(result);
