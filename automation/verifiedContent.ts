@@ -37,9 +37,10 @@ export function contentSays(run: LedgerRun | undefined, digest: string, upstream
 
 /**
  * How far Attini's clock (it stamps deploymentTime) and the build server's (it stamps a run's
- * start and end) may disagree when Attini's record of a run is looked for between them.
+ * start and end, and should keep NTP time) may disagree when Attini's record of a run is looked
+ * for between them. Small: a wider margin reaches the deployments of the runs before and after.
  */
-export const CLOCK_SKEW_MS = 120_000;
+export const CLOCK_SKEW_MS = 15_000;
 
 /**
  * Attini's deployment made by a ledger run: the first one of the distribution recorded between the

@@ -372,7 +372,7 @@ test("folders, and id-less zips where the stack allows: verified by content in s
         const otherTime = gate({ ...o, readHistory: async () => [dep("generated-1", "succeeded", -60)] });
         t.regex(
             (await t.throwsAsync(otherTime.run))!.message,
-            /has no deployment between 2026-11-20T10:03:00Z and 2026-11-20T10:08:00Z/,
+            /has no deployment between 2026-11-20T10:04:45Z and 2026-11-20T10:06:15Z/,
         );
 
         const never = gate({ ...o, readLedger: async () => undefined });

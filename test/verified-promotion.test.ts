@@ -6,6 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { CreateStateMachineCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
 import test, { type ExecutionContext } from "ava";
@@ -602,5 +603,38 @@ test.serial(
             verifiedPromotion: { result: "passed", case: "succeeded", content: { case: "deployed" } },
         });
         t.is((await prodUploads()).length, before.length + 1, "one upload in prod");
+    },
+);
+
+test.serial(
+    "a zip with the distributionId that succeeded in stage but other bytes is refused, and nothing reaches prod; the tested bytes go through",
+    async (t) => {
+        t.is((await deploy(t, "stage", ["build-41.zip"])).code, 0);
+        // Someone packages other content under the same id.
+        const work = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-other-bytes-"));
+        t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+        const folder = path.join(work, "platform");
+        fs.cpSync(project.distribution, folder, { recursive: true });
+        fs.appendFileSync(path.join(folder, "attini-config.yaml"), "# other content\n");
+        packageDistribution(folder, path.join(project.dir, "build-41-other.zip"), "build-41");
+        t.teardown(() => fs.rmSync(path.join(project.dir, "build-41-other.zip"), { force: true }));
+
+        const before = await prodUploads();
+        const other = await deploy(t, "main", ["build-41-other.zip", "--json"]);
+        t.is(other.code, Exit.REFUSED, other.stderr);
+        t.regex(
+            other.stderr,
+            /verified promotion gate: stage's ledger has no run of this content \(sha256:[0-9a-f]{64}\)/,
+        );
+        t.regex(other.stderr, /Attini's record in stage: distributionId build-41: build-41 at .*, succeeded/);
+        t.regex(
+            other.stderr,
+            /An artifact with distributionId build-41 but other bytes is not the one that was tested/,
+        );
+        t.deepEqual(await prodUploads(), before, "nothing reached prod");
+
+        const tested = await deploy(t, "main", ["build-41.zip", "--json"]);
+        t.is(tested.code, 0, tested.stderr);
+        t.like(JSON.parse(tested.stdout), { verifiedPromotion: { result: "passed", content: { case: "deployed" } } });
     },
 );

@@ -107,6 +107,24 @@ export class LedgerView {
         });
     }
 
+    /** The rollback holds of a distribution (as released or in force), read as an administrator would. */
+    holds(distribution: string): Promise<{ digest: string; releasedAt?: number }[]> {
+        return this.with(async (ddb) => {
+            const out = await ddb.send(
+                new QueryCommand({
+                    TableName: this.table,
+                    KeyConditionExpression: "#pk = :d AND begins_with(#sk, :hold)",
+                    ExpressionAttributeNames: { "#pk": LEDGER_PARTITION_KEY, "#sk": LEDGER_SORT_KEY },
+                    ExpressionAttributeValues: { ":d": { S: distribution }, ":hold": { S: "hold#" } },
+                }),
+            );
+            return (out.Items ?? []).map((i) => ({
+                digest: i.digest?.S ?? "",
+                ...(i.releasedAt?.N ? { releasedAt: Number(i.releasedAt.N) } : {}),
+            }));
+        });
+    }
+
     /** The raw lease row. */
     lease(distribution: string) {
         return this.with(async (ddb) => {
