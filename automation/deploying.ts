@@ -247,6 +247,15 @@ async function claimLedger(
             allowRollback: o.allowRollback,
             releaseHold: o.releaseHold,
             lease: { ttlMs: o.leaseTtlMs, waitMs: o.leaseWaitMs, onLost },
+            attiniHistory: async (until) => {
+                const ctx = r.step(outputs.region);
+                return s.aws.readDeployments(ctx, await session.current(), {
+                    environment: outputs.attiniEnvironment,
+                    distributionName: l.distributionName,
+                    accountId: outputs.accountId,
+                    until,
+                });
+            },
         },
         (line) => s.log.info(line),
     );

@@ -64,6 +64,7 @@ export function runOf(item: Item): LedgerRun | undefined {
         sourceIdentity: str(item, "sourceIdentity") ?? "",
         startedAt,
         endedAt: num(item, "endedAt"),
+        attiniTime: num(item, "attiniTime"),
         result,
         ...(fromCommit && fromDigest ? { rollbackFrom: { commit: fromCommit, digest: fromDigest } } : {}),
     };
@@ -226,10 +227,14 @@ export function dynamoLedger(
                     new ddb.UpdateItemCommand({
                         TableName: table,
                         Key: key(distribution, entry),
-                        UpdateExpression: "SET #result = :result, endedAt = :end",
+                        UpdateExpression: `SET #result = :result, endedAt = :end${end.attiniTime !== undefined ? ", attiniTime = :attini" : ""}`,
                         ConditionExpression: "attribute_exists(#sk)",
                         ExpressionAttributeNames: { "#result": "result", "#sk": SK },
-                        ExpressionAttributeValues: { ":result": S(end.result), ":end": N(end.endedAt) },
+                        ExpressionAttributeValues: {
+                            ":result": S(end.result),
+                            ":end": N(end.endedAt),
+                            ...(end.attiniTime !== undefined ? { ":attini": N(end.attiniTime) } : {}),
+                        },
                     }),
                     { abortSignal },
                 );

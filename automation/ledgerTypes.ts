@@ -33,6 +33,12 @@ export interface LedgerRun {
     startedAt: number;
     endedAt?: number;
     result: RunResult;
+    /**
+     * The deploymentTime of the deployment this run made in Attini's record (the first one Attini
+     * recorded after the newest it had when the run began): how the verified gate finds Attini's
+     * word on this very run. Absent when it could not be read.
+     */
+    attiniTime?: number;
     /** Deployed with --allow-rollback over a newer commit: the commit and digest it rolled back from. */
     rollbackFrom?: { commit: string; digest: string };
 }
@@ -70,7 +76,11 @@ export interface LedgerStore {
     /** Adds a run; never overwrites one. */
     putRun(run: LedgerRun): Promise<void>;
     /** Sets a run's end and result. */
-    completeRun(distributionName: string, entry: string, end: { result: RunResult; endedAt: number }): Promise<void>;
+    completeRun(
+        distributionName: string,
+        entry: string,
+        end: { result: RunResult; endedAt: number; attiniTime?: number },
+    ): Promise<void>;
     /** Takes the lease if it is free, expired or already this run's; else says who holds it. */
     takeLease(
         distributionName: string,

@@ -10,6 +10,7 @@
 
 import type { CiRun } from "./ciRun";
 import { rewrittenUnder, uncommittedUnder } from "./committedContent";
+import type { RecordedDeployment } from "./deployments";
 import type { Checked, Target } from "./deployTypes";
 import { DriverError, Exit } from "./errors";
 import { repositoryPathspec } from "./git";
@@ -34,6 +35,28 @@ export interface ClaimOptions {
     allowRollback: boolean;
     releaseHold: boolean;
     lease: Omit<LeaseOptions, "log">;
+    /**
+     * Attini's deployments of the distribution in this environment, newest first, up to the first
+     * `until` accepts (read with the deploy role): the run records which one it made.
+     */
+    attiniHistory: (until: (d: RecordedDeployment) => boolean) => Promise<RecordedDeployment[]>;
+}
+
+/** The deploymentTime of the first Attini deployment after `before` (the newest there was when the run began). */
+async function attiniTimeAfter(
+    o: ClaimOptions,
+    before: number,
+    log: (line: string) => void,
+): Promise<number | undefined> {
+    try {
+        const rows = await o.attiniHistory((d) => d.time <= before);
+        return rows.filter((r) => r.time > before).at(-1)?.time;
+    } catch (e) {
+        log(
+            `could not read which Attini deployment this run made (${(e as Error).message}); the run is recorded without it`,
+        );
+        return undefined;
+    }
 }
 
 /** Who deploys what: everything the run's record says besides its times and result. */
@@ -145,16 +168,23 @@ function settler(
     lease: HeldLease,
     report: LedgerReport,
     release: Hold[],
+    attiniTime: () => Promise<number | undefined>,
 ): (result: Exclude<RunResult, "started">) => Promise<LedgerReport> {
     return async (result) => {
         // The holds go only with a deploy that worked (--release-hold's, and those a fix lifts).
         const lifted = result === "deployed" ? release : [];
         // All at once, the lease too: a run that reads the ledger in between sees this one
         // `started`, which counts for newer wins as `deployed` does.
+        const endedAt = Date.now();
+        const found = await attiniTime();
         const releasing = lease.release();
         try {
             await Promise.all([
-                store.completeRun(d.distributionName, run.entry, { result, endedAt: Date.now() }),
+                store.completeRun(d.distributionName, run.entry, {
+                    result,
+                    endedAt,
+                    ...(found !== undefined ? { attiniTime: found } : {}),
+                }),
                 ...lifted.map((h) => store.releaseHold(d.distributionName, h.digest, d.run.runId, Date.now())),
             ]);
             return {
@@ -193,7 +223,14 @@ export async function claim(
     );
     const first = await checking;
     try {
-        const [counting, holds] = await Promise.all([store.findRun(name, counts), store.holds(name)]);
+        const [counting, holds, attiniBefore] = await Promise.all([
+            store.findRun(name, counts),
+            store.holds(name),
+            o
+                .attiniHistory(() => true)
+                .then((rows) => rows[0]?.time ?? 0)
+                .catch(() => undefined),
+        ]);
         const { rollbackFrom } = judged(counting, d, t, o.allowRollback, store.where, first);
         const held = holdOn(holds, d.digest, d.commit);
         if (held && !o.releaseHold) throw heldError(held, store.where);
@@ -229,7 +266,9 @@ export async function claim(
         // A rollback lifts nothing; any other deploy lifts the holds on other content (and, with
         // --release-hold, the one on its own).
         const release = rollbackFrom ? [] : [...holdsLiftedBy(holds, d.digest, d.commit), ...(held ? [held] : [])];
-        const settle = settler(store, d, run, lease, report, release);
+        const settle = settler(store, d, run, lease, report, release, async () =>
+            attiniBefore === undefined ? undefined : attiniTimeAfter(o, attiniBefore, log),
+        );
         let settled: Promise<LedgerReport> | undefined;
         return {
             report,

@@ -3,7 +3,8 @@
  * says whether this content (its digest: a .zip's bytes, a folder's committed tree) was deployed
  * there, and Attini's own record there, which says how that deployment ended. Content is what a
  * ledger run vouches for; an id is only what an artifact says about itself. verifiedGate.ts asks
- * both and states what each says.
+ * both and states what each says. A run names the deployment it made in Attini's record
+ * (attiniTime), so the two are tied by an exact key, not by clocks.
  */
 import { describeDeployment, isoTime, type RecordedDeployment } from "./deployments";
 import { runBy } from "./ledgerRules";
@@ -36,31 +37,24 @@ export function contentSays(run: LedgerRun | undefined, digest: string, upstream
 }
 
 /**
- * How far Attini's clock (it stamps deploymentTime) and the build server's (it stamps a run's
- * start and end, and should keep NTP time) may disagree when Attini's record of a run is looked
- * for between them. Small: a wider margin reaches the deployments of the runs before and after.
- */
-export const CLOCK_SKEW_MS = 15_000;
-
-/**
- * Attini's deployment made by a ledger run: the first one of the distribution recorded between the
- * run's start and end (with the skew allowed); the lease kept any other driver run out of the
- * run itself, and the next run starts after it ended.
+ * Attini's deployment made by a ledger run: the one whose deploymentTime the run recorded (the
+ * first Attini recorded after the newest it had when the run began). A run that could not record
+ * it has none: nothing in Attini's record is taken for it by time alone, since back-to-back runs
+ * are seconds apart and build servers' clocks are not Attini's.
  */
 export function attiniDeploymentOf(
     history: readonly RecordedDeployment[],
     run: LedgerRun,
-    skewMs = CLOCK_SKEW_MS,
 ): RecordedDeployment | undefined {
-    const end = (run.endedAt ?? run.startedAt) + skewMs;
-    // The earliest in the window (history is newest first): a later one may be the next run's,
-    // which can start within the skew after this one ended.
-    return history.findLast((d) => d.time >= run.startedAt - skewMs && d.time <= end);
+    if (run.attiniTime === undefined) return undefined;
+    return history.find((d) => d.time === run.attiniTime);
 }
 
-/** Attini's answer, for a deployment found by its window, in words. */
+/** Attini's answer about the deployment a run made, in words. */
 export function windowSays(d: RecordedDeployment | undefined, run: LedgerRun, upstream: string): string {
+    if (run.attiniTime === undefined)
+        return `${upstream}'s ledger run does not say which deployment in Attini's record it made (it could not read it when it ended), so Attini's word on it cannot be found`;
     if (!d)
-        return `Attini's record in ${upstream} has no deployment between ${isoTime(run.startedAt - CLOCK_SKEW_MS)} and ${isoTime((run.endedAt ?? run.startedAt) + CLOCK_SKEW_MS)}, when the ledger's run deployed this content`;
+        return `Attini's record in ${upstream} has no deployment at ${isoTime(run.attiniTime)}, the one the ledger's run recorded making`;
     return `Attini's record in ${upstream} of that run: ${describeDeployment(d)}`;
 }

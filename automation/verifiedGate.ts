@@ -12,14 +12,7 @@ import { describeDeployment, HistoryUnreadable, isoTime, type RecordedDeployment
 import { object } from "./gateMode";
 import { holdOn } from "./ledgerRules";
 import type { Hold, LedgerRun } from "./ledgerTypes";
-import {
-    attiniDeploymentOf,
-    CLOCK_SKEW_MS,
-    type ContentCase,
-    contentCase,
-    contentSays,
-    windowSays,
-} from "./verifiedContent";
+import { attiniDeploymentOf, type ContentCase, contentCase, contentSays, windowSays } from "./verifiedContent";
 
 /** What the upstream record says about the distributionId being promoted. */
 export type VerifiedCase = "succeeded" | "failed" | "running" | "never-deployed" | "other-id";
@@ -158,7 +151,8 @@ async function attiniWitness(
         const says = `Attini's record in ${up.stack} cannot be matched: this content has no ledger run there to find it by`;
         return { case: "never-deployed", says, refusal: "" };
     }
-    const history = await o.readHistory(name, (d) => d.time < run.startedAt - CLOCK_SKEW_MS);
+    // Read down to the run's own deployment (or, without one, just the newest).
+    const history = await o.readHistory(name, (d) => run.attiniTime === undefined || d.time <= run.attiniTime);
     const found = attiniDeploymentOf(history, run);
     const says = windowSays(found, run, up.stack);
     return {

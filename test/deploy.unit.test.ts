@@ -86,7 +86,7 @@ async function run(branch: string, distributionPath: string, aws: Aws, more: Par
 }
 
 /** Stage's ledger holds a deployed run of this .zip. */
-const vouched = (file: string) => ({ "attini-gitops-ledger-acc": [deployedRun(file)] });
+const vouched = (file: string) => ({ "attini-gitops-ledger-acc": [deployedRun(file, succeeded.time)] });
 
 test("prod, a zip that succeeded in stage: stage's reader first (checked to be in stage's account), then prod's deploy role, then attini", async (t) => {
     const { aws, calls, ledgers } = fakeAws({ history: [succeeded], ledgerRuns: vouched(zip) });
@@ -101,6 +101,9 @@ test("prod, a zip that succeeded in stage: stage's reader first (checked to be i
         "readDeployments acc-platform",
         `assumeRole ${DEPLOY_ROLE("333333333333")}`,
         "callerAccount 333333333333",
+        // With the deploy role: Attini's newest deployment before attini runs, and the one it made after.
+        "readDeployments prod-platform",
+        "readDeployments prod-platform",
     ]);
     // One reader session read both: stage's ledger (this content's run, and its holds), then Attini's record.
     t.deepEqual(ledgers.get("attini-gitops-ledger-acc")?.calls, ["findRun platform", "holds platform"]);
@@ -122,6 +125,8 @@ test("dev has no upstream: no history is read", async (t) => {
         "findSourceCredentials",
         `assumeRole ${DEPLOY_ROLE("111111111111")}`,
         "callerAccount 111111111111",
+        "readDeployments dev-platform",
+        "readDeployments dev-platform",
     ]);
 });
 

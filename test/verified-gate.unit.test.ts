@@ -202,6 +202,8 @@ const ledgerRun = (digest: string, result: LedgerRun["result"], minutes = 5): Le
     sourceIdentity: "ci",
     startedAt: T + minutes * 60_000,
     ...(result === "started" ? {} : { endedAt: T + (minutes + 1) * 60_000 }),
+    // The deployment it made in Attini's record: dep(…, minutes).
+    attiniTime: T + minutes * 60_000,
     result,
 });
 
@@ -347,8 +349,8 @@ test("folders, and id-less zips where the stack allows: verified by content in s
         { distribution: folder, kind: "folder" as const, digest: "tree:0123abcd" },
         { distribution: idless, stack: { ...prod("enforce"), requireDistributionId: false } },
     ]) {
-        // The ledger's run went from T+5 to T+6 minutes; Attini recorded a deployment at T+5.5.
-        const ok = gate({ ...o, readHistory: async () => [dep("generated-9", "succeeded", 5.5)] });
+        // The ledger's run went from T+5 to T+6 minutes and recorded making Attini's deployment at T+5.
+        const ok = gate({ ...o, readHistory: async () => [dep("generated-9", "succeeded", 5)] });
         t.like(await ok.run, { result: "passed", case: "succeeded", content: { case: "deployed" } });
         t.regex(
             ok.lines.join("\n"),
@@ -356,23 +358,23 @@ test("folders, and id-less zips where the stack allows: verified by content in s
         );
         t.regex(
             ok.lines.join("\n"),
-            /Attini's record in stage of that run: generated-9 at 2026-11-20T10:05:30Z, succeeded/,
+            /Attini's record in stage of that run: generated-9 at 2026-11-20T10:05:00Z, succeeded/,
         );
 
         const failedThere = gate({
             ...o,
-            readHistory: async () => [dep("generated-9", "failed", 5.5, "deployment plan FAILED")],
+            readHistory: async () => [dep("generated-9", "failed", 5, "deployment plan FAILED")],
         });
         t.regex(
             (await t.throwsAsync(failedThere.run))!.message,
             /Attini's record in stage of that run: generated-9 .* failed \(deployment plan FAILED\)/,
         );
 
-        // An Attini deployment long before the run is not the run's.
+        // An Attini deployment at another time is not the run's.
         const otherTime = gate({ ...o, readHistory: async () => [dep("generated-1", "succeeded", -60)] });
         t.regex(
             (await t.throwsAsync(otherTime.run))!.message,
-            /has no deployment between 2026-11-20T10:04:45Z and 2026-11-20T10:06:15Z/,
+            /has no deployment at 2026-11-20T10:05:00Z, the one the ledger's run recorded making/,
         );
 
         const never = gate({ ...o, readLedger: async () => undefined });
@@ -390,7 +392,7 @@ test("folders, and id-less zips where the stack allows: verified by content in s
 });
 
 test("content decides beside the id: the same distributionId with other bytes is refused; a run that failed or has not ended is not a pass", async (t) => {
-    const succeeded = async () => [dep("b42", "succeeded", 5.5)];
+    const succeeded = async () => [dep("b42", "succeeded", 5)];
     const otherBytes = gate({ distribution: b42(), readHistory: succeeded, readLedger: async () => undefined });
     const e = await t.throwsAsync(otherBytes.run, { instanceOf: DriverError });
     t.regex(e!.message, /An artifact with distributionId b42 but other bytes is not the one that was tested/);

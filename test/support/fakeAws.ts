@@ -81,8 +81,13 @@ export function fakeAws(o: FakeAwsOptions = {}): { aws: Aws; calls: string[]; le
     return { aws, calls, ledgers };
 }
 
-/** A deployed run of the .zip at `file` in a ledger (stage's, by default), as a driver would have recorded it there. */
-export function deployedRun(file: string, environment = "acc", startedAt = Date.now() - 120_000): LedgerRun {
+/** A deployed run of the .zip at `file` in a ledger (stage's, by default) that made Attini's deployment at `attiniTime`, as a driver records it. */
+export function deployedRun(
+    file: string,
+    attiniTime: number,
+    environment = "acc",
+    startedAt = Date.now() - 120_000,
+): LedgerRun {
     const sha256 = createHash("sha256").update(fs.readFileSync(file)).digest("hex");
     return {
         entry: `run#${String(startedAt).padStart(15, "0")}#earlier`,
@@ -98,6 +103,7 @@ export function deployedRun(file: string, environment = "acc", startedAt = Date.
         sourceIdentity: "ci",
         startedAt,
         endedAt: startedAt + 60_000,
+        attiniTime,
         result: "deployed",
     };
 }

@@ -56,6 +56,7 @@ export async function vouch(
         sourceIdentity: { S: "test" },
         startedAt: { N: String(started) },
         endedAt: { N: String(started + 30_000) },
+        attiniTime: { N: String(started + 10_000) },
         result: { S: "deployed" },
     });
     const attini = await AttiniAccount.connect(moto, upstream.accountId, upstream.region);
