@@ -8,12 +8,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import test from "ava";
 import type { Aws } from "../automation/aws";
-import { DEFAULT_AWS_TIMEOUTS, Deadline } from "../automation/awsCall";
+import { Deadline } from "../automation/awsCall";
 import { type DeployOptions, deploy } from "../automation/deploying";
 import type { RecordedDeployment } from "../automation/deployments";
 import { type DriverError, Exit } from "../automation/errors";
 import { readerOf, readStackHistory } from "../automation/history";
 import { loadStacks } from "../lib/stackFiles";
+import { unitDeployOptions } from "./support/deployOptions";
 import { deployedRun, fakeAws, fakeServices } from "./support/fakeAws";
 import { scratchProject } from "./support/project";
 import { writeZip } from "./support/zip";
@@ -48,29 +49,7 @@ function attini(): { bin: string; ran: () => boolean } {
 
 /** deploy's options for `distributionPath` in the scratch project, as the command would build them. */
 function options(distributionPath: string, attiniBin: string, more: Partial<DeployOptions> = {}): DeployOptions {
-    return {
-        distributionPath,
-        extraArgs: [],
-        allowUnmapped: false,
-        attiniBin,
-        githubOidc: false,
-        remote: "origin",
-        skipPromotionCheck: false,
-        durationSeconds: 3600,
-        timeoutSeconds: 60,
-        killGraceMs: 1000,
-        staticCredentials: true,
-        aws: DEFAULT_AWS_TIMEOUTS,
-        outputsTimeoutMs: 10_000,
-        dryRun: false,
-        allowRollback: false,
-        releaseHold: false,
-        leaseTtlMs: 60_000,
-        leaseWaitMs: 0,
-        json: true,
-        cwd: project.dir,
-        ...more,
-    };
+    return unitDeployOptions(distributionPath, attiniBin, project.dir, more);
 }
 
 async function run(branch: string, distributionPath: string, aws: Aws, more: Partial<DeployOptions> = {}) {

@@ -6,11 +6,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import test, { type ExecutionContext } from "ava";
-import { DEFAULT_AWS_TIMEOUTS } from "../automation/awsCall";
 import { type DeployOptions, deploy } from "../automation/deploying";
 import { type DriverError, Exit } from "../automation/errors";
 import { gitIn } from "../automation/git";
 import { judgeOrder, leaseBackoffMs, orderOf } from "../automation/ledgerRules";
+import { unitDeployOptions } from "./support/deployOptions";
 import { fakeAws, fakeServices } from "./support/fakeAws";
 import type { FakeTable } from "./support/fakeLedger";
 import { git, scratchProject } from "./support/project";
@@ -38,29 +38,7 @@ function world(t: ExecutionContext) {
         const bin = path.join(marks, `attini-${n++}`);
         fs.writeFileSync(bin, `#!/bin/sh\ntouch '${mark}'\n${body}\nexit ${attiniExit}\n`, { mode: 0o755 });
         const services = fakeServices(aws, { PATH: process.env.PATH, BRANCH: "dev", ...env });
-        const o: DeployOptions = {
-            distributionPath: project.distribution,
-            extraArgs: [],
-            allowUnmapped: false,
-            attiniBin: bin,
-            githubOidc: false,
-            remote: "origin",
-            skipPromotionCheck: false,
-            durationSeconds: 3600,
-            timeoutSeconds: 60,
-            killGraceMs: 1000,
-            staticCredentials: true,
-            aws: DEFAULT_AWS_TIMEOUTS,
-            outputsTimeoutMs: 10_000,
-            dryRun: false,
-            allowRollback: false,
-            releaseHold: false,
-            leaseTtlMs: 60_000,
-            leaseWaitMs: 0,
-            json: true,
-            cwd: project.dir,
-            ...more,
-        };
+        const o = unitDeployOptions(project.distribution, bin, project.dir, more);
         const result = await deploy(o, services).then(
             (summary) => ({ summary, error: undefined }),
             (error: DriverError) => ({ summary: undefined, error }),
