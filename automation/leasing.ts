@@ -6,7 +6,7 @@
  * and its lease is free once it expires, --lease-ttl after its last renewal. A holder whose
  * renewals fail for most of --lease-ttl is told to stop (onLost), so two deploys never overlap.
  */
-import { DriverError, Exit } from "./errors";
+import { DriverError, Exit, LedgerUnavailable } from "./errors";
 import { describeLease, leaseBackoffMs } from "./ledgerRules";
 import type { Lease, LedgerStore } from "./ledgerTypes";
 
@@ -69,7 +69,16 @@ export async function acquireLease(
                 throw e;
             }
         }
-        const got = await taking;
+        // A try that fails (throttled, a timeout past its retries) is tried again within --lease-wait.
+        const got = await taking.catch((e: unknown) => {
+            if (!(e instanceof LedgerUnavailable) || Date.now() - started >= o.waitMs) throw e;
+            o.log(`taking the lease failed (${e.message}); trying again`);
+            return undefined;
+        });
+        if (got === undefined) {
+            await sleep(Math.min(Math.max(0, started + o.waitMs - Date.now()), leaseBackoffMs(attempt)));
+            continue;
+        }
         if (got.taken) {
             if (shown !== undefined)
                 o.log(`took the lease on ${distributionName} after ${Math.round((Date.now() - started) / 1000)}s`);

@@ -7,12 +7,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import test, { type ExecutionContext } from "ava";
 import { type DeployOptions, deploy } from "../automation/deploying";
-import { type DriverError, Exit } from "../automation/errors";
+import { type DriverError, Exit, LedgerUnavailable } from "../automation/errors";
 import { gitIn } from "../automation/git";
+import { acquireLease } from "../automation/leasing";
 import { judgeOrder, leaseBackoffMs, orderOf } from "../automation/ledgerRules";
 import { unitDeployOptions } from "./support/deployOptions";
 import { fakeAws, fakeServices } from "./support/fakeAws";
-import type { FakeTable } from "./support/fakeLedger";
+import { type FakeTable, fakeLedger } from "./support/fakeLedger";
 import { git, scratchProject } from "./support/project";
 
 const TABLE = "attini-gitops-ledger-dev";
@@ -324,4 +325,31 @@ test("in a shallow clone, commits whose history is cut off cannot be ordered: un
     t.false(v.go);
     // With the full history, the same two commits are ordered: C descends from B.
     t.is(orderOf(gitIn(w.project.dir), b, c), "behind");
+});
+
+test("a try for the lease that fails (throttled, timed out) is tried again within --lease-wait, not the end of the deploy", async (t) => {
+    const w = world(t);
+    w.commit("a");
+    await w.run(); // the table exists
+    const table = w.table();
+    let failures = 1;
+    // The fake's takeLease, failing once as the DynamoDB adapter does when AWS does not answer.
+    const store = fakeLedger(table, "ledger t");
+    const flaky = {
+        ...store,
+        takeLease: async (...args: Parameters<typeof store.takeLease>) => {
+            if (failures-- > 0) throw new LedgerUnavailable("taking the lease: ThrottlingException");
+            return store.takeLease(...args);
+        },
+    };
+    const lines: string[] = [];
+    const held = await acquireLease(
+        flaky,
+        "platform",
+        { runId: "me", commit: "0".repeat(40), ciSystem: "local" },
+        { ttlMs: 60_000, waitMs: 5_000, log: (l) => lines.push(l), sleep: async () => {} },
+    );
+    t.regex(lines.join("\n"), /taking the lease failed \(taking the lease: ThrottlingException\); trying again/);
+    await held.release();
+    t.is(table.lease?.runId, "me");
 });
