@@ -124,254 +124,6 @@ function holdOf(item: Item): Hold | undefined {
 /** Whether a DynamoDB error is a failed condition (someone else holds the lease, say). */
 const conditionFailed = (e: unknown) => /ConditionalCheckFailed/.test(describeError(e));
 
-/** The ledger `table` in `region`, reached with `credentials()` (fresh enough for each call) within `step()` limits. */
-export function dynamoLedger(
-    table: string,
-    account: string,
-    step: () => AwsContext,
-    credentials: () => Promise<TemporaryCredentials>,
-): LedgerStore {
-    const where = `ledger ${table} in account ${account}`;
-    const call = async <O>(
-        what: string,
-        send: (
-            ddb: typeof import("@aws-sdk/client-dynamodb"),
-            client: import("@aws-sdk/client-dynamodb").DynamoDBClient,
-            signal: AbortSignal,
-        ) => Promise<O>,
-    ): Promise<O> => {
-        const ddb = await import("@aws-sdk/client-dynamodb");
-        const ctx = step();
-        // Outside the try: a role that cannot be assumed says so itself, not as a ledger failure.
-        const creds = await credentials();
-        try {
-            return await callAws(
-                ctx,
-                `${what} (${where})`,
-                creds,
-                (config) => new ddb.DynamoDBClient(config),
-                (client, signal) => send(ddb, client, signal),
-            );
-        } catch (err) {
-            if (conditionFailed(err)) throw err;
-            throw ledgerError(err, what, where, ctx);
-        }
-    };
-    const key = (distribution: string, entry: string) => ({ [PK]: S(distribution), [SK]: S(entry) });
-    const query = (
-        ddb: typeof import("@aws-sdk/client-dynamodb"),
-        distribution: string,
-        prefix: string,
-        limit: number,
-        start?: Item,
-    ) =>
-        new ddb.QueryCommand({
-            TableName: table,
-            KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-            ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
-            ExpressionAttributeValues: { ":pk": S(distribution), ":prefix": S(prefix) },
-            ScanIndexForward: false,
-            ConsistentRead: true,
-            Limit: limit,
-            ExclusiveStartKey: start,
-        });
-    /**
-     * Runs newest first, a page at a time, until `match` accepts one (returned last) or `limit` are
-     * read. A search that reaches the limit before the end of the history refuses: it cannot tell.
-     */
-    const scanRuns = (distribution: string, match: (r: LedgerRun) => boolean, limit: number) =>
-        call("reading the recorded runs", async (ddb, client, abortSignal) => {
-            const found: LedgerRun[] = [];
-            let start: Item | undefined;
-            let read = 0;
-            do {
-                const page: import("@aws-sdk/client-dynamodb").QueryCommandOutput = await client.send(
-                    query(ddb, distribution, "run#", Math.min(100, limit - read), start),
-                    { abortSignal },
-                );
-                for (const item of page.Items ?? []) {
-                    read++;
-                    const r = runOf(item);
-                    if (!r || r.distributionName !== distribution) continue;
-                    found.push(r);
-                    if (match(r)) return found;
-                }
-                start = page.LastEvaluatedKey;
-            } while (start && read < limit);
-            if (start && limit === MAX_RUNS_SEARCHED)
-                throw new LedgerUnavailable(
-                    `searched the newest ${limit} runs of ${distribution} in the ${where} without finding the one asked for; the rest is not read.`,
-                );
-            return match === NEVER ? found : [];
-        });
-    return {
-        where,
-        runs: (distribution, limit) => scanRuns(distribution, NEVER, limit),
-        findRun: async (distribution, match) => (await scanRuns(distribution, match, MAX_RUNS_SEARCHED)).at(-1),
-        putRun: (run) =>
-            call("recording the run", async (ddb, client, abortSignal) => {
-                await client.send(
-                    new ddb.PutItemCommand({
-                        TableName: table,
-                        Item: runItem(run),
-                        ConditionExpression: "attribute_not_exists(#sk) OR runId = :me",
-                        ExpressionAttributeNames: { "#sk": SK },
-                        ExpressionAttributeValues: { ":me": S(run.runId) },
-                    }),
-                    { abortSignal },
-                );
-            }),
-        completeRun: (distribution, entry, end) =>
-            call("completing the run's record", async (ddb, client, abortSignal) => {
-                await client.send(
-                    new ddb.UpdateItemCommand({
-                        TableName: table,
-                        Key: key(distribution, entry),
-                        UpdateExpression: `SET #result = :result, endedAt = :end${end.attiniTime !== undefined ? ", attiniTime = :attini" : ""}`,
-                        ConditionExpression: "attribute_exists(#sk)",
-                        ExpressionAttributeNames: { "#result": "result", "#sk": SK },
-                        ExpressionAttributeValues: {
-                            ":result": S(end.result),
-                            ":end": N(end.endedAt),
-                            ...(end.attiniTime !== undefined ? { ":attini": N(end.attiniTime) } : {}),
-                        },
-                    }),
-                    { abortSignal },
-                );
-            }),
-        takeLease: async (distribution, lease, now) => {
-            try {
-                await call("taking the lease", (ddb, client, abortSignal) =>
-                    client.send(
-                        new ddb.PutItemCommand({
-                            TableName: table,
-                            Item: {
-                                ...key(distribution, "lease"),
-                                runId: S(lease.runId),
-                                commit: S(lease.commit),
-                                ciSystem: S(lease.ciSystem),
-                                since: N(lease.since),
-                                expiresAt: N(lease.expiresAt),
-                                ...optional({ runUrl: lease.runUrl }),
-                            },
-                            ConditionExpression: "attribute_not_exists(#sk) OR expiresAt < :now OR runId = :me",
-                            ExpressionAttributeNames: { "#sk": SK },
-                            ExpressionAttributeValues: { ":now": N(now), ":me": S(lease.runId) },
-                        }),
-                        { abortSignal },
-                    ),
-                );
-                return { taken: true };
-            } catch (err) {
-                if (!conditionFailed(err)) throw err;
-                const held = await call("reading the lease", (ddb, client, abortSignal) =>
-                    client.send(
-                        new ddb.GetItemCommand({
-                            TableName: table,
-                            Key: key(distribution, "lease"),
-                            ConsistentRead: true,
-                        }),
-                        { abortSignal },
-                    ),
-                );
-                return { taken: false, holder: leaseOf(held.Item) };
-            }
-        },
-        renewLease: async (distribution, runId, expiresAt) => {
-            try {
-                await call("renewing the lease", (ddb, client, abortSignal) =>
-                    client.send(
-                        new ddb.UpdateItemCommand({
-                            TableName: table,
-                            Key: key(distribution, "lease"),
-                            UpdateExpression: "SET expiresAt = :exp",
-                            ConditionExpression: "runId = :me",
-                            ExpressionAttributeValues: { ":exp": N(expiresAt), ":me": S(runId) },
-                        }),
-                        { abortSignal },
-                    ),
-                );
-                return true;
-            } catch (err) {
-                if (conditionFailed(err)) return false;
-                throw err;
-            }
-        },
-        releaseLease: async (distribution, runId) => {
-            try {
-                await call("releasing the lease", (ddb, client, abortSignal) =>
-                    client.send(
-                        new ddb.UpdateItemCommand({
-                            TableName: table,
-                            Key: key(distribution, "lease"),
-                            UpdateExpression: "SET expiresAt = :zero",
-                            ConditionExpression: "runId = :me",
-                            ExpressionAttributeValues: { ":zero": N(0), ":me": S(runId) },
-                        }),
-                        { abortSignal },
-                    ),
-                );
-            } catch (err) {
-                if (!conditionFailed(err)) throw err; // no longer ours: nothing to release
-            }
-        },
-        holds: (distribution) =>
-            call("reading the rollback holds", async (ddb, client, abortSignal) => {
-                // Every page: a hold in force that went unread would let held content deploy.
-                const found: Hold[] = [];
-                let start: Item | undefined;
-                let read = 0;
-                do {
-                    const page: import("@aws-sdk/client-dynamodb").QueryCommandOutput = await client.send(
-                        query(ddb, distribution, "hold#", 100, start),
-                        { abortSignal },
-                    );
-                    read += page.Items?.length ?? 0;
-                    for (const item of page.Items ?? []) {
-                        const h = holdOf(item);
-                        if (h) found.push(h);
-                    }
-                    start = page.LastEvaluatedKey;
-                    if (start && read >= MAX_HOLDS_READ)
-                        throw new LedgerUnavailable(
-                            `${distribution} has more than ${MAX_HOLDS_READ} rollback holds in the ${where}; they are not all read, so whether this content is held cannot be told.`,
-                        );
-                } while (start);
-                return found;
-            }),
-        putHold: (distribution, hold) =>
-            call("holding the content rolled back from", async (ddb, client, abortSignal) => {
-                await client.send(
-                    new ddb.PutItemCommand({
-                        TableName: table,
-                        Item: {
-                            ...key(distribution, `hold#${hold.digest}`),
-                            digest: S(hold.digest),
-                            commit: S(hold.commit),
-                            heldAt: N(hold.heldAt),
-                            heldBy: S(hold.heldBy),
-                        },
-                    }),
-                    { abortSignal },
-                );
-            }),
-        releaseHold: (distribution, digest, by, at) =>
-            call("releasing a rollback hold", async (ddb, client, abortSignal) => {
-                await client.send(
-                    new ddb.UpdateItemCommand({
-                        TableName: table,
-                        Key: key(distribution, `hold#${digest}`),
-                        UpdateExpression: "SET releasedAt = :at, releasedBy = :by",
-                        ConditionExpression: "attribute_exists(#sk)",
-                        ExpressionAttributeNames: { "#sk": SK },
-                        ExpressionAttributeValues: { ":at": N(at), ":by": S(by) },
-                    }),
-                    { abortSignal },
-                );
-            }),
-    };
-}
-
 /** A ledger call that failed: what to fix (pulumi up for a missing table or permission), never "passed". */
 function ledgerError(err: unknown, what: string, where: string, ctx: AwsContext): LedgerUnavailable {
     if (err instanceof DeadlineExceeded) return new LedgerUnavailable(`${what}: ${deadlineMessage(err, ctx.deadline)}`);
@@ -386,4 +138,277 @@ function ledgerError(err: unknown, what: string, where: string, ctx: AwsContext)
             `${what}: the role may not use the ${where} (${name}: ${msg}). Run \`pulumi up\` for that stack so that its roles have the ledger's policies.`,
         );
     return new LedgerUnavailable(`${what} failed on the ${where}: ${name}: ${msg}.`);
+}
+
+type Ddb = typeof import("@aws-sdk/client-dynamodb");
+type Client = import("@aws-sdk/client-dynamodb").DynamoDBClient;
+type Send<O> = (ddb: Ddb, client: Client, signal: AbortSignal) => Promise<O>;
+
+/** The ledger in one table: each method one conditional write or one paged read. */
+class DynamoLedger implements LedgerStore {
+    readonly where: string;
+
+    constructor(
+        private readonly table: string,
+        account: string,
+        private readonly step: () => AwsContext,
+        private readonly credentials: () => Promise<TemporaryCredentials>,
+    ) {
+        this.where = `ledger ${table} in account ${account}`;
+    }
+
+    /** One call within a fresh step; a failed condition is rethrown as it is, anything else explained. */
+    private async call<O>(what: string, send: Send<O>): Promise<O> {
+        const ddb = await import("@aws-sdk/client-dynamodb");
+        const ctx = this.step();
+        // Outside the try: a role that cannot be assumed says so itself, not as a ledger failure.
+        const creds = await this.credentials();
+        try {
+            return await callAws(
+                ctx,
+                `${what} (${this.where})`,
+                creds,
+                (config) => new ddb.DynamoDBClient(config),
+                (client, signal) => send(ddb, client, signal),
+            );
+        } catch (err) {
+            if (conditionFailed(err)) throw err;
+            throw ledgerError(err, what, this.where, ctx);
+        }
+    }
+
+    /** A conditional write: false when its condition failed (someone else's lease, say). */
+    private async conditional(what: string, send: Send<unknown>): Promise<boolean> {
+        try {
+            await this.call(what, send);
+            return true;
+        } catch (err) {
+            if (conditionFailed(err)) return false;
+            throw err;
+        }
+    }
+
+    private key(distribution: string, entry: string): Item {
+        return { [PK]: S(distribution), [SK]: S(entry) };
+    }
+
+    /**
+     * The rows under `prefix`, newest first, a page at a time, each handed to `take` until it says
+     * stop or `max` rows are read; true when rows were left unread.
+     */
+    private pages(what: string, distribution: string, prefix: string, max: number, take: (item: Item) => boolean) {
+        return this.call(what, async (ddb, client, abortSignal) => {
+            let start: Item | undefined;
+            let read = 0;
+            do {
+                const page: import("@aws-sdk/client-dynamodb").QueryCommandOutput = await client.send(
+                    new ddb.QueryCommand({
+                        TableName: this.table,
+                        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+                        ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
+                        ExpressionAttributeValues: { ":pk": S(distribution), ":prefix": S(prefix) },
+                        ScanIndexForward: false,
+                        ConsistentRead: true,
+                        Limit: Math.min(100, max - read),
+                        ExclusiveStartKey: start,
+                    }),
+                    { abortSignal },
+                );
+                for (const item of page.Items ?? []) {
+                    read++;
+                    if (take(item)) return false;
+                }
+                start = page.LastEvaluatedKey;
+            } while (start && read < max);
+            return start !== undefined;
+        });
+    }
+
+    /**
+     * Runs newest first until `match` accepts one (returned last) or `limit` are read. A search
+     * that reaches the limit before the end of the history refuses: it cannot tell.
+     */
+    private async scanRuns(distribution: string, match: (r: LedgerRun) => boolean, limit: number) {
+        const found: LedgerRun[] = [];
+        let matched = false;
+        const left = await this.pages("reading the recorded runs", distribution, "run#", limit, (item) => {
+            const r = runOf(item);
+            if (!r || r.distributionName !== distribution) return false;
+            found.push(r);
+            matched = match(r);
+            return matched;
+        });
+        if (left && match !== NEVER)
+            throw new LedgerUnavailable(
+                `searched the newest ${limit} runs of ${distribution} in the ${this.where} without finding the one asked for; the rest is not read.`,
+            );
+        return matched || match === NEVER ? found : [];
+    }
+
+    runs(distribution: string, limit: number): Promise<LedgerRun[]> {
+        return this.scanRuns(distribution, NEVER, limit);
+    }
+
+    async findRun(distribution: string, match: (r: LedgerRun) => boolean): Promise<LedgerRun | undefined> {
+        return (await this.scanRuns(distribution, match, MAX_RUNS_SEARCHED)).at(-1);
+    }
+
+    async putRun(run: LedgerRun): Promise<void> {
+        await this.call("recording the run", (ddb, client, abortSignal) =>
+            client.send(
+                new ddb.PutItemCommand({
+                    TableName: this.table,
+                    Item: runItem(run),
+                    ConditionExpression: "attribute_not_exists(#sk) OR runId = :me",
+                    ExpressionAttributeNames: { "#sk": SK },
+                    ExpressionAttributeValues: { ":me": S(run.runId) },
+                }),
+                { abortSignal },
+            ),
+        );
+    }
+
+    async completeRun(
+        distribution: string,
+        entry: string,
+        end: { result: RunResult; endedAt: number; attiniTime?: number },
+    ): Promise<void> {
+        const attini = end.attiniTime !== undefined;
+        await this.call("completing the run's record", (ddb, client, abortSignal) =>
+            client.send(
+                new ddb.UpdateItemCommand({
+                    TableName: this.table,
+                    Key: this.key(distribution, entry),
+                    UpdateExpression: `SET #result = :result, endedAt = :end${attini ? ", attiniTime = :attini" : ""}`,
+                    ConditionExpression: "attribute_exists(#sk)",
+                    ExpressionAttributeNames: { "#result": "result", "#sk": SK },
+                    ExpressionAttributeValues: {
+                        ":result": S(end.result),
+                        ":end": N(end.endedAt),
+                        ...(attini ? { ":attini": N(end.attiniTime as number) } : {}),
+                    },
+                }),
+                { abortSignal },
+            ),
+        );
+    }
+
+    async takeLease(distribution: string, lease: Lease, now: number) {
+        const taken = await this.conditional("taking the lease", (ddb, client, abortSignal) =>
+            client.send(
+                new ddb.PutItemCommand({
+                    TableName: this.table,
+                    Item: {
+                        ...this.key(distribution, "lease"),
+                        runId: S(lease.runId),
+                        commit: S(lease.commit),
+                        ciSystem: S(lease.ciSystem),
+                        since: N(lease.since),
+                        expiresAt: N(lease.expiresAt),
+                        ...optional({ runUrl: lease.runUrl }),
+                    },
+                    ConditionExpression: "attribute_not_exists(#sk) OR expiresAt < :now OR runId = :me",
+                    ExpressionAttributeNames: { "#sk": SK },
+                    ExpressionAttributeValues: { ":now": N(now), ":me": S(lease.runId) },
+                }),
+                { abortSignal },
+            ),
+        );
+        if (taken) return { taken: true as const };
+        const held = await this.call("reading the lease", (ddb, client, abortSignal) =>
+            client.send(
+                new ddb.GetItemCommand({
+                    TableName: this.table,
+                    Key: this.key(distribution, "lease"),
+                    ConsistentRead: true,
+                }),
+                { abortSignal },
+            ),
+        );
+        return { taken: false as const, holder: leaseOf(held.Item) };
+    }
+
+    /** Sets the lease's expiry while it is still `runId`'s. */
+    private setExpiry(what: string, distribution: string, runId: string, expiresAt: number): Promise<boolean> {
+        return this.conditional(what, (ddb, client, abortSignal) =>
+            client.send(
+                new ddb.UpdateItemCommand({
+                    TableName: this.table,
+                    Key: this.key(distribution, "lease"),
+                    UpdateExpression: "SET expiresAt = :exp",
+                    ConditionExpression: "runId = :me",
+                    ExpressionAttributeValues: { ":exp": N(expiresAt), ":me": S(runId) },
+                }),
+                { abortSignal },
+            ),
+        );
+    }
+
+    renewLease(distribution: string, runId: string, expiresAt: number): Promise<boolean> {
+        return this.setExpiry("renewing the lease", distribution, runId, expiresAt);
+    }
+
+    async releaseLease(distribution: string, runId: string): Promise<void> {
+        // No longer ours (the condition fails): nothing to release.
+        await this.setExpiry("releasing the lease", distribution, runId, 0);
+    }
+
+    async holds(distribution: string): Promise<Hold[]> {
+        // Every page: a hold in force that went unread would let held content deploy.
+        const found: Hold[] = [];
+        const left = await this.pages("reading the rollback holds", distribution, "hold#", MAX_HOLDS_READ, (item) => {
+            const h = holdOf(item);
+            if (h) found.push(h);
+            return false;
+        });
+        if (left)
+            throw new LedgerUnavailable(
+                `${distribution} has more than ${MAX_HOLDS_READ} rollback holds in the ${this.where}; they are not all read, so whether this content is held cannot be told.`,
+            );
+        return found;
+    }
+
+    async putHold(distribution: string, hold: Hold): Promise<void> {
+        await this.call("holding the content rolled back from", (ddb, client, abortSignal) =>
+            client.send(
+                new ddb.PutItemCommand({
+                    TableName: this.table,
+                    Item: {
+                        ...this.key(distribution, `hold#${hold.digest}`),
+                        digest: S(hold.digest),
+                        commit: S(hold.commit),
+                        heldAt: N(hold.heldAt),
+                        heldBy: S(hold.heldBy),
+                    },
+                }),
+                { abortSignal },
+            ),
+        );
+    }
+
+    async releaseHold(distribution: string, digest: string, by: string, at: number): Promise<void> {
+        await this.call("releasing a rollback hold", (ddb, client, abortSignal) =>
+            client.send(
+                new ddb.UpdateItemCommand({
+                    TableName: this.table,
+                    Key: this.key(distribution, `hold#${digest}`),
+                    UpdateExpression: "SET releasedAt = :at, releasedBy = :by",
+                    ConditionExpression: "attribute_exists(#sk)",
+                    ExpressionAttributeNames: { "#sk": SK },
+                    ExpressionAttributeValues: { ":at": N(at), ":by": S(by) },
+                }),
+                { abortSignal },
+            ),
+        );
+    }
+}
+
+/** The ledger `table` in `account`, reached with `credentials()` (fresh enough for each call) within `step()` limits. */
+export function dynamoLedger(
+    table: string,
+    account: string,
+    step: () => AwsContext,
+    credentials: () => Promise<TemporaryCredentials>,
+): LedgerStore {
+    return new DynamoLedger(table, account, step, credentials);
 }
