@@ -33,6 +33,8 @@ export interface Reads {
     /** The loopback endpoint attini will read credentials from (none with --static-credentials or in a dry run). */
     endpoint?: Promise<CredentialEndpoint>;
     verified?: Promise<Settled<VerifiedGateReport | undefined>>;
+    /** The verified gate once more (stage may have changed while this deploy waited for the lease). */
+    reverify?: () => Promise<VerifiedGateReport>;
     access: RoleAccess;
     commit?: string;
     /** Who asks STS, within the deadline: the build server, or the GitHub Actions job with a fresh token. */
@@ -104,18 +106,19 @@ export function startReads(
     const step = (region: string) => awsStep(o.aws, region, (line) => s.log.info(line));
     // The verified gate reads the upstream record and ledger, on one reader session, once the
     // outputs have confirmed which upstream that is (in a dry run, which reads nothing, at once).
-    const verified = upstream
-        ? settled(
-              outputs.then((read) => {
-                  if (!read.ok && !o.dryRun) return undefined;
-                  const reader = stackReader(
-                      s.aws,
-                      readerOf(upstream),
-                      access,
-                      (ctx) => caller(ctx.deadline),
-                      () => step(upstream.region),
-                  );
-                  return applyVerifiedGate({
+    const reader =
+        upstream &&
+        stackReader(
+            s.aws,
+            readerOf(upstream),
+            access,
+            (ctx) => caller(ctx.deadline),
+            () => step(upstream.region),
+        );
+    const verify =
+        upstream && reader
+            ? () =>
+                  applyVerifiedGate({
                       stack,
                       upstream,
                       distribution: c.distribution,
@@ -127,9 +130,8 @@ export function startReads(
                       readHistory: (distributionName, until) => reader.history({ distributionName, until }),
                       readLedger: (distributionName, d) => reader.ledgerRun(distributionName, (r) => r.digest === d),
                       readHolds: (distributionName) => reader.ledgerHolds(distributionName),
-                  });
-              }),
-          )
-        : undefined;
-    return { outputs, endpoint, verified, access, commit, caller, step };
+                  })
+            : undefined;
+    const verified = verify ? settled(outputs.then((read) => (read.ok || o.dryRun ? verify() : undefined))) : undefined;
+    return { outputs, endpoint, verified, reverify: o.dryRun ? undefined : verify, access, commit, caller, step };
 }

@@ -247,6 +247,14 @@ async function claimLedger(
             allowRollback: o.allowRollback,
             releaseHold: o.releaseHold,
             lease: { ttlMs: o.leaseTtlMs, waitMs: o.leaseWaitMs, onLost },
+            afterWait: r.reverify
+                ? async (waitedMs) => {
+                      s.log.info(
+                          `verified promotion gate: checking again, after ${Math.round(waitedMs / 1000)}s waiting for the lease`,
+                      );
+                      return r.reverify?.();
+                  }
+                : undefined,
             attiniHistory: async (until) => {
                 const ctx = r.step(outputs.region);
                 return s.aws.readDeployments(ctx, await session.current(), {

@@ -40,6 +40,8 @@ export interface ClaimOptions {
      * `until` accepts (read with the deploy role): the run records which one it made.
      */
     attiniHistory: (until: (d: RecordedDeployment) => boolean) => Promise<RecordedDeployment[]>;
+    /** Checks made before the wait that must hold again after one (the verified gate); may refuse. */
+    afterWait?: (waitedMs: number) => Promise<unknown>;
 }
 
 /** The deploymentTime of the first Attini deployment after `before` (the newest there was when the run began). */
@@ -230,6 +232,7 @@ export async function claim(
                 .attiniHistory(() => true)
                 .then((rows) => rows[0]?.time ?? 0)
                 .catch(() => undefined),
+            lease.waitedMs > 0 ? o.afterWait?.(lease.waitedMs) : undefined,
         ]);
         const { rollbackFrom } = judged(counting, d, t, o.allowRollback, store.where, first);
         const held = holdOn(holds, d.digest, d.commit);

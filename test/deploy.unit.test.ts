@@ -243,3 +243,38 @@ test("the zip is checked and deployed as one file: swapping the original after t
     t.not(summary.command?.[3], original);
     t.false(fs.existsSync(summary.command?.[3] ?? ""), "the private copy is removed when the deploy ends");
 });
+
+test("after waiting for prod's lease, the verified gate is asked again: stage rolled back from this content meanwhile, so prod refuses (exit 7) and records nothing", async (t) => {
+    const { aws, ledgers } = fakeAws({ history: [succeeded], ledgerRuns: vouched(zip) });
+    // Another deploy to prod holds the lease for about a second more.
+    void aws.ledger(
+        "attini-gitops-ledger-prod",
+        "333333333333",
+        () => ({}) as never,
+        async () => ({}) as never,
+    );
+    const prodLedger = ledgers.get("attini-gitops-ledger-prod")!;
+    const now = Date.now();
+    prodLedger.lease = { runId: "other", commit: "0".repeat(40), ciSystem: "local", since: now, expiresAt: now + 1000 };
+    // While prod's deploy waits (it has passed the gate once and met the lease), stage rolls back
+    // from this very content.
+    const digest = `sha256:${createHash("sha256").update(fs.readFileSync(zip)).digest("hex")}`;
+    const watch = setInterval(() => {
+        if (!prodLedger.calls.includes("takeLease platform")) return;
+        clearInterval(watch);
+        ledgers.get("attini-gitops-ledger-acc")!.holds.set(digest, {
+            digest,
+            commit: "a".repeat(40),
+            heldAt: Date.now(),
+            heldBy: "stage's rollback",
+        });
+    }, 5);
+    t.teardown(() => clearInterval(watch));
+    const r = await run("main", zip, aws, { leaseWaitMs: 10_000 });
+    t.is(r.error?.exitCode, Exit.REFUSED, r.log);
+    t.regex(r.log, /verified promotion gate: checking again, after \d+s waiting for the lease/);
+    t.regex(r.error!.message, /stage rolled back from this content .* and holds it/);
+    t.false(r.ran);
+    t.deepEqual(prodLedger.runs, [], "nothing recorded in prod");
+    t.is(prodLedger.lease?.expiresAt, 0, "the lease let go");
+});
