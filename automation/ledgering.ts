@@ -9,7 +9,7 @@
  */
 
 import type { CiRun } from "./ciRun";
-import { rewrittenUnder, uncommittedUnder } from "./committedContent";
+import { uncommittedUnder } from "./committedContent";
 import type { RecordedDeployment } from "./deployments";
 import type { Checked, Target } from "./deployTypes";
 import { DriverError, Exit } from "./errors";
@@ -93,11 +93,8 @@ export function contentDigest(
     if (c.kind === "zip") return `sha256:${c.sha256}`;
     const pathspec = repositoryPathspec(t.git, t.projectDir, c.distribution);
     if (pathspec !== undefined) {
-        const prefix = t.git(["rev-parse", "--show-prefix"]);
-        const clean =
-            uncommittedUnder(t.git, pathspec)?.length === 0 &&
-            prefix !== undefined &&
-            rewrittenUnder(t.git, pathspec, prefix)?.length === 0;
+        // uncommittedUnder lists rewritten (filtered, converted) files too, beside git status's.
+        const clean = uncommittedUnder(t.git, pathspec)?.length === 0;
         const tree = clean
             ? t.git(["rev-parse", "--verify", "--quiet", `HEAD:./${pathspec === "." ? "" : pathspec}`])
             : undefined;
