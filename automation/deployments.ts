@@ -51,6 +51,9 @@ export interface HistoryQuery {
 /** Why the history could not be read, for the user. */
 export class HistoryUnreadable extends Error {}
 
+/** The latest time a JavaScript Date holds (ms since the epoch, year 275760); past it, toISOString throws. */
+export const MAX_DATE_MS = 8.64e15;
+
 /** A time as ISO 8601 UTC, with milliseconds only when there are any. */
 export function isoTime(ms: number): string {
     return new Date(ms).toISOString().replace(/\.000Z$/, "Z");

@@ -20,12 +20,9 @@ import {
     type TemporaryCredentials,
 } from "./awsCall";
 import { planExecutions } from "./deploymentPlans";
-import { type HistoryQuery, HistoryUnreadable, type RecordedDeployment } from "./deployments";
+import { type HistoryQuery, HistoryUnreadable, MAX_DATE_MS, type RecordedDeployment } from "./deployments";
 
 const FAILED_PLAN = new Set(["FAILED", "TIMED_OUT", "ABORTED"]);
-
-/** The latest time a JavaScript Date holds (ms since the epoch, year 275760); past it, toISOString throws. */
-export const MAX_DATE_MS = 8.64e15;
 
 /**
  * Reads one row of the deployment-data table; undefined for the time-0 copy and for rows missing a

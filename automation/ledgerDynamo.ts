@@ -17,6 +17,7 @@ import {
     describeError,
     type TemporaryCredentials,
 } from "./awsCall";
+import { MAX_DATE_MS } from "./deployments";
 import { LedgerUnavailable } from "./errors";
 import type { Hold, Lease, LedgerRun, LedgerStore, RunResult } from "./ledgerTypes";
 
@@ -29,9 +30,10 @@ export const MAX_HOLDS_READ = 5000;
 const RESULTS: readonly RunResult[] = ["started", "deployed", "failed", "timed-out", "interrupted"];
 
 const str = (item: Item, k: string) => (item[k] && "S" in item[k] ? item[k].S : undefined);
+/** A time (every number the ledger keeps is one): whole ms that a Date can hold, else absent. */
 const num = (item: Item, k: string) => {
     const v = item[k] && "N" in item[k] ? Number(item[k].N) : undefined;
-    return v !== undefined && Number.isSafeInteger(v) && v >= 0 ? v : undefined;
+    return v !== undefined && Number.isSafeInteger(v) && v >= 0 && v <= MAX_DATE_MS ? v : undefined;
 };
 const S = (v: string): AttributeValue => ({ S: v });
 const N = (v: number): AttributeValue => ({ N: String(v) });

@@ -4,6 +4,7 @@
  * a deploy lifts, how a lease and a run are described, and how long to wait between lease tries.
  * ledgering.ts applies them in the deploy; the unit tests run them on git worlds.
  */
+import { isoTime } from "./deployments";
 import { DriverError, Exit } from "./errors";
 import { exists, type GitRunner } from "./git";
 import type { Hold, Lease, LedgerRun } from "./ledgerTypes";
@@ -37,7 +38,6 @@ export function orderOf(git: GitRunner, head: string, recorded: string): Order {
 export const counts = (r: LedgerRun) => r.result !== "failed";
 
 const short = (sha: string) => printable(sha.slice(0, 12));
-export const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The CI run that made a ledger row (its URL, else its system and id), as one printable field. */
 export function runBy(r: Pick<LedgerRun, "runUrl" | "ciSystem" | "runId">): string {
@@ -46,13 +46,13 @@ export function runBy(r: Pick<LedgerRun, "runUrl" | "ciSystem" | "runId">): stri
 
 /** One recorded run in words: commit, result, when, and the run that made it. */
 export function describeRun(r: LedgerRun): string {
-    return `commit ${short(r.commit)} (${r.result}${r.rollbackFrom ? ", a rollback" : ""}, started ${iso(r.startedAt)}, by ${runBy(r)})`;
+    return `commit ${short(r.commit)} (${r.result}${r.rollbackFrom ? ", a rollback" : ""}, started ${isoTime(r.startedAt)}, by ${runBy(r)})`;
 }
 
 /** Who holds a lease, in words. */
 export function describeLease(l: Lease | undefined, now: number): string {
     if (!l) return "another run (its lease row cannot be read)";
-    return `${runBy(l)} at commit ${short(l.commit)}, since ${iso(l.since)} (expires in ${Math.max(0, Math.ceil((l.expiresAt - now) / 1000))}s unless renewed)`;
+    return `${runBy(l)} at commit ${short(l.commit)}, since ${isoTime(l.since)} (expires in ${Math.max(0, Math.ceil((l.expiresAt - now) / 1000))}s unless renewed)`;
 }
 
 /** What newer-wins decided: go on (a rollback when it goes back), or refuse. */
@@ -93,7 +93,7 @@ export function holdOn(holds: readonly Hold[], digest: string, commit: string): 
 export function heldError(h: Hold, where: string): DriverError {
     return new DriverError(
         Exit.OUTDATED,
-        `this content (${printable(h.digest)}) was rolled back from in the ${where} at ${iso(h.heldAt)} (commit ${short(h.commit)}, by ${printable(h.heldBy)}); it is held until other content is deployed. Deploy a fix, or pass --release-hold to deploy it again on purpose.`,
+        `this content (${printable(h.digest)}) was rolled back from in the ${where} at ${isoTime(h.heldAt)} (commit ${short(h.commit)}, by ${printable(h.heldBy)}); it is held until other content is deployed. Deploy a fix, or pass --release-hold to deploy it again on purpose.`,
         { hold: h },
     );
 }

@@ -5,8 +5,8 @@
 // recordedDeployment returns (describeDeployment, isoTime) never throws.
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import test from "ava";
-import { describeDeployment, isoTime } from "../automation/deployments";
-import { MAX_DATE_MS, recordedDeployment } from "../automation/dynamodb";
+import { describeDeployment, isoTime, MAX_DATE_MS } from "../automation/deployments";
+import { recordedDeployment } from "../automation/dynamodb";
 
 /** A row as Attini's backend writes it, with the deploymentTime given (as DynamoDB's N text). */
 const row = (time: string, extra: Record<string, AttributeValue> = {}): Record<string, AttributeValue> => ({

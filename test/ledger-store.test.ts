@@ -4,6 +4,7 @@
 
 import test, { type ExecutionContext } from "ava";
 import { awsStep } from "../automation/awsCall";
+import { MAX_DATE_MS } from "../automation/deployments";
 import { dynamoLedger, MAX_RUNS_SEARCHED } from "../automation/ledgerDynamo";
 import { counts } from "../automation/ledgerRules";
 import type { LedgerRun } from "../automation/ledgerTypes";
@@ -171,6 +172,24 @@ test.serial("rows that are not the driver's (a field missing or of the wrong typ
             }).map(([k, v]) => [k, { S: v }]),
         ),
         startedAt: { S: "not a number" },
+    });
+    // A start past the last time a Date holds (every message that shows it would throw).
+    await view.put({
+        distribution: { S: "platform" },
+        entry: { S: "run#000000009999997#far" },
+        ...Object.fromEntries(
+            Object.entries({
+                runId: "far",
+                environment: "dev",
+                distributionName: "platform",
+                commit: "e".repeat(40),
+                branch: "dev",
+                digest: "d",
+                sha256: "d",
+                result: "deployed",
+            }).map(([k, v]) => [k, { S: v }]),
+        ),
+        startedAt: { N: String(MAX_DATE_MS + 1) },
     });
     await store.putRun(run(1, "deployed"));
     t.like(await store.findRun("platform", counts), { runId: "r1" });
