@@ -71,22 +71,6 @@ async function readerSession(
     }
 }
 
-/**
- * Assumes stack `c`'s history reader (a checked session: the reader must act in c's account) and
- * reads c's deployments of one distribution, newest first, up to the first that `until` accepts.
- */
-export async function readStackHistory(
-    aws: Aws,
-    c: ReaderTarget,
-    access: RoleAccess,
-    caller: Caller,
-    ctx: AwsContext,
-    q: Pick<HistoryQuery, "distributionName" | "until">,
-): Promise<RecordedDeployment[]> {
-    const creds = await readerSession(aws, c, access, caller, ctx);
-    return readJudged(aws, ctx, creds, { environment: c.attiniEnvironment, accountId: c.accountId, ...q });
-}
-
 /** What one stack's history reader reads, on one session assumed when first needed. */
 export interface StackReader {
     /** Attini's deployments of a distribution there, newest first, up to the first `until` accepts. */
@@ -137,6 +121,27 @@ export function stackReader(
         ledgerRuns: (name, limit) => unreadable(() => ledger().runs(name, limit)),
         ledgerHolds: (name) => unreadable(() => ledger().holds(name)),
     };
+}
+
+/**
+ * Assumes stack `c`'s history reader (a checked session: the reader must act in c's account) and
+ * reads c's deployments of one distribution, newest first, up to the first that `until` accepts.
+ */
+export async function readStackHistory(
+    aws: Aws,
+    c: ReaderTarget,
+    access: RoleAccess,
+    caller: Caller,
+    ctx: AwsContext,
+    q: Pick<HistoryQuery, "distributionName" | "until">,
+): Promise<RecordedDeployment[]> {
+    return stackReader(
+        aws,
+        c,
+        access,
+        async () => caller,
+        () => ctx,
+    ).history(q);
 }
 
 const OUTCOMES: readonly DeploymentStatus[] = ["succeeded", "failed", "running"];
