@@ -26,32 +26,40 @@ function urlOf(raw: string | undefined): string | undefined {
     }
 }
 
-/** The CI run this process is part of. */
+/**
+ * The run's web page, from the CI system's own variables: a GitHub Actions run (all its attempts),
+ * a GitLab job, a CodeBuild build, a Jenkins build. What deploy's summary links to.
+ */
+export function ciRunPage(env: Env): string | undefined {
+    if (env.GITHUB_ACTIONS === "true")
+        return env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
+            ? urlOf(
+                  `${env.GITHUB_SERVER_URL ?? "https://github.com"}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`,
+              )
+            : undefined;
+    if (env.GITLAB_CI === "true") return urlOf(env.CI_JOB_URL);
+    if (env.CODEBUILD_BUILD_ID) return urlOf(env.CODEBUILD_BUILD_URL);
+    if (env.JENKINS_URL) return urlOf(env.BUILD_URL);
+    return undefined;
+}
+
+/** The CI run this process is part of; on GitHub Actions its URL names the attempt too. */
 export function ciRun(env: Env, suffix: string = randomUUID().slice(0, 8)): CiRun {
     const id = (parts: (string | undefined)[]) =>
         [...parts.filter((p): p is string => !!p), suffix]
             .join("-")
             .replace(/[^\w.:/=+@-]/g, "_")
             .slice(0, 200);
-    if (env.GITHUB_ACTIONS === "true") {
-        const base = `${env.GITHUB_SERVER_URL ?? "https://github.com"}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`;
+    const page = ciRunPage(env);
+    if (env.GITHUB_ACTIONS === "true")
         return {
             system: "github-actions",
-            url:
-                env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
-                    ? urlOf(`${base}/attempts/${env.GITHUB_RUN_ATTEMPT ?? "1"}`)
-                    : undefined,
+            url: page ? urlOf(`${page}/attempts/${env.GITHUB_RUN_ATTEMPT ?? "1"}`) : undefined,
             runId: id(["gha", env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT]),
         };
-    }
-    if (env.GITLAB_CI === "true")
-        return { system: "gitlab", url: urlOf(env.CI_JOB_URL), runId: id(["gitlab", env.CI_JOB_ID]) };
+    if (env.GITLAB_CI === "true") return { system: "gitlab", url: page, runId: id(["gitlab", env.CI_JOB_ID]) };
     if (env.CODEBUILD_BUILD_ID)
-        return {
-            system: "codebuild",
-            url: urlOf(env.CODEBUILD_BUILD_URL),
-            runId: id(["codebuild", env.CODEBUILD_BUILD_ID]),
-        };
-    if (env.JENKINS_URL) return { system: "jenkins", url: urlOf(env.BUILD_URL), runId: id(["jenkins", env.BUILD_TAG]) };
+        return { system: "codebuild", url: page, runId: id(["codebuild", env.CODEBUILD_BUILD_ID]) };
+    if (env.JENKINS_URL) return { system: "jenkins", url: page, runId: id(["jenkins", env.BUILD_TAG]) };
     return { system: "local", runId: id(["local"]) };
 }

@@ -34,7 +34,7 @@ export interface DeployOutcome {
     summary?: DeploySummary;
     stopped?: { exitCode: number; message: string; details: Record<string, unknown> };
     durationMs: number;
-    /** The CI run's URL (summaryOutput.ts's ciRunUrl). */
+    /** The CI run's URL (ciRun.ts's ciRunPage). */
     runUrl?: string;
 }
 

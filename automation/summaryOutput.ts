@@ -62,10 +62,3 @@ export function publishSummary(to: SummaryDestinations, build: () => string, log
         attempt("GITHUB_STEP_SUMMARY", step, () => fs.appendFileSync(step, `${markdown}\n`));
     }
 }
-
-/** The CI run's web page, from the CI system's own variables (GitHub Actions, GitLab, CodeBuild, Jenkins). */
-export function ciRunUrl(env: NodeJS.ProcessEnv): string | undefined {
-    if (env.GITHUB_ACTIONS === "true" && env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID)
-        return `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`;
-    return env.CI_JOB_URL || env.CODEBUILD_BUILD_URL || env.BUILD_URL || undefined;
-}

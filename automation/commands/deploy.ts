@@ -1,12 +1,13 @@
 /** `attini-gitops deploy`: its options and help; the work is automation/deploying.ts. */
 import { DEFAULT_KILL_GRACE_MS } from "../attiniProcess";
 import { DEFAULT_AWS_TIMEOUTS } from "../awsCall";
+import { ciRunPage } from "../ciRun";
 import { type DeploySummary, deploy } from "../deploying";
 import { type DeployOutcome, type DeployTarget, deployMarkdown } from "../deploySummary";
 import { DriverError, Exit, usage } from "../errors";
 import { DEFAULT_LEASE_TTL_MS, DEFAULT_LEASE_WAIT_MS, LEASE_TTL_RANGE_MS } from "../leasing";
 import { DEFAULT_OUTPUTS_TIMEOUT_MS } from "../outputs";
-import { ciRunUrl, publishSummary, SUMMARY_HELP, SUMMARY_OPTIONS, summaryDestinations } from "../summaryOutput";
+import { publishSummary, SUMMARY_HELP, SUMMARY_OPTIONS, summaryDestinations } from "../summaryOutput";
 import {
     awsTimeouts,
     COMMON,
@@ -127,7 +128,7 @@ ${EXIT_CODES}`,
         const outcome: DeployOutcome = {
             distribution: positionals[0] ?? ".",
             durationMs: 0,
-            runUrl: ciRunUrl(ctx.env),
+            runUrl: ciRunPage(ctx.env),
         };
         const onTarget = (t: DeployTarget) => {
             outcome.target = { branch: t.branch, branchSource: t.branchSource, stack: t.stack };
