@@ -17,6 +17,8 @@ export interface Services {
     githubIdToken: (deadline: Deadline) => Promise<string>;
     env: NodeJS.ProcessEnv;
     log: Logger;
+    /** The clock that the rules about time (freeze windows, soak time) read, in epoch ms; the unit tests set it. */
+    now: () => number;
     /**
      * The longest lifetime the credential endpoint serves a set for, ms; undefined: the real one.
      * Only the tests shorten it (ATTINI_GITOPS_TEST_CREDENTIAL_LIFETIME, in seconds), to see refreshes.
@@ -33,6 +35,7 @@ export function realServices(env: NodeJS.ProcessEnv, log: Logger): Services {
         githubIdToken: (deadline) => githubIdToken(env, log.redactor, deadline),
         env,
         log,
+        now: Date.now,
         servedCredentialLifetimeMs: testLifetime > 0 ? testLifetime * 1000 : undefined,
     };
 }

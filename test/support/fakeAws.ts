@@ -119,6 +119,7 @@ export function fakeServices(aws: Aws, env: NodeJS.ProcessEnv): Services & { lin
         },
         env,
         log: new Logger(new Redactor(), (l) => lines.push(l)),
+        now: Date.now,
         lines,
     };
 }
