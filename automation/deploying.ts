@@ -221,6 +221,7 @@ async function claimLedger(
     session: Session,
     s: Services,
     onLost: (why: string) => void,
+    onExit: OnExit,
 ): Promise<Claim> {
     const store = s.aws.ledger(
         outputs.ledgerTableName,
@@ -255,6 +256,7 @@ async function claimLedger(
                       return r.reverify?.();
                   }
                 : undefined,
+            onExit,
             attiniHistory: async (until) => {
                 const ctx = r.step(outputs.region);
                 return s.aws.readDeployments(ctx, await session.current(), {
@@ -402,10 +404,19 @@ async function deployPhases(
         throw new Error("no stack outputs or attini outside a dry run");
     const session = await openSession(o, target, checked, reads, resolved.outputs, s);
     const leaseLost = new AbortController();
-    const claimed = await claimLedger(o, target, checked, reads, local, resolved.outputs, session, s, (why) =>
-        leaseLost.abort(`this deploy lost its lease on the environment: ${why}`),
+    // A signal before attini starts: claim's own cleanup completes its run as interrupted.
+    const claimed = await claimLedger(
+        o,
+        target,
+        checked,
+        reads,
+        local,
+        resolved.outputs,
+        session,
+        s,
+        (why) => leaseLost.abort(`this deploy lost its lease on the environment: ${why}`),
+        onExit,
     );
-    onExit(() => claimed.settle("interrupted")); // a signal before attini starts
     let ran: Ran;
     try {
         ran = await runWithCredentials(o, target, checked, session, checked.attini, s, beforeAttini, leaseLost.signal);

@@ -42,6 +42,11 @@ export interface ClaimOptions {
     attiniHistory: (until: (d: RecordedDeployment) => boolean) => Promise<RecordedDeployment[]>;
     /** Checks made before the wait that must hold again after one (the verified gate); may refuse. */
     afterWait?: (waitedMs: number) => Promise<unknown>;
+    /**
+     * Registers what must run if the driver stops (a signal) once the lease is held: claim's own
+     * undo, so that a claim cut short writes nothing more and leaves no run `started`.
+     */
+    onExit: (undo: () => Promise<unknown>) => void;
 }
 
 /** The deploymentTime of the first Attini deployment after `before` (the newest there was when the run began). */
@@ -221,6 +226,30 @@ export async function claim(
         checking,
     );
     const first = await checking;
+    // A signal from here on: nothing more is written, and a run already written is completed as
+    // interrupted (with the lease released) before the driver exits.
+    let abandoned = false;
+    let recording: Promise<unknown> | undefined;
+    let settled: Promise<LedgerReport> | undefined;
+    let settle: ((result: Exclude<RunResult, "started">) => Promise<LedgerReport>) | undefined;
+    // Once: the first result stands (the deploy's own, before the cleanup's "interrupted").
+    const settleOnce = (result: Exclude<RunResult, "started">) => {
+        settled ??= settle ? settle(result) : Promise.reject(new Error("settle before the run was recorded"));
+        return settled;
+    };
+    o.onExit(async () => {
+        abandoned = true;
+        try {
+            if (recording === undefined) return await lease.release();
+            await recording.catch(() => undefined);
+            return await settleOnce("interrupted");
+        } catch (e) {
+            log(`could not complete the ledger's record of this interrupted run: ${(e as Error).message}`);
+        }
+    });
+    const stopIfAbandoned = () => {
+        if (abandoned) throw new DriverError(Exit.INTERNAL, "the deploy was stopped while claiming the ledger");
+    };
     try {
         const [counting, holds, attiniBefore] = await Promise.all([
             store.findRun(name, counts),
@@ -241,6 +270,7 @@ export async function claim(
         // After the newest run that counts, which is where newer wins looks (a run filed under it
         // by a slow clock would be passed over).
         const run = newRun(d, counting?.startedAt, rollbackFrom);
+        stopIfAbandoned();
         if (rollbackFrom) {
             log(
                 `--allow-rollback: rolling back from ${describeRun(rollbackFrom)}; its content is held until other content is deployed`,
@@ -252,8 +282,6 @@ export async function claim(
                 heldBy: d.run.url ?? d.run.runId,
             });
         }
-        await store.putRun(run);
-        log(`recorded run ${run.runId} (commit ${d.commit.slice(0, 12)}, ${d.digest}) in the ${store.where}`);
         const report: LedgerReport = {
             table: store.where,
             entry: run.entry,
@@ -266,18 +294,14 @@ export async function claim(
         // A rollback lifts nothing; any other deploy lifts the holds on other content (and, with
         // --release-hold, the one on its own).
         const release = rollbackFrom ? [] : [...holdsLiftedBy(holds, d.digest, d.commit), ...(held ? [held] : [])];
-        const settle = settler(store, d, run, lease, report, release, async () =>
+        settle = settler(store, d, run, lease, report, release, async () =>
             attiniBefore === undefined ? undefined : attiniTimeAfter(o, attiniBefore, log),
         );
-        let settled: Promise<LedgerReport> | undefined;
-        return {
-            report,
-            // Once: the first result stands (the deploy's own, before the cleanup's "interrupted").
-            settle: (result) => {
-                settled ??= settle(result);
-                return settled;
-            },
-        };
+        stopIfAbandoned();
+        recording = store.putRun(run);
+        await recording;
+        log(`recorded run ${run.runId} (commit ${d.commit.slice(0, 12)}, ${d.digest}) in the ${store.where}`);
+        return { report, settle: settleOnce };
     } catch (e) {
         await lease.release();
         throw e;

@@ -10,10 +10,11 @@ import { type DeployOptions, deploy } from "../automation/deploying";
 import { type DriverError, Exit, LedgerUnavailable } from "../automation/errors";
 import { gitIn } from "../automation/git";
 import { acquireLease } from "../automation/leasing";
+import { claim } from "../automation/ledgering";
 import { judgeOrder, leaseBackoffMs, orderOf } from "../automation/ledgerRules";
 import { unitDeployOptions } from "./support/deployOptions";
 import { fakeAws, fakeServices } from "./support/fakeAws";
-import { type FakeTable, fakeLedger } from "./support/fakeLedger";
+import { type FakeTable, fakeLedger, fakeTable } from "./support/fakeLedger";
 import { git, scratchProject } from "./support/project";
 
 const TABLE = "attini-gitops-ledger-dev";
@@ -352,4 +353,86 @@ test("a try for the lease that fails (throttled, timed out) is tried again withi
     t.regex(lines.join("\n"), /taking the lease failed \(taking the lease: ThrottlingException\); trying again/);
     await held.release();
     t.is(table.lease?.runId, "me");
+});
+
+/** A claim on a fresh fake ledger, with a signal's cleanup captured; the run's record write (or the holds' read) waits for `letWrite`. */
+function claimCutShort(t: ExecutionContext, held: "putRun" | "holds" = "putRun") {
+    const project = scratchProject();
+    t.teardown(project.dispose);
+    const table = fakeTable();
+    const store = fakeLedger(table, "test ledger");
+    let letWrite: () => void = () => undefined;
+    const writeAllowed = new Promise<void>((r) => {
+        letWrite = r;
+    });
+    let writing: () => void = () => undefined;
+    const writeStarted = new Promise<void>((r) => {
+        writing = r;
+    });
+    const real = { putRun: store.putRun, holds: store.holds };
+    store.putRun = async (run) => {
+        if (held === "putRun") {
+            writing();
+            await writeAllowed;
+        }
+        return real.putRun(run);
+    };
+    store.holds = async (d) => {
+        if (held === "holds") {
+            writing();
+            await writeAllowed;
+        }
+        return real.holds(d);
+    };
+    const undo: (() => Promise<unknown>)[] = [];
+    const head = git(project.dir, "rev-parse", "HEAD");
+    const claiming = claim(
+        store,
+        {
+            environment: "dev",
+            distributionName: "platform",
+            commit: head,
+            branch: "dev",
+            digest: "sha256:ab",
+            sha256: "ab",
+            run: { system: "local", runId: "run-1" },
+            sessionName: "s",
+            sourceIdentity: "i",
+        },
+        { git: gitIn(project.dir) },
+        {
+            allowRollback: false,
+            releaseHold: false,
+            lease: { ttlMs: 60_000, waitMs: 1_000 },
+            attiniHistory: async () => [],
+            onExit: (fn) => undo.push(fn),
+        },
+        () => undefined,
+    );
+    return { table, claiming, undo, writeStarted, letWrite };
+}
+
+test("a signal while the run's record is being written: the run is completed as interrupted and the lease released", async (t) => {
+    const c = claimCutShort(t);
+    await c.writeStarted;
+    t.is(c.undo.length, 1, "claim registered its undo once the lease was held");
+    const stopping = c.undo[0]();
+    c.letWrite();
+    await stopping;
+    t.like(c.table.runs, [{ runId: "run-1", result: "interrupted" }]);
+    t.is(c.table.lease?.expiresAt, 0, "the lease was released");
+    // The deploy's own settle afterwards does not change what the signal recorded.
+    t.is((await (await c.claiming).settle("deployed")).result, "interrupted");
+});
+
+test("a signal before the run's record is written: nothing is recorded, the lease is released and the claim stops", async (t) => {
+    const c = claimCutShort(t, "holds");
+    await c.writeStarted; // the claim reads the holds, with the lease held
+    const stopping = c.undo[0]();
+    c.letWrite();
+    await stopping;
+    await t.throwsAsync(c.claiming, { message: /stopped while claiming/ });
+    t.deepEqual(c.table.runs, [], "no run left started");
+    t.is(c.table.lease?.expiresAt, 0);
+    t.false(c.table.calls.includes("putRun platform"));
 });
