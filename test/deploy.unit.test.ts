@@ -255,7 +255,14 @@ test("after waiting for prod's lease, the verified gate is asked again: stage ro
     );
     const prodLedger = ledgers.get("attini-gitops-ledger-prod")!;
     const now = Date.now();
-    prodLedger.lease = { runId: "other", commit: "0".repeat(40), ciSystem: "local", since: now, expiresAt: now + 1000 };
+    // Held until prod's deploy has met it (not for a time, which a loaded machine could outlast).
+    prodLedger.lease = {
+        runId: "other",
+        commit: "0".repeat(40),
+        ciSystem: "local",
+        since: now,
+        expiresAt: now + 600_000,
+    };
     // While prod's deploy waits (it has passed the gate once and met the lease), stage rolls back
     // from this very content.
     const digest = `sha256:${createHash("sha256").update(fs.readFileSync(zip)).digest("hex")}`;
@@ -268,6 +275,7 @@ test("after waiting for prod's lease, the verified gate is asked again: stage ro
             heldAt: Date.now(),
             heldBy: "stage's rollback",
         });
+        if (prodLedger.lease) prodLedger.lease.expiresAt = 0; // the other run ends
     }, 5);
     t.teardown(() => clearInterval(watch));
     const r = await run("main", zip, aws, { leaseWaitMs: 10_000 });
