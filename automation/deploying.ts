@@ -30,6 +30,7 @@ import { DriverError, Exit } from "./errors";
 import { gitIn } from "./git";
 import { type Claim, claim, contentDigest, headCommit } from "./ledgering";
 import type { RunResult } from "./ledgerTypes";
+import { printableField } from "./log";
 import { preflight } from "./preflight";
 import { findProjectDir, loadValidStacks, stackFor } from "./project";
 import { assumeCheckedRole } from "./roleSession";
@@ -65,6 +66,9 @@ function resolveTarget(o: DeployOptions, s: Services): Target | Omit<Target, "st
 
 // --- 2. preflight (preflight.ts), and the local facts the ledger records -------------------------
 
+/** The names Attini accepts for a distribution (attini-cli's AttiniConfigFile). */
+const ATTINI_DISTRIBUTION_NAME = /^[a-zA-Z][-a-zA-Z0-9]*$/;
+
 /** The distribution's name and id, as the ledger keys and records them. */
 async function identityOf(c: Checked): Promise<{ distributionName: string; distributionId?: string }> {
     let found: Awaited<ReturnType<typeof readAttiniConfig>>;
@@ -81,6 +85,12 @@ async function identityOf(c: Checked): Promise<{ distributionName: string; distr
         throw new DriverError(
             Exit.USAGE,
             `the distribution's ${found.file} has no distributionName, which Attini needs and the ledger records deploys by. Nothing was deployed.`,
+        );
+    // Attini's own rule (AttiniConfigFile): anything else it refuses, after the ledger would have keyed a run by it.
+    if (!ATTINI_DISTRIBUTION_NAME.test(found.distributionName))
+        throw new DriverError(
+            Exit.USAGE,
+            `the distribution's ${found.file} has distributionName ${JSON.stringify(printableField(found.distributionName))}, which Attini refuses: it must match [a-zA-Z][-a-zA-Z0-9]* (a letter, then letters, digits and hyphens). Rename it in ${found.file}. Nothing was deployed.`,
         );
     return { distributionName: found.distributionName, distributionId: found.distributionId };
 }

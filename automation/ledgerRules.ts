@@ -11,7 +11,8 @@ import type { Hold, Lease, LedgerRun } from "./ledgerTypes";
 import { printableField as printable } from "./log";
 
 /** How HEAD stands to a recorded commit. */
-export type Order = "same" | "ahead" | "behind" | "diverged" | "unknown";
+/** How HEAD relates to a recorded commit; "shallow": this clone's history is cut off before it could tell. */
+export type Order = "same" | "ahead" | "behind" | "diverged" | "shallow" | "unknown";
 
 /**
  * same; ahead: HEAD descends from the recorded commit; behind: the recorded commit strictly
@@ -20,12 +21,16 @@ export type Order = "same" | "ahead" | "behind" | "diverged" | "unknown";
  */
 export function orderOf(git: GitRunner, head: string, recorded: string): Order {
     if (head === recorded) return "same";
-    if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(recorded) || !exists(git, recorded)) return "unknown";
+    if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(recorded)) return "unknown";
+    const shallow = () => git(["rev-parse", "--is-shallow-repository"]) !== "false";
+    // A commit a shallow clone lacks may only be beyond its depth; a full clone lacks it only when
+    // history was rewritten.
+    if (!exists(git, recorded)) return shallow() ? "shallow" : "unknown";
     if (git(["merge-base", "--is-ancestor", head, recorded]) !== undefined) return "behind";
     if (git(["merge-base", "--is-ancestor", recorded, head]) !== undefined) return "ahead";
     // Neither is an ancestor: diverged only if git can see both histories down to a common
     // commit. A shallow clone cuts them off, and an older commit would then look "diverged".
-    if (git(["rev-parse", "--is-shallow-repository"]) !== "false") return "unknown";
+    if (shallow()) return "shallow";
     return git(["merge-base", head, recorded]) ? "diverged" : "unknown";
 }
 
@@ -74,10 +79,11 @@ export function judgeOrder(
         return { go: true };
     if (allowRollback) return { go: true, rollbackFrom: newest };
     const recorded = describeRun(newest);
-    const message =
-        order === "behind"
-            ? `outdated: the ${where} already has a newer ${recorded}, which descends from this commit ${short(head)}. Deploying would put older content over newer. Re-run the newest pipeline instead, or pass --allow-rollback to roll back on purpose.`
-            : `the newest run in the ${where} is ${recorded}, a commit this clone does not have (history rewritten, or a shallow clone: fetch the full history, e.g. fetch-depth: 0), so it cannot tell whether ${short(head)} is older. Pass --allow-rollback to deploy it anyway.`;
+    const message = {
+        behind: `outdated: the ${where} already has a newer ${recorded}, which descends from this commit ${short(head)}. Deploying would put older content over newer. Re-run the newest pipeline instead, or pass --allow-rollback to roll back on purpose.`,
+        shallow: `the newest run in the ${where} is ${recorded}, and this clone is shallow: its history is cut off before it can tell whether ${short(head)} is older. Fetch the full history and run this again (\`git fetch --unshallow\`; actions/checkout with fetch-depth: 0; GitLab's GIT_DEPTH: 0). --allow-rollback is not the fix: it would record this deploy as a rollback.`,
+        unknown: `the newest run in the ${where} is ${recorded}, a commit this clone does not have although its history is complete (rewritten history, a force push), so it cannot tell whether ${short(head)} is older. Pass --allow-rollback to deploy it anyway, recorded as a rollback from that commit.`,
+    }[order];
     return { go: false, error: new DriverError(Exit.OUTDATED, message, { ledger: { newest, head, order } }) };
 }
 

@@ -175,7 +175,7 @@ test("a recorded commit this clone does not have cannot be ordered: refused (exi
     w.table().runs[0].commit = gone;
     const r = await w.run();
     t.is(r.error?.exitCode, Exit.OUTDATED);
-    t.regex(r.error!.message, /a commit this clone does not have .* fetch the full history/);
+    t.regex(r.error!.message, /a commit this clone does not have although its history is complete .*Pass --allow-rollback/);
     t.false(r.ran);
     const forced = await w.run({ allowRollback: true });
     t.is(forced.summary?.exitCode, 0, forced.log);
@@ -299,7 +299,7 @@ test("the lease lost while attini runs: attini is stopped, the run is recorded i
     t.is(table().runs[0].result, "interrupted");
 });
 
-test("in a shallow clone, commits whose history is cut off cannot be ordered: unknown (refused), never 'diverged' (deployed)", (t) => {
+test("in a shallow clone, commits whose history is cut off cannot be ordered: refused naming the fetch to run, never 'diverged' (deployed)", (t) => {
     const w = world(t);
     w.commit("a");
     const b = w.commit("b");
@@ -310,7 +310,7 @@ test("in a shallow clone, commits whose history is cut off cannot be ordered: un
     const dir = path.join(shallow, "clone");
     git(dir, "fetch", "-q", "--depth", "1", "origin", b);
     const order = orderOf(gitIn(dir), b, c);
-    t.is(order, "unknown");
+    t.is(order, "shallow");
     t.false(
         judgeOrder(undefined, b, order, false, "ledger").go === false,
         "nothing recorded: nothing to order against",
@@ -324,6 +324,18 @@ test("in a shallow clone, commits whose history is cut off cannot be ordered: un
     } as Parameters<typeof judgeOrder>[0];
     const v = judgeOrder(newest, b, order, false, "ledger");
     t.false(v.go);
+    t.regex(v.go ? "" : v.error.message, /this clone is shallow.*git fetch --unshallow.*fetch-depth: 0/);
+    // A commit beyond the clone's depth is the same case, not "history rewritten".
+    const d = w.commit("d");
+    t.is(orderOf(gitIn(dir), b, d), "shallow");
+    // Unshallowed, the clone orders them.
+    git(dir, "fetch", "-q", "--unshallow", "origin");
+    t.is(orderOf(gitIn(dir), b, c), "behind");
+    // A full clone that lacks the recorded commit: history was rewritten, and --allow-rollback is the way on.
+    const gone = "f".repeat(40);
+    t.is(orderOf(gitIn(w.project.dir), b, gone), "unknown");
+    const rewritten = judgeOrder({ ...newest!, commit: gone }, b, "unknown", false, "ledger");
+    t.regex(rewritten.go ? "" : rewritten.error.message, /history is complete .*Pass --allow-rollback/);
     // With the full history, the same two commits are ordered: C descends from B.
     t.is(orderOf(gitIn(w.project.dir), b, c), "behind");
 });
@@ -436,3 +448,17 @@ test("a signal before the run's record is written: nothing is recorded, the leas
     t.is(c.table.lease?.expiresAt, 0);
     t.false(c.table.calls.includes("putRun platform"));
 });
+
+for (const name of ["plat form", "platform#2", "2platform", "platform_x", "plätform", '"platform\\u001b[31m"']) {
+    test(`a distributionName Attini refuses (${name}) is refused before any AWS call, naming Attini's rule`, async (t) => {
+        const w = world(t);
+        fs.writeFileSync(path.join(w.project.distribution, "attini-config.yaml"), `distributionName: ${name}\n`);
+        w.commit("renamed");
+        const r = await w.run();
+        t.is(r.error?.exitCode, Exit.USAGE);
+        t.regex(r.error?.message ?? "", /which Attini refuses: it must match \[a-zA-Z\]\[-a-zA-Z0-9\]\*/);
+        t.false((r.error?.message ?? "").includes("\u001b"), "no escape character reaches the terminal");
+        t.false(r.ran);
+        t.is(w.table() as FakeTable | undefined, undefined, "the ledger was never touched");
+    });
+}
