@@ -25,8 +25,12 @@ type Item = Record<string, AttributeValue>;
 /** How many runs a search reads at most before it refuses (a bound on every ledger search). */
 export const MAX_RUNS_SEARCHED = 2000;
 const NEVER = () => false;
-/** How many rollback holds are read at most (each is one rollback); more refuses rather than guess. */
-export const MAX_HOLDS_READ = 5000;
+/**
+ * How many rollback holds (each is one rollback, in force or released) the search for those in
+ * force reads at most; more refuses rather than guess. DynamoDB passes over released ones itself,
+ * so a deploy pays one query per megabyte of holds.
+ */
+export const MAX_HOLDS_SCANNED = 200_000;
 const RESULTS: readonly RunResult[] = ["started", "deployed", "failed", "timed-out", "interrupted"];
 
 const str = (item: Item, k: string) => (item[k] && "S" in item[k] ? item[k].S : undefined);
@@ -355,17 +359,38 @@ class DynamoLedger implements LedgerStore {
         await this.setExpiry("releasing the lease", distribution, runId, 0);
     }
 
+    /** The holds in force (released ones stay in the table, and are not returned). */
     async holds(distribution: string): Promise<Hold[]> {
         // Every page: a hold in force that went unread would let held content deploy.
-        const found: Hold[] = [];
-        const left = await this.pages("reading the rollback holds", distribution, "hold#", MAX_HOLDS_READ, (item) => {
-            const h = holdOf(item);
-            if (h) found.push(h);
-            return false;
+        const { found, left } = await this.call("reading the rollback holds", async (ddb, client, abortSignal) => {
+            const found: Hold[] = [];
+            let start: Item | undefined;
+            let scanned = 0;
+            do {
+                const page: import("@aws-sdk/client-dynamodb").QueryCommandOutput = await client.send(
+                    new ddb.QueryCommand({
+                        TableName: this.table,
+                        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+                        FilterExpression: "attribute_not_exists(releasedAt)",
+                        ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
+                        ExpressionAttributeValues: { ":pk": S(distribution), ":prefix": S("hold#") },
+                        ConsistentRead: true,
+                        ExclusiveStartKey: start,
+                    }),
+                    { abortSignal },
+                );
+                scanned += Math.max(page.ScannedCount ?? 0, page.Items?.length ?? 0, 1);
+                for (const item of page.Items ?? []) {
+                    const h = holdOf(item);
+                    if (h && h.releasedAt === undefined) found.push(h);
+                }
+                start = page.LastEvaluatedKey;
+            } while (start && scanned < MAX_HOLDS_SCANNED);
+            return { found, left: start !== undefined };
         });
         if (left)
             throw new LedgerUnavailable(
-                `${distribution} has more than ${MAX_HOLDS_READ} rollback holds in the ${this.where}; they are not all read, so whether this content is held cannot be told.`,
+                `${distribution} has more than ${MAX_HOLDS_SCANNED} rollback holds in the ${this.where}; they are not all read, so whether this content is held cannot be told.`,
             );
         return found;
     }

@@ -91,7 +91,7 @@ export interface LedgerStore {
     renewLease(distributionName: string, runId: string, expiresAt: number): Promise<boolean>;
     /** Lets the lease go at once, if it is still this run's. */
     releaseLease(distributionName: string, runId: string): Promise<void>;
-    /** Every hold of the distribution, released or not. */
+    /** The distribution's holds in force (a released hold stays in the table, and is not returned). */
     holds(distributionName: string): Promise<Hold[]>;
     putHold(distributionName: string, hold: Hold): Promise<void>;
     releaseHold(distributionName: string, digest: string, by: string, at: number): Promise<void>;

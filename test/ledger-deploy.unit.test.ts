@@ -175,7 +175,10 @@ test("a recorded commit this clone does not have cannot be ordered: refused (exi
     w.table().runs[0].commit = gone;
     const r = await w.run();
     t.is(r.error?.exitCode, Exit.OUTDATED);
-    t.regex(r.error!.message, /a commit this clone does not have although its history is complete .*Pass --allow-rollback/);
+    t.regex(
+        r.error!.message,
+        /a commit this clone does not have although its history is complete .*Pass --allow-rollback/,
+    );
     t.false(r.ran);
     const forced = await w.run({ allowRollback: true });
     t.is(forced.summary?.exitCode, 0, forced.log);

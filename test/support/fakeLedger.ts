@@ -65,7 +65,7 @@ export function fakeLedger(table: FakeTable, where: string): LedgerStore {
         },
         holds: async (d) => {
             call("holds", d);
-            return [...table.holds.values()].map((h) => ({ ...h }));
+            return [...table.holds.values()].filter((h) => h.releasedAt === undefined).map((h) => ({ ...h }));
         },
         putHold: async (d, hold) => {
             call("putHold", d);
