@@ -44,45 +44,43 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /**
  * Takes the lease, waiting while another run holds it; DriverError(LEASE_WAIT) when --lease-wait
- * runs out. `first` (a check that may refuse, such as newer wins) runs beside the first try, so
- * that it costs no round trip of its own: when it refuses, a lease just taken is let go again.
+ * runs out. `beforeWaiting` (a check that may refuse, such as newer wins) runs once, as soon as the
+ * first try finds the lease taken (or fails), so that a run it refuses never queues; a run that
+ * takes the lease at once pays nothing for it.
  */
 export async function acquireLease(
     store: LedgerStore,
     distributionName: string,
     me: Omit<Lease, "since" | "expiresAt">,
     o: LeaseOptions,
-    first: Promise<unknown> = Promise.resolve(),
+    beforeWaiting: () => Promise<unknown> = async () => undefined,
 ): Promise<HeldLease> {
     const sleep = o.sleep ?? defaultSleep;
     const started = Date.now();
     let shown: string | undefined;
+    let checked = false;
     for (let attempt = 0; ; attempt++) {
         const now = Date.now();
-        const taking = store.takeLease(distributionName, { ...me, since: now, expiresAt: now + o.ttlMs }, now);
-        if (attempt === 0) {
-            try {
-                await first;
-            } catch (e) {
-                const got = await taking.catch(() => undefined);
-                if (got?.taken) await store.releaseLease(distributionName, me.runId);
-                throw e;
-            }
-        }
         // A try that fails (throttled, a timeout past its retries) is tried again within --lease-wait.
-        const got = await taking.catch((e: unknown) => {
-            if (!(e instanceof LedgerUnavailable) || Date.now() - started >= o.waitMs) throw e;
-            o.log(`taking the lease failed (${e.message}); trying again`);
-            return undefined;
-        });
-        if (got === undefined) {
-            await sleep(Math.min(Math.max(0, started + o.waitMs - Date.now()), leaseBackoffMs(attempt)));
-            continue;
-        }
-        if (got.taken) {
+        const got = await store
+            .takeLease(distributionName, { ...me, since: now, expiresAt: now + o.ttlMs }, now)
+            .catch((e: unknown) => {
+                if (!(e instanceof LedgerUnavailable) || Date.now() - started >= o.waitMs) throw e;
+                o.log(`taking the lease failed (${e.message}); trying again`);
+                return undefined;
+            });
+        if (got?.taken) {
             if (shown !== undefined)
                 o.log(`took the lease on ${distributionName} after ${Math.round((Date.now() - started) / 1000)}s`);
             return keep(store, distributionName, me.runId, o, Date.now() - started);
+        }
+        if (!checked) {
+            checked = true;
+            await beforeWaiting(); // may refuse: nothing is held
+        }
+        if (got === undefined) {
+            await sleep(Math.min(Math.max(0, started + o.waitMs - Date.now()), leaseBackoffMs(attempt)));
+            continue;
         }
         const holder = describeLease(got.holder, now);
         const who = got.holder ? `${got.holder.runId}@${got.holder.since}` : "unreadable";

@@ -1,8 +1,8 @@
 /**
  * deploy's ledger phases (the ledger: lib/ledger.ts), with the deploy role's credentials:
- *  - claim, before attini runs: newer wins (refuse a commit older than the newest one started or
- *    deployed there), take the lease (one deploy at a time, waiting for it), newer wins again now
- *    that no one else can deploy, the rollback hold, then the run's record (`started`);
+ *  - claim, before attini runs: take the lease (one deploy at a time; before waiting for another
+ *    run's, newer wins: refuse a commit older than the newest one started or deployed there), newer
+ *    wins now that no one else can deploy, the rollback hold, then the run's record (`started`);
  *  - settle, when attini has ended: the record's result, the holds a deploy of other content
  *    lifts, the lease released.
  * The decisions are ledgerRules.ts's; the lease is leasing.ts's.
@@ -204,9 +204,9 @@ function settler(
 }
 
 /**
- * The claim phase: newer wins (before queueing for the lease, so that an outdated run need not
- * wait), the lease, then, with the lease held, newer wins again and the holds, read at once; then
- * the rollback's hold and the run's record.
+ * The claim phase: the lease (when another run holds it, newer wins first, so that an outdated run
+ * does not queue), then, with the lease held, newer wins and the holds, read at once; then the
+ * rollback's hold and the run's record.
  */
 export async function claim(
     store: LedgerStore,
@@ -216,16 +216,17 @@ export async function claim(
     log: (line: string) => void,
 ): Promise<Claim> {
     const name = d.distributionName;
-    // Newer wins beside the first try for the lease: an outdated run neither queues nor holds it.
-    const checking = store.findRun(name, counts).then((r) => judged(r, d, t, o.allowRollback, store.where));
+    // Newer wins before queueing, when the lease is not free at once: an outdated run does not wait.
+    let first: OrderCheck | undefined;
     const lease = await acquireLease(
         store,
         name,
         { runId: d.run.runId, commit: d.commit, ciSystem: d.run.system, runUrl: d.run.url },
         { ...o.lease, log },
-        checking,
+        async () => {
+            first = judged(await store.findRun(name, counts), d, t, o.allowRollback, store.where);
+        },
     );
-    const first = await checking;
     // A signal from here on: nothing more is written, and a run already written is completed as
     // interrupted (with the lease released) before the driver exits.
     let abandoned = false;

@@ -79,7 +79,8 @@ test("each deploy is recorded before attini runs and completed after: commit, co
     t.is(w.table().lease?.expiresAt, 0, "released");
     t.deepEqual(
         w.table().calls.map((c) => c.split(" ")[0]),
-        ["findRun", "takeLease", "findRun", "holds", "putRun", "completeRun", "releaseLease"],
+        // The lease was free: newer wins is asked once, under it.
+        ["takeLease", "findRun", "holds", "putRun", "completeRun", "releaseLease"],
     );
     t.like(r.summary?.ledger, { result: "deployed", digest: run.digest });
 });
@@ -105,9 +106,30 @@ test("newer wins: an older commit after a newer one is refused (exit 8), attini 
     t.regex(r.error!.message, /--allow-rollback/);
     t.false(r.ran);
     t.is(w.table().runs.length, 1);
-    // Checked beside its one try for the lease, which it let go at once: it never queued.
+    // The lease was free: it took it, found itself outdated under it, and let it go at once.
     t.is(w.table().calls.filter((c) => c.startsWith("takeLease")).length, 2);
     t.is(w.table().lease?.expiresAt, 0, "the lease is free again");
+});
+
+test("newer wins while another run holds the lease: the outdated deploy is refused at once, without queueing for it", async (t) => {
+    const w = world(t);
+    const a = w.commit("a");
+    w.commit("b");
+    t.is((await w.run()).summary?.exitCode, 0);
+    const now = Date.now();
+    w.table().lease = {
+        runId: "busy",
+        commit: "0".repeat(40),
+        ciSystem: "local",
+        since: now,
+        expiresAt: now + 600_000,
+    };
+    w.checkout(a);
+    const r = await w.run({ leaseWaitMs: 600_000 });
+    t.is(r.error?.exitCode, Exit.OUTDATED, r.log);
+    t.notRegex(r.log, /waiting for the lease/);
+    t.is(w.table().calls.filter((c) => c.startsWith("takeLease")).length, 2, "one try, then refused");
+    t.is(w.table().lease?.runId, "busy", "the other run's lease is untouched");
 });
 
 test("a newer commit, and a re-run of the same commit, deploy", async (t) => {
