@@ -10,6 +10,7 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { LEDGER_PARTITION_KEY as PK, LEDGER_SORT_KEY as SK } from "../lib/ledger";
 import {
+    type AwsClientConfig,
     type AwsContext,
     callAws,
     DeadlineExceeded,
@@ -163,6 +164,21 @@ class DynamoLedger implements LedgerStore {
         this.where = `ledger ${table} in account ${account}`;
     }
 
+    /**
+     * One client per set of credentials, kept for the calls after it: its connection (a TLS
+     * handshake with DynamoDB) serves the whole deploy instead of one call. An idle connection
+     * does not keep the driver running (Node unrefs a kept-alive socket).
+     */
+    private kept?: { creds: TemporaryCredentials; client: Client };
+
+    private clientFor(ddb: Ddb, creds: TemporaryCredentials, config: AwsClientConfig): Client {
+        if (this.kept?.creds !== creds) {
+            this.kept?.client.destroy();
+            this.kept = { creds, client: new ddb.DynamoDBClient(config) };
+        }
+        return this.kept.client;
+    }
+
     /** One call within a fresh step; a failed condition is rethrown as it is, anything else explained. */
     private async call<O>(what: string, send: Send<O>): Promise<O> {
         const ddb = await import("@aws-sdk/client-dynamodb");
@@ -174,8 +190,9 @@ class DynamoLedger implements LedgerStore {
                 ctx,
                 `${what} (${this.where})`,
                 creds,
-                (config) => new ddb.DynamoDBClient(config),
-                (client, signal) => send(ddb, client, signal),
+                // callAws destroys what it is given after the call: the kept client is handed in a shell.
+                (config) => ({ client: this.clientFor(ddb, creds, config), destroy: () => undefined }),
+                (shell, signal) => send(ddb, shell.client, signal),
             );
         } catch (err) {
             if (conditionFailed(err)) throw err;
