@@ -17,16 +17,13 @@ import { jobEnv } from "../test/support/driver";
 import { awsEnvFor, startMoto } from "../test/support/moto";
 import { provision, scratchProject } from "../test/support/project";
 import { CLI, motoServerBin, pulumiCli } from "../test/support/tools";
+import { median, writeFigures } from "./figures";
 
 const RUNS = Math.max(10, Number(process.env.RUNS ?? 11));
 /** Runs of each credential mode (endpoint, static) for the endpoint's cost. */
 const PAIRS = Math.max(RUNS, Number(process.env.PAIRS ?? 41));
 const ROLE = "arn:aws:iam::111111111111:role/attini-deploy-role-eu-west-1";
 
-const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const nowMs = () => Number(process.hrtime.bigint() / 1000n) / 1000;
 /** Wall-clock milliseconds, comparable across processes (attini's start mark is written with `date +%s%N`). */
 const wallMs = () => performance.timeOrigin + performance.now();
@@ -140,22 +137,14 @@ export AWS_SESSION_TOKEN=$(echo "$CREDS" | jq -r .Credentials.SessionToken)
             `\ndriver / bash flow: ${(median(driver) / median(bash)).toFixed(2)}×   driver / floor: ${(median(driver) / floor).toFixed(2)}×   credential endpoint: ${endpointCost.toFixed(1)} ms over static`,
         );
         if (process.argv.includes("--readme")) {
-            const block = [
-                "<!-- bench:start -->",
+            writeFigures("bench", [
                 "| flow | median |",
                 "| --- | --- |",
                 ...rows.slice(0, 4).map(([k, v]) => `| ${k} | ${v.toFixed(0)} ms |`),
                 "",
                 `The driver is ${(median(driver) / median(bash)).toFixed(2)}× the bash flow and ${(median(driver) / floor).toFixed(2)}× the floor. ` +
                     `The refreshing credential endpoint (the default) costs ${endpointCost.toFixed(1)} ms over --static-credentials (difference of the medians of ${PAIRS} runs each; target ≤ 10 ms).`,
-                "<!-- bench:end -->",
-            ].join("\n");
-            const file = path.resolve(__dirname, "..", "..", "docs", "performance.md");
-            fs.writeFileSync(
-                file,
-                fs.readFileSync(file, "utf8").replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, block),
-            );
-            console.log(`figures written to ${file}`);
+            ]);
         }
     } finally {
         await moto.stop();

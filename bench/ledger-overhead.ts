@@ -21,16 +21,13 @@ import { jobEnv } from "../test/support/driver";
 import { type Moto, startMoto } from "../test/support/moto";
 import { provision, scratchProject } from "../test/support/project";
 import { CLI, pulumiCli, ROOT } from "../test/support/tools";
+import { median, writeFigures } from "./figures";
 
 const RUNS = Math.max(3, Number(process.env.RUNS ?? 21));
 /** The driver before the ledger: the parent of the first ledger commit (ce2daa8). */
 const BASELINE = "381fbbd";
 const TARGET_MS = 100;
 
-const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 /** Wall-clock milliseconds, comparable across processes (attini's start mark is written with `date +%s%N`). */
 const wallMs = () => performance.timeOrigin + performance.now();
 const signed = (ms: number) => `${ms >= 0 ? "+" : "−"}${Math.abs(ms).toFixed(0)} ms`;
@@ -234,7 +231,6 @@ async function main(): Promise<void> {
 
         if (process.argv.includes("--readme")) {
             const lines = [
-                "<!-- bench-ledger:start -->",
                 `medians of ${RUNS} runs each, ${os.cpus().length} cores, Node ${process.version}`,
                 "",
                 "| driver | start → attini start | start → driver exit | DynamoDB calls per deploy |",
@@ -253,13 +249,7 @@ async function main(): Promise<void> {
                 "",
                 `The emulator took ${current.callMs?.toFixed(0)} ms to answer one deploy's ${current.calls?.length} ledger calls (one counted run, not one of the timed ones).`,
             );
-            lines.push("<!-- bench-ledger:end -->");
-            const file = path.resolve(__dirname, "..", "..", "docs", "performance.md");
-            const text = fs.readFileSync(file, "utf8");
-            const marked = /<!-- bench-ledger:start -->[\s\S]*<!-- bench-ledger:end -->/;
-            if (!marked.test(text)) throw new Error(`${file} has no bench-ledger markers`);
-            fs.writeFileSync(file, text.replace(marked, lines.join("\n")));
-            console.log(`figures written to ${file}`);
+            writeFigures("bench-ledger", lines);
         }
     } finally {
         await moto.stop();

@@ -14,6 +14,7 @@
  * The deploy is timed from the driver's start to attini's start (attini is a script that records
  * the moment). `--readme` writes the figures into docs/performance.md.
  */
+
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -23,16 +24,13 @@ import { jobEnv } from "../test/support/driver";
 import { startMoto } from "../test/support/moto";
 import { appendCommits, git, provision, scratchProject } from "../test/support/project";
 import { CLI, pulumiCli, ROOT } from "../test/support/tools";
+import { median, writeFigures } from "./figures";
 
 const RUNS = Math.max(5, Number(process.env.RUNS ?? 11));
 const PLAN_RUNS = Math.max(3, Number(process.env.PLAN_RUNS ?? 3));
 const INSTALL_RUNS = Math.max(1, Number(process.env.INSTALL_RUNS ?? 3));
 const COMMITS = 10_000;
 
-const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const wallMs = () => performance.timeOrigin + performance.now();
 
 /** Resident memory of a process and all its descendants, in bytes, from /proc. */
@@ -328,15 +326,7 @@ async function main(): Promise<void> {
         say(`\nThe driver from the lean install (${packages} top-level packages) deployed to dev.`);
 
         if (process.argv.includes("--readme")) {
-            const block = ["<!-- bench-scaling:start -->", ...lines, "<!-- bench-scaling:end -->"].join("\n");
-            const file = path.join(ROOT, "docs", "performance.md");
-            fs.writeFileSync(
-                file,
-                fs
-                    .readFileSync(file, "utf8")
-                    .replace(/<!-- bench-scaling:start -->[\s\S]*<!-- bench-scaling:end -->/, block),
-            );
-            console.log(`figures written to ${file}`);
+            writeFigures("bench-scaling", lines);
         }
     } finally {
         await moto.stop();
