@@ -101,6 +101,7 @@ for (const s of SHIPPED) {
             "deployRoleArn",
             "deployRoleName",
             "externalIdRequired",
+            "freezeWindows",
             "historyReaderArn",
             "ledgerTableName",
             "promotedFrom",
@@ -127,6 +128,8 @@ for (const s of SHIPPED) {
             upstreamHistoryReaderArn: up ? `arn:aws:iam::${up.account}:role/${READER}` : "",
             ledgerTableName: `attini-gitops-ledger-${s.env}`,
             upstreamLedgerTableName: up ? `attini-gitops-ledger-${up.env}` : "",
+            // The shipped stack files list no freeze window: pinned as an empty list.
+            freezeWindows: "[]",
         });
         t.is(outputs.historyReaderArn, readerArn);
         t.is(outputs.deployRoleArn, roleArn);
