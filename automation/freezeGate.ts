@@ -24,19 +24,24 @@ export interface ShownOccurrence {
     endLocal: string;
 }
 
+/** What the windows say at one moment, as deploy, status and plan report it. */
+export interface FreezeView {
+    /** How many windows the stack has. */
+    windows: number;
+    inForce: ShownOccurrence[];
+    upcoming: ShownOccurrence[];
+    /** When frozen: the first moment no window is in force; `exact` false means "not before". */
+    openAt?: { at: string; exact: boolean };
+}
+
 /** What the freeze gate checked and decided. */
-export interface FreezeReport {
+export interface FreezeReport extends FreezeView {
     /** frozen: refused (in a dry run: would be); break-glass: frozen, let through by --break-glass. */
     result: "open" | "frozen" | "break-glass";
     /** "outputs", or "config" when a dry run could not read them. */
     windowsFrom: "outputs" | "config";
     /** The clock's reading the verdict is for (ISO, UTC). */
     checkedAt: string;
-    windows: number;
-    inForce: ShownOccurrence[];
-    upcoming: ShownOccurrence[];
-    /** When frozen: the first moment no window is in force; `exact` false means "not before". */
-    openAt?: { at: string; exact: boolean };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -53,6 +58,36 @@ export function showOccurrence(o: FreezeOccurrence): ShownOccurrence {
     };
 }
 
+/** The view of `state` over `count` windows. */
+export function freezeView(state: FreezeState, count: number): FreezeView {
+    return {
+        windows: count,
+        inForce: state.inForce.map(showOccurrence),
+        upcoming: state.upcoming.map(showOccurrence),
+        ...(state.openAt ? { openAt: { at: iso(state.openAt.at), exact: state.openAt.exact } } : {}),
+    };
+}
+
+/** The view of `windows` at `now`: for status and plan. */
+export function freezeViewAt(windows: readonly FreezeWindow[], now: number): FreezeView {
+    return freezeView(freezeState(windows, now), windows.length);
+}
+
+/** The lines status and plan print for a view, each starting with `indent`; names escaped. */
+export function freezeLines(v: FreezeView, indent: string): string[] {
+    const span = (o: ShownOccurrence) =>
+        `${printableField(o.name)} from ${o.startLocal} until ${o.endLocal} (${o.start} to ${o.end})`;
+    const opening = v.openAt
+        ? `; deploying may next happen ${v.openAt.exact ? "at" : "not before"} ${v.openAt.at}`
+        : "";
+    if (v.inForce.length === 0 && v.upcoming.length === 0)
+        return [`${indent}freeze windows: none in force or starting within 24 h (${v.windows} listed)`];
+    return [
+        ...v.inForce.map((o, i) => `${indent}frozen: ${span(o)}${i === 0 ? opening : ""}`),
+        ...v.upcoming.map((o) => `${indent}freeze window starting within 24 h: ${span(o)}`),
+    ];
+}
+
 /** The report of `state`, taken at `now` over `count` windows. */
 export function freezeReport(
     state: FreezeState,
@@ -66,10 +101,7 @@ export function freezeReport(
         result: !frozen ? "open" : breakGlass ? "break-glass" : "frozen",
         windowsFrom,
         checkedAt: iso(now),
-        windows: count,
-        inForce: state.inForce.map(showOccurrence),
-        upcoming: state.upcoming.map(showOccurrence),
-        ...(state.openAt ? { openAt: { at: iso(state.openAt.at), exact: state.openAt.exact } } : {}),
+        ...freezeView(state, count),
     };
 }
 

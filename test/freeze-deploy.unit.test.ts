@@ -1,14 +1,17 @@
 // deploy()'s freeze gate (automation/freezeGate.ts) on the fake AWS, with the clock set by the test:
 // a frozen deploy exits 11 before any AWS call that assumes or writes; --break-glass goes ahead and
 // logs the window and the reason (escaped); the windows come from the outputs, and a checkout
-// whose windows differ from them is refused (exit 4); --dry-run says what it would do.
+// whose windows differ from them is refused (exit 4); --dry-run says what it would do. And what
+// status and plan print for a window in force and one starting within 24 hours.
 import * as path from "node:path";
 import test from "ava";
 import type { DeployOptions } from "../automation/deploying";
 import { deploy } from "../automation/deploying";
 import { type DriverError, Exit } from "../automation/errors";
-import type { FreezeReport } from "../automation/freezeGate";
+import { type FreezeReport, freezeViewAt } from "../automation/freezeGate";
 import { checkOutputs } from "../automation/outputs";
+import { formatPlan, type PlanRow } from "../automation/planning";
+import { formatStatus } from "../automation/statusText";
 import type { StackConfig } from "../lib/config/types";
 import { unitDeployOptions } from "./support/deployOptions";
 import { fakeAws, fakeServices } from "./support/fakeAws";
@@ -129,4 +132,59 @@ test("--dry-run: says it would refuse, exits 0, and reports the windows", async 
     const open = await run(at("2027-03-01T12:00:00Z"), { dryRun: true });
     t.is(open.summary?.freeze?.result, "open");
     t.regex(open.log, /dry run: freeze windows: none of 3 in force at 2027-03-01T12:00:00.000Z/);
+});
+
+test("status and plan text: a window in force (with the next opening) and one starting within 24 hours, in its zone", (t) => {
+    const windows = [
+        { name: "release", start: "2027-02-10T00:00", end: "2027-02-12T17:00", timeZone: "Europe/Stockholm" },
+        { name: "weekend", cron: "0 17 * * FRI", duration: "P2DT15H", timeZone: "Europe/Stockholm" },
+        { name: "ny-night", cron: "0 22 * * *", duration: "PT8H", timeZone: "America/New_York" },
+    ];
+    const view = freezeViewAt(windows, at("2027-02-11T12:00:00Z"));
+    const expected = [
+        "frozen: release from 2027-02-10 00:00 Europe/Stockholm until 2027-02-12 17:00 Europe/Stockholm (2027-02-09T23:00:00.000Z to 2027-02-12T16:00:00.000Z); deploying may next happen at 2027-02-15T11:00:00.000Z", // the weekend, then the New York night
+        "freeze window starting within 24 h: ny-night from 2027-02-11 22:00 America/New_York until 2027-02-12 06:00 America/New_York (2027-02-12T03:00:00.000Z to 2027-02-12T11:00:00.000Z)",
+    ];
+    const status = formatStatus({
+        environments: [
+            {
+                stack: "dev",
+                branch: "dev",
+                attiniEnvironment: "dev",
+                accountId: "111111111111",
+                region: "eu-west-1",
+                unknown: "not read",
+                freeze: view,
+            },
+        ],
+        links: [],
+    }).split("\n");
+    for (const line of expected) t.true(status.includes(`  ${line}`), status.join("\n"));
+    const unknown = formatStatus({
+        environments: [
+            {
+                stack: "dev",
+                branch: "dev",
+                outputsUnknown: "no such stack",
+                freezeUnknown: "what was provisioned is unknown (above)",
+            },
+        ],
+        links: [],
+    });
+    t.regex(unknown, /freeze windows: unknown, what was provisioned is unknown/);
+    const row: PlanRow = {
+        branch: "dev",
+        stack: "dev",
+        attiniEnvironment: "dev",
+        accountId: "111111111111",
+        region: "eu-west-1",
+        roleArn: "arn:aws:iam::111111111111:role/attini-deploy-role-eu-west-1",
+        roleSource: "outputs",
+        freeze: view,
+    };
+    const plan = formatPlan([row]).split("\n");
+    t.true(plan.includes("  dev:"), plan.join("\n"));
+    for (const line of expected) t.true(plan.includes(`    ${line}`), plan.join("\n"));
+    // No window in force or near: plan prints nothing more than the table.
+    t.is(formatPlan([{ ...row, freeze: freezeViewAt([], 0) }]).split("\n").length, 2);
 });
