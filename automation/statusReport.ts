@@ -159,6 +159,19 @@ function behindTip(
         : { behindUnknown: "git rev-list failed" };
 }
 
+/** The freeze windows `pulumi up` pinned in the stack's outputs, as they stand at the clock's now. */
+function freezeOf(
+    c: StackConfig,
+    p: DeployRoleOutputs,
+    s: Services,
+): Pick<EnvironmentStatus, "freeze" | "freezeUnknown"> {
+    try {
+        return { freeze: freezeViewAt(freezeWindowsOf(c.stack, p.freezeWindows), s.now()) };
+    } catch (e) {
+        return { freezeUnknown: `the output freezeWindows is not a valid list of windows (${(e as Error).message})` };
+    }
+}
+
 export async function status(o: StatusOptions, s: Services): Promise<StatusReport> {
     const projectDir = findProjectDir(o.cwd);
     const { configs } = loadValidStacks(projectDir);
@@ -198,19 +211,6 @@ export async function status(o: StatusOptions, s: Services): Promise<StatusRepor
         return e;
     });
     return { environments, links };
-}
-
-/** The freeze windows `pulumi up` pinned in the stack's outputs, as they stand at the clock's now. */
-function freezeOf(
-    c: StackConfig,
-    p: DeployRoleOutputs,
-    s: Services,
-): Pick<EnvironmentStatus, "freeze" | "freezeUnknown"> {
-    try {
-        return { freeze: freezeViewAt(freezeWindowsOf(c.stack, p.freezeWindows), s.now()) };
-    } catch (e) {
-        return { freezeUnknown: `the output freezeWindows is not a valid list of windows (${(e as Error).message})` };
-    }
 }
 
 /** Each stack's deployed state, or why it is unknown; read with each stack's history reader, all at once. */

@@ -27,15 +27,16 @@ export interface FreezeState {
     readonly upcoming: readonly FreezeOccurrence[];
     /**
      * When frozen: the first moment no window is in force (the end of the merged freeze, following
-     * windows that overlap or chain). `exact` false: no opening was found within FREEZE_HORIZON_MS,
-     * and `at` is only the earliest it could be.
+     * windows that overlap or chain). `exact` false: no opening was found within FREEZE_HORIZON_MS
+     * (or FREEZE_STEPS steps), and `at` is only the earliest it could be.
      */
     readonly openAt?: { readonly at: number; readonly exact: boolean };
 }
 
 export const UPCOMING_MS = 24 * 3600_000;
-/** How far the merged freeze is followed before `openAt` says "not before". */
+/** How far, and through how many windows, the merged freeze is followed before `openAt` says "not before". */
 export const FREEZE_HORIZON_MS = 400 * 24 * 3600_000;
+export const FREEZE_STEPS = 2000;
 /** The local wall-time format of a one-off window's start and end. */
 export const LOCAL_FORMAT = "yyyy-MM-dd'T'HH:mm";
 
@@ -80,18 +81,6 @@ export function cronFrom(w: RecurringFreeze, from: number) {
     return CronExpressionParser.parse(w.cron, { tz: w.timeZone, currentDate: from });
 }
 
-/** The occurrence of `w` in force at `t`, if any. */
-export function occurrenceAt(w: FreezeWindow, t: number): FreezeOccurrence | undefined {
-    if (!isRecurring(w)) {
-        const span = oneOffSpan(w.start, w.end, w.timeZone);
-        return span && span.start <= t && t < span.end ? { name: w.name, timeZone: w.timeZone, ...span } : undefined;
-    }
-    const start = latestStart(w, t);
-    if (start === undefined) return undefined;
-    const end = occurrenceEnd(w, start);
-    return t < end ? { name: w.name, timeZone: w.timeZone, start, end } : undefined;
-}
-
 /**
  * The latest start of `w` at or before `t`, as next() counts starts. cron-parser's prev() and
  * next() disagree on the days clocks change (prev() skips a start in the gap that next() moves
@@ -114,6 +103,18 @@ function latestStart(w: RecurringFreeze, t: number): number | undefined {
     return latest;
 }
 
+/** The occurrence of `w` in force at `t`, if any. */
+export function occurrenceAt(w: FreezeWindow, t: number): FreezeOccurrence | undefined {
+    if (!isRecurring(w)) {
+        const span = oneOffSpan(w.start, w.end, w.timeZone);
+        return span && span.start <= t && t < span.end ? { name: w.name, timeZone: w.timeZone, ...span } : undefined;
+    }
+    const start = latestStart(w, t);
+    if (start === undefined) return undefined;
+    const end = occurrenceEnd(w, start);
+    return t < end ? { name: w.name, timeZone: w.timeZone, start, end } : undefined;
+}
+
 /** The first occurrence of `w` that starts after `t` and at or before `until`, if any. */
 function nextStart(w: FreezeWindow, t: number, until: number): FreezeOccurrence | undefined {
     if (!isRecurring(w)) {
@@ -134,7 +135,7 @@ function nextStart(w: FreezeWindow, t: number, until: number): FreezeOccurrence 
  */
 function openingAfter(windows: readonly FreezeWindow[], from: number): { at: number; exact: boolean } {
     let t = from;
-    while (t - from <= FREEZE_HORIZON_MS) {
+    for (let step = 0; step < FREEZE_STEPS && t - from <= FREEZE_HORIZON_MS; step++) {
         const ends = windows.flatMap((w) => occurrenceAt(w, t)?.end ?? []);
         if (ends.length === 0) return { at: t, exact: true };
         t = Math.max(...ends);

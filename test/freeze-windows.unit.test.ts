@@ -181,6 +181,19 @@ test("windows that together never end: the opening is only 'not before', and sti
     t.true((s.openAt?.at ?? 0) > at("2028-01-01T00:00:00Z"));
 });
 
+test("windows that chain minute by minute: the search for an opening is bounded, and says 'not before'", (t) => {
+    const even: FreezeWindow = { name: "even", cron: "0-58/2 * * * *", duration: "PT61S", timeZone: "UTC" };
+    const odd: FreezeWindow = { name: "odd", cron: "1-59/2 * * * *", duration: "PT61S", timeZone: "UTC" };
+    const now = at("2027-01-01T00:00:30Z");
+    const s = freezeState([even, odd], now);
+    t.deepEqual(
+        s.inForce.map((o) => o.name),
+        ["even"],
+    );
+    t.false(s.openAt?.exact);
+    t.true((s.openAt?.at ?? 0) > now + 3600_000);
+});
+
 test("no windows, or none now: not frozen; upcoming lists only starts within the next 24 hours, in order", (t) => {
     t.deepEqual(freezeState([], at("2027-01-01T00:00:00Z")), { inForce: [], upcoming: [] });
     const w: FreezeWindow[] = [
