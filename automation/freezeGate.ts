@@ -149,10 +149,11 @@ export function freezeGate(
     const state = freezeState(windows, now);
     const report = freezeReport(state, now, windows.length, outputs ? "outputs" : "config", !!o.breakGlass);
     const stack = t.stack.stack;
+    const from = outputs ? "from the outputs" : `from Pulumi.${stack}.yaml: the outputs could not be read`;
     if (state.inForce.length === 0) {
         if (o.dryRun)
             s.log.info(
-                `dry run: freeze windows: none of ${windows.length} in force at ${iso(now)}${state.upcoming.length ? `; starting within 24 h: ${state.upcoming.map((u) => `${printableField(u.name)} at ${showInstant(u.start, u.timeZone)}`).join(", ")}` : ""}`,
+                `dry run: freeze windows (${from}): none of ${windows.length} in force at ${iso(now)}${state.upcoming.length ? `; starting within 24 h: ${state.upcoming.map((u) => `${printableField(u.name)} at ${showInstant(u.start, u.timeZone)}`).join(", ")}` : ""}`,
             );
         return report;
     }
@@ -162,7 +163,7 @@ export function freezeGate(
         return report;
     }
     if (o.dryRun) {
-        s.log.info(`dry run: would refuse (exit ${Exit.FROZEN}): ${what}`);
+        s.log.info(`dry run: would refuse (exit ${Exit.FROZEN}): ${what} (windows ${from})`);
         return report;
     }
     throw new DriverError(

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import test from "ava";
 import type { DeployOptions } from "../automation/deploying";
 import { deploy } from "../automation/deploying";
-import { type DriverError, Exit } from "../automation/errors";
+import { DriverError, Exit } from "../automation/errors";
 import { type FreezeReport, freezeViewAt } from "../automation/freezeGate";
 import { checkOutputs } from "../automation/outputs";
 import { formatPlan, type PlanRow } from "../automation/planning";
@@ -38,10 +38,14 @@ const at = (iso: string) => Date.parse(iso);
 /** In the new-year window (Monday 2027-01-04). */
 const FROZEN_AT = at("2027-01-04T12:00:00Z");
 
-async function run(now: number, more: Partial<DeployOptions> = {}, stale = false) {
+async function run(now: number, more: Partial<DeployOptions> = {}, stale = false, offline = false) {
     const { aws, calls } = fakeAws();
     const services = fakeServices(aws, { PATH: process.env.PATH, BRANCH: "dev" });
     services.now = () => now;
+    if (offline)
+        services.readOutputs = async () => {
+            throw new DriverError(Exit.NOT_PROVISIONED, "the backend cannot be read");
+        };
     if (stale)
         // What `pulumi up` provisioned before the windows were added to the stack file.
         services.readOutputs = async (dir: string, c: StackConfig, configs: readonly StackConfig[]) =>
@@ -128,10 +132,17 @@ test("--dry-run: says it would refuse, exits 0, and reports the windows", async 
     t.is(r.error, undefined, r.log);
     t.is(r.summary?.result, "dry-run");
     t.is(r.summary?.freeze?.result, "frozen");
-    t.regex(r.log, /dry run: would refuse \(exit 11\): stack dev is frozen by new-year/);
+    t.regex(r.log, /dry run: would refuse \(exit 11\): stack dev is frozen by new-year.*\(windows from the outputs\)/);
     const open = await run(at("2027-03-01T12:00:00Z"), { dryRun: true });
     t.is(open.summary?.freeze?.result, "open");
-    t.regex(open.log, /dry run: freeze windows: none of 3 in force at 2027-03-01T12:00:00.000Z/);
+    t.regex(open.log, /dry run: freeze windows \(from the outputs\): none of 3 in force at 2027-03-01T12:00:00.000Z/);
+    // Without the backend, a dry run uses the stack file's windows, and says so.
+    const offline = await run(FROZEN_AT, { dryRun: true }, false, true);
+    t.is(offline.summary?.freeze?.windowsFrom, "config");
+    t.is(offline.summary?.freeze?.result, "frozen");
+    t.regex(offline.log, /\(windows from Pulumi\.dev\.yaml: the outputs could not be read\)/);
+    // Outside a dry run, unreadable outputs stop the deploy (exit 4) before any window is judged.
+    t.is((await run(FROZEN_AT, {}, false, true)).error?.exitCode, Exit.NOT_PROVISIONED);
 });
 
 test("status and plan text: a window in force (with the next opening) and one starting within 24 hours, in its zone", (t) => {
