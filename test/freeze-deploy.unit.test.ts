@@ -11,6 +11,7 @@ import { DriverError, Exit } from "../automation/errors";
 import { type FreezeReport, freezeViewAt } from "../automation/freezeGate";
 import { checkOutputs } from "../automation/outputs";
 import { formatPlan, type PlanRow } from "../automation/planning";
+import { statusMarkdown } from "../automation/statusMarkdown";
 import { formatStatus } from "../automation/statusText";
 import type { StackConfig } from "../lib/config/types";
 import { unitDeployOptions } from "./support/deployOptions";
@@ -171,6 +172,16 @@ test("status and plan text: a window in force (with the next opening) and one st
         links: [],
     }).split("\n");
     for (const line of expected) t.true(status.includes(`  ${line}`), status.join("\n"));
+    const md = statusMarkdown(
+        {
+            environments: [{ stack: "dev", branch: "dev", unknown: "not read", freeze: view }],
+            links: [],
+        },
+        {},
+        0,
+    );
+    t.regex(md, /^- \*\*dev\*\* frozen: release from 2027-02-10 00:00 Europe\/Stockholm/m);
+    t.regex(md, /^- \*\*dev\*\* freeze window starting within 24 h: ny-night/m);
     const unknown = formatStatus({
         environments: [
             {
