@@ -5,6 +5,7 @@
  */
 import type { StackConfig } from "../lib/config/types";
 import type { AwsTimeouts } from "./awsCall";
+import type { FreezeReport } from "./freezeGate";
 import type { GitRunner } from "./git";
 import type { GateReport } from "./gitGate";
 import type { LedgerReport } from "./ledgering";
@@ -80,6 +81,8 @@ export interface DeployOptions extends PreflightOptions {
     leaseWaitMs: number;
     json: boolean;
     cwd: string;
+    /** --break-glass "<reason>": the reason, checked; lets a deploy through a freeze window or an unmet soak time, never anything else. */
+    breakGlass?: string;
     /** Told where the deploy goes as soon as that is known, for a summary of a deploy that then stops. */
     onTarget?: (t: Pick<Target, "branch" | "branchSource"> & { stack?: StackConfig }) => void;
 }
@@ -109,6 +112,8 @@ export interface DeploySummary {
     sessionName?: string;
     commit?: string;
     command?: string[];
+    /** The freeze windows the deploy checked: in force, starting within 24 hours, and the verdict (freezeGate.ts). */
+    freeze?: FreezeReport;
     /** What the environment's ledger recorded for this deploy (in a dry run: what it would check). */
     ledger?: LedgerReport | { table: string; digest: string; result: "not-checked"; checks: string[] };
     /** How attini got the credentials: the refreshing endpoint (with its refresh count) or static variables. */

@@ -6,8 +6,9 @@
  *  3. background reads, all at once: the stack outputs (Pulumi backend), the source credentials
  *     (a local lookup), the credential endpoint's port, and the verified gate's read of the
  *     upstream environment's Attini record;
- *  4. the role and the gates: the deploy role from the outputs (checked against the stack file)
- *     and the verified gate's verdict, before the deploy role is assumed;
+ *  4. the role and the gates: the deploy role from the outputs (checked against the stack file),
+ *     the verified gate's verdict and the freeze windows' (freezeGate.ts), before the deploy role
+ *     is assumed;
  *  5. the deploy role's session (roleSession.ts), checked, refreshed for the endpoint and ledger;
  *  6. the ledger's claim (ledgering.ts): newer wins, the lease, the rollback hold, the run's record;
  *  7. attini, run with the deploy role's credentials and nothing else; then the record completed
@@ -27,6 +28,7 @@ import type { CredentialEndpoint } from "./credentialEndpoint";
 import { type OnExit, type Reads, startReads } from "./deployReads";
 import type { Checked, DeployOptions, DeploySummary, Target } from "./deployTypes";
 import { DriverError, Exit } from "./errors";
+import { freezeGate } from "./freezeGate";
 import { gitIn } from "./git";
 import { type Claim, claim, contentDigest, headCommit } from "./ledgering";
 import type { RunResult } from "./ledgerTypes";
@@ -397,7 +399,9 @@ async function deployPhases(
     // git's work on the folder's content, while the Pulumi CLI reads the outputs in child processes.
     local.digest();
     const resolved = await resolveRole(o, target, reads, s);
-    const described = { ...describeDeploy(target, checked, reads, resolved), digest: local.digest() };
+    // Before the deploy role is assumed: a refusal leaves nothing written anywhere.
+    const freeze = freezeGate(o, target, resolved.outputs, s);
+    const described = { ...describeDeploy(target, checked, reads, resolved), freeze, digest: local.digest() };
     if (o.dryRun) {
         s.log.info(
             `dry run: would assume ${resolved.role} as session ${checked.sessionName}, then run: ${checked.commandLine}`,

@@ -22,6 +22,8 @@ export const Exit = {
     LEASE_WAIT: 9,
     /** This run lost its lease while attini ran; attini was stopped. */
     LEASE_LOST: 10,
+    /** A freeze window of the stack is in force (and --break-glass was not given). */
+    FROZEN: 11,
     /** A bug in attini-gitops itself. */
     INTERNAL: 70,
     /** attini did not finish within --timeout. */

@@ -1,6 +1,7 @@
 /**
  * What `attini-gitops plan` shows: branch → stack → Attini environment → account/region → role,
- * from the stack files and, when the backend can be reached, the stacks' outputs.
+ * from the stack files and, when the backend can be reached, the stacks' outputs; and each stack's
+ * freeze windows in force now or starting within 24 hours (from the stack files: plan is offline).
  */
 import * as os from "node:os";
 import pLimit from "p-limit";
@@ -8,6 +9,7 @@ import { roleArn } from "../lib/arns";
 import type { StackConfig } from "../lib/config/types";
 import { resolveBranch } from "./branch";
 import { DriverError, usage } from "./errors";
+import { type FreezeView, freezeLines, freezeViewAt } from "./freezeGate";
 import { gitIn } from "./git";
 import { openWorkspace, type Workspace } from "./outputs";
 import { findProjectDir, loadValidStacks, stackFor } from "./project";
@@ -23,6 +25,8 @@ export interface PlanRow {
     /** "outputs", or "config" (derived; the reason it could not come from outputs follows). */
     roleSource: string;
     promotedFrom?: string;
+    /** The stack file's freeze windows in force now or starting within 24 hours (the outputs', once read, are equal: stale ones are refused). */
+    freeze: FreezeView;
 }
 
 export interface PlanOptions {
@@ -45,6 +49,7 @@ async function row(
         accountId: c.accountId,
         region: c.region,
         promotedFrom: c.promotedFrom,
+        freeze: freezeViewAt(c.freezeWindows, s.now()),
     };
     try {
         const o = await s.readOutputs(projectDir, c, configs, undefined, workspace);
@@ -96,5 +101,13 @@ export function formatPlan(rows: readonly PlanRow[]): string {
     const notes = rows
         .filter((r) => r.roleSource !== "outputs")
         .map((r) => `  ${r.stack}: role derived from config because ${r.roleSource.replace(/^config \(|\)$/g, "")}`);
-    return [line(head), ...body.map(line), ...(notes.length ? ["", ...notes] : [])].join("\n");
+    const freezes = rows
+        .filter((r) => r.freeze.inForce.length > 0 || r.freeze.upcoming.length > 0)
+        .flatMap((r) => [`  ${r.stack}:`, ...freezeLines(r.freeze, "    ")]);
+    return [
+        line(head),
+        ...body.map(line),
+        ...(notes.length ? ["", ...notes] : []),
+        ...(freezes.length ? ["", ...freezes] : []),
+    ].join("\n");
 }

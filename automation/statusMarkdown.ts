@@ -6,6 +6,7 @@
  */
 import type { Behind } from "./behind";
 import { isoTime, type RecordedDeployment } from "./deployments";
+import { freezeLines } from "./freezeGate";
 import type { LinkStatus } from "./promotionLinks";
 import type { EnvironmentStatus, StatusReport } from "./statusReport";
 import { code, markdownText, mermaidBlock, mermaidLabel, mermaidText, oneLine, plural, table } from "./summaryMarkdown";
@@ -192,6 +193,16 @@ function linkRow(l: LinkStatus, now: number): string[] {
     ];
 }
 
+/** One bullet per freeze window in force or starting within 24 hours, per environment (none: nothing). */
+function freezeNotes(report: StatusReport): string[] {
+    const notes = report.environments.flatMap((e) =>
+        e.freeze && (e.freeze.inForce.length > 0 || e.freeze.upcoming.length > 0)
+            ? freezeLines(e.freeze, "").map((l) => `- **${markdownText(e.stack)}** ${markdownText(l, 300)}`)
+            : [],
+    );
+    return notes.length > 0 ? ["", ...notes] : [];
+}
+
 /** The whole status summary: heading, chart, environment table, link table, and the notes. */
 export function statusMarkdown(report: StatusReport, behind: Record<string, Behind>, now: number): string {
     const out = ["## Promotion chain", "", chart(report, behind), ""];
@@ -210,6 +221,7 @@ export function statusMarkdown(report: StatusReport, behind: Record<string, Behi
                 report.links.map((l) => linkRow(l, now)),
             ),
         );
+    out.push(...freezeNotes(report));
     const warnings = report.links.flatMap((l) => l.warnings.map((w) => `- ${markdownText(w, 300)}`));
     if (warnings.length > 0) out.push("", ...warnings);
     out.push(

@@ -5,16 +5,19 @@
  * once; one Attini did not make through the driver is flagged), and every promotion link's state
  * from the local clone. statusText.ts and statusMarkdown.ts write it out.
  *
- * Where each environment is (account, region, Attini environment, branch) and which reader reads
- * it come from the stack outputs that `pulumi up` provisioned, not from the checkout: a stack whose
+ * Where each environment is (account, region, Attini environment, branch), which reader reads it
+ * and its freeze windows (in force, or starting within 24 hours, at Services.now()) come from the
+ * stack outputs that `pulumi up` provisioned, not from the checkout: a stack whose
  * outputs cannot be read, or differ from its stack file, is shown as unknown, with why.
  */
 import pLimit from "p-limit";
+import { freezeWindowsOf } from "../lib/config/freeze";
 import type { StackConfig } from "../lib/config/types";
 import type { DeployRoleOutputs } from "../lib/outputs";
 import { type AwsTimeouts, awsDeadline, awsStep, type SourceCredentials } from "./awsCall";
 import { HistoryUnreadable, type RecordedDeployment } from "./deployments";
 import { DriverError } from "./errors";
+import { type FreezeView, freezeViewAt } from "./freezeGate";
 import { type Commit, exists, type GitRunner, gitIn, remoteRef, tipOf } from "./git";
 import { type StackReader, stackReader } from "./history";
 import type { LedgerRun } from "./ledgerTypes";
@@ -74,6 +77,9 @@ export interface EnvironmentStatus {
      * started (an estimate from commit times).
      */
     movedOn?: boolean;
+    /** The provisioned freeze windows in force now or starting within 24 hours (else `freezeUnknown` says why not known). */
+    freeze?: FreezeView;
+    freezeUnknown?: string;
 }
 
 export interface StatusReport {
@@ -153,6 +159,19 @@ function behindTip(
         : { behindUnknown: "git rev-list failed" };
 }
 
+/** The freeze windows `pulumi up` pinned in the stack's outputs, as they stand at the clock's now. */
+function freezeOf(
+    c: StackConfig,
+    p: DeployRoleOutputs,
+    s: Services,
+): Pick<EnvironmentStatus, "freeze" | "freezeUnknown"> {
+    try {
+        return { freeze: freezeViewAt(freezeWindowsOf(c.stack, p.freezeWindows), s.now()) };
+    } catch (e) {
+        return { freezeUnknown: `the output freezeWindows is not a valid list of windows (${(e as Error).message})` };
+    }
+}
+
 export async function status(o: StatusOptions, s: Services): Promise<StatusReport> {
     const projectDir = findProjectDir(o.cwd);
     const { configs } = loadValidStacks(projectDir);
@@ -176,8 +195,15 @@ export async function status(o: StatusOptions, s: Services): Promise<StatusRepor
                   accountId: p.accountId,
                   region: p.region,
                   ...d,
+                  ...freezeOf(c, p, s),
               }
-            : { stack: c.stack, branch, outputsUnknown: provisions[i].why, ...d };
+            : {
+                  stack: c.stack,
+                  branch,
+                  outputsUnknown: provisions[i].why,
+                  ...d,
+                  freezeUnknown: "what was provisioned is unknown (above)",
+              };
         if (tip) e.tip = { ...tip, ref: `${o.remote}/${branch}` };
         if (e.ledger && e.tip) Object.assign(e.ledger, behindTip(git, e.ledger.deployed, e.tip.ref));
         if (e.ledger?.behind !== undefined) e.movedOn = e.ledger.behind > 0;

@@ -3,6 +3,7 @@
  * each promotion link. Long commit lists show their first few unless --all.
  */
 import { describeDeployment, isoTime } from "./deployments";
+import { freezeLines } from "./freezeGate";
 import { short } from "./git";
 import { describeRun, runBy } from "./ledgerRules";
 import type { EnvironmentStatus, StatusReport } from "./statusReport";
@@ -36,6 +37,8 @@ function formatEnvironment(e: EnvironmentStatus): string[] {
             : `  branch tip: unknown (${e.branch} is not in this clone; run git fetch)`,
     );
     out.push(...ledgerLines(e));
+    if (e.freeze) out.push(...freezeLines(e.freeze, "  "));
+    else if (e.freezeUnknown) out.push(`  freeze windows: unknown, ${e.freezeUnknown}`);
     if (!e.deployed) {
         out.push(`  deployed: unknown, ${e.unknown}`);
         return out;

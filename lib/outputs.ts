@@ -7,6 +7,7 @@
 import type { Input } from "@pulumi/pulumi";
 import { historyReaderArn } from "./arns";
 import type { StackConfig } from "./config/types";
+import { canonicalFreezeWindows } from "./freezeWindows";
 import { ledgerTableName } from "./ledger";
 
 /** The outputs as the driver reads them. None is secret: CI needs no stack passphrase. */
@@ -42,6 +43,8 @@ export interface DeployRoleOutputs {
     upstreamHistoryReaderArn: string;
     /** The upstream's ledger, which the verified gate checks content against ("" for none). */
     upstreamLedgerTableName: string;
+    /** When deploys are refused: the freeze windows as canonical JSON (lib/freezeWindows.ts), "[]" for none. */
+    freezeWindows: string;
 }
 
 /** What the program returns: the same names, each value possibly still an Output. */
@@ -68,6 +71,7 @@ export const OUTPUT_NAMES = [
     "upstreamAttiniEnvironment",
     "upstreamHistoryReaderArn",
     "upstreamLedgerTableName",
+    "freezeWindows",
 ] as const satisfies readonly (keyof DeployRoleOutputs)[];
 
 /** The outputs that follow from the stack files alone (this one's, and its upstream's). */
@@ -100,6 +104,7 @@ export function configOutputs(c: StackConfig, upstream: StackConfig | undefined)
         upstreamAttiniEnvironment: upstream?.attiniEnvironment ?? "",
         upstreamHistoryReaderArn: upstream ? historyReaderArn(upstream) : "",
         upstreamLedgerTableName: upstream ? ledgerTableName(upstream) : "",
+        freezeWindows: canonicalFreezeWindows(c.freezeWindows),
     };
 }
 

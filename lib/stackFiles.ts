@@ -96,8 +96,15 @@ function typeMatches(s: KeySchema, v: unknown): boolean {
         case "boolean":
             return booleanValue(v) !== undefined;
         case "array":
-            return Array.isArray(v) && (s.items?.type !== "string" || v.every((x) => typeof x === "string"));
+            return Array.isArray(v) && v.every((x) => itemMatches(s.items?.type, x));
     }
+}
+
+/** Whether one item of an array value fits the Pulumi.yaml items type (only string and object items are declared). */
+function itemMatches(type: string | undefined, x: unknown): boolean {
+    if (type === "string") return typeof x === "string";
+    if (type === "object") return typeof x === "object" && x !== null && !Array.isArray(x);
+    return true;
 }
 
 /** Nearest known key within 3 edits, for "did you mean" hints. */

@@ -528,3 +528,69 @@ test.serial(
         t.is(reports.reports.length, 0);
     },
 );
+
+test.serial(
+    "a freeze window in force (pinned by pulumi up) refuses the deploy with exit 11 before STS; plan and status show it",
+    async (t) => {
+        // Windows relative to the real clock, in UTC wall times: one in force (yesterday to
+        // tomorrow), one that starts within 24 hours (in two hours, for one).
+        const wall = (ms: number) => new Date(ms).toISOString().slice(0, 16);
+        const now = Date.now();
+        const windows = `  attini-gitops:freezeWindows:
+    - name: incident-freeze
+      start: "${wall(now - 86_400_000)}"
+      end: "${wall(now + 86_400_000)}"
+      timeZone: UTC
+    - name: soon
+      start: "${wall(now + 2 * 3_600_000)}"
+      end: "${wall(now + 3 * 3_600_000)}"
+      timeZone: UTC
+`;
+        const p = scratchProject({ "Pulumi.dev.yaml": (s) => s + windows });
+        t.teardown(p.dispose);
+        const b = fileBackend();
+        t.teardown(() => b.dispose());
+        await provision(p, b, ["dev"], {}, moto);
+        const j = jobEnv({ moto, backend: b, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "dev" } });
+        t.teardown(j.dispose);
+
+        const r = await runCli(["deploy", DIST, "--json"], j.env, p.dir);
+        t.is(r.code, Exit.FROZEN, r.stderr);
+        t.regex(
+            r.stderr,
+            /stack dev is frozen by incident-freeze \(UTC, until .* UTC \(.* UTC\)\); deploying may next happen at/,
+        );
+        const error = JSON.parse(r.stdout);
+        t.like(error, { result: "error", exitCode: Exit.FROZEN, freeze: { result: "frozen", windowsFrom: "outputs" } });
+        t.deepEqual(
+            error.freeze.inForce.map((w: { name: string }) => w.name),
+            ["incident-freeze"],
+        );
+        t.is(sts.calls.length, 0, "nothing assumed");
+        t.is(reports.event("start"), undefined, "attini never ran");
+
+        const plan = JSON.parse((await runCli(["plan", "--json", "--branch", "dev"], j.env, p.dir)).stdout);
+        t.deepEqual(
+            plan[0].freeze.inForce.map((w: { name: string }) => w.name),
+            ["incident-freeze"],
+        );
+        t.deepEqual(
+            plan[0].freeze.upcoming.map((w: { name: string }) => w.name),
+            ["soon"],
+        );
+        const status = await runCli(["status", "--json"], j.env, p.dir);
+        const dev = JSON.parse(status.stdout).environments.find((e: { stack: string }) => e.stack === "dev");
+        t.deepEqual(
+            dev.freeze.inForce.map((w: { name: string }) => w.name),
+            ["incident-freeze"],
+            status.stderr,
+        );
+        t.deepEqual(
+            dev.freeze.upcoming.map((w: { name: string }) => w.name),
+            ["soon"],
+        );
+        const text = await runCli(["status"], j.env, p.dir);
+        t.regex(text.stdout, /frozen: incident-freeze from .* UTC until .* UTC/);
+        t.regex(text.stdout, /freeze window starting within 24 h: soon/);
+    },
+);

@@ -101,6 +101,7 @@ for (const s of SHIPPED) {
             "deployRoleArn",
             "deployRoleName",
             "externalIdRequired",
+            "freezeWindows",
             "historyReaderArn",
             "ledgerTableName",
             "promotedFrom",
@@ -127,6 +128,8 @@ for (const s of SHIPPED) {
             upstreamHistoryReaderArn: up ? `arn:aws:iam::${up.account}:role/${READER}` : "",
             ledgerTableName: `attini-gitops-ledger-${s.env}`,
             upstreamLedgerTableName: up ? `attini-gitops-ledger-${up.env}` : "",
+            // The shipped stack files list no freeze window: pinned as an empty list.
+            freezeWindows: "[]",
         });
         t.is(outputs.historyReaderArn, readerArn);
         t.is(outputs.deployRoleArn, roleArn);
@@ -382,3 +385,31 @@ test.serial("an existing OIDC provider is referenced, not created", async (t) =>
         providerArn,
     );
 });
+
+test.serial(
+    "freeze windows from the engine (JSON text) are pinned in the freezeWindows output; a bad one registers nothing",
+    async (t) => {
+        const windows = [
+            { timeZone: "Europe/Stockholm", duration: "P2DT15H", cron: "0 17 * * FRI", name: "weekend" },
+            { name: "holidays", start: "2026-12-23T00:00", end: "2027-01-02T00:00", timeZone: "Europe/Stockholm" },
+        ];
+        const { outputs } = await runProgram("dev", engineConfigOf("dev", { freezeWindows: JSON.stringify(windows) }), {
+            callerAccount: "111111111111",
+        });
+        // Canonical: fixed key order, whatever order the stack file wrote.
+        t.is(
+            outputs.freezeWindows,
+            '[{"name":"weekend","cron":"0 17 * * FRI","duration":"P2DT15H","timeZone":"Europe/Stockholm"},{"name":"holidays","start":"2026-12-23T00:00","end":"2027-01-02T00:00","timeZone":"Europe/Stockholm"}]',
+        );
+        const resources: Registered[] = [];
+        const bad = engineConfigOf("dev", {
+            freezeWindows: JSON.stringify([{ ...windows[0], timeZone: "Mars/Olympus" }]),
+        });
+        const err = await t.throwsAsync(runProgram("dev", bad, { callerAccount: "111111111111" }, resources));
+        t.deepEqual(resources, []);
+        t.regex(
+            err!.message,
+            /key 'attini-gitops:freezeWindows\[0\]\.timeZone' = "Mars\/Olympus": is not an IANA time zone/,
+        );
+    },
+);

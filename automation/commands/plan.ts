@@ -8,7 +8,9 @@ export const planCommand: Command = {
 
 Shows every stack: branch → stack → Attini environment → account and region → deploy role.
 The role comes from the stack outputs when the backend can be read; otherwise it is derived from
-the stack file and marked so. With --branch, shows only the stack that branch deploys to.
+the stack file and marked so. Below the table, each stack's freeze windows in force now or
+starting within 24 hours (from the stack files; outputs that differ from them are refused by
+deploy). With --branch, shows only the stack that branch deploys to.
 Reads as many stacks' outputs at once as the machine has cores (ATTINI_GITOPS_OUTPUT_READERS=N
 changes that).`,
     options: { ...COMMON, branch: { type: "string" } },

@@ -49,6 +49,32 @@ export interface StackConfig {
     readonly requireDistributionId: boolean;
     /** Who may read this environment's Attini deployment history (lib/historyReader.ts). */
     readonly historyReader: HistoryReaderConfig;
+    /** When deploys are refused (lib/freezeWindows.ts); empty for none. */
+    readonly freezeWindows: readonly FreezeWindow[];
+}
+
+/**
+ * A freeze window: while one is in force, `deploy` refuses (exit 11). Recurring: it starts whenever
+ * `cron` fires in `timeZone` and lasts `duration` (ISO 8601). One-off: from `start` to `end`, local
+ * wall times in `timeZone`. Start inclusive, end exclusive.
+ */
+export type FreezeWindow = RecurringFreeze | OneOffFreeze;
+
+export interface RecurringFreeze {
+    readonly name: string;
+    readonly timeZone: string;
+    /** Five cron fields (minute hour day-of-month month day-of-week), as cron-parser reads them. */
+    readonly cron: string;
+    /** ISO 8601 duration (luxon): days and longer are calendar units in timeZone, hours and shorter exact. */
+    readonly duration: string;
+}
+
+export interface OneOffFreeze {
+    readonly name: string;
+    readonly timeZone: string;
+    /** yyyy-MM-ddTHH:mm, local wall time in timeZone. */
+    readonly start: string;
+    readonly end: string;
 }
 
 /**
@@ -91,6 +117,7 @@ export const PROJECT_KEYS = [
     "historyReaderRoleName",
     "historyReaderPrincipals",
     "historyReaderBranches",
+    "freezeWindows",
 ] as const;
 export type ProjectKey = (typeof PROJECT_KEYS)[number];
 
