@@ -108,6 +108,7 @@ for (const s of SHIPPED) {
             "region",
             "requireDistributionId",
             "upstreamAccountId",
+            "upstreamAlarms",
             "upstreamAttiniEnvironment",
             "upstreamBranch",
             "upstreamHistoryReaderArn",
@@ -127,6 +128,7 @@ for (const s of SHIPPED) {
             upstreamHistoryReaderArn: up ? `arn:aws:iam::${up.account}:role/${READER}` : "",
             ledgerTableName: `attini-gitops-ledger-${s.env}`,
             upstreamLedgerTableName: up ? `attini-gitops-ledger-${up.env}` : "",
+            upstreamAlarms: "[]",
         });
         t.is(outputs.historyReaderArn, readerArn);
         t.is(outputs.deployRoleArn, roleArn);

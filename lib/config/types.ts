@@ -49,6 +49,8 @@ export interface StackConfig {
     readonly requireDistributionId: boolean;
     /** Who may read this environment's Attini deployment history (lib/historyReader.ts). */
     readonly historyReader: HistoryReaderConfig;
+    /** CloudWatch alarm ARNs in the upstream (promotedFrom) environment that refuse a promotion (lib/config/alarms.ts). */
+    readonly upstreamAlarms: readonly string[];
 }
 
 /**
@@ -61,6 +63,8 @@ export interface HistoryReaderConfig {
     readonly branches: readonly string[];
     /** IAM principals (besides buildServerPrincipals) that may assume it: the build servers of the stacks promoted from this one. */
     readonly principals: readonly string[];
+    /** CloudWatch alarm ARNs (in this stack's account and region) it may read: those the stacks promoted from this one list in upstreamAlarms. */
+    readonly alarms: readonly string[];
 }
 
 export interface GithubOidcConfig {
@@ -91,6 +95,8 @@ export const PROJECT_KEYS = [
     "historyReaderRoleName",
     "historyReaderPrincipals",
     "historyReaderBranches",
+    "historyReaderAlarms",
+    "upstreamAlarms",
 ] as const;
 export type ProjectKey = (typeof PROJECT_KEYS)[number];
 

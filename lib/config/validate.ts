@@ -1,12 +1,13 @@
 /**
  * The one validator of a stack's config, which the Pulumi program (index.ts) and the CI driver
  * (`attini-gitops validate|plan|deploy`) both run. Each section's rules (identity.ts, role.ts,
- * trust.ts, promotion.ts) add to one error list, so that every problem is reported, not the first.
+ * trust.ts, promotion.ts, alarms.ts) add to one error list, so that every problem is reported, not the first.
  *
  * Pure: no Pulumi engine, no AWS, no file system. Callers hand in raw values keyed by their full
  * config key (`attini-gitops:branch`, `aws:region`, ...), with Pulumi.yaml's defaults applied.
  */
 import { partitionOf } from "../arns";
+import { alarmRules } from "./alarms";
 import { type ConfigError, ConfigValidationError } from "./errors";
 import { identityRules } from "./identity";
 import { promotionRules } from "./promotion";
@@ -22,6 +23,7 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
     const role = roleRules(r, region);
     const trust = trustRules(r, { branch, accountId });
     const { promotedFrom, promotionGate, requireDistributionId } = promotionRules(r);
+    const { upstreamAlarms, readerAlarms } = alarmRules(r, { accountId, region, promotedFrom });
     const { errors } = r;
     if (
         errors.length > 0 ||
@@ -39,7 +41,9 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
         !trust.readerPrincipals ||
         !trust.readerBranches ||
         !promotionGate ||
-        requireDistributionId === undefined
+        requireDistributionId === undefined ||
+        !upstreamAlarms ||
+        !readerAlarms
     ) {
         return { errors };
     }
@@ -67,7 +71,9 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
             roleName: role.readerRoleName,
             branches: trust.readerBranches,
             principals: trust.readerPrincipals,
+            alarms: readerAlarms,
         },
+        upstreamAlarms,
     };
     return { config, errors };
 }
