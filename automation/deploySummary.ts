@@ -51,7 +51,11 @@ function resultOf(o: DeployOutcome): Result {
 /** The git gate's verdict and why (raw text). */
 function gitGate(o: DeployOutcome): string {
     const s = o.summary;
-    if (o.stopped?.exitCode === Exit.REFUSED && !o.stopped.details.verifiedPromotion)
+    if (
+        o.stopped?.exitCode === Exit.REFUSED &&
+        !o.stopped.details.verifiedPromotion &&
+        !o.stopped.details.upstreamAlarms
+    )
         return o.stopped.message.startsWith("promotion gate")
             ? `refused: ${o.stopped.message}`
             : `not reached (${o.stopped.message})`;
