@@ -384,3 +384,26 @@ test.serial("an existing OIDC provider is referenced, not created", async (t) =>
         providerArn,
     );
 });
+
+test("upstream alarms: stage's reader may read the alarms it lists; prod's outputs pin the alarms it lists", async (t) => {
+    const alarm = "arn:aws:cloudwatch:eu-west-1:222222222222:alarm:platform-5xx";
+    const stage = await runProgram("stage", engineConfigOf("stage", { historyReaderAlarms: JSON.stringify([alarm]) }), {
+        callerAccount: "222222222222",
+    });
+    const statements = JSON.parse(inlinePolicyOf(stage.resources, READER).inputs.policy).Statement;
+    t.deepEqual(statements.at(-1), {
+        Sid: "ReadUpstreamAlarms",
+        Effect: "Allow",
+        Action: ["cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"],
+        Resource: [alarm],
+    });
+    t.is(stage.outputs.upstreamAlarms, "[]");
+    const prod = await runProgram("prod", engineConfigOf("prod", { upstreamAlarms: JSON.stringify([alarm]) }), {
+        callerAccount: "333333333333",
+    });
+    t.is(prod.outputs.upstreamAlarms, JSON.stringify([alarm]));
+    t.false(
+        JSON.stringify(JSON.parse(inlinePolicyOf(prod.resources, READER).inputs.policy)).includes("cloudwatch"),
+        "prod's own reader is granted no alarm",
+    );
+});
