@@ -18,6 +18,7 @@ import {
     runLink,
     table,
 } from "./summaryMarkdown";
+import type { UpstreamAlarmsReport } from "./upstreamAlarms";
 import type { VerifiedGateReport } from "./verifiedGate";
 
 /** Where the deploy was going, as far as it got. */
@@ -93,6 +94,16 @@ function verifiedGate(o: DeployOutcome): string {
     return `${v.result}${v.reason ? `: ${v.reason}` : ""}`;
 }
 
+/** The upstream-alarm gate's verdict and why (raw text); undefined when the stack lists no alarm. */
+function alarmsGate(o: DeployOutcome): string | undefined {
+    const refused = o.stopped?.details.upstreamAlarms as UpstreamAlarmsReport | undefined;
+    if (refused) return `refused: ${refused.reason ?? o.stopped?.message}`;
+    const a = o.summary?.upstreamAlarms;
+    if (!a || a.result === "none") return undefined;
+    const said = a.alarms.map((v) => v.says).join("; ") || a.reason;
+    return `${a.result}${said ? `: ${said}` : ""}`;
+}
+
 /** attini's part (raw text). */
 function attini(o: DeployOutcome): string {
     const s = o.summary;
@@ -140,6 +151,7 @@ export function deployMarkdown(o: DeployOutcome): string {
           ? `${markdownText(t.branch)} → no stack`
           : "unknown";
     const exitCode = s?.exitCode ?? o.stopped?.exitCode;
+    const alarms = alarmsGate(o);
     const rows: string[][] = [
         ["result", `**${result}** (exit ${exitCode ?? "unknown"})`],
         ["branch → stack → account", where],
@@ -150,6 +162,7 @@ export function deployMarkdown(o: DeployOutcome): string {
         ["commit", s?.commit ? code(s.commit) : " "],
         ["git promotion gate", markdownText(gitGate(o), 300)],
         ["verified promotion gate", markdownText(verifiedGate(o), 300)],
+        ...(alarms === undefined ? [] : [["upstream alarms", markdownText(alarms, 300)]]),
         ["attini", markdownText(attini(o), 300)],
         ["duration", duration(s?.durationMs ?? o.durationMs)],
         ["CI run", runLink(o.runUrl) ?? "not in CI"],
