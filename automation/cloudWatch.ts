@@ -98,8 +98,8 @@ export async function describeAlarms(
     }
 }
 
-/** The state the history item's HistoryData says the alarm went to (undefined: it does not say). */
-function newState(data: string | undefined): string | undefined {
+/** The state a history item's HistoryData (JSON: `{"newState": {"stateValue": ...}}`) says the alarm went to (undefined: it does not say). */
+export function historyState(data: string | undefined): string | undefined {
     if (!data) return undefined;
     try {
         const v = JSON.parse(data) as { newState?: { stateValue?: unknown } };
@@ -147,7 +147,7 @@ export async function alarmHistory(
                 // An item without a time cannot be placed: count it as a change since the deployment.
                 changes.push({
                     at: at !== undefined && Number.isFinite(at) ? at : until,
-                    to: newState(item.HistoryData),
+                    to: historyState(item.HistoryData),
                 });
             }
             NextToken = out.NextToken;

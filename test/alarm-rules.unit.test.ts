@@ -3,6 +3,7 @@
 // enforce, and that the history is read only where the rule needs it.
 import test from "ava";
 import { ALARM_HISTORY_DAYS, type AlarmHistory, type AlarmNow, judgeAlarm } from "../automation/alarmRules";
+import { historyState } from "../automation/cloudWatch";
 import { HistoryUnreadable } from "../automation/deployments";
 import { DriverError, Exit } from "../automation/errors";
 import { checkUpstreamAlarms, type UpstreamAlarmsOptions, upstreamDeploymentStart } from "../automation/upstreamAlarms";
@@ -268,4 +269,17 @@ test("off, none listed and --dry-run read nothing; no upstream deployment found 
     await t.throwsAsync(gate({ verified: undefined, found: [{ name: "5xx", state: "ALARM" }] }).run, {
         instanceOf: DriverError,
     });
+});
+
+test("history items as CloudWatch writes them, and ones it does not: a state only where HistoryData names one", (t) => {
+    const data = (newState: unknown) => JSON.stringify({ version: "1.0", oldState: { stateValue: "OK" }, newState });
+    t.is(historyState(data({ stateValue: "ALARM", stateReason: "Threshold Crossed" })), "ALARM");
+    t.is(historyState(data({ stateValue: "OK" })), "OK");
+    for (const hostile of [undefined, "", "not json", "null", "[]", data(null), data({ stateValue: 3 }), data("ALARM")])
+        t.is(historyState(hostile), undefined, String(hostile));
+    // An item that names no state, since the deployment, cannot clear the alarm.
+    t.like(
+        judge(ok("a", DEPLOYED + 1), { changes: [{ at: DEPLOYED + 1, to: historyState("garbage") }], complete: true }),
+        { case: "unprovable", refuses: true },
+    );
 });
