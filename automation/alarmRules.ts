@@ -10,7 +10,8 @@
  * - it is INSUFFICIENT_DATA now: refused (nothing shows it is not alarming);
  * - it is in any other state: refused;
  * - it is OK and its state has not changed since the upstream deployment began: passes (provable
- *   from DescribeAlarms alone: it has been OK all along);
+ *   from DescribeAlarms alone: it has been OK all along; a time in whole seconds counts as the
+ *   end of that second);
  * - it is OK and its state changed since then: passes only if its complete state history since
  *   then (DescribeAlarmHistory) shows no ALARM; history that shows ALARM refuses, and history that
  *   cannot be read, is cut short, or does not reach back that far (CloudWatch keeps 30 days)
@@ -72,6 +73,16 @@ export interface AlarmVerdict {
 const PASSING: readonly AlarmCase[] = ["unchanged", "ok-since", "ok-now"];
 
 /**
+ * Whether an alarm whose state last changed at `changedAt` provably has not changed since
+ * `deployedAt`. A time in whole seconds may have been cut to the second (the emulator does; AWS
+ * gives milliseconds), so it counts as the end of that second.
+ */
+export function unchangedSince(changedAt: number | undefined, deployedAt: number): boolean {
+    if (changedAt === undefined) return false;
+    return (changedAt % 1000 === 0 ? changedAt + 999 : changedAt) <= deployedAt;
+}
+
+/**
  * The verdict on one alarm; `deployedAt` is when the upstream deployment began (undefined: none was
  * found, and an OK alarm is only "OK now"), `now` the clock.
  */
@@ -112,7 +123,7 @@ export function judgeAlarm(
             `alarm ${shown} is OK${since} (whether it entered ALARM since the upstream deployment was not checked: none was found)`,
         );
     const deployed = isoTime(deployedAt);
-    if (found.changedAt !== undefined && found.changedAt <= deployedAt)
+    if (unchangedSince(found.changedAt, deployedAt))
         return verdict("unchanged", `alarm ${shown} is OK${since}, before the upstream deployment (${deployed})`);
     const cannot = (why: string) =>
         verdict(

@@ -11,7 +11,14 @@
  */
 import { parseAlarmArn } from "../lib/config/alarms";
 import type { StackConfig } from "../lib/config/types";
-import { type AlarmHistory, type AlarmNow, type AlarmVerdict, alarmFix, judgeAlarm } from "./alarmRules";
+import {
+    type AlarmHistory,
+    type AlarmNow,
+    type AlarmVerdict,
+    alarmFix,
+    judgeAlarm,
+    unchangedSince,
+} from "./alarmRules";
 import { HistoryUnreadable, isoTime } from "./deployments";
 import { DriverError, Exit } from "./errors";
 import { object } from "./gateMode";
@@ -57,9 +64,7 @@ export function upstreamDeploymentStart(v: VerifiedGateReport | undefined): numb
 
 /** Whether the alarm's history is needed: it is OK now and changed after `since` (or CloudWatch did not say when). */
 function needsHistory(a: AlarmNow | undefined, since: number | undefined): boolean {
-    return (
-        a !== undefined && a.state === "OK" && since !== undefined && (a.changedAt === undefined || a.changedAt > since)
-    );
+    return a !== undefined && a.state === "OK" && since !== undefined && !unchangedSince(a.changedAt, since);
 }
 
 /** Checks the upstream alarms; throws DriverError(REFUSED) when they refuse (see the module comment). */

@@ -42,11 +42,11 @@ test("the rule: missing, ALARM, INSUFFICIENT_DATA and an undocumented state refu
 
 test("the rule: OK and unchanged since the deployment passes without history; changed since needs it", (t) => {
     t.like(judge(ok("a")), { case: "unchanged", refuses: false });
-    t.like(
-        judge(ok("a", DEPLOYED)),
-        { case: "unchanged", refuses: false },
-        "changed at the very start counts as before",
-    );
+    t.like(judge(ok("a", DEPLOYED - 1)), { case: "unchanged", refuses: false });
+    t.like(judge(ok("a", DEPLOYED + 1)), { case: "unprovable", refuses: true });
+    // A time in whole seconds may have been cut to the second: it counts as the end of that second.
+    t.like(judge(ok("a", DEPLOYED)), { case: "unprovable", refuses: true }, "10:00:00 may be 10:00:00.999");
+    t.like(judge(ok("a", DEPLOYED - 1000)), { case: "unchanged", refuses: false }, "09:59:59.999 at the latest");
     const changed = ok("a", DEPLOYED + 3_600_000);
     t.like(judge(changed), { case: "unprovable", refuses: true });
     t.like(judge(changed, { unavailable: "InvalidAction: not implemented" }), {

@@ -60,6 +60,9 @@ async function alarmIn(cw: CloudWatchClient, state: "OK" | "ALARM"): Promise<voi
     );
 }
 
+/** Waits into the next whole second (at most 1.02 s): moto's alarm times are cut to the second. */
+const nextSecond = () => new Promise((r) => setTimeout(r, 1020 - (Date.now() % 1000)));
+
 /** Stage has deployed this folder's committed content and Attini recorded it succeeded (now). */
 async function stageDeployed(): Promise<void> {
     const stage = loadStacks(project.dir).configs.find((c) => c.stack === "stage");
@@ -91,8 +94,8 @@ test.serial(
 test.serial("an alarm that is OK and unchanged since stage's deployment lets the promotion go on", async (t) => {
     const cw = await stageCloudWatch(t);
     await alarmIn(cw, "OK");
-    // Stage's deployment comes after the alarm's last change.
-    await new Promise((r) => setTimeout(r, 20));
+    // Stage's deployment comes after the alarm's last change, which moto gives in whole seconds.
+    await nextSecond();
     await stageDeployed();
     const r = await deployProd(t);
     t.is(r.code, 0, r.stderr);
@@ -103,3 +106,20 @@ test.serial("an alarm that is OK and unchanged since stage's deployment lets the
         alarms: [{ arn: ARN, name: NAME, state: "OK", case: "unchanged", refuses: false }],
     });
 });
+
+test.serial(
+    "an alarm that changed since stage's deployment, whose history the emulator cannot give, refuses",
+    async (t) => {
+        const cw = await stageCloudWatch(t);
+        await stageDeployed();
+        await new Promise((r) => setTimeout(r, 20));
+        await alarmIn(cw, "OK");
+        const r = await deployProd(t);
+        t.is(r.code, Exit.REFUSED, r.stderr);
+        t.regex(
+            r.stderr,
+            /alarm platform-5xx is OK since .*, after the upstream deployment began .*, and cannot be shown to have stayed out of ALARM since then: its state history cannot be read \(/,
+        );
+        t.is(reports.reports.length, 0, "attini never ran");
+    },
+);
