@@ -67,6 +67,16 @@ function needsHistory(a: AlarmNow | undefined, since: number | undefined): boole
     return a !== undefined && a.state === "OK" && since !== undefined && !unchangedSince(a.changedAt, since);
 }
 
+/** The alarm's history, or why it cannot be had: a reader that fails here is "unavailable", which refuses where it is needed. */
+async function readHistory(o: UpstreamAlarmsOptions, name: string, since: number, now: number): Promise<AlarmHistory> {
+    try {
+        return await o.history(name, since, now);
+    } catch (e) {
+        if (!(e instanceof HistoryUnreadable)) throw e;
+        return { unavailable: e.message };
+    }
+}
+
 /** Checks the upstream alarms; throws DriverError(REFUSED) when they refuse (see the module comment). */
 export async function checkUpstreamAlarms(o: UpstreamAlarmsOptions): Promise<UpstreamAlarmsReport> {
     const base: UpstreamAlarmsReport = { result: "none", upstream: o.upstream.stack, alarms: [] };
@@ -100,7 +110,7 @@ export async function checkUpstreamAlarms(o: UpstreamAlarmsOptions): Promise<Ups
     const verdicts = await Promise.all(
         list.map(async ({ arn, name }) => {
             const a = found.find((f) => f.name === name);
-            const history = needsHistory(a, since) ? await o.history(name, since as number, now) : undefined;
+            const history = needsHistory(a, since) ? await readHistory(o, name, since as number, now) : undefined;
             return judgeAlarm(arn, name, a, history, since, now);
         }),
     );

@@ -208,6 +208,17 @@ test("enforce: changed since the deployment and no history to show it stayed out
     );
 });
 
+test("a history read that fails outright counts as unavailable: refused, saying why", async (t) => {
+    const { run } = gate({
+        found: [ok("5xx", DEPLOYED + 60_000)],
+        history: async () => {
+            throw new HistoryUnreadable("cannot use stage's history reader");
+        },
+    });
+    const e = await t.throwsAsync(run, { instanceOf: DriverError });
+    t.regex(e?.message ?? "", /its state history cannot be read \(cannot use stage's history reader\)/);
+});
+
 test("unchanged since the deployment and OK: passes, with no history read", async (t) => {
     const { run, calls, lines } = gate({ found: [ok("5xx")] });
     const r = await run;
