@@ -2,13 +2,15 @@
  * Every AWS call the driver makes, behind one interface (as cdk-assets' IAws). This file only
  * joins the adapters: sts.ts (AssumeRole, GetCallerIdentity, the source credentials),
  * githubOidc.ts (AssumeRoleWithWebIdentity), dynamodb.ts (Attini's deployment records) and
- * stepFunctions.ts (the status of a deployment plan's execution) and ledgerDynamo.ts (the
- * deployment ledger), each on
+ * stepFunctions.ts (the status of a deployment plan's execution), cloudWatch.ts (the upstream
+ * alarms' state and history) and ledgerDynamo.ts (the deployment ledger), each on
  * the AWS SDK for JavaScript v3 with the driver's retry policy and deadlines (awsCall.ts). The
  * unit tests use the shared fake in test/support/fakeAws.ts instead.
  */
 
+import type { AlarmHistory, AlarmNow } from "./alarmRules";
 import type { AwsContext, Deadline, SourceCredentials, TemporaryCredentials } from "./awsCall";
+import { alarmHistory, describeAlarms } from "./cloudWatch";
 import type { HistoryQuery, RecordedDeployment } from "./deployments";
 import { readDeployments } from "./dynamodb";
 import { assumeRoleWithGithubOidc, type WebIdentityRequest } from "./githubOidc";
@@ -37,6 +39,16 @@ export interface Aws {
     ): LedgerStore;
     /** A deployment plan execution's status (Step Functions DescribeExecution); a failure is a HistoryUnreadable. */
     executionStatus(ctx: AwsContext, credentials: TemporaryCredentials, executionArn: string): Promise<string>;
+    /** The alarms of these names that exist (CloudWatch DescribeAlarms); a failure is a HistoryUnreadable. */
+    describeAlarms(ctx: AwsContext, credentials: TemporaryCredentials, names: readonly string[]): Promise<AlarmNow[]>;
+    /** An alarm's state updates between two times (DescribeAlarmHistory); a failure is `unavailable`, never thrown. */
+    alarmHistory(
+        ctx: AwsContext,
+        credentials: TemporaryCredentials,
+        name: string,
+        since: number,
+        until: number,
+    ): Promise<AlarmHistory>;
 }
 
 /** The real AWS. */
@@ -48,4 +60,6 @@ export const realAws: Aws = {
     readDeployments,
     ledger: dynamoLedger,
     executionStatus,
+    describeAlarms,
+    alarmHistory,
 };

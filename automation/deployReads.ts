@@ -2,18 +2,21 @@
  * deploy's third phase: every read that waits on something outside this process, started at once
  * so that the waits overlap: the stack outputs (the Pulumi CLI, in child processes), the build
  * server's source credentials (a local lookup, no AWS call), the credential endpoint's port, and
- * the verified gate's read of the upstream environment's Attini record with its history reader.
+ * the verified gate's read of the upstream environment's Attini record with its history reader,
+ * and then the upstream alarms with the same reader.
  * Each is awaited later, by the phase that needs it (deploying.ts).
  */
-import type { DeployRoleOutputs } from "../lib/outputs";
+import type { StackConfig } from "../lib/config/types";
+import { alarmsFromOutput, type DeployRoleOutputs } from "../lib/outputs";
 import { type AwsContext, awsDeadline, awsStep, type Deadline, type SourceCredentials } from "./awsCall";
 import { resolveCommit } from "./branch";
 import { CredentialEndpoint } from "./credentialEndpoint";
 import type { Checked, DeployOptions, Target } from "./deployTypes";
 import { DriverError, Exit } from "./errors";
-import { readerOf, stackReader } from "./history";
+import { readerOf, type StackReader, stackReader } from "./history";
 import { type Caller, type RoleAccess, roleAccess, sessionTags } from "./roleSession";
 import type { Services } from "./services";
+import { checkUpstreamAlarms, type UpstreamAlarmsReport } from "./upstreamAlarms";
 import { applyVerifiedGate, type VerifiedGateReport } from "./verifiedGate";
 
 /** What a phase leaves to be undone however the deploy ends (the credential endpoint). */
@@ -33,6 +36,8 @@ export interface Reads {
     /** The loopback endpoint attini will read credentials from (none with --static-credentials or in a dry run). */
     endpoint?: Promise<CredentialEndpoint>;
     verified?: Promise<Settled<VerifiedGateReport | undefined>>;
+    /** The upstream-alarm gate, once the verified gate has found the upstream deployment. */
+    alarms?: Promise<Settled<UpstreamAlarmsReport | undefined>>;
     /** The verified gate once more (stage may have changed while this deploy waited for the lease). */
     reverify?: () => Promise<VerifiedGateReport>;
     access: RoleAccess;
@@ -58,6 +63,44 @@ function startEndpoint(o: DeployOptions, s: Services, onExit: OnExit): Promise<C
     starting.catch(() => {}); // reported where it is awaited
     onExit(async () => (await starting.catch(() => undefined))?.close());
     return starting;
+}
+
+/**
+ * The upstream-alarm gate (upstreamAlarms.ts), after the verified gate, whose upstream deployment
+ * the alarms are checked against, on the same reader session. The alarms are the ones the outputs
+ * pin (in a dry run whose outputs cannot be read, the stack file's, only to say what would be checked).
+ */
+function startAlarms(
+    o: DeployOptions,
+    s: Services,
+    stack: StackConfig,
+    upstream: StackConfig,
+    reader: StackReader,
+    outputs: Promise<Settled<DeployRoleOutputs>>,
+    verified: Promise<Settled<VerifiedGateReport | undefined>>,
+): Promise<Settled<UpstreamAlarmsReport | undefined>> {
+    return settled(
+        Promise.all([outputs, verified]).then(([read, v]) => {
+            if (!v.ok || (!read.ok && !o.dryRun)) return undefined;
+            const pinned = read.ok ? alarmsFromOutput(read.value.upstreamAlarms) : [...stack.upstreamAlarms];
+            if (pinned === undefined)
+                throw new DriverError(
+                    Exit.NOT_PROVISIONED,
+                    `stack ${stack.stack}'s output upstreamAlarms is not a JSON list of alarm ARNs: run \`pulumi up -s ${stack.stack}\` in account ${stack.accountId}.`,
+                );
+            return checkUpstreamAlarms({
+                stack,
+                upstream,
+                alarms: pinned,
+                verified: v.value,
+                dryRun: o.dryRun,
+                now: s.now,
+                log: (l) => s.log.info(l),
+                describe: (names) => reader.alarms(names),
+                history: (name, since, until) => reader.alarmHistory(name, since, until),
+            });
+        }),
+    );
 }
 
 /** Starts every read that waits on something outside this process, so that the waits overlap. */
@@ -133,5 +176,17 @@ export function startReads(
                   })
             : undefined;
     const verified = verify ? settled(outputs.then((read) => (read.ok || o.dryRun ? verify() : undefined))) : undefined;
-    return { outputs, endpoint, verified, reverify: o.dryRun ? undefined : verify, access, commit, caller, step };
+    const alarms =
+        upstream && reader && verified ? startAlarms(o, s, stack, upstream, reader, outputs, verified) : undefined;
+    return {
+        outputs,
+        endpoint,
+        verified,
+        alarms,
+        reverify: o.dryRun ? undefined : verify,
+        access,
+        commit,
+        caller,
+        step,
+    };
 }

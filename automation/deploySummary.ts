@@ -18,6 +18,7 @@ import {
     runLink,
     table,
 } from "./summaryMarkdown";
+import type { UpstreamAlarmsReport } from "./upstreamAlarms";
 import type { VerifiedGateReport } from "./verifiedGate";
 
 /** Where the deploy was going, as far as it got. */
@@ -51,7 +52,11 @@ function resultOf(o: DeployOutcome): Result {
 /** The git gate's verdict and why (raw text). */
 function gitGate(o: DeployOutcome): string {
     const s = o.summary;
-    if (o.stopped?.exitCode === Exit.REFUSED && !o.stopped.details.verifiedPromotion)
+    if (
+        o.stopped?.exitCode === Exit.REFUSED &&
+        !o.stopped.details.verifiedPromotion &&
+        !o.stopped.details.upstreamAlarms
+    )
         return o.stopped.message.startsWith("promotion gate")
             ? `refused: ${o.stopped.message}`
             : `not reached (${o.stopped.message})`;
@@ -87,6 +92,16 @@ function verifiedGate(o: DeployOutcome): string {
     if (v.result === "passed" && v.matched)
         return `passed: ${v.distributionName} ${v.distributionId} succeeded in ${v.upstream.attiniEnvironment} (stack ${v.upstream.stack}) at ${isoTime(v.matched.time)}`;
     return `${v.result}${v.reason ? `: ${v.reason}` : ""}`;
+}
+
+/** The upstream-alarm gate's verdict and why (raw text); undefined when the stack lists no alarm. */
+function alarmsGate(o: DeployOutcome): string | undefined {
+    const refused = o.stopped?.details.upstreamAlarms as UpstreamAlarmsReport | undefined;
+    if (refused) return `refused: ${refused.reason ?? o.stopped?.message}`;
+    const a = o.summary?.upstreamAlarms;
+    if (!a || a.result === "none") return undefined;
+    const said = a.alarms.map((v) => v.says).join("; ") || a.reason;
+    return `${a.result}${said ? `: ${said}` : ""}`;
 }
 
 /** attini's part (raw text). */
@@ -136,6 +151,7 @@ export function deployMarkdown(o: DeployOutcome): string {
           ? `${markdownText(t.branch)} → no stack`
           : "unknown";
     const exitCode = s?.exitCode ?? o.stopped?.exitCode;
+    const alarms = alarmsGate(o);
     const rows: string[][] = [
         ["result", `**${result}** (exit ${exitCode ?? "unknown"})`],
         ["branch → stack → account", where],
@@ -146,6 +162,7 @@ export function deployMarkdown(o: DeployOutcome): string {
         ["commit", s?.commit ? code(s.commit) : " "],
         ["git promotion gate", markdownText(gitGate(o), 300)],
         ["verified promotion gate", markdownText(verifiedGate(o), 300)],
+        ...(alarms === undefined ? [] : [["upstream alarms", markdownText(alarms, 300)]]),
         ["attini", markdownText(attini(o), 300)],
         ["duration", duration(s?.durationMs ?? o.durationMs)],
         ["CI run", runLink(o.runUrl) ?? "not in CI"],

@@ -9,6 +9,7 @@ import type { FreezeReport } from "./freezeGate";
 import type { GitRunner } from "./git";
 import type { GateReport } from "./gitGate";
 import type { LedgerReport } from "./ledgering";
+import type { UpstreamAlarmsReport } from "./upstreamAlarms";
 import type { VerifiedGateReport } from "./verifiedGate";
 
 /** The options the preflight checks. */
@@ -109,6 +110,8 @@ export interface DeploySummary {
     };
     /** What the verified promotion gate saw in the upstream environment's Attini record (see verifiedGate.ts). */
     verifiedPromotion?: VerifiedGateReport;
+    /** What the upstream alarms said (upstreamAlarms.ts). */
+    upstreamAlarms?: UpstreamAlarmsReport;
     sessionName?: string;
     commit?: string;
     command?: string[];

@@ -37,6 +37,7 @@ import { preflight } from "./preflight";
 import { findProjectDir, loadValidStacks, stackFor } from "./project";
 import { assumeCheckedRole } from "./roleSession";
 import type { Services } from "./services";
+import type { UpstreamAlarmsReport } from "./upstreamAlarms";
 import type { VerifiedGateReport } from "./verifiedGate";
 
 export type { DeployOptions, DeploySummary } from "./deployTypes";
@@ -145,6 +146,7 @@ interface Resolved {
     role: string;
     roleSource: string;
     verified?: VerifiedGateReport;
+    alarms?: UpstreamAlarmsReport;
 }
 
 /** The outputs' deploy role (in a dry run, the stack file's when the backend cannot be read), and the verified verdict. */
@@ -161,7 +163,15 @@ async function resolveRole(o: DeployOptions, t: Target, r: Reads, s: Services): 
     }
     const verified = await r.verified;
     if (verified && !verified.ok) throw verified.error;
-    return { outputs, role: outputs?.deployRoleArn ?? roleArn(t.stack), roleSource, verified: verified?.value };
+    const alarms = await r.alarms;
+    if (alarms && !alarms.ok) throw alarms.error;
+    return {
+        outputs,
+        role: outputs?.deployRoleArn ?? roleArn(t.stack),
+        roleSource,
+        verified: verified?.value,
+        alarms: alarms?.value,
+    };
 }
 
 // --- 5. the deploy role's session ------------------------------------------------------------------
@@ -370,6 +380,7 @@ function describeDeploy(t: Target, c: Checked, r: Reads, v: Resolved) {
               }
             : {}),
         ...(v.verified ? { verifiedPromotion: v.verified } : {}),
+        ...(v.alarms ? { upstreamAlarms: v.alarms } : {}),
         command: ["attini", ...c.command],
     };
 }

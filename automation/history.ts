@@ -3,7 +3,7 @@
  * checked role session (roleSession.ts), then the DynamoDB query behind the AWS port (aws.ts,
  * dynamodb.ts), and, where the record cannot tell whether every deployment plan succeeded, each
  * plan's Step Functions execution (deploymentPlans.ts, stepFunctions.ts), with the same reader;
- * also the stack's deployment ledger (ledgerDynamo.ts). Every failure becomes a HistoryUnreadable
+ * also the stack's deployment ledger (ledgerDynamo.ts) and the alarms it is granted (cloudWatch.ts). Every failure becomes a HistoryUnreadable
  * that says what to fix, so that the verified gate and `status` can say "cannot tell" instead of
  * guessing.
  *
@@ -15,6 +15,7 @@
 import { historyReaderArn } from "../lib/arns";
 import type { StackConfig } from "../lib/config/types";
 import { ledgerTableName } from "../lib/ledger";
+import type { AlarmHistory, AlarmNow } from "./alarmRules";
 import type { Aws } from "./aws";
 import type { AwsContext, TemporaryCredentials } from "./awsCall";
 import { checkPlans, MAX_DEPLOYMENTS_CHECKED } from "./deploymentPlans";
@@ -81,6 +82,10 @@ export interface StackReader {
     ledgerRuns(distributionName: string, limit: number): Promise<LedgerRun[]>;
     /** Its ledger's rollback holds of a distribution. */
     ledgerHolds(distributionName: string): Promise<Hold[]>;
+    /** The alarms of these names that exist there (CloudWatch, in its account and region). */
+    alarms(names: readonly string[]): Promise<AlarmNow[]>;
+    /** An alarm's state updates there between two times; `unavailable` when they cannot be read. */
+    alarmHistory(name: string, since: number, until: number): Promise<AlarmHistory>;
 }
 
 /** Stack `c`'s reader; each read is one AWS step (`step()`), every failure a HistoryUnreadable. */
@@ -120,6 +125,14 @@ export function stackReader(
         ledgerRun: (name, match) => unreadable(() => ledger().findRun(name, match)),
         ledgerRuns: (name, limit) => unreadable(() => ledger().runs(name, limit)),
         ledgerHolds: (name) => unreadable(() => ledger().holds(name)),
+        alarms: async (names) => {
+            const ctx = step();
+            return aws.describeAlarms(ctx, await creds(ctx), names);
+        },
+        alarmHistory: async (name, since, until) => {
+            const ctx = step();
+            return aws.alarmHistory(ctx, await creds(ctx), name, since, until);
+        },
     };
 }
 

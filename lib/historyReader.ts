@@ -10,12 +10,30 @@
 import { deployDataTableArn, deploymentPlanExecutionsArn } from "./arns";
 import type { StackConfig } from "./config/types";
 import { ledgerReaderStatement } from "./ledger";
-import type { PolicyDocument } from "./policies";
+import type { PolicyDocument, PolicyStatement } from "./policies";
+
+/**
+ * The upstream alarms (lib/config/alarms.ts) that the stacks promoted from this one check before a
+ * promotion: their state and their state history, on exactly the alarms historyReaderAlarms lists
+ * (both actions take the alarm resource, per the service authorization reference). None when it
+ * lists none. Read only: no PutMetricAlarm, SetAlarmState, DeleteAlarms, no metric data.
+ */
+function alarmReaderStatements(c: StackConfig): PolicyStatement[] {
+    if (c.historyReader.alarms.length === 0) return [];
+    return [
+        {
+            Sid: "ReadUpstreamAlarms",
+            Effect: "Allow",
+            Action: ["cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"],
+            Resource: [...c.historyReader.alarms],
+        },
+    ];
+}
 
 /**
  * What the reader may do: Query the deployment-data table, for this environment's partition keys
  * only (`<environment>-<distribution>`), and DescribeExecution on Attini's deployment plans'
- * executions in its own account and region. Nothing else: no write, no S3, no other table, no
+ * executions in its own account and region, and read the alarms it is granted. Nothing else: no write, no S3, no other table, no
  * starting or stopping of executions.
  */
 export function historyReaderPolicy(c: StackConfig): PolicyDocument {
@@ -43,6 +61,7 @@ export function historyReaderPolicy(c: StackConfig): PolicyDocument {
                 Action: "states:DescribeExecution",
                 Resource: deploymentPlanExecutionsArn(c),
             },
+            ...alarmReaderStatements(c),
         ],
     };
 }

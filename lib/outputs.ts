@@ -45,6 +45,8 @@ export interface DeployRoleOutputs {
     upstreamLedgerTableName: string;
     /** When deploys are refused: the freeze windows as canonical JSON (lib/freezeWindows.ts), "[]" for none. */
     freezeWindows: string;
+    /** The upstream alarms that refuse a promotion (upstreamAlarms): their ARNs, sorted, as JSON (`[]` for none). */
+    upstreamAlarms: string;
 }
 
 /** What the program returns: the same names, each value possibly still an Output. */
@@ -72,10 +74,26 @@ export const OUTPUT_NAMES = [
     "upstreamHistoryReaderArn",
     "upstreamLedgerTableName",
     "freezeWindows",
+    "upstreamAlarms",
 ] as const satisfies readonly (keyof DeployRoleOutputs)[];
 
 /** The outputs that follow from the stack files alone (this one's, and its upstream's). */
 export type ConfigOutputs = Omit<DeployRoleOutputs, "deployRoleArn" | "deployRoleName" | "buildServerPolicy">;
+
+/** The upstream alarms as the outputs pin them: canonical JSON (sorted), so that only a change of the list differs. */
+export function alarmsOutput(arns: readonly string[]): string {
+    return JSON.stringify([...arns].sort());
+}
+
+/** The upstream alarms an output pins; undefined when it is not the JSON list of strings alarmsOutput writes. */
+export function alarmsFromOutput(value: string): string[] | undefined {
+    try {
+        const v: unknown = JSON.parse(value);
+        return Array.isArray(v) && v.every((x) => typeof x === "string") ? v : undefined;
+    } catch {
+        return undefined;
+    }
+}
 
 /**
  * The outputs that follow from the stack file and, for a promoted stack, from its upstream's
@@ -105,6 +123,7 @@ export function configOutputs(c: StackConfig, upstream: StackConfig | undefined)
         upstreamHistoryReaderArn: upstream ? historyReaderArn(upstream) : "",
         upstreamLedgerTableName: upstream ? ledgerTableName(upstream) : "",
         freezeWindows: canonicalFreezeWindows(c.freezeWindows),
+        upstreamAlarms: alarmsOutput(c.upstreamAlarms),
     };
 }
 

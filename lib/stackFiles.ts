@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { closest, distance } from "fastest-levenshtein";
 import { load as parse } from "js-yaml";
+import { validateAlarmGrants } from "./config/alarms";
 import { ConfigError, ConfigValidationError, showValue } from "./config/errors";
 import { validateHistoryReaders, validateRecordKeys } from "./config/readers";
 import { validateStackSet } from "./config/stackSet";
@@ -234,6 +235,7 @@ export function loadStacks(projectDir: string): LoadedStacks {
             files.map((f) => f.stack),
         ),
         ...validateHistoryReaders(configs),
+        ...validateAlarmGrants(configs),
         ...validateRecordKeys(configs),
     );
     return { schema, files, configs, errors };

@@ -62,7 +62,7 @@ test("outputs are checked against the stack file: stale values, another role, an
 
 test("outputs from before the trust root (no gate or upstream pinned) are refused: run pulumi up", (t) => {
     const old = outputsFor(prod, ROOT) as unknown as Record<string, unknown>;
-    for (const k of ["promotionGate", "promotedFrom", "upstreamBranch", "upstreamHistoryReaderArn"]) {
+    for (const k of ["promotionGate", "promotedFrom", "upstreamBranch", "upstreamHistoryReaderArn", "upstreamAlarms"]) {
         const { [k]: _, ...without } = old;
         const r = refusal(prod, configs, without);
         t.is(r.code, Exit.NOT_PROVISIONED, k);
@@ -122,6 +122,11 @@ test("a checkout whose stack files differ from what was provisioned is refused, 
             "ids no longer required",
             edited("prod", { requireDistributionId: false }),
             "requireDistributionId: provisioned true, the checkout says false",
+        ],
+        [
+            "an upstream alarm added in the same commit",
+            edited("prod", { upstreamAlarms: ["arn:aws:cloudwatch:eu-west-1:222222222222:alarm:a"] }),
+            'upstreamAlarms: provisioned \\[\\], the checkout says \\["arn:aws:cloudwatch:eu-west-1:222222222222:alarm:a"\\]',
         ],
     ];
     for (const [what, files, says] of cases) {

@@ -109,6 +109,7 @@ for (const s of SHIPPED) {
             "region",
             "requireDistributionId",
             "upstreamAccountId",
+            "upstreamAlarms",
             "upstreamAttiniEnvironment",
             "upstreamBranch",
             "upstreamHistoryReaderArn",
@@ -130,6 +131,7 @@ for (const s of SHIPPED) {
             upstreamLedgerTableName: up ? `attini-gitops-ledger-${up.env}` : "",
             // The shipped stack files list no freeze window: pinned as an empty list.
             freezeWindows: "[]",
+            upstreamAlarms: "[]",
         });
         t.is(outputs.historyReaderArn, readerArn);
         t.is(outputs.deployRoleArn, roleArn);
@@ -413,3 +415,25 @@ test.serial(
         );
     },
 );
+test("upstream alarms: stage's reader may read the alarms it lists; prod's outputs pin the alarms it lists", async (t) => {
+    const alarm = "arn:aws:cloudwatch:eu-west-1:222222222222:alarm:platform-5xx";
+    const stage = await runProgram("stage", engineConfigOf("stage", { historyReaderAlarms: JSON.stringify([alarm]) }), {
+        callerAccount: "222222222222",
+    });
+    const statements = JSON.parse(inlinePolicyOf(stage.resources, READER).inputs.policy).Statement;
+    t.deepEqual(statements.at(-1), {
+        Sid: "ReadUpstreamAlarms",
+        Effect: "Allow",
+        Action: ["cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"],
+        Resource: [alarm],
+    });
+    t.is(stage.outputs.upstreamAlarms, "[]");
+    const prod = await runProgram("prod", engineConfigOf("prod", { upstreamAlarms: JSON.stringify([alarm]) }), {
+        callerAccount: "333333333333",
+    });
+    t.is(prod.outputs.upstreamAlarms, JSON.stringify([alarm]));
+    t.false(
+        JSON.stringify(JSON.parse(inlinePolicyOf(prod.resources, READER).inputs.policy)).includes("cloudwatch"),
+        "prod's own reader is granted no alarm",
+    );
+});

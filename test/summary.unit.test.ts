@@ -202,3 +202,23 @@ test("behind: the branch's commit at deploy time, and how many came after", (t) 
         ["deployed", "failed", "behind", "never-deployed"],
     );
 });
+
+test("deploy summary: the upstream alarms' row, when prod lists alarms (refused, or what each said)", (t) => {
+    const o = deployOutcomes();
+    const refusedByVerified = o["refused by the verified gate"];
+    const reason = "stage's alarms refuse the promotion: alarm platform-5xx is in ALARM since 2026-11-20T10:00:00Z";
+    const refused = deployMarkdown({
+        ...refusedByVerified,
+        stopped: {
+            exitCode: 7,
+            message: `promotion gate (enforce): ${reason}`,
+            details: { upstreamAlarms: { result: "refused", upstream: "stage", alarms: [], reason } },
+        },
+    });
+    t.regex(
+        refused,
+        /\| upstream alarms \| refused: stage's alarms refuse the promotion: alarm platform-5xx is in ALARM/,
+    );
+    t.notRegex(refused, /\| git promotion gate \| refused/, "not the git gate's refusal");
+    t.notRegex(deployMarkdown(o.deployed), /upstream alarms/, "no row for a stack that lists none");
+});

@@ -51,6 +51,8 @@ export interface StackConfig {
     readonly historyReader: HistoryReaderConfig;
     /** When deploys are refused (lib/freezeWindows.ts); empty for none. */
     readonly freezeWindows: readonly FreezeWindow[];
+    /** CloudWatch alarm ARNs in the upstream (promotedFrom) environment that refuse a promotion (lib/config/alarms.ts). */
+    readonly upstreamAlarms: readonly string[];
 }
 
 /**
@@ -87,6 +89,8 @@ export interface HistoryReaderConfig {
     readonly branches: readonly string[];
     /** IAM principals (besides buildServerPrincipals) that may assume it: the build servers of the stacks promoted from this one. */
     readonly principals: readonly string[];
+    /** CloudWatch alarm ARNs (in this stack's account and region) it may read: those the stacks promoted from this one list in upstreamAlarms. */
+    readonly alarms: readonly string[];
 }
 
 export interface GithubOidcConfig {
@@ -118,6 +122,8 @@ export const PROJECT_KEYS = [
     "historyReaderPrincipals",
     "historyReaderBranches",
     "freezeWindows",
+    "historyReaderAlarms",
+    "upstreamAlarms",
 ] as const;
 export type ProjectKey = (typeof PROJECT_KEYS)[number];
 

@@ -1,12 +1,13 @@
 /**
  * The one validator of a stack's config, which the Pulumi program (index.ts) and the CI driver
  * (`attini-gitops validate|plan|deploy`) both run. Each section's rules (identity.ts, role.ts,
- * trust.ts, promotion.ts, freeze.ts) add to one error list, so that every problem is reported, not the first.
+ * trust.ts, promotion.ts, freeze.ts, alarms.ts) add to one error list, so that every problem is reported, not the first.
  *
  * Pure: no Pulumi engine, no AWS, no file system. Callers hand in raw values keyed by their full
  * config key (`attini-gitops:branch`, `aws:region`, ...), with Pulumi.yaml's defaults applied.
  */
 import { partitionOf } from "../arns";
+import { alarmRules } from "./alarms";
 import { type ConfigError, ConfigValidationError } from "./errors";
 import { freezeRules } from "./freeze";
 import { identityRules } from "./identity";
@@ -24,6 +25,7 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
     const trust = trustRules(r, { branch, accountId });
     const { promotedFrom, promotionGate, requireDistributionId } = promotionRules(r);
     const freezeWindows = freezeRules(r);
+    const { upstreamAlarms, readerAlarms } = alarmRules(r, { accountId, region, promotedFrom });
     const { errors } = r;
     if (
         errors.length > 0 ||
@@ -42,7 +44,9 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
         !trust.readerBranches ||
         !promotionGate ||
         requireDistributionId === undefined ||
-        !freezeWindows
+        !freezeWindows ||
+        !upstreamAlarms ||
+        !readerAlarms
     ) {
         return { errors };
     }
@@ -70,8 +74,10 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
             roleName: role.readerRoleName,
             branches: trust.readerBranches,
             principals: trust.readerPrincipals,
+            alarms: readerAlarms,
         },
         freezeWindows,
+        upstreamAlarms,
     };
     return { config, errors };
 }

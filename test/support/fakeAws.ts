@@ -5,6 +5,7 @@
 
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import type { AlarmHistory, AlarmNow } from "../../automation/alarmRules";
 import type { Aws } from "../../automation/aws";
 import type { TemporaryCredentials } from "../../automation/awsCall";
 import { HistoryUnreadable, type RecordedDeployment } from "../../automation/deployments";
@@ -27,6 +28,12 @@ export interface FakeAwsOptions {
     accountOf?: (roleArn: string) => string;
     /** Runs already in the ledgers, by table name. */
     ledgerRuns?: Record<string, LedgerRun[]>;
+    /** The alarms that exist, as DescribeAlarms shows them. */
+    alarms?: AlarmNow[];
+    /** What DescribeAlarmHistory answers per alarm name (none: unavailable, as on the emulator, which lacks the call). */
+    alarmHistory?: Record<string, AlarmHistory>;
+    /** Why DescribeAlarms fails (none: it answers). */
+    alarmsUnreadable?: string;
 }
 
 /** A fake AWS, the list of calls made to it in order, and its ledger tables (by name). */
@@ -72,6 +79,15 @@ export function fakeAws(o: FakeAwsOptions = {}): { aws: Aws; calls: string[]; le
             if (e === undefined) throw new HistoryUnreadable(`execution ${arn} does not exist`);
             if (typeof e !== "string") throw new HistoryUnreadable(e.unreadable);
             return e;
+        },
+        describeAlarms: async (_ctx, _c, names) => {
+            calls.push(`describeAlarms ${names.join(",")}`);
+            if (o.alarmsUnreadable !== undefined) throw new HistoryUnreadable(o.alarmsUnreadable);
+            return (o.alarms ?? []).filter((a) => names.includes(a.name));
+        },
+        alarmHistory: async (_ctx, _c, name, since) => {
+            calls.push(`alarmHistory ${name} since ${since}`);
+            return o.alarmHistory?.[name] ?? { unavailable: "InvalidAction: DescribeAlarmHistory is not implemented" };
         },
         ledger: (table, account) => {
             if (!ledgers.has(table)) ledgers.set(table, fakeTable());
