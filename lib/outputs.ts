@@ -42,6 +42,10 @@ export interface DeployRoleOutputs {
     upstreamHistoryReaderArn: string;
     /** The upstream's ledger, which the verified gate checks content against ("" for none). */
     upstreamLedgerTableName: string;
+    /** Minutes the upstream must have held the content before it deploys here (0: none). */
+    soakMinutes: number;
+    /** Whether `deploy --break-glass` is allowed here: allowed or forbidden. */
+    breakGlass: string;
 }
 
 /** What the program returns: the same names, each value possibly still an Output. */
@@ -68,6 +72,8 @@ export const OUTPUT_NAMES = [
     "upstreamAttiniEnvironment",
     "upstreamHistoryReaderArn",
     "upstreamLedgerTableName",
+    "soakMinutes",
+    "breakGlass",
 ] as const satisfies readonly (keyof DeployRoleOutputs)[];
 
 /** The outputs that follow from the stack files alone (this one's, and its upstream's). */
@@ -100,6 +106,8 @@ export function configOutputs(c: StackConfig, upstream: StackConfig | undefined)
         upstreamAttiniEnvironment: upstream?.attiniEnvironment ?? "",
         upstreamHistoryReaderArn: upstream ? historyReaderArn(upstream) : "",
         upstreamLedgerTableName: upstream ? ledgerTableName(upstream) : "",
+        soakMinutes: c.soakMinutes,
+        breakGlass: c.breakGlass,
     };
 }
 
