@@ -8,6 +8,7 @@
 import { isoTime } from "./deployments";
 import type { DeploySummary } from "./deployTypes";
 import { Exit } from "./errors";
+import type { SoakReport } from "./soak";
 import {
     code,
     duration,
@@ -51,7 +52,7 @@ function resultOf(o: DeployOutcome): Result {
 /** The git gate's verdict and why (raw text). */
 function gitGate(o: DeployOutcome): string {
     const s = o.summary;
-    if (o.stopped?.exitCode === Exit.REFUSED && !o.stopped.details.verifiedPromotion)
+    if (o.stopped?.exitCode === Exit.REFUSED && !o.stopped.details.verifiedPromotion && !o.stopped.details.soak)
         return o.stopped.message.startsWith("promotion gate")
             ? `refused: ${o.stopped.message}`
             : `not reached (${o.stopped.message})`;
@@ -87,6 +88,16 @@ function verifiedGate(o: DeployOutcome): string {
     if (v.result === "passed" && v.matched)
         return `passed: ${v.distributionName} ${v.distributionId} succeeded in ${v.upstream.attiniEnvironment} (stack ${v.upstream.stack}) at ${isoTime(v.matched.time)}`;
     return `${v.result}${v.reason ? `: ${v.reason}` : ""}`;
+}
+
+/** The soak time's verdict and why (raw text); undefined when the stack has none. */
+function soakTime(o: DeployOutcome): string | undefined {
+    const refused = o.stopped?.details.soak as SoakReport | undefined;
+    if (refused) return `refused: ${o.stopped?.message}`;
+    const v = o.summary?.soak;
+    if (!v) return undefined;
+    const glass = v.breakGlass !== undefined ? ` (passed by --break-glass: ${v.breakGlass})` : "";
+    return `${v.result}${glass}${v.reason ? `: ${v.reason}` : v.since ? `: held since ${v.since}, minimum ${v.minimumMinutes} min` : ""}`;
 }
 
 /** attini's part (raw text). */
@@ -126,6 +137,11 @@ function chart(o: DeployOutcome, result: Result): string {
 /** How many lines of a stopped deploy's message the summary repeats in full. */
 const REASON_LINES = 40;
 
+/** A row only when there is something to say. */
+function optionalRow(name: string, text: string | undefined): string[][] {
+    return text === undefined ? [] : [[name, markdownText(text, 400)]];
+}
+
 export function deployMarkdown(o: DeployOutcome): string {
     const result = resultOf(o);
     const t = o.target;
@@ -146,6 +162,8 @@ export function deployMarkdown(o: DeployOutcome): string {
         ["commit", s?.commit ? code(s.commit) : " "],
         ["git promotion gate", markdownText(gitGate(o), 300)],
         ["verified promotion gate", markdownText(verifiedGate(o), 300)],
+        ...optionalRow("soak time", soakTime(o)),
+        ...optionalRow("break-glass", s?.breakGlass),
         ["attini", markdownText(attini(o), 300)],
         ["duration", duration(s?.durationMs ?? o.durationMs)],
         ["CI run", runLink(o.runUrl) ?? "not in CI"],

@@ -8,6 +8,7 @@ import type { AwsTimeouts } from "./awsCall";
 import type { GitRunner } from "./git";
 import type { GateReport } from "./gitGate";
 import type { LedgerReport } from "./ledgering";
+import type { SoakReport } from "./soak";
 import type { VerifiedGateReport } from "./verifiedGate";
 
 /** The options the preflight checks. */
@@ -75,6 +76,8 @@ export interface DeployOptions extends PreflightOptions {
     allowRollback: boolean;
     /** Deploy content held after a rollback (--release-hold), releasing the hold. */
     releaseHold: boolean;
+    /** --break-glass "<reason>": the reason, checked; lets a deploy through a freeze window or an unmet soak time, never anything else. */
+    breakGlass?: string;
     /** How long a lease lasts without renewal (--lease-ttl), and how long to wait for another run's (--lease-wait), ms. */
     leaseTtlMs: number;
     leaseWaitMs: number;
@@ -106,6 +109,10 @@ export interface DeploySummary {
     };
     /** What the verified promotion gate saw in the upstream environment's Attini record (see verifiedGate.ts). */
     verifiedPromotion?: VerifiedGateReport;
+    /** The soak time's verdict (soak.ts), on a promoted stack with soakMinutes. */
+    soak?: SoakReport;
+    /** The --break-glass reason this deploy was given (recorded in the session tags and the ledger). */
+    breakGlass?: string;
     sessionName?: string;
     commit?: string;
     command?: string[];

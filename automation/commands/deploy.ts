@@ -7,6 +7,7 @@ import { type DeployOutcome, type DeployTarget, deployMarkdown } from "../deploy
 import { DriverError, Exit, usage } from "../errors";
 import { DEFAULT_LEASE_TTL_MS, DEFAULT_LEASE_WAIT_MS, LEASE_TTL_RANGE_MS } from "../leasing";
 import { DEFAULT_OUTPUTS_TIMEOUT_MS } from "../outputs";
+import { tagValueProblem } from "../session";
 import { publishSummary, SUMMARY_HELP, SUMMARY_OPTIONS, summaryDestinations } from "../summaryOutput";
 import {
     awsTimeouts,
@@ -30,6 +31,26 @@ function leaseTtl(values: Parameters<typeof text>[0]): number {
             `--lease-ttl ${text(values, "lease-ttl")}: give between ${min / 1000}s and ${max / 1000}s (default ${DEFAULT_LEASE_TTL_MS / 1000}s)`,
         );
     return ms;
+}
+
+/**
+ * --break-glass "<reason>": trimmed, and refused (never altered) when empty or when a session tag
+ * could not carry it as it is, since it goes to CloudTrail in the deploy role's session tags.
+ */
+function breakGlassReason(values: Parameters<typeof text>[0]): string | undefined {
+    const given = text(values, "break-glass");
+    if (given === undefined) return undefined;
+    const reason = given.trim();
+    if (reason === "")
+        throw usage(
+            '--break-glass needs a reason, e.g. --break-glass "INC-4711 payment outage hotfix": it is recorded in CloudTrail and the ledger',
+        );
+    const problem = tagValueProblem(reason);
+    if (problem)
+        throw usage(
+            `--break-glass: the reason cannot be recorded as given (${problem}). It goes into the deploy role's session tags as it is, so write it with those characters, e.g. "INC-4711 payment outage hotfix"`,
+        );
+    return reason;
 }
 
 export const deployCommand: Command = {
@@ -78,6 +99,9 @@ Options:
   --allow-rollback       deploy even if the environment's ledger has a newer commit (recorded as a
                          rollback; the content rolled back from is then held)
   --release-hold         deploy content that is held after a rollback, releasing the hold
+  --break-glass REASON   deploy through a freeze window or a soak time not yet met (unless the
+                         stack forbids it), recording REASON in the session tags and the ledger;
+                         never past the account guard, the lease or a failed upstream deployment
   --lease-wait DURATION  longest wait for another deploy of the distribution to the environment
                          to finish (default 30m; then exit ${Exit.LEASE_WAIT})
   --lease-ttl DURATION   how long the lease outlives a killed deploy (default 60s; 15s to 10m)
@@ -113,6 +137,7 @@ ${EXIT_CODES}`,
         remote: { type: "string" },
         "allow-rollback": { type: "boolean" },
         "release-hold": { type: "boolean" },
+        "break-glass": { type: "string" },
         "lease-ttl": { type: "string" },
         "lease-wait": { type: "string" },
         ...SUMMARY_OPTIONS,
@@ -168,6 +193,7 @@ ${EXIT_CODES}`,
                     dryRun: flag(values, "dry-run"),
                     allowRollback: flag(values, "allow-rollback"),
                     releaseHold: flag(values, "release-hold"),
+                    breakGlass: breakGlassReason(values),
                     leaseTtlMs: leaseTtl(values),
                     leaseWaitMs: durationMs(values, "lease-wait", DEFAULT_LEASE_WAIT_MS),
                     json: ctx.json,
