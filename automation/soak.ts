@@ -47,7 +47,10 @@ export type SoakVerdict =
 export function humanDuration(ms: number): string {
     const seconds = Math.max(0, Math.floor(ms / 1000));
     if (seconds === 0) return "0 sec";
-    return Duration.fromObject({ seconds }).rescale().toHuman({ unitDisplay: "short" });
+    // Days at most (luxon's rescale would go on to months of its own length), and no zero units.
+    const units = Duration.fromObject({ seconds }).shiftTo("days", "hours", "minutes", "seconds").toObject();
+    const shown = Object.fromEntries(Object.entries(units).filter(([, n]) => n !== 0));
+    return Duration.fromObject(shown).toHuman({ unitDisplay: "short" });
 }
 
 /** The soak rule (pure): has `upstream` held this content for `minutes`, as of `now`? */

@@ -37,7 +37,7 @@ function leaseTtl(values: Parameters<typeof text>[0]): number {
  * --break-glass "<reason>": trimmed, and refused (never altered) when empty or when a session tag
  * could not carry it as it is, since it goes to CloudTrail in the deploy role's session tags.
  */
-function breakGlassReason(values: Parameters<typeof text>[0]): string | undefined {
+export function breakGlassReason(values: Parameters<typeof text>[0]): string | undefined {
     const given = text(values, "break-glass");
     if (given === undefined) return undefined;
     const reason = given.trim();
