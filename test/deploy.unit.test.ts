@@ -246,7 +246,7 @@ test("the zip is checked and deployed as one file: swapping the original after t
 
 test("after waiting for prod's lease, the verified gate is asked again: stage rolled back from this content meanwhile, so prod refuses (exit 7) and records nothing", async (t) => {
     const { aws, ledgers } = fakeAws({ history: [succeeded], ledgerRuns: vouched(zip) });
-    // Another deploy to prod holds the lease for about a second more.
+    // Another deploy to prod holds the lease until this one has met it (then for about a second more).
     void aws.ledger(
         "attini-gitops-ledger-prod",
         "333333333333",
@@ -255,13 +255,21 @@ test("after waiting for prod's lease, the verified gate is asked again: stage ro
     );
     const prodLedger = ledgers.get("attini-gitops-ledger-prod")!;
     const now = Date.now();
-    prodLedger.lease = { runId: "other", commit: "0".repeat(40), ciSystem: "local", since: now, expiresAt: now + 1000 };
+    prodLedger.lease = {
+        runId: "other",
+        commit: "0".repeat(40),
+        ciSystem: "local",
+        since: now,
+        expiresAt: now + 600_000,
+    };
     // While prod's deploy waits (it has passed the gate once and met the lease), stage rolls back
     // from this very content.
     const digest = `sha256:${createHash("sha256").update(fs.readFileSync(zip)).digest("hex")}`;
     const watch = setInterval(() => {
         if (!prodLedger.calls.includes("takeLease platform")) return;
         clearInterval(watch);
+        // However long the deploy took to get here, it has met the lease: the other deploy ends soon.
+        if (prodLedger.lease) prodLedger.lease.expiresAt = Date.now() + 1000;
         ledgers.get("attini-gitops-ledger-acc")!.holds.set(digest, {
             digest,
             commit: "a".repeat(40),
