@@ -69,6 +69,9 @@ For a stack with promotedFrom (and promotionGate warn or enforce), two gates run
   - git: every commit being deployed is on the upstream branch, and a folder is committed;
   - verified, for a .zip with a distributionId: the upstream environment's own Attini record,
     read with its history reader, shows a successful deployment of that same id.
+With soakMinutes (provisioned), the upstream must also have held that content for so long, with
+no other deployment of the distribution since (exit ${Exit.REFUSED} under enforce); --break-glass passes
+a soak time not yet met, and nothing else.
 
 Options:
   --branch NAME          the branch (default: BRANCH, then the CI system's variables, then git)
@@ -94,7 +97,8 @@ Options:
                          longest wait to connect, and then for an answer, per AWS request (default 10s)
   --attini-bin PATH      the attini executable (default: ATTINI_BIN, then attini on PATH)
   --expect-sha256 HEX    refuse unless the .zip distribution has this sha256 (promote one artifact)
-  --skip-promotion-check deploy even if the promotion gates object (logged)
+  --skip-promotion-check deploy even if the promotion gates object (logged); a soak time cannot
+                         then be checked, so it counts as not met
   --remote NAME          the git remote whose branches the promotion gate reads (default origin)
   --allow-rollback       deploy even if the environment's ledger has a newer commit (recorded as a
                          rollback; the content rolled back from is then held)
