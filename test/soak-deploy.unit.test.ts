@@ -260,3 +260,48 @@ test("--dry-run says what the soak would check and reads nothing for it", async 
     t.regex(r.log, /dry run: the soak time would require stage to have held this content for 1 hr \(soakMinutes 60\)/);
     t.is(ledgers.get(STAGE_LEDGER)?.calls.length ?? 0, 0);
 });
+
+test("after waiting for prod's lease the soak is judged again: stage took other content meanwhile, so prod refuses (exit 7) and records nothing", async (t) => {
+    const { aws, calls, ledgers } = stageHolds();
+    void aws.ledger(
+        PROD_LEDGER,
+        "333333333333",
+        () => ({}) as never,
+        async () => ({}) as never,
+    );
+    const prod = ledgers.get(PROD_LEDGER)!;
+    prod.lease = {
+        runId: "other",
+        commit: "0".repeat(40),
+        ciSystem: "local",
+        since: Date.now(),
+        expiresAt: Date.now() + 600_000,
+    };
+    // Once this deploy has met the lease (having passed the gate and the soak), stage starts a
+    // deploy of other content, and the other prod deploy ends a second later.
+    const watch = setInterval(() => {
+        if (!prod.calls.includes("takeLease platform")) return;
+        clearInterval(watch);
+        const start = Date.now();
+        ledgers.get(STAGE_LEDGER)!.runs.push({
+            ...stageRun,
+            entry: `run#${String(start).padStart(15, "0")}#newer`,
+            runId: "newer",
+            digest: "sha256:other",
+            startedAt: start,
+            endedAt: undefined,
+            attiniTime: undefined,
+            result: "started",
+        });
+        if (prod.lease) prod.lease.expiresAt = Date.now() + 1000;
+    }, 5);
+    t.teardown(() => clearInterval(watch));
+    const r = await toProd(aws, calls, { now: SINCE + 61 * MIN, more: { leaseWaitMs: 10_000 } });
+    t.is(r.error?.exitCode, Exit.REFUSED, r.log);
+    t.regex(r.log, /soak time: stage has held this content for 1 hr, 1 min, .*: met/, "it passed the first time");
+    t.regex(r.log, /soak time: checking again, on that verdict/);
+    t.regex(r.error!.message, /^soak time \(enforce\): stage no longer holds this content: its ledger has a newer run/);
+    t.false(r.ran);
+    t.deepEqual(prod.runs, [], "nothing recorded in prod");
+    t.is(prod.lease?.expiresAt, 0, "the lease let go");
+});
