@@ -88,26 +88,29 @@ function stageHolds(runs: LedgerRun[] = [], history: RecordedDeployment[] = [suc
     return fakeAws({ history, ledgerRuns: { [STAGE_LEDGER]: [stageRun, ...runs] } });
 }
 
-test("soak not met: exit 7 names how long stage has held it and when it is ready; nothing assumed in prod, nothing recorded", async (t) => {
-    const { aws, calls, ledgers } = stageHolds();
-    const r = await toProd(aws, calls, { now: SINCE + 12 * MIN + 30_000 });
-    t.is(r.error?.exitCode, Exit.REFUSED, r.log);
-    const ready = new Date(SINCE + 60 * MIN).toISOString().replace(/\.000Z$/, "Z");
-    t.regex(
-        r.error!.message,
-        new RegExp(
-            `^soak time \\(enforce\\): stage has held this content for 12 min, 30 sec, since .*; prod requires 1 hr \\(soakMinutes 60\\): ready at ${ready.replace(/[.]/g, "\\.")}\\.`,
-        ),
-    );
-    t.like(r.error!.details.soak, { result: "refused", case: "not-met", soakedMinutes: 12, readyAt: ready });
-    t.false(r.prodAssumed, "prod's deploy role is never assumed");
-    t.false(r.ran);
-    t.is(ledgers.get(PROD_LEDGER), undefined, "prod's ledger was not even opened");
-    // The soak read stage's newest run with the reader, after the verified gate's reads.
-    t.deepEqual(ledgers.get(STAGE_LEDGER)?.calls, ["findRun platform", "holds platform", "runs platform"]);
-});
+test.serial(
+    "soak not met: exit 7 names how long stage has held it and when it is ready; nothing assumed in prod, nothing recorded",
+    async (t) => {
+        const { aws, calls, ledgers } = stageHolds();
+        const r = await toProd(aws, calls, { now: SINCE + 12 * MIN + 30_000 });
+        t.is(r.error?.exitCode, Exit.REFUSED, r.log);
+        const ready = new Date(SINCE + 60 * MIN).toISOString().replace(/\.000Z$/, "Z");
+        t.regex(
+            r.error!.message,
+            new RegExp(
+                `^soak time \\(enforce\\): stage has held this content for 12 min, 30 sec, since .*; prod requires 1 hr \\(soakMinutes 60\\): ready at ${ready.replace(/[.]/g, "\\.")}\\.`,
+            ),
+        );
+        t.like(r.error!.details.soak, { result: "refused", case: "not-met", soakedMinutes: 12, readyAt: ready });
+        t.false(r.prodAssumed, "prod's deploy role is never assumed");
+        t.false(r.ran);
+        t.is(ledgers.get(PROD_LEDGER), undefined, "prod's ledger was not even opened");
+        // The soak read stage's newest run with the reader, after the verified gate's reads.
+        t.deepEqual(ledgers.get(STAGE_LEDGER)?.calls, ["findRun platform", "holds platform", "runs platform"]);
+    },
+);
 
-test("soak met: prod deploys, and the summary carries the verdict", async (t) => {
+test.serial("soak met: prod deploys, and the summary carries the verdict", async (t) => {
     const { aws, calls } = stageHolds();
     const r = await toProd(aws, calls, { now: SINCE + 60 * MIN });
     t.is(r.summary?.exitCode, 0, r.log + (r.error?.message ?? ""));
@@ -117,7 +120,7 @@ test("soak met: prod deploys, and the summary carries the verdict", async (t) =>
     t.is(r.summary?.breakGlass, undefined);
 });
 
-test("a newer stage deployment of the same content restarts the soak", async (t) => {
+test.serial("a newer stage deployment of the same content restarts the soak", async (t) => {
     // Stage deployed build-7 again 50 minutes after the first: an hour after the first is not enough.
     const againStart = SINCE + 50 * MIN;
     const again = { ...deployedRun(zip, againStart + 5_000, "acc", againStart), runId: "again" };
@@ -130,79 +133,91 @@ test("a newer stage deployment of the same content restarts the soak", async (t)
     t.false(r.prodAssumed);
 });
 
-test("other content deployed to stage since: refused as no longer held, and --break-glass does not pass it", async (t) => {
-    const otherStart = SINCE + 20 * MIN;
-    const other: LedgerRun = {
-        ...stageRun,
-        entry: `run#${String(otherStart).padStart(15, "0")}#other`,
-        runId: "other",
-        digest: "sha256:other",
-        startedAt: otherStart,
-        endedAt: otherStart + MIN,
-        attiniTime: otherStart + 5_000,
-        result: "failed",
-    };
-    const { aws, calls } = stageHolds(
-        [other],
-        [{ ...succeeded(otherStart + 5_000), distributionId: "build-8" }, succeeded()],
-    );
-    for (const more of [{}, { breakGlass: "INC-4711 payment outage" }]) {
-        const r = await toProd(aws, calls, { now: SINCE + 500 * MIN, more });
-        t.is(r.error?.exitCode, Exit.REFUSED, r.log);
+test.serial(
+    "other content deployed to stage since: refused as no longer held, and --break-glass does not pass it",
+    async (t) => {
+        const otherStart = SINCE + 20 * MIN;
+        const other: LedgerRun = {
+            ...stageRun,
+            entry: `run#${String(otherStart).padStart(15, "0")}#other`,
+            runId: "other",
+            digest: "sha256:other",
+            startedAt: otherStart,
+            endedAt: otherStart + MIN,
+            attiniTime: otherStart + 5_000,
+            result: "failed",
+        };
+        const { aws, calls } = stageHolds(
+            [other],
+            [{ ...succeeded(otherStart + 5_000), distributionId: "build-8" }, succeeded()],
+        );
+        for (const more of [{}, { breakGlass: "INC-4711 payment outage" }]) {
+            const r = await toProd(aws, calls, { now: SINCE + 500 * MIN, more });
+            t.is(r.error?.exitCode, Exit.REFUSED, r.log);
+            t.regex(
+                r.error!.message,
+                /^soak time \(enforce\): stage no longer holds this content: its ledger has a newer run/,
+            );
+            t.false(r.prodAssumed);
+            t.false(r.ran);
+        }
+    },
+);
+
+test.serial(
+    "--break-glass passes an unmet soak: the reason is in the deploy role's session tags, prod's ledger run and the summary",
+    async (t) => {
+        const { aws, calls, ledgers } = stageHolds();
+        const reason = "INC-4711 payment outage: hotfix approved by @oncall";
+        const r = await toProd(aws, calls, { now: SINCE + 5 * MIN, more: { breakGlass: reason } });
+        t.is(r.summary?.exitCode, 0, r.log + (r.error?.message ?? ""));
+        t.true(r.ran);
+        t.is(r.tags[DEPLOY_ROLE]?.["attini-gitops:break-glass"], reason);
+        t.like(r.tags[DEPLOY_ROLE], { "attini-gitops:stack": "prod", "attini-gitops:environment": "prod" });
+        const [recorded] = ledgers.get(PROD_LEDGER)?.runs ?? [];
+        t.like(recorded, { result: "deployed", breakGlass: reason });
+        t.like(r.summary, {
+            breakGlass: reason,
+            soak: { result: "broken-glass", case: "not-met", breakGlass: reason },
+        });
+        t.regex(
+            r.log,
+            /soak time not met: .*--break-glass: deploying anyway, for: "INC-4711 payment outage: hotfix approved by @oncall"/,
+        );
+        // Stage's reader is not tagged with it: only the deploy role's sessions are.
+        const reader = Object.keys(r.tags).find((k) => k.includes("history-reader"));
+        t.truthy(reader);
+        t.false("attini-gitops:break-glass" in r.tags[reader as string]);
+    },
+);
+
+test.serial(
+    "a stack whose outputs forbid break-glass refuses --break-glass (exit 2) before the soak is judged and before prod's role",
+    async (t) => {
+        const { aws, calls, ledgers } = stageHolds();
+        // The soak is not met either: the break-glass refusal comes first.
+        const r = await toProd(aws, calls, {
+            now: SINCE + 5 * MIN,
+            more: { breakGlass: "INC-4711" },
+            outputs: { breakGlass: "forbidden" },
+        });
+        t.is(r.error?.exitCode, Exit.USAGE, r.log);
         t.regex(
             r.error!.message,
-            /^soak time \(enforce\): stage no longer holds this content: its ledger has a newer run/,
+            /^stack prod forbids break-glass \(attini-gitops:breakGlass is "forbidden" in its provisioned outputs\)/,
         );
+        t.regex(r.error!.message, /pulumi up -s prod/);
         t.false(r.prodAssumed);
         t.false(r.ran);
-    }
-});
+        t.notRegex(r.log, /soak time/);
+        t.false(ledgers.get(STAGE_LEDGER)?.calls.includes("runs platform"), "the soak read nothing");
+        // Without --break-glass the same stack deploys once the soak is met.
+        const ok = await toProd(aws, calls, { now: SINCE + 61 * MIN, outputs: { breakGlass: "forbidden" } });
+        t.is(ok.summary?.exitCode, 0, ok.log);
+    },
+);
 
-test("--break-glass passes an unmet soak: the reason is in the deploy role's session tags, prod's ledger run and the summary", async (t) => {
-    const { aws, calls, ledgers } = stageHolds();
-    const reason = "INC-4711 payment outage: hotfix approved by @oncall";
-    const r = await toProd(aws, calls, { now: SINCE + 5 * MIN, more: { breakGlass: reason } });
-    t.is(r.summary?.exitCode, 0, r.log + (r.error?.message ?? ""));
-    t.true(r.ran);
-    t.is(r.tags[DEPLOY_ROLE]?.["attini-gitops:break-glass"], reason);
-    t.like(r.tags[DEPLOY_ROLE], { "attini-gitops:stack": "prod", "attini-gitops:environment": "prod" });
-    const [recorded] = ledgers.get(PROD_LEDGER)?.runs ?? [];
-    t.like(recorded, { result: "deployed", breakGlass: reason });
-    t.like(r.summary, { breakGlass: reason, soak: { result: "broken-glass", case: "not-met", breakGlass: reason } });
-    t.regex(
-        r.log,
-        /soak time not met: .*--break-glass: deploying anyway, for: "INC-4711 payment outage: hotfix approved by @oncall"/,
-    );
-    // Stage's reader is not tagged with it: only the deploy role's sessions are.
-    const reader = Object.keys(r.tags).find((k) => k.includes("history-reader"));
-    t.truthy(reader);
-    t.false("attini-gitops:break-glass" in r.tags[reader as string]);
-});
-
-test("a stack whose outputs forbid break-glass refuses --break-glass (exit 2) before the soak is judged and before prod's role", async (t) => {
-    const { aws, calls, ledgers } = stageHolds();
-    // The soak is not met either: the break-glass refusal comes first.
-    const r = await toProd(aws, calls, {
-        now: SINCE + 5 * MIN,
-        more: { breakGlass: "INC-4711" },
-        outputs: { breakGlass: "forbidden" },
-    });
-    t.is(r.error?.exitCode, Exit.USAGE, r.log);
-    t.regex(
-        r.error!.message,
-        /^stack prod forbids break-glass \(attini-gitops:breakGlass is "forbidden" in its provisioned outputs\)/,
-    );
-    t.regex(r.error!.message, /pulumi up -s prod/);
-    t.false(r.prodAssumed);
-    t.false(r.ran);
-    t.notRegex(r.log, /soak time/);
-    t.false(ledgers.get(STAGE_LEDGER)?.calls.includes("runs platform"), "the soak read nothing");
-    // Without --break-glass the same stack deploys once the soak is met.
-    const ok = await toProd(aws, calls, { now: SINCE + 61 * MIN, outputs: { breakGlass: "forbidden" } });
-    t.is(ok.summary?.exitCode, 0, ok.log);
-});
-
-test("the driver takes the soak time from the outputs, not the checkout", async (t) => {
+test.serial("the driver takes the soak time from the outputs, not the checkout", async (t) => {
     const { aws, calls } = stageHolds();
     // Provisioned with no soak time: the checkout's 60 minutes are not what decides.
     const r = await toProd(aws, calls, { now: SINCE + MIN, outputs: { soakMinutes: 0 } });
@@ -214,7 +229,7 @@ test("the driver takes the soak time from the outputs, not the checkout", async 
     t.regex(day.error!.message, /prod requires 1 day \(soakMinutes 1440\)/);
 });
 
-test("--break-glass never passes a failed stage deployment: the verified gate refuses (exit 7)", async (t) => {
+test.serial("--break-glass never passes a failed stage deployment: the verified gate refuses (exit 7)", async (t) => {
     const failed = { ...succeeded(), status: "failed" as const, detail: "CloudformationError: rolled back" };
     const { aws, calls } = stageHolds([], [failed]);
     const r = await toProd(aws, calls, { now: SINCE + 5 * MIN, more: { breakGlass: "INC-4711" } });
@@ -224,35 +239,47 @@ test("--break-glass never passes a failed stage deployment: the verified gate re
     t.false(r.ran);
 });
 
-test("--break-glass never passes the lease: another deploy holds prod's, and the wait runs out (exit 9)", async (t) => {
-    const { aws, calls, ledgers } = stageHolds();
-    void aws.ledger(
-        PROD_LEDGER,
-        "333333333333",
-        () => ({}) as never,
-        async () => ({}) as never,
-    );
-    const prod = ledgers.get(PROD_LEDGER)!;
-    const now = Date.now();
-    prod.lease = { runId: "other", commit: "0".repeat(40), ciSystem: "local", since: now, expiresAt: now + 600_000 };
-    const r = await toProd(aws, calls, { now: SINCE + 5 * MIN, more: { breakGlass: "INC-4711", leaseWaitMs: 0 } });
-    t.is(r.error?.exitCode, Exit.LEASE_WAIT, r.log);
-    t.false(r.ran);
-    t.deepEqual(prod.runs, []);
-});
+test.serial(
+    "--break-glass never passes the lease: another deploy holds prod's, and the wait runs out (exit 9)",
+    async (t) => {
+        const { aws, calls, ledgers } = stageHolds();
+        void aws.ledger(
+            PROD_LEDGER,
+            "333333333333",
+            () => ({}) as never,
+            async () => ({}) as never,
+        );
+        const prod = ledgers.get(PROD_LEDGER)!;
+        const now = Date.now();
+        prod.lease = {
+            runId: "other",
+            commit: "0".repeat(40),
+            ciSystem: "local",
+            since: now,
+            expiresAt: now + 600_000,
+        };
+        const r = await toProd(aws, calls, { now: SINCE + 5 * MIN, more: { breakGlass: "INC-4711", leaseWaitMs: 0 } });
+        t.is(r.error?.exitCode, Exit.LEASE_WAIT, r.log);
+        t.false(r.ran);
+        t.deepEqual(prod.runs, []);
+    },
+);
 
-test("--break-glass never passes the account guard: prod's role acting in another account is exit 6", async (t) => {
-    const { aws, calls } = fakeAws({
-        history: [succeeded()],
-        ledgerRuns: { [STAGE_LEDGER]: [stageRun] },
-        accountOf: (arn) => (arn === DEPLOY_ROLE ? "444444444444" : arn.split(":")[4]),
-    });
-    const r = await toProd(aws, calls, { now: SINCE + 5 * MIN, more: { breakGlass: "INC-4711" } });
-    t.is(r.error?.exitCode, Exit.WRONG_ACCOUNT, r.log);
-    t.false(r.ran);
-});
+test.serial(
+    "--break-glass never passes the account guard: prod's role acting in another account is exit 6",
+    async (t) => {
+        const { aws, calls } = fakeAws({
+            history: [succeeded()],
+            ledgerRuns: { [STAGE_LEDGER]: [stageRun] },
+            accountOf: (arn) => (arn === DEPLOY_ROLE ? "444444444444" : arn.split(":")[4]),
+        });
+        const r = await toProd(aws, calls, { now: SINCE + 5 * MIN, more: { breakGlass: "INC-4711" } });
+        t.is(r.error?.exitCode, Exit.WRONG_ACCOUNT, r.log);
+        t.false(r.ran);
+    },
+);
 
-test("--dry-run says what the soak would check and reads nothing for it", async (t) => {
+test.serial("--dry-run says what the soak would check and reads nothing for it", async (t) => {
     const { aws, calls, ledgers } = stageHolds();
     const r = await toProd(aws, calls, { now: SINCE + 5 * MIN, more: { dryRun: true } });
     t.is(r.summary?.exitCode, 0, r.log);
@@ -261,47 +288,53 @@ test("--dry-run says what the soak would check and reads nothing for it", async 
     t.is(ledgers.get(STAGE_LEDGER)?.calls.length ?? 0, 0);
 });
 
-test("after waiting for prod's lease the soak is judged again: stage took other content meanwhile, so prod refuses (exit 7) and records nothing", async (t) => {
-    const { aws, calls, ledgers } = stageHolds();
-    void aws.ledger(
-        PROD_LEDGER,
-        "333333333333",
-        () => ({}) as never,
-        async () => ({}) as never,
-    );
-    const prod = ledgers.get(PROD_LEDGER)!;
-    prod.lease = {
-        runId: "other",
-        commit: "0".repeat(40),
-        ciSystem: "local",
-        since: Date.now(),
-        expiresAt: Date.now() + 600_000,
-    };
-    // Once this deploy has met the lease (having passed the gate and the soak), stage starts a
-    // deploy of other content, and the other prod deploy ends a second later.
-    const watch = setInterval(() => {
-        if (!prod.calls.includes("takeLease platform")) return;
-        clearInterval(watch);
-        const start = Date.now();
-        ledgers.get(STAGE_LEDGER)!.runs.push({
-            ...stageRun,
-            entry: `run#${String(start).padStart(15, "0")}#newer`,
-            runId: "newer",
-            digest: "sha256:other",
-            startedAt: start,
-            endedAt: undefined,
-            attiniTime: undefined,
-            result: "started",
-        });
-        if (prod.lease) prod.lease.expiresAt = Date.now() + 1000;
-    }, 5);
-    t.teardown(() => clearInterval(watch));
-    const r = await toProd(aws, calls, { now: SINCE + 61 * MIN, more: { leaseWaitMs: 10_000 } });
-    t.is(r.error?.exitCode, Exit.REFUSED, r.log);
-    t.regex(r.log, /soak time: stage has held this content for 1 hr, 1 min, .*: met/, "it passed the first time");
-    t.regex(r.log, /soak time: checking again, on that verdict/);
-    t.regex(r.error!.message, /^soak time \(enforce\): stage no longer holds this content: its ledger has a newer run/);
-    t.false(r.ran);
-    t.deepEqual(prod.runs, [], "nothing recorded in prod");
-    t.is(prod.lease?.expiresAt, 0, "the lease let go");
-});
+test.serial(
+    "after waiting for prod's lease the soak is judged again: stage took other content meanwhile, so prod refuses (exit 7) and records nothing",
+    async (t) => {
+        const { aws, calls, ledgers } = stageHolds();
+        void aws.ledger(
+            PROD_LEDGER,
+            "333333333333",
+            () => ({}) as never,
+            async () => ({}) as never,
+        );
+        const prod = ledgers.get(PROD_LEDGER)!;
+        prod.lease = {
+            runId: "other",
+            commit: "0".repeat(40),
+            ciSystem: "local",
+            since: Date.now(),
+            expiresAt: Date.now() + 600_000,
+        };
+        // Once this deploy has met the lease (having passed the gate and the soak), stage starts a
+        // deploy of other content, and the other prod deploy ends a second later.
+        const watch = setInterval(() => {
+            if (!prod.calls.includes("takeLease platform")) return;
+            clearInterval(watch);
+            const start = Date.now();
+            ledgers.get(STAGE_LEDGER)!.runs.push({
+                ...stageRun,
+                entry: `run#${String(start).padStart(15, "0")}#newer`,
+                runId: "newer",
+                digest: "sha256:other",
+                startedAt: start,
+                endedAt: undefined,
+                attiniTime: undefined,
+                result: "started",
+            });
+            if (prod.lease) prod.lease.expiresAt = Date.now() + 1000;
+        }, 5);
+        t.teardown(() => clearInterval(watch));
+        const r = await toProd(aws, calls, { now: SINCE + 61 * MIN, more: { leaseWaitMs: 10_000 } });
+        t.is(r.error?.exitCode, Exit.REFUSED, r.log);
+        t.regex(r.log, /soak time: stage has held this content for 1 hr, 1 min, .*: met/, "it passed the first time");
+        t.regex(r.log, /soak time: checking again, on that verdict/);
+        t.regex(
+            r.error!.message,
+            /^soak time \(enforce\): stage no longer holds this content: its ledger has a newer run/,
+        );
+        t.false(r.ran);
+        t.deepEqual(prod.runs, [], "nothing recorded in prod");
+        t.is(prod.lease?.expiresAt, 0, "the lease let go");
+    },
+);
