@@ -4,7 +4,8 @@
  * server's source credentials (a local lookup, no AWS call), the credential endpoint's port, and
  * the verified gate's read of the upstream environment's Attini record with its history reader,
  * and then the upstream alarms with the same reader.
- * Each is awaited later, by the phase that needs it (deploying.ts).
+ * Each is awaited later, by the phase that needs it (deploying.ts). The soak time (soak.ts), which
+ * builds on the verified gate's report, reads with the same reader when it is asked.
  */
 import type { StackConfig } from "../lib/config/types";
 import { alarmsFromOutput, type DeployRoleOutputs } from "../lib/outputs";
@@ -16,6 +17,7 @@ import { DriverError, Exit } from "./errors";
 import { readerOf, type StackReader, stackReader } from "./history";
 import { type Caller, type RoleAccess, roleAccess, sessionTags } from "./roleSession";
 import type { Services } from "./services";
+import { applySoak, type SoakReport } from "./soak";
 import { checkUpstreamAlarms, type UpstreamAlarmsReport } from "./upstreamAlarms";
 import { applyVerifiedGate, type VerifiedGateReport } from "./verifiedGate";
 
@@ -40,6 +42,11 @@ export interface Reads {
     alarms?: Promise<Settled<UpstreamAlarmsReport | undefined>>;
     /** The verified gate once more (stage may have changed while this deploy waited for the lease). */
     reverify?: () => Promise<VerifiedGateReport>;
+    /**
+     * The soak time on a verified gate's report, with soakMinutes and the gate's mode as provisioned
+     * (in a dry run that could not read the outputs, the stack file's); may refuse.
+     */
+    soak: (verified: VerifiedGateReport | undefined, outputs: DeployRoleOutputs | undefined) => Promise<SoakReport>;
     access: RoleAccess;
     commit?: string;
     /** Who asks STS, within the deadline: the build server, or the GitHub Actions job with a fresh token. */
@@ -178,12 +185,26 @@ export function startReads(
     const verified = verify ? settled(outputs.then((read) => (read.ok || o.dryRun ? verify() : undefined))) : undefined;
     const alarms =
         upstream && reader && verified ? startAlarms(o, s, stack, upstream, reader, outputs, verified) : undefined;
+    const soak = (report: VerifiedGateReport | undefined, provisioned: DeployRoleOutputs | undefined) =>
+        applySoak({
+            minutes: provisioned?.soakMinutes ?? stack.soakMinutes,
+            mode: provisioned?.promotionGate ?? stack.promotionGate,
+            stack: stack.stack,
+            upstream: upstream?.stack ?? "(no upstream)",
+            verified: report,
+            newestRun: async (name) => (reader ? (await reader.ledgerRuns(name, 1))[0] : undefined),
+            now: s.now,
+            breakGlass: o.breakGlass,
+            dryRun: o.dryRun,
+            log: (l) => s.log.info(l),
+        });
     return {
         outputs,
         endpoint,
         verified,
         alarms,
         reverify: o.dryRun ? undefined : verify,
+        soak,
         access,
         commit,
         caller,

@@ -8,6 +8,7 @@
 import { isoTime } from "./deployments";
 import type { DeploySummary } from "./deployTypes";
 import { Exit } from "./errors";
+import type { SoakReport } from "./soak";
 import {
     code,
     duration,
@@ -55,7 +56,8 @@ function gitGate(o: DeployOutcome): string {
     if (
         o.stopped?.exitCode === Exit.REFUSED &&
         !o.stopped.details.verifiedPromotion &&
-        !o.stopped.details.upstreamAlarms
+        !o.stopped.details.upstreamAlarms &&
+        !o.stopped.details.soak
     )
         return o.stopped.message.startsWith("promotion gate")
             ? `refused: ${o.stopped.message}`
@@ -104,6 +106,16 @@ function alarmsGate(o: DeployOutcome): string | undefined {
     return `${a.result}${said ? `: ${said}` : ""}`;
 }
 
+/** The soak time's verdict and why (raw text); undefined when the stack has none. */
+function soakTime(o: DeployOutcome): string | undefined {
+    const refused = o.stopped?.details.soak as SoakReport | undefined;
+    if (refused) return `refused: ${o.stopped?.message}`;
+    const v = o.summary?.soak;
+    if (!v) return undefined;
+    const glass = v.breakGlass !== undefined ? ` (passed by --break-glass: ${v.breakGlass})` : "";
+    return `${v.result}${glass}${v.reason ? `: ${v.reason}` : v.since ? `: held since ${v.since}, minimum ${v.minimumMinutes} min` : ""}`;
+}
+
 /** attini's part (raw text). */
 function attini(o: DeployOutcome): string {
     const s = o.summary;
@@ -141,6 +153,11 @@ function chart(o: DeployOutcome, result: Result): string {
 /** How many lines of a stopped deploy's message the summary repeats in full. */
 const REASON_LINES = 40;
 
+/** A row only when there is something to say. */
+function optionalRow(name: string, text: string | undefined): string[][] {
+    return text === undefined ? [] : [[name, markdownText(text, 400)]];
+}
+
 export function deployMarkdown(o: DeployOutcome): string {
     const result = resultOf(o);
     const t = o.target;
@@ -151,7 +168,6 @@ export function deployMarkdown(o: DeployOutcome): string {
           ? `${markdownText(t.branch)} → no stack`
           : "unknown";
     const exitCode = s?.exitCode ?? o.stopped?.exitCode;
-    const alarms = alarmsGate(o);
     const rows: string[][] = [
         ["result", `**${result}** (exit ${exitCode ?? "unknown"})`],
         ["branch → stack → account", where],
@@ -162,7 +178,9 @@ export function deployMarkdown(o: DeployOutcome): string {
         ["commit", s?.commit ? code(s.commit) : " "],
         ["git promotion gate", markdownText(gitGate(o), 300)],
         ["verified promotion gate", markdownText(verifiedGate(o), 300)],
-        ...(alarms === undefined ? [] : [["upstream alarms", markdownText(alarms, 300)]]),
+        ...optionalRow("upstream alarms", alarmsGate(o)),
+        ...optionalRow("soak time", soakTime(o)),
+        ...optionalRow("break-glass", s?.breakGlass),
         ["attini", markdownText(attini(o), 300)],
         ["duration", duration(s?.durationMs ?? o.durationMs)],
         ["CI run", runLink(o.runUrl) ?? "not in CI"],

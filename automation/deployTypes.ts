@@ -9,6 +9,7 @@ import type { FreezeReport } from "./freezeGate";
 import type { GitRunner } from "./git";
 import type { GateReport } from "./gitGate";
 import type { LedgerReport } from "./ledgering";
+import type { SoakReport } from "./soak";
 import type { UpstreamAlarmsReport } from "./upstreamAlarms";
 import type { VerifiedGateReport } from "./verifiedGate";
 
@@ -77,13 +78,13 @@ export interface DeployOptions extends PreflightOptions {
     allowRollback: boolean;
     /** Deploy content held after a rollback (--release-hold), releasing the hold. */
     releaseHold: boolean;
+    /** --break-glass "<reason>": the reason, checked; lets a deploy through a freeze window or an unmet soak time, never anything else. */
+    breakGlass?: string;
     /** How long a lease lasts without renewal (--lease-ttl), and how long to wait for another run's (--lease-wait), ms. */
     leaseTtlMs: number;
     leaseWaitMs: number;
     json: boolean;
     cwd: string;
-    /** --break-glass "<reason>": the reason, checked; lets a deploy through a freeze window or an unmet soak time, never anything else. */
-    breakGlass?: string;
     /** Told where the deploy goes as soon as that is known, for a summary of a deploy that then stops. */
     onTarget?: (t: Pick<Target, "branch" | "branchSource"> & { stack?: StackConfig }) => void;
 }
@@ -112,6 +113,10 @@ export interface DeploySummary {
     verifiedPromotion?: VerifiedGateReport;
     /** What the upstream alarms said (upstreamAlarms.ts). */
     upstreamAlarms?: UpstreamAlarmsReport;
+    /** The soak time's verdict (soak.ts), on a promoted stack with soakMinutes. */
+    soak?: SoakReport;
+    /** The --break-glass reason this deploy was given (recorded in the session tags and the ledger). */
+    breakGlass?: string;
     sessionName?: string;
     commit?: string;
     command?: string[];

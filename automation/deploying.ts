@@ -27,7 +27,7 @@ import { type CiRun, ciRun } from "./ciRun";
 import type { CredentialEndpoint } from "./credentialEndpoint";
 import { type OnExit, type Reads, startReads } from "./deployReads";
 import type { Checked, DeployOptions, DeploySummary, Target } from "./deployTypes";
-import { DriverError, Exit } from "./errors";
+import { DriverError, Exit, usage } from "./errors";
 import { freezeGate } from "./freezeGate";
 import { gitIn } from "./git";
 import { type Claim, claim, contentDigest, headCommit } from "./ledgering";
@@ -35,8 +35,9 @@ import type { RunResult } from "./ledgerTypes";
 import { printableField } from "./log";
 import { preflight } from "./preflight";
 import { findProjectDir, loadValidStacks, stackFor } from "./project";
-import { assumeCheckedRole } from "./roleSession";
+import { assumeCheckedRole, deployRoleAccess } from "./roleSession";
 import type { Services } from "./services";
+import type { SoakReport } from "./soak";
 import type { UpstreamAlarmsReport } from "./upstreamAlarms";
 import type { VerifiedGateReport } from "./verifiedGate";
 
@@ -147,6 +148,24 @@ interface Resolved {
     roleSource: string;
     verified?: VerifiedGateReport;
     alarms?: UpstreamAlarmsReport;
+    soak?: SoakReport;
+}
+
+/**
+ * A stack that forbids break-glass refuses a deploy that asks for it, by the provisioned outputs (in
+ * a dry run that could not read them, the stack file), before any check of time runs.
+ */
+function checkBreakGlass(o: DeployOptions, t: Target, outputs: DeployRoleOutputs | undefined, s: Services): void {
+    if (o.breakGlass === undefined) return;
+    const policy = outputs?.breakGlass ?? t.stack.breakGlass;
+    const stack = t.stack.stack;
+    if (policy !== "allowed")
+        throw usage(
+            `stack ${stack} forbids break-glass (attini-gitops:breakGlass is ${JSON.stringify(policy)}${outputs ? " in its provisioned outputs" : ` in Pulumi.${stack}.yaml`}), so --break-glass is refused and nothing was deployed. Deploy without it once the freeze window has ended or the soak time is met; allowing break-glass takes a change to Pulumi.${stack}.yaml and \`pulumi up -s ${stack}\`.`,
+        );
+    s.log.info(
+        `--break-glass ${JSON.stringify(o.breakGlass)}: it may pass a freeze window or a soak time not yet met, nothing else; the reason is recorded in the deploy role's session tags and ${stack}'s ledger`,
+    );
 }
 
 /** The outputs' deploy role (in a dry run, the stack file's when the backend cannot be read), and the verified verdict. */
@@ -161,16 +180,20 @@ async function resolveRole(o: DeployOptions, t: Target, r: Reads, s: Services): 
         roleSource = `config (stack outputs unavailable: ${msg})`;
         s.log.info(`dry run: ${msg} The role below is derived from Pulumi.${t.stack.stack}.yaml.`);
     }
+    checkBreakGlass(o, t, outputs, s);
     const verified = await r.verified;
     if (verified && !verified.ok) throw verified.error;
     const alarms = await r.alarms;
     if (alarms && !alarms.ok) throw alarms.error;
+    // The soak time builds on the verified gate's evidence: after its verdict, before any role of this stack.
+    const soak = await r.soak(verified?.value, outputs);
     return {
         outputs,
         role: outputs?.deployRoleArn ?? roleArn(t.stack),
         roleSource,
         verified: verified?.value,
         alarms: alarms?.value,
+        soak,
     };
 }
 
@@ -201,10 +224,11 @@ async function openSession(
         stack: { ...t.stack, accountId: outputs.accountId, externalIdRequired: outputs.externalIdRequired },
         durationSeconds: o.durationSeconds,
     };
+    const access = deployRoleAccess(r.access, o.breakGlass);
     /** One set of the deploy role's credentials: AssumeRole and the account check, within one --aws-timeout. */
     const obtain = async () => {
         const ctx = r.step(t.stack.region);
-        return assumeCheckedRole(s.aws, target, r.access, await r.caller(ctx.deadline), ctx);
+        return assumeCheckedRole(s.aws, target, access, await r.caller(ctx.deadline), ctx);
     };
     let held = await obtain();
     const first = held;
@@ -264,6 +288,7 @@ async function claimLedger(
             run: l.run,
             sessionName: c.sessionName,
             sourceIdentity: r.access.sourceIdentity,
+            ...(o.breakGlass !== undefined ? { breakGlass: o.breakGlass } : {}),
         },
         t,
         {
@@ -275,7 +300,9 @@ async function claimLedger(
                       s.log.info(
                           `verified promotion gate: checking again, after ${Math.round(waitedMs / 1000)}s waiting for the lease`,
                       );
-                      return r.reverify?.();
+                      const verified = await r.reverify?.();
+                      if (outputs.soakMinutes > 0) s.log.info("soak time: checking again, on that verdict");
+                      return r.soak(verified, outputs);
                   }
                 : undefined,
             onExit,
@@ -381,6 +408,7 @@ function describeDeploy(t: Target, c: Checked, r: Reads, v: Resolved) {
             : {}),
         ...(v.verified ? { verifiedPromotion: v.verified } : {}),
         ...(v.alarms ? { upstreamAlarms: v.alarms } : {}),
+        ...(v.soak && v.soak.result !== "off" ? { soak: v.soak } : {}),
         command: ["attini", ...c.command],
     };
 }
@@ -410,9 +438,15 @@ async function deployPhases(
     // git's work on the folder's content, while the Pulumi CLI reads the outputs in child processes.
     local.digest();
     const resolved = await resolveRole(o, target, reads, s);
-    // Before the deploy role is assumed: a refusal leaves nothing written anywhere.
+    // Before the deploy role is assumed: a refusal leaves nothing written anywhere. A forbidden
+    // --break-glass was refused in resolveRole, before any check of time.
     const freeze = freezeGate(o, target, resolved.outputs, s);
-    const described = { ...describeDeploy(target, checked, reads, resolved), freeze, digest: local.digest() };
+    const described = {
+        ...describeDeploy(target, checked, reads, resolved),
+        freeze,
+        digest: local.digest(),
+        ...(o.breakGlass !== undefined ? { breakGlass: o.breakGlass } : {}),
+    };
     if (o.dryRun) {
         s.log.info(
             `dry run: would assume ${resolved.role} as session ${checked.sessionName}, then run: ${checked.commandLine}`,

@@ -55,6 +55,7 @@ export function runOf(item: Item): LedgerRun | undefined {
     if (need.some((k) => !sOf[k]) || startedAt === undefined || !result || !RESULTS.includes(result)) return undefined;
     const fromCommit = str(item, "rollbackFromCommit");
     const fromDigest = str(item, "rollbackFromDigest");
+    const breakGlass = str(item, "breakGlass");
     return {
         entry: sOf.entry as string,
         runId: sOf.runId as string,
@@ -74,6 +75,7 @@ export function runOf(item: Item): LedgerRun | undefined {
         attiniTime: num(item, "attiniTime"),
         result,
         ...(fromCommit && fromDigest ? { rollbackFrom: { commit: fromCommit, digest: fromDigest } } : {}),
+        ...(breakGlass ? { breakGlass } : {}),
     };
 }
 
@@ -98,6 +100,7 @@ function runItem(r: LedgerRun): Item {
             runUrl: r.runUrl,
             rollbackFromCommit: r.rollbackFrom?.commit,
             rollbackFromDigest: r.rollbackFrom?.digest,
+            breakGlass: r.breakGlass,
         }),
     };
 }

@@ -41,6 +41,8 @@ export interface LedgerRun {
     attiniTime?: number;
     /** Deployed with --allow-rollback over a newer commit: the commit and digest it rolled back from. */
     rollbackFrom?: { commit: string; digest: string };
+    /** Deployed with --break-glass: the reason given (also in the deploy role's session tags). */
+    breakGlass?: string;
 }
 
 /** The one-at-a-time lease of an environment and distribution. */

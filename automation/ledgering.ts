@@ -78,6 +78,8 @@ export interface Deploying {
     run: CiRun;
     sessionName: string;
     sourceIdentity: string;
+    /** The --break-glass reason, when the deploy was given one. */
+    breakGlass?: string;
 }
 
 /** A claimed deploy: its record is `started` and the lease is held until settle(). */
@@ -161,6 +163,7 @@ function newRun(d: Deploying, newestStart: number | undefined, rollbackFrom: Led
         startedAt,
         result: "started",
         ...(rollbackFrom ? { rollbackFrom: { commit: rollbackFrom.commit, digest: rollbackFrom.digest } } : {}),
+        ...(d.breakGlass !== undefined ? { breakGlass: d.breakGlass } : {}),
     };
 }
 

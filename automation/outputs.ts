@@ -32,9 +32,12 @@ function cliEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     return { ...env, ...goTuning(env), PULUMI_SKIP_UPDATE_CHECK: "true" };
 }
 
-/** The outputs that are booleans; every other output is a string. */
+/** The outputs that are booleans, and those that are whole numbers; every other output is a string. */
 const BOOLEAN_OUTPUTS = ["externalIdRequired", "requireDistributionId"] as const;
-const STRING_OUTPUTS = OUTPUT_NAMES.filter((n) => !(BOOLEAN_OUTPUTS as readonly string[]).includes(n));
+const NUMBER_OUTPUTS = ["soakMinutes"] as const;
+const STRING_OUTPUTS = OUTPUT_NAMES.filter(
+    (n) => !(BOOLEAN_OUTPUTS as readonly string[]).includes(n) && !(NUMBER_OUTPUTS as readonly string[]).includes(n),
+);
 
 function notProvisioned(c: StackConfig, why: string): DriverError {
     return new DriverError(
@@ -67,6 +70,8 @@ export function checkOutputs(
     const bad = [
         ...STRING_OUTPUTS.filter((k) => typeof raw[k] !== "string"),
         ...BOOLEAN_OUTPUTS.filter((k) => typeof raw[k] !== "boolean"),
+        // A number, never its text: `pulumi stack output --json` keeps the program's number.
+        ...NUMBER_OUTPUTS.filter((k) => typeof raw[k] !== "number" || !Number.isSafeInteger(raw[k])),
     ];
     if (bad.length > 0) throw notProvisioned(c, `outputs of the wrong type: ${bad.join(", ")}`);
     const o = raw as unknown as DeployRoleOutputs;

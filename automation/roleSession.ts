@@ -69,6 +69,17 @@ export function sessionTags(stack: Pick<StackConfig, "stack" | "attiniEnvironmen
     };
 }
 
+/** The session tag that carries a --break-glass reason to CloudTrail, on the deploy role's sessions. */
+export const BREAK_GLASS_TAG = "attini-gitops:break-glass";
+
+/**
+ * The deploy role's access: the run's, plus the --break-glass reason as a session tag, as given
+ * (deploy.ts refused any reason a tag cannot carry as it is). Every refresh carries it too.
+ */
+export function deployRoleAccess(access: RoleAccess, breakGlass: string | undefined): RoleAccess {
+    return breakGlass === undefined ? access : { ...access, tags: { ...access.tags, [BREAK_GLASS_TAG]: breakGlass } };
+}
+
 /** The ExternalId check, before any AWS call: a stack that requires one gets one (GitHub OIDC needs none). */
 export function requireExternalId(
     kind: RoleKind,

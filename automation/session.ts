@@ -32,6 +32,28 @@ export function cleanTagValue(raw: string): string {
     return raw.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, "_").slice(0, 256);
 }
 
+/** What a session tag value may hold (STS): letters, digits, spaces and `_.:/=+-@`; here the space is the ASCII one. */
+const TAG_VALUE_RE = /^[\p{L}\p{N} _.:/=+\-@]*$/u;
+/** The longest session tag value STS takes, in characters. */
+export const MAX_TAG_VALUE = 256;
+
+/** Why `value` cannot be a session tag value as it is (undefined: it can); nothing is ever cleaned away. */
+export function tagValueProblem(value: string): string | undefined {
+    const length = [...value].length;
+    if (length > MAX_TAG_VALUE)
+        return `it is ${length} characters long; a session tag value holds at most ${MAX_TAG_VALUE}`;
+    if (!TAG_VALUE_RE.test(value)) {
+        const bad = [...new Set([...value].filter((c) => !TAG_VALUE_RE.test(c)))];
+        const shown = bad.map((c) =>
+            /^[\x21-\x7e]$/.test(c)
+                ? `'${c}'`
+                : `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`,
+        );
+        return `it holds ${shown.join(", ")}, which a session tag value cannot: use only letters, digits, spaces and _ . : / = + - @`;
+    }
+    return undefined;
+}
+
 /** Who started the build, from the CI system's variables, for the SourceIdentity. */
 export const ACTOR_VARS = [
     "GITHUB_ACTOR",

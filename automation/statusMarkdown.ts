@@ -90,6 +90,8 @@ function nodeLines(e: EnvironmentStatus, b: Behind | undefined): string[] {
     }
     lines.push(mermaidText(behindWords(e, b)));
     if (e.ledger?.outside) lines.push(mermaidText("newest deployment made outside attini-gitops"));
+    const glass = e.ledger?.deployed?.breakGlass;
+    if (glass !== undefined) lines.push(mermaidText(`deployed with break-glass: ${glass}`, 60));
     return lines;
 }
 
@@ -167,9 +169,14 @@ function environmentRow(e: EnvironmentStatus, b: Behind | undefined): string[] {
             : " ",
         b?.atDeploy ? `${code(short(b.atDeploy.sha))} ${markdownText(b.atDeploy.subject, 80)}` : " ",
         markdownText(
-            e.ledger?.outside
-                ? `${behindWords(e, b)}; newest deployment made outside attini-gitops`
-                : behindWords(e, b),
+            [
+                behindWords(e, b),
+                ...(e.ledger?.outside ? ["newest deployment made outside attini-gitops"] : []),
+                ...(e.ledger?.deployed?.breakGlass !== undefined
+                    ? [`deployed with break-glass: ${e.ledger.deployed.breakGlass}`]
+                    : []),
+            ].join("; "),
+            400,
         ),
     ];
 }

@@ -6,6 +6,7 @@ import { describeDeployment, isoTime } from "./deployments";
 import { freezeLines } from "./freezeGate";
 import { short } from "./git";
 import { describeRun, runBy } from "./ledgerRules";
+import { printableField } from "./log";
 import type { EnvironmentStatus, StatusReport } from "./statusReport";
 
 const plural = (n: number, word: string, words = `${word}s`) => `${n} ${n === 1 ? word : words}`;
@@ -70,6 +71,8 @@ function ledgerLines(e: EnvironmentStatus): string[] {
             ? `  deployed by attini-gitops: commit ${short(d.commit)}, ${d.digest}${d.distributionId ? `, distributionId ${d.distributionId}` : ""}, at ${isoTime(d.startedAt)} by ${runBy(d)}`
             : "  deployed by attini-gitops: nothing yet",
     ];
+    if (d?.breakGlass !== undefined)
+        out.push(`  deployed with --break-glass, for: ${printableField(JSON.stringify(d.breakGlass))}`);
     if (l.last && l.last.entry !== d?.entry) out.push(`  newest run: ${describeRun(l.last)}`);
     if (l.behind !== undefined && e.tip)
         out.push(

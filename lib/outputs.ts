@@ -47,6 +47,10 @@ export interface DeployRoleOutputs {
     freezeWindows: string;
     /** The upstream alarms that refuse a promotion (upstreamAlarms): their ARNs, sorted, as JSON (`[]` for none). */
     upstreamAlarms: string;
+    /** Minutes the upstream must have held the content before it deploys here (0: none). */
+    soakMinutes: number;
+    /** Whether `deploy --break-glass` is allowed here: allowed or forbidden. */
+    breakGlass: string;
 }
 
 /** What the program returns: the same names, each value possibly still an Output. */
@@ -75,6 +79,8 @@ export const OUTPUT_NAMES = [
     "upstreamLedgerTableName",
     "freezeWindows",
     "upstreamAlarms",
+    "soakMinutes",
+    "breakGlass",
 ] as const satisfies readonly (keyof DeployRoleOutputs)[];
 
 /** The outputs that follow from the stack files alone (this one's, and its upstream's). */
@@ -124,6 +130,8 @@ export function configOutputs(c: StackConfig, upstream: StackConfig | undefined)
         upstreamLedgerTableName: upstream ? ledgerTableName(upstream) : "",
         freezeWindows: canonicalFreezeWindows(c.freezeWindows),
         upstreamAlarms: alarmsOutput(c.upstreamAlarms),
+        soakMinutes: c.soakMinutes,
+        breakGlass: c.breakGlass,
     };
 }
 

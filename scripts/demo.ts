@@ -6,7 +6,8 @@
  * is set up in each environment account, and a stand-in for Attini's backend records each
  * deployment once its distribution lands. The demo promotes a folder by its committed content (what
  * stage's ledger shows deployed there), a packaged zip whose stage deployment fails, so that prod's
- * verified promotion gate refuses it until a second stage deployment succeeds, a hotfix the git gate
+ * verified promotion gate refuses it until a second stage deployment succeeds, a build prod refuses
+ * until it has soaked in stage for an hour and then takes with --break-glass, a hotfix the git gate
  * refuses, and an outdated pipeline the ledger refuses. Everything else is the real thing: the
  * Pulumi CLI, the Automation API, STS AssumeRole and GetCallerIdentity, the driver as CI runs it.
  */
@@ -60,7 +61,7 @@ async function main(): Promise<number> {
             process.stdout.write(
                 `$ ${Object.entries(extra)
                     .map(([k, v]) => `${k}=${v} `)
-                    .join("")}attini-gitops ${args.join(" ")}\n`,
+                    .join("")}attini-gitops ${args.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(" ")}\n`,
             );
             const child = spawn(process.execPath, [CLI, ...args], {
                 cwd: project.dir,
@@ -109,6 +110,30 @@ async function main(): Promise<number> {
         attiniBackend.outcome.delete("222222222222");
         await run(["deploy", "release-1.zip"], { BRANCH: "stage" });
         await run(["deploy", "release-1.zip"], { BRANCH: "main" });
+        await run(["status", "--distribution-name", "platform"]);
+
+        step(
+            "soak time: prod now requires stage to have held a build for an hour (soakMinutes: 60, promoted and provisioned with `pulumi up -s prod`); release-2 is refused right after stage took it, then the on-call engineer breaks the glass",
+        );
+        const prodFile = path.join(project.dir, "Pulumi.prod.yaml");
+        fs.writeFileSync(
+            prodFile,
+            fs.readFileSync(prodFile, "utf8").replace(/^config:\n/m, "config:\n  attini-gitops:soakMinutes: 60\n"),
+        );
+        git(project.dir, "commit", "-q", "-am", "prod: soak builds in stage for an hour");
+        for (const b of ["dev", "stage", "main"])
+            git(project.dir, "update-ref", "-m", "push", `refs/remotes/origin/${b}`, "HEAD");
+        await provision(project, backend, ["prod"], {}, moto);
+        packageDistribution(project.distribution, path.join(project.dir, "release-2.zip"), "release-2");
+        process.stdout.write(
+            "packaged distribution/platform as release-2.zip (attini distribution package -i release-2)\n",
+        );
+        await run(["deploy", "release-2.zip"], { BRANCH: "dev" });
+        await run(["deploy", "release-2.zip"], { BRANCH: "stage" });
+        await run(["deploy", "release-2.zip"], { BRANCH: "main" }, 7);
+        await run(["deploy", "release-2.zip", "--break-glass", "INC-4711 payment outage: hotfix approved by @oncall"], {
+            BRANCH: "main",
+        });
         await run(["status", "--distribution-name", "platform"]);
 
         step(

@@ -407,3 +407,73 @@ test("stack files: the history readers' wiring is checked across them (validate)
     });
     t.deepEqual(loadStacks(fixed).errors.map(String), []);
 });
+
+/** A stack promoted from stage, with the changes. */
+const PROMOTED = { "attini-gitops:promotedFrom": "stage", "attini-gitops:promotionGate": "enforce" };
+
+test("soakMinutes and breakGlass: defaults, and a valid soak on a promoted stack", (t) => {
+    const plain = requireStackConfig("dev", rawConfig(VALID));
+    t.is(plain.soakMinutes, 0, "no soak time by default");
+    t.is(plain.breakGlass, "allowed");
+    const soaked = requireStackConfig(
+        "dev",
+        rawConfig({
+            ...VALID,
+            ...PROMOTED,
+            "attini-gitops:soakMinutes": "60",
+            "attini-gitops:breakGlass": "forbidden",
+        }),
+    );
+    t.is(soaked.soakMinutes, 60, "as `pulumi config set` writes it: a string of digits");
+    t.is(soaked.breakGlass, "forbidden");
+    t.is(
+        requireStackConfig("dev", rawConfig({ ...VALID, ...PROMOTED, "attini-gitops:soakMinutes": 43200 })).soakMinutes,
+        43200,
+    );
+});
+
+test("soakMinutes: negative, not whole, too large, on an unpromoted stack or with the gate off are refused with the fix", (t) => {
+    const key = "attini-gitops:soakMinutes";
+    expectOne(
+        t,
+        { ...PROMOTED, [key]: -5 },
+        key,
+        "-5",
+        /is negative/,
+        /set 0 for no soak time.*soakMinutes 60 --stack dev/,
+    );
+    expectOne(t, { ...PROMOTED, [key]: "-1" }, key, '"-1"', /is negative/, /pulumi config set soakMinutes/);
+    expectOne(
+        t,
+        { ...PROMOTED, [key]: 1.5 },
+        key,
+        "1.5",
+        /must be a whole number/,
+        /pulumi config set soakMinutes 60 --stack dev/,
+    );
+    expectOne(t, { ...PROMOTED, [key]: "an hour" }, key, '"an hour"', /must be a whole number/, /soakMinutes 60/);
+    expectOne(t, { ...PROMOTED, [key]: 43201 }, key, "43201", /more than 43200 \(30 days\)/, /at most 43200 minutes/);
+    expectOne(t, { [key]: 60 }, key, "60", /promoted from no other/, /set promotedFrom.*soakMinutes 0/);
+    expectOne(
+        t,
+        { ...PROMOTED, "attini-gitops:promotionGate": "off", [key]: 60 },
+        key,
+        "60",
+        /promotionGate is off/,
+        /promotionGate enforce/,
+    );
+    t.deepEqual(errorsFor({ [key]: 0 }), [], "0 (none) is fine anywhere");
+});
+
+test("breakGlass: only allowed or forbidden", (t) => {
+    const key = "attini-gitops:breakGlass";
+    expectOne(
+        t,
+        { [key]: "never" },
+        key,
+        '"never"',
+        /must be allowed or forbidden/,
+        /breakGlass forbidden --stack dev/,
+    );
+    expectOne(t, { [key]: true }, key, "true", /must be a string/, /breakGlass: "forbidden"/);
+});

@@ -246,7 +246,7 @@ test("the zip is checked and deployed as one file: swapping the original after t
 
 test("after waiting for prod's lease, the verified gate is asked again: stage rolled back from this content meanwhile, so prod refuses (exit 7) and records nothing", async (t) => {
     const { aws, ledgers } = fakeAws({ history: [succeeded], ledgerRuns: vouched(zip) });
-    // Another deploy to prod holds the lease for about a second more.
+    // Another deploy to prod holds the lease until this one has met it (then for about a second more).
     void aws.ledger(
         "attini-gitops-ledger-prod",
         "333333333333",

@@ -73,6 +73,14 @@ test("outputs from before the trust root (no gate or upstream pinned) are refuse
         Exit.NOT_PROVISIONED,
         "a string, not a boolean",
     );
+    t.is(
+        refusal(prod, configs, { ...old, soakMinutes: "60" }).code,
+        Exit.NOT_PROVISIONED,
+        "the soak time is a number, not its text",
+    );
+    t.is(refusal(prod, configs, { ...old, soakMinutes: 1.5 }).code, Exit.NOT_PROVISIONED, "a whole number");
+    const { soakMinutes: _, ...noSoak } = old;
+    t.regex(refusal(prod, configs, noSoak).message, /outputs missing: soakMinutes.*pulumi up -s prod/);
 });
 
 /** The shipped stack files, with one stack's config edited as a commit could. */
@@ -128,6 +136,16 @@ test("a checkout whose stack files differ from what was provisioned is refused, 
             edited("prod", { upstreamAlarms: ["arn:aws:cloudwatch:eu-west-1:222222222222:alarm:a"] }),
             'upstreamAlarms: provisioned \\[\\], the checkout says \\["arn:aws:cloudwatch:eu-west-1:222222222222:alarm:a"\\]',
         ],
+        [
+            "a soak time added but not provisioned",
+            edited("prod", { soakMinutes: 60 }),
+            "soakMinutes: provisioned 0, the checkout says 60",
+        ],
+        [
+            "break-glass forbidden but not provisioned",
+            edited("prod", { breakGlass: "forbidden" }),
+            "breakGlass: provisioned allowed, the checkout says forbidden",
+        ],
     ];
     for (const [what, files, says] of cases) {
         const c = files.find((x) => x.stack === "prod")!;
@@ -149,4 +167,27 @@ test("a Pulumi.yaml that names a backend is refused: the outputs come from the b
         e!.message,
         /Pulumi\.yaml sets backend: the deploy-role stacks' outputs must come from the backend the CI job names/,
     );
+});
+
+test("a soak time and a break-glass ban dropped by the commit being deployed are refused: the outputs decide", (t) => {
+    const strict = { ...prod, soakMinutes: 60, breakGlass: "forbidden" as const };
+    const provisioned = outputsFor(strict, ROOT) as unknown as Record<string, unknown>;
+    t.like(
+        checkOutputs(
+            strict,
+            configs.map((c) => (c.stack === "prod" ? strict : c)),
+            provisioned,
+        ),
+        {
+            soakMinutes: 60,
+            breakGlass: "forbidden",
+        },
+    );
+    const r = refusal(prod, configs, provisioned);
+    t.is(r.code, Exit.NOT_PROVISIONED);
+    t.regex(
+        r.message,
+        /soakMinutes: provisioned 60, the checkout says 0; breakGlass: provisioned forbidden, the checkout says allowed/,
+    );
+    t.regex(r.message, /pulumi up -s prod/);
 });

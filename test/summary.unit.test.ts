@@ -222,3 +222,69 @@ test("deploy summary: the upstream alarms' row, when prod lists alarms (refused,
     t.notRegex(refused, /\| git promotion gate \| refused/, "not the git gate's refusal");
     t.notRegex(deployMarkdown(o.deployed), /upstream alarms/, "no row for a stack that lists none");
 });
+
+test("break-glass and the soak time in the summaries and status: shown, escaped, and the diagrams still parse", async (t) => {
+    const outcomes = deployOutcomes();
+    const soak = {
+        result: "broken-glass" as const,
+        minimumMinutes: 60,
+        upstream: "stage",
+        case: "not-met" as const,
+        since: "2026-12-01T10:02:00Z",
+        soakedMinutes: 12,
+        readyAt: "2026-12-01T11:02:00Z",
+        reason: "stage has held this content for 12 min",
+        breakGlass: "INC-4711 payment outage",
+    };
+    const glass = deployMarkdown({
+        ...outcomes.deployed,
+        summary: { ...outcomes.deployed.summary!, soak, breakGlass: "INC-4711 payment outage" },
+    });
+    t.regex(glass, /\| soak time \| broken-glass \(passed by --break-glass: INC-4711 payment outage\): stage has held/);
+    t.regex(glass, /\| break-glass \| INC-4711 payment outage \|/);
+    t.is(await parseMermaid(mermaidBlocks(glass)[0]), "flowchart-v2");
+    t.notRegex(deployMarkdown(outcomes.deployed), /soak time|break-glass/, "no rows where there is nothing to say");
+    const refused = deployMarkdown({
+        ...outcomes["refused by the verified gate"],
+        stopped: {
+            exitCode: 7,
+            message: "soak time (enforce): stage has held this content for 12 min; ready at 2026-12-01T11:02:00Z.",
+            details: { soak: { ...soak, result: "refused" } },
+        },
+    });
+    t.regex(refused, /\| soak time \| refused: soak time \(enforce\): stage has held this content for 12 min/);
+    t.notRegex(refused, /\| git promotion gate \| refused/);
+
+    // status: the deployed run's reason, from the ledger (stored text: escaped wherever it is shown).
+    for (const reason of ["INC-4711 payment outage", "evil\u001b[2J\nforged line | <b>x</b> @all"]) {
+        const { report, behind } = chain();
+        const run = {
+            entry: "run#1",
+            runId: "r1",
+            environment: "prod",
+            distributionName: "platform",
+            commit: "3".repeat(40),
+            branch: "main",
+            digest: "sha256:abc",
+            sha256: "abc",
+            ciSystem: "local",
+            sessionName: "deploy-platform",
+            sourceIdentity: "ci",
+            startedAt: NOW * 1000,
+            result: "deployed" as const,
+            breakGlass: reason,
+        };
+        report.environments[3] = { ...report.environments[3], ledger: { last: run, deployed: run } };
+        const text = printable(formatStatus(report, NOW));
+        t.notRegex(text, RAW_CONTROL);
+        const line = text.split("\n").find((l) => l.includes("deployed with --break-glass"));
+        t.truthy(line, text);
+        if (reason === "INC-4711 payment outage")
+            t.is(line, '  deployed with --break-glass, for: "INC-4711 payment outage"');
+        else t.regex(line ?? "", /for: "evil\\u001b\[2J\\nforged line \| <b>x<\/b> @all"$/);
+        const md = statusMarkdown(report, behind, NOW);
+        t.regex(md, /deployed with break-glass: /);
+        t.notRegex(md, RAW_CONTROL);
+        t.is(await parseMermaid(mermaidBlocks(md)[0]), "flowchart-v2");
+    }
+});

@@ -7,6 +7,7 @@ import { type DeployOutcome, type DeployTarget, deployMarkdown } from "../deploy
 import { DriverError, Exit, usage } from "../errors";
 import { DEFAULT_LEASE_TTL_MS, DEFAULT_LEASE_WAIT_MS, LEASE_TTL_RANGE_MS } from "../leasing";
 import { DEFAULT_OUTPUTS_TIMEOUT_MS } from "../outputs";
+import { tagValueProblem } from "../session";
 import { publishSummary, SUMMARY_HELP, SUMMARY_OPTIONS, summaryDestinations } from "../summaryOutput";
 import {
     awsTimeouts,
@@ -32,6 +33,26 @@ function leaseTtl(values: Parameters<typeof text>[0]): number {
     return ms;
 }
 
+/**
+ * --break-glass "<reason>": trimmed, and refused (never altered) when empty or when a session tag
+ * could not carry it as it is, since it goes to CloudTrail in the deploy role's session tags.
+ */
+export function breakGlassReason(values: Parameters<typeof text>[0]): string | undefined {
+    const given = text(values, "break-glass");
+    if (given === undefined) return undefined;
+    const reason = given.trim();
+    if (reason === "")
+        throw usage(
+            '--break-glass needs a reason, e.g. --break-glass "INC-4711 payment outage hotfix": it is recorded in CloudTrail and the ledger',
+        );
+    const problem = tagValueProblem(reason);
+    if (problem)
+        throw usage(
+            `--break-glass: the reason cannot be recorded as given (${problem}). It goes into the deploy role's session tags as it is, so write it with those characters, e.g. "INC-4711 payment outage hotfix"`,
+        );
+    return reason;
+}
+
 export const deployCommand: Command = {
     summary: `  deploy [DISTRIBUTION_PATH] [-- ATTINI_ARGS...]
                         map the branch to its stack, assume that stack's deploy role and run
@@ -48,6 +69,9 @@ For a stack with promotedFrom (and promotionGate warn or enforce), two gates run
   - git: every commit being deployed is on the upstream branch, and a folder is committed;
   - verified, for a .zip with a distributionId: the upstream environment's own Attini record,
     read with its history reader, shows a successful deployment of that same id.
+With soakMinutes (provisioned), the upstream must also have held that content for so long, with
+no other deployment of the distribution since (exit ${Exit.REFUSED} under enforce); --break-glass passes
+a soak time not yet met, and nothing else.
 
 Options:
   --branch NAME          the branch (default: BRANCH, then the CI system's variables, then git)
@@ -73,11 +97,15 @@ Options:
                          longest wait to connect, and then for an answer, per AWS request (default 10s)
   --attini-bin PATH      the attini executable (default: ATTINI_BIN, then attini on PATH)
   --expect-sha256 HEX    refuse unless the .zip distribution has this sha256 (promote one artifact)
-  --skip-promotion-check deploy even if the promotion gates object (logged)
+  --skip-promotion-check deploy even if the promotion gates object (logged); a soak time cannot
+                         then be checked, so it counts as not met
   --remote NAME          the git remote whose branches the promotion gate reads (default origin)
   --allow-rollback       deploy even if the environment's ledger has a newer commit (recorded as a
                          rollback; the content rolled back from is then held)
   --release-hold         deploy content that is held after a rollback, releasing the hold
+  --break-glass REASON   deploy through a freeze window or a soak time not yet met (unless the
+                         stack forbids it), recording REASON in the session tags and the ledger;
+                         never past the account guard, the lease or a failed upstream deployment
   --lease-wait DURATION  longest wait for another deploy of the distribution to the environment
                          to finish (default 30m; then exit ${Exit.LEASE_WAIT})
   --lease-ttl DURATION   how long the lease outlives a killed deploy (default 60s; 15s to 10m)
@@ -113,6 +141,7 @@ ${EXIT_CODES}`,
         remote: { type: "string" },
         "allow-rollback": { type: "boolean" },
         "release-hold": { type: "boolean" },
+        "break-glass": { type: "string" },
         "lease-ttl": { type: "string" },
         "lease-wait": { type: "string" },
         ...SUMMARY_OPTIONS,
@@ -168,6 +197,7 @@ ${EXIT_CODES}`,
                     dryRun: flag(values, "dry-run"),
                     allowRollback: flag(values, "allow-rollback"),
                     releaseHold: flag(values, "release-hold"),
+                    breakGlass: breakGlassReason(values),
                     leaseTtlMs: leaseTtl(values),
                     leaseWaitMs: durationMs(values, "lease-wait", DEFAULT_LEASE_WAIT_MS),
                     json: ctx.json,

@@ -19,6 +19,9 @@ export type RawConfig = ReadonlyMap<string, RawValue>;
 
 export type PromotionGate = "off" | "warn" | "enforce";
 
+/** Whether `deploy --break-glass` may pass a freeze window or an unmet soak time on a stack. */
+export type BreakGlassPolicy = "allowed" | "forbidden";
+
 /** Validated configuration of one stack (= one environment in one AWS account). */
 export interface StackConfig {
     readonly stack: string;
@@ -47,6 +50,10 @@ export interface StackConfig {
     readonly promotionGate: PromotionGate;
     /** Under enforce, whether a .zip without a distributionId is refused (the verified gate cannot match it upstream). */
     readonly requireDistributionId: boolean;
+    /** Minutes the upstream environment must have held this content before it deploys here (0: none; lib/config/soak.ts). */
+    readonly soakMinutes: number;
+    /** Whether `deploy --break-glass "<reason>"` is allowed here (lib/config/breakGlass.ts). */
+    readonly breakGlass: BreakGlassPolicy;
     /** Who may read this environment's Attini deployment history (lib/historyReader.ts). */
     readonly historyReader: HistoryReaderConfig;
     /** When deploys are refused (lib/freezeWindows.ts); empty for none. */
@@ -124,6 +131,8 @@ export const PROJECT_KEYS = [
     "freezeWindows",
     "historyReaderAlarms",
     "upstreamAlarms",
+    "soakMinutes",
+    "breakGlass",
 ] as const;
 export type ProjectKey = (typeof PROJECT_KEYS)[number];
 

@@ -1,18 +1,21 @@
 /**
  * The one validator of a stack's config, which the Pulumi program (index.ts) and the CI driver
  * (`attini-gitops validate|plan|deploy`) both run. Each section's rules (identity.ts, role.ts,
- * trust.ts, promotion.ts, freeze.ts, alarms.ts) add to one error list, so that every problem is reported, not the first.
+ * trust.ts, promotion.ts, freeze.ts, alarms.ts, soak.ts, breakGlass.ts) add to one error list, so that every problem
+ * is reported, not the first.
  *
  * Pure: no Pulumi engine, no AWS, no file system. Callers hand in raw values keyed by their full
  * config key (`attini-gitops:branch`, `aws:region`, ...), with Pulumi.yaml's defaults applied.
  */
 import { partitionOf } from "../arns";
 import { alarmRules } from "./alarms";
+import { breakGlassRules } from "./breakGlass";
 import { type ConfigError, ConfigValidationError } from "./errors";
 import { freezeRules } from "./freeze";
 import { identityRules } from "./identity";
 import { promotionRules } from "./promotion";
 import { roleRules } from "./role";
+import { soakRules } from "./soak";
 import { trustRules } from "./trust";
 import type { RawConfig, StackConfig } from "./types";
 import { ConfigReader } from "./values";
@@ -26,6 +29,8 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
     const { promotedFrom, promotionGate, requireDistributionId } = promotionRules(r);
     const freezeWindows = freezeRules(r);
     const { upstreamAlarms, readerAlarms } = alarmRules(r, { accountId, region, promotedFrom });
+    const { soakMinutes } = soakRules(r, { promotedFrom, promotionGate });
+    const { breakGlass } = breakGlassRules(r);
     const { errors } = r;
     if (
         errors.length > 0 ||
@@ -46,7 +51,9 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
         requireDistributionId === undefined ||
         !freezeWindows ||
         !upstreamAlarms ||
-        !readerAlarms
+        !readerAlarms ||
+        soakMinutes === undefined ||
+        !breakGlass
     ) {
         return { errors };
     }
@@ -70,6 +77,8 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
         promotedFrom,
         promotionGate,
         requireDistributionId,
+        soakMinutes,
+        breakGlass,
         historyReader: {
             roleName: role.readerRoleName,
             branches: trust.readerBranches,
