@@ -42,6 +42,8 @@ export interface Reads {
     alarms?: Promise<Settled<UpstreamAlarmsReport | undefined>>;
     /** The verified gate once more (stage may have changed while this deploy waited for the lease). */
     reverify?: () => Promise<VerifiedGateReport>;
+    /** The upstream-alarm gate once more, on the verified gate's new report; may refuse. */
+    realarm?: (outputs: DeployRoleOutputs, verified: VerifiedGateReport) => Promise<UpstreamAlarmsReport | undefined>;
     /**
      * The soak time on a verified gate's report, with soakMinutes and the gate's mode as provisioned
      * (in a dry run that could not read the outputs, the stack file's); may refuse.
@@ -73,41 +75,29 @@ function startEndpoint(o: DeployOptions, s: Services, onExit: OnExit): Promise<C
 }
 
 /**
- * The upstream-alarm gate (upstreamAlarms.ts), after the verified gate, whose upstream deployment
- * the alarms are checked against, on the same reader session. The alarms are the ones the outputs
- * pin (in a dry run whose outputs cannot be read, the stack file's, only to say what would be checked).
+ * The upstream-alarm gate on the alarms the outputs pin (in a dry run that could not read them, the
+ * stack file's), for a verified gate's report; may refuse.
  */
-function startAlarms(
-    o: DeployOptions,
-    s: Services,
-    stack: StackConfig,
-    upstream: StackConfig,
-    reader: StackReader,
-    outputs: Promise<Settled<DeployRoleOutputs>>,
-    verified: Promise<Settled<VerifiedGateReport | undefined>>,
-): Promise<Settled<UpstreamAlarmsReport | undefined>> {
-    return settled(
-        Promise.all([outputs, verified]).then(([read, v]) => {
-            if (!v.ok || (!read.ok && !o.dryRun)) return undefined;
-            const pinned = read.ok ? alarmsFromOutput(read.value.upstreamAlarms) : [...stack.upstreamAlarms];
-            if (pinned === undefined)
-                throw new DriverError(
-                    Exit.NOT_PROVISIONED,
-                    `stack ${stack.stack}'s output upstreamAlarms is not a JSON list of alarm ARNs: run \`pulumi up -s ${stack.stack}\` in account ${stack.accountId}.`,
-                );
-            return checkUpstreamAlarms({
-                stack,
-                upstream,
-                alarms: pinned,
-                verified: v.value,
-                dryRun: o.dryRun,
-                now: s.now,
-                log: (l) => s.log.info(l),
-                describe: (names) => reader.alarms(names),
-                history: (name, since, until) => reader.alarmHistory(name, since, until),
-            });
-        }),
-    );
+function alarmsGate(o: DeployOptions, s: Services, stack: StackConfig, upstream: StackConfig, reader: StackReader) {
+    return async (provisioned: DeployRoleOutputs | undefined, verified: VerifiedGateReport | undefined) => {
+        const pinned = provisioned ? alarmsFromOutput(provisioned.upstreamAlarms) : [...stack.upstreamAlarms];
+        if (pinned === undefined)
+            throw new DriverError(
+                Exit.NOT_PROVISIONED,
+                `stack ${stack.stack}'s output upstreamAlarms is not a JSON list of alarm ARNs: run \`pulumi up -s ${stack.stack}\` in account ${stack.accountId}.`,
+            );
+        return checkUpstreamAlarms({
+            stack,
+            upstream,
+            alarms: pinned,
+            verified,
+            dryRun: o.dryRun,
+            now: s.now,
+            log: (l) => s.log.info(l),
+            describe: (names) => reader.alarms(names),
+            history: (name, since, until) => reader.alarmHistory(name, since, until),
+        });
+    };
 }
 
 /** Starts every read that waits on something outside this process, so that the waits overlap. */
@@ -183,8 +173,16 @@ export function startReads(
                   })
             : undefined;
     const verified = verify ? settled(outputs.then((read) => (read.ok || o.dryRun ? verify() : undefined))) : undefined;
+    // The upstream alarms, once the verified gate has found the upstream deployment.
+    const realarm = upstream && reader ? alarmsGate(o, s, stack, upstream, reader) : undefined;
     const alarms =
-        upstream && reader && verified ? startAlarms(o, s, stack, upstream, reader, outputs, verified) : undefined;
+        realarm && verified
+            ? settled(
+                  Promise.all([outputs, verified]).then(([read, v]) =>
+                      !v.ok || (!read.ok && !o.dryRun) ? undefined : realarm(read.ok ? read.value : undefined, v.value),
+                  ),
+              )
+            : undefined;
     const soak = (report: VerifiedGateReport | undefined, provisioned: DeployRoleOutputs | undefined) =>
         applySoak({
             minutes: provisioned?.soakMinutes ?? stack.soakMinutes,
@@ -204,6 +202,7 @@ export function startReads(
         verified,
         alarms,
         reverify: o.dryRun ? undefined : verify,
+        realarm: o.dryRun ? undefined : realarm,
         soak,
         access,
         commit,

@@ -17,7 +17,7 @@
  */
 import { roleArn } from "../lib/arns";
 import { ledgerTableName } from "../lib/ledger";
-import type { DeployRoleOutputs } from "../lib/outputs";
+import { alarmsFromOutput, type DeployRoleOutputs } from "../lib/outputs";
 import { attiniEnv, staticCredentialVars } from "./attini";
 import { ArtifactError, readAttiniConfig } from "./attiniConfig";
 import { FORWARDED_SIGNALS, runAttini, signalExit } from "./attiniProcess";
@@ -256,6 +256,33 @@ async function openSession(
 
 // --- 6. the ledger: newer wins, the lease, the hold, the run's record (ledgering.ts) ----------------
 
+/**
+ * After a wait for the lease, what may have changed meanwhile is asked again, before anything is
+ * written: the freeze windows (one may have begun), and, on a promoted stack, the verified gate
+ * (stage may have rolled back or failed), the upstream alarms and the soak time on its new verdict.
+ */
+async function checkAgain(
+    o: DeployOptions,
+    t: Target,
+    r: Reads,
+    outputs: DeployRoleOutputs,
+    s: Services,
+    waitedMs: number,
+): Promise<void> {
+    const waited = `after ${Math.round(waitedMs / 1000)}s waiting for the lease`;
+    s.log.info(`freeze windows: checking again, ${waited}`);
+    freezeGate(o, t, outputs, s);
+    if (!r.reverify) return;
+    s.log.info(`verified promotion gate: checking again, ${waited}`);
+    const verified = await r.reverify();
+    if (r.realarm && alarmsFromOutput(outputs.upstreamAlarms)?.length) {
+        s.log.info("upstream alarms: checking again, on that verdict");
+        await r.realarm(outputs, verified);
+    }
+    if (outputs.soakMinutes > 0) s.log.info("soak time: checking again, on that verdict");
+    await r.soak(verified, outputs);
+}
+
 /** Claims the deploy in the environment's ledger, with the deploy role's credentials. */
 async function claimLedger(
     o: DeployOptions,
@@ -295,16 +322,7 @@ async function claimLedger(
             allowRollback: o.allowRollback,
             releaseHold: o.releaseHold,
             lease: { ttlMs: o.leaseTtlMs, waitMs: o.leaseWaitMs, onLost },
-            afterWait: r.reverify
-                ? async (waitedMs) => {
-                      s.log.info(
-                          `verified promotion gate: checking again, after ${Math.round(waitedMs / 1000)}s waiting for the lease`,
-                      );
-                      const verified = await r.reverify?.();
-                      if (outputs.soakMinutes > 0) s.log.info("soak time: checking again, on that verdict");
-                      return r.soak(verified, outputs);
-                  }
-                : undefined,
+            afterWait: (waitedMs) => checkAgain(o, t, r, outputs, s, waitedMs),
             onExit,
             attiniHistory: async (until) => {
                 const ctx = r.step(outputs.region);

@@ -51,6 +51,8 @@ async function run(
     alarms: AlarmNow[],
     history?: Record<string, AlarmHistory>,
     more: Partial<DeployOptions> = {},
+    /** Acts on the fake AWS before the deploy starts (and may watch it while it runs). */
+    before: (f: ReturnType<typeof fakeAws>) => void = () => undefined,
 ) {
     const project = projects[gate];
     const zip = writeZip(path.join(project.dir, `build-${n}.zip`), {
@@ -62,6 +64,7 @@ async function run(
         alarms,
         alarmHistory: history,
     });
+    before(f);
     const mark = path.join(marks, `ran-${n}`);
     const bin = path.join(marks, `attini-${n++}`);
     fs.writeFileSync(bin, `#!/bin/sh\ntouch '${mark}'\n`, { mode: 0o755 });
@@ -170,4 +173,33 @@ test("--dry-run: says what it would check, and reads no alarm", async (t) => {
     t.regex(r.log, /dry run: the upstream-alarm gate would refuse if any of platform-5xx in stage does not exist/);
     t.false(r.calls.some((c) => c.startsWith("describeAlarms")));
     t.like(r.summary?.upstreamAlarms, { result: "not-checked" });
+});
+
+test("an alarm that enters ALARM while prod's deploy waits for its lease: asked again once the lease is held, exit 7, nothing recorded", async (t) => {
+    const alarms: AlarmNow[] = [{ name: "platform-5xx", state: "OK", changedAt: RUN_START - 60_000 }];
+    let watch: NodeJS.Timeout | undefined;
+    t.teardown(() => clearInterval(watch));
+    const r = await run("enforce", alarms, undefined, { leaseWaitMs: 60_000 }, (f) => {
+        void f.aws.ledger(
+            "attini-gitops-ledger-prod",
+            "333333333333",
+            () => ({}) as never,
+            async () => ({}) as never,
+        );
+        const prod = f.ledgers.get("attini-gitops-ledger-prod")!;
+        // Another deploy holds prod's lease until this one has met it; meanwhile stage's alarm fires.
+        prod.lease = { runId: "other", commit: "0".repeat(40), ciSystem: "local", since: 0, expiresAt: NOW + 600_000 };
+        watch = setInterval(() => {
+            if (!prod.calls.includes("takeLease platform")) return;
+            clearInterval(watch);
+            alarms[0] = { name: "platform-5xx", state: "ALARM", changedAt: NOW - 1000 };
+            if (prod.lease) prod.lease.expiresAt = 0;
+        }, 5);
+    });
+    t.is(r.error?.exitCode, Exit.REFUSED, r.log);
+    t.regex(r.log, /upstream alarms: checking again, on that verdict/);
+    t.regex(r.error?.message ?? "", /alarm platform-5xx is in ALARM since/);
+    t.false(r.ran);
+    t.deepEqual(r.prodLedger?.runs, [], "nothing recorded in prod");
+    t.is(r.prodLedger?.lease?.expiresAt, 0, "the lease let go");
 });

@@ -211,3 +211,44 @@ test("status and plan text: a window in force (with the next opening) and one st
     // No window in force or near: plan prints nothing more than the table.
     t.is(formatPlan([{ ...row, freeze: freezeViewAt([], 0) }]).split("\n").length, 2);
 });
+
+test("a freeze window that begins while the deploy waits for the lease: asked again once the lease is held, exit 11, nothing recorded", async (t) => {
+    const { aws, ledgers } = fakeAws();
+    void aws.ledger(
+        "attini-gitops-ledger-dev",
+        "111111111111",
+        () => ({}) as never,
+        async () => ({}) as never,
+    );
+    const ledger = ledgers.get("attini-gitops-ledger-dev")!;
+    // Another deploy holds dev's lease until this one has met it.
+    ledger.lease = {
+        runId: "other",
+        commit: "0".repeat(40),
+        ciSystem: "local",
+        since: 0,
+        expiresAt: Date.now() + 600_000,
+    };
+    const services = fakeServices(aws, { PATH: process.env.PATH, BRANCH: "dev" });
+    // 23:00 in Stockholm on New Year's Eve: open until new-year begins at midnight.
+    let now = at("2026-12-31T22:00:00Z");
+    services.now = () => now;
+    const watch = setInterval(() => {
+        if (!ledger.calls.includes("takeLease platform")) return;
+        clearInterval(watch);
+        now = at("2026-12-31T23:30:00Z"); // the wait ran past midnight
+        if (ledger.lease) ledger.lease.expiresAt = 0; // the other deploy ends
+    }, 5);
+    t.teardown(() => clearInterval(watch));
+    const o = unitDeployOptions(project.distribution, path.join(project.dir, "no-attini"), project.dir, {
+        attiniBin: "/bin/true",
+        leaseWaitMs: 60_000,
+    });
+    const error = await t.throwsAsync(deploy(o, services));
+    const log = services.lines.join("");
+    t.is((error as DriverError).exitCode, Exit.FROZEN, log);
+    t.regex(log, /freeze windows: checking again, after \d+s waiting for the lease/);
+    t.regex(error!.message, /stack dev is frozen by new-year/);
+    t.deepEqual(ledger.runs, [], "nothing recorded");
+    t.is(ledger.lease?.expiresAt, 0, "the lease let go");
+});
