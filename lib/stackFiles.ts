@@ -10,7 +10,7 @@ import { closest, distance } from "fastest-levenshtein";
 import { load as parse } from "js-yaml";
 import { ConfigError, ConfigValidationError, showValue } from "./config/errors";
 import { validateHistoryReaders, validateRecordKeys } from "./config/readers";
-import { validateStackSet } from "./config/stackSet";
+import { validateStackSet, validateTargets } from "./config/stackSet";
 import { PROJECT, type RawValue, STACK_NAME_RE, type StackConfig } from "./config/types";
 import { validateStackConfig } from "./config/validate";
 import { booleanValue, integerValue } from "./config/values";
@@ -228,6 +228,7 @@ export function loadStacks(projectDir: string): LoadedStacks {
         ),
         ...validateHistoryReaders(configs),
         ...validateRecordKeys(configs),
+        ...validateTargets(configs),
     );
     return { schema, files, configs, errors };
 }

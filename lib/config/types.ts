@@ -49,6 +49,11 @@ export interface StackConfig {
     readonly requireDistributionId: boolean;
     /** Who may read this environment's Attini deployment history (lib/historyReader.ts). */
     readonly historyReader: HistoryReaderConfig;
+    /**
+     * When this stack deploys among the stacks that share its branch (1 first). The order of one
+     * pipeline's jobs only: not pinned in the outputs, since it decides no account, environment or content.
+     */
+    readonly wave: number;
 }
 
 /**
@@ -91,6 +96,7 @@ export const PROJECT_KEYS = [
     "historyReaderRoleName",
     "historyReaderPrincipals",
     "historyReaderBranches",
+    "wave",
 ] as const;
 export type ProjectKey = (typeof PROJECT_KEYS)[number];
 

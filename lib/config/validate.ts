@@ -1,7 +1,7 @@
 /**
  * The one validator of a stack's config, which the Pulumi program (index.ts) and the CI driver
  * (`attini-gitops validate|plan|deploy`) both run. Each section's rules (identity.ts, role.ts,
- * trust.ts, promotion.ts) add to one error list, so that every problem is reported, not the first.
+ * trust.ts, promotion.ts, wave.ts) add to one error list, so that every problem is reported, not the first.
  *
  * Pure: no Pulumi engine, no AWS, no file system. Callers hand in raw values keyed by their full
  * config key (`attini-gitops:branch`, `aws:region`, ...), with Pulumi.yaml's defaults applied.
@@ -14,6 +14,7 @@ import { roleRules } from "./role";
 import { trustRules } from "./trust";
 import type { RawConfig, StackConfig } from "./types";
 import { ConfigReader } from "./values";
+import { waveRules } from "./wave";
 
 /** Validates one stack's raw config. Returns every problem found, never just the first. */
 export function validateStackConfig(stack: string, raw: RawConfig): { config?: StackConfig; errors: ConfigError[] } {
@@ -22,6 +23,7 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
     const role = roleRules(r, region);
     const trust = trustRules(r, { branch, accountId });
     const { promotedFrom, promotionGate, requireDistributionId } = promotionRules(r);
+    const { wave } = waveRules(r);
     const { errors } = r;
     if (
         errors.length > 0 ||
@@ -39,7 +41,8 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
         !trust.readerPrincipals ||
         !trust.readerBranches ||
         !promotionGate ||
-        requireDistributionId === undefined
+        requireDistributionId === undefined ||
+        wave === undefined
     ) {
         return { errors };
     }
@@ -68,6 +71,7 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
             branches: trust.readerBranches,
             principals: trust.readerPrincipals,
         },
+        wave,
     };
     return { config, errors };
 }
