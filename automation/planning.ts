@@ -1,6 +1,7 @@
 /**
  * What `attini-gitops plan` shows: branch → stack → Attini environment → account/region → role,
- * from the stack files and, when the backend can be reached, the stacks' outputs.
+ * from the stack files and, when the backend can be reached, the stacks' outputs; and the waves of
+ * each branch with several targets. (`plan --matrix` is ciMatrix.ts.)
  */
 import * as os from "node:os";
 import pLimit from "p-limit";
@@ -10,7 +11,7 @@ import { resolveBranch } from "./branch";
 import { DriverError, usage } from "./errors";
 import { gitIn } from "./git";
 import { openWorkspace, type Workspace } from "./outputs";
-import { findProjectDir, loadValidStacks, stackFor } from "./project";
+import { findProjectDir, loadValidStacks, targetsFor, wavesOf } from "./project";
 import type { Services } from "./services";
 
 export interface PlanRow {
@@ -23,11 +24,13 @@ export interface PlanRow {
     /** "outputs", or "config" (derived; the reason it could not come from outputs follows). */
     roleSource: string;
     promotedFrom?: string;
+    /** When the stack deploys among its branch's targets (1 first; config key wave, from the stack file). */
+    wave: number;
 }
 
 export interface PlanOptions {
     cwd: string;
-    /** Show only the stack this branch deploys to. */
+    /** Show only the stacks (targets) this branch deploys to. */
     branch?: string;
 }
 
@@ -45,6 +48,7 @@ async function row(
         accountId: c.accountId,
         region: c.region,
         promotedFrom: c.promotedFrom,
+        wave: c.wave,
     };
     try {
         const o = await s.readOutputs(projectDir, c, configs, undefined, workspace);
@@ -61,7 +65,7 @@ export async function plan(o: PlanOptions, s: Services): Promise<PlanRow[]> {
     const shown =
         o.branch === undefined
             ? configs
-            : [stackFor(configs, resolveBranch(o.branch, s.env, gitIn(projectDir), false).branch)];
+            : targetsFor(configs, resolveBranch(o.branch, s.env, gitIn(projectDir), false).branch);
     const workspace = openWorkspace(projectDir);
     // One Pulumi CLI per stack, but no more at once than the machine has cores: each takes about
     // 100 MB, and they are CPU-bound, so more at once would only add memory, not speed.
@@ -96,5 +100,23 @@ export function formatPlan(rows: readonly PlanRow[]): string {
     const notes = rows
         .filter((r) => r.roleSource !== "outputs")
         .map((r) => `  ${r.stack}: role derived from config because ${r.roleSource.replace(/^config \(|\)$/g, "")}`);
-    return [line(head), ...body.map(line), ...(notes.length ? ["", ...notes] : [])].join("\n");
+    const waves = formatWaves(rows);
+    return [line(head), ...body.map(line), ...(notes.length ? ["", ...notes] : []), ...waves].join("\n");
+}
+
+/**
+ * The waves of each branch with several targets (or a target outside wave 1), one line per
+ * branch: "main: wave 1: prod-eu; wave 2: prod-us". Empty when every branch has one target in wave 1.
+ */
+function formatWaves(rows: readonly PlanRow[]): string[] {
+    const branches = [...new Set(rows.map((r) => r.branch))];
+    const lines = branches.flatMap((branch) => {
+        const mine = rows.filter((r) => r.branch === branch);
+        if (mine.length === 1 && mine[0].wave === 1) return [];
+        const waves = wavesOf(mine);
+        return [
+            `  ${branch}: ${waves.map((w) => `wave ${w.wave}: ${w.stacks.map((x) => x.stack).join(", ")}`).join("; ")}`,
+        ];
+    });
+    return lines.length ? ["", "Targets by wave (each branch with several deploys them in this order):", ...lines] : [];
 }

@@ -11,7 +11,7 @@ export const MIN_WAVE = 1;
 export const MAX_WAVE = 20;
 
 export function waveRules(r: ConfigReader): { wave?: number } {
-    const wave = r.int("wave", "2");
+    const wave = r.int("wave", "1");
     if (wave !== undefined && (wave < MIN_WAVE || wave > MAX_WAVE)) {
         r.fail(
             "wave",
