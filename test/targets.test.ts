@@ -2,6 +2,8 @@
 // (wave 2) on main, both promoted from stage, provisioned (with stage) on a file backend with the emulator.
 // plan shows the waves and prints the GitHub matrix; deploy on main without --stack is refused
 // with exit 2 before any AWS call, listing both; --stack still picks one; status lists every target.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import test from "ava";
 import { Exit } from "../automation/errors";
 import { type Backend, fileBackend } from "./support/backend";
@@ -94,6 +96,34 @@ test("plan --matrix github prints main's two targets, and nothing else on stdout
             ["prod-eu", 1, "outputs"],
             ["prod-us", 2, "outputs"],
         ],
+    );
+});
+
+test("validate with the real CLI: two targets on main are valid; the same account, region and environment twice is refused with the fix", async (t) => {
+    const ok = await cli(t, ["validate"]);
+    t.is(ok.code, 0, ok.stdout);
+    t.regex(ok.stdout, /^OK: Pulumi.yaml and 4 stack files \(dev, prod-eu, prod-us, stage\) are valid\./);
+    const copy = multiRegionProject();
+    t.teardown(copy.dispose);
+    const file = path.join(copy.dir, "Pulumi.prod-us.yaml");
+    fs.writeFileSync(
+        file,
+        fs
+            .readFileSync(file, "utf8")
+            .replace(/444444444444/g, "333333333333")
+            .replace("aws:region: us-east-1", "aws:region: eu-west-1"),
+    );
+    const j = jobEnv({ moto, backend, extra: MAIN });
+    t.teardown(j.dispose);
+    const r = await runCli(["validate"], j.env, copy.dir);
+    t.is(r.code, Exit.USAGE);
+    t.regex(
+        r.stdout,
+        /stack 'prod-us', key 'attini-gitops:attiniEnvironment' = "prod": is stack prod-eu's too, in the same account 333333333333 and region eu-west-1.*Fix: give one of prod-eu and prod-us its own Attini environment, account or region/,
+    );
+    t.regex(
+        r.stdout,
+        /stack 'prod-us', key 'attini-gitops:roleName' = "attini-deploy-role-eu-west-1": is the name of stack prod-eu's deploy role/,
     );
 });
 
