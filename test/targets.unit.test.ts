@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import test from "ava";
-import { planMatrix } from "../automation/ciMatrix";
+import { planMatrix, waveOption } from "../automation/ciMatrix";
 import { DriverError, Exit } from "../automation/errors";
 import { formatPlan, type PlanRow } from "../automation/planning";
 import { chainOrder, stackFor, targetsFor } from "../automation/project";
@@ -415,4 +415,29 @@ test("build-server-policy covers every target's deploy role and history reader, 
         "arn:aws:iam::333333333333:role/attini-history-reader-eu-west-1",
         "arn:aws:iam::444444444444:role/attini-history-reader-us-east-1",
     ]);
+});
+
+/** Whether text holds a raw C0 control character (a terminal escape could ride on it). */
+const hasControl = (text: string) => [...text].some((ch) => ch.charCodeAt(0) < 0x20);
+
+test("hostile --matrix, --wave, --max-wave and --branch values are refused as usage errors, shown escaped, before any output", (t) => {
+    const dir = project(t);
+    const s = fakeServices(fakeAws().aws, { PATH: process.env.PATH });
+    for (const v of ["-1", "0", "21", "1.5", "1e1", " 1", "1\n", "\u001b[2J", "999999999999"]) {
+        const e = t.throws(() => waveOption("--wave", v), { instanceOf: DriverError }, JSON.stringify(v));
+        t.is(e.exitCode, Exit.USAGE);
+        t.false(hasControl(e.message), "no raw control character in the message");
+    }
+    t.is(waveOption("--wave", "20"), 20);
+    t.is(waveOption("--wave", undefined), undefined);
+    const format = t.throws(() => planMatrix({ cwd: dir, format: "github\u001b]8;;x\u0007", branch: "main" }, s), {
+        instanceOf: DriverError,
+    });
+    t.is(format.exitCode, Exit.USAGE);
+    t.regex(format.message, /\\u001b\]8;;x\\u0007/);
+    for (const branch of ["main\u001b[2J", "refs/tags/main", "main..x", "-x"]) {
+        const e = t.throws(() => planMatrix({ cwd: dir, format: "github", branch }, s), { instanceOf: DriverError });
+        t.is(e.exitCode, Exit.USAGE, JSON.stringify(branch));
+        t.false(hasControl(e.message), "no raw control character in the message");
+    }
 });
