@@ -84,6 +84,23 @@ export function outputReaders(env: NodeJS.ProcessEnv): number {
     return Number(given);
 }
 
+/**
+ * The waves of each branch with several targets (or a target outside wave 1), one line per
+ * branch: "main: wave 1: prod-eu; wave 2: prod-us". Empty when every branch has one target in wave 1.
+ */
+function formatWaves(rows: readonly PlanRow[]): string[] {
+    const branches = [...new Set(rows.map((r) => r.branch))];
+    const lines = branches.flatMap((branch) => {
+        const mine = rows.filter((r) => r.branch === branch);
+        if (mine.length === 1 && mine[0].wave === 1) return [];
+        const waves = wavesOf(mine);
+        return [
+            `  ${branch}: ${waves.map((w) => `wave ${w.wave}: ${w.stacks.map((x) => x.stack).join(", ")}`).join("; ")}`,
+        ];
+    });
+    return lines.length ? ["", "Targets by wave (each branch with several deploys them in this order):", ...lines] : [];
+}
+
 export function formatPlan(rows: readonly PlanRow[]): string {
     const head = ["BRANCH", "STACK", "ATTINI ENV", "ACCOUNT", "REGION", "ROLE"];
     const body = rows.map((r) => [
@@ -102,21 +119,4 @@ export function formatPlan(rows: readonly PlanRow[]): string {
         .map((r) => `  ${r.stack}: role derived from config because ${r.roleSource.replace(/^config \(|\)$/g, "")}`);
     const waves = formatWaves(rows);
     return [line(head), ...body.map(line), ...(notes.length ? ["", ...notes] : []), ...waves].join("\n");
-}
-
-/**
- * The waves of each branch with several targets (or a target outside wave 1), one line per
- * branch: "main: wave 1: prod-eu; wave 2: prod-us". Empty when every branch has one target in wave 1.
- */
-function formatWaves(rows: readonly PlanRow[]): string[] {
-    const branches = [...new Set(rows.map((r) => r.branch))];
-    const lines = branches.flatMap((branch) => {
-        const mine = rows.filter((r) => r.branch === branch);
-        if (mine.length === 1 && mine[0].wave === 1) return [];
-        const waves = wavesOf(mine);
-        return [
-            `  ${branch}: ${waves.map((w) => `wave ${w.wave}: ${w.stacks.map((x) => x.stack).join(", ")}`).join("; ")}`,
-        ];
-    });
-    return lines.length ? ["", "Targets by wave (each branch with several deploys them in this order):", ...lines] : [];
 }
