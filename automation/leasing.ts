@@ -72,7 +72,8 @@ export async function acquireLease(
         if (got?.taken) {
             if (shown !== undefined)
                 o.log(`took the lease on ${distributionName} after ${Math.round((Date.now() - started) / 1000)}s`);
-            return keep(store, distributionName, me.runId, o, Date.now() - started);
+            // Taken at the first try: no other run held it, so there was no wait (whatever the call took).
+            return keep(store, distributionName, me.runId, o, attempt === 0 ? 0 : Date.now() - started);
         }
         if (!checked) {
             checked = true;

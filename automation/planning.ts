@@ -1,7 +1,8 @@
 /**
  * What `attini-gitops plan` shows: branch → stack → Attini environment → account/region → role,
- * from the stack files and, when the backend can be reached, the stacks' outputs; and each stack's
- * freeze windows in force now or starting within 24 hours (from the stack files: plan is offline).
+ * from the stack files and, when the backend can be reached, the stacks' outputs; each stack's
+ * freeze windows in force now or starting within 24 hours (from the stack files: plan is offline);
+ * and the waves of each branch with several targets. (`plan --matrix` is ciMatrix.ts.)
  */
 import * as os from "node:os";
 import pLimit from "p-limit";
@@ -12,7 +13,7 @@ import { DriverError, usage } from "./errors";
 import { type FreezeView, freezeLines, freezeViewAt } from "./freezeGate";
 import { gitIn } from "./git";
 import { openWorkspace, type Workspace } from "./outputs";
-import { findProjectDir, loadValidStacks, stackFor } from "./project";
+import { findProjectDir, loadValidStacks, targetsFor, wavesOf } from "./project";
 import type { Services } from "./services";
 
 export interface PlanRow {
@@ -27,11 +28,13 @@ export interface PlanRow {
     promotedFrom?: string;
     /** The stack file's freeze windows in force now or starting within 24 hours (the outputs', once read, are equal: stale ones are refused). */
     freeze: FreezeView;
+    /** When the stack deploys among its branch's targets (1 first; config key wave, from the stack file). */
+    wave: number;
 }
 
 export interface PlanOptions {
     cwd: string;
-    /** Show only the stack this branch deploys to. */
+    /** Show only the stacks (targets) this branch deploys to. */
     branch?: string;
 }
 
@@ -50,6 +53,7 @@ async function row(
         region: c.region,
         promotedFrom: c.promotedFrom,
         freeze: freezeViewAt(c.freezeWindows, s.now()),
+        wave: c.wave,
     };
     try {
         const o = await s.readOutputs(projectDir, c, configs, undefined, workspace);
@@ -66,7 +70,7 @@ export async function plan(o: PlanOptions, s: Services): Promise<PlanRow[]> {
     const shown =
         o.branch === undefined
             ? configs
-            : [stackFor(configs, resolveBranch(o.branch, s.env, gitIn(projectDir), false).branch)];
+            : targetsFor(configs, resolveBranch(o.branch, s.env, gitIn(projectDir), false).branch);
     const workspace = openWorkspace(projectDir);
     // One Pulumi CLI per stack, but no more at once than the machine has cores: each takes about
     // 100 MB, and they are CPU-bound, so more at once would only add memory, not speed.
@@ -83,6 +87,23 @@ export function outputReaders(env: NodeJS.ProcessEnv): number {
             `ATTINI_GITOPS_OUTPUT_READERS=${JSON.stringify(given)}: must be a whole number from 1 to 9999 (how many stacks' outputs are read at once)`,
         );
     return Number(given);
+}
+
+/**
+ * The waves of each branch with several targets (or a target outside wave 1), one line per
+ * branch: "main: wave 1: prod-eu; wave 2: prod-us". Empty when every branch has one target in wave 1.
+ */
+function formatWaves(rows: readonly PlanRow[]): string[] {
+    const branches = [...new Set(rows.map((r) => r.branch))];
+    const lines = branches.flatMap((branch) => {
+        const mine = rows.filter((r) => r.branch === branch);
+        if (mine.length === 1 && mine[0].wave === 1) return [];
+        const waves = wavesOf(mine);
+        return [
+            `  ${branch}: ${waves.map((w) => `wave ${w.wave}: ${w.stacks.map((x) => x.stack).join(", ")}`).join("; ")}`,
+        ];
+    });
+    return lines.length ? ["", "Targets by wave (each branch with several deploys them in this order):", ...lines] : [];
 }
 
 export function formatPlan(rows: readonly PlanRow[]): string {
@@ -104,10 +125,12 @@ export function formatPlan(rows: readonly PlanRow[]): string {
     const freezes = rows
         .filter((r) => r.freeze.inForce.length > 0 || r.freeze.upcoming.length > 0)
         .flatMap((r) => [`  ${r.stack}:`, ...freezeLines(r.freeze, "    ")]);
+    const waves = formatWaves(rows);
     return [
         line(head),
         ...body.map(line),
         ...(notes.length ? ["", ...notes] : []),
+        ...waves,
         ...(freezes.length ? ["", ...freezes] : []),
     ].join("\n");
 }

@@ -53,8 +53,52 @@ export function describeMapping(configs: readonly StackConfig[]): string {
 }
 
 /**
+ * The targets of a branch: every stack that claims it, by wave, then in promotion order (the
+ * order `configs` has). None → DriverError(UNMAPPED_BRANCH).
+ */
+export function targetsFor(configs: readonly StackConfig[], branch: string): StackConfig[] {
+    const targets = configs.filter((c) => c.branch === branch);
+    if (targets.length === 0)
+        throw new DriverError(
+            Exit.UNMAPPED_BRANCH,
+            `branch ${JSON.stringify(branch)} maps to no environment (known: ${describeMapping(configs)})`,
+        );
+    return targets
+        .map((c, i) => ({ c, i }))
+        .sort((a, b) => a.c.wave - b.c.wave || a.i - b.i)
+        .map((x) => x.c);
+}
+
+/** A branch's targets grouped by wave, first wave first (targets in targetsFor's order). */
+export function wavesOf<T extends { wave: number }>(targets: readonly T[]): { wave: number; stacks: T[] }[] {
+    const waves = [...new Set(targets.map((c) => c.wave))].sort((a, b) => a - b);
+    return waves.map((wave) => ({ wave, stacks: targets.filter((c) => c.wave === wave) }));
+}
+
+/** "wave 1: prod-eu (333333333333 eu-west-1); wave 2: prod-us (444444444444 us-east-1)" (validated names only). */
+export function describeWaves(targets: readonly StackConfig[]): string {
+    return wavesOf(targets)
+        .map((w) => `wave ${w.wave}: ${w.stacks.map((c) => `${c.stack} (${c.accountId} ${c.region})`).join(", ")}`)
+        .join("; ");
+}
+
+/**
+ * The one refusal of a deploy without --stack on a branch with several targets: it lists them by
+ * wave and names the ways on. One process deploying every target in waves is not built yet.
+ */
+export function severalTargetsRefusal(branch: string, targets: readonly StackConfig[]): DriverError {
+    return usage(
+        `branch ${JSON.stringify(branch)} has ${targets.length} targets (${describeWaves(targets)}), and this deploy names none. ` +
+            "Deploy each with its own CI job: `attini-gitops deploy --stack <name>`, wave by wave " +
+            `(\`attini-gitops plan --matrix github|gitlab --branch ${branch}\` prints the jobs; see "Several targets per branch" in docs/driver.md). ` +
+            "One job deploying every target in waves is not built yet. Nothing was deployed.",
+    );
+}
+
+/**
  * The stack a branch deploys to. --stack picks among the stacks of the build's own branch, never
- * another branch's: a build of dev cannot deploy to prod. Unmapped → DriverError(UNMAPPED_BRANCH).
+ * another branch's: a build of dev cannot deploy to prod. Unmapped → DriverError(UNMAPPED_BRANCH);
+ * a branch with several targets and no --stack → a usage error (severalTargetsRefusal).
  */
 export function stackFor(configs: readonly StackConfig[], branch: string, stackFlag?: string): StackConfig {
     if (stackFlag !== undefined) {
@@ -66,11 +110,7 @@ export function stackFor(configs: readonly StackConfig[], branch: string, stackF
             );
         return s;
     }
-    const s = configs.find((c) => c.branch === branch);
-    if (!s)
-        throw new DriverError(
-            Exit.UNMAPPED_BRANCH,
-            `branch ${JSON.stringify(branch)} maps to no environment (known: ${describeMapping(configs)})`,
-        );
-    return s;
+    const targets = targetsFor(configs, branch);
+    if (targets.length > 1) throw severalTargetsRefusal(branch, targets);
+    return targets[0];
 }

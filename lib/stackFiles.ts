@@ -11,7 +11,7 @@ import { load as parse } from "js-yaml";
 import { validateAlarmGrants } from "./config/alarms";
 import { ConfigError, ConfigValidationError, showValue } from "./config/errors";
 import { validateHistoryReaders, validateRecordKeys } from "./config/readers";
-import { validateStackSet } from "./config/stackSet";
+import { validateStackSet, validateTargets } from "./config/stackSet";
 import { PROJECT, type RawValue, STACK_NAME_RE, type StackConfig } from "./config/types";
 import { validateStackConfig } from "./config/validate";
 import { booleanValue, integerValue } from "./config/values";
@@ -237,6 +237,7 @@ export function loadStacks(projectDir: string): LoadedStacks {
         ...validateHistoryReaders(configs),
         ...validateAlarmGrants(configs),
         ...validateRecordKeys(configs),
+        ...validateTargets(configs),
     );
     return { schema, files, configs, errors };
 }

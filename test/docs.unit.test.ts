@@ -99,6 +99,12 @@ test("docs/driver.md documents every command and every deploy option", (t) => {
     }
 });
 
+test("docs/driver.md documents every plan option", (t) => {
+    for (const o of Object.keys(COMMANDS.plan.options))
+        if (o !== "help") t.true(driverDoc.includes(`\`--${o}`), `--${o}`);
+    t.regex(driverDoc, /^## Several targets per branch$/m);
+});
+
 test("the quickstart is exactly two commands, and both exist in package.json", (t) => {
     const quick = /## Quickstart[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1].trim().split("\n");
     t.is(quick.length, 2);

@@ -9,7 +9,7 @@ import { load as parse } from "js-yaml";
 import { fileBackend } from "./support/backend";
 import { jobEnv, runCli } from "./support/driver";
 import { type Moto, startMoto } from "./support/moto";
-import { scratchProject } from "./support/project";
+import { multiRegionProject, type ScratchProject, scratchProject } from "./support/project";
 import { pulumiCli, ROOT } from "./support/tools";
 import { writeZip } from "./support/zip";
 
@@ -42,6 +42,8 @@ const EXAMPLES: {
     source: string;
     zip?: string;
     edit?: typeof withGithubOidc;
+    /** What the CI system gives the example's own variables (GitHub's matrix gives STACK). */
+    vars?: Record<string, string>;
 }[] = [
     {
         file: "codebuild/buildspec.yml",
@@ -63,6 +65,7 @@ const EXAMPLES: {
         source: "GitHub Actions (GITHUB_REF)",
         edit: withGithubOidc,
         zip: "distribution/attini_dist/platform.zip",
+        vars: { STACK: "prod" },
     },
     {
         file: "jenkins/Jenkinsfile",
@@ -89,7 +92,7 @@ for (const ex of EXAMPLES) {
         t.is(commands.length, 1, "one deploy command");
         const project = scratchProject(ex.edit);
         const backend = fileBackend();
-        const vars: Record<string, string> = {};
+        const vars: Record<string, string> = { ...ex.vars };
         // The examples deploy the folder `distribution` (its attini-config names the distribution).
         fs.writeFileSync(path.join(project.dir, "distribution", "attini-config.yaml"), "distributionName: platform\n");
         if (ex.zip) {
@@ -141,3 +144,50 @@ for (const ex of EXAMPLES) {
         }
     });
 }
+
+test("examples/github-actions/deploy.yml: the plan job's matrices give one job per target, wave by wave, for a multi-region prod and for one target", async (t) => {
+    const text = fs.readFileSync(path.join(ROOT, "examples", "github-actions", "deploy.yml"), "utf8");
+    const jobs = (parse(text) as { jobs: Record<string, Record<string, unknown>> }).jobs;
+    const plans = [...text.matchAll(/\$\(npx attini-gitops (plan --matrix github[^)\n]*)\)/g)].map((m) =>
+        m[1].trim().split(/\s+/),
+    );
+    t.is(plans.length, 2, "one matrix per wave");
+    // Wave 2 waits for wave 1, runs the same steps, and is skipped exactly when its matrix is empty.
+    t.deepEqual(jobs["deploy-wave-2"].needs, ["plan", "deploy-wave-1"]);
+    t.deepEqual(jobs["deploy-wave-2"].steps, jobs["deploy-wave-1"].steps);
+    for (const [job, wave] of [
+        ["deploy-wave-1", "wave1"],
+        ["deploy-wave-2", "wave2"],
+    ]) {
+        t.is((jobs[job].strategy as { matrix: string }).matrix, `\${{ fromJSON(needs.plan.outputs.${wave}) }}`);
+        t.true(String(jobs[job].if).includes(`needs.plan.outputs.${wave} != '{"include":[]}'`), job);
+    }
+    const run = async (project: ScratchProject) => {
+        const backend = fileBackend();
+        const job = jobEnv({
+            moto,
+            backend,
+            extra: { GITHUB_ACTIONS: "true", GITHUB_EVENT_NAME: "push", GITHUB_REF: "refs/heads/main" },
+        });
+        t.teardown(() => {
+            project.dispose();
+            backend.dispose();
+            job.dispose();
+        });
+        const out: string[] = [];
+        for (const args of plans) {
+            const r = await runCli(args, job.env, project.dir);
+            t.is(r.code, 0, r.stderr);
+            out.push(r.stdout.trim());
+        }
+        return out;
+    };
+    const stacks = (json: string) => JSON.parse(json).include.map((x: { stack: string }) => x.stack);
+    const [eu, us] = await run(multiRegionProject());
+    t.deepEqual(stacks(eu), ["prod-eu"]);
+    t.deepEqual(stacks(us), ["prod-us"]);
+    t.like(JSON.parse(us).include[0], { wave: 2, account: "444444444444", region: "us-east-1" });
+    const [one, none] = await run(scratchProject());
+    t.deepEqual(stacks(one), ["prod"]);
+    t.is(none, '{"include":[]}', "the single-target branch skips wave 2");
+});

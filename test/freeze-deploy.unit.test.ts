@@ -204,6 +204,7 @@ test("status and plan text: a window in force (with the next opening) and one st
         roleArn: "arn:aws:iam::111111111111:role/attini-deploy-role-eu-west-1",
         roleSource: "outputs",
         freeze: view,
+        wave: 1,
     };
     const plan = formatPlan([row]).split("\n");
     t.true(plan.includes("  dev:"), plan.join("\n"));

@@ -60,6 +60,11 @@ export interface StackConfig {
     readonly freezeWindows: readonly FreezeWindow[];
     /** CloudWatch alarm ARNs in the upstream (promotedFrom) environment that refuse a promotion (lib/config/alarms.ts). */
     readonly upstreamAlarms: readonly string[];
+    /**
+     * When this stack deploys among the stacks that share its branch (1 first). The order of one
+     * pipeline's jobs only: not pinned in the outputs, since it decides no account, environment or content.
+     */
+    readonly wave: number;
 }
 
 /**
@@ -133,6 +138,7 @@ export const PROJECT_KEYS = [
     "upstreamAlarms",
     "soakMinutes",
     "breakGlass",
+    "wave",
 ] as const;
 export type ProjectKey = (typeof PROJECT_KEYS)[number];
 

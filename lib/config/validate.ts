@@ -1,8 +1,8 @@
 /**
  * The one validator of a stack's config, which the Pulumi program (index.ts) and the CI driver
  * (`attini-gitops validate|plan|deploy`) both run. Each section's rules (identity.ts, role.ts,
- * trust.ts, promotion.ts, freeze.ts, alarms.ts, soak.ts, breakGlass.ts) add to one error list, so that every problem
- * is reported, not the first.
+ * trust.ts, promotion.ts, wave.ts, freeze.ts, alarms.ts, soak.ts, breakGlass.ts) add to one error
+ * list, so that every problem is reported, not the first.
  *
  * Pure: no Pulumi engine, no AWS, no file system. Callers hand in raw values keyed by their full
  * config key (`attini-gitops:branch`, `aws:region`, ...), with Pulumi.yaml's defaults applied.
@@ -19,6 +19,7 @@ import { soakRules } from "./soak";
 import { trustRules } from "./trust";
 import type { RawConfig, StackConfig } from "./types";
 import { ConfigReader } from "./values";
+import { waveRules } from "./wave";
 
 /** Validates one stack's raw config. Returns every problem found, never just the first. */
 export function validateStackConfig(stack: string, raw: RawConfig): { config?: StackConfig; errors: ConfigError[] } {
@@ -31,6 +32,7 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
     const { upstreamAlarms, readerAlarms } = alarmRules(r, { accountId, region, promotedFrom });
     const { soakMinutes } = soakRules(r, { promotedFrom, promotionGate });
     const { breakGlass } = breakGlassRules(r);
+    const { wave } = waveRules(r);
     const { errors } = r;
     if (
         errors.length > 0 ||
@@ -53,7 +55,8 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
         !upstreamAlarms ||
         !readerAlarms ||
         soakMinutes === undefined ||
-        !breakGlass
+        !breakGlass ||
+        wave === undefined
     ) {
         return { errors };
     }
@@ -87,6 +90,7 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
         },
         freezeWindows,
         upstreamAlarms,
+        wave,
     };
     return { config, errors };
 }

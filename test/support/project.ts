@@ -90,6 +90,26 @@ export function scratchProject(edit: Partial<Record<string, (text: string) => st
     return { dir, distribution, dispose: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * The scratch project with a multi-region prod: Pulumi.prod.yaml replaced by prod-eu (333333333333,
+ * eu-west-1, wave 1) and prod-us (444444444444, us-east-1, wave 2), both on main and promoted from
+ * stage (test/fixtures/multi-region), committed, with origin/dev, stage and main at that commit.
+ */
+export function multiRegionProject(): ScratchProject {
+    const p = scratchProject();
+    fs.rmSync(path.join(p.dir, "Pulumi.prod.yaml"));
+    for (const s of ["prod-eu", "prod-us"])
+        fs.copyFileSync(
+            path.join(ROOT, "test", "fixtures", "multi-region", `Pulumi.${s}.yaml`),
+            path.join(p.dir, `Pulumi.${s}.yaml`),
+        );
+    git(p.dir, "add", "-A");
+    git(p.dir, "commit", "-q", "-m", "prod in two regions");
+    for (const b of ["dev", "stage", "main"])
+        git(p.dir, "update-ref", "-m", "fetch", `refs/remotes/origin/${b}`, "HEAD");
+    return p;
+}
+
 /** What index.ts exports for a stack with this config, in the project at `projectDir` (its upstream's file is there). */
 export function outputsFor(c: StackConfig, projectDir: string): DeployRoleOutputs {
     const arn = roleArn(c);
