@@ -38,7 +38,8 @@ function formatEnvironment(e: EnvironmentStatus): string[] {
             : `  branch tip: unknown (${e.branch} is not in this clone; run git fetch)`,
     );
     out.push(...ledgerLines(e));
-    if (e.freeze) out.push(...freezeLines(e.freeze, "  "));
+    // A stack that lists no window gets no line; one that lists some says what they do now.
+    if (e.freeze && e.freeze.windows > 0) out.push(...freezeLines(e.freeze, "  "));
     else if (e.freezeUnknown) out.push(`  freeze windows: unknown, ${e.freezeUnknown}`);
     if (!e.deployed) {
         out.push(`  deployed: unknown, ${e.unknown}`);

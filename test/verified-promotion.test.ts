@@ -414,7 +414,7 @@ test.serial(
         t.is(r.code, 0, r.stderr);
         t.regex(
             r.stdout,
-            /^stage: branch stage \(this checkout's stack file\); what was provisioned is unknown: stack stage's outputs differ from Pulumi\.stage\.yaml .*historyReaderArn: provisioned arn:aws:iam::222222222222:role\/attini-history-reader-eu-west-1, the checkout says arn:aws:iam::444444444444:role\/attini-history-reader-eu-west-1; accountId: provisioned 222222222222, the checkout says 444444444444\)\. .*`pulumi up -s stage`.*\n  branch tip: origin\/stage .*\n  deployed: unknown, not read: what was provisioned for this stack is unknown \(above\)$/m,
+            /^stage: branch stage \(this checkout's stack file\); what was provisioned is unknown: stack stage's outputs differ from Pulumi\.stage\.yaml .*historyReaderArn: provisioned arn:aws:iam::222222222222:role\/attini-history-reader-eu-west-1, the checkout says arn:aws:iam::444444444444:role\/attini-history-reader-eu-west-1; accountId: provisioned 222222222222, the checkout says 444444444444\)\. .*`pulumi up -s stage`.*\n  branch tip: origin\/stage .*\n  freeze windows: unknown, what was provisioned is unknown \(above\)\n  deployed: unknown, not read: what was provisioned for this stack is unknown \(above\)$/m,
         );
         // prod's provisioned upstream is stage as it was provisioned, which the checkout contradicts too.
         t.regex(
