@@ -439,6 +439,15 @@ export interface AllTargets {
     now: () => number;
 }
 
+/** Whether the distribution is a folder (relative to the current folder, as the children read it). */
+function folderDistribution(distribution: string): boolean {
+    try {
+        return fs.statSync(path.resolve(distribution)).isDirectory();
+    } catch {
+        return false; // each target reports a missing distribution itself
+    }
+}
+
 /**
  * `deploy` on a branch with several targets: says what it will do, runs the waves, prints the
  * table (stderr), publishes the one job summary and prints `--json`; returns the exit code.
@@ -448,12 +457,17 @@ export async function deployAllTargets(a: AllTargets): Promise<number> {
     ctx.log.info(
         `branch ${a.branch} has ${a.targets.length} targets, deployed wave by wave, at most ${a.parallel} at once${a.dryRun ? " (dry run)" : ""}: ${describeWaves(a.targets)}`,
     );
+    const parallel = folderDistribution(a.command.positionals[0] ?? ".") ? 1 : a.parallel;
+    if (parallel < a.parallel)
+        ctx.log.info(
+            "the distribution is a folder, which attini packages into its own attini_dist/ folder, one that targets deploying at once would share: the targets run one at a time (deploy a .zip, made once with `attini distribution package`, to run them in parallel)",
+        );
     const publishing = a.destinations.file !== undefined || a.destinations.stepSummary !== undefined;
     const folder = publishing ? summaryFolder() : undefined;
     try {
         const outcome = await runWaves({
             targets: a.targets,
-            parallel: a.parallel,
+            parallel,
             argsFor: (stack, file) => childArgs(command.values, command.positionals, command.extra, stack, file),
             killGraceMs: a.killGraceMs,
             summaryDir: folder?.dir,
