@@ -197,10 +197,19 @@ export interface TargetProcess {
 
 export type SpawnTarget = (args: readonly string[]) => TargetProcess;
 
-/** The real launcher: this driver's own cli.js under this node, in the parent's folder and environment. */
+/**
+ * The real launcher: this driver's own cli.js under this node, in the parent's folder and
+ * environment. Each child leads a process group of its own, so that a signal reaches it once,
+ * forwarded by the parent (a terminal's Ctrl-C goes to the parent's group only), as attini's
+ * group gets it once from its driver.
+ */
 export function spawnCli(env: NodeJS.ProcessEnv, cliPath = path.join(__dirname, "cli.js")): SpawnTarget {
     return (args) => {
-        const child = spawn(process.execPath, [cliPath, ...args], { stdio: ["ignore", "pipe", "pipe"], env });
+        const child = spawn(process.execPath, [cliPath, ...args], {
+            stdio: ["ignore", "pipe", "pipe"],
+            env,
+            detached: true,
+        });
         const exited = new Promise<number>((resolve) => {
             child.on("error", () => resolve(Exit.INTERNAL));
             child.on("close", (code, signal) => resolve(code ?? (signal ? signalExit(signal) : Exit.INTERNAL)));
@@ -225,8 +234,10 @@ export interface WavesRun {
     parallel: number;
     /** The child's arguments for a target, given its summary file (undefined: no summary). */
     argsFor: (stack: string, summaryFile: string | undefined) => string[];
-    /** The child's kill grace (--kill-grace): the parent waits that plus CHILD_WAIT_MARGIN_MS after a signal. */
+    /** The child's kill grace (--kill-grace): the parent waits that plus the margin after a signal. */
     killGraceMs: number;
+    /** The margin past the kill grace before SIGKILL (default CHILD_WAIT_MARGIN_MS; the unit tests shorten it). */
+    waitMarginMs?: number;
     /** A folder for the children's summaries, when the parent publishes one. */
     summaryDir?: string;
     spawnTarget: SpawnTarget;
@@ -336,9 +347,12 @@ export async function runWaves(run: WavesRun): Promise<WavesOutcome> {
         stopped ??= `received ${sig}`;
         run.info(`received ${sig}; forwarding it to ${running.size} running target(s), starting no more`);
         for (const child of running) child.kill(sig);
-        killTimer ??= setTimeout(() => {
-            for (const child of running) child.kill("SIGKILL");
-        }, run.killGraceMs + CHILD_WAIT_MARGIN_MS);
+        killTimer ??= setTimeout(
+            () => {
+                for (const child of running) child.kill("SIGKILL");
+            },
+            run.killGraceMs + (run.waitMarginMs ?? CHILD_WAIT_MARGIN_MS),
+        );
     });
     const reports: TargetReport[] = [];
     try {

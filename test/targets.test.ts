@@ -142,6 +142,7 @@ test("deploy --dry-run on main without --stack dry-runs both targets in their wa
         r.stderr,
         /^\[prod-us\] attini-gitops: dry run: would assume arn:aws:iam::444444444444:role\/attini-deploy-role-us-east-1/m,
     );
+    t.regex(r.stderr, /the distribution is a folder, .*: the targets run one at a time/);
     t.regex(r.stderr, /^prod-eu +333333333333 +eu-west-1 +1 +dry-run +0 /m);
     t.regex(r.stderr, /^prod-us +444444444444 +us-east-1 +2 +dry-run +0 /m);
     const out = JSON.parse(r.stdout);

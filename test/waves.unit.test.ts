@@ -326,7 +326,12 @@ test("runner: a signal is forwarded to every running child, nothing more starts,
             subscribed--;
         };
     };
-    const { run } = runner([T("a", 1), T("b", 1), T("c", 1), T("d", 2)], l, { parallel: 2, signals });
+    const { run } = runner([T("a", 1), T("b", 1), T("c", 1), T("d", 2)], l, {
+        parallel: 2,
+        signals,
+        killGraceMs: 10,
+        waitMarginMs: 0,
+    });
     const done = runWaves(run);
     await l.untilStarted(2);
     t.is(subscribed, 1);
@@ -334,10 +339,10 @@ test("runner: a signal is forwarded to every running child, nothing more starts,
     t.deepEqual(l.started[0].signals, ["SIGTERM"]);
     t.deepEqual(l.started[1].signals, ["SIGTERM"]);
     l.started[0].finish(143);
-    // b ignores SIGTERM: the parent kills it after the kill grace and the margin (fake timers are not used:
-    // killGraceMs is 10 ms here, and CHILD_WAIT_MARGIN_MS is the production margin, so finish b instead).
-    l.started[1].kill("SIGKILL");
+    // b ignores SIGTERM: the parent SIGKILLs it once the kill grace and the margin (10 ms + 0 here) are over.
     const outcome = await done;
+    t.deepEqual(l.started[1].signals, ["SIGTERM", "SIGKILL"]);
+    t.deepEqual(l.started[0].signals, ["SIGTERM"], "a had ended: not killed again");
     t.is(l.started.length, 2);
     t.is(outcome.exitCode, 143);
     t.is(outcome.signal, "SIGTERM");

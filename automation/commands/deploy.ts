@@ -137,7 +137,8 @@ Options:
                          target a child process of its own (\`deploy --stack <name> --json\` with
                          these same options); its lines carry [<stack>], a table ends the run, and
                          exit ${Exit.SOME_TARGETS_FAILED} says one or more did not deploy
-  --parallel N           with several targets: at most N of a wave at once (default ${DEFAULT_PARALLEL}, ${PARALLEL_RANGE.min} to ${PARALLEL_RANGE.max})
+  --parallel N           with several targets: at most N of a wave at once (default ${DEFAULT_PARALLEL}, ${PARALLEL_RANGE.min} to ${PARALLEL_RANGE.max});
+                         a folder distribution deploys them one at a time (deploy a .zip)
   --allow-unmapped       exit 0 when the branch maps to no environment
   --external-id ID       the ExternalId, when the stack requires one (or ATTINI_GITOPS_EXTERNAL_ID)
   --github-oidc          on GitHub Actions: assume the role with the job's OIDC token
