@@ -129,8 +129,17 @@ test.serial(
     "three targets in two accounts and two regions, two waves: each upload in its own bucket, wave 2 after wave 1",
     async (t) => {
         const before = await uploads();
-        const r = await deployAll(t, ["--json", "--parallel", "2"], "waves-ok");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-waves-summary-"));
+        t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+        const summary = path.join(dir, "summary.md");
+        const r = await deployAll(t, ["--json", "--parallel", "2", "--summary-file", summary], "waves-ok");
         t.is(r.code, 0, r.stderr);
+        // One summary: the table, then each target's own, in target order.
+        const md = fs.readFileSync(summary, "utf8");
+        t.regex(md, /^## attini-gitops deploy: 3 targets of branch main\n\n\| target \| account \|/);
+        t.regex(md, /\| w-us2 \| 333333333333 \| us-east-1 \| 2 \| deployed \| 0 \|/);
+        const sections = [...md.matchAll(/^## attini-gitops deploy: deployed to (\S+)/gm)].map((m) => m[1]);
+        t.deepEqual(sections, ["w-eu", "w-us", "w-us2"]);
         t.deepEqual(
             (await uploads()).map((n, i) => n - before[i]),
             [1, 1, 1],
