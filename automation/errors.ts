@@ -24,6 +24,8 @@ export const Exit = {
     LEASE_LOST: 10,
     /** A freeze window of the stack is in force (and --break-glass was not given). */
     FROZEN: 11,
+    /** One or more targets of a multi-target deploy did not deploy; each target's own code is in the table and --json. */
+    SOME_TARGETS_FAILED: 12,
     /** A bug in attini-gitops itself. */
     INTERNAL: 70,
     /** attini did not finish within --timeout. */

@@ -76,22 +76,23 @@ export function wavesOf<T extends { wave: number }>(targets: readonly T[]): { wa
 }
 
 /** "wave 1: prod-eu (333333333333 eu-west-1); wave 2: prod-us (444444444444 us-east-1)" (validated names only). */
-export function describeWaves(targets: readonly StackConfig[]): string {
+export function describeWaves(
+    targets: readonly { stack: string; accountId: string; region: string; wave: number }[],
+): string {
     return wavesOf(targets)
         .map((w) => `wave ${w.wave}: ${w.stacks.map((c) => `${c.stack} (${c.accountId} ${c.region})`).join(", ")}`)
         .join("; ");
 }
 
 /**
- * The one refusal of a deploy without --stack on a branch with several targets: it lists them by
- * wave and names the ways on. One process deploying every target in waves is not built yet.
+ * deploy() deploys one target: a branch with several is deployed by the `deploy` command, one
+ * child process per target (waves.ts), each with --stack. Reaching this is a caller's mistake.
  */
 export function severalTargetsRefusal(branch: string, targets: readonly StackConfig[]): DriverError {
     return usage(
-        `branch ${JSON.stringify(branch)} has ${targets.length} targets (${describeWaves(targets)}), and this deploy names none. ` +
-            "Deploy each with its own CI job: `attini-gitops deploy --stack <name>`, wave by wave " +
-            `(\`attini-gitops plan --matrix github|gitlab --branch ${branch}\` prints the jobs; see "Several targets per branch" in docs/driver.md). ` +
-            "One job deploying every target in waves is not built yet. Nothing was deployed.",
+        `branch ${JSON.stringify(branch)} has ${targets.length} targets (${describeWaves(targets)}), and this deploy names none: ` +
+            "name one with `--stack <name>`, or run `attini-gitops deploy` without --stack, which deploys them all in waves " +
+            '(see "Several targets per branch" in docs/driver.md). Nothing was deployed.',
     );
 }
 

@@ -1,7 +1,9 @@
 /**
- * What the benches share: the median they report, and writing their figures between a bench's
- * markers in docs/performance.md (`--readme`), so that each bench says only what its figures are.
+ * What the benches share: the median they report, a command's wall time and the peak memory of
+ * its process tree, and writing their figures between a bench's markers in docs/performance.md
+ * (`--readme`), so that each bench says only what its figures are.
  */
+import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ROOT } from "../test/support/tools";
@@ -24,4 +26,51 @@ export function writeFigures(marker: string, lines: readonly string[]): void {
         text.replace(marked, () => block),
     );
     console.log(`figures written to ${file}`);
+}
+
+/** Resident memory of a process and all its descendants, in bytes, from /proc. */
+export function treeRss(root: number): number {
+    const children = new Map<number, number[]>();
+    const rss = new Map<number, number>();
+    for (const name of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(name)) continue;
+        try {
+            const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
+            const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+            const kb = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${name}/status`, "utf8"));
+            children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+            rss.set(Number(name), kb ? Number(kb[1]) * 1024 : 0);
+        } catch {
+            /* gone */
+        }
+    }
+    let total = 0;
+    const walk = (pid: number) => {
+        total += rss.get(pid) ?? 0;
+        for (const c of children.get(pid) ?? []) walk(c);
+    };
+    walk(root);
+    return total;
+}
+
+/** Runs a command to its end; returns its wall time and the peak memory of its process tree. */
+export async function measured(
+    cmd: string,
+    args: string[],
+    opts: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<{ ms: number; peakBytes: number; code: number | null }> {
+    const t0 = performance.timeOrigin + performance.now();
+    const child: ChildProcess = spawn(cmd, args, { ...opts, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr?.on("data", (d) => {
+        stderr += d;
+    });
+    let peak = 0;
+    const sampler = setInterval(() => {
+        if (child.pid !== undefined) peak = Math.max(peak, treeRss(child.pid));
+    }, 20);
+    const code = await new Promise<number | null>((r) => child.on("close", r));
+    clearInterval(sampler);
+    if (code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${code}: ${stderr}`);
+    return { ms: performance.timeOrigin + performance.now() - t0, peakBytes: peak, code };
 }

@@ -15,7 +15,7 @@
  * the moment). `--readme` writes the figures into docs/performance.md.
  */
 
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -24,7 +24,7 @@ import { jobEnv } from "../test/support/driver";
 import { startMoto } from "../test/support/moto";
 import { appendCommits, git, provision, scratchProject } from "../test/support/project";
 import { CLI, pulumiCli, ROOT } from "../test/support/tools";
-import { median, writeFigures } from "./figures";
+import { measured, median, writeFigures } from "./figures";
 
 const RUNS = Math.max(5, Number(process.env.RUNS ?? 11));
 const PLAN_RUNS = Math.max(3, Number(process.env.PLAN_RUNS ?? 3));
@@ -32,53 +32,6 @@ const INSTALL_RUNS = Math.max(1, Number(process.env.INSTALL_RUNS ?? 3));
 const COMMITS = 10_000;
 
 const wallMs = () => performance.timeOrigin + performance.now();
-
-/** Resident memory of a process and all its descendants, in bytes, from /proc. */
-function treeRss(root: number): number {
-    const children = new Map<number, number[]>();
-    const rss = new Map<number, number>();
-    for (const name of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(name)) continue;
-        try {
-            const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
-            const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-            const kb = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${name}/status`, "utf8"));
-            children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
-            rss.set(Number(name), kb ? Number(kb[1]) * 1024 : 0);
-        } catch {
-            /* gone */
-        }
-    }
-    let total = 0;
-    const walk = (pid: number) => {
-        total += rss.get(pid) ?? 0;
-        for (const c of children.get(pid) ?? []) walk(c);
-    };
-    walk(root);
-    return total;
-}
-
-/** Runs a command to its end; returns its wall time and the peak memory of its process tree. */
-async function measured(
-    cmd: string,
-    args: string[],
-    opts: { cwd: string; env: NodeJS.ProcessEnv },
-): Promise<{ ms: number; peakBytes: number; code: number | null }> {
-    const t0 = wallMs();
-    const child: ChildProcess = spawn(cmd, args, { ...opts, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr?.on("data", (d) => {
-        stderr += d;
-    });
-    let peak = 0;
-    const sampler = setInterval(() => {
-        if (child.pid !== undefined) peak = Math.max(peak, treeRss(child.pid));
-    }, 20);
-    const code = await new Promise<number | null>((r) => child.on("close", r));
-    clearInterval(sampler);
-    if (code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${code}: ${stderr}`);
-    return { ms: wallMs() - t0, peakBytes: peak, code };
-}
 
 /** Copies a provisioned project (stack files with their secrets salt, and .git). */
 function copyProject(from: string): string {

@@ -1,7 +1,7 @@
 // A multi-region prod with the real CLI (issue 21, first half): prod-eu (wave 1) and prod-us
 // (wave 2) on main, both promoted from stage, provisioned (with stage) on a file backend with the emulator.
-// plan shows the waves and prints the GitHub matrix; deploy on main without --stack is refused
-// with exit 2 before any AWS call, listing both; --stack still picks one; status lists every target.
+// plan shows the waves and prints the GitHub matrix; deploy --dry-run on main without --stack
+// dry-runs both, wave by wave, each as a child; --stack still picks one; status lists every target.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import test from "ava";
@@ -127,19 +127,37 @@ test("validate with the real CLI: two targets on main are valid; the same accoun
     );
 });
 
-test("deploy on main without --stack is refused with exit 2 before any AWS call, listing both targets; --stack picks one", async (t) => {
-    // No AWS at all: an endpoint nothing listens on would fail any call that was made.
-    const r = await cli(t, ["deploy", project.distribution, "--json"], {
-        ...MAIN,
-        AWS_ENDPOINT_URL: "http://127.0.0.1:9",
-    });
-    t.is(r.code, Exit.USAGE, r.stderr);
+test("deploy --dry-run on main without --stack dry-runs both targets in their waves, each in a child; --stack picks one", async (t) => {
+    const r = await cli(t, ["deploy", project.distribution, "--dry-run", "--json"]);
+    t.is(r.code, 0, r.stderr);
     t.regex(
         r.stderr,
-        /branch "main" has 2 targets \(wave 1: prod-eu \(333333333333 eu-west-1\); wave 2: prod-us \(444444444444 us-east-1\)\), and this deploy names none\. Deploy each with its own CI job: `attini-gitops deploy --stack <name>`/,
+        /branch main has 2 targets, deployed wave by wave, at most 4 at once \(dry run\): wave 1: prod-eu \(333333333333 eu-west-1\); wave 2: prod-us \(444444444444 us-east-1\)/,
     );
-    t.regex(r.stderr, /plan --matrix github\|gitlab --branch main/);
-    t.regex(r.stderr, /One job deploying every target in waves is not built yet/);
+    t.regex(
+        r.stderr,
+        /^\[prod-eu\] attini-gitops: dry run: would assume arn:aws:iam::333333333333:role\/attini-deploy-role-eu-west-1/m,
+    );
+    t.regex(
+        r.stderr,
+        /^\[prod-us\] attini-gitops: dry run: would assume arn:aws:iam::444444444444:role\/attini-deploy-role-us-east-1/m,
+    );
+    t.regex(r.stderr, /the distribution is a folder, .*: the targets run one at a time/);
+    t.regex(r.stderr, /^prod-eu +333333333333 +eu-west-1 +1 +dry-run +0 /m);
+    t.regex(r.stderr, /^prod-us +444444444444 +us-east-1 +2 +dry-run +0 /m);
+    const out = JSON.parse(r.stdout);
+    t.is(out.exitCode, 0);
+    t.like(out.targets[0], { stack: "prod-eu", wave: 1, result: "dry-run", exitCode: 0, report: { stack: "prod-eu" } });
+    t.like(out.targets[1], {
+        stack: "prod-us",
+        wave: 2,
+        result: "dry-run",
+        report: { roleArn: "arn:aws:iam::444444444444:role/attini-deploy-role-us-east-1" },
+    });
+    t.true(out.targets[1].startedAt >= out.targets[0].endedAt, "wave 2 after wave 1");
+    const bad = await cli(t, ["deploy", project.distribution, "--dry-run", "--parallel", "0"]);
+    t.is(bad.code, Exit.USAGE, bad.stderr);
+    t.notRegex(bad.stderr, /\[prod-/);
     const one = await cli(t, ["deploy", project.distribution, "--stack", "prod-us", "--dry-run", "--json"]);
     t.is(one.code, 0, one.stderr);
     t.like(JSON.parse(one.stdout), {

@@ -274,7 +274,7 @@ test("the history readers' rules hold for every downstream target: two on one br
     );
 });
 
-test("deploy's stack: --stack and one target unchanged; several targets and no --stack refused, by wave, with both ways on", (t) => {
+test("deploy's stack: --stack and one target unchanged; several targets and no --stack refused by deploy() itself (the command deploys them in waves), by wave", (t) => {
     const { configs } = loadStacks(project(t));
     const ordered = chainOrder(configs);
     t.is(stackFor(ordered, "stage").stack, "stage", "a branch with one target");
@@ -284,7 +284,7 @@ test("deploy's stack: --stack and one target unchanged; several targets and no -
     t.is(e.exitCode, Exit.USAGE);
     t.is(
         e.message,
-        'branch "main" has 2 targets (wave 1: prod-eu (333333333333 eu-west-1); wave 2: prod-us (444444444444 us-east-1)), and this deploy names none. Deploy each with its own CI job: `attini-gitops deploy --stack <name>`, wave by wave (`attini-gitops plan --matrix github|gitlab --branch main` prints the jobs; see "Several targets per branch" in docs/driver.md). One job deploying every target in waves is not built yet. Nothing was deployed.',
+        'branch "main" has 2 targets (wave 1: prod-eu (333333333333 eu-west-1); wave 2: prod-us (444444444444 us-east-1)), and this deploy names none: name one with `--stack <name>`, or run `attini-gitops deploy` without --stack, which deploys them all in waves (see "Several targets per branch" in docs/driver.md). Nothing was deployed.',
     );
     const unmapped = t.throws(() => stackFor(ordered, "feature/x"), { instanceOf: DriverError });
     t.is(unmapped.exitCode, Exit.UNMAPPED_BRANCH);

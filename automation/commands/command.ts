@@ -25,6 +25,8 @@ export const EXIT_CODES = `Exit codes:
        deploys it anyway), or this content is held after a rollback (--release-hold)
   ${Exit.LEASE_WAIT}    another run held the environment's lease for longer than --lease-wait
   ${Exit.LEASE_LOST}   this run lost its lease while attini ran (renewals failed); attini was stopped
+  ${Exit.SOME_TARGETS_FAILED}   a deploy of several targets: one or more did not deploy (each target's own
+       exit code is in the table and in --json)
   ${Exit.INTERNAL}   internal error in attini-gitops
   ${Exit.TIMEOUT}  attini did not finish within --timeout
   129/130/143  interrupted by SIGHUP/SIGINT/SIGTERM (SIGTERM, or SIGINT, sent to attini's process group)`;

@@ -4,15 +4,18 @@ import { DEFAULT_AWS_TIMEOUTS } from "../awsCall";
 import { ciRunPage } from "../ciRun";
 import { type DeploySummary, deploy } from "../deploying";
 import { type DeployOutcome, type DeployTarget, deployMarkdown } from "../deploySummary";
+import type { DeployOptions } from "../deployTypes";
 import { DriverError, Exit, usage } from "../errors";
 import { DEFAULT_LEASE_TTL_MS, DEFAULT_LEASE_WAIT_MS, LEASE_TTL_RANGE_MS } from "../leasing";
 import { DEFAULT_OUTPUTS_TIMEOUT_MS } from "../outputs";
 import { tagValueProblem } from "../session";
 import { publishSummary, SUMMARY_HELP, SUMMARY_OPTIONS, summaryDestinations } from "../summaryOutput";
+import { DEFAULT_PARALLEL, deployAllTargets, PARALLEL_RANGE, severalTargets, type WaveTarget } from "../waves";
 import {
     awsTimeouts,
     COMMON,
     type Command,
+    type CommandContext,
     durationMs,
     durationSeconds,
     EXIT_CODES,
@@ -20,7 +23,21 @@ import {
     flag,
     servicesOf,
     text,
+    type Values,
 } from "./command";
+
+/** --parallel N: how many targets of a wave deploy at once, within its bounds. */
+export function parallelOf(values: Values): number {
+    const given = text(values, "parallel");
+    if (given === undefined) return DEFAULT_PARALLEL;
+    const n = Number(given);
+    const { min, max } = PARALLEL_RANGE;
+    if (!/^[0-9]+$/.test(given) || n < min || n > max)
+        throw usage(
+            `--parallel ${JSON.stringify(given)}: give a whole number of targets from ${min} to ${max} (default ${DEFAULT_PARALLEL})`,
+        );
+    return n;
+}
 
 /** --lease-ttl, within its bounds. */
 function leaseTtl(values: Parameters<typeof text>[0]): number {
@@ -53,6 +70,46 @@ export function breakGlassReason(values: Parameters<typeof text>[0]): string | u
     return reason;
 }
 
+/** deploy()'s options from the command line; every usage error of an option is thrown here. */
+function deployOptions(
+    values: Values,
+    positionals: string[],
+    extra: string[],
+    ctx: CommandContext,
+    onTarget: (t: DeployTarget) => void,
+): DeployOptions {
+    const externalId = externalIdOf(values, ctx);
+    return {
+        distributionPath: positionals[0] ?? ".",
+        extraArgs: extra,
+        branch: text(values, "branch"),
+        stack: text(values, "stack"),
+        allowUnmapped: flag(values, "allow-unmapped"),
+        attiniBin: text(values, "attini-bin") ?? ctx.env.ATTINI_BIN ?? "attini",
+        externalId,
+        githubOidc: flag(values, "github-oidc"),
+        staticCredentials: flag(values, "static-credentials"),
+        remote: text(values, "remote") ?? "origin",
+        skipPromotionCheck: flag(values, "skip-promotion-check"),
+        expectSha256: text(values, "expect-sha256"),
+        durationSeconds: durationSeconds(values, "duration", 3600),
+        sessionName: text(values, "session-name"),
+        timeoutSeconds: durationSeconds(values, "timeout", 0),
+        killGraceMs: durationMs(values, "kill-grace", DEFAULT_KILL_GRACE_MS),
+        outputsTimeoutMs: durationMs(values, "outputs-timeout", DEFAULT_OUTPUTS_TIMEOUT_MS),
+        aws: awsTimeouts(values, DEFAULT_AWS_TIMEOUTS),
+        dryRun: flag(values, "dry-run"),
+        allowRollback: flag(values, "allow-rollback"),
+        releaseHold: flag(values, "release-hold"),
+        breakGlass: breakGlassReason(values),
+        leaseTtlMs: leaseTtl(values),
+        leaseWaitMs: durationMs(values, "lease-wait", DEFAULT_LEASE_WAIT_MS),
+        json: ctx.json,
+        cwd: ctx.cwd,
+        onTarget,
+    };
+}
+
 export const deployCommand: Command = {
     summary: `  deploy [DISTRIBUTION_PATH] [-- ATTINI_ARGS...]
                         map the branch to its stack, assume that stack's deploy role and run
@@ -75,7 +132,13 @@ a soak time not yet met, and nothing else.
 
 Options:
   --branch NAME          the branch (default: BRANCH, then the CI system's variables, then git)
-  --stack NAME           deploy to this stack, one of the build branch's own stacks
+  --stack NAME           deploy to this stack, one of the build branch's own stacks. Without it, a
+                         branch with several stacks (targets) deploys them all, wave by wave, each
+                         target a child process of its own (\`deploy --stack <name> --json\` with
+                         these same options); its lines carry [<stack>], a table ends the run, and
+                         exit ${Exit.SOME_TARGETS_FAILED} says one or more did not deploy
+  --parallel N           with several targets: at most N of a wave at once (default ${DEFAULT_PARALLEL}, ${PARALLEL_RANGE.min} to ${PARALLEL_RANGE.max});
+                         a folder distribution deploys them one at a time (deploy a .zip)
   --allow-unmapped       exit 0 when the branch maps to no environment
   --external-id ID       the ExternalId, when the stack requires one (or ATTINI_GITOPS_EXTERNAL_ID)
   --github-oidc          on GitHub Actions: assume the role with the job's OIDC token
@@ -144,6 +207,7 @@ ${EXIT_CODES}`,
         "break-glass": { type: "string" },
         "lease-ttl": { type: "string" },
         "lease-wait": { type: "string" },
+        parallel: { type: "string" },
         ...SUMMARY_OPTIONS,
     },
     takesArguments: true,
@@ -152,7 +216,6 @@ ${EXIT_CODES}`,
             throw usage(
                 `deploy takes one DISTRIBUTION_PATH (got ${positionals.length}); pass attini's own arguments after --`,
             );
-        const externalId = externalIdOf(values, ctx);
         const started = Date.now();
         const outcome: DeployOutcome = {
             distribution: positionals[0] ?? ".",
@@ -172,40 +235,14 @@ ${EXIT_CODES}`,
                 () => deployMarkdown({ ...outcome, durationMs: Date.now() - started }),
                 ctx.log,
             );
-        let summary: DeploySummary;
+        let summary: DeploySummary | undefined;
+        let several: { branch: string; targets: WaveTarget[]; options: DeployOptions; parallel: number } | undefined;
         try {
-            summary = await deploy(
-                {
-                    distributionPath: positionals[0] ?? ".",
-                    extraArgs: extra,
-                    branch: text(values, "branch"),
-                    stack: text(values, "stack"),
-                    allowUnmapped: flag(values, "allow-unmapped"),
-                    attiniBin: text(values, "attini-bin") ?? ctx.env.ATTINI_BIN ?? "attini",
-                    externalId,
-                    githubOidc: flag(values, "github-oidc"),
-                    staticCredentials: flag(values, "static-credentials"),
-                    remote: text(values, "remote") ?? "origin",
-                    skipPromotionCheck: flag(values, "skip-promotion-check"),
-                    expectSha256: text(values, "expect-sha256"),
-                    durationSeconds: durationSeconds(values, "duration", 3600),
-                    sessionName: text(values, "session-name"),
-                    timeoutSeconds: durationSeconds(values, "timeout", 0),
-                    killGraceMs: durationMs(values, "kill-grace", DEFAULT_KILL_GRACE_MS),
-                    outputsTimeoutMs: durationMs(values, "outputs-timeout", DEFAULT_OUTPUTS_TIMEOUT_MS),
-                    aws: awsTimeouts(values, DEFAULT_AWS_TIMEOUTS),
-                    dryRun: flag(values, "dry-run"),
-                    allowRollback: flag(values, "allow-rollback"),
-                    releaseHold: flag(values, "release-hold"),
-                    breakGlass: breakGlassReason(values),
-                    leaseTtlMs: leaseTtl(values),
-                    leaseWaitMs: durationMs(values, "lease-wait", DEFAULT_LEASE_WAIT_MS),
-                    json: ctx.json,
-                    cwd: ctx.cwd,
-                    onTarget,
-                },
-                servicesOf(ctx),
-            );
+            const options = deployOptions(values, positionals, extra, ctx, onTarget);
+            const parallel = parallelOf(values);
+            const found = options.stack === undefined ? severalTargets(options, ctx.env) : undefined;
+            if (found) several = { ...found, options, parallel };
+            else summary = await deploy(options, servicesOf(ctx));
         } catch (e) {
             outcome.stopped =
                 e instanceof DriverError
@@ -218,6 +255,17 @@ ${EXIT_CODES}`,
             publish();
             throw e;
         }
+        if (several)
+            return deployAllTargets({
+                ...several,
+                killGraceMs: several.options.killGraceMs,
+                dryRun: several.options.dryRun,
+                command: { values, positionals, extra },
+                destinations,
+                ctx,
+                now: servicesOf(ctx).now,
+            });
+        if (summary === undefined) throw new Error("deploy returned no summary");
         outcome.summary = summary;
         publish();
         if (ctx.json) ctx.print(ctx.redactor.scrub(JSON.stringify(summary)));

@@ -194,7 +194,10 @@ export class AttiniAccount {
         await this.s3.send(
             new CreateBucketCommand({
                 Bucket: this.bucket,
-                CreateBucketConfiguration: { LocationConstraint: this.region as BucketLocationConstraint },
+                // us-east-1 takes no location constraint (S3 refuses one naming it)
+                ...(this.region === "us-east-1"
+                    ? {}
+                    : { CreateBucketConfiguration: { LocationConstraint: this.region as BucketLocationConstraint } }),
             }),
         );
         await this.s3.send(

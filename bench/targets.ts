@@ -1,0 +1,109 @@
+/**
+ * `npm run bench` (several targets, issue 21): `deploy` of a branch with 1, 4 and 16 targets in one
+ * wave (--parallel N, so that all of a wave run at once), in one run against the same local
+ * emulator and file backend, as medians of RUNS runs each (default 5), the sizes taking turns.
+ * The single target is the ordinary deploy (no child process); 4 and 16 run one child driver per
+ * target. attini is the stand-in script (test/fixtures/attini), which "follows its deployment" for
+ * ATTINI_SLEEP seconds (default 3): a deployment that takes a while, as real ones do. Peak memory is
+ * the sum of the RSS of the driver and every process under it (its children, their Pulumi CLIs and
+ * attini), sampled from /proc every 20 ms. Targets: 16 targets in at most 3× the wall time of 1,
+ * peak memory below 1.5 GB. `--readme` writes the figures into docs/performance.md.
+ */
+
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileBackend } from "../test/support/backend";
+import { jobEnv } from "../test/support/driver";
+import { startMoto } from "../test/support/moto";
+import { git, provision, scratchProject } from "../test/support/project";
+import { CLI, pulumiCli } from "../test/support/tools";
+import { writeZip } from "../test/support/zip";
+import { measured, median, writeFigures } from "./figures";
+
+const RUNS = Math.max(3, Number(process.env.RUNS ?? 5));
+const SLEEP_S = Number(process.env.ATTINI_SLEEP ?? 3);
+const SIZES = [1, 4, 16] as const;
+const MAX_RATIO = 3;
+const MAX_PEAK_BYTES = 1.5 * 2 ** 30;
+
+/** The stack file of target `i` of the branch for `size` targets: an account of its own, not promoted. */
+function stackFile(size: number, i: number): { name: string; text: string } {
+    const account = String(500_000_000_000 + size * 100 + i);
+    return {
+        name: `t${size}-${i}`,
+        text: `config:
+  aws:allowedAccountIds:
+    - "${account}"
+  aws:region: eu-west-1
+  attini-gitops:accountId: "${account}"
+  attini-gitops:branch: bench-${size}
+  attini-gitops:attiniEnvironment: bench
+  attini-gitops:buildServerPrincipals:
+    - arn:aws:iam::999999999999:role/attini-build-server
+`,
+    };
+}
+
+async function main(): Promise<void> {
+    pulumiCli(); // on PATH for provision()
+    const moto = await startMoto();
+    const backend = fileBackend();
+    const project = scratchProject();
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-bench-targets-"));
+    try {
+        const stacks: string[] = [];
+        for (const size of SIZES)
+            for (let i = 0; i < size; i++) {
+                const f = stackFile(size, i);
+                fs.writeFileSync(path.join(project.dir, `Pulumi.${f.name}.yaml`), f.text);
+                stacks.push(f.name);
+            }
+        git(project.dir, "add", "-A");
+        git(project.dir, "commit", "-q", "-m", "bench targets");
+        console.log(`provisioning ${stacks.length} stacks ...`);
+        await provision(project, backend, stacks, {}, moto);
+        const zip = writeZip(path.join(work, "platform.zip"), { "attini-config.yaml": "distributionName: platform\n" });
+        const job = jobEnv({ moto, backend, extra: { ATTINI_STANDIN_SLEEP: String(SLEEP_S) } });
+        const deploy = (size: number) =>
+            measured(process.execPath, [CLI, "deploy", zip, "--parallel", String(size)], {
+                cwd: project.dir,
+                env: { ...job.env, BRANCH: `bench-${size}` },
+            });
+        for (const size of SIZES) await deploy(size); // warm-up: each must deploy (exit 0) before it is measured
+        const runs = new Map<number, { ms: number; peakBytes: number }[]>(SIZES.map((s) => [s, []]));
+        for (let r = 0; r < RUNS; r++)
+            for (const size of r % 2 === 0 ? SIZES : [...SIZES].reverse()) runs.get(size)?.push(await deploy(size));
+        const wall = (s: number) => median((runs.get(s) ?? []).map((x) => x.ms));
+        const peak = (s: number) => Math.max(...(runs.get(s) ?? []).map((x) => x.peakBytes));
+        const lines = [
+            "",
+            `medians of ${RUNS} runs, ${os.availableParallelism()} cores, Node ${process.version}; attini: the stand-in, following its deployment for ${SLEEP_S} s; peak memory: the highest of the runs, the RSS of the driver and every process under it summed, sampled every 20 ms (targets: 16 targets ≤ ${MAX_RATIO}× the wall time of 1, peak < 1.5 GB)`,
+            "",
+            "| targets in one wave | wall (median) | against 1 target | peak memory |",
+            "| --- | --- | --- | --- |",
+            ...SIZES.map(
+                (s) =>
+                    `| ${s} | ${(wall(s) / 1000).toFixed(2)} s | ${s === 1 ? "" : `${(wall(s) / wall(1)).toFixed(2)}×`} | ${(peak(s) / 2 ** 20).toFixed(0)} MB |`,
+            ),
+            "",
+        ];
+        console.log(lines.join("\n"));
+        const ratio = wall(16) / wall(1);
+        console.log(
+            `16 targets: ${ratio.toFixed(2)}× of 1 (target ≤ ${MAX_RATIO}×: ${ratio <= MAX_RATIO ? "met" : "NOT met"}); peak ${(peak(16) / 2 ** 20).toFixed(0)} MB (target < 1536 MB: ${peak(16) < MAX_PEAK_BYTES ? "met" : "NOT met"})`,
+        );
+        if (process.argv.includes("--readme")) writeFigures("bench-targets", lines);
+        job.dispose();
+    } finally {
+        await moto.stop();
+        backend.dispose();
+        project.dispose();
+        fs.rmSync(work, { recursive: true, force: true });
+    }
+}
+
+main().catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+});
