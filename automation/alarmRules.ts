@@ -34,7 +34,7 @@ export interface AlarmNow {
 export type AlarmHistory =
     | {
           /** Each state update: when, and the state it went to (undefined: the item did not say). */
-          changes: { at: number; to?: string }[];
+          changes: { at: number; to?: string; from?: string }[];
           /** false when the read stopped at its bound before the end. */
           complete: boolean;
       }
@@ -105,7 +105,7 @@ export function judgeAlarm(
         refuses: !PASSING.includes(c),
         says,
     });
-    if (!found) return verdict("missing", `alarm ${shown} does not exist`);
+    if (!found) return verdict("missing", `alarm ${shown} does not exist as a metric alarm (composite alarms are not read)`);
     const state = printableField(found.state);
     const since = found.changedAt !== undefined ? ` since ${isoTime(found.changedAt)}` : "";
     const reason = found.reason ? ` (${printableField(found.reason)})` : "";
@@ -133,15 +133,23 @@ export function judgeAlarm(
     if (!history) return cannot("its state history was not read");
     if ("unavailable" in history)
         return cannot(`its state history cannot be read (${printableField(history.unavailable)})`);
-    const alarmed = history.changes.filter((c) => c.at >= deployedAt && c.to === "ALARM").sort((a, b) => b.at - a.at);
-    if (alarmed.length > 0)
+    // In ALARM at any time since: a change into ALARM, or out of it (it was in ALARM until then).
+    const sinceDeployed = history.changes.filter((c) => c.at >= deployedAt).sort((a, b) => b.at - a.at);
+    const entered = sinceDeployed.find((c) => c.to === "ALARM");
+    const left = sinceDeployed.find((c) => c.from === "ALARM");
+    if (entered || left) {
+        const when = (entered ?? left)!.at;
         return verdict(
             "alarmed-since",
-            `alarm ${shown} is OK${since}, but entered ALARM at ${isoTime(alarmed[0].at)}, after the upstream deployment began (${deployed})`,
-            { alarmedAt: isoTime(alarmed[0].at) },
+            `alarm ${shown} is OK${since}, but ${entered ? "entered ALARM at" : "was in ALARM until"} ${isoTime(when)}, after the upstream deployment began (${deployed})`,
+            { alarmedAt: isoTime(when) },
         );
-    if (history.changes.some((c) => c.at >= deployedAt && c.to === undefined))
+    }
+    if (sinceDeployed.some((c) => c.to === undefined))
         return cannot("an entry of its state history does not say which state it went to");
+    // The oldest change since the deployment says what the state was before it.
+    if (sinceDeployed.length > 0 && sinceDeployed[sinceDeployed.length - 1].from === undefined)
+        return cannot("the oldest entry of its state history since then does not say which state it left");
     if (!history.complete) return cannot("its state history since then is longer than the driver reads");
     if (deployedAt < now - ALARM_HISTORY_DAYS * 86_400_000)
         return cannot(`CloudWatch keeps ${ALARM_HISTORY_DAYS} days of alarm history, and the deployment is older`);

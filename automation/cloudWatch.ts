@@ -38,7 +38,11 @@ function changedAt(a: { StateUpdatedTimestamp?: Date; StateTransitionedTimestamp
     return times.length ? Math.max(...times) : undefined;
 }
 
-/** The alarms (metric and composite) of these names that exist, in the context's region. */
+/**
+ * The metric alarms of these names that exist, in the context's region. Composite alarms are not
+ * read: DescribeAlarms returns them only to a caller allowed it on every alarm (`*`), and the reader
+ * is allowed only the listed ones; a composite alarm listed shows as missing.
+ */
 export async function describeAlarms(
     ctx: AwsContext,
     credentials: TemporaryCredentials,
@@ -64,14 +68,14 @@ export async function describeAlarms(
                         client.send(
                             new cw.DescribeAlarmsCommand({
                                 AlarmNames,
-                                AlarmTypes: ["MetricAlarm", "CompositeAlarm"],
+                                AlarmTypes: ["MetricAlarm"],
                                 MaxRecords: BATCH,
                                 NextToken,
                             }),
                             { abortSignal },
                         ),
                 );
-                for (const a of [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])]) {
+                for (const a of out.MetricAlarms ?? []) {
                     if (!a.AlarmName || !AlarmNames.includes(a.AlarmName)) continue;
                     found.push({
                         name: a.AlarmName,
@@ -99,11 +103,12 @@ export async function describeAlarms(
 }
 
 /** The state a history item's HistoryData (JSON: `{"newState": {"stateValue": ...}}`) says the alarm went to (undefined: it does not say). */
-export function historyState(data: string | undefined): string | undefined {
+export function historyState(data: string | undefined, which: "newState" | "oldState" = "newState"): string | undefined {
     if (!data) return undefined;
     try {
-        const v = JSON.parse(data) as { newState?: { stateValue?: unknown } };
-        return typeof v?.newState?.stateValue === "string" ? v.newState.stateValue : undefined;
+        const v = JSON.parse(data) as Record<string, { stateValue?: unknown } | undefined>;
+        const state = v?.[which]?.stateValue;
+        return typeof state === "string" ? state : undefined;
     } catch {
         return undefined;
     }
@@ -118,7 +123,7 @@ export async function alarmHistory(
     until: number,
 ): Promise<AlarmHistory> {
     const cw: CloudWatch = await import("@aws-sdk/client-cloudwatch");
-    const changes: { at: number; to?: string }[] = [];
+    const changes: { at: number; to?: string; from?: string }[] = [];
     let NextToken: string | undefined;
     try {
         for (let page = 0; page < MAX_PAGES; page++) {
@@ -131,10 +136,10 @@ export async function alarmHistory(
                     client.send(
                         new cw.DescribeAlarmHistoryCommand({
                             AlarmName: name,
-                            AlarmTypes: ["MetricAlarm", "CompositeAlarm"],
+                            AlarmTypes: ["MetricAlarm"],
                             HistoryItemType: "StateUpdate",
+                            // No EndDate: a build server whose clock is behind would cut off the newest changes.
                             StartDate: new Date(since),
-                            EndDate: new Date(until),
                             ScanBy: "TimestampDescending",
                             MaxRecords: BATCH,
                             NextToken,
@@ -148,6 +153,7 @@ export async function alarmHistory(
                 changes.push({
                     at: at !== undefined && Number.isFinite(at) ? at : until,
                     to: historyState(item.HistoryData),
+                    from: historyState(item.HistoryData, "oldState"),
                 });
             }
             NextToken = out.NextToken;

@@ -20,7 +20,7 @@ const judge = (found: AlarmNow | undefined, history?: AlarmHistory, deployedAt: 
     judgeAlarm(ARN(found?.name ?? "gone"), found?.name ?? "gone", found, history, deployedAt, NOW);
 
 test("the rule: missing, ALARM, INSUFFICIENT_DATA and an undocumented state refuse", (t) => {
-    t.like(judge(undefined), { case: "missing", refuses: true, says: "alarm gone does not exist" });
+    t.like(judge(undefined), { case: "missing", refuses: true, says: "alarm gone does not exist as a metric alarm (composite alarms are not read)" });
     t.like(judge({ name: "a", state: "ALARM", changedAt: DEPLOYED + 1000, reason: "Threshold Crossed" }), {
         case: "alarm-now",
         refuses: true,
@@ -62,8 +62,8 @@ test("the rule: a history that shows ALARM since the deployment refuses, though 
     const changed = ok("a", DEPLOYED + 2 * 3_600_000);
     const history: AlarmHistory = {
         changes: [
-            { at: DEPLOYED + 2 * 3_600_000, to: "OK" },
-            { at: DEPLOYED + 3_600_000, to: "ALARM" },
+            { at: DEPLOYED + 2 * 3_600_000, to: "OK", from: "ALARM" },
+            { at: DEPLOYED + 3_600_000, to: "ALARM", from: "OK" },
         ],
         complete: true,
     };
@@ -77,13 +77,23 @@ test("the rule: a history that shows ALARM since the deployment refuses, though 
     t.like(
         judge(changed, {
             changes: [
-                { at: DEPLOYED + 2 * 3_600_000, to: "OK" },
-                { at: DEPLOYED + 3_600_000, to: "INSUFFICIENT_DATA" },
+                { at: DEPLOYED + 2 * 3_600_000, to: "OK", from: "INSUFFICIENT_DATA" },
+                { at: DEPLOYED + 3_600_000, to: "INSUFFICIENT_DATA", from: "OK" },
             ],
             complete: true,
         }),
         { case: "ok-since", refuses: false },
     );
+    // In ALARM when the deployment began, OK since: it was in ALARM after the deployment began.
+    t.like(judge(changed, { changes: [{ at: DEPLOYED + 3 * 3_600_000, to: "OK", from: "ALARM" }], complete: true }), {
+        case: "alarmed-since",
+        refuses: true,
+        says: "alarm a is OK since 2026-11-20T12:00:00Z, but was in ALARM until 2026-11-20T13:00:00Z, after the upstream deployment began (2026-11-20T10:00:00Z)",
+    });
+    // The oldest change since the deployment must say which state it left.
+    t.like(judge(changed, { changes: [{ at: DEPLOYED + 3_600_000, to: "OK" }], complete: true }), {
+        case: "unprovable",
+    });
     // An ALARM before the deployment is not "since".
     t.like(judge(changed, { changes: [{ at: DEPLOYED - 1, to: "ALARM" }], complete: true }), { case: "ok-since" });
 });
@@ -236,7 +246,7 @@ test("a missing alarm is a configuration error: refused with exit 7 under warn t
         t.is(e?.exitCode, Exit.REFUSED, mode);
         t.regex(
             e?.message ?? "",
-            /^upstream-alarm gate \(configuration error\): .*alarm 5xx does not exist\. Fix upstreamAlarms in Pulumi\.prod\.yaml .* or create the alarm in stage\./,
+            /^upstream-alarm gate \(configuration error\): .*alarm 5xx does not exist as a metric alarm \(composite alarms are not read\)\. Fix upstreamAlarms in Pulumi\.prod\.yaml .* or create the alarm in stage\./,
         );
     }
 });
@@ -286,6 +296,7 @@ test("history items as CloudWatch writes them, and ones it does not: a state onl
     const data = (newState: unknown) => JSON.stringify({ version: "1.0", oldState: { stateValue: "OK" }, newState });
     t.is(historyState(data({ stateValue: "ALARM", stateReason: "Threshold Crossed" })), "ALARM");
     t.is(historyState(data({ stateValue: "OK" })), "OK");
+    t.is(historyState(data({ stateValue: "ALARM" }), "oldState"), "OK", "the state it left");
     for (const hostile of [undefined, "", "not json", "null", "[]", data(null), data({ stateValue: 3 }), data("ALARM")])
         t.is(historyState(hostile), undefined, String(hostile));
     // An item that names no state, since the deployment, cannot clear the alarm.

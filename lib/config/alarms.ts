@@ -48,7 +48,7 @@ function alarmList(
         r.fail(
             key,
             `lists ${listed.length} alarms; at most ${MAX_ALARMS} are allowed`,
-            "list only the alarms that must keep a promotion back, or combine them into a composite alarm",
+            "list only the alarms that must keep a promotion back (metric alarms: a composite alarm cannot be read with a grant on the listed alarms only)",
         );
     listed.forEach((arn, i) => {
         const bad = (problem: string, fix: string) => r.failItem(key, i, arn, problem, fix);

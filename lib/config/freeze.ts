@@ -109,6 +109,17 @@ function checkCron(w: { cron: unknown; timeZone: string }, err: ItemError): w is
         err("cron", w.cron, "must be five cron fields", fix);
         return false;
     }
+    // Only what names fixed times: cron-parser reads H as a value hashed at random on every parse,
+    // and ? and the other extensions are not needed to say when a window starts.
+    if (!/^[0-9A-Za-z*,\-/\s]+$/.test(w.cron) || /\bH\b|H\(|H\//.test(w.cron)) {
+        err(
+            "cron",
+            w.cron,
+            "may use only digits, month and weekday names, *, commas, - and / (H would start the window at a random minute on every check)",
+            fix,
+        );
+        return false;
+    }
     try {
         const it = cronFrom({ name: "", cron: w.cron, duration: "PT1M", timeZone: w.timeZone }, SAMPLE_FROM);
         if (it.hasNext()) return true;
