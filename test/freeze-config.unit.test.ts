@@ -76,6 +76,9 @@ test("bad cron: not five fields, out of range, never fires", (t) => {
     refused(t, [{ ...WEEKEND, cron: "61 17 * * FRI" }], "[0].cron", /not a cron expression/);
     refused(t, [{ ...WEEKEND, cron: "0 0 30 2 *" }], "[0].cron", /not a cron expression|never fires/);
     refused(t, [{ ...WEEKEND, cron: 5 }], "[0].cron", /five cron fields/);
+    // H is hashed at random on every parse (the window would move between checks); ? is not needed.
+    for (const cron of ["H 17 * * FRI", "0 H(16-18) * * FRI", "H/15 17 * * FRI", "0 17 ? * FRI"])
+        refused(t, [{ ...WEEKEND, cron }], "[0].cron", /may use only digits, month and weekday names/);
 });
 
 test("duration: unparseable, negative, zero", (t) => {
