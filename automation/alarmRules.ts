@@ -105,7 +105,8 @@ export function judgeAlarm(
         refuses: !PASSING.includes(c),
         says,
     });
-    if (!found) return verdict("missing", `alarm ${shown} does not exist as a metric alarm (composite alarms are not read)`);
+    if (!found)
+        return verdict("missing", `alarm ${shown} does not exist as a metric alarm (composite alarms are not read)`);
     const state = printableField(found.state);
     const since = found.changedAt !== undefined ? ` since ${isoTime(found.changedAt)}` : "";
     const reason = found.reason ? ` (${printableField(found.reason)})` : "";
@@ -136,9 +137,9 @@ export function judgeAlarm(
     // In ALARM at any time since: a change into ALARM, or out of it (it was in ALARM until then).
     const sinceDeployed = history.changes.filter((c) => c.at >= deployedAt).sort((a, b) => b.at - a.at);
     const entered = sinceDeployed.find((c) => c.to === "ALARM");
-    const left = sinceDeployed.find((c) => c.from === "ALARM");
-    if (entered || left) {
-        const when = (entered ?? left)!.at;
+    const inAlarm = entered ?? sinceDeployed.find((c) => c.from === "ALARM");
+    if (inAlarm) {
+        const when = inAlarm.at;
         return verdict(
             "alarmed-since",
             `alarm ${shown} is OK${since}, but ${entered ? "entered ALARM at" : "was in ALARM until"} ${isoTime(when)}, after the upstream deployment began (${deployed})`,

@@ -103,7 +103,10 @@ export async function describeAlarms(
 }
 
 /** The state a history item's HistoryData (JSON: `{"newState": {"stateValue": ...}}`) says the alarm went to (undefined: it does not say). */
-export function historyState(data: string | undefined, which: "newState" | "oldState" = "newState"): string | undefined {
+export function historyState(
+    data: string | undefined,
+    which: "newState" | "oldState" = "newState",
+): string | undefined {
     if (!data) return undefined;
     try {
         const v = JSON.parse(data) as Record<string, { stateValue?: unknown } | undefined>;

@@ -180,7 +180,8 @@ export async function applySoak(o: SoakOptions): Promise<SoakReport> {
             `soak time (enforce): ${reason}. Promote the content ${o.upstream} holds now, or deploy this one to ${o.upstream} again and let it soak.${o.breakGlass !== undefined ? " --break-glass does not pass this: it passes only a soak time not yet met." : ""}`,
         );
     }
-    if (o.breakGlass !== undefined) {
+    // Only a soak that was judged and not yet met: one that cannot be judged has no upstream evidence to pass on.
+    if (o.breakGlass !== undefined && verdict.case === "not-met") {
         o.log(`soak time not met: ${reason}. --break-glass: deploying anyway, for: ${JSON.stringify(o.breakGlass)}`);
         return { ...report, reason, result: "broken-glass", breakGlass: o.breakGlass };
     }
@@ -189,6 +190,8 @@ export async function applySoak(o: SoakOptions): Promise<SoakReport> {
         return { ...report, reason, result: "warned" };
     }
     return refuse(
-        `soak time (enforce): ${reason}. Deploy again ${verdict.case === "not-met" ? "then" : "once it can be checked"}, or, if it cannot wait, with --break-glass "<reason>" (recorded in the session tags and ${o.stack}'s ledger).`,
+        verdict.case === "not-met"
+            ? `soak time (enforce): ${reason}. Deploy again then, or, if it cannot wait, with --break-glass "<reason>" (recorded in the session tags and ${o.stack}'s ledger).`
+            : `soak time (enforce): ${reason}. Deploy again once it can be checked (--break-glass passes only a soak time that was judged and is not yet met).`,
     );
 }

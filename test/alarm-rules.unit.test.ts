@@ -20,7 +20,11 @@ const judge = (found: AlarmNow | undefined, history?: AlarmHistory, deployedAt: 
     judgeAlarm(ARN(found?.name ?? "gone"), found?.name ?? "gone", found, history, deployedAt, NOW);
 
 test("the rule: missing, ALARM, INSUFFICIENT_DATA and an undocumented state refuse", (t) => {
-    t.like(judge(undefined), { case: "missing", refuses: true, says: "alarm gone does not exist as a metric alarm (composite alarms are not read)" });
+    t.like(judge(undefined), {
+        case: "missing",
+        refuses: true,
+        says: "alarm gone does not exist as a metric alarm (composite alarms are not read)",
+    });
     t.like(judge({ name: "a", state: "ALARM", changedAt: DEPLOYED + 1000, reason: "Threshold Crossed" }), {
         case: "alarm-now",
         refuses: true,

@@ -205,7 +205,7 @@ test("--break-glass does not pass content the upstream no longer holds", async (
     t.like(err.details.soak, { case: "not-held", result: "refused" });
 });
 
-test("a soak that cannot be judged is not met: refused under enforce, even long after; break-glass passes it", async (t) => {
+test("a soak that cannot be judged is not met: refused under enforce, even long after, and --break-glass does not pass it", async (t) => {
     // The verified gate was skipped (--skip-promotion-check): there is no evidence.
     const skipped = await refusal(options(T + 5000 * MIN, { verified: { ...passed(held()), result: "skipped" } }));
     t.regex(skipped.message, /--skip-promotion-check skipped the verified promotion gate/);
@@ -226,10 +226,13 @@ test("a soak that cannot be judged is not met: refused under enforce, even long 
     t.regex(unreadable.message, /cannot read stage's ledger: AccessDenied/);
     // A mode that is not warn is enforce: fail closed.
     t.is((await refusal(options(T + 14 * MIN, { mode: "off" }))).exitCode, Exit.REFUSED);
-    t.like(await applySoak(options(T + 5000 * MIN, { verified: undefined, breakGlass: "INC-1" })), {
-        result: "broken-glass",
-        case: "unknown",
-    });
+    // --break-glass passes only a soak judged not yet met: with no upstream evidence there is nothing to pass on.
+    const glass = await refusal(options(T + 5000 * MIN, { verified: undefined, breakGlass: "INC-1" }));
+    t.like(glass.details.soak, { result: "refused", case: "unknown" });
+    const skippedGlass = await refusal(
+        options(T + 5000 * MIN, { verified: { ...passed(held()), result: "skipped" }, breakGlass: "INC-1" }),
+    );
+    t.regex(skippedGlass.message, /--skip-promotion-check skipped the verified promotion gate/);
 });
 
 test("no soak time, or a dry run: nothing is read", async (t) => {
@@ -288,4 +291,11 @@ test("--break-glass reason: empty, blank, too long or with characters a session 
         // The message never carries the raw control characters it refuses.
         t.false((r.message ?? "").includes("\u001b") || (r.message ?? "").includes("\u202e"));
     }
+});
+
+test("--break-glass with --github-oidc is refused (exit 2): AssumeRoleWithWebIdentity takes no session tags, so the reason would not reach CloudTrail", (t) => {
+    const e = t.throws(() => breakGlassReason({ "break-glass": "INC-4711", "github-oidc": true } as never));
+    t.is((e as DriverError).exitCode, Exit.USAGE);
+    t.regex(e?.message ?? "", /cannot be used with --github-oidc: AssumeRoleWithWebIdentity takes no session tags/);
+    t.is(breakGlassReason({ "break-glass": "INC-4711" } as never), "INC-4711");
 });

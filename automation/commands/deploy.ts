@@ -62,6 +62,11 @@ export function breakGlassReason(values: Parameters<typeof text>[0]): string | u
         throw usage(
             '--break-glass needs a reason, e.g. --break-glass "INC-4711 payment outage hotfix": it is recorded in CloudTrail and the ledger',
         );
+    // AssumeRoleWithWebIdentity takes no session tags: the reason would reach the ledger only.
+    if (values["github-oidc"] === true)
+        throw usage(
+            "--break-glass cannot be used with --github-oidc: AssumeRoleWithWebIdentity takes no session tags, so the reason would not reach CloudTrail. Run the break-glass deploy with the build server's own credentials (without --github-oidc)",
+        );
     const problem = tagValueProblem(reason);
     if (problem)
         throw usage(
