@@ -75,6 +75,10 @@ test("upstreamAlarms: alarm ARNs, no wildcard, no duplicate, a bounded count, on
     t.deepEqual(problems("stage", stageRaw({ "attini-gitops:upstreamAlarms": [A5XX] })), [
         "attini-gitops:upstreamAlarms: is set but promotedFrom is not: only a promoted stack has an upstream environment whose alarms could hold it back",
     ]);
+    t.deepEqual(
+        problems("prod", prodRaw({ "attini-gitops:upstreamAlarms": [A5XX], "attini-gitops:promotionGate": "off" })),
+        ["attini-gitops:upstreamAlarms: is set but promotionGate is off: the alarms would never be checked"],
+    );
     t.deepEqual(problems("prod", prodRaw({ "attini-gitops:upstreamAlarms": "not a list" })), [
         "attini-gitops:upstreamAlarms: must be a list of strings",
     ]);

@@ -76,7 +76,7 @@ function alarmList(
 /** This stack's alarm keys: `upstreamAlarms` (only with promotedFrom) and `historyReaderAlarms` (its own account and region). */
 export function alarmRules(
     r: ConfigReader,
-    stack: { accountId?: string; region?: string; promotedFrom?: string },
+    stack: { accountId?: string; region?: string; promotedFrom?: string; promotionGate?: string },
 ): { upstreamAlarms?: string[]; readerAlarms?: string[] } {
     const upstreamAlarms = alarmList(r, "upstreamAlarms");
     if (upstreamAlarms && upstreamAlarms.length > 0 && stack.promotedFrom === undefined)
@@ -84,6 +84,13 @@ export function alarmRules(
             "upstreamAlarms",
             "is set but promotedFrom is not: only a promoted stack has an upstream environment whose alarms could hold it back",
             `set promotedFrom, or remove upstreamAlarms from Pulumi.${r.stack}.yaml`,
+        );
+    // The gate's mode decides what an alarm does; with the gate off, listed alarms would never be read.
+    else if (upstreamAlarms && upstreamAlarms.length > 0 && stack.promotionGate === "off")
+        r.fail(
+            "upstreamAlarms",
+            "is set but promotionGate is off: the alarms would never be checked",
+            `set promotionGate to warn or enforce, or remove upstreamAlarms from Pulumi.${r.stack}.yaml`,
         );
     const readerAlarms = alarmList(r, "historyReaderAlarms", stack);
     return { upstreamAlarms, readerAlarms };

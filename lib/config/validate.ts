@@ -29,7 +29,7 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
     const trust = trustRules(r, { branch, accountId });
     const { promotedFrom, promotionGate, requireDistributionId } = promotionRules(r);
     const freezeWindows = freezeRules(r);
-    const { upstreamAlarms, readerAlarms } = alarmRules(r, { accountId, region, promotedFrom });
+    const { upstreamAlarms, readerAlarms } = alarmRules(r, { accountId, region, promotedFrom, promotionGate });
     const { soakMinutes } = soakRules(r, { promotedFrom, promotionGate });
     const { breakGlass } = breakGlassRules(r);
     const { wave } = waveRules(r);
