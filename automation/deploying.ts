@@ -268,19 +268,27 @@ async function checkAgain(
     outputs: DeployRoleOutputs,
     s: Services,
     waitedMs: number,
-): Promise<void> {
+): Promise<Partial<DeploySummary>> {
     const waited = `after ${Math.round(waitedMs / 1000)}s waiting for the lease`;
     s.log.info(`freeze windows: checking again, ${waited}`);
-    freezeGate(o, t, outputs, s);
-    if (!r.reverify) return;
+    const freeze = freezeGate(o, t, outputs, s);
+    if (!r.reverify) return { freeze };
     s.log.info(`verified promotion gate: checking again, ${waited}`);
     const verified = await r.reverify();
+    let alarms: UpstreamAlarmsReport | undefined;
     if (r.realarm && alarmsFromOutput(outputs.upstreamAlarms)?.length) {
         s.log.info("upstream alarms: checking again, on that verdict");
-        await r.realarm(outputs, verified);
+        alarms = await r.realarm(outputs, verified);
     }
     if (outputs.soakMinutes > 0) s.log.info("soak time: checking again, on that verdict");
-    await r.soak(verified, outputs);
+    const soak = await r.soak(verified, outputs);
+    // What the summary says: these verdicts, not the ones from before the wait.
+    return {
+        freeze,
+        verifiedPromotion: verified,
+        ...(alarms ? { upstreamAlarms: alarms } : {}),
+        ...(soak.result !== "off" ? { soak } : {}),
+    };
 }
 
 /** Claims the deploy in the environment's ledger, with the deploy role's credentials. */
@@ -295,6 +303,7 @@ async function claimLedger(
     s: Services,
     onLost: (why: string) => void,
     onExit: OnExit,
+    rechecked: (verdicts: Partial<DeploySummary>) => void,
 ): Promise<Claim> {
     const store = s.aws.ledger(
         outputs.ledgerTableName,
@@ -322,7 +331,7 @@ async function claimLedger(
             allowRollback: o.allowRollback,
             releaseHold: o.releaseHold,
             lease: { ttlMs: o.leaseTtlMs, waitMs: o.leaseWaitMs, onLost },
-            afterWait: (waitedMs) => checkAgain(o, t, r, outputs, s, waitedMs),
+            afterWait: async (waitedMs) => rechecked(await checkAgain(o, t, r, outputs, s, waitedMs)),
             onExit,
             attiniHistory: async (until) => {
                 const ctx = r.step(outputs.region);
@@ -493,6 +502,7 @@ async function deployPhases(
         s,
         (why) => leaseLost.abort(`this deploy lost its lease on the environment: ${why}`),
         onExit,
+        (verdicts) => Object.assign(described, verdicts),
     );
     let ran: Ran;
     try {

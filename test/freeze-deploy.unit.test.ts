@@ -4,7 +4,7 @@
 // whose windows differ from them is refused (exit 4); --dry-run says what it would do. And what
 // status and plan print for a window in force and one starting within 24 hours.
 import * as path from "node:path";
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import type { DeployOptions } from "../automation/deploying";
 import { deploy } from "../automation/deploying";
 import { DriverError, Exit } from "../automation/errors";
@@ -213,7 +213,11 @@ test("status and plan text: a window in force (with the next opening) and one st
     t.is(formatPlan([{ ...row, freeze: freezeViewAt([], 0) }]).split("\n").length, 2);
 });
 
-test("a freeze window that begins while the deploy waits for the lease: asked again once the lease is held, exit 11, nothing recorded", async (t) => {
+/**
+ * A deploy to dev that waits for the lease another deploy holds, at 23:00 on New Year's Eve in
+ * Stockholm (open); the wait runs past midnight, into the new-year window.
+ */
+function waitIntoNewYear(t: ExecutionContext, more: Partial<DeployOptions> = {}) {
     const { aws, ledgers } = fakeAws();
     void aws.ledger(
         "attini-gitops-ledger-dev",
@@ -222,7 +226,6 @@ test("a freeze window that begins while the deploy waits for the lease: asked ag
         async () => ({}) as never,
     );
     const ledger = ledgers.get("attini-gitops-ledger-dev")!;
-    // Another deploy holds dev's lease until this one has met it.
     ledger.lease = {
         runId: "other",
         commit: "0".repeat(40),
@@ -231,7 +234,6 @@ test("a freeze window that begins while the deploy waits for the lease: asked ag
         expiresAt: Date.now() + 600_000,
     };
     const services = fakeServices(aws, { PATH: process.env.PATH, BRANCH: "dev" });
-    // 23:00 in Stockholm on New Year's Eve: open until new-year begins at midnight.
     let now = at("2026-12-31T22:00:00Z");
     services.now = () => now;
     const watch = setInterval(() => {
@@ -244,12 +246,25 @@ test("a freeze window that begins while the deploy waits for the lease: asked ag
     const o = unitDeployOptions(project.distribution, path.join(project.dir, "no-attini"), project.dir, {
         attiniBin: "/bin/true",
         leaseWaitMs: 60_000,
+        ...more,
     });
-    const error = await t.throwsAsync(deploy(o, services));
-    const log = services.lines.join("");
-    t.is((error as DriverError).exitCode, Exit.FROZEN, log);
-    t.regex(log, /freeze windows: checking again, after \d+s waiting for the lease/);
+    return { deploying: deploy(o, services), ledger, log: () => services.lines.join("") };
+}
+
+test("a freeze window that begins while the deploy waits for the lease: asked again once the lease is held, exit 11, nothing recorded", async (t) => {
+    const w = waitIntoNewYear(t);
+    const error = await t.throwsAsync(w.deploying);
+    t.is((error as DriverError).exitCode, Exit.FROZEN, w.log());
+    t.regex(w.log(), /freeze windows: checking again, after \d+s waiting for the lease/);
     t.regex(error!.message, /stack dev is frozen by new-year/);
-    t.deepEqual(ledger.runs, [], "nothing recorded");
-    t.is(ledger.lease?.expiresAt, 0, "the lease let go");
+    t.deepEqual(w.ledger.runs, [], "nothing recorded");
+    t.is(w.ledger.lease?.expiresAt, 0, "the lease let go");
+});
+
+test("with --break-glass, a freeze window that begins during the lease wait is passed, and the summary says so (not the verdict from before the wait)", async (t) => {
+    const w = waitIntoNewYear(t, { breakGlass: "INC-9 fix" });
+    const summary = await w.deploying;
+    t.is(summary.exitCode, 0, w.log());
+    t.is(summary.freeze?.result, "break-glass");
+    t.is(summary.freeze?.inForce[0]?.name, "new-year");
 });
