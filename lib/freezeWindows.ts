@@ -36,7 +36,7 @@ export interface FreezeState {
 export const UPCOMING_MS = 24 * 3600_000;
 /** How far, and through how many windows, the merged freeze is followed before `openAt` says "not before". */
 export const FREEZE_HORIZON_MS = 400 * 24 * 3600_000;
-export const FREEZE_STEPS = 2000;
+export const FREEZE_STEPS = 100;
 /** The local wall-time format of a one-off window's start and end. */
 export const LOCAL_FORMAT = "yyyy-MM-dd'T'HH:mm";
 
