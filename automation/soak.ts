@@ -16,7 +16,7 @@
  * - A soak that cannot be judged (the verified gate did not pass or was skipped, the ledger cannot
  *   be read, the run has no end) is not met: refused under enforce, unless --break-glass.
  */
-import { Duration } from "luxon";
+import { luxon } from "../lib/timeLibraries";
 import { describeDeployment, HistoryUnreadable, isoTime, type RecordedDeployment } from "./deployments";
 import { DriverError, Exit } from "./errors";
 import { describeRun } from "./ledgerRules";
@@ -48,9 +48,9 @@ export function humanDuration(ms: number): string {
     const seconds = Math.max(0, Math.floor(ms / 1000));
     if (seconds === 0) return "0 sec";
     // Days at most (luxon's rescale would go on to months of its own length), and no zero units.
-    const units = Duration.fromObject({ seconds }).shiftTo("days", "hours", "minutes", "seconds").toObject();
+    const units = luxon().Duration.fromObject({ seconds }).shiftTo("days", "hours", "minutes", "seconds").toObject();
     const shown = Object.fromEntries(Object.entries(units).filter(([, n]) => n !== 0));
-    return Duration.fromObject(shown).toHuman({ unitDisplay: "short" });
+    return luxon().Duration.fromObject(shown).toHuman({ unitDisplay: "short" });
 }
 
 /** The soak rule (pure): has `upstream` held this content for `minutes`, as of `now`? */

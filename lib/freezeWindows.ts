@@ -7,9 +7,9 @@
  * Every bit of recurrence and zone arithmetic is cron-parser's (with its tz option) or luxon's.
  * Pure: no I/O, and the clock is the caller's `now` (epoch ms). Start inclusive, end exclusive.
  */
-import { CronExpressionParser } from "cron-parser";
-import { DateTime, Duration } from "luxon";
+
 import type { FreezeWindow, RecurringFreeze } from "./config/types";
+import { cronParser, luxon } from "./timeLibraries";
 
 /** One occurrence of a window: [start, end) in epoch ms. */
 export interface FreezeOccurrence {
@@ -44,7 +44,10 @@ export const isRecurring = (w: FreezeWindow): w is RecurringFreeze => "cron" in 
 
 /** The end of a recurring occurrence that starts at `start`: luxon adds the duration in the window's zone. */
 export function occurrenceEnd(w: RecurringFreeze, start: number): number {
-    return DateTime.fromMillis(start, { zone: w.timeZone }).plus(Duration.fromISO(w.duration)).toMillis();
+    return luxon()
+        .DateTime.fromMillis(start, { zone: w.timeZone })
+        .plus(luxon().Duration.fromISO(w.duration))
+        .toMillis();
 }
 
 /**
@@ -52,15 +55,15 @@ export function occurrenceEnd(w: RecurringFreeze, start: number): number {
  * (clocks repeat it), else one. Luxon's offsets decide; undefined when the text is not a local time.
  */
 export function localInstants(text: string, zone: string): number[] | undefined {
-    const guess = DateTime.fromFormat(text, LOCAL_FORMAT, { zone });
+    const guess = luxon().DateTime.fromFormat(text, LOCAL_FORMAT, { zone });
     if (!guess.isValid) return undefined;
-    const asUtc = DateTime.fromFormat(text, LOCAL_FORMAT, { zone: "UTC" }).toMillis();
+    const asUtc = luxon().DateTime.fromFormat(text, LOCAL_FORMAT, { zone: "UTC" }).toMillis();
     const offsets = new Set(
-        [-1, 0, 1].map((d) => DateTime.fromMillis(guess.toMillis() + d * 86_400_000, { zone }).offset),
+        [-1, 0, 1].map((d) => luxon().DateTime.fromMillis(guess.toMillis() + d * 86_400_000, { zone }).offset),
     );
     return [...offsets]
         .map((o) => asUtc - o * 60_000)
-        .filter((ms) => DateTime.fromMillis(ms, { zone }).toFormat(LOCAL_FORMAT) === text)
+        .filter((ms) => luxon().DateTime.fromMillis(ms, { zone }).toFormat(LOCAL_FORMAT) === text)
         .filter((ms, i, all) => all.indexOf(ms) === i)
         .sort((a, b) => a - b);
 }
@@ -78,7 +81,7 @@ export function oneOffSpan(start: string, end: string, zone: string): { start: n
 
 /** The cron expression in the window's zone, iterating from `from`. */
 export function cronFrom(w: RecurringFreeze, from: number) {
-    return CronExpressionParser.parse(w.cron, { tz: w.timeZone, currentDate: from });
+    return cronParser().CronExpressionParser.parse(w.cron, { tz: w.timeZone, currentDate: from });
 }
 
 /**
@@ -154,8 +157,8 @@ export function freezeState(windows: readonly FreezeWindow[], now: number): Free
 
 /** An instant as the window's zone and UTC show it: `2026-12-23 00:00 Europe/Stockholm (2026-12-22 23:00 UTC)`. */
 export function showInstant(ms: number, timeZone: string): string {
-    const local = DateTime.fromMillis(ms, { zone: timeZone }).toFormat("yyyy-MM-dd HH:mm");
-    const utc = DateTime.fromMillis(ms, { zone: "UTC" }).toFormat("yyyy-MM-dd HH:mm");
+    const local = luxon().DateTime.fromMillis(ms, { zone: timeZone }).toFormat("yyyy-MM-dd HH:mm");
+    const utc = luxon().DateTime.fromMillis(ms, { zone: "UTC" }).toFormat("yyyy-MM-dd HH:mm");
     return `${local} ${timeZone} (${utc} UTC)`;
 }
 

@@ -5,8 +5,9 @@
  * A window that is always in force, cannot end, never starts, names an unknown zone or a local time
  * the clocks skip is refused here, with the fix.
  */
-import { Duration, IANAZone } from "luxon";
+
 import { cronFrom, LOCAL_FORMAT, localInstants, occurrenceEnd, showInstant } from "../freezeWindows";
+import { luxon } from "../timeLibraries";
 import { ConfigError, ConfigValidationError } from "./errors";
 import { type FreezeWindow, PROJECT, type RawValue } from "./types";
 import { ConfigReader } from "./values";
@@ -85,7 +86,7 @@ function checkName(name: unknown, seen: Set<string>, err: ItemError): name is st
 }
 
 function checkZone(zone: unknown, err: ItemError): zone is string {
-    if (typeof zone === "string" && IANAZone.isValidZone(zone)) return true;
+    if (typeof zone === "string" && luxon().IANAZone.isValidZone(zone)) return true;
     err("timeZone", zone, "is not an IANA time zone", `name one, e.g. Europe/Stockholm, America/New_York or UTC`);
     return false;
 }
@@ -94,7 +95,7 @@ function checkZone(zone: unknown, err: ItemError): zone is string {
 function checkDuration(duration: unknown, err: ItemError): duration is string {
     const fix =
         "write an ISO 8601 duration longer than zero, e.g. PT63H (63 hours) or P2DT15H (2 calendar days and 15 hours)";
-    const d = typeof duration === "string" ? Duration.fromISO(duration) : undefined;
+    const d = typeof duration === "string" ? luxon().Duration.fromISO(duration) : undefined;
     if (!d?.isValid) err("duration", duration, "is not an ISO 8601 duration", fix);
     else if (Object.values(d.toObject()).some((n) => (n ?? 0) < 0)) err("duration", duration, "is negative", fix);
     else if (d.as("milliseconds") <= 0) err("duration", duration, "is zero: the window would never be in force", fix);
