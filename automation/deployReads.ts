@@ -100,6 +100,33 @@ function alarmsGate(o: DeployOptions, s: Services, stack: StackConfig, upstream:
     };
 }
 
+/**
+ * The soak time on a verified gate's report, with soakMinutes and the gate's mode as provisioned
+ * (in a dry run that could not read the outputs, the stack file's); reads the upstream ledger's
+ * newest run with the same reader; may refuse.
+ */
+function soakGate(
+    o: DeployOptions,
+    s: Services,
+    stack: StackConfig,
+    upstream: StackConfig | undefined,
+    reader: StackReader | undefined,
+) {
+    return (report: VerifiedGateReport | undefined, provisioned: DeployRoleOutputs | undefined) =>
+        applySoak({
+            minutes: provisioned?.soakMinutes ?? stack.soakMinutes,
+            mode: provisioned?.promotionGate ?? stack.promotionGate,
+            stack: stack.stack,
+            upstream: upstream?.stack ?? "(no upstream)",
+            verified: report,
+            newestRun: async (name) => (reader ? (await reader.ledgerRuns(name, 1))[0] : undefined),
+            now: s.now,
+            breakGlass: o.breakGlass,
+            dryRun: o.dryRun,
+            log: (l) => s.log.info(l),
+        });
+}
+
 /** Starts every read that waits on something outside this process, so that the waits overlap. */
 export function startReads(
     o: DeployOptions,
@@ -183,19 +210,7 @@ export function startReads(
                   ),
               )
             : undefined;
-    const soak = (report: VerifiedGateReport | undefined, provisioned: DeployRoleOutputs | undefined) =>
-        applySoak({
-            minutes: provisioned?.soakMinutes ?? stack.soakMinutes,
-            mode: provisioned?.promotionGate ?? stack.promotionGate,
-            stack: stack.stack,
-            upstream: upstream?.stack ?? "(no upstream)",
-            verified: report,
-            newestRun: async (name) => (reader ? (await reader.ledgerRuns(name, 1))[0] : undefined),
-            now: s.now,
-            breakGlass: o.breakGlass,
-            dryRun: o.dryRun,
-            log: (l) => s.log.info(l),
-        });
+    const soak = soakGate(o, s, stack, upstream, reader);
     return {
         outputs,
         endpoint,

@@ -206,6 +206,49 @@ function settler(
     };
 }
 
+type Settle = (result: Exclude<RunResult, "started">) => Promise<LedgerReport>;
+
+/**
+ * A claim that a signal may cut short once the lease is held (deploy's cleanup runs `undo`):
+ * nothing more is written, and a run already written is completed as interrupted (settling also
+ * releases the lease), so that no run is left `started`. The first result stands: the deploy's
+ * own, before the cleanup's "interrupted".
+ */
+function cutShort(lease: HeldLease, log: (line: string) => void) {
+    let abandoned = false;
+    let recorded: Promise<unknown> | undefined;
+    let settle: Settle | undefined;
+    let settled: Promise<LedgerReport> | undefined;
+    const settleOnce: Settle = (result) => {
+        settled ??= settle ? settle(result) : Promise.reject(new Error("settle before the run was recorded"));
+        return settled;
+    };
+    return {
+        settleOnce,
+        settleWith: (fn: Settle) => {
+            settle = fn;
+        },
+        /** The run's record being written: what `undo` waits for before completing it. */
+        recording: (writing: Promise<unknown>) => {
+            recorded = writing;
+            return writing;
+        },
+        stopIfAbandoned: () => {
+            if (abandoned) throw new DriverError(Exit.INTERNAL, "the deploy was stopped while claiming the ledger");
+        },
+        undo: async () => {
+            abandoned = true;
+            try {
+                if (recorded === undefined) return await lease.release();
+                await recorded.catch(() => undefined);
+                return await settleOnce("interrupted");
+            } catch (e) {
+                log(`could not complete the ledger's record of this interrupted run: ${(e as Error).message}`);
+            }
+        },
+    };
+}
+
 /**
  * The claim phase: the lease (when another run holds it, newer wins first, so that an outdated run
  * does not queue), then, with the lease held, newer wins and the holds, read at once; then the
@@ -230,30 +273,8 @@ export async function claim(
             first = judged(await store.findRun(name, counts), d, t, o.allowRollback, store.where);
         },
     );
-    // A signal from here on: nothing more is written, and a run already written is completed as
-    // interrupted (with the lease released) before the driver exits.
-    let abandoned = false;
-    let recording: Promise<unknown> | undefined;
-    let settled: Promise<LedgerReport> | undefined;
-    let settle: ((result: Exclude<RunResult, "started">) => Promise<LedgerReport>) | undefined;
-    // Once: the first result stands (the deploy's own, before the cleanup's "interrupted").
-    const settleOnce = (result: Exclude<RunResult, "started">) => {
-        settled ??= settle ? settle(result) : Promise.reject(new Error("settle before the run was recorded"));
-        return settled;
-    };
-    o.onExit(async () => {
-        abandoned = true;
-        try {
-            if (recording === undefined) return await lease.release();
-            await recording.catch(() => undefined);
-            return await settleOnce("interrupted");
-        } catch (e) {
-            log(`could not complete the ledger's record of this interrupted run: ${(e as Error).message}`);
-        }
-    });
-    const stopIfAbandoned = () => {
-        if (abandoned) throw new DriverError(Exit.INTERNAL, "the deploy was stopped while claiming the ledger");
-    };
+    const cut = cutShort(lease, log);
+    o.onExit(cut.undo);
     try {
         const [counting, holds, attiniBefore] = await Promise.all([
             store.findRun(name, counts),
@@ -274,7 +295,7 @@ export async function claim(
         // After the newest run that counts, which is where newer wins looks (a run filed under it
         // by a slow clock would be passed over).
         const run = newRun(d, counting?.startedAt, rollbackFrom);
-        stopIfAbandoned();
+        cut.stopIfAbandoned();
         if (rollbackFrom) {
             log(
                 `--allow-rollback: rolling back from ${describeRun(rollbackFrom)}; its content is held until other content is deployed`,
@@ -298,14 +319,15 @@ export async function claim(
         // A rollback lifts nothing; any other deploy lifts the holds on other content (and, with
         // --release-hold, the one on its own).
         const release = rollbackFrom ? [] : [...holdsLiftedBy(holds, d.digest, d.commit), ...(held ? [held] : [])];
-        settle = settler(store, d, run, lease, report, release, async () =>
-            attiniBefore === undefined ? undefined : attiniTimeAfter(o, attiniBefore, log),
+        cut.settleWith(
+            settler(store, d, run, lease, report, release, async () =>
+                attiniBefore === undefined ? undefined : attiniTimeAfter(o, attiniBefore, log),
+            ),
         );
-        stopIfAbandoned();
-        recording = store.putRun(run);
-        await recording;
+        cut.stopIfAbandoned();
+        await cut.recording(store.putRun(run));
         log(`recorded run ${run.runId} (commit ${d.commit.slice(0, 12)}, ${d.digest}) in the ${store.where}`);
-        return { report, settle: settleOnce };
+        return { report, settle: cut.settleOnce };
     } catch (e) {
         await lease.release();
         throw e;
