@@ -220,9 +220,17 @@ class DynamoLedger implements LedgerStore {
 
     /**
      * The rows under `prefix`, newest first, a page at a time, each handed to `take` until it says
-     * stop or `max` rows are read; true when rows were left unread.
+     * stop or `max` rows are read; true when rows were left unread. With `filter`, DynamoDB passes
+     * over the rows it rejects (they count as read, a full page at a time).
      */
-    private pages(what: string, distribution: string, prefix: string, max: number, take: (item: Item) => boolean) {
+    private pages(
+        what: string,
+        distribution: string,
+        prefix: string,
+        max: number,
+        take: (item: Item) => boolean,
+        filter?: string,
+    ) {
         return this.call(what, async (ddb, client, abortSignal) => {
             let start: Item | undefined;
             let read = 0;
@@ -231,19 +239,22 @@ class DynamoLedger implements LedgerStore {
                     new ddb.QueryCommand({
                         TableName: this.table,
                         KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+                        ...(filter ? { FilterExpression: filter } : { Limit: Math.min(100, max - read) }),
                         ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
                         ExpressionAttributeValues: { ":pk": S(distribution), ":prefix": S(prefix) },
                         ScanIndexForward: false,
                         ConsistentRead: true,
-                        Limit: Math.min(100, max - read),
                         ExclusiveStartKey: start,
                     }),
                     { abortSignal },
                 );
-                for (const item of page.Items ?? []) {
+                const items = page.Items ?? [];
+                for (const item of items) {
                     read++;
                     if (take(item)) return false;
                 }
+                // The rows a filter passed over count too, and a page at least one, so that reading ends.
+                if (filter) read += Math.max((page.ScannedCount ?? 0) - items.length, items.length === 0 ? 1 : 0);
                 start = page.LastEvaluatedKey;
             } while (start && read < max);
             return start !== undefined;
@@ -382,32 +393,19 @@ class DynamoLedger implements LedgerStore {
     /** The holds in force (released ones stay in the table, and are not returned). */
     async holds(distribution: string): Promise<Hold[]> {
         // Every page: a hold in force that went unread would let held content deploy.
-        const { found, left } = await this.call("reading the rollback holds", async (ddb, client, abortSignal) => {
-            const found: Hold[] = [];
-            let start: Item | undefined;
-            let scanned = 0;
-            do {
-                const page: import("@aws-sdk/client-dynamodb").QueryCommandOutput = await client.send(
-                    new ddb.QueryCommand({
-                        TableName: this.table,
-                        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-                        FilterExpression: "attribute_not_exists(releasedAt)",
-                        ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
-                        ExpressionAttributeValues: { ":pk": S(distribution), ":prefix": S("hold#") },
-                        ConsistentRead: true,
-                        ExclusiveStartKey: start,
-                    }),
-                    { abortSignal },
-                );
-                scanned += Math.max(page.ScannedCount ?? 0, page.Items?.length ?? 0, 1);
-                for (const item of page.Items ?? []) {
-                    const h = holdOf(item);
-                    if (h && h.releasedAt === undefined) found.push(h);
-                }
-                start = page.LastEvaluatedKey;
-            } while (start && scanned < MAX_HOLDS_SCANNED);
-            return { found, left: start !== undefined };
-        });
+        const found: Hold[] = [];
+        const left = await this.pages(
+            "reading the rollback holds",
+            distribution,
+            "hold#",
+            MAX_HOLDS_SCANNED,
+            (item) => {
+                const h = holdOf(item);
+                if (h && h.releasedAt === undefined) found.push(h);
+                return false;
+            },
+            "attribute_not_exists(releasedAt)",
+        );
         if (left)
             throw new LedgerUnavailable(
                 `${distribution} has more than ${MAX_HOLDS_SCANNED} rollback holds in the ${this.where}; they are not all read, so whether this content is held cannot be told.`,
