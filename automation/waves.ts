@@ -19,6 +19,7 @@ import { DriverError, Exit } from "./errors";
 import { gitIn } from "./git";
 import { printable } from "./log";
 import { describeWaves, findProjectDir, loadValidStacks, targetsFor, wavesOf } from "./project";
+import { table } from "./summaryMarkdown";
 import { publishSummary, type SummaryDestinations } from "./summaryOutput";
 
 /** What the parent knows of a target before it runs: validated stack-file values only. */
@@ -121,20 +122,22 @@ export class LinePrefixer {
 /** "12.3s" */
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
+/** Each target's cells: its stack, account, region, wave, result, exit code and duration. Pure. */
+function tableRows(reports: readonly TargetReport[]): string[][] {
+    return reports.map((r) => [
+        r.stack,
+        r.accountId,
+        r.region,
+        String(r.wave),
+        r.result,
+        r.exitCode === undefined ? "-" : String(r.exitCode),
+        r.exitCode === undefined ? "-" : seconds(r.durationMs),
+    ]);
+}
+
 /** The table printed at the end: target, account, region, wave, result, exit code, duration. Pure. */
 export function formatTable(reports: readonly TargetReport[]): string {
-    const rows = [
-        ["target", "account", "region", "wave", "result", "exit", "duration"],
-        ...reports.map((r) => [
-            r.stack,
-            r.accountId,
-            r.region,
-            String(r.wave),
-            r.result,
-            r.exitCode === undefined ? "-" : String(r.exitCode),
-            r.exitCode === undefined ? "-" : seconds(r.durationMs),
-        ]),
-    ];
+    const rows = [["target", "account", "region", "wave", "result", "exit", "duration"], ...tableRows(reports)];
     const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
     return rows
         .map((row) =>
@@ -146,15 +149,12 @@ export function formatTable(reports: readonly TargetReport[]): string {
         .join("\n");
 }
 
-/** The same table in Markdown, for the job summary. Pure. */
+/**
+ * The same table in Markdown, for the job summary (summaryMarkdown.ts's table). Its cells are
+ * validated stack names, account ids and regions, numbers and fixed words. Pure.
+ */
 export function markdownTable(reports: readonly TargetReport[]): string {
-    const head =
-        "| target | account | region | wave | result | exit code | duration |\n| --- | --- | --- | --- | --- | --- | --- |";
-    const rows = reports.map(
-        (r) =>
-            `| ${r.stack} | ${r.accountId} | ${r.region} | ${r.wave} | ${r.result} | ${r.exitCode ?? "-"} | ${r.exitCode === undefined ? "-" : seconds(r.durationMs)} |`,
-    );
-    return [head, ...rows].join("\n");
+    return table(["target", "account", "region", "wave", "result", "exit code", "duration"], tableRows(reports));
 }
 
 /** The options a child must not get from the parent: it gets its own --stack, --json and summary file. */
