@@ -145,7 +145,21 @@ export function openWorkspace(projectDir: string): Workspace {
 export const DEFAULT_OUTPUTS_TIMEOUT_MS = 120_000;
 
 /**
- * Reads and checks the stack's outputs with the workspace's CLI. Throws DriverError(NOT_PROVISIONED)
+ * Reads and checks the stack's outputs with the workspace's CLI (readRawOutputs, then
+ * checkedOutputs). Throws DriverError(NOT_PROVISIONED) with the fix.
+ */
+export async function readOutputs(
+    projectDir: string,
+    c: StackConfig,
+    configs: readonly StackConfig[],
+    timeoutMs = DEFAULT_OUTPUTS_TIMEOUT_MS,
+    workspace?: Workspace,
+): Promise<DeployRoleOutputs> {
+    return checkedOutputs(c, configs, await readRawOutputs(projectDir, c, timeoutMs, workspace));
+}
+
+/**
+ * Reads the stack's outputs, unchecked, with the workspace's CLI. Throws DriverError(NOT_PROVISIONED)
  * with the fix.
  *
  * The outputs are read as `pulumi stack output --json`, not with `stack.outputs()`: the latter
@@ -155,13 +169,12 @@ export const DEFAULT_OUTPUTS_TIMEOUT_MS = 120_000;
  * `plan` does for all stacks), its version check running beside the read; the result is used only
  * once the workspace stands and runs that same CLI.
  */
-export async function readOutputs(
+export async function readRawOutputs(
     projectDir: string,
     c: StackConfig,
-    configs: readonly StackConfig[],
     timeoutMs = DEFAULT_OUTPUTS_TIMEOUT_MS,
     workspace?: Workspace,
-): Promise<DeployRoleOutputs> {
+): Promise<Record<string, unknown>> {
     const deadline = new Deadline(timeoutMs, "--outputs-timeout");
     const reading = execFile(PULUMI, ["stack", "output", "--json", "--stack", c.stack], {
         cwd: projectDir,
@@ -201,6 +214,18 @@ export async function readOutputs(
             `cannot read stack ${c.stack}'s outputs from the Pulumi backend: ${firstLine(msg)}. Log in to the backend that holds the deploy-role stacks (\`pulumi login <url>\` or PULUMI_BACKEND_URL).`,
         );
     }
+    return raw;
+}
+
+/**
+ * The outputs checked (checkOutputs), as read by readRawOutputs here or by the parent of a deploy
+ * of several targets (handoff.ts). Throws DriverError(NOT_PROVISIONED) with the fix.
+ */
+export function checkedOutputs(
+    c: StackConfig,
+    configs: readonly StackConfig[],
+    raw: Record<string, unknown>,
+): DeployRoleOutputs {
     const secret = Object.keys(raw).filter((k) => raw[k] === "[secret]");
     if (secret.length > 0)
         throw notProvisioned(
