@@ -4,13 +4,14 @@
  * PULUMI_BACKEND_URL names.
  */
 import { execFile as execFileCb } from "node:child_process";
+import * as os from "node:os";
 import { promisify } from "node:util";
 import { roleArn } from "../lib/arns";
 import type { StackConfig } from "../lib/config/types";
 import { CONFIG_OUTPUT_NAMES, configOutputs, type DeployRoleOutputs, OUTPUT_NAMES } from "../lib/outputs";
 import { Deadline, DeadlineExceeded } from "./awsCall";
 import { deferTypescript } from "./deferTypescript";
-import { DriverError, Exit } from "./errors";
+import { DriverError, Exit, usage } from "./errors";
 
 const execFile = promisify(execFileCb);
 /** The CLI the workspace uses: `pulumi` on PATH (PulumiCommand.get() with no install root). */
@@ -139,6 +140,17 @@ export function openWorkspace(projectDir: string): Workspace {
     );
     ready.catch(() => {}); // reported by readOutputs
     return ready;
+}
+
+/** How many stacks' outputs are read at once: ATTINI_GITOPS_OUTPUT_READERS, else the machine's cores. */
+export function outputReaders(env: NodeJS.ProcessEnv): number {
+    const given = env.ATTINI_GITOPS_OUTPUT_READERS;
+    if (given === undefined || given === "") return Math.max(1, os.availableParallelism());
+    if (!/^[1-9]\d{0,3}$/.test(given))
+        throw usage(
+            `ATTINI_GITOPS_OUTPUT_READERS=${JSON.stringify(given)}: must be a whole number from 1 to 9999 (how many stacks' outputs are read at once)`,
+        );
+    return Number(given);
 }
 
 /** How long reading the outputs may take by default (--outputs-timeout). */

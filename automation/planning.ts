@@ -4,15 +4,14 @@
  * freeze windows in force now or starting within 24 hours (from the stack files: plan is offline);
  * and the waves of each branch with several targets. (`plan --matrix` is ciMatrix.ts.)
  */
-import * as os from "node:os";
 import pLimit from "p-limit";
 import { roleArn } from "../lib/arns";
 import type { StackConfig } from "../lib/config/types";
 import { resolveBranch } from "./branch";
-import { DriverError, usage } from "./errors";
+import { DriverError } from "./errors";
 import { type FreezeView, freezeLines, freezeViewAt } from "./freezeGate";
 import { gitIn } from "./git";
-import { openWorkspace, type Workspace } from "./outputs";
+import { openWorkspace, outputReaders, type Workspace } from "./outputs";
 import { findProjectDir, loadValidStacks, targetsFor, wavesOf } from "./project";
 import type { Services } from "./services";
 
@@ -76,17 +75,6 @@ export async function plan(o: PlanOptions, s: Services): Promise<PlanRow[]> {
     // 100 MB, and they are CPU-bound, so more at once would only add memory, not speed.
     const limit = pLimit(outputReaders(s.env));
     return Promise.all(shown.map((c) => limit(() => row(projectDir, workspace, c, configs, s))));
-}
-
-/** How many stacks' outputs are read at once: ATTINI_GITOPS_OUTPUT_READERS, else the machine's cores. */
-export function outputReaders(env: NodeJS.ProcessEnv): number {
-    const given = env.ATTINI_GITOPS_OUTPUT_READERS;
-    if (given === undefined || given === "") return Math.max(1, os.availableParallelism());
-    if (!/^[1-9]\d{0,3}$/.test(given))
-        throw usage(
-            `ATTINI_GITOPS_OUTPUT_READERS=${JSON.stringify(given)}: must be a whole number from 1 to 9999 (how many stacks' outputs are read at once)`,
-        );
-    return Number(given);
 }
 
 /**
