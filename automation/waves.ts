@@ -4,7 +4,8 @@
  * that no credentials, endpoint, lease or attini process group is shared between targets. Each
  * target runs as `<node> <cli.js> deploy --stack <name> --json <the user's other options>`, exactly
  * as one target deployed alone; this module only orders them, bounds how many run at once,
- * prefixes their stderr lines, forwards signals, and reports a table and one exit code.
+ * reads their stack outputs once and hands them over (handoff.ts), prefixes their stderr lines,
+ * forwards signals, and reports a table and one exit code.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -17,6 +18,7 @@ import { resolveBranch } from "./branch";
 import type { CommandContext } from "./commands/command";
 import { DriverError, Exit } from "./errors";
 import { gitIn } from "./git";
+import { HANDOFF_ENV, HANDOFF_STDIN, handoffReader } from "./handoff";
 import { printable } from "./log";
 import { describeWaves, findProjectDir, loadValidStacks, targetsFor, wavesOf } from "./project";
 import { table } from "./summaryMarkdown";
@@ -195,21 +197,32 @@ export interface TargetProcess {
     readonly exited: Promise<number>;
 }
 
-export type SpawnTarget = (args: readonly string[]) => TargetProcess;
+/** Starts a target's child with its arguments and, when given, its hand-off line (handoff.ts) on stdin. */
+export type SpawnTarget = (args: readonly string[], handoff?: string) => TargetProcess;
 
 /**
  * The real launcher: this driver's own cli.js under this node, in the parent's folder and
  * environment. Each child leads a process group of its own, so that a signal reaches it once,
  * forwarded by the parent (a terminal's Ctrl-C goes to the parent's group only), as attini's
- * group gets it once from its driver.
+ * group gets it once from its driver. With a hand-off, the child's stdin is a pipe that only this
+ * process holds: it carries the hand-off line, then stays open until this process ends (however
+ * it ends), which the child takes as the signal to stop (handoff.ts).
  */
 export function spawnCli(env: NodeJS.ProcessEnv, cliPath = path.join(__dirname, "cli.js")): SpawnTarget {
-    return (args) => {
+    return (args, handoff) => {
         const child = spawn(process.execPath, [cliPath, ...args], {
-            stdio: ["ignore", "pipe", "pipe"],
-            env,
+            stdio: ["pipe", "pipe", "pipe"],
+            env: handoff === undefined ? env : { ...env, [HANDOFF_ENV]: HANDOFF_STDIN },
             detached: true,
         });
+        child.stdin.on("error", () => {
+            /* the child is gone: its exit code says how it ended */
+        });
+        if (handoff === undefined) child.stdin.end();
+        else {
+            child.stdin.write(handoff);
+            (child.stdin as unknown as { unref?: () => void }).unref?.();
+        }
         const exited = new Promise<number>((resolve) => {
             child.on("error", () => resolve(Exit.INTERNAL));
             child.on("close", (code, signal) => resolve(code ?? (signal ? signalExit(signal) : Exit.INTERNAL)));
@@ -241,6 +254,8 @@ export interface WavesRun {
     /** A folder for the children's summaries, when the parent publishes one. */
     summaryDir?: string;
     spawnTarget: SpawnTarget;
+    /** The hand-off line for a target's child (its stack outputs, read by this process); none: the child reads them. */
+    handoff?: (stack: string) => Promise<string>;
     signals: SignalSource;
     now: () => number;
     /** One line of the parent's own (made printable by the caller's logger). */
@@ -299,11 +314,12 @@ async function runTarget(
     index: number,
     running: Set<TargetProcess>,
     isSignalled: () => boolean,
+    handoff: string | undefined,
 ): Promise<TargetReport> {
     const summaryFile = run.summaryDir ? path.join(run.summaryDir, `${index}.md`) : undefined;
     const startedAt = run.now();
     run.info(`${target.stack}: starting (wave ${target.wave}, account ${target.accountId}, ${target.region})`);
-    const child = run.spawnTarget(run.argsFor(target.stack, summaryFile));
+    const child = run.spawnTarget(run.argsFor(target.stack, summaryFile), handoff);
     running.add(child);
     const lines = new LinePrefixer(target.stack, run.writeErr);
     child.stderr.setEncoding("utf8");
@@ -362,12 +378,22 @@ export async function runWaves(run: WavesRun): Promise<WavesOutcome> {
             const limit = pLimit(run.parallel);
             const jobs = wave.targets.map((target) => {
                 const i = index++;
+                const notStarted = (why: string): TargetReport => {
+                    run.info(`${target.stack}: not started (${why})`);
+                    return { ...target, result: "not started", durationMs: 0, note: why };
+                };
                 return limit(async (): Promise<TargetReport> => {
-                    if (stopped !== undefined) {
-                        run.info(`${target.stack}: not started (${stopped})`);
-                        return { ...target, result: "not started", durationMs: 0, note: stopped };
+                    if (stopped !== undefined) return notStarted(stopped);
+                    let handoff: string | undefined;
+                    try {
+                        handoff = run.handoff ? await run.handoff(target.stack) : undefined;
+                    } catch (e) {
+                        stopped ??= `${target.stack}'s stack outputs could not be handed over`;
+                        run.info(`${target.stack}: error: ${(e as Error)?.message ?? String(e)}`);
+                        return { ...target, result: "error", exitCode: Exit.INTERNAL, durationMs: 0, note: stopped };
                     }
-                    const r = await runTarget(run, target, i, running, () => signal !== undefined);
+                    if (stopped !== undefined) return notStarted(stopped);
+                    const r = await runTarget(run, target, i, running, () => signal !== undefined, handoff);
                     if (!succeeded(r)) stopped ??= `${target.stack} ended with exit ${r.exitCode} (${r.result})`;
                     return r;
                 });
@@ -405,7 +431,7 @@ export function summaryFolder(): { dir: string; remove: () => void } {
 export function severalTargets(
     o: { cwd: string; branch?: string },
     env: NodeJS.ProcessEnv,
-): { branch: string; targets: WaveTarget[] } | undefined {
+): { branch: string; targets: WaveTarget[]; projectDir: string; configs: StackConfig[] } | undefined {
     const projectDir = findProjectDir(o.cwd);
     const { configs } = loadValidStacks(projectDir);
     const { branch } = resolveBranch(o.branch, env, gitIn(projectDir));
@@ -419,6 +445,8 @@ export function severalTargets(
     if (targets.length < 2) return undefined;
     return {
         branch,
+        projectDir,
+        configs,
         targets: targets.map((c) => ({ stack: c.stack, accountId: c.accountId, region: c.region, wave: c.wave })),
     };
 }
@@ -451,6 +479,10 @@ export interface AllTargets {
     destinations: SummaryDestinations;
     ctx: CommandContext;
     now: () => number;
+    /** The project and its validated stacks, whose outputs this process reads for the children (handoff.ts). */
+    projectDir: string;
+    configs: readonly StackConfig[];
+    outputsTimeoutMs: number;
 }
 
 /** Whether the distribution is a folder (relative to the current folder, as the children read it). */
@@ -486,6 +518,7 @@ export async function deployAllTargets(a: AllTargets): Promise<number> {
             killGraceMs: a.killGraceMs,
             summaryDir: folder?.dir,
             spawnTarget: spawnCli(ctx.env),
+            handoff: handoffReader(a.projectDir, a.configs, a.outputsTimeoutMs, ctx.env),
             signals: processSignals(FORWARDED_SIGNALS),
             now: a.now,
             info: (line) => ctx.log.info(line),

@@ -1,6 +1,6 @@
 /**
  * What the benches share: the median they report, a command's wall time and the peak memory of
- * its process tree, and writing their figures between a bench's markers in docs/performance.md
+ * its process tree (all of it, and without attini's processes), and writing their figures between a bench's markers in docs/performance.md
  * (`--readme`), so that each bench says only what its figures are.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -28,16 +28,26 @@ export function writeFigures(marker: string, lines: readonly string[]): void {
     console.log(`figures written to ${file}`);
 }
 
-/** Resident memory of a process and all its descendants, in bytes, from /proc. */
-export function treeRss(root: number): number {
+/** Whether a process is attini (the real one, or the tests' stand-in): its program or script is named `attini`. */
+function isAttini(cmdline: string[]): boolean {
+    return cmdline.slice(0, 2).some((arg) => path.basename(arg) === "attini");
+}
+
+/**
+ * Resident memory of a process and all its descendants, in bytes, from /proc: in all, and attini's
+ * part (each attini process and everything under it). The rest is the driver's own.
+ */
+export function treeRss(root: number): { total: number; attini: number } {
     const children = new Map<number, number[]>();
     const rss = new Map<number, number>();
+    const attiniPids = new Set<number>();
     for (const name of fs.readdirSync("/proc")) {
         if (!/^\d+$/.test(name)) continue;
         try {
             const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
             const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
             const kb = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${name}/status`, "utf8"));
+            if (isAttini(fs.readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0"))) attiniPids.add(Number(name));
             children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
             rss.set(Number(name), kb ? Number(kb[1]) * 1024 : 0);
         } catch {
@@ -45,12 +55,15 @@ export function treeRss(root: number): number {
         }
     }
     let total = 0;
-    const walk = (pid: number) => {
+    let attini = 0;
+    const walk = (pid: number, underAttini: boolean) => {
+        const mine = underAttini || attiniPids.has(pid);
         total += rss.get(pid) ?? 0;
-        for (const c of children.get(pid) ?? []) walk(c);
+        if (mine) attini += rss.get(pid) ?? 0;
+        for (const c of children.get(pid) ?? []) walk(c, mine);
     };
-    walk(root);
-    return total;
+    walk(root, false);
+    return { total, attini };
 }
 
 /** Runs a command to its end; returns its wall time and the peak memory of its process tree. */
@@ -58,7 +71,7 @@ export async function measured(
     cmd: string,
     args: string[],
     opts: { cwd: string; env: NodeJS.ProcessEnv },
-): Promise<{ ms: number; peakBytes: number; code: number | null }> {
+): Promise<{ ms: number; peakBytes: number; peakDriverBytes: number; code: number | null }> {
     const t0 = performance.timeOrigin + performance.now();
     const child: ChildProcess = spawn(cmd, args, { ...opts, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
@@ -66,11 +79,15 @@ export async function measured(
         stderr += d;
     });
     let peak = 0;
+    let peakDriver = 0;
     const sampler = setInterval(() => {
-        if (child.pid !== undefined) peak = Math.max(peak, treeRss(child.pid));
+        if (child.pid === undefined) return;
+        const { total, attini } = treeRss(child.pid);
+        peak = Math.max(peak, total);
+        peakDriver = Math.max(peakDriver, total - attini);
     }, 20);
     const code = await new Promise<number | null>((r) => child.on("close", r));
     clearInterval(sampler);
     if (code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${code}: ${stderr}`);
-    return { ms: performance.timeOrigin + performance.now() - t0, peakBytes: peak, code };
+    return { ms: performance.timeOrigin + performance.now() - t0, peakBytes: peak, peakDriverBytes: peakDriver, code };
 }

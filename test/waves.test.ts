@@ -15,7 +15,7 @@ import { loadStacks } from "../lib/stackFiles";
 import { AttiniAccount, AttiniBackend, packageDistribution, realAttini } from "./support/attini";
 import { type Backend, fileBackend } from "./support/backend";
 import { jobEnv, runCli } from "./support/driver";
-import { resetLedgers } from "./support/ledger";
+import { LedgerView, resetLedgers } from "./support/ledger";
 import { type Moto, startMoto } from "./support/moto";
 import { eventually } from "./support/processes";
 import { git, provision, type ScratchProject, scratchProject } from "./support/project";
@@ -223,3 +223,40 @@ test.serial("SIGTERM during a wave reaches every attini: nothing is left running
     t.true(await eventually(() => marked(marker).length === 0, 10_000), `left running: ${marked(marker).join(", ")}`);
     t.is((await uploads())[2], before[2], "wave 2 never started");
 });
+
+test.serial(
+    "the parent killed with SIGKILL during a wave: each child stops its attini and records its run as interrupted; nothing is left running",
+    async (t) => {
+        attiniBackend.outcome.set("333333333333", { result: "never" });
+        attiniBackend.outcome.set("444444444444", { result: "never" });
+        const before = await uploads();
+        const marker = `waves-kill-${process.pid}`;
+        let parent!: ChildProcess;
+        const done = deployAll(t, ["--kill-grace", "5s"], marker, (c) => {
+            parent = c;
+        });
+        t.teardown(() => {
+            for (const pid of marked(marker)) process.kill(pid, "SIGKILL"); // a failed test's leftovers
+        });
+        const both = await eventually(async () => {
+            const now = await uploads();
+            return now[0] > before[0] && now[1] > before[1];
+        }, 120_000);
+        t.true(both, "both targets of wave 1 uploaded");
+        t.true(marked(marker).length >= 5, "the driver, two children and their attini are running");
+        parent.kill("SIGKILL");
+        t.is((await done).signal, "SIGKILL");
+        t.true(
+            await eventually(() => marked(marker).length === 0, 30_000),
+            `left running: ${marked(marker).join(", ")}`,
+        );
+        for (const target of TARGETS.slice(0, 2)) {
+            const c = loadStacks(project.dir).configs.find((x) => x.stack === target.stack);
+            const ledger = new LedgerView(moto, target.account, ledgerTableName(c!), target.region);
+            const runs = await ledger.runs("platform");
+            t.is(runs.length, 1, `${target.stack}: ${JSON.stringify(runs)}`);
+            t.is(runs[0].result, "interrupted", `${target.stack}'s run is completed, not left started`);
+        }
+        t.is((await uploads())[2], before[2], "wave 2 never started");
+    },
+);

@@ -158,6 +158,7 @@ test("--parallel: 1 to 64, default 4; anything else is a usage error naming the 
 /** A fake child: exits with `code` when `finish` is called, after writing its lines. */
 interface Fake extends TargetProcess {
     stack: string;
+    handoff?: string;
     finish: (code: number, json?: unknown) => void;
     signals: NodeJS.Signals[];
 }
@@ -165,7 +166,7 @@ interface Fake extends TargetProcess {
 function fakeLauncher() {
     const started: Fake[] = [];
     let waiters: (() => void)[] = [];
-    const spawnTarget = (args: readonly string[]): TargetProcess => {
+    const spawnTarget = (args: readonly string[], handoff?: string): TargetProcess => {
         const stack = (args.find((a) => a.startsWith("--stack=")) ?? "").slice("--stack=".length);
         const stdout = new PassThrough();
         const stderr = new PassThrough();
@@ -175,6 +176,7 @@ function fakeLauncher() {
         });
         const fake: Fake = {
             stack,
+            handoff,
             stdout,
             stderr,
             exited,
@@ -356,4 +358,64 @@ test("runner: a signal is forwarded to every running child, nothing more starts,
         ],
     );
     t.is(subscribed, 0, "the handlers are removed");
+});
+
+test("runner: each child is handed the line read for its own stack, read before it starts", async (t) => {
+    const l = fakeLauncher();
+    const asked: string[] = [];
+    const { run } = runner([T("a", 1), T("b", 1)], l, {
+        handoff: async (stack) => {
+            asked.push(stack);
+            return `{"${stack}":{"raw":{}}}\n`;
+        },
+    });
+    const done = runWaves(run);
+    await l.untilStarted(2);
+    t.deepEqual(
+        l.started.map((f) => [f.stack, f.handoff]),
+        [
+            ["a", '{"a":{"raw":{}}}\n'],
+            ["b", '{"b":{"raw":{}}}\n'],
+        ],
+    );
+    t.deepEqual(asked, ["a", "b"]);
+    for (const f of l.started) f.finish(0, deployed(f.stack));
+    t.is((await done).exitCode, Exit.OK);
+});
+
+test("runner: a signal while a target's outputs are read starts nothing; a read that fails is an error and stops the rest", async (t) => {
+    const l = fakeLauncher();
+    let fire: (sig: NodeJS.Signals) => void = () => {};
+    let readDone: () => void = () => {};
+    const { run } = runner([T("a", 1), T("b", 2)], l, {
+        signals: (h) => {
+            fire = h;
+            return () => {};
+        },
+        handoff: () => new Promise((r) => (readDone = () => r("{}\n"))),
+    });
+    const done = runWaves(run);
+    await new Promise((r) => setImmediate(r));
+    fire("SIGTERM");
+    readDone();
+    const out = await done;
+    t.is(l.started.length, 0, "no child started after the signal");
+    t.deepEqual(
+        out.reports.map((r) => r.result),
+        ["not started", "not started"],
+    );
+    t.is(out.exitCode, 143);
+
+    const l2 = fakeLauncher();
+    const { run: run2, info } = runner([T("a", 1), T("b", 2)], l2, {
+        handoff: async () => {
+            throw new Error("no stack a among the validated stacks");
+        },
+    });
+    const out2 = await runWaves(run2);
+    t.is(l2.started.length, 0);
+    t.like(out2.reports[0], { result: "error", exitCode: Exit.INTERNAL });
+    t.like(out2.reports[1], { result: "not started" });
+    t.is(out2.exitCode, Exit.SOME_TARGETS_FAILED);
+    t.true(info.some((line) => /a: error: no stack a/.test(line)));
 });

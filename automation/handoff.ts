@@ -1,0 +1,219 @@
+/**
+ * The hand-off between the parent of a deploy of several targets (waves.ts) and its child drivers.
+ * Why: a child that read its own stack outputs started a Pulumi workspace and two or three Pulumi
+ * CLIs of its own (about 100 MB each), so N targets at once cost N times that. The parent reads
+ * every target's outputs (and its upstream's) once, through one workspace and no more CLIs at once
+ * than the machine has cores, and writes them, raw, as one JSON line on the child's stdin. The
+ * child checks them exactly as it checks outputs it read itself (checkedOutputs), so the same
+ * settings decide, from the same backend; a stack it was handed nothing for is refused, never read
+ * from elsewhere.
+ *
+ * The pipe stays open while the child runs: only the parent holds its other end, and the kernel
+ * closes that whenever the parent dies, however it dies (SIGKILL too). The child takes the end of
+ * its stdin as a SIGTERM to itself, so a killed parent leaves no deploy running.
+ */
+import pLimit from "p-limit";
+import type { StackConfig } from "../lib/config/types";
+import { DriverError, Exit } from "./errors";
+import {
+    checkedOutputs,
+    openWorkspace,
+    outputReaders,
+    type readOutputs,
+    readRawOutputs,
+    type Workspace,
+} from "./outputs";
+import type { Services } from "./services";
+
+/** Set by the parent in a child's environment: the outputs come on stdin, and the parent's end closes with it. */
+export const HANDOFF_ENV = "ATTINI_GITOPS_HANDOFF";
+export const HANDOFF_STDIN = "stdin";
+
+/** The most a hand-off line may hold, and how long a child waits for it. */
+export const MAX_HANDOFF_BYTES = 16 * 1024 * 1024;
+export const HANDOFF_WAIT_MS = 60_000;
+
+/** A stack's outputs as the parent read them, or the DriverError its read ended with. */
+export type HandedStack = { raw: Record<string, unknown> } | { error: { exitCode: number; message: string } };
+
+/** The hand-off: every stack the child's deploy reads, by name. */
+export type Handoff = Record<string, HandedStack>;
+
+/** The parent's read of one stack, as it is handed on: a failure becomes its exit code and message. */
+export async function handedStack(read: () => Promise<Record<string, unknown>>): Promise<HandedStack> {
+    try {
+        return { raw: await read() };
+    } catch (e) {
+        return e instanceof DriverError
+            ? { error: { exitCode: e.exitCode, message: e.message } }
+            : { error: { exitCode: Exit.INTERNAL, message: `internal error: ${(e as Error)?.message ?? String(e)}` } };
+    }
+}
+
+/**
+ * The parent's reader: the hand-off line for a target, its own stack's outputs and its upstream's.
+ * Each stack is read once however many targets need it, through one workspace (opened at the first
+ * read), with no more Pulumi CLIs at once than outputReaders allows.
+ */
+export function handoffReader(
+    projectDir: string,
+    configs: readonly StackConfig[],
+    timeoutMs: number,
+    env: NodeJS.ProcessEnv,
+): (stack: string) => Promise<string> {
+    const limit = pLimit(outputReaders(env));
+    const read = new Map<string, Promise<HandedStack>>();
+    let workspace: Workspace | undefined;
+    const once = (c: StackConfig) => {
+        let entry = read.get(c.stack);
+        if (entry === undefined) {
+            entry = limit(() =>
+                handedStack(() => {
+                    workspace ??= openWorkspace(projectDir);
+                    return readRawOutputs(projectDir, c, timeoutMs, workspace);
+                }),
+            );
+            read.set(c.stack, entry);
+        }
+        return entry;
+    };
+    return async (stack) => {
+        const c = configs.find((x) => x.stack === stack);
+        if (c === undefined) throw new Error(`no stack ${stack} among the validated stacks`);
+        const upstream = configs.find((x) => x.stack === c.promotedFrom);
+        const handoff: Handoff = { [c.stack]: await once(c) };
+        if (upstream) handoff[upstream.stack] = await once(upstream);
+        return encodeHandoff(handoff);
+    };
+}
+
+/** The line the parent writes on a child's stdin. */
+export function encodeHandoff(handoff: Handoff): string {
+    return `${JSON.stringify(handoff)}\n`;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Parses a hand-off line; throws (INTERNAL) on anything but the shape encodeHandoff writes. */
+export function decodeHandoff(line: string): Handoff {
+    const bad = (why: string) =>
+        new DriverError(
+            Exit.INTERNAL,
+            `the stack outputs handed over by the parent driver cannot be used (${why}). ${HANDOFF_ENV} is set only by attini-gitops for its own child drivers: unset it and run deploy again.`,
+        );
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(line);
+    } catch {
+        throw bad("not JSON");
+    }
+    if (!isRecord(parsed)) throw bad("not an object of stacks");
+    for (const [stack, entry] of Object.entries(parsed)) {
+        const ok =
+            isRecord(entry) &&
+            (isRecord(entry.raw) ||
+                (isRecord(entry.error) &&
+                    Number.isInteger(entry.error.exitCode) &&
+                    typeof entry.error.message === "string"));
+        if (!ok) throw bad(`stack ${JSON.stringify(stack).slice(0, 80)} has neither outputs nor an error`);
+    }
+    return parsed as Handoff;
+}
+
+/**
+ * A readOutputs for the child: the handed outputs, checked as if it had read them itself. A stack
+ * missing from the hand-off is refused (the parent reads every stack the child's deploy reads).
+ */
+export function handedOutputs(handoff: Handoff): typeof readOutputs {
+    return async (_projectDir: string, c: StackConfig, configs: readonly StackConfig[]) => {
+        const entry = Object.hasOwn(handoff, c.stack) ? handoff[c.stack] : undefined;
+        if (entry === undefined)
+            throw new DriverError(
+                Exit.INTERNAL,
+                `the parent driver handed over no outputs for stack ${c.stack}: this is a bug in attini-gitops. Deploy this target alone with --stack ${c.stack}.`,
+            );
+        if ("error" in entry) throw new DriverError(entry.error.exitCode, entry.error.message);
+        return checkedOutputs(c, configs, entry.raw);
+    };
+}
+
+/**
+ * Reads the hand-off line from the child's stdin (bounded in size and time), then watches for the
+ * end of the stream: `onParentGone` runs once, when the parent's end closes. The stream no longer
+ * keeps the process alive once the line is read.
+ */
+export function receiveHandoff(
+    stdin: NodeJS.ReadStream,
+    onParentGone: () => void,
+    limits = { maxBytes: MAX_HANDOFF_BYTES, waitMs: HANDOFF_WAIT_MS },
+): Promise<Handoff> {
+    return new Promise((resolve, reject) => {
+        let text = "";
+        let got = false; // settled, either way
+        let handed = false; // settled with the hand-off
+        const fail = (why: string) => {
+            if (got) return;
+            got = true;
+            clearTimeout(timer);
+            reject(
+                new DriverError(
+                    Exit.INTERNAL,
+                    `no stack outputs from the parent driver: ${why}. ${HANDOFF_ENV} is set only by attini-gitops for its own child drivers: unset it and run deploy again.`,
+                ),
+            );
+        };
+        const timer = setTimeout(() => fail(`none came within ${limits.waitMs / 1000}s`), limits.waitMs);
+        stdin.setEncoding("utf8");
+        stdin.on("data", (chunk: string) => {
+            if (got) return;
+            text += chunk;
+            const newline = text.indexOf("\n");
+            if (newline < 0) {
+                if (text.length > limits.maxBytes) fail(`more than ${limits.maxBytes} bytes without an end of line`);
+                return;
+            }
+            got = true;
+            clearTimeout(timer);
+            (stdin as NodeJS.ReadStream & { unref?: () => void }).unref?.();
+            try {
+                resolve(decodeHandoff(text.slice(0, newline)));
+                handed = true;
+            } catch (e) {
+                reject(e);
+            }
+        });
+        let gone = false;
+        const parentGone = () => {
+            if (!handed) return fail("the parent driver ended before it handed them over");
+            if (gone) return;
+            gone = true;
+            onParentGone();
+        };
+        stdin.on("end", parentGone);
+        stdin.on("close", parentGone);
+        stdin.on("error", parentGone);
+    });
+}
+
+/**
+ * A child's services: when its parent handed over the outputs (HANDOFF_ENV), readOutputs serves
+ * them, and the parent's end stops this process as a SIGTERM would (its handlers forward it to
+ * attini and undo what is half-done). Otherwise the services as they are.
+ */
+export async function childServices(s: Services, stack: string | undefined): Promise<Services> {
+    if (s.env[HANDOFF_ENV] === undefined) return s;
+    if (s.env[HANDOFF_ENV] !== HANDOFF_STDIN || stack === undefined)
+        throw new DriverError(
+            Exit.USAGE,
+            `${HANDOFF_ENV} is set only by attini-gitops for its own child drivers (each with --stack): unset it and run deploy again.`,
+        );
+    // With the parent gone, its pipes are closed: what is still written goes nowhere, and must not end this process.
+    for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
+    const handoff = await receiveHandoff(process.stdin, () => {
+        s.log.info("the parent driver has ended: stopping as on SIGTERM");
+        process.kill(process.pid, "SIGTERM");
+    });
+    return { ...s, readOutputs: handedOutputs(handoff) };
+}
