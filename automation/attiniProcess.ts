@@ -152,7 +152,9 @@ export function runAttini(o: RunOptions): Promise<AttiniResult> {
     return new Promise((resolve, reject) => {
         const child = spawn(o.bin, o.args, {
             env: o.env,
-            stdio: ["inherit", o.stdoutToStderr ? 2 : "inherit", "inherit"],
+            // No stdin: attini runs with -f, so it asks nothing, and a child driver's stdin is its
+            // parent's hand-off pipe (handoff.ts), which never ends while the parent runs.
+            stdio: ["ignore", o.stdoutToStderr ? 2 : "inherit", "inherit"],
             shell: false,
             detached: true,
         });

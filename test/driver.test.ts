@@ -180,6 +180,17 @@ test.serial(
     },
 );
 
+test.serial(
+    "attini gets no stdin: with the driver's stdin an open pipe (a child driver's is), attini's is /dev/null",
+    async (t) => {
+        const j = jobEnv({ moto, backend, reports, stsEndpoint: sts.endpoint, extra: { BRANCH: "dev" } });
+        t.teardown(j.dispose);
+        const r = await runCli(["deploy", DIST], j.env, project.dir, undefined, "pipe");
+        t.is(r.code, 0, r.stderr);
+        t.is(reports.event("start")?.stdin, "character device");
+    },
+);
+
 test.serial("a stack with no outputs exits 4 and says which `pulumi up` to run, in which account", async (t) => {
     const empty = fileBackend();
     t.teardown(() => empty.dispose());

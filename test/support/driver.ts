@@ -23,6 +23,8 @@ export interface Report {
     credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: string };
     signal?: string;
     code?: number;
+    /** What attini's stdin is: "pipe", "socket", "character device" (/dev/null), "other" or "closed". */
+    stdin?: string;
 }
 
 /** Collects what the stand-in attini reports. */
@@ -190,9 +192,10 @@ export function runCli(
     env: NodeJS.ProcessEnv,
     cwd: string,
     during?: (child: ChildProcess) => void,
+    stdin: "ignore" | "pipe" = "ignore",
 ): Promise<CliResult> {
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [CLI, ...args], { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(process.execPath, [CLI, ...args], { env, cwd, stdio: [stdin, "pipe", "pipe"] });
         let stdout = "";
         let stderr = "";
         child.stdout!.on("data", (d) => (stdout += d));
