@@ -291,19 +291,29 @@ async function checkAgain(
     };
 }
 
+/** What the phases before the ledger's claim found: the deploy's inputs, reads and role session. */
+interface Found {
+    o: DeployOptions;
+    t: Target;
+    c: Checked;
+    r: Reads;
+    l: LocalFacts;
+    outputs: DeployRoleOutputs;
+    session: Session;
+    s: Services;
+}
+
+/** What the claim reports back to the conductor while it runs. */
+interface ClaimHooks {
+    onLost: (why: string) => void;
+    onExit: OnExit;
+    rechecked: (verdicts: Partial<DeploySummary>) => void;
+}
+
 /** Claims the deploy in the environment's ledger, with the deploy role's credentials. */
 async function claimLedger(
-    o: DeployOptions,
-    t: Target,
-    c: Checked,
-    r: Reads,
-    l: LocalFacts,
-    outputs: DeployRoleOutputs,
-    session: Session,
-    s: Services,
-    onLost: (why: string) => void,
-    onExit: OnExit,
-    rechecked: (verdicts: Partial<DeploySummary>) => void,
+    { o, t, c, r, l, outputs, session, s }: Found,
+    { onLost, onExit, rechecked }: ClaimHooks,
 ): Promise<Claim> {
     const store = s.aws.ledger(
         outputs.ledgerTableName,
@@ -492,17 +502,12 @@ async function deployPhases(
     const leaseLost = new AbortController();
     // A signal before attini starts: claim's own cleanup completes its run as interrupted.
     const claimed = await claimLedger(
-        o,
-        target,
-        checked,
-        reads,
-        local,
-        resolved.outputs,
-        session,
-        s,
-        (why) => leaseLost.abort(`this deploy lost its lease on the environment: ${why}`),
-        onExit,
-        (verdicts) => Object.assign(described, verdicts),
+        { o, t: target, c: checked, r: reads, l: local, outputs: resolved.outputs, session, s },
+        {
+            onLost: (why) => leaseLost.abort(`this deploy lost its lease on the environment: ${why}`),
+            onExit,
+            rechecked: (verdicts) => Object.assign(described, verdicts),
+        },
     );
     let ran: Ran;
     try {
