@@ -7,7 +7,7 @@ import test, { type ExecutionContext } from "ava";
 import { historyReaderArn } from "../lib/arns";
 import { MAX_ALARMS, validateAlarmGrants } from "../lib/config/alarms";
 import type { RawValue, StackConfig } from "../lib/config/types";
-import { requireStackConfig, validateStackConfig } from "../lib/config/validate";
+import { MAX_INLINE_POLICY_CHARS, requireStackConfig, validateStackConfig } from "../lib/config/validate";
 import { historyReaderPolicy } from "../lib/historyReader";
 import { alarmsFromOutput, configOutputs } from "../lib/outputs";
 import { rawConfig } from "./support/config";
@@ -100,6 +100,23 @@ test("historyReaderAlarms: only alarms of the stack's own account and region", (
     t.deepEqual(
         problems("stage", stageRaw({ "attini-gitops:historyReaderAlarms": [alarm("x", STAGE, "us-east-1")] })),
         ["attini-gitops:historyReaderAlarms[0]: is in region us-east-1, not this stack's aws:region eu-west-1"],
+    );
+});
+
+test("historyReaderAlarms: alarms whose ARNs would not fit the reader's inline policy are refused before pulumi up", (t) => {
+    const named = (length: number) =>
+        Array.from({ length: MAX_ALARMS }, (_, i) => alarm(`${String(i).padStart(2, "0")}-${"a".repeat(length - 3)}`));
+    // 50 short names fit, and the policy that would be provisioned is within IAM's bound.
+    const fits = stage({ "attini-gitops:historyReaderAlarms": named(40) });
+    t.true(JSON.stringify(historyReaderPolicy(fits)).length <= MAX_INLINE_POLICY_CHARS);
+    // 50 names of 255 characters do not: the error names the key, the count, the size and the fix.
+    const errors = validateStackConfig("stage", stageRaw({ "attini-gitops:historyReaderAlarms": named(255) })).errors;
+    t.is(errors.length, 1);
+    t.is(errors[0].key, "attini-gitops:historyReaderAlarms");
+    t.is(errors[0].value, "50 alarms");
+    t.regex(
+        errors[0].toString(),
+        /make the history reader's policy 1\d{4} characters, over the 10240 IAM allows.*Fix: list fewer alarms, or alarms with shorter names/,
     );
 });
 

@@ -13,9 +13,9 @@ import type { ConfigReader } from "./values";
 
 /**
  * The most alarms one key may list. DescribeAlarms takes at most 100 names per call; 50 keeps one
- * call per check, bounds the history reads (one DescribeAlarmHistory per alarm that changed since
- * the upstream deployment) and the reader's policy (a role's inline policies share 10,240
- * characters).
+ * call per check and bounds the history reads (one DescribeAlarmHistory per alarm that changed
+ * since the upstream deployment). The reader's policy (a role's inline policies share 10,240
+ * characters) is checked by size in validate.ts: 50 alarms with long names do not fit.
  */
 export const MAX_ALARMS = 50;
 

@@ -8,18 +8,38 @@
  * config key (`attini-gitops:branch`, `aws:region`, ...), with Pulumi.yaml's defaults applied.
  */
 import { partitionOf } from "../arns";
+import { historyReaderPolicy } from "../historyReader";
 import { alarmRules } from "./alarms";
 import { breakGlassRules } from "./breakGlass";
-import { type ConfigError, ConfigValidationError } from "./errors";
+import { ConfigError, ConfigValidationError } from "./errors";
 import { freezeRules } from "./freeze";
 import { identityRules } from "./identity";
 import { promotionRules } from "./promotion";
 import { roleRules } from "./role";
 import { soakRules } from "./soak";
 import { trustRules } from "./trust";
-import type { RawConfig, StackConfig } from "./types";
+import { PROJECT, type RawConfig, type StackConfig } from "./types";
 import { ConfigReader } from "./values";
 import { waveRules } from "./wave";
+
+/** IAM's bound on a role's inline policies, together, in characters (whitespace not counted). */
+export const MAX_INLINE_POLICY_CHARS = 10_240;
+
+/**
+ * The history reader's one inline policy must fit IAM's bound: its alarm ARNs count in full, so 50
+ * long alarm names would make `pulumi up` fail in AWS, after the reader's role was created.
+ */
+function readerPolicyProblem(c: StackConfig): ConfigError | undefined {
+    const size = JSON.stringify(historyReaderPolicy(c)).length; // JSON.stringify writes no whitespace
+    if (size <= MAX_INLINE_POLICY_CHARS) return undefined;
+    return new ConfigError(
+        c.stack,
+        `${PROJECT}:historyReaderAlarms`,
+        `${c.historyReader.alarms.length} alarms`,
+        `make the history reader's policy ${size} characters, over the ${MAX_INLINE_POLICY_CHARS} IAM allows a role's inline policies`,
+        "list fewer alarms, or alarms with shorter names (each ARN counts in full)",
+    );
+}
 
 /** Validates one stack's raw config. Returns every problem found, never just the first. */
 export function validateStackConfig(stack: string, raw: RawConfig): { config?: StackConfig; errors: ConfigError[] } {
@@ -92,6 +112,8 @@ export function validateStackConfig(stack: string, raw: RawConfig): { config?: S
         upstreamAlarms,
         wave,
     };
+    const tooLarge = readerPolicyProblem(config);
+    if (tooLarge) return { errors: [tooLarge] };
     return { config, errors };
 }
 
