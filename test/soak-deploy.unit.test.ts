@@ -13,6 +13,7 @@ import { type DeployOptions, deploy } from "../automation/deploying";
 import type { RecordedDeployment } from "../automation/deployments";
 import { type DriverError, Exit } from "../automation/errors";
 import type { LedgerRun } from "../automation/ledgerTypes";
+import { checkedOutputs } from "../automation/outputs";
 import type { StackConfig } from "../lib/config/types";
 import { unitDeployOptions } from "./support/deployOptions";
 import { deployedRun, fakeAws, fakeServices } from "./support/fakeAws";
@@ -51,12 +52,18 @@ let n = 0;
 interface Run {
     now?: number;
     more?: Partial<DeployOptions>;
-    /** Changes to prod's outputs, as `pulumi up` provisioned them. */
+    /** Changes to prod's outputs, as `pulumi up` provisioned them (checked against the checkout, as always). */
     outputs?: Record<string, unknown>;
+    /** The checkout deployed from (default: the project with prod's soakMinutes 60). */
+    dir?: string;
 }
 
 /** Deploys build-7.zip to prod (branch main) at `now`; records the tags of every AssumeRole. */
-async function toProd(aws: Aws, calls: string[], { now = SINCE + 10 * MIN, more = {}, outputs = {} }: Run = {}) {
+async function toProd(
+    aws: Aws,
+    calls: string[],
+    { now = SINCE + 10 * MIN, more = {}, outputs = {}, dir = project.dir }: Run = {},
+) {
     const mark = path.join(marks, `ran-${n}`);
     const bin = path.join(marks, `attini-${n++}`);
     fs.writeFileSync(bin, `#!/bin/sh\ntouch '${mark}'\n`, { mode: 0o755 });
@@ -71,11 +78,9 @@ async function toProd(aws: Aws, calls: string[], { now = SINCE + 10 * MIN, more 
     };
     const services = fakeServices(watched, { PATH: process.env.PATH, BRANCH: "main" });
     services.now = () => now;
-    services.readOutputs = async (dir: string, c: StackConfig) => ({
-        ...outputsFor(c, dir),
-        ...(c.stack === "prod" ? outputs : {}),
-    });
-    const result = await deploy(unitDeployOptions(zip, bin, project.dir, more), services).then(
+    services.readOutputs = async (dir: string, c: StackConfig, configs: readonly StackConfig[]) =>
+        checkedOutputs(c, configs, { ...outputsFor(c, dir), ...(c.stack === "prod" ? outputs : {}) });
+    const result = await deploy(unitDeployOptions(zip, bin, dir, more), services).then(
         (summary) => ({ summary, error: undefined }),
         (error: DriverError) => ({ summary: undefined, error }),
     );
@@ -195,11 +200,16 @@ test.serial(
     "a stack whose outputs forbid break-glass refuses --break-glass (exit 2) before the soak is judged and before prod's role",
     async (t) => {
         const { aws, calls, ledgers } = stageHolds();
+        const forbidding = scratchProject({
+            "Pulumi.prod.yaml": (text) =>
+                `${text}  attini-gitops:soakMinutes: 60\n  attini-gitops:breakGlass: forbidden\n`,
+        });
+        t.teardown(() => forbidding.dispose());
         // The soak is not met either: the break-glass refusal comes first.
         const r = await toProd(aws, calls, {
             now: SINCE + 5 * MIN,
             more: { breakGlass: "INC-4711" },
-            outputs: { breakGlass: "forbidden" },
+            dir: forbidding.dir,
         });
         t.is(r.error?.exitCode, Exit.USAGE, r.log);
         t.regex(
@@ -212,22 +222,26 @@ test.serial(
         t.notRegex(r.log, /soak time/);
         t.false(ledgers.get(STAGE_LEDGER)?.calls.includes("runs platform"), "the soak read nothing");
         // Without --break-glass the same stack deploys once the soak is met.
-        const ok = await toProd(aws, calls, { now: SINCE + 61 * MIN, outputs: { breakGlass: "forbidden" } });
+        const ok = await toProd(aws, calls, { now: SINCE + 61 * MIN, dir: forbidding.dir });
         t.is(ok.summary?.exitCode, 0, ok.log);
     },
 );
 
-test.serial("the driver takes the soak time from the outputs, not the checkout", async (t) => {
-    const { aws, calls } = stageHolds();
-    // Provisioned with no soak time: the checkout's 60 minutes are not what decides.
-    const r = await toProd(aws, calls, { now: SINCE + MIN, outputs: { soakMinutes: 0 } });
-    t.is(r.summary?.exitCode, 0, r.log);
-    t.is(r.summary?.soak, undefined);
-    // Provisioned with a day: an hour is not enough.
-    const day = await toProd(aws, calls, { now: SINCE + 61 * MIN, outputs: { soakMinutes: 1440 } });
-    t.is(day.error?.exitCode, Exit.REFUSED, day.log);
-    t.regex(day.error!.message, /prod requires 1 day \(soakMinutes 1440\)/);
-});
+test.serial(
+    "the soak time is the provisioned one: a checkout whose soakMinutes differs from the outputs is refused (exit 4) until pulumi up",
+    async (t) => {
+        const { aws, calls } = stageHolds();
+        for (const soakMinutes of [0, 1440]) {
+            // The checkout says 60; `pulumi up` provisioned another value.
+            const r = await toProd(aws, calls, { now: SINCE + 61 * MIN, outputs: { soakMinutes } });
+            t.is(r.error?.exitCode, Exit.NOT_PROVISIONED, r.log);
+            t.regex(r.error!.message, /soakMinutes/);
+            t.regex(r.error!.message, /pulumi up -s prod/);
+            t.false(r.prodAssumed);
+            t.false(r.ran);
+        }
+    },
+);
 
 test.serial("--break-glass never passes a failed stage deployment: the verified gate refuses (exit 7)", async (t) => {
     const failed = { ...succeeded(), status: "failed" as const, detail: "CloudformationError: rolled back" };

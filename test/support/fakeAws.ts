@@ -12,6 +12,7 @@ import { HistoryUnreadable, type RecordedDeployment } from "../../automation/dep
 import { DriverError, Exit } from "../../automation/errors";
 import type { LedgerRun } from "../../automation/ledgerTypes";
 import { Logger, Redactor } from "../../automation/log";
+import { checkedOutputs } from "../../automation/outputs";
 import type { Services } from "../../automation/services";
 import type { StackConfig } from "../../lib/config/types";
 import { type FakeTable, fakeLedger, fakeTable } from "./fakeLedger";
@@ -129,7 +130,9 @@ export function fakeServices(aws: Aws, env: NodeJS.ProcessEnv): Services & { lin
     const lines: string[] = [];
     return {
         aws,
-        readOutputs: async (dir: string, c: StackConfig) => outputsFor(c, dir),
+        // Checked as real ones are: a test's outputs must be ones the driver would accept.
+        readOutputs: async (dir: string, c: StackConfig, configs: readonly StackConfig[]) =>
+            checkedOutputs(c, configs, { ...outputsFor(c, dir) }),
         githubIdToken: async () => {
             throw new DriverError(Exit.CREDENTIALS, "no GitHub Actions token service in the unit tests");
         },
