@@ -450,6 +450,23 @@ function describeDeploy(t: Target, c: Checked, r: Reads, v: Resolved) {
     };
 }
 
+/**
+ * Runs attini and completes the ledger's record with the signals noted, not fatal: while attini
+ * runs its process handling forwards them, and once it has ended a SIGINT, SIGTERM or SIGHUP (a
+ * parent driver's end, say) comes too late to stop anything, and must not kill the driver with
+ * the record half-written. The record's calls are bounded by their AWS deadlines.
+ */
+async function recordingToTheEnd<T>(s: Services, work: () => Promise<T>): Promise<T> {
+    const note = (sig: NodeJS.Signals) =>
+        s.log.info(`received ${sig}: the ledger's record is completed before the driver exits`);
+    for (const sig of FORWARDED_SIGNALS) process.on(sig, note);
+    try {
+        return await work();
+    } finally {
+        for (const sig of FORWARDED_SIGNALS) process.off(sig, note);
+    }
+}
+
 // --- the conductor --------------------------------------------------------------------------------
 
 async function deployPhases(
@@ -499,6 +516,7 @@ async function deployPhases(
     if (resolved.outputs === undefined || checked.attini === undefined)
         throw new Error("no stack outputs or attini outside a dry run");
     const session = await openSession(o, target, checked, reads, resolved.outputs, s);
+    const attini = checked.attini;
     const leaseLost = new AbortController();
     // A signal before attini starts: claim's own cleanup completes its run as interrupted.
     const claimed = await claimLedger(
@@ -509,15 +527,17 @@ async function deployPhases(
             rechecked: (verdicts) => Object.assign(described, verdicts),
         },
     );
-    let ran: Ran;
-    try {
-        ran = await runWithCredentials(o, target, checked, session, checked.attini, s, beforeAttini, leaseLost.signal);
-    } catch (e) {
-        await claimed.settle("failed");
-        throw e;
-    }
-    const { ended, ...summary } = ran;
-    const ledger = await claimed.settle(ended);
+    const { ran, ledger } = await recordingToTheEnd(s, async () => {
+        let ran: Ran;
+        try {
+            ran = await runWithCredentials(o, target, checked, session, attini, s, beforeAttini, leaseLost.signal);
+        } catch (e) {
+            await claimed.settle("failed");
+            throw e;
+        }
+        return { ran, ledger: await claimed.settle(ran.ended) };
+    });
+    const { ended: _ended, ...summary } = ran;
     return finish({ ...described, ...summary, ledger });
 }
 
@@ -531,7 +551,12 @@ export async function deploy(o: DeployOptions, s: Services): Promise<DeploySumma
     const cleanUp = async () => {
         for (const cleanup of cleanups.splice(0)) await cleanup();
     };
+    // The first signal stops the deploy; a second (a parent driver's end after its SIGTERM, say)
+    // must not exit before the first one's cleanup has completed the ledger's record.
+    let stopping = false;
     const onSignal = (sig: NodeJS.Signals) => {
+        if (stopping) return s.log.info(`received ${sig} while stopping; the cleanup goes on`);
+        stopping = true;
         s.log.info(`received ${sig} before attini started; stopping`);
         void cleanUp().finally(() => process.exit(signalExit(sig)));
     };
