@@ -15,22 +15,18 @@
 import pLimit from "p-limit";
 import type { StackConfig } from "../lib/config/types";
 import { DriverError, Exit } from "./errors";
-import {
-    checkedOutputs,
-    openWorkspace,
-    outputReaders,
-    type readOutputs,
-    readRawOutputs,
-    type Workspace,
-} from "./outputs";
+import { checkedOutputs, openWorkspace, type readOutputs, readRawOutputs, type Workspace } from "./outputs";
 import type { Services } from "./services";
 
 /** Set by the parent in a child's environment: the outputs come on stdin, and the parent's end closes with it. */
 export const HANDOFF_ENV = "ATTINI_GITOPS_HANDOFF";
 export const HANDOFF_STDIN = "stdin";
 
-/** The most a hand-off line may hold, and how long a child waits for it. */
-export const MAX_HANDOFF_BYTES = 16 * 1024 * 1024;
+/**
+ * The most characters a hand-off line may hold (a target's two stacks, each read with the Pulumi
+ * CLI's 16 MiB bound), and how long a child waits for it.
+ */
+export const MAX_HANDOFF_CHARS = 2 * 16 * 1024 * 1024 + 1024;
 export const HANDOFF_WAIT_MS = 60_000;
 
 /** A stack's outputs as the parent read them, or the DriverError its read ended with. */
@@ -38,6 +34,14 @@ export type HandedStack = { raw: Record<string, unknown> } | { error: { exitCode
 
 /** The hand-off: every stack the child's deploy reads, by name. */
 export type Handoff = Record<string, HandedStack>;
+
+/** What a child says when its hand-off cannot be used: for whoever set the variable by hand, and otherwise. */
+function handoffProblem(what: string): DriverError {
+    return new DriverError(
+        Exit.INTERNAL,
+        `${what}. If you set ${HANDOFF_ENV} yourself, unset it (attini-gitops sets it for its own child drivers only); otherwise deploy this target alone, with --stack.`,
+    );
+}
 
 /** The parent's read of one stack, as it is handed on: a failure becomes its exit code and message. */
 export async function handedStack(read: () => Promise<Record<string, unknown>>): Promise<HandedStack> {
@@ -50,40 +54,52 @@ export async function handedStack(read: () => Promise<Record<string, unknown>>):
     }
 }
 
+/** How the parent reads one stack's raw outputs; `stop` kills the read. */
+export type RawRead = (c: StackConfig, stop: AbortSignal) => Promise<Record<string, unknown>>;
+
+/** The real read: readRawOutputs through one workspace for all, opened at the first read. */
+export function cliRead(projectDir: string, timeoutMs: number): RawRead {
+    let workspace: Workspace | undefined;
+    return (c, stop) => {
+        workspace ??= openWorkspace(projectDir);
+        return readRawOutputs(projectDir, c, timeoutMs, workspace, stop);
+    };
+}
+
 /**
- * The parent's reader: the hand-off line for a target, its own stack's outputs and its upstream's.
- * Each stack is read once however many targets need it, through one workspace (opened at the first
- * read), with no more Pulumi CLIs at once than outputReaders allows.
+ * The parent's reader: the hand-off line for a target, its own stack's outputs and its upstream's,
+ * read when its wave starts. Within a wave each stack is read once however many targets need it;
+ * a later wave reads again (an upstream may have been provisioned anew meanwhile). No more reads
+ * at once than `readers`. Once `stop` is aborted (a signal), reads running are killed and none
+ * more start.
  */
 export function handoffReader(
-    projectDir: string,
     configs: readonly StackConfig[],
-    timeoutMs: number,
-    env: NodeJS.ProcessEnv,
-): (stack: string) => Promise<string> {
-    const limit = pLimit(outputReaders(env));
-    const read = new Map<string, Promise<HandedStack>>();
-    let workspace: Workspace | undefined;
-    const once = (c: StackConfig) => {
-        let entry = read.get(c.stack);
+    readers: number,
+    read: RawRead,
+): (target: { stack: string; wave: number }, stop: AbortSignal) => Promise<string> {
+    const limit = pLimit(readers);
+    const memo = new Map<string, Promise<HandedStack>>();
+    const once = (c: StackConfig, wave: number, stop: AbortSignal) => {
+        const key = `${wave}\u0000${c.stack}`;
+        let entry = memo.get(key);
         if (entry === undefined) {
             entry = limit(() =>
                 handedStack(() => {
-                    workspace ??= openWorkspace(projectDir);
-                    return readRawOutputs(projectDir, c, timeoutMs, workspace);
+                    if (stop.aborted) throw new Error("stopped before the read began");
+                    return read(c, stop);
                 }),
             );
-            read.set(c.stack, entry);
+            memo.set(key, entry);
         }
         return entry;
     };
-    return async (stack) => {
+    return async ({ stack, wave }, stop) => {
         const c = configs.find((x) => x.stack === stack);
         if (c === undefined) throw new Error(`no stack ${stack} among the validated stacks`);
         const upstream = configs.find((x) => x.stack === c.promotedFrom);
-        const handoff: Handoff = { [c.stack]: await once(c) };
-        if (upstream) handoff[upstream.stack] = await once(upstream);
-        return encodeHandoff(handoff);
+        const [own, up] = await Promise.all([once(c, wave, stop), upstream ? once(upstream, wave, stop) : undefined]);
+        return encodeHandoff({ [c.stack]: own, ...(upstream && up ? { [upstream.stack]: up } : {}) });
     };
 }
 
@@ -99,10 +115,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** Parses a hand-off line; throws (INTERNAL) on anything but the shape encodeHandoff writes. */
 export function decodeHandoff(line: string): Handoff {
     const bad = (why: string) =>
-        new DriverError(
-            Exit.INTERNAL,
-            `the stack outputs handed over by the parent driver cannot be used (${why}). ${HANDOFF_ENV} is set only by attini-gitops for its own child drivers: unset it and run deploy again.`,
-        );
+        handoffProblem(`the stack outputs handed over by the parent driver cannot be used (${why})`);
     let parsed: unknown;
     try {
         parsed = JSON.parse(line);
@@ -147,7 +160,7 @@ export function handedOutputs(handoff: Handoff): typeof readOutputs {
 export function receiveHandoff(
     stdin: NodeJS.ReadStream,
     onParentGone: () => void,
-    limits = { maxBytes: MAX_HANDOFF_BYTES, waitMs: HANDOFF_WAIT_MS },
+    limits = { maxChars: MAX_HANDOFF_CHARS, waitMs: HANDOFF_WAIT_MS },
 ): Promise<Handoff> {
     return new Promise((resolve, reject) => {
         let text = "";
@@ -157,12 +170,7 @@ export function receiveHandoff(
             if (got) return;
             got = true;
             clearTimeout(timer);
-            reject(
-                new DriverError(
-                    Exit.INTERNAL,
-                    `no stack outputs from the parent driver: ${why}. ${HANDOFF_ENV} is set only by attini-gitops for its own child drivers: unset it and run deploy again.`,
-                ),
-            );
+            reject(handoffProblem(`no stack outputs from the parent driver: ${why}`));
         };
         const timer = setTimeout(() => fail(`none came within ${limits.waitMs / 1000}s`), limits.waitMs);
         stdin.setEncoding("utf8");
@@ -171,7 +179,8 @@ export function receiveHandoff(
             text += chunk;
             const newline = text.indexOf("\n");
             if (newline < 0) {
-                if (text.length > limits.maxBytes) fail(`more than ${limits.maxBytes} bytes without an end of line`);
+                if (text.length > limits.maxChars)
+                    fail(`more than ${limits.maxChars} characters without an end of line`);
                 return;
             }
             got = true;
@@ -198,22 +207,39 @@ export function receiveHandoff(
 }
 
 /**
+ * What a child does when its parent's end of stdin closes: what a SIGTERM does to it, through the
+ * handlers the deploy has in place (they forward it to attini, or undo what is half-done). With
+ * none in place, after attini has ended or before the deploy has begun, it does nothing: the deploy
+ * completes its record and exits, instead of dying with it half-written. It runs on the next turn
+ * of the event loop, so that a deploy about to begin has its handlers in place.
+ */
+export function stopAsOnSigterm(proc: Pick<NodeJS.Process, "listenerCount" | "emit"> = process): () => void {
+    return () =>
+        setImmediate(() => {
+            if (proc.listenerCount("SIGTERM") > 0) proc.emit("SIGTERM", "SIGTERM");
+        });
+}
+
+/**
  * A child's services: when its parent handed over the outputs (HANDOFF_ENV), readOutputs serves
- * them, and the parent's end stops this process as a SIGTERM would (its handlers forward it to
- * attini and undo what is half-done). Otherwise the services as they are.
+ * them, and the parent's end stops this process as a SIGTERM would (stopAsOnSigterm). Otherwise the
+ * services as they are. The variable goes no further (not to attini).
  */
 export async function childServices(s: Services, stack: string | undefined): Promise<Services> {
-    if (s.env[HANDOFF_ENV] === undefined) return s;
-    if (s.env[HANDOFF_ENV] !== HANDOFF_STDIN || stack === undefined)
+    const mode = s.env[HANDOFF_ENV];
+    if (mode === undefined) return s;
+    delete s.env[HANDOFF_ENV];
+    if (mode !== HANDOFF_STDIN || stack === undefined)
         throw new DriverError(
             Exit.USAGE,
             `${HANDOFF_ENV} is set only by attini-gitops for its own child drivers (each with --stack): unset it and run deploy again.`,
         );
     // With the parent gone, its pipes are closed: what is still written goes nowhere, and must not end this process.
     for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
+    const stop = stopAsOnSigterm();
     const handoff = await receiveHandoff(process.stdin, () => {
         s.log.info("the parent driver has ended: stopping as on SIGTERM");
-        process.kill(process.pid, "SIGTERM");
+        stop();
     });
     return { ...s, readOutputs: handedOutputs(handoff) };
 }

@@ -179,13 +179,15 @@ export async function readOutputs(
  * derivation) although these outputs hold no secret. So CI needs read access to the backend, never
  * the passphrase. The read starts at once, then the workspace is opened (unless one is given, as
  * `plan` does for all stacks), its version check running beside the read; the result is used only
- * once the workspace stands and runs that same CLI.
+ * once the workspace stands and runs that same CLI. `stop` kills the CLI (a deploy of several
+ * targets that was signalled).
  */
 export async function readRawOutputs(
     projectDir: string,
     c: StackConfig,
     timeoutMs = DEFAULT_OUTPUTS_TIMEOUT_MS,
     workspace?: Workspace,
+    stop?: AbortSignal,
 ): Promise<Record<string, unknown>> {
     const deadline = new Deadline(timeoutMs, "--outputs-timeout");
     const reading = execFile(PULUMI, ["stack", "output", "--json", "--stack", c.stack], {
@@ -194,6 +196,7 @@ export async function readRawOutputs(
         maxBuffer: 16 * 1024 * 1024,
         timeout: timeoutMs,
         killSignal: "SIGKILL",
+        ...(stop ? { signal: stop } : {}),
     });
     reading.catch(() => {}); // reported below, after the workspace's own errors
     const opened = workspace ?? openWorkspace(projectDir);

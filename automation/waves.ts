@@ -18,7 +18,7 @@ import { resolveBranch } from "./branch";
 import type { CommandContext } from "./commands/command";
 import { DriverError, Exit } from "./errors";
 import { gitIn } from "./git";
-import { HANDOFF_ENV, HANDOFF_STDIN, handoffReader } from "./handoff";
+import { HANDOFF_ENV, HANDOFF_STDIN } from "./handoff";
 import { printable } from "./log";
 import { describeWaves, findProjectDir, loadValidStacks, targetsFor, wavesOf } from "./project";
 import { table } from "./summaryMarkdown";
@@ -239,6 +239,9 @@ export function spawnCli(env: NodeJS.ProcessEnv, cliPath = path.join(__dirname, 
     };
 }
 
+/** The hand-off line for a target's child (handoff.ts's handoffReader); `stop` is aborted by a signal. */
+export type HandoffFor = (target: WaveTarget, stop: AbortSignal) => Promise<string>;
+
 /** Subscribes to the signals the parent forwards; returns the unsubscribe. */
 export type SignalSource = (handler: (sig: NodeJS.Signals) => void) => () => void;
 
@@ -255,7 +258,7 @@ export interface WavesRun {
     summaryDir?: string;
     spawnTarget: SpawnTarget;
     /** The hand-off line for a target's child (its stack outputs, read by this process); none: the child reads them. */
-    handoff?: (stack: string) => Promise<string>;
+    handoff?: HandoffFor;
     signals: SignalSource;
     now: () => number;
     /** One line of the parent's own (made printable by the caller's logger). */
@@ -358,9 +361,11 @@ export async function runWaves(run: WavesRun): Promise<WavesOutcome> {
     let signal: NodeJS.Signals | undefined;
     let stopped: string | undefined;
     let killTimer: NodeJS.Timeout | undefined;
+    const stopReads = new AbortController();
     const unsubscribe = run.signals((sig) => {
         signal ??= sig;
         stopped ??= `received ${sig}`;
+        stopReads.abort(); // the outputs being read for targets not yet started
         run.info(`received ${sig}; forwarding it to ${running.size} running target(s), starting no more`);
         for (const child of running) child.kill(sig);
         killTimer ??= setTimeout(
@@ -386,7 +391,7 @@ export async function runWaves(run: WavesRun): Promise<WavesOutcome> {
                     if (stopped !== undefined) return notStarted(stopped);
                     let handoff: string | undefined;
                     try {
-                        handoff = run.handoff ? await run.handoff(target.stack) : undefined;
+                        handoff = run.handoff ? await run.handoff(target, stopReads.signal) : undefined;
                     } catch (e) {
                         stopped ??= `${target.stack}'s stack outputs could not be handed over`;
                         run.info(`${target.stack}: error: ${(e as Error)?.message ?? String(e)}`);
@@ -479,10 +484,8 @@ export interface AllTargets {
     destinations: SummaryDestinations;
     ctx: CommandContext;
     now: () => number;
-    /** The project and its validated stacks, whose outputs this process reads for the children (handoff.ts). */
-    projectDir: string;
-    configs: readonly StackConfig[];
-    outputsTimeoutMs: number;
+    /** The hand-off line for each target's child: its stack outputs, read by this process (handoff.ts). */
+    handoff: HandoffFor;
 }
 
 /** Whether the distribution is a folder (relative to the current folder, as the children read it). */
@@ -518,7 +521,7 @@ export async function deployAllTargets(a: AllTargets): Promise<number> {
             killGraceMs: a.killGraceMs,
             summaryDir: folder?.dir,
             spawnTarget: spawnCli(ctx.env),
-            handoff: handoffReader(a.projectDir, a.configs, a.outputsTimeoutMs, ctx.env),
+            handoff: a.handoff,
             signals: processSignals(FORWARDED_SIGNALS),
             now: a.now,
             info: (line) => ctx.log.info(line),

@@ -96,14 +96,42 @@ test.beforeEach(async () => {
 const MAIN = { GITHUB_ACTIONS: "true", GITHUB_EVENT_NAME: "push", GITHUB_REF: "refs/heads/main" };
 
 /** `deploy <zip> ARGS` on main with the real attini; every process it starts carries `marker`. */
-async function deployAll(t: ExecutionContext, args: string[], marker: string, during?: (c: ChildProcess) => void) {
+async function deployAll(
+    t: ExecutionContext,
+    args: string[],
+    marker: string,
+    during?: (c: ChildProcess) => void,
+    env: Record<string, string> = {},
+) {
     const j = jobEnv({
         moto,
         backend,
-        extra: { ...MAIN, GITHUB_STEP_SUMMARY: undefined, ATTINI_BIN: realAttini(), ATTINI_GITOPS_TEST_MARKER: marker },
+        extra: {
+            ...MAIN,
+            GITHUB_STEP_SUMMARY: undefined,
+            ATTINI_BIN: realAttini(),
+            ATTINI_GITOPS_TEST_MARKER: marker,
+            ...env,
+        },
     });
     t.teardown(j.dispose);
     return runCli(["deploy", zip, ...args], j.env, project.dir, during);
+}
+
+/** A `pulumi` first on PATH that logs each command line to a file, then runs the real one. */
+function countedPulumi(t: ExecutionContext): { PATH: string; calls: () => string[] } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-waves-pulumi-"));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const log = path.join(dir, "calls.log");
+    fs.writeFileSync(
+        path.join(dir, "pulumi"),
+        `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${pulumiCli()}' "$@"\n`,
+        { mode: 0o755 },
+    );
+    return {
+        PATH: `${dir}${path.delimiter}${process.env.PATH ?? ""}`,
+        calls: () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trimEnd().split("\n") : []),
+    };
 }
 
 /** Uploads per target, in TARGETS order. */
@@ -132,8 +160,19 @@ test.serial(
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-waves-summary-"));
         t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
         const summary = path.join(dir, "summary.md");
-        const r = await deployAll(t, ["--json", "--parallel", "2", "--summary-file", summary], "waves-ok");
+        const pulumi = countedPulumi(t);
+        const r = await deployAll(t, ["--json", "--parallel", "2", "--summary-file", summary], "waves-ok", undefined, {
+            PATH: pulumi.PATH,
+        });
         t.is(r.code, 0, r.stderr);
+        // The driver read each target's outputs once, through one workspace: no child ran a Pulumi CLI.
+        const calls = pulumi.calls();
+        t.deepEqual(
+            calls.filter((c) => c.startsWith("stack output")).sort(),
+            TARGETS.map((x) => `stack output --json --stack ${x.stack}`).sort(),
+            calls.join("\n"),
+        );
+        t.is(calls.filter((c) => c.startsWith("version")).length, 1, calls.join("\n"));
         // One summary: the table, then each target's own, in target order.
         const md = fs.readFileSync(summary, "utf8");
         t.regex(md, /^## attini-gitops deploy: 3 targets of branch main\n\n\| target \| account \|/);

@@ -364,7 +364,7 @@ test("runner: each child is handed the line read for its own stack, read before 
     const l = fakeLauncher();
     const asked: string[] = [];
     const { run } = runner([T("a", 1), T("b", 1)], l, {
-        handoff: async (stack) => {
+        handoff: async ({ stack }) => {
             asked.push(stack);
             return `{"${stack}":{"raw":{}}}\n`;
         },
@@ -387,16 +387,22 @@ test("runner: a signal while a target's outputs are read starts nothing; a read 
     const l = fakeLauncher();
     let fire: (sig: NodeJS.Signals) => void = () => {};
     let readDone: () => void = () => {};
+    let reading: AbortSignal | undefined;
     const { run } = runner([T("a", 1), T("b", 2)], l, {
         signals: (h) => {
             fire = h;
             return () => {};
         },
-        handoff: () => new Promise((r) => (readDone = () => r("{}\n"))),
+        handoff: (_target, stop) => {
+            reading = stop;
+            return new Promise((r) => (readDone = () => r("{}\n")));
+        },
     });
     const done = runWaves(run);
     await new Promise((r) => setImmediate(r));
+    t.false(reading?.aborted);
     fire("SIGTERM");
+    t.true(reading?.aborted, "the signal stops the outputs being read");
     readDone();
     const out = await done;
     t.is(l.started.length, 0, "no child started after the signal");

@@ -6,12 +6,12 @@ import { type DeploySummary, deploy } from "../deploying";
 import { type DeployOutcome, type DeployTarget, deployMarkdown } from "../deploySummary";
 import type { DeployOptions } from "../deployTypes";
 import { DriverError, Exit, usage } from "../errors";
-import { childServices } from "../handoff";
+import { childServices, cliRead, handoffReader } from "../handoff";
 import { DEFAULT_LEASE_TTL_MS, DEFAULT_LEASE_WAIT_MS, LEASE_TTL_RANGE_MS } from "../leasing";
-import { DEFAULT_OUTPUTS_TIMEOUT_MS } from "../outputs";
+import { DEFAULT_OUTPUTS_TIMEOUT_MS, outputReaders } from "../outputs";
 import { tagValueProblem } from "../session";
 import { publishSummary, SUMMARY_HELP, SUMMARY_OPTIONS, summaryDestinations } from "../summaryOutput";
-import { DEFAULT_PARALLEL, deployAllTargets, PARALLEL_RANGE, severalTargets } from "../waves";
+import { DEFAULT_PARALLEL, deployAllTargets, type HandoffFor, PARALLEL_RANGE, severalTargets } from "../waves";
 import {
     awsTimeouts,
     COMMON,
@@ -243,13 +243,27 @@ ${EXIT_CODES}`,
             );
         let summary: DeploySummary | undefined;
         let several:
-            | (NonNullable<ReturnType<typeof severalTargets>> & { options: DeployOptions; parallel: number })
+            | (NonNullable<ReturnType<typeof severalTargets>> & {
+                  options: DeployOptions;
+                  parallel: number;
+                  handoff: HandoffFor;
+              })
             | undefined;
         try {
             const options = deployOptions(values, positionals, extra, ctx, onTarget);
             const parallel = parallelOf(values);
             const found = options.stack === undefined ? severalTargets(options, ctx.env) : undefined;
-            if (found) several = { ...found, options, parallel };
+            if (found)
+                several = {
+                    ...found,
+                    options,
+                    parallel,
+                    handoff: handoffReader(
+                        found.configs,
+                        outputReaders(ctx.env),
+                        cliRead(found.projectDir, options.outputsTimeoutMs),
+                    ),
+                };
             else summary = await deploy(options, await childServices(servicesOf(ctx), options.stack));
         } catch (e) {
             outcome.stopped =
@@ -267,7 +281,6 @@ ${EXIT_CODES}`,
             return deployAllTargets({
                 ...several,
                 killGraceMs: several.options.killGraceMs,
-                outputsTimeoutMs: several.options.outputsTimeoutMs,
                 dryRun: several.options.dryRun,
                 command: { values, positionals, extra },
                 destinations,
