@@ -12,13 +12,12 @@
 
 import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as http from "node:http";
-import type * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileBackend } from "../test/support/backend";
 import { jobEnv } from "../test/support/driver";
-import { type Moto, startMoto } from "../test/support/moto";
+import { DynamoFront } from "../test/support/dynamoFront";
+import { startMoto } from "../test/support/moto";
 import { provision, scratchProject } from "../test/support/project";
 import { CLI, pulumiCli, ROOT } from "../test/support/tools";
 import { median, writeFigures } from "./figures";
@@ -75,44 +74,6 @@ function baselineCli(): { cli: string } | { missing: string } {
         fs.rmSync(tmp, { recursive: true, force: true });
     }
     return { cli };
-}
-
-/** A loopback front for the emulator's DynamoDB (AWS_ENDPOINT_URL_DYNAMODB) that counts each call by its action. */
-async function dynamoCounter(moto: Moto) {
-    const calls: string[] = [];
-    /** Milliseconds from each call's arrival to the emulator's answer, summed. */
-    const spent = { ms: 0 };
-    const server = http.createServer((req, res) => {
-        const chunks: Buffer[] = [];
-        req.on("data", (d: Buffer) => chunks.push(d));
-        req.on("end", async () => {
-            calls.push(String(req.headers["x-amz-target"] ?? "").replace(/^DynamoDB_\d+\./, ""));
-            const t0 = performance.now();
-            try {
-                const upstream = await fetch(`${moto.endpoint}${req.url}`, {
-                    method: req.method,
-                    headers: req.headers as Record<string, string>,
-                    body: Buffer.concat(chunks),
-                });
-                res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "" });
-                const body = Buffer.from(await upstream.arrayBuffer());
-                spent.ms += performance.now() - t0;
-                res.end(body);
-            } catch (e) {
-                res.writeHead(502).end(String(e));
-            }
-        });
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    return {
-        calls,
-        spent,
-        endpoint: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-        close: () => {
-            server.closeAllConnections();
-            return new Promise<void>((r) => server.close(() => r()));
-        },
-    };
 }
 
 /** "Query ×3, PutItem ×2, UpdateItem ×2" in the order first seen. */
@@ -185,7 +146,7 @@ async function main(): Promise<void> {
         }
 
         // The DynamoDB calls of one deploy of each, counted at a front (not timed).
-        const front = await dynamoCounter(moto);
+        const front = await DynamoFront.start(moto);
         for (const d of drivers) {
             front.calls.length = 0;
             front.spent.ms = 0;

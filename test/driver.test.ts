@@ -8,9 +8,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import test, { type ExecutionContext } from "ava";
 import { Exit } from "../automation/errors";
+import { ledgerTableName } from "../lib/ledger";
 import { loadStacks } from "../lib/stackFiles";
 import { fileBackend } from "./support/backend";
 import { githubTokenService, jobEnv, runCli } from "./support/driver";
+import { DynamoFront } from "./support/dynamoFront";
+import { LedgerView } from "./support/ledger";
 import { startMoto } from "./support/moto";
 import { provision, scratchProject } from "./support/project";
 import { treeDigest, vouch } from "./support/vouch";
@@ -316,6 +319,47 @@ for (const [sig, code, forwarded] of [
         },
     );
 }
+
+test.serial(
+    "a SIGTERM after attini has ended waits for the ledger's record: the run is completed as deployed, and the driver exits 0",
+    async (t) => {
+        const front = await DynamoFront.start(moto);
+        t.teardown(() => front.close());
+        let release!: () => void;
+        const released = new Promise<void>((r) => {
+            release = r;
+        });
+        let completing!: () => void;
+        const completingSeen = new Promise<void>((r) => {
+            completing = r;
+        });
+        // The record's completion (the first UpdateItem, once attini has ended) waits until the signal is sent.
+        front.hold = (action) => {
+            if (action !== "UpdateItem") return undefined;
+            completing();
+            return released;
+        };
+        const j = jobEnv({
+            moto,
+            backend,
+            reports,
+            stsEndpoint: sts.endpoint,
+            extra: { BRANCH: "dev", AWS_ENDPOINT_URL_DYNAMODB: front.endpoint },
+        });
+        t.teardown(j.dispose);
+        const r = await runCli(["deploy", DIST], j.env, project.dir, (child) => {
+            void completingSeen.then(async () => {
+                child.kill("SIGTERM");
+                await new Promise((wait) => setTimeout(wait, 500));
+                release();
+            });
+        });
+        t.is(r.code, 0, r.stderr);
+        t.regex(r.stderr, /received SIGTERM: the ledger's record is completed before the driver exits/);
+        const ledger = new LedgerView(moto, "111111111111", ledgerTableName(stackOf(project.dir, "dev")));
+        t.is((await ledger.runs("platform")).at(-1)?.result, "deployed");
+    },
+);
 
 test.serial(
     "--stack picks only among the build's own branch's stacks: another branch's stack is a usage error",

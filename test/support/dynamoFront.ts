@@ -1,0 +1,59 @@
+/**
+ * A loopback front for the emulator's DynamoDB (AWS_ENDPOINT_URL_DYNAMODB): it records each call by
+ * its action and passes it on, and `hold` may keep a call waiting first (a slow table, seen from
+ * the driver). Why here: the ledger's bench counts a deploy's calls with it, and the driver's
+ * tests hold the record's completion to deliver a signal at that moment.
+ */
+import * as http from "node:http";
+import type * as net from "node:net";
+import type { Moto } from "./moto";
+
+export class DynamoFront {
+    /** The actions called, in order ("PutItem", "Query", ...). */
+    readonly calls: string[] = [];
+    /** Milliseconds from each call's arrival to the emulator's answer, summed. */
+    readonly spent = { ms: 0 };
+    /** Resolves when the call may go on; undefined: at once. */
+    hold: (action: string) => Promise<void> | undefined = () => undefined;
+
+    private constructor(private readonly server: http.Server) {}
+
+    static async start(moto: Moto): Promise<DynamoFront> {
+        let self!: DynamoFront;
+        const server = http.createServer((req, res) => {
+            const chunks: Buffer[] = [];
+            req.on("data", (d: Buffer) => chunks.push(d));
+            req.on("end", async () => {
+                const action = String(req.headers["x-amz-target"] ?? "").replace(/^DynamoDB_\d+\./, "");
+                self.calls.push(action);
+                await self.hold(action);
+                const t0 = performance.now();
+                try {
+                    const upstream = await fetch(`${moto.endpoint}${req.url}`, {
+                        method: req.method,
+                        headers: req.headers as Record<string, string>,
+                        body: Buffer.concat(chunks),
+                    });
+                    res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "" });
+                    const body = Buffer.from(await upstream.arrayBuffer());
+                    self.spent.ms += performance.now() - t0;
+                    res.end(body);
+                } catch (e) {
+                    res.writeHead(502).end(String(e));
+                }
+            });
+        });
+        self = new DynamoFront(server);
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        return self;
+    }
+
+    get endpoint(): string {
+        return `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+    }
+
+    close(): Promise<void> {
+        this.server.closeAllConnections();
+        return new Promise<void>((r) => this.server.close(() => r()));
+    }
+}
