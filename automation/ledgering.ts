@@ -327,6 +327,8 @@ export async function claim(
         cut.stopIfAbandoned();
         await cut.recording(store.putRun(run));
         log(`recorded run ${run.runId} (commit ${d.commit.slice(0, 12)}, ${d.digest}) in the ${store.where}`);
+        // A signal while the record was written: its cleanup completes the run; attini must not start.
+        cut.stopIfAbandoned();
         return { report, settle: cut.settleOnce };
     } catch (e) {
         await lease.release();

@@ -362,6 +362,52 @@ test.serial(
 );
 
 test.serial(
+    "a second SIGTERM while the first one's cleanup completes the ledger's record does not cut it short: the run is interrupted, not left started",
+    async (t) => {
+        const front = await DynamoFront.start(moto);
+        t.teardown(() => front.close());
+        let release!: () => void;
+        const released = new Promise<void>((r) => {
+            release = r;
+        });
+        let recording!: () => void;
+        const recordingSeen = new Promise<void>((r) => {
+            recording = r;
+        });
+        // The run's record (the second PutItem, after the lease's) waits while the signals are sent.
+        let puts = 0;
+        front.hold = (action) => {
+            if (action !== "PutItem" || ++puts !== 2) return undefined;
+            recording();
+            return released;
+        };
+        const j = jobEnv({
+            moto,
+            backend,
+            reports,
+            stsEndpoint: sts.endpoint,
+            extra: { BRANCH: "dev", AWS_ENDPOINT_URL_DYNAMODB: front.endpoint },
+        });
+        t.teardown(j.dispose);
+        const pause = (ms: number) => new Promise((wait) => setTimeout(wait, ms));
+        const r = await runCli(["deploy", DIST], j.env, project.dir, (child) => {
+            void recordingSeen.then(async () => {
+                child.kill("SIGTERM");
+                await pause(300);
+                child.kill("SIGTERM");
+                await pause(300);
+                release();
+            });
+        });
+        t.is(r.code, 143, r.stderr);
+        t.regex(r.stderr, /received SIGTERM while stopping; the cleanup goes on/);
+        t.notRegex(r.stderr, /running: attini/, "attini never ran");
+        const ledger = new LedgerView(moto, "111111111111", ledgerTableName(stackOf(project.dir, "dev")));
+        t.is((await ledger.runs("platform")).at(-1)?.result, "interrupted");
+    },
+);
+
+test.serial(
     "--stack picks only among the build's own branch's stacks: another branch's stack is a usage error",
     async (t) => {
         const r = await job(t, ["deploy", DIST, "--branch", "dev", "--stack", "stage"]);
