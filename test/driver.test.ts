@@ -320,34 +320,45 @@ for (const [sig, code, forwarded] of [
     );
 }
 
+/**
+ * A deploy job on dev whose DynamoDB calls pass a front: the first call `holds` picks waits until
+ * `release`; `seen` resolves when it arrives.
+ */
+async function heldAt(t: ExecutionContext, holds: (action: string) => boolean) {
+    const front = await DynamoFront.start(moto);
+    t.teardown(() => front.close());
+    let release!: () => void;
+    const released = new Promise<void>((r) => {
+        release = r;
+    });
+    let arrived!: () => void;
+    const seen = new Promise<void>((r) => {
+        arrived = r;
+    });
+    let held = false;
+    front.hold = (action) => {
+        if (held || !holds(action)) return undefined;
+        held = true;
+        arrived();
+        return released;
+    };
+    const j = jobEnv({
+        moto,
+        backend,
+        reports,
+        stsEndpoint: sts.endpoint,
+        extra: { BRANCH: "dev", AWS_ENDPOINT_URL_DYNAMODB: front.endpoint },
+    });
+    t.teardown(j.dispose);
+    return { env: j.env, seen, release };
+}
+
 test.serial(
     "a SIGTERM after attini has ended waits for the ledger's record: the run is completed as deployed, and the driver exits 0",
     async (t) => {
-        const front = await DynamoFront.start(moto);
-        t.teardown(() => front.close());
-        let release!: () => void;
-        const released = new Promise<void>((r) => {
-            release = r;
-        });
-        let completing!: () => void;
-        const completingSeen = new Promise<void>((r) => {
-            completing = r;
-        });
         // The record's completion (the first UpdateItem, once attini has ended) waits until the signal is sent.
-        front.hold = (action) => {
-            if (action !== "UpdateItem") return undefined;
-            completing();
-            return released;
-        };
-        const j = jobEnv({
-            moto,
-            backend,
-            reports,
-            stsEndpoint: sts.endpoint,
-            extra: { BRANCH: "dev", AWS_ENDPOINT_URL_DYNAMODB: front.endpoint },
-        });
-        t.teardown(j.dispose);
-        const r = await runCli(["deploy", DIST], j.env, project.dir, (child) => {
+        const { env, seen: completingSeen, release } = await heldAt(t, (action) => action === "UpdateItem");
+        const r = await runCli(["deploy", DIST], env, project.dir, (child) => {
             void completingSeen.then(async () => {
                 child.kill("SIGTERM");
                 await new Promise((wait) => setTimeout(wait, 500));
@@ -364,33 +375,11 @@ test.serial(
 test.serial(
     "a second SIGTERM while the first one's cleanup completes the ledger's record does not cut it short: the run is interrupted, not left started",
     async (t) => {
-        const front = await DynamoFront.start(moto);
-        t.teardown(() => front.close());
-        let release!: () => void;
-        const released = new Promise<void>((r) => {
-            release = r;
-        });
-        let recording!: () => void;
-        const recordingSeen = new Promise<void>((r) => {
-            recording = r;
-        });
         // The run's record (the second PutItem, after the lease's) waits while the signals are sent.
         let puts = 0;
-        front.hold = (action) => {
-            if (action !== "PutItem" || ++puts !== 2) return undefined;
-            recording();
-            return released;
-        };
-        const j = jobEnv({
-            moto,
-            backend,
-            reports,
-            stsEndpoint: sts.endpoint,
-            extra: { BRANCH: "dev", AWS_ENDPOINT_URL_DYNAMODB: front.endpoint },
-        });
-        t.teardown(j.dispose);
+        const { env, seen: recordingSeen, release } = await heldAt(t, (action) => action === "PutItem" && ++puts === 2);
         const pause = (ms: number) => new Promise((wait) => setTimeout(wait, ms));
-        const r = await runCli(["deploy", DIST], j.env, project.dir, (child) => {
+        const r = await runCli(["deploy", DIST], env, project.dir, (child) => {
             void recordingSeen.then(async () => {
                 child.kill("SIGTERM");
                 await pause(300);

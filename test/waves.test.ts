@@ -235,11 +235,14 @@ test.serial("a failure in wave 1 stops wave 2: nothing is uploaded there, exit 1
     t.is(out.targets[2].exitCode, undefined);
 });
 
-test.serial("SIGTERM during a wave reaches every attini: nothing is left running, exit 143", async (t) => {
+/**
+ * Starts a deploy whose wave 1 never ends (each attini follows its deployment until stopped), and
+ * resolves once both wave-1 targets have uploaded: the driver, two children and their attini run.
+ */
+async function waveOneFollowing(t: ExecutionContext, marker: string) {
     attiniBackend.outcome.set("333333333333", { result: "never" });
     attiniBackend.outcome.set("444444444444", { result: "never" });
     const before = await uploads();
-    const marker = `waves-term-${process.pid}`;
     let parent!: ChildProcess;
     const done = deployAll(t, ["--kill-grace", "5s"], marker, (c) => {
         parent = c;
@@ -247,13 +250,18 @@ test.serial("SIGTERM during a wave reaches every attini: nothing is left running
     t.teardown(() => {
         for (const pid of marked(marker)) process.kill(pid, "SIGKILL"); // a failed test's leftovers
     });
-    // Both targets of wave 1 have uploaded: each attini is following its deployment.
     const both = await eventually(async () => {
         const now = await uploads();
         return now[0] > before[0] && now[1] > before[1];
     }, 120_000);
     t.true(both, "both targets of wave 1 uploaded");
     t.true(marked(marker).length >= 5, "the driver, two children and their attini are running");
+    return { before, parent, done };
+}
+
+test.serial("SIGTERM during a wave reaches every attini: nothing is left running, exit 143", async (t) => {
+    const marker = `waves-term-${process.pid}`;
+    const { before, parent, done } = await waveOneFollowing(t, marker);
     parent.kill("SIGTERM");
     const r = await done;
     t.is(r.code, 143, r.stderr);
@@ -266,23 +274,8 @@ test.serial("SIGTERM during a wave reaches every attini: nothing is left running
 test.serial(
     "the parent killed with SIGKILL during a wave: each child stops its attini and records its run as interrupted; nothing is left running",
     async (t) => {
-        attiniBackend.outcome.set("333333333333", { result: "never" });
-        attiniBackend.outcome.set("444444444444", { result: "never" });
-        const before = await uploads();
         const marker = `waves-kill-${process.pid}`;
-        let parent!: ChildProcess;
-        const done = deployAll(t, ["--kill-grace", "5s"], marker, (c) => {
-            parent = c;
-        });
-        t.teardown(() => {
-            for (const pid of marked(marker)) process.kill(pid, "SIGKILL"); // a failed test's leftovers
-        });
-        const both = await eventually(async () => {
-            const now = await uploads();
-            return now[0] > before[0] && now[1] > before[1];
-        }, 120_000);
-        t.true(both, "both targets of wave 1 uploaded");
-        t.true(marked(marker).length >= 5, "the driver, two children and their attini are running");
+        const { before, parent, done } = await waveOneFollowing(t, marker);
         parent.kill("SIGKILL");
         t.is((await done).signal, "SIGKILL");
         t.true(
