@@ -10,6 +10,7 @@ import type * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Backend } from "./backend";
+import { LoopbackFront } from "./loopback";
 import { awsEnvFor, type Moto } from "./moto";
 import { CLI, pulumiCli, STAND_IN_ATTINI } from "./tools";
 
@@ -88,13 +89,15 @@ export type FrontAnswer = { status: number; code: string; message: string } | "h
  * A loopback STS endpoint in front of the emulator. `respond` may answer a call itself (an error,
  * silence, a reset connection); otherwise the call is passed on to the emulator unchanged.
  */
-export class StsFront {
+export class StsFront extends LoopbackFront {
     readonly calls: StsCall[] = [];
     respond: (call: StsCall, n: number) => FrontAnswer = () => undefined;
     private constructor(
-        private readonly server: http.Server,
+        server: http.Server,
         private readonly moto: Moto,
-    ) {}
+    ) {
+        super(server);
+    }
 
     static async start(moto: Moto): Promise<StsFront> {
         let self!: StsFront;
@@ -126,12 +129,8 @@ export class StsFront {
             });
         });
         self = new StsFront(server, moto);
-        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        await StsFront.listen(server);
         return self;
-    }
-
-    get endpoint(): string {
-        return `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
     }
 
     count(action: string): number {
@@ -141,11 +140,6 @@ export class StsFront {
     reset(): void {
         this.calls.length = 0;
         this.respond = () => undefined;
-    }
-
-    close(): Promise<void> {
-        this.server.closeAllConnections(); // including calls left unanswered on purpose
-        return new Promise((r) => this.server.close(() => r()));
     }
 }
 

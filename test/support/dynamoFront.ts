@@ -5,10 +5,10 @@
  * tests hold the record's completion to deliver a signal at that moment.
  */
 import * as http from "node:http";
-import type * as net from "node:net";
+import { LoopbackFront } from "./loopback";
 import type { Moto } from "./moto";
 
-export class DynamoFront {
+export class DynamoFront extends LoopbackFront {
     /** The actions called, in order ("PutItem", "Query", ...). */
     readonly calls: string[] = [];
     /** Milliseconds from each call's arrival to the emulator's answer, summed. */
@@ -16,7 +16,9 @@ export class DynamoFront {
     /** Resolves when the call may go on; undefined: at once. */
     hold: (action: string) => Promise<void> | undefined = () => undefined;
 
-    private constructor(private readonly server: http.Server) {}
+    private constructor(server: http.Server) {
+        super(server);
+    }
 
     static async start(moto: Moto): Promise<DynamoFront> {
         let self!: DynamoFront;
@@ -44,16 +46,7 @@ export class DynamoFront {
             });
         });
         self = new DynamoFront(server);
-        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        await DynamoFront.listen(server);
         return self;
-    }
-
-    get endpoint(): string {
-        return `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
-    }
-
-    close(): Promise<void> {
-        this.server.closeAllConnections();
-        return new Promise<void>((r) => this.server.close(() => r()));
     }
 }

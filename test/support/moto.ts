@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import * as http from "node:http";
 import * as net from "node:net";
+import { LoopbackFront } from "./loopback";
 import { motoServerBin } from "./tools";
 
 export interface Moto {
@@ -120,9 +121,11 @@ export function awsEnvFor(moto: Moto, region = "eu-west-1"): Record<string, stri
  * FAILED, starts only the first execution of an account and region: every later StartExecution
  * fails deep-copying the first one's lock.)
  */
-export class StepFunctionsFront {
+export class StepFunctionsFront extends LoopbackFront {
     readonly calls: string[] = [];
-    private constructor(private readonly server: http.Server) {}
+    private constructor(server: http.Server) {
+        super(server);
+    }
 
     static async start(moto: Moto): Promise<StepFunctionsFront> {
         let self!: StepFunctionsFront;
@@ -146,16 +149,7 @@ export class StepFunctionsFront {
             });
         });
         self = new StepFunctionsFront(server);
-        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        await StepFunctionsFront.listen(server);
         return self;
-    }
-
-    get endpoint(): string {
-        return `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
-    }
-
-    close(): Promise<void> {
-        this.server.closeAllConnections();
-        return new Promise((r) => this.server.close(() => r()));
     }
 }
