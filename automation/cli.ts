@@ -113,6 +113,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
 }
 
 if (require.main === module) {
+    // A closed terminal (SIGHUP) or a reader that has gone (a parent driver killed): what is still
+    // written goes nowhere, and must not end the driver while it completes the ledger's record.
+    for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
     main(process.argv.slice(2), process.env).then(
         (code) => {
             process.exitCode = code;

@@ -548,20 +548,22 @@ async function deployPhases(
  */
 export async function deploy(o: DeployOptions, s: Services): Promise<DeploySummary> {
     const cleanups: (() => Promise<unknown>)[] = [];
+    // All at once: each cleanup's first step (a claim told to stop) takes effect at the signal.
     const cleanUp = async () => {
-        for (const cleanup of cleanups.splice(0)) await cleanup();
+        await Promise.allSettled(cleanups.splice(0).map((cleanup) => cleanup()));
     };
-    // The first signal stops the deploy; a second (a parent driver's end after its SIGTERM, say)
-    // must not exit before the first one's cleanup has completed the ledger's record.
-    let stopping = false;
+    // The first signal stops the deploy and exits once its cleanup (the ledger's record among it)
+    // is done; nothing cuts that short: not a second signal (a parent driver's end after its
+    // SIGTERM, say), nor the phases ending meanwhile (a claim that stops throws).
+    let stopping: Promise<void> | undefined;
     const onSignal = (sig: NodeJS.Signals) => {
         if (stopping) return s.log.info(`received ${sig} while stopping; the cleanup goes on`);
-        stopping = true;
         s.log.info(`received ${sig} before attini started; stopping`);
-        void cleanUp().finally(() => process.exit(signalExit(sig)));
+        stopping = cleanUp().finally(() => process.exit(signalExit(sig)));
     };
     // The signals attiniProcess.ts forwards to attini once it runs end the deploy before that.
     const release = () => {
+        if (stopping) return; // the stop in progress keeps answering them
         for (const sig of FORWARDED_SIGNALS) process.off(sig, onSignal);
     };
     for (const sig of FORWARDED_SIGNALS) process.on(sig, onSignal);
@@ -570,5 +572,6 @@ export async function deploy(o: DeployOptions, s: Services): Promise<DeploySumma
     } finally {
         release();
         await cleanUp();
+        if (stopping) await stopping; // ends the process
     }
 }

@@ -234,8 +234,7 @@ export async function childServices(s: Services, stack: string | undefined): Pro
             Exit.USAGE,
             `${HANDOFF_ENV} is set only by attini-gitops for its own child drivers (each with --stack): unset it and run deploy again.`,
         );
-    // With the parent gone, its pipes are closed: what is still written goes nowhere, and must not end this process.
-    for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
+    // With the parent gone its pipes are closed: cli.ts keeps a failed write from ending this process.
     const stop = stopAsOnSigterm();
     const handoff = await receiveHandoff(process.stdin, () => {
         s.log.info("the parent driver has ended: stopping as on SIGTERM");

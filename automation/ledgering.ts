@@ -236,6 +236,8 @@ function cutShort(lease: HeldLease, log: (line: string) => void) {
         stopIfAbandoned: () => {
             if (abandoned) throw new DriverError(Exit.INTERNAL, "the deploy was stopped while claiming the ledger");
         },
+        /** Whether `undo` has begun: then the lease is its to release, after the run's record. */
+        abandoned: () => abandoned,
         undo: async () => {
             abandoned = true;
             try {
@@ -331,7 +333,9 @@ export async function claim(
         cut.stopIfAbandoned();
         return { report, settle: cut.settleOnce };
     } catch (e) {
-        await lease.release();
+        // A stopped claim's undo completes the run first, then releases the lease: a deploy that
+        // takes it meanwhile would see this run still `started`.
+        if (!cut.abandoned()) await lease.release();
         throw e;
     }
 }

@@ -46,8 +46,17 @@ export function planWaves(targets: readonly WaveTarget[]): Wave[] {
 export const DEFAULT_PARALLEL = 4;
 export const PARALLEL_RANGE = { min: 1, max: 64 } as const;
 
-/** How long, past the kill grace, the parent waits for signalled children before SIGKILL. */
+/**
+ * How long, past the kill grace and the time a child's ledger record may take to complete (two
+ * AWS steps, each bounded by --aws-timeout: childWaitMs), the parent waits for signalled children
+ * before SIGKILL.
+ */
 export const CHILD_WAIT_MARGIN_MS = 15_000;
+
+/** How long after a signal the parent waits for its children before SIGKILL: see CHILD_WAIT_MARGIN_MS. */
+export function childWaitMs(killGraceMs: number, awsTotalMs: number): number {
+    return killGraceMs + 2 * awsTotalMs + CHILD_WAIT_MARGIN_MS;
+}
 
 /** The most of a child's stdout (its --json summary) that is kept; more is dropped and reported. */
 export const MAX_CHILD_STDOUT = 1024 * 1024;
@@ -250,10 +259,8 @@ export interface WavesRun {
     parallel: number;
     /** The child's arguments for a target, given its summary file (undefined: no summary). */
     argsFor: (stack: string, summaryFile: string | undefined) => string[];
-    /** The child's kill grace (--kill-grace): the parent waits that plus the margin after a signal. */
-    killGraceMs: number;
-    /** The margin past the kill grace before SIGKILL (default CHILD_WAIT_MARGIN_MS; the unit tests shorten it). */
-    waitMarginMs?: number;
+    /** How long after a signal the children get before SIGKILL (childWaitMs; the unit tests shorten it). */
+    waitMs: number;
     /** A folder for the children's summaries, when the parent publishes one. */
     summaryDir?: string;
     spawnTarget: SpawnTarget;
@@ -353,7 +360,7 @@ function readSummaries(dir: string, count: number): string[] {
 /**
  * Runs the waves: a wave starts when every target of the one before has exited 0; a failure (any
  * other exit) starts nothing more, and targets already running finish. A signal is forwarded to
- * every running child; they get the kill grace plus CHILD_WAIT_MARGIN_MS, then SIGKILL.
+ * every running child; they get run.waitMs (childWaitMs), then SIGKILL.
  */
 export async function runWaves(run: WavesRun): Promise<WavesOutcome> {
     const waves = planWaves(run.targets);
@@ -368,12 +375,9 @@ export async function runWaves(run: WavesRun): Promise<WavesOutcome> {
         stopReads.abort(); // the outputs being read for targets not yet started
         run.info(`received ${sig}; forwarding it to ${running.size} running target(s), starting no more`);
         for (const child of running) child.kill(sig);
-        killTimer ??= setTimeout(
-            () => {
-                for (const child of running) child.kill("SIGKILL");
-            },
-            run.killGraceMs + (run.waitMarginMs ?? CHILD_WAIT_MARGIN_MS),
-        );
+        killTimer ??= setTimeout(() => {
+            for (const child of running) child.kill("SIGKILL");
+        }, run.waitMs);
     });
     const reports: TargetReport[] = [];
     try {
@@ -478,6 +482,8 @@ export interface AllTargets {
     targets: WaveTarget[];
     parallel: number;
     killGraceMs: number;
+    /** --aws-timeout's bound on one AWS step: a signalled child's record may take two. */
+    awsTotalMs: number;
     dryRun: boolean;
     /** The command line as parsed, for the children's arguments. */
     command: { values: Record<string, string | boolean | undefined>; positionals: string[]; extra: string[] };
@@ -518,7 +524,7 @@ export async function deployAllTargets(a: AllTargets): Promise<number> {
             targets: a.targets,
             parallel,
             argsFor: (stack, file) => childArgs(command.values, command.positionals, command.extra, stack, file),
-            killGraceMs: a.killGraceMs,
+            waitMs: childWaitMs(a.killGraceMs, a.awsTotalMs),
             summaryDir: folder?.dir,
             spawnTarget: spawnCli(ctx.env),
             handoff: a.handoff,

@@ -324,7 +324,11 @@ for (const [sig, code, forwarded] of [
  * A deploy job on dev whose DynamoDB calls pass a front: the first call `holds` picks waits until
  * `release`; `seen` resolves when it arrives.
  */
-async function heldAt(t: ExecutionContext, holds: (action: string) => boolean) {
+async function heldAt(
+    t: ExecutionContext,
+    holds: (action: string) => boolean,
+    slowMs: (action: string) => number = () => 0,
+) {
     const front = await DynamoFront.start(moto);
     t.teardown(() => front.close());
     let release!: () => void;
@@ -337,7 +341,10 @@ async function heldAt(t: ExecutionContext, holds: (action: string) => boolean) {
     });
     let held = false;
     front.hold = (action) => {
-        if (held || !holds(action)) return undefined;
+        if (held || !holds(action)) {
+            const ms = slowMs(action);
+            return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : undefined;
+        }
         held = true;
         arrived();
         return released;
@@ -350,7 +357,7 @@ async function heldAt(t: ExecutionContext, holds: (action: string) => boolean) {
         extra: { BRANCH: "dev", AWS_ENDPOINT_URL_DYNAMODB: front.endpoint },
     });
     t.teardown(j.dispose);
-    return { env: j.env, seen, release };
+    return { env: j.env, seen, release, front };
 }
 
 test.serial(
@@ -373,26 +380,38 @@ test.serial(
 );
 
 test.serial(
-    "a second SIGTERM while the first one's cleanup completes the ledger's record does not cut it short: the run is interrupted, not left started",
+    "signals while the run's record is written: the driver completes the record, however slowly, then releases the lease and exits 143; a second signal changes nothing",
     async (t) => {
-        // The run's record (the second PutItem, after the lease's) waits while the signals are sent.
+        // The run's record (the second PutItem, after the lease's) waits while the signals are sent;
+        // its completion (the first UpdateItem) then takes 3 s, longer than any exit timer of the CLI.
         let puts = 0;
-        const { env, seen: recordingSeen, release } = await heldAt(t, (action) => action === "PutItem" && ++puts === 2);
+        let updates = 0;
+        const held = await heldAt(
+            t,
+            (action) => action === "PutItem" && ++puts === 2,
+            (action) => (action === "UpdateItem" && ++updates === 1 ? 3000 : 0),
+        );
         const pause = (ms: number) => new Promise((wait) => setTimeout(wait, ms));
-        const r = await runCli(["deploy", DIST], env, project.dir, (child) => {
-            void recordingSeen.then(async () => {
+        const r = await runCli(["deploy", DIST], held.env, project.dir, (child) => {
+            void held.seen.then(async () => {
                 child.kill("SIGTERM");
                 await pause(300);
                 child.kill("SIGTERM");
                 await pause(300);
-                release();
+                held.release();
             });
         });
         t.is(r.code, 143, r.stderr);
         t.regex(r.stderr, /received SIGTERM while stopping; the cleanup goes on/);
         t.notRegex(r.stderr, /running: attini/, "attini never ran");
+        t.notRegex(r.stderr, /internal error|stopped while claiming/, "the stop is not reported as an error");
         const ledger = new LedgerView(moto, "111111111111", ledgerTableName(stackOf(project.dir, "dev")));
         t.is((await ledger.runs("platform")).at(-1)?.result, "interrupted");
+        // The run was completed before the lease was let go: no deploy could see it `started` unheld.
+        const updated = held.front.bodies
+            .filter((_, i) => held.front.calls[i] === "UpdateItem")
+            .map((b) => (/"S":"lease"/.test(b) ? "lease" : /"S":"run#/.test(b) ? "run" : "other"));
+        t.deepEqual(updated, ["run", "lease"]);
     },
 );
 

@@ -7,7 +7,9 @@ import test from "ava";
 import { parallelOf } from "../automation/commands/deploy";
 import { DriverError, Exit } from "../automation/errors";
 import {
+    CHILD_WAIT_MARGIN_MS,
     childArgs,
+    childWaitMs,
     formatTable,
     LinePrefixer,
     MAX_LINE,
@@ -211,7 +213,7 @@ function runner(targets: WaveTarget[], launcher: ReturnType<typeof fakeLauncher>
         targets,
         parallel: 4,
         argsFor: (stack) => childArgs({}, [], [], stack, undefined),
-        killGraceMs: 10,
+        waitMs: 10,
         spawnTarget: launcher.spawnTarget,
         signals: () => () => {},
         now: () => ++clock,
@@ -331,8 +333,7 @@ test("runner: a signal is forwarded to every running child, nothing more starts,
     const { run } = runner([T("a", 1), T("b", 1), T("c", 1), T("d", 2)], l, {
         parallel: 2,
         signals,
-        killGraceMs: 10,
-        waitMarginMs: 0,
+        waitMs: 10,
     });
     const done = runWaves(run);
     await l.untilStarted(2);
@@ -341,7 +342,7 @@ test("runner: a signal is forwarded to every running child, nothing more starts,
     t.deepEqual(l.started[0].signals, ["SIGTERM"]);
     t.deepEqual(l.started[1].signals, ["SIGTERM"]);
     l.started[0].finish(143);
-    // b ignores SIGTERM: the parent SIGKILLs it once the kill grace and the margin (10 ms + 0 here) are over.
+    // b ignores SIGTERM: the parent SIGKILLs it once its wait (10 ms here) is over.
     const outcome = await done;
     t.deepEqual(l.started[1].signals, ["SIGTERM", "SIGKILL"]);
     t.deepEqual(l.started[0].signals, ["SIGTERM"], "a had ended: not killed again");
@@ -424,4 +425,9 @@ test("runner: a signal while a target's outputs are read starts nothing; a read 
     t.like(out2.reports[1], { result: "not started" });
     t.is(out2.exitCode, Exit.SOME_TARGETS_FAILED);
     t.true(info.some((line) => /a: error: no stack a/.test(line)));
+});
+
+test("after a signal, children get the kill grace, two AWS steps for their ledger record (--aws-timeout each) and a margin before SIGKILL", (t) => {
+    t.is(childWaitMs(10_000, 60_000), 10_000 + 120_000 + CHILD_WAIT_MARGIN_MS);
+    t.is(childWaitMs(0, 1_000), 2_000 + CHILD_WAIT_MARGIN_MS);
 });

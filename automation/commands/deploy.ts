@@ -281,6 +281,7 @@ ${EXIT_CODES}`,
             return deployAllTargets({
                 ...several,
                 killGraceMs: several.options.killGraceMs,
+                awsTotalMs: several.options.aws.totalMs,
                 dryRun: several.options.dryRun,
                 command: { values, positionals, extra },
                 destinations,

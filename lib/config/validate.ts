@@ -27,7 +27,9 @@ export const MAX_INLINE_POLICY_CHARS = 10_240;
 
 /**
  * The history reader's one inline policy must fit IAM's bound: its alarm ARNs count in full, so 50
- * long alarm names would make `pulumi up` fail in AWS, after the reader's role was created.
+ * long alarm names would make `pulumi up` fail in AWS, after the reader's role was created. It is
+ * the policy `pulumi up` sends, so it is checked once the rest of the config is valid. Spaces in
+ * alarm names are counted, though IAM may not count them: near the bound it refuses, never passes.
  */
 function readerPolicyProblem(c: StackConfig): ConfigError | undefined {
     const size = JSON.stringify(historyReaderPolicy(c)).length; // JSON.stringify writes no whitespace

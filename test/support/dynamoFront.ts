@@ -9,8 +9,9 @@ import { LoopbackFront } from "./loopback";
 import type { Moto } from "./moto";
 
 export class DynamoFront extends LoopbackFront {
-    /** The actions called, in order ("PutItem", "Query", ...). */
+    /** The actions called, in order ("PutItem", "Query", ...), and each call's request body. */
     readonly calls: string[] = [];
+    readonly bodies: string[] = [];
     /** Milliseconds from each call's arrival to the emulator's answer, summed. */
     readonly spent = { ms: 0 };
     /** Resolves when the call may go on; undefined: at once. */
@@ -28,6 +29,7 @@ export class DynamoFront extends LoopbackFront {
             req.on("end", async () => {
                 const action = String(req.headers["x-amz-target"] ?? "").replace(/^DynamoDB_\d+\./, "");
                 self.calls.push(action);
+                self.bodies.push(Buffer.concat(chunks).toString());
                 await self.hold(action);
                 const t0 = performance.now();
                 try {
