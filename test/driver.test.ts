@@ -326,7 +326,7 @@ for (const [sig, code, forwarded] of [
  */
 async function heldAt(
     t: ExecutionContext,
-    holds: (action: string) => boolean,
+    holds: (action: string, body: string) => boolean,
     slowMs: (action: string) => number = () => 0,
 ) {
     const front = await DynamoFront.start(moto);
@@ -340,8 +340,8 @@ async function heldAt(
         arrived = r;
     });
     let held = false;
-    front.hold = (action) => {
-        if (held || !holds(action)) {
+    front.hold = (action, body) => {
+        if (held || !holds(action, body)) {
             const ms = slowMs(action);
             return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : undefined;
         }
@@ -363,8 +363,12 @@ async function heldAt(
 test.serial(
     "a SIGTERM after attini has ended waits for the ledger's record: the run is completed as deployed, and the driver exits 0",
     async (t) => {
-        // The record's completion (the first UpdateItem, once attini has ended) waits until the signal is sent.
-        const { env, seen: completingSeen, release } = await heldAt(t, (action) => action === "UpdateItem");
+        // The record's completion (an UpdateItem of the run, once attini has ended) waits until the signal is sent.
+        const {
+            env,
+            seen: completingSeen,
+            release,
+        } = await heldAt(t, (action, body) => action === "UpdateItem" && /"S":"run#/.test(body));
         const r = await runCli(["deploy", DIST], env, project.dir, (child) => {
             void completingSeen.then(async () => {
                 child.kill("SIGTERM");

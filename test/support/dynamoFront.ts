@@ -15,7 +15,7 @@ export class DynamoFront extends LoopbackFront {
     /** Milliseconds from each call's arrival to the emulator's answer, summed. */
     readonly spent = { ms: 0 };
     /** Resolves when the call may go on; undefined: at once. */
-    hold: (action: string) => Promise<void> | undefined = () => undefined;
+    hold: (action: string, body: string) => Promise<void> | undefined = () => undefined;
 
     private constructor(server: http.Server) {
         super(server);
@@ -28,9 +28,10 @@ export class DynamoFront extends LoopbackFront {
             req.on("data", (d: Buffer) => chunks.push(d));
             req.on("end", async () => {
                 const action = String(req.headers["x-amz-target"] ?? "").replace(/^DynamoDB_\d+\./, "");
+                const text = Buffer.concat(chunks).toString();
                 self.calls.push(action);
-                self.bodies.push(Buffer.concat(chunks).toString());
-                await self.hold(action);
+                self.bodies.push(text);
+                await self.hold(action, text);
                 const t0 = performance.now();
                 try {
                     const upstream = await fetch(`${moto.endpoint}${req.url}`, {
