@@ -548,9 +548,13 @@ async function deployPhases(
  */
 export async function deploy(o: DeployOptions, s: Services): Promise<DeploySummary> {
     const cleanups: (() => Promise<unknown>)[] = [];
-    // All at once: each cleanup's first step (a claim told to stop) takes effect at the signal.
+    // All at once: each cleanup's first step (a claim told to stop) takes effect at the signal. One
+    // that fails is said, and does not keep the others from running.
     const cleanUp = async () => {
-        await Promise.allSettled(cleanups.splice(0).map((cleanup) => cleanup()));
+        const ended = await Promise.allSettled(cleanups.splice(0).map((cleanup) => cleanup()));
+        for (const e of ended)
+            if (e.status === "rejected")
+                s.log.info(`a clean-up step failed: ${(e.reason as Error)?.message ?? e.reason}`);
     };
     // The first signal stops the deploy and exits once its cleanup (the ledger's record among it)
     // is done; nothing cuts that short: not a second signal (a parent driver's end after its
