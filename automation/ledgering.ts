@@ -176,15 +176,17 @@ function settler(
     report: LedgerReport,
     release: Hold[],
     attiniTime: () => Promise<number | undefined>,
-): (result: Exclude<RunResult, "started">) => Promise<LedgerReport> {
-    return async (result) => {
+): Settle {
+    return async (result, stopped = false) => {
         // The holds go only with a deploy that worked (--release-hold's, and those a fix lifts).
         const lifted = result === "deployed" ? release : [];
-        // All at once, the lease too: a run that reads the ledger in between sees this one
-        // `started`, which counts for newer wins as `deployed` does.
         const endedAt = Date.now();
-        const found = await attiniTime();
-        const releasing = lease.release();
+        // Stopped before attini ran, there is no deployment of Attini's to find, and the lease is
+        // let go only once the record is complete. Otherwise all at once, the lease too: a run that
+        // reads the ledger in between sees this one `started`, which counts for newer wins as
+        // `deployed` does, and the deploy ends a round trip sooner.
+        const found = stopped ? undefined : await attiniTime();
+        const releasing = stopped ? undefined : lease.release();
         try {
             await Promise.all([
                 store.completeRun(d.distributionName, run.entry, {
@@ -201,12 +203,13 @@ function settler(
                 ...(lease.lost() ? { leaseLost: true } : {}),
             };
         } finally {
-            await releasing;
+            await (releasing ?? lease.release());
         }
     };
 }
 
-type Settle = (result: Exclude<RunResult, "started">) => Promise<LedgerReport>;
+/** Completes the run with its result; `stopped`: by a signal before attini ran (see settler). */
+type Settle = (result: Exclude<RunResult, "started">, stopped?: boolean) => Promise<LedgerReport>;
 
 /**
  * A claim that a signal may cut short once the lease is held (deploy's cleanup runs `undo`):
@@ -219,8 +222,8 @@ function cutShort(lease: HeldLease, log: (line: string) => void) {
     let recorded: Promise<unknown> | undefined;
     let settle: Settle | undefined;
     let settled: Promise<LedgerReport> | undefined;
-    const settleOnce: Settle = (result) => {
-        settled ??= settle ? settle(result) : Promise.reject(new Error("settle before the run was recorded"));
+    const settleOnce: Settle = (result, stopped) => {
+        settled ??= settle ? settle(result, stopped) : Promise.reject(new Error("settle before the run was recorded"));
         return settled;
     };
     return {
@@ -243,7 +246,7 @@ function cutShort(lease: HeldLease, log: (line: string) => void) {
             try {
                 if (recorded === undefined) return await lease.release();
                 await recorded.catch(() => undefined);
-                return await settleOnce("interrupted");
+                return await settleOnce("interrupted", true);
             } catch (e) {
                 log(`could not complete the ledger's record of this interrupted run: ${(e as Error).message}`);
             }

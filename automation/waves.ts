@@ -47,15 +47,15 @@ export const DEFAULT_PARALLEL = 4;
 export const PARALLEL_RANGE = { min: 1, max: 64 } as const;
 
 /**
- * How long, past the kill grace and the time a child's ledger record may take to complete (two
- * AWS steps, each bounded by --aws-timeout: childWaitMs), the parent waits for signalled children
- * before SIGKILL.
+ * How long, past the kill grace and the time a child's ledger record may take to complete (at most
+ * three AWS steps, each bounded by --aws-timeout: the record's write in flight, its completion,
+ * the lease's release; childWaitMs), the parent waits for signalled children before SIGKILL.
  */
 export const CHILD_WAIT_MARGIN_MS = 15_000;
 
 /** How long after a signal the parent waits for its children before SIGKILL: see CHILD_WAIT_MARGIN_MS. */
 export function childWaitMs(killGraceMs: number, awsTotalMs: number): number {
-    return killGraceMs + 2 * awsTotalMs + CHILD_WAIT_MARGIN_MS;
+    return killGraceMs + 3 * awsTotalMs + CHILD_WAIT_MARGIN_MS;
 }
 
 /** The most of a child's stdout (its --json summary) that is kept; more is dropped and reported. */
@@ -482,7 +482,7 @@ export interface AllTargets {
     targets: WaveTarget[];
     parallel: number;
     killGraceMs: number;
-    /** --aws-timeout's bound on one AWS step: a signalled child's record may take two. */
+    /** --aws-timeout's bound on one AWS step: a signalled child's record may take three. */
     awsTotalMs: number;
     dryRun: boolean;
     /** The command line as parsed, for the children's arguments. */

@@ -406,7 +406,14 @@ function claimCutShort(t: ExecutionContext, held: "putRun" | "holds" = "putRun")
     const writeStarted = new Promise<void>((r) => {
         writing = r;
     });
-    const real = { putRun: store.putRun, holds: store.holds };
+    const real = { putRun: store.putRun, holds: store.holds, completeRun: store.completeRun };
+    // When each completion has been answered, in the table's call list: the lease must wait for it.
+    store.completeRun = async (...args) => {
+        await new Promise((r) => setTimeout(r, 20));
+        const done = await real.completeRun(...args);
+        table.calls.push(`completeRun answered ${args[0]}`);
+        return done;
+    };
     store.putRun = async (run) => {
         if (held === "putRun") {
             writing();
@@ -441,7 +448,10 @@ function claimCutShort(t: ExecutionContext, held: "putRun" | "holds" = "putRun")
             allowRollback: false,
             releaseHold: false,
             lease: { ttlMs: 60_000, waitMs: 1_000 },
-            attiniHistory: async () => [],
+            attiniHistory: async () => {
+                table.calls.push("attiniHistory");
+                return [];
+            },
             onExit: (fn) => undo.push(fn),
         },
         () => undefined,
@@ -460,6 +470,12 @@ test("a signal while the run's record is being written: the run is completed as 
     t.is(c.table.lease?.expiresAt, 0, "the lease was released");
     await t.throwsAsync(c.claiming, { message: /stopped while claiming/ });
     t.like(c.table.runs, [{ runId: "run-1", result: "interrupted" }], "what the signal recorded stands");
+    // The lease is let go once the run is complete, and only by the undo; attini never ran, so its history is not read after.
+    const after = c.table.calls.slice(c.table.calls.indexOf("putRun platform"));
+    t.deepEqual(
+        after.filter((x) => /^(completeRun|releaseLease|attiniHistory)/.test(x)),
+        ["completeRun platform", "completeRun answered platform", "releaseLease platform"],
+    );
 });
 
 test("a signal before the run's record is written: nothing is recorded, the lease is released and the claim stops", async (t) => {
