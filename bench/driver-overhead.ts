@@ -12,12 +12,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import { fileBackend } from "../test/support/backend";
 import { jobEnv } from "../test/support/driver";
-import { awsEnvFor, startMoto } from "../test/support/moto";
-import { provision, scratchProject } from "../test/support/project";
+import { awsEnvFor } from "../test/support/moto";
+import { provision } from "../test/support/project";
 import { CLI, motoServerBin, pulumiCli } from "../test/support/tools";
-import { median, writeFigures } from "./figures";
+import { median, runBench, writeFigures } from "./figures";
 
 const RUNS = Math.max(10, Number(process.env.RUNS ?? 11));
 /** Runs of each credential mode (endpoint, static) for the endpoint's cost. */
@@ -28,14 +27,10 @@ const nowMs = () => Number(process.hrtime.bigint() / 1000n) / 1000;
 /** Wall-clock milliseconds, comparable across processes (attini's start mark is written with `date +%s%N`). */
 const wallMs = () => performance.timeOrigin + performance.now();
 
-async function main(): Promise<void> {
+function main(): void {
     const pulumi = pulumiCli();
     const aws = path.join(path.dirname(motoServerBin()), "aws");
-    const moto = await startMoto();
-    const backend = fileBackend();
-    const project = scratchProject();
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-bench-"));
-    try {
+    runBench(async ({ moto, backend, project, work }) => {
         await provision(project, backend, ["dev"], {}, moto);
         const mark = path.join(work, "attini-started");
         const fakeAttini = path.join(work, "attini");
@@ -146,15 +141,7 @@ export AWS_SESSION_TOKEN=$(echo "$CREDS" | jq -r .Credentials.SessionToken)
                     `The refreshing credential endpoint (the default) costs ${endpointCost.toFixed(1)} ms over --static-credentials (difference of the medians of ${PAIRS} runs each; target ≤ 10 ms).`,
             ]);
         }
-    } finally {
-        await moto.stop();
-        backend.dispose();
-        project.dispose();
-        fs.rmSync(work, { recursive: true, force: true });
-    }
+    });
 }
 
-main().catch((e) => {
-    console.error(e);
-    process.exitCode = 1;
-});
+main();

@@ -1,11 +1,15 @@
 /**
- * What the benches share: the median they report, a command's wall time and the peak memory of
+ * What the benches share: the world they run against (runBench), the median they report, a command's wall time and the peak memory of
  * its process tree (all of it, and without attini's processes), and writing their figures between a bench's markers in docs/performance.md
  * (`--readme`), so that each bench says only what its figures are.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import { type Backend, fileBackend } from "../test/support/backend";
+import { type Moto, startMoto } from "../test/support/moto";
+import { type ScratchProject, scratchProject } from "../test/support/project";
 import { ROOT } from "../test/support/tools";
 
 /** The median of the runs (the mean of the middle two for an even count). */
@@ -90,4 +94,37 @@ export async function measured(
     clearInterval(sampler);
     if (code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${code}: ${stderr}`);
     return { ms: performance.timeOrigin + performance.now() - t0, peakBytes: peak, peakDriverBytes: peakDriver, code };
+}
+
+/** What a bench runs against: the emulator, a file backend, a scratch project and a work folder. */
+export interface BenchWorld {
+    moto: Moto;
+    backend: Backend;
+    project: ScratchProject;
+    work: string;
+}
+
+/**
+ * Runs a bench against a fresh emulator, file backend, scratch project and work folder, all removed
+ * however it ends; a failure is printed and the exit code is 1.
+ */
+export function runBench(body: (w: BenchWorld) => Promise<void>): void {
+    const run = async () => {
+        const moto = await startMoto();
+        const backend = fileBackend();
+        const project = scratchProject();
+        const work = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-bench-"));
+        try {
+            await body({ moto, backend, project, work });
+        } finally {
+            await moto.stop();
+            backend.dispose();
+            project.dispose();
+            fs.rmSync(work, { recursive: true, force: true });
+        }
+    };
+    run().catch((e) => {
+        console.error(e);
+        process.exitCode = 1;
+    });
 }

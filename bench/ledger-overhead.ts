@@ -14,13 +14,11 @@ import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { fileBackend } from "../test/support/backend";
 import { jobEnv } from "../test/support/driver";
 import { DynamoFront } from "../test/support/dynamoFront";
-import { startMoto } from "../test/support/moto";
-import { provision, scratchProject } from "../test/support/project";
+import { provision } from "../test/support/project";
 import { CLI, pulumiCli, ROOT } from "../test/support/tools";
-import { median, writeFigures } from "./figures";
+import { median, runBench, writeFigures } from "./figures";
 
 const RUNS = Math.max(3, Number(process.env.RUNS ?? 21));
 /** The driver before the ledger: the parent of the first ledger commit (ce2daa8). */
@@ -83,14 +81,10 @@ const tally = (calls: string[]) => {
     return n.size === 0 ? "none" : [...n].map(([k, v]) => `${k} ×${v}`).join(", ");
 };
 
-async function main(): Promise<void> {
+function main(): void {
     pulumiCli(); // on PATH for provision()
     const baseline = baselineCli();
-    const moto = await startMoto();
-    const backend = fileBackend();
-    const project = scratchProject();
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-bench-"));
-    try {
+    runBench(async ({ moto, backend, project, work }) => {
         await provision(project, backend, ["dev"], {}, moto); // also makes dev's ledger table
         const mark = path.join(work, "attini-started");
         const fakeAttini = path.join(work, "attini");
@@ -212,15 +206,7 @@ async function main(): Promise<void> {
             );
             writeFigures("bench-ledger", lines);
         }
-    } finally {
-        await moto.stop();
-        backend.dispose();
-        project.dispose();
-        fs.rmSync(work, { recursive: true, force: true });
-    }
+    });
 }
 
-main().catch((e) => {
-    console.error(e);
-    process.exitCode = 1;
-});
+main();

@@ -15,13 +15,11 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { fileBackend } from "../test/support/backend";
 import { jobEnv } from "../test/support/driver";
-import { startMoto } from "../test/support/moto";
-import { git, provision, scratchProject } from "../test/support/project";
+import { git, provision } from "../test/support/project";
 import { CLI, pulumiCli } from "../test/support/tools";
 import { writeZip } from "../test/support/zip";
-import { measured, median, writeFigures } from "./figures";
+import { measured, median, runBench, writeFigures } from "./figures";
 
 const RUNS = Math.max(3, Number(process.env.RUNS ?? 5));
 const SLEEP_S = Number(process.env.ATTINI_SLEEP ?? 3);
@@ -47,13 +45,9 @@ function stackFile(size: number, i: number): { name: string; text: string } {
     };
 }
 
-async function main(): Promise<void> {
+function main(): void {
     pulumiCli(); // on PATH for provision()
-    const moto = await startMoto();
-    const backend = fileBackend();
-    const project = scratchProject();
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-bench-targets-"));
-    try {
+    runBench(async ({ moto, backend, project, work }) => {
         const stacks: string[] = [];
         for (const size of SIZES)
             for (let i = 0; i < size; i++) {
@@ -101,15 +95,7 @@ async function main(): Promise<void> {
         );
         if (process.argv.includes("--readme")) writeFigures("bench-targets", lines);
         job.dispose();
-    } finally {
-        await moto.stop();
-        backend.dispose();
-        project.dispose();
-        fs.rmSync(work, { recursive: true, force: true });
-    }
+    });
 }
 
-main().catch((e) => {
-    console.error(e);
-    process.exitCode = 1;
-});
+main();
