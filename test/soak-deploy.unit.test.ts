@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import type { Aws } from "../automation/aws";
 import { type DeployOptions, deploy } from "../automation/deploying";
 import type { RecordedDeployment } from "../automation/deployments";
@@ -88,6 +88,12 @@ async function toProd(
     return { ...result, ran: fs.existsSync(mark), log: services.lines.join(""), tags, prodAssumed };
 }
 
+/** A refusal reached nothing in prod: its deploy role was never assumed, and attini never ran. */
+function nothingInProd(t: ExecutionContext, r: { prodAssumed: boolean; ran: boolean }): void {
+    t.false(r.prodAssumed, "prod's deploy role is never assumed");
+    t.false(r.ran, "attini never ran");
+}
+
 /** A fake AWS where stage holds build-7 (its ledger and Attini's record), plus `runs` in stage's ledger. */
 function stageHolds(runs: LedgerRun[] = [], history: RecordedDeployment[] = [succeeded()]) {
     return fakeAws({ history, ledgerRuns: { [STAGE_LEDGER]: [stageRun, ...runs] } });
@@ -107,8 +113,7 @@ test.serial(
             ),
         );
         t.like(r.error!.details.soak, { result: "refused", case: "not-met", soakedMinutes: 12, readyAt: ready });
-        t.false(r.prodAssumed, "prod's deploy role is never assumed");
-        t.false(r.ran);
+        nothingInProd(t, r);
         t.is(ledgers.get(PROD_LEDGER), undefined, "prod's ledger was not even opened");
         // The soak read stage's newest run with the reader, after the verified gate's reads.
         t.deepEqual(ledgers.get(STAGE_LEDGER)?.calls, ["findRun platform", "holds platform", "runs platform"]);
@@ -163,8 +168,7 @@ test.serial(
                 r.error!.message,
                 /^soak time \(enforce\): stage no longer holds this content: its ledger has a newer run/,
             );
-            t.false(r.prodAssumed);
-            t.false(r.ran);
+            nothingInProd(t, r);
         }
     },
 );
@@ -217,8 +221,7 @@ test.serial(
             /^stack prod forbids break-glass \(attini-gitops:breakGlass is "forbidden" in its provisioned outputs\)/,
         );
         t.regex(r.error!.message, /pulumi up -s prod/);
-        t.false(r.prodAssumed);
-        t.false(r.ran);
+        nothingInProd(t, r);
         t.notRegex(r.log, /soak time/);
         t.false(ledgers.get(STAGE_LEDGER)?.calls.includes("runs platform"), "the soak read nothing");
         // Without --break-glass the same stack deploys once the soak is met.
@@ -237,8 +240,7 @@ test.serial(
             t.is(r.error?.exitCode, Exit.NOT_PROVISIONED, r.log);
             t.regex(r.error!.message, /soakMinutes/);
             t.regex(r.error!.message, /pulumi up -s prod/);
-            t.false(r.prodAssumed);
-            t.false(r.ran);
+            nothingInProd(t, r);
         }
     },
 );
@@ -249,8 +251,7 @@ test.serial("--break-glass never passes a failed stage deployment: the verified 
     const r = await toProd(aws, calls, { now: SINCE + 5 * MIN, more: { breakGlass: "INC-4711" } });
     t.is(r.error?.exitCode, Exit.REFUSED, r.log);
     t.regex(r.error!.message, /^promotion gate \(enforce\): distributionId build-7 failed in acc/);
-    t.false(r.prodAssumed);
-    t.false(r.ran);
+    nothingInProd(t, r);
 });
 
 test.serial(

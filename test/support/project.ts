@@ -90,6 +90,28 @@ export function scratchProject(edit: Partial<Record<string, (text: string) => st
     return { dir, distribution, dispose: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** What `plan --matrix github` prints for main in multiRegionProject: its two targets, wave by wave. */
+export const MULTI_REGION_MAIN_MATRIX = {
+    include: [
+        {
+            stack: "prod-eu",
+            wave: 1,
+            branch: "main",
+            attiniEnvironment: "prod",
+            account: "333333333333",
+            region: "eu-west-1",
+        },
+        {
+            stack: "prod-us",
+            wave: 2,
+            branch: "main",
+            attiniEnvironment: "prod",
+            account: "444444444444",
+            region: "us-east-1",
+        },
+    ],
+} as const;
+
 /**
  * The scratch project with a multi-region prod: Pulumi.prod.yaml replaced by prod-eu (333333333333,
  * eu-west-1, wave 1) and prod-us (444444444444, us-east-1, wave 2), both on main and promoted from
