@@ -190,6 +190,7 @@ export function startReads(
                       upstream,
                       distribution: c.distribution,
                       kind: c.kind,
+                      attiniConfig: c.attiniConfig,
                       digest: digest(),
                       skip: o.skipPromotionCheck,
                       dryRun: o.dryRun,

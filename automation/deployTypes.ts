@@ -4,6 +4,7 @@
  * found, and the summary `--json` prints. Types only.
  */
 import type { StackConfig } from "../lib/config/types";
+import type { AttiniConfigIdentity } from "./attiniConfig";
 import type { AwsTimeouts } from "./awsCall";
 import type { FreezeReport } from "./freezeGate";
 import type { GitRunner } from "./git";
@@ -54,6 +55,8 @@ export interface Checked {
     /** The attini executable (none in a dry run). */
     attini?: string;
     sha256: string;
+    /** The distribution's attini-config (attiniConfig.ts), read once, when first asked: the ledger and the verified gate both need it. */
+    attiniConfig: () => Promise<AttiniConfigIdentity>;
     /** The git promotion gate's report, for a stack with promotedFrom. */
     gate?: GateReport;
     /** Removes what the preflight made (a .zip's private copy). */

@@ -19,7 +19,7 @@ import { roleArn } from "../lib/arns";
 import { ledgerTableName } from "../lib/ledger";
 import { alarmsFromOutput, type DeployRoleOutputs } from "../lib/outputs";
 import { attiniEnv, staticCredentialVars } from "./attini";
-import { ArtifactError, readAttiniConfig } from "./attiniConfig";
+import { ArtifactError, type AttiniConfigIdentity } from "./attiniConfig";
 import { FORWARDED_SIGNALS, runAttini, signalExit } from "./attiniProcess";
 import type { TemporaryCredentials } from "./awsCall";
 import { resolveBranch } from "./branch";
@@ -75,9 +75,9 @@ const ATTINI_DISTRIBUTION_NAME = /^[a-zA-Z][-a-zA-Z0-9]*$/;
 
 /** The distribution's name and id, as the ledger keys and records them. */
 async function identityOf(c: Checked): Promise<{ distributionName: string; distributionId?: string }> {
-    let found: Awaited<ReturnType<typeof readAttiniConfig>>;
+    let found: AttiniConfigIdentity;
     try {
-        found = await readAttiniConfig(c.distribution);
+        found = await c.attiniConfig();
     } catch (e) {
         if (!(e instanceof ArtifactError)) throw e;
         throw new DriverError(

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import type { StackConfig } from "../lib/config/types";
 import { checkDigest, distributionDigest } from "./artifact";
 import { attiniArgs, findAttini } from "./attini";
+import { type AttiniConfigIdentity, readAttiniConfig } from "./attiniConfig";
 import type { Checked, PreflightOptions, Target } from "./deployTypes";
 import { usage } from "./errors";
 import { repositoryPathspec } from "./git";
@@ -133,7 +134,21 @@ export function preflight(o: PreflightOptions, t: Target, s: Services): Checked 
         const checked = checkArtifact(o, t, s, { distribution, kind });
         const command = attiniArgs(copy ? copy.file : o.distributionPath, stack.attiniEnvironment, o.extraArgs);
         const commandLine = ["attini", ...command].map(shellQuote).join(" ");
-        return { ...checked, kind, command, commandLine, sessionName, attini, dispose: () => copy?.dispose() };
+        let config: Promise<AttiniConfigIdentity> | undefined;
+        const attiniConfig = () => {
+            config ??= readAttiniConfig(distribution);
+            return config;
+        };
+        return {
+            ...checked,
+            kind,
+            command,
+            commandLine,
+            sessionName,
+            attini,
+            attiniConfig,
+            dispose: () => copy?.dispose(),
+        };
     } catch (e) {
         copy?.dispose();
         throw e;

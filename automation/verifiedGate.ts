@@ -7,7 +7,7 @@
  * ledger's run made). The git gate (gitGate.ts) still runs beside it.
  */
 import type { StackConfig } from "../lib/config/types";
-import { ArtifactError, readAttiniConfig } from "./attiniConfig";
+import { ArtifactError, type AttiniConfigIdentity, readAttiniConfig } from "./attiniConfig";
 import { describeDeployment, HistoryUnreadable, isoTime, type RecordedDeployment } from "./deployments";
 import { object } from "./gateMode";
 import { holdOn } from "./ledgerRules";
@@ -70,6 +70,8 @@ export interface VerifiedGateOptions {
     /** The distribution path, whether it is a folder or a .zip, and its content digest (ledgering.ts). */
     distribution: string;
     kind: "folder" | "zip";
+    /** The distribution's attini-config, as deploy read it (default: read here). */
+    attiniConfig?: () => Promise<AttiniConfigIdentity>;
     digest: string;
     skip: boolean;
     dryRun: boolean;
@@ -186,7 +188,8 @@ export async function applyVerifiedGate(o: VerifiedGateOptions): Promise<Verifie
     let distributionId: string | undefined;
     let idProblem: string | undefined;
     try {
-        ({ distributionName, distributionId, idProblem } = await readAttiniConfig(o.distribution));
+        ({ distributionName, distributionId, idProblem } = await (o.attiniConfig?.() ??
+            readAttiniConfig(o.distribution)));
     } catch (e) {
         if (!(e instanceof ArtifactError)) throw e;
         return fail("unverified", `cannot tell which distribution this is: ${e.message}. Nothing was checked.`);
