@@ -5,8 +5,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import * as http from "node:http";
 import * as net from "node:net";
+import * as path from "node:path";
 import { LoopbackFront } from "./loopback";
-import { motoServerBin } from "./tools";
+import { motoServerBin, ROOT } from "./tools";
 
 export interface Moto {
     readonly endpoint: string;
@@ -68,7 +69,13 @@ export async function startMoto(opts: { accountId?: string } = {}): Promise<Moto
         const port = await freePort();
         const env: NodeJS.ProcessEnv = { ...process.env };
         if (opts.accountId) env.MOTO_ACCOUNT_ID = opts.accountId;
-        const proc = spawn(bin, ["-H", "127.0.0.1", "-p", String(port)], { env, stdio: ["ignore", "ignore", "pipe"] });
+        // moto's own server, run by motoServer.py so that DynamoDB's requests are atomic, as on AWS.
+        const python = path.join(path.dirname(bin), "python");
+        const server = path.join(ROOT, "test", "support", "motoServer.py");
+        const proc = spawn(python, [server, "-H", "127.0.0.1", "-p", String(port)], {
+            env,
+            stdio: ["ignore", "ignore", "pipe"],
+        });
         running.add(proc);
         let stderr = "";
         proc.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
