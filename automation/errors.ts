@@ -20,7 +20,7 @@ export const Exit = {
     OUTDATED: 8,
     /** Another run held the environment's lease for longer than --lease-wait. */
     LEASE_WAIT: 9,
-    /** This run lost its lease while attini ran; attini was stopped. */
+    /** This run lost its lease while attini ran (attini was stopped), or before its run was recorded (attini never ran). */
     LEASE_LOST: 10,
     /** A freeze window of the stack is in force (and --break-glass was not given). */
     FROZEN: 11,
@@ -49,6 +49,17 @@ export class LedgerUnavailable extends DriverError {
     constructor(message: string) {
         super(Exit.NOT_PROVISIONED, message);
         this.name = "LedgerUnavailable";
+    }
+}
+
+/**
+ * A ledger write that only the lease's holder may make, refused because this run no longer holds
+ * it (exit 10): nothing of it was written.
+ */
+export class LeaseNotHeld extends DriverError {
+    constructor(message: string) {
+        super(Exit.LEASE_LOST, message);
+        this.name = "LeaseNotHeld";
     }
 }
 

@@ -8,7 +8,7 @@
  */
 import { DriverError, Exit, LedgerUnavailable } from "./errors";
 import { describeLease, leaseBackoffMs } from "./ledgerRules";
-import type { Lease, LedgerStore } from "./ledgerTypes";
+import type { Lease, LedgerStore, PreviousLease } from "./ledgerTypes";
 
 /** --lease-ttl's default: a killed holder's lease is free at most a minute after its last renewal. */
 export const DEFAULT_LEASE_TTL_MS = 60_000;
@@ -31,11 +31,18 @@ export interface LeaseOptions {
     onLost?: (why: string) => void;
 }
 
-/** A lease this run holds: how long it waited for it, and how to let it go. */
+/** A lease this run holds: how long it waited for it, what its row said before, and how to let it go. */
 export interface HeldLease {
     waitedMs: number;
+    /** The lease's row as the take found it (undefined: there was none). */
+    previous?: PreviousLease;
     /** Set when a renewal found the lease taken by another run (this one was too slow to renew). */
     lost(): boolean;
+    /**
+     * Stops renewing, once any renewal under way has been answered; true when the lease may still
+     * be this run's, for a write that lets it go itself (the ledger store's settleRun).
+     */
+    stop(): Promise<boolean>;
     /** Stops renewing and releases the lease (idempotent). */
     release(): Promise<void>;
 }
@@ -73,7 +80,8 @@ export async function acquireLease(
             if (shown !== undefined)
                 o.log(`took the lease on ${distributionName} after ${Math.round((Date.now() - started) / 1000)}s`);
             // Taken at the first try: no other run held it, so there was no wait (whatever the call took).
-            return keep(store, distributionName, me.runId, o, attempt === 0 ? 0 : Date.now() - started);
+            const held = keep(store, distributionName, me.runId, o, attempt === 0 ? 0 : Date.now() - started);
+            return got.previous ? { ...held, previous: got.previous } : held;
         }
         if (!checked) {
             checked = true;
@@ -114,13 +122,14 @@ function keep(
     waitedMs: number,
 ): HeldLease {
     let lost = false;
+    let stopped: Promise<boolean> | undefined;
     let released = false;
     let timer: NodeJS.Timeout | undefined;
     let renewing: Promise<unknown> = Promise.resolve();
     let lastRenewed = Date.now();
     const every = Math.max(1, Math.floor(o.ttlMs / 3));
     const loseIt = (why: string) => {
-        if (lost || released) return;
+        if (lost || stopped) return;
         lost = true;
         o.log(`the lease on ${distributionName} in the ${store.where} is no longer this run's: ${why}`);
         o.onLost?.(why);
@@ -149,20 +158,27 @@ function keep(
     const schedule = () => {
         timer = setTimeout(() => {
             renewing = renew().finally(() => {
-                if (!released && !lost) schedule();
+                if (!stopped && !lost) schedule();
             });
         }, every);
     };
     schedule();
+    const stop = () => {
+        stopped ??= (async () => {
+            clearTimeout(timer);
+            await renewing;
+            return !lost;
+        })();
+        return stopped;
+    };
     return {
         waitedMs,
         lost: () => lost,
+        stop,
         release: async () => {
             if (released) return;
             released = true;
-            clearTimeout(timer);
-            await renewing;
-            if (!lost) await store.releaseLease(distributionName, runId);
+            if (await stop()) await store.releaseLease(distributionName, runId);
         },
     };
 }

@@ -19,8 +19,8 @@ import {
     type TemporaryCredentials,
 } from "./awsCall";
 import { MAX_DATE_MS } from "./deployments";
-import { LedgerUnavailable } from "./errors";
-import type { Hold, Lease, LedgerRun, LedgerStore, RunResult } from "./ledgerTypes";
+import { LeaseNotHeld, LedgerUnavailable } from "./errors";
+import type { Hold, Lease, LedgerHead, LedgerRun, LedgerStore, PreviousLease, RunResult } from "./ledgerTypes";
 
 type Item = Record<string, AttributeValue>;
 /** How many runs a search reads at most before it refuses (a bound on every ledger search). */
@@ -79,7 +79,8 @@ export function runOf(item: Item): LedgerRun | undefined {
     };
 }
 
-function runItem(r: LedgerRun): Item {
+/** A run's row (the head's copy of a run is the same attributes). */
+export function runItem(r: LedgerRun): Item {
     return {
         [PK]: S(r.distributionName),
         [SK]: S(r.entry),
@@ -95,6 +96,8 @@ function runItem(r: LedgerRun): Item {
         sourceIdentity: S(r.sourceIdentity),
         startedAt: N(r.startedAt),
         result: S(r.result),
+        ...(r.endedAt !== undefined ? { endedAt: N(r.endedAt) } : {}),
+        ...(r.attiniTime !== undefined ? { attiniTime: N(r.attiniTime) } : {}),
         ...optional({
             distributionId: r.distributionId,
             runUrl: r.runUrl,
@@ -122,6 +125,31 @@ export function leaseOf(item: Item | undefined): Lease | undefined {
     };
 }
 
+/** The head's version: a row with another (or none) is not trusted, and the runs are read instead. */
+const HEAD_VERSION = 1;
+
+/** The lease row's head attribute: the newest run that counts (a run row's attributes) and the holds in force. */
+function headValue(h: LedgerHead): AttributeValue {
+    return {
+        M: {
+            v: N(HEAD_VERSION),
+            holds: N(h.holds),
+            ...(h.newest ? { newest: { M: runItem(h.newest) } } : {}),
+        },
+    };
+}
+
+/** The head a lease row carries, or undefined when it has none the driver can read (then the runs are read). */
+export function headOf(v: AttributeValue | undefined): LedgerHead | undefined {
+    const m = v && "M" in v ? v.M : undefined;
+    if (!m || num(m, "v") !== HEAD_VERSION) return undefined;
+    const holds = num(m, "holds");
+    if (holds === undefined) return undefined;
+    if (m.newest === undefined) return { holds };
+    const newest = "M" in m.newest && m.newest.M ? runOf(m.newest.M) : undefined;
+    return newest ? { newest, holds } : undefined;
+}
+
 function holdOf(item: Item): Hold | undefined {
     const digest = str(item, "digest");
     const commit = str(item, "commit");
@@ -133,6 +161,23 @@ function holdOf(item: Item): Hold | undefined {
 
 /** Whether a DynamoDB error is a failed condition (someone else holds the lease, say). */
 const conditionFailed = (e: unknown) => /ConditionalCheckFailed/.test(describeError(e));
+
+/**
+ * Why each action of a cancelled transaction was refused, by index ("None" for those that were
+ * not): from the error's CancellationReasons, or (an emulator that gives none) the list in its
+ * message. Undefined when the transaction was not cancelled.
+ */
+function cancellationCodes(e: unknown): string[] | undefined {
+    if (!/TransactionCanceled/.test(describeError(e))) return undefined;
+    const reasons = (e as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+    return reasons?.map((r) => r.Code ?? "None") ?? /\[([^\]]*)\]/.exec((e as Error).message)?.[1]?.split(/,\s*/) ?? [];
+}
+
+/** A transaction cancelled only because another write to one of its items was under way: tried again this many times. */
+const CONFLICT_RETRIES = 3;
+
+/** Most actions in one transaction that settleRun gives to lifted holds (DynamoDB allows 100 in all). */
+const HOLDS_PER_SETTLE = 90;
 
 /** A ledger call that failed: what to fix (pulumi up for a missing table or permission), never "passed". */
 function ledgerError(err: unknown, what: string, where: string, ctx: AwsContext): LedgerUnavailable {
@@ -198,7 +243,7 @@ class DynamoLedger implements LedgerStore {
                 (shell, signal) => send(ddb, shell.client, signal),
             );
         } catch (err) {
-            if (conditionFailed(err)) throw err;
+            if (conditionFailed(err) || cancellationCodes(err)) throw err;
             throw ledgerError(err, what, this.where, ctx);
         }
     }
@@ -290,18 +335,91 @@ class DynamoLedger implements LedgerStore {
         return (await this.scanRuns(distribution, match, MAX_RUNS_SEARCHED)).at(-1);
     }
 
-    async putRun(run: LedgerRun): Promise<void> {
-        await this.call("recording the run", (ddb, client, abortSignal) =>
-            client.send(
-                new ddb.PutItemCommand({
+    /** The lease row's update that only its holder may make: the head set (and, settling, the lease let go). */
+    private leaseUpdate(distribution: string, runId: string, head: LedgerHead, release: boolean) {
+        return {
+            Update: {
+                TableName: this.table,
+                Key: this.key(distribution, "lease"),
+                UpdateExpression: `SET head = :head${release ? ", expiresAt = :zero" : ""}`,
+                ConditionExpression: "runId = :me",
+                ExpressionAttributeValues: {
+                    ":head": headValue(head),
+                    ":me": S(runId),
+                    ...(release ? { ":zero": N(0) } : {}),
+                },
+            },
+        };
+    }
+
+    /**
+     * One transaction; which of its actions failed their condition (undefined: it was written). A
+     * retry of one that was written is one DynamoDB recognises (the SDK sends the same request
+     * token), or one whose conditions still hold for the same run. One cancelled by a concurrent
+     * write to one of its items (TransactionConflict) is tried again, a few times with backoff.
+     */
+    private async transact(
+        what: string,
+        items: import("@aws-sdk/client-dynamodb").TransactWriteItem[],
+    ): Promise<boolean[] | undefined> {
+        for (let attempt = 0; ; attempt++) {
+            try {
+                await this.call(what, (ddb, client, abortSignal) =>
+                    client.send(new ddb.TransactWriteItemsCommand({ TransactItems: items }), { abortSignal }),
+                );
+                return undefined;
+            } catch (err) {
+                const codes = cancellationCodes(err);
+                if (!codes) throw err;
+                const failed = codes.map((c) => /ConditionalCheckFailed/.test(c));
+                if (failed.some(Boolean)) return failed;
+                if (codes.some((c) => /TransactionConflict/.test(c)) && attempt < CONFLICT_RETRIES) {
+                    await new Promise((r) => setTimeout(r, 50 * 2 ** attempt * (1 + Math.random())));
+                    continue;
+                }
+                throw new LedgerUnavailable(
+                    `${what} failed on the ${this.where}: the transaction was cancelled (${codes.join(", ")}); nothing was written.`,
+                );
+            }
+        }
+    }
+
+    async recordRun(run: LedgerRun, head: LedgerHead, hold?: Hold): Promise<void> {
+        const failed = await this.transact("recording the run", [
+            {
+                Put: {
                     TableName: this.table,
                     Item: runItem(run),
                     ConditionExpression: "attribute_not_exists(#sk) OR runId = :me",
                     ExpressionAttributeNames: { "#sk": SK },
                     ExpressionAttributeValues: { ":me": S(run.runId) },
-                }),
-                { abortSignal },
-            ),
+                },
+            },
+            ...(hold
+                ? [
+                      {
+                          Put: {
+                              TableName: this.table,
+                              Item: {
+                                  ...this.key(run.distributionName, `hold#${hold.digest}`),
+                                  digest: S(hold.digest),
+                                  commit: S(hold.commit),
+                                  heldAt: N(hold.heldAt),
+                                  heldBy: S(hold.heldBy),
+                              },
+                          },
+                      },
+                  ]
+                : []),
+            this.leaseUpdate(run.distributionName, run.runId, head, false),
+        ]);
+        if (failed === undefined) return;
+        if (failed.at(-1))
+            throw new LeaseNotHeld(
+                `recording the run in the ${this.where}: this run no longer holds the lease (another run took it after it expired), so nothing was recorded and attini was not run. Run the deploy again.`,
+            );
+        throw new LedgerUnavailable(
+            `recording the run in the ${this.where}: another run's record has its key (${run.entry}); nothing was recorded. Run the deploy again.`,
         );
     }
 
@@ -330,28 +448,91 @@ class DynamoLedger implements LedgerStore {
         );
     }
 
-    async takeLease(distribution: string, lease: Lease, now: number) {
-        const taken = await this.conditional("taking the lease", (ddb, client, abortSignal) =>
-            client.send(
-                new ddb.PutItemCommand({
+    async settleRun(
+        run: Pick<LedgerRun, "distributionName" | "entry" | "runId">,
+        end: { result: RunResult; endedAt: number; attiniTime?: number },
+        lifted: readonly string[],
+        head: LedgerHead,
+    ): Promise<boolean> {
+        const d = run.distributionName;
+        // More holds than one transaction takes: the rest are released first, which leaves the
+        // head's count high (never low) if the transaction then fails.
+        const alone = lifted.slice(HOLDS_PER_SETTLE);
+        await Promise.all(alone.map((digest) => this.releaseHold(d, digest, run.runId, end.endedAt)));
+        const attini = end.attiniTime !== undefined;
+        const failed = await this.transact("completing the run's record and releasing the lease", [
+            {
+                Update: {
                     TableName: this.table,
-                    Item: {
-                        ...this.key(distribution, "lease"),
-                        runId: S(lease.runId),
-                        commit: S(lease.commit),
-                        ciSystem: S(lease.ciSystem),
-                        since: N(lease.since),
-                        expiresAt: N(lease.expiresAt),
-                        ...optional({ runUrl: lease.runUrl }),
+                    Key: this.key(d, run.entry),
+                    UpdateExpression: `SET #result = :result, endedAt = :end${attini ? ", attiniTime = :attini" : ""}`,
+                    ConditionExpression: "attribute_exists(#sk)",
+                    ExpressionAttributeNames: { "#result": "result", "#sk": SK },
+                    ExpressionAttributeValues: {
+                        ":result": S(end.result),
+                        ":end": N(end.endedAt),
+                        ...(attini ? { ":attini": N(end.attiniTime as number) } : {}),
                     },
-                    ConditionExpression: "attribute_not_exists(#sk) OR expiresAt < :now OR runId = :me",
+                },
+            },
+            ...lifted.slice(0, HOLDS_PER_SETTLE).map((digest) => ({
+                Update: {
+                    TableName: this.table,
+                    Key: this.key(d, `hold#${digest}`),
+                    UpdateExpression: "SET releasedAt = :at, releasedBy = :by",
+                    ConditionExpression: "attribute_exists(#sk)",
                     ExpressionAttributeNames: { "#sk": SK },
-                    ExpressionAttributeValues: { ":now": N(now), ":me": S(lease.runId) },
+                    ExpressionAttributeValues: { ":at": N(end.endedAt), ":by": S(run.runId) },
+                },
+            })),
+            this.leaseUpdate(d, run.runId, head, true),
+        ]);
+        if (failed === undefined) return true;
+        if (failed.at(-1)) return false;
+        throw new LedgerUnavailable(
+            `completing the run's record in the ${this.where}: its row (${run.entry}) or a hold it lifts is missing; nothing was written.`,
+        );
+    }
+
+    async takeLease(distribution: string, lease: Lease, now: number) {
+        let previous: PreviousLease | undefined;
+        const taken = await this.conditional("taking the lease", async (ddb, client, abortSignal) => {
+            // An update, not a put: the head the last holder left stays on the row, and the row as it
+            // was comes back with the take (ALL_OLD), a snapshot at the moment the lease was taken.
+            const set = "SET #runId = :me, #commit = :commit, #ci = :ci, #since = :since, #exp = :exp";
+            const out = await client.send(
+                new ddb.UpdateItemCommand({
+                    TableName: this.table,
+                    Key: this.key(distribution, "lease"),
+                    UpdateExpression: lease.runUrl ? `${set}, #url = :url` : `${set} REMOVE #url`,
+                    ConditionExpression: "attribute_not_exists(#sk) OR #exp < :now OR #runId = :me",
+                    ExpressionAttributeNames: {
+                        "#sk": SK,
+                        "#runId": "runId",
+                        "#commit": "commit",
+                        "#ci": "ciSystem",
+                        "#since": "since",
+                        "#exp": "expiresAt",
+                        "#url": "runUrl",
+                    },
+                    ExpressionAttributeValues: {
+                        ":me": S(lease.runId),
+                        ":commit": S(lease.commit),
+                        ":ci": S(lease.ciSystem),
+                        ":since": N(lease.since),
+                        ":exp": N(lease.expiresAt),
+                        ":now": N(now),
+                        ...(lease.runUrl ? { ":url": S(lease.runUrl) } : {}),
+                    },
+                    ReturnValues: "ALL_OLD",
                 }),
                 { abortSignal },
-            ),
-        );
-        if (taken) return { taken: true as const };
+            );
+            // No row before (an emulator may answer with an empty or key-only one): no previous lease.
+            const expiresAt = out.Attributes && num(out.Attributes, "expiresAt");
+            if (expiresAt !== undefined) previous = { expiresAt, head: headOf(out.Attributes?.head) };
+        });
+        if (taken) return { taken: true as const, ...(previous ? { previous } : {}) };
         const held = await this.call("reading the lease", (ddb, client, abortSignal) =>
             client.send(
                 new ddb.GetItemCommand({
@@ -411,24 +592,6 @@ class DynamoLedger implements LedgerStore {
                 `${distribution} has more than ${MAX_HOLDS_SCANNED} rollback holds in the ${this.where}; they are not all read, so whether this content is held cannot be told.`,
             );
         return found;
-    }
-
-    async putHold(distribution: string, hold: Hold): Promise<void> {
-        await this.call("holding the content rolled back from", (ddb, client, abortSignal) =>
-            client.send(
-                new ddb.PutItemCommand({
-                    TableName: this.table,
-                    Item: {
-                        ...this.key(distribution, `hold#${hold.digest}`),
-                        digest: S(hold.digest),
-                        commit: S(hold.commit),
-                        heldAt: N(hold.heldAt),
-                        heldBy: S(hold.heldBy),
-                    },
-                }),
-                { abortSignal },
-            ),
-        );
     }
 
     async releaseHold(distribution: string, digest: string, by: string, at: number): Promise<void> {

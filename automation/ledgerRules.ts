@@ -7,7 +7,7 @@
 import { isoTime } from "./deployments";
 import { DriverError, Exit } from "./errors";
 import { exists, type GitRunner } from "./git";
-import type { Hold, Lease, LedgerRun } from "./ledgerTypes";
+import type { Hold, Lease, LedgerHead, LedgerRun, PreviousLease, RunResult } from "./ledgerTypes";
 import { printableField as printable } from "./log";
 
 /** How HEAD stands to a recorded commit. */
@@ -93,6 +93,37 @@ export function judgeOrder(
  */
 export function holdOn(holds: readonly Hold[], digest: string, commit: string): Hold | undefined {
     return holds.find((h) => h.releasedAt === undefined && (h.digest === digest || h.commit === commit));
+}
+
+/**
+ * The head a claim may decide on instead of reading the runs (and, with no hold in force, the
+ * holds): only one that a holder left as it released the lease (expiry 0) with its run complete,
+ * in the transaction that completed it. A lease that expired (its holder was killed, or lost it),
+ * a row without a head (a driver from before heads replaces the row when it takes the lease), no
+ * row at all, or a newest run still `started` (recorded by a holder that was then refused or
+ * stopped; its driver may yet complete it) make the claim read the runs, as before heads.
+ */
+export function trustedHead(previous: PreviousLease | undefined): LedgerHead | undefined {
+    if (previous?.expiresAt !== 0 || !previous.head) return undefined;
+    return previous.head.newest?.result === "started" ? undefined : previous.head;
+}
+
+/**
+ * The head a run leaves as it settles: itself, with its result, if that counts for newer wins;
+ * else the newest that counted before it. The holds: those in force when it was recorded, less
+ * those it lifts.
+ */
+export function headAfter(
+    recorded: LedgerHead,
+    before: LedgerRun | undefined,
+    end: { result: Exclude<RunResult, "started">; endedAt: number; attiniTime?: number },
+    lifted: number,
+): LedgerHead {
+    const run = recorded.newest && { ...recorded.newest, ...end };
+    return {
+        ...(run && counts(run) ? { newest: run } : before ? { newest: before } : {}),
+        holds: Math.max(0, recorded.holds - lifted),
+    };
 }
 
 /** The refusal for held content. */

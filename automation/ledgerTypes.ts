@@ -67,6 +67,26 @@ export interface Hold {
     releasedBy?: string;
 }
 
+/**
+ * What the lease's row says of the distribution's ledger as its last holder left it, written in the
+ * same transaction as that holder's run and its result: the newest run that counts for newer wins
+ * (ledgerRules.ts's `counts`), and how many rollback holds are in force. A claim that takes a lease
+ * released this way needs no read of the runs or (with none in force) of the holds: the row it
+ * replaced is a snapshot taken at the moment it took the lease (ledgerRules.ts's trustedHead).
+ */
+export interface LedgerHead {
+    /** Undefined: no run counts. */
+    newest?: LedgerRun;
+    /** At least the number of holds in force (a release that fails to update it leaves it higher). */
+    holds: number;
+}
+
+/** The lease's row as a take found it: its expiry (0: released) and the head it carried. */
+export interface PreviousLease {
+    expiresAt: number;
+    head?: LedgerHead;
+}
+
 /** The ledger of one environment, as the deploy role (writes) or the history reader (reads only) sees it. */
 export interface LedgerStore {
     /** The table's name and where it is, for messages. */
@@ -75,26 +95,44 @@ export interface LedgerStore {
     runs(distributionName: string, limit: number): Promise<LedgerRun[]>;
     /** The newest run that `match` accepts (undefined: none); refuses when the history is too long to search. */
     findRun(distributionName: string, match: (r: LedgerRun) => boolean): Promise<LedgerRun | undefined>;
-    /** Adds a run; never overwrites one. */
-    putRun(run: LedgerRun): Promise<void>;
-    /** Sets a run's end and result. */
+    /**
+     * Adds the run (never overwriting another run's row), the rollback's hold if any, and sets the
+     * lease's head: all at once, and only while the run holds the lease. Throws LeaseNotHeld when it
+     * does not (nothing is written).
+     */
+    recordRun(run: LedgerRun, head: LedgerHead, hold?: Hold): Promise<void>;
+    /** Sets a run's end and result (alone: for a run that no longer holds the lease). */
     completeRun(
         distributionName: string,
         entry: string,
         end: { result: RunResult; endedAt: number; attiniTime?: number },
     ): Promise<void>;
-    /** Takes the lease if it is free, expired or already this run's; else says who holds it. */
+    /**
+     * Completes the run, releases the holds it lifts, and lets the lease go with its head set to
+     * `head`: all at once, and only while `runId` holds the lease; false (nothing written) when it
+     * does not.
+     */
+    settleRun(
+        run: Pick<LedgerRun, "distributionName" | "entry" | "runId">,
+        end: { result: RunResult; endedAt: number; attiniTime?: number },
+        lifted: readonly string[],
+        head: LedgerHead,
+    ): Promise<boolean>;
+    /**
+     * Takes the lease if it is free, expired or already this run's, and says what the row was
+     * before; else says who holds it.
+     */
     takeLease(
         distributionName: string,
         lease: Lease,
         now: number,
-    ): Promise<{ taken: true } | { taken: false; holder?: Lease }>;
+    ): Promise<{ taken: true; previous?: PreviousLease } | { taken: false; holder?: Lease }>;
     /** Extends this run's lease; false when it is no longer this run's. */
     renewLease(distributionName: string, runId: string, expiresAt: number): Promise<boolean>;
-    /** Lets the lease go at once, if it is still this run's. */
+    /** Lets the lease go at once, if it is still this run's (its head unchanged). */
     releaseLease(distributionName: string, runId: string): Promise<void>;
     /** The distribution's holds in force (a released hold stays in the table, and is not returned). */
     holds(distributionName: string): Promise<Hold[]>;
-    putHold(distributionName: string, hold: Hold): Promise<void>;
+    /** Releases a hold (alone: for a run that no longer holds the lease). */
     releaseHold(distributionName: string, digest: string, by: string, at: number): Promise<void>;
 }

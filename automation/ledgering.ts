@@ -5,6 +5,10 @@
  *    wins now that no one else can deploy, the rollback hold, then the run's record (`started`);
  *  - settle, when attini has ended: the record's result, the holds a deploy of other content
  *    lifts, the lease released.
+ * Two round trips before attini when the last holder left the lease cleanly: the take, which
+ * returns the head that holder left (the newest run that counts, the holds in force), and one
+ * transaction for the record, the hold and the new head. Otherwise the runs and holds are read in
+ * between, as the head cannot be trusted (ledgerRules.ts's trustedHead). One transaction after.
  * The decisions are ledgerRules.ts's; the lease is leasing.ts's.
  */
 
@@ -15,8 +19,18 @@ import type { Checked, Target } from "./deployTypes";
 import { DriverError, Exit } from "./errors";
 import { repositoryPathspec } from "./git";
 import { acquireLease, type HeldLease, type LeaseOptions } from "./leasing";
-import { counts, describeRun, heldError, holdOn, holdsLiftedBy, judgeOrder, orderOf } from "./ledgerRules";
-import type { Hold, LedgerRun, LedgerStore, RunResult } from "./ledgerTypes";
+import {
+    counts,
+    describeRun,
+    headAfter,
+    heldError,
+    holdOn,
+    holdsLiftedBy,
+    judgeOrder,
+    orderOf,
+    trustedHead,
+} from "./ledgerRules";
+import type { Hold, LedgerHead, LedgerRun, LedgerStore, RunResult } from "./ledgerTypes";
 
 /** What the summary says about the ledger. */
 export interface LedgerReport {
@@ -167,44 +181,55 @@ function newRun(d: Deploying, newestStart: number | undefined, rollbackFrom: Led
     };
 }
 
-/** The settle phase: the run's result, the holds it releases when it deployed, and the lease let go. */
-function settler(
-    store: LedgerStore,
-    d: Deploying,
-    run: LedgerRun,
-    lease: HeldLease,
-    report: LedgerReport,
-    release: Hold[],
-    attiniTime: () => Promise<number | undefined>,
-): Settle {
+/** What settling a run needs from its claim. */
+interface Settling {
+    store: LedgerStore;
+    d: Deploying;
+    run: LedgerRun;
+    lease: HeldLease;
+    report: LedgerReport;
+    /** The holds a deploy of this run lifts. */
+    release: Hold[];
+    /** The head the run's record set, and the newest run that counted before it. */
+    recorded: LedgerHead;
+    before?: LedgerRun;
+    attiniTime: () => Promise<number | undefined>;
+}
+
+/**
+ * The settle phase: the run's result, the holds it lifts when it deployed, and the lease let go
+ * with the head it leaves, in one transaction while the lease is this run's. A run whose lease
+ * another run has taken completes its record and lifts its holds alone, and leaves the head to it.
+ */
+function settler({ store, d, run, lease, report, release, recorded, before, attiniTime }: Settling): Settle {
     return async (result, stopped = false) => {
         // The holds go only with a deploy that worked (--release-hold's, and those a fix lifts).
-        const lifted = result === "deployed" ? release : [];
+        const lifted = (result === "deployed" ? release : []).map((h) => h.digest);
         const endedAt = Date.now();
-        // Stopped before attini ran, there is no deployment of Attini's to find, and the lease is
-        // let go only once the record is complete. Otherwise all at once, the lease too: a run that
-        // reads the ledger in between sees this one `started`, which counts for newer wins as
-        // `deployed` does, and the deploy ends a round trip sooner.
+        // Stopped before attini ran, there is no deployment of Attini's to find.
         const found = stopped ? undefined : await attiniTime();
-        const releasing = stopped ? undefined : lease.release();
+        const end = { result, endedAt, ...(found !== undefined ? { attiniTime: found } : {}) };
+        let settled = false;
         try {
-            await Promise.all([
-                store.completeRun(d.distributionName, run.entry, {
-                    result,
-                    endedAt,
-                    ...(found !== undefined ? { attiniTime: found } : {}),
-                }),
-                ...lifted.map((h) => store.releaseHold(d.distributionName, h.digest, d.run.runId, Date.now())),
-            ]);
-            return {
-                ...report,
-                result,
-                ...(lifted.length > 0 ? { liftedHolds: lifted.map((h) => h.digest) } : {}),
-                ...(lease.lost() ? { leaseLost: true } : {}),
-            };
+            settled =
+                (await lease.stop()) &&
+                (await store.settleRun(run, end, lifted, headAfter(recorded, before, end, lifted.length)));
+            if (!settled)
+                await Promise.all([
+                    store.completeRun(d.distributionName, run.entry, end),
+                    ...lifted.map((h) => store.releaseHold(d.distributionName, h, d.run.runId, endedAt)),
+                ]);
         } finally {
-            await (releasing ?? lease.release());
+            // Not settled (the record could not be written): the lease is let go all the same if it
+            // is still this run's. Its head names this run `started`, which no claim trusts.
+            if (!settled) await lease.release();
         }
+        return {
+            ...report,
+            result,
+            ...(lifted.length > 0 ? { liftedHolds: lifted } : {}),
+            ...(lease.lost() || !settled ? { leaseLost: true } : {}),
+        };
     };
 }
 
@@ -256,8 +281,9 @@ function cutShort(lease: HeldLease, log: (line: string) => void) {
 
 /**
  * The claim phase: the lease (when another run holds it, newer wins first, so that an outdated run
- * does not queue), then, with the lease held, newer wins and the holds, read at once; then the
- * rollback's hold and the run's record.
+ * does not queue), then, with the lease held, newer wins and the holds, from the head the lease's
+ * last holder left or else read at once; then the record, with the rollback's hold and the new
+ * head, in one transaction, beside the read of Attini's newest deployment.
  */
 export async function claim(
     store: LedgerStore,
@@ -280,14 +306,17 @@ export async function claim(
     );
     const cut = cutShort(lease, log);
     o.onExit(cut.undo);
+    // Attini's newest deployment, read once the lease is held (no other run's deployment can come
+    // after it) and beside the rest of the claim; the one this run makes is the first after it.
+    const attiniBefore = o
+        .attiniHistory(() => true)
+        .then((rows) => rows[0]?.time ?? 0)
+        .catch(() => undefined);
     try {
-        const [counting, holds, attiniBefore] = await Promise.all([
-            store.findRun(name, counts),
-            store.holds(name),
-            o
-                .attiniHistory(() => true)
-                .then((rows) => rows[0]?.time ?? 0)
-                .catch(() => undefined),
+        const head = trustedHead(lease.previous);
+        const [counting, holds] = await Promise.all([
+            head ? head.newest : store.findRun(name, counts),
+            head?.holds === 0 ? [] : store.holds(name),
             lease.waitedMs > 0 ? o.afterWait?.(lease.waitedMs) : undefined,
         ]);
         const { rollbackFrom } = judged(counting, d, t, o.allowRollback, store.where, first);
@@ -300,18 +329,21 @@ export async function claim(
         // After the newest run that counts, which is where newer wins looks (a run filed under it
         // by a slow clock would be passed over).
         const run = newRun(d, counting?.startedAt, rollbackFrom);
-        cut.stopIfAbandoned();
-        if (rollbackFrom) {
+        if (rollbackFrom)
             log(
                 `--allow-rollback: rolling back from ${describeRun(rollbackFrom)}; its content is held until other content is deployed`,
             );
-            await store.putHold(name, {
-                digest: rollbackFrom.digest,
-                commit: rollbackFrom.commit,
-                heldAt: run.startedAt,
-                heldBy: d.run.url ?? d.run.runId,
-            });
-        }
+        const hold = rollbackFrom && {
+            digest: rollbackFrom.digest,
+            commit: rollbackFrom.commit,
+            heldAt: run.startedAt,
+            heldBy: d.run.url ?? d.run.runId,
+        };
+        // The holds in force are all known here (read, or none by the head), so the count is exact.
+        const recorded: LedgerHead = {
+            newest: run,
+            holds: new Set([...holds.map((h) => h.digest), ...(hold ? [hold.digest] : [])]).size,
+        };
         const report: LedgerReport = {
             table: store.where,
             entry: run.entry,
@@ -321,16 +353,27 @@ export async function claim(
             ...(run.rollbackFrom ? { rollbackFrom: run.rollbackFrom } : {}),
             ...(held ? { releasedHold: held.digest } : {}),
         };
-        // A rollback lifts nothing; any other deploy lifts the holds on other content (and, with
-        // --release-hold, the one on its own).
-        const release = rollbackFrom ? [] : [...holdsLiftedBy(holds, d.digest, d.commit), ...(held ? [held] : [])];
-        cut.settleWith(
-            settler(store, d, run, lease, report, release, async () =>
-                attiniBefore === undefined ? undefined : attiniTimeAfter(o, attiniBefore, log),
-            ),
-        );
         cut.stopIfAbandoned();
-        await cut.recording(store.putRun(run));
+        cut.settleWith(
+            settler({
+                store,
+                d,
+                run,
+                lease,
+                report,
+                // A rollback lifts nothing; any other deploy lifts the holds on other content (and,
+                // with --release-hold, the one on its own).
+                release: rollbackFrom ? [] : [...holdsLiftedBy(holds, d.digest, d.commit), ...(held ? [held] : [])],
+                recorded,
+                before: counting,
+                attiniTime: async () => {
+                    const before = await attiniBefore;
+                    return before === undefined ? undefined : attiniTimeAfter(o, before, log);
+                },
+            }),
+        );
+        await cut.recording(store.recordRun(run, recorded, hold));
+        await attiniBefore; // read before attini starts, or its deployment could be taken for the one before
         log(`recorded run ${run.runId} (commit ${d.commit.slice(0, 12)}, ${d.digest}) in the ${store.where}`);
         // A signal while the record was written: its cleanup completes the run; attini must not start.
         cut.stopIfAbandoned();

@@ -363,12 +363,13 @@ async function heldAt(
 test.serial(
     "a SIGTERM after attini has ended waits for the ledger's record: the run is completed as deployed, and the driver exits 0",
     async (t) => {
-        // The record's completion (an UpdateItem of the run, once attini has ended) waits until the signal is sent.
+        // The record's completion (the transaction that sets the run's result, once attini has
+        // ended) waits until the signal is sent.
         const {
             env,
             seen: completingSeen,
             release,
-        } = await heldAt(t, (action, body) => action === "UpdateItem" && /"S":"run#/.test(body));
+        } = await heldAt(t, (action, body) => action === "TransactWriteItems" && /#result = :result/.test(body));
         const r = await runCli(["deploy", DIST], env, project.dir, (child) => {
             void completingSeen.then(async () => {
                 child.kill("SIGTERM");
@@ -386,14 +387,13 @@ test.serial(
 test.serial(
     "signals while the run's record is written: the driver completes the record, however slowly, then releases the lease and exits 143; a second signal changes nothing",
     async (t) => {
-        // The run's record (the second PutItem, after the lease's) waits while the signals are sent;
-        // its completion (the first UpdateItem) then takes 3 s, longer than any exit timer of the CLI.
-        let puts = 0;
-        let updates = 0;
+        // The run's record (the first transaction, after the lease's take) waits while the signals
+        // are sent; its completion (the second) then takes 3 s, longer than any exit timer of the CLI.
+        let transactions = 0;
         const held = await heldAt(
             t,
-            (action) => action === "PutItem" && ++puts === 2,
-            (action) => (action === "UpdateItem" && ++updates === 1 ? 3000 : 0),
+            (action) => action === "TransactWriteItems" && ++transactions === 1,
+            (action) => (action === "TransactWriteItems" && transactions++ === 1 ? 3000 : 0),
         );
         const pause = (ms: number) => new Promise((wait) => setTimeout(wait, ms));
         const r = await runCli(["deploy", DIST], held.env, project.dir, (child) => {
@@ -411,11 +411,19 @@ test.serial(
         t.notRegex(r.stderr, /internal error|stopped while claiming/, "the stop is not reported as an error");
         const ledger = new LedgerView(moto, "111111111111", ledgerTableName(stackOf(project.dir, "dev")));
         t.is((await ledger.runs("platform")).at(-1)?.result, "interrupted");
-        // The run was completed before the lease was let go: no deploy could see it `started` unheld.
-        const updated = held.front.bodies
-            .filter((_, i) => held.front.calls[i] === "UpdateItem")
-            .map((b) => (/"S":"lease"/.test(b) ? "lease" : /"S":"run#/.test(b) ? "run" : "other"));
-        t.deepEqual(updated, ["run", "lease"]);
+        // The run was completed as the lease was let go, in one transaction: no deploy could see it
+        // `started` unheld. Nothing else let the lease go.
+        const writes = held.front.bodies
+            .map((b, i) => ({ call: held.front.calls[i], b }))
+            .filter((w) => w.call !== "Query" && w.call !== "GetItem");
+        t.deepEqual(
+            writes.map((w) => w.call),
+            ["UpdateItem", "TransactWriteItems", "TransactWriteItems"],
+            "the take, the record, the completion",
+        );
+        const completion = writes[2].b;
+        t.regex(completion, /"S":"interrupted"/);
+        t.regex(completion, /expiresAt = :zero/);
     },
 );
 

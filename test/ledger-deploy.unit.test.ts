@@ -14,7 +14,7 @@ import { claim } from "../automation/ledgering";
 import { judgeOrder, leaseBackoffMs, orderOf } from "../automation/ledgerRules";
 import { unitDeployOptions } from "./support/deployOptions";
 import { fakeAws, fakeServices } from "./support/fakeAws";
-import { type FakeTable, fakeLedger, fakeTable } from "./support/fakeLedger";
+import { type FakeTable, fakeLedger, fakeTable, rewriteNewest } from "./support/fakeLedger";
 import { git, scratchProject } from "./support/project";
 
 const TABLE = "attini-gitops-ledger-dev";
@@ -79,10 +79,63 @@ test("each deploy is recorded before attini runs and completed after: commit, co
     t.is(w.table().lease?.expiresAt, 0, "released");
     t.deepEqual(
         w.table().calls.map((c) => c.split(" ")[0]),
-        // The lease was free: newer wins is asked once, under it.
-        ["takeLease", "findRun", "holds", "putRun", "completeRun", "releaseLease"],
+        // The lease was free (and had no row yet): newer wins is asked once, under it, from the runs.
+        ["takeLease", "findRun", "holds", "recordRun", "settleRun"],
     );
     t.like(r.summary?.ledger, { result: "deployed", digest: run.digest });
+    // The next deploy decides on the head this one left: the take and two transactions, no read.
+    w.table().calls.length = 0;
+    const b = w.commit("b");
+    t.is((await w.run()).summary?.exitCode, 0);
+    t.deepEqual(
+        w.table().calls.map((c) => c.split(" ")[0]),
+        ["takeLease", "recordRun", "settleRun"],
+    );
+    t.like(w.table().head, { newest: { commit: b, result: "deployed" }, holds: 0 });
+});
+
+test("the head a run leaves: a failed run leaves the newest that counted before it, so an older commit is not refused by it", async (t) => {
+    const w = world(t);
+    const a = w.commit("a");
+    t.is((await w.run()).summary?.exitCode, 0);
+    w.commit("b");
+    t.is((await w.run({}, 1)).summary?.exitCode, 1, "b fails");
+    t.like(w.table().head, { newest: { commit: a, result: "deployed" } });
+    w.checkout(a);
+    w.table().calls.length = 0;
+    t.is((await w.run()).summary?.exitCode, 0, "a again: b failed, so a is the newest that counts");
+    t.false(
+        w.table().calls.some((c) => c.startsWith("findRun")),
+        "decided on the head",
+    );
+});
+
+test("a head that cannot be trusted is not: after a holder that was killed (its lease expired, its run started), the runs and holds are read", async (t) => {
+    const w = world(t);
+    w.commit("a");
+    await w.run();
+    const table = w.table();
+    // A holder killed after its record: its lease expires, its run stays started, the head names it.
+    const dead = {
+        ...table.runs[0],
+        entry: `run#${String(Date.now() + 1).padStart(15, "0")}#dead`,
+        runId: "dead",
+        result: "started" as const,
+    };
+    table.runs.push(dead);
+    table.lease = { runId: "dead", commit: dead.commit, ciSystem: "local", since: 1, expiresAt: 2 };
+    table.head = { newest: dead, holds: 0 };
+    table.calls.length = 0;
+    w.commit("b");
+    t.is((await w.run()).summary?.exitCode, 0);
+    t.deepEqual(table.calls.slice(0, 3), ["takeLease platform", "findRun platform", "holds platform"]);
+    // Released cleanly but naming a run still started (a holder refused after it, say): read too.
+    table.lease!.expiresAt = 0;
+    table.head = { newest: { ...dead, entry: `run#${String(Date.now() + 5).padStart(15, "0")}#dead` }, holds: 0 };
+    table.calls.length = 0;
+    w.commit("c");
+    t.is((await w.run()).summary?.exitCode, 0);
+    t.deepEqual(table.calls.slice(0, 2), ["takeLease platform", "findRun platform"]);
 });
 
 test("attini fails: the record says failed, and the lease is released", async (t) => {
@@ -194,7 +247,7 @@ test("a recorded commit this clone does not have cannot be ordered: refused (exi
     w.commit("a");
     await w.run();
     const gone = "f".repeat(40);
-    w.table().runs[0].commit = gone;
+    rewriteNewest(w.table(), { commit: gone });
     const r = await w.run();
     t.is(r.error?.exitCode, Exit.OUTDATED);
     t.regex(
@@ -289,10 +342,10 @@ test("a run that timed out or was interrupted still counts for newer wins: Attin
     const a = w.commit("a");
     w.commit("b");
     await w.run();
-    w.table().runs[0].result = "timed-out";
+    rewriteNewest(w.table(), { result: "timed-out" });
     w.checkout(a);
     t.is((await w.run()).error?.exitCode, Exit.OUTDATED);
-    w.table().runs[0].result = "failed";
+    rewriteNewest(w.table(), { result: "failed" });
     t.is((await w.run()).summary?.exitCode, 0, "only a run attini reported failed does not count");
 });
 
@@ -301,7 +354,7 @@ test("a run is filed after the newest one even when this build server's clock is
     w.commit("a");
     await w.run();
     const future = Date.now() + 3_600_000;
-    w.table().runs[0].startedAt = future;
+    rewriteNewest(w.table(), { startedAt: future });
     await w.run();
     const runs = [...w.table().runs].sort((x, y) => x.startedAt - y.startedAt);
     t.is(runs[1].startedAt, future + 1);
@@ -393,7 +446,7 @@ test("a try for the lease that fails (throttled, timed out) is tried again withi
 });
 
 /** A claim on a fresh fake ledger, with a signal's cleanup captured; the run's record write (or the holds' read) waits for `letWrite`. */
-function claimCutShort(t: ExecutionContext, held: "putRun" | "holds" = "putRun") {
+function claimCutShort(t: ExecutionContext, held: "recordRun" | "holds" = "recordRun") {
     const project = scratchProject();
     t.teardown(project.dispose);
     const table = fakeTable();
@@ -406,20 +459,13 @@ function claimCutShort(t: ExecutionContext, held: "putRun" | "holds" = "putRun")
     const writeStarted = new Promise<void>((r) => {
         writing = r;
     });
-    const real = { putRun: store.putRun, holds: store.holds, completeRun: store.completeRun };
-    // When each completion has been answered, in the table's call list: the lease must wait for it.
-    store.completeRun = async (...args) => {
-        await new Promise((r) => setTimeout(r, 20));
-        const done = await real.completeRun(...args);
-        table.calls.push(`completeRun answered ${args[0]}`);
-        return done;
-    };
-    store.putRun = async (run) => {
-        if (held === "putRun") {
+    const real = { recordRun: store.recordRun, holds: store.holds };
+    store.recordRun = async (...args) => {
+        if (held === "recordRun") {
             writing();
             await writeAllowed;
         }
-        return real.putRun(run);
+        return real.recordRun(...args);
     };
     store.holds = async (d) => {
         if (held === "holds") {
@@ -470,11 +516,12 @@ test("a signal while the run's record is being written: the run is completed as 
     t.is(c.table.lease?.expiresAt, 0, "the lease was released");
     await t.throwsAsync(c.claiming, { message: /stopped while claiming/ });
     t.like(c.table.runs, [{ runId: "run-1", result: "interrupted" }], "what the signal recorded stands");
-    // The lease is let go once the run is complete, and only by the undo; attini never ran, so its history is not read after.
-    const after = c.table.calls.slice(c.table.calls.indexOf("putRun platform"));
+    // The lease is let go with the run's completion (one transaction), and only by the undo; attini
+    // never ran, so its history is not read after.
+    const after = c.table.calls.slice(c.table.calls.indexOf("recordRun platform"));
     t.deepEqual(
-        after.filter((x) => /^(completeRun|releaseLease|attiniHistory)/.test(x)),
-        ["completeRun platform", "completeRun answered platform", "releaseLease platform"],
+        after.filter((x) => /^(completeRun|settleRun|releaseLease|attiniHistory)/.test(x)),
+        ["settleRun platform"],
     );
 });
 
@@ -487,7 +534,7 @@ test("a signal before the run's record is written: nothing is recorded, the leas
     await t.throwsAsync(c.claiming, { message: /stopped while claiming/ });
     t.deepEqual(c.table.runs, [], "no run left started");
     t.is(c.table.lease?.expiresAt, 0);
-    t.false(c.table.calls.includes("putRun platform"));
+    t.false(c.table.calls.includes("recordRun platform"));
 });
 
 for (const name of ["plat form", "platform#2", "2platform", "platform_x", "plätform", '"platform\\u001b[31m"']) {

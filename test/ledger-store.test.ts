@@ -5,9 +5,10 @@
 import test, { type ExecutionContext } from "ava";
 import { awsStep } from "../automation/awsCall";
 import { MAX_DATE_MS } from "../automation/deployments";
-import { dynamoLedger, MAX_RUNS_SEARCHED } from "../automation/ledgerDynamo";
+import { LeaseNotHeld, LedgerUnavailable } from "../automation/errors";
+import { dynamoLedger, headOf, leaseOf, MAX_RUNS_SEARCHED, runItem } from "../automation/ledgerDynamo";
 import { counts } from "../automation/ledgerRules";
-import type { LedgerRun } from "../automation/ledgerTypes";
+import type { LedgerRun, LedgerStore } from "../automation/ledgerTypes";
 import { credentialsIn } from "./support/attini";
 import { createLedgerTable, LedgerView } from "./support/ledger";
 import { type Moto, startMoto } from "./support/moto";
@@ -54,12 +55,32 @@ const run = (i: number, result: LedgerRun["result"], commit = `${i}`.padStart(40
     result,
 });
 
+/** A value as JSON holds it: fields read as undefined (absent from the row) left out. */
+const plain = <T>(v: T): T | undefined => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)));
+
+/** Takes the lease for `runId` at time `now`, for 1 ms (so that the next take, later, finds it expired). */
+const take = (store: LedgerStore, runId: string, now: number) =>
+    store.takeLease(
+        "platform",
+        { runId, commit: "c".repeat(40), ciSystem: "local", since: now, expiresAt: now + 1 },
+        now,
+    );
+
+/** Writes `runs` (in a fresh table) in the adapter's row format, as an administrator would: this is about reading them. */
+async function seed(view: LedgerView, runs: LedgerRun[]) {
+    for (const r of runs) await view.put(runItem(r) as Parameters<LedgerView["put"]>[0]);
+}
+
 test.serial(
     "the lease: taken when free, refused while held (saying by whom), taken again once expired; renewed and released only by its holder",
     async (t) => {
-        const { store } = await ledger(t);
+        const { store, view } = await ledger(t);
         const me = { runId: "a", commit: "a".repeat(40), ciSystem: "local", since: 1000 };
-        t.deepEqual(await store.takeLease("platform", { ...me, expiresAt: 5000 }, 1000), { taken: true });
+        t.deepEqual(
+            await store.takeLease("platform", { ...me, expiresAt: 5000 }, 1000),
+            { taken: true },
+            "no row before",
+        );
         const other = {
             runId: "b",
             commit: "b".repeat(40),
@@ -73,31 +94,72 @@ test.serial(
         t.false(await store.renewLease("platform", "b", 9000), "only the holder renews");
         t.like(await store.takeLease("platform", { ...other, expiresAt: 12_000 }, 8999), { taken: false });
         t.deepEqual(
-            await store.takeLease("platform", { ...other, expiresAt: 12_000 }, 9001),
-            { taken: true },
-            "expired",
+            plain(await store.takeLease("platform", { ...other, expiresAt: 12_000 }, 9001)),
+            { taken: true, previous: { expiresAt: 9000 } },
+            "expired (the row as it was comes back: a's, renewed to 9000)",
         );
         await store.releaseLease("platform", "a"); // no longer a's: changes nothing
         t.like(await store.takeLease("platform", { ...me, expiresAt: 20_000 }, 10_000), { taken: false });
         await store.releaseLease("platform", "b");
         t.deepEqual(
-            await store.takeLease("platform", { ...me, expiresAt: 20_000 }, 10_000),
-            { taken: true },
+            plain(await store.takeLease("platform", { ...me, expiresAt: 20_000 }, 10_000)),
+            { taken: true, previous: { expiresAt: 0 } },
             "released",
+        );
+        t.like(
+            leaseOf(await view.lease("platform")),
+            { runId: "a", commit: me.commit, runUrl: undefined },
+            "b's run URL is not left on a's lease",
         );
     },
 );
 
+test.serial("twenty deploys try for a free lease at once: exactly one takes it", async (t) => {
+    const { store, view } = await ledger(t);
+    const now = Date.now();
+    const tries = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+            store.takeLease(
+                "platform",
+                { runId: `r${i}`, commit: "c".repeat(40), ciSystem: "local", since: now, expiresAt: now + 60_000 },
+                now,
+            ),
+        ),
+    );
+    const won = tries.flatMap((r, i) => (r.taken ? [`r${i}`] : []));
+    t.is(won.length, 1, `taken by ${won.join(", ")}`);
+    t.is(leaseOf(await view.lease("platform"))?.runId, won[0]);
+});
+
 test.serial(
-    "a run is only added: the same run again is a no-op, another run under its key is refused; completing sets the result",
+    "a run is recorded only by the lease's holder, all or nothing with its hold and the head; the same run again is a no-op, another run under its key is refused",
     async (t) => {
         const { store, view } = await ledger(t);
         const r = run(1, "started");
-        await store.putRun(r);
-        await store.putRun(r); // a retried write of the same run
-        await t.throwsAsync(store.putRun({ ...r, runId: "intruder", commit: "f".repeat(40) }), {
-            name: "ConditionalCheckFailedException",
+        const hold = { digest: "sha256:old", commit: "e".repeat(40), heldAt: 5, heldBy: "r1" };
+        const headOfRow = async () => plain(headOf((await view.lease("platform"))?.head));
+        await take(store, "someone-else", 1);
+        await t.throwsAsync(store.recordRun(r, { newest: r, holds: 1 }, hold), { instanceOf: LeaseNotHeld });
+        t.deepEqual(await view.runs("platform"), [], "no run without the lease");
+        t.deepEqual(await view.holds("platform"), [], "nor its hold");
+        t.is(await headOfRow(), undefined, "nor the head");
+
+        await take(store, "r1", 10);
+        await store.recordRun(r, { newest: r, holds: 1 }, hold);
+        await store.recordRun(r, { newest: r, holds: 1 }, hold); // a retried write of the same run
+        t.like(await view.runs("platform"), [{ runId: "r1", result: "started", commit: r.commit }]);
+        t.like(await view.holds("platform"), [{ digest: "sha256:old" }]);
+        t.deepEqual(await headOfRow(), { newest: r, holds: 1 });
+
+        const intruder = { ...r, runId: "intruder", commit: "f".repeat(40) };
+        await take(store, "intruder", 20);
+        await t.throwsAsync(store.recordRun(intruder, { newest: intruder, holds: 0 }), {
+            instanceOf: LedgerUnavailable,
+            message: /another run's record has its key/,
         });
+        t.like(await view.runs("platform"), [{ runId: "r1", commit: r.commit }], "r1's record stands");
+        t.deepEqual(await headOfRow(), { newest: r, holds: 1 }, "and the head it set");
+
         await store.completeRun("platform", r.entry, { result: "deployed", endedAt: 1_000_500 });
         t.like(await view.runs("platform"), [
             { runId: "r1", result: "deployed", endedAt: 1_000_500, commit: r.commit },
@@ -107,11 +169,52 @@ test.serial(
 );
 
 test.serial(
+    "settling completes the run, lifts its holds and lets the lease go with the new head, all at once and only while the run holds the lease; the next take returns that head",
+    async (t) => {
+        const { store, view } = await ledger(t);
+        const r = run(1, "started");
+        await take(store, "r1", 10);
+        // 95 holds in force: more than one transaction takes beside the run and the lease.
+        const digests = Array.from({ length: 95 }, (_, i) => `sha256:h${i}`);
+        for (const digest of digests)
+            await view.put({
+                distribution: { S: "platform" },
+                entry: { S: `hold#${digest}` },
+                digest: { S: digest },
+                commit: { S: "e".repeat(40) },
+                heldAt: { N: "1" },
+                heldBy: { S: "x" },
+            });
+        await store.recordRun(r, { newest: r, holds: 95 });
+        const end = { result: "deployed" as const, endedAt: 2000, attiniTime: 1500 };
+        const settled = { newest: { ...r, ...end }, holds: 0 };
+
+        await take(store, "thief", 20); // r1's lease expired and was taken
+        const inOne = digests.slice(0, 90); // as many as one transaction takes beside the run and the lease
+        t.false(await store.settleRun(r, end, inOne, settled), "not r1's lease: nothing written");
+        t.like(await view.runs("platform"), [{ runId: "r1", result: "started" }]);
+        t.is((await view.holds("platform")).filter((h) => h.releasedAt !== undefined).length, 0);
+        t.like(leaseOf(await view.lease("platform")), { runId: "thief" });
+
+        await take(store, "r1", 30);
+        t.true(await store.settleRun(r, end, digests, settled));
+        t.like(await view.runs("platform"), [{ runId: "r1", result: "deployed", endedAt: 2000, attiniTime: 1500 }]);
+        t.is((await view.holds("platform")).filter((h) => h.releasedAt === 2000).length, 95, "every hold lifted");
+        t.deepEqual(await store.holds("platform"), []);
+        const next = await take(store, "r2", 40);
+        t.deepEqual(
+            plain(next),
+            { taken: true, previous: { expiresAt: 0, head: settled } },
+            "released, with r1's head",
+        );
+    },
+);
+
+test.serial(
     "findRun reads page after page: the newest started-or-deployed run behind 250 failed ones is found",
     async (t) => {
-        const { store } = await ledger(t);
-        await store.putRun(run(0, "deployed"));
-        for (let i = 1; i <= 250; i++) await store.putRun(run(i, "failed"));
+        const { store, view } = await ledger(t);
+        await seed(view, [run(0, "deployed"), ...Array.from({ length: 250 }, (_, i) => run(i + 1, "failed"))]);
         t.like(await store.findRun("platform", counts), { runId: "r0", result: "deployed" });
         t.is((await store.runs("platform", 10)).length, 10);
         t.is((await store.runs("platform", 10))[0].runId, "r250", "newest first");
@@ -123,21 +226,20 @@ test.serial(
     "the holds in force are found among however many released ones: one in force after 150 released still holds its content",
     async (t) => {
         const { store, view } = await ledger(t);
-        for (let i = 0; i < 150; i++)
-            await store.putHold("platform", {
-                digest: `sha256:a${String(i).padStart(3, "0")}`,
-                commit: "c".repeat(40),
-                heldAt: i,
-                heldBy: "r",
+        // Written as a rollback's record writes them (the adapter writes a hold only with a run).
+        const hold = (digest: string, commit: string) =>
+            view.put({
+                distribution: { S: "platform" },
+                entry: { S: `hold#${digest}` },
+                digest: { S: digest },
+                commit: { S: commit },
+                heldAt: { N: "1" },
+                heldBy: { S: "rollback" },
             });
+        for (let i = 0; i < 150; i++) await hold(`sha256:a${String(i).padStart(3, "0")}`, "c".repeat(40));
         for (let i = 0; i < 150; i++)
             await store.releaseHold("platform", `sha256:a${String(i).padStart(3, "0")}`, "fix", 1000);
-        await store.putHold("platform", {
-            digest: "sha256:zzz",
-            commit: "d".repeat(40),
-            heldAt: 2000,
-            heldBy: "rollback",
-        });
+        await hold("sha256:zzz", "d".repeat(40));
         t.deepEqual(
             (await store.holds("platform")).map((h) => h.digest),
             ["sha256:zzz"],
@@ -191,6 +293,6 @@ test.serial("rows that are not the driver's (a field missing or of the wrong typ
         ),
         startedAt: { N: String(MAX_DATE_MS + 1) },
     });
-    await store.putRun(run(1, "deployed"));
+    await seed(view, [run(1, "deployed")]);
     t.like(await store.findRun("platform", counts), { runId: "r1" });
 });

@@ -3,12 +3,16 @@
 // renewed or released only by its holder. The unit tests' fake AWS hands out one per table; the
 // end-to-end tests run the real adapter against the emulator.
 
-import type { Hold, Lease, LedgerRun, LedgerStore } from "../../automation/ledgerTypes";
+import { LeaseNotHeld, LedgerUnavailable } from "../../automation/errors";
+import { counts } from "../../automation/ledgerRules";
+import type { Hold, Lease, LedgerHead, LedgerRun, LedgerStore } from "../../automation/ledgerTypes";
 
 /** One table's entries, shared by every store made for it. */
 export interface FakeTable {
     runs: LedgerRun[];
     lease?: Lease;
+    /** The head on the lease's row (ledgerTypes.ts's LedgerHead). */
+    head?: LedgerHead;
     holds: Map<string, Hold>;
     /** Every call, in order: `<op> <distribution>`. */
     calls: string[];
@@ -16,6 +20,17 @@ export interface FakeTable {
 
 export function fakeTable(): FakeTable {
     return { runs: [], holds: new Map(), calls: [] };
+}
+
+/**
+ * Changes the newest run's row as if another clone's deploy had recorded it so (a commit this clone
+ * lacks, a result), and the lease's head with it, as that deploy's settle would have left it.
+ */
+export function rewriteNewest(table: FakeTable, patch: Partial<LedgerRun>): void {
+    const [newest] = [...table.runs].sort((a, b) => (a.entry < b.entry ? 1 : -1));
+    Object.assign(newest, patch);
+    const counting = [...table.runs].sort((a, b) => (a.entry < b.entry ? 1 : -1)).find(counts);
+    if (table.head) table.head = { ...table.head, newest: counting && structuredClone(counting) };
 }
 
 export function fakeLedger(table: FakeTable, where: string): LedgerStore {
@@ -32,11 +47,14 @@ export function fakeLedger(table: FakeTable, where: string): LedgerStore {
             call("findRun", d);
             return newestFirst(d).find(match);
         },
-        putRun: async (run) => {
-            call("putRun", run.distributionName);
+        recordRun: async (run, head, hold) => {
+            call("recordRun", run.distributionName);
+            if (table.lease?.runId !== run.runId) throw new LeaseNotHeld("the lease is not this run's");
             const same = table.runs.find((r) => r.entry === run.entry);
-            if (same && same.runId !== run.runId) throw new Error("ConditionalCheckFailedException");
+            if (same && same.runId !== run.runId) throw new LedgerUnavailable("another run's record has its key");
             if (!same) table.runs.push({ ...run });
+            if (hold) table.holds.set(hold.digest, { ...hold });
+            table.head = structuredClone(head);
         },
         completeRun: async (d, entry, end) => {
             call("completeRun", d);
@@ -44,12 +62,28 @@ export function fakeLedger(table: FakeTable, where: string): LedgerStore {
             if (!r) throw new Error("ConditionalCheckFailedException");
             Object.assign(r, end);
         },
+        settleRun: async (run, end, lifted, head) => {
+            call("settleRun", run.distributionName);
+            if (table.lease?.runId !== run.runId) return false;
+            const r = table.runs.find((x) => x.entry === run.entry && x.distributionName === run.distributionName);
+            if (!r || lifted.some((digest) => !table.holds.has(digest))) throw new LedgerUnavailable("missing row");
+            Object.assign(r, end);
+            for (const digest of lifted)
+                Object.assign(table.holds.get(digest) as Hold, { releasedAt: end.endedAt, releasedBy: run.runId });
+            table.lease.expiresAt = 0;
+            table.head = structuredClone(head);
+            return true;
+        },
         takeLease: async (d, lease, now) => {
             call("takeLease", d);
             const l = table.lease;
             if (!l || l.expiresAt < now || l.runId === lease.runId) {
+                const previous = l && {
+                    expiresAt: l.expiresAt,
+                    ...(table.head ? { head: structuredClone(table.head) } : {}),
+                };
                 table.lease = { ...lease };
-                return { taken: true };
+                return { taken: true, ...(previous ? { previous } : {}) };
             }
             return { taken: false, holder: { ...l } };
         },
@@ -66,10 +100,6 @@ export function fakeLedger(table: FakeTable, where: string): LedgerStore {
         holds: async (d) => {
             call("holds", d);
             return [...table.holds.values()].filter((h) => h.releasedAt === undefined).map((h) => ({ ...h }));
-        },
-        putHold: async (d, hold) => {
-            call("putHold", d);
-            table.holds.set(hold.digest, { ...hold });
         },
         releaseHold: async (d, digest, by, at) => {
             call("releaseHold", d);
