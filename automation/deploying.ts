@@ -35,7 +35,7 @@ import type { RunResult } from "./ledgerTypes";
 import { printableField } from "./log";
 import { preflight } from "./preflight";
 import { findProjectDir, loadValidStacks, stackFor } from "./project";
-import { assumeCheckedRole, deployRoleAccess } from "./roleSession";
+import { assumeCheckedRole, assumeRoleChecking, deployRoleAccess } from "./roleSession";
 import type { Services } from "./services";
 import type { SoakReport } from "./soak";
 import type { UpstreamAlarmsReport } from "./upstreamAlarms";
@@ -199,9 +199,14 @@ async function resolveRole(o: DeployOptions, t: Target, r: Reads, s: Services): 
 
 // --- 5. the deploy role's session ------------------------------------------------------------------
 
-/** The deploy role's credentials: the first set, and a fresh-enough set on demand (for the ledger). */
+/**
+ * The deploy role's credentials: the first set, and a fresh-enough set on demand (for the ledger).
+ * `checked`: the first set's account check, which runs beside the lease's take and is awaited
+ * before anything else is written or run with them (every later set is checked before use).
+ */
 interface Session {
     first: TemporaryCredentials;
+    checked: Promise<void>;
     current: () => Promise<TemporaryCredentials>;
     endpoint?: CredentialEndpoint;
 }
@@ -230,8 +235,15 @@ async function openSession(
         const ctx = r.step(t.stack.region);
         return assumeCheckedRole(s.aws, target, access, await r.caller(ctx.deadline), ctx);
     };
-    let held = await obtain();
-    const first = held;
+    const ctx = r.step(t.stack.region);
+    const { creds: first, checked } = await assumeRoleChecking(
+        s.aws,
+        target,
+        access,
+        await r.caller(ctx.deadline),
+        ctx,
+    );
+    let held = first;
     let renewing: Promise<TemporaryCredentials> | undefined;
     const current = async () => {
         if (!held.expiration || held.expiration.getTime() - Date.now() > FRESH_FOR_MS) return held;
@@ -251,7 +263,7 @@ async function openSession(
         endpoint.serve(first, obtain);
     }
     s.log.info(`assumed ${outputs.deployRoleArn} (session ${c.sessionName})`);
-    return { first, current, endpoint };
+    return { first, checked, current, endpoint };
 }
 
 // --- 6. the ledger: newer wins, the lease, the hold, the run's record (ledgering.ts) ----------------
@@ -342,6 +354,7 @@ async function claimLedger(
             releaseHold: o.releaseHold,
             lease: { ttlMs: o.leaseTtlMs, waitMs: o.leaseWaitMs, onLost },
             afterWait: async (waitedMs) => rechecked(await checkAgain(o, t, r, outputs, s, waitedMs)),
+            beforeRecord: () => session.checked,
             onExit,
             attiniHistory: async (until) => {
                 const ctx = r.step(outputs.region);
@@ -373,6 +386,7 @@ async function runWithCredentials(
     stop: AbortSignal,
 ): Promise<Ran> {
     const { endpoint } = session;
+    await session.checked; // the claim awaited it before the record; never run attini on unchecked credentials
     s.log.info(`running: ${c.commandLine}`);
     beforeAttini(); // from here on attini's process handling answers signals
     const { exitCode, ended } = await runAttini({

@@ -57,6 +57,11 @@ export interface ClaimOptions {
     /** Checks made before the wait that must hold again after one (the verified gate); may refuse. */
     afterWait?: (waitedMs: number) => Promise<unknown>;
     /**
+     * What must have passed before the run's record is written (the deploy role's account check,
+     * which runs beside the lease's take); may refuse, and then the lease is released.
+     */
+    beforeRecord?: () => Promise<unknown>;
+    /**
      * Registers what must run if the driver stops (a signal) once the lease is held: claim's own
      * undo, so that a claim cut short writes nothing more and leaves no run `started`.
      */
@@ -301,6 +306,9 @@ export async function claim(
         { runId: d.run.runId, commit: d.commit, ciSystem: d.run.system, runUrl: d.run.url },
         { ...o.lease, log },
         async () => {
+            // No wait on credentials that fail their check, and their failure, not the ledger's
+            // (a table that is not in that account), is what a take that failed reports.
+            await o.beforeRecord?.();
             first = judged(await store.findRun(name, counts), d, t, o.allowRollback, store.where);
         },
     );
@@ -318,6 +326,7 @@ export async function claim(
             head ? head.newest : store.findRun(name, counts),
             head?.holds === 0 ? [] : store.holds(name),
             lease.waitedMs > 0 ? o.afterWait?.(lease.waitedMs) : undefined,
+            o.beforeRecord?.(),
         ]);
         const { rollbackFrom } = judged(counting, d, t, o.allowRollback, store.where, first);
         const held = holdOn(holds, d.digest, d.commit);

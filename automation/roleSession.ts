@@ -93,14 +93,19 @@ export function requireExternalId(
         );
 }
 
-/** One set of the role's credentials, checked to act in the stack's account. */
-export async function assumeCheckedRole(
+/**
+ * One set of the role's credentials as soon as STS returns them, and `checked`, the check that they
+ * act in the stack's account (GetCallerIdentity with them), under way: a caller may start a call
+ * that writes nothing of consequence beside it (the deploy's lease), and awaits it before anything
+ * else. `checked` never rejects unawaited.
+ */
+export async function assumeRoleChecking(
     aws: Aws,
     role: RoleTarget,
     access: RoleAccess,
     caller: Caller,
     ctx: AwsContext,
-): Promise<TemporaryCredentials> {
+): Promise<{ creds: TemporaryCredentials; checked: Promise<void> }> {
     requireExternalId(role.kind, role.stack, access.externalId, caller.githubToken !== undefined);
     const creds =
         caller.githubToken !== undefined
@@ -128,6 +133,13 @@ export async function assumeCheckedRole(
                   caller.source,
               );
     access.redact(creds.accessKeyId, creds.secretAccessKey, creds.sessionToken);
+    const checked = checkAccount(aws, role, creds, ctx);
+    checked.catch(() => {}); // the caller awaits it
+    return { creds, checked };
+}
+
+/** GetCallerIdentity with the role's credentials: their account must be the stack's. */
+async function checkAccount(aws: Aws, role: RoleTarget, creds: TemporaryCredentials, ctx: AwsContext): Promise<void> {
     let account: string | undefined;
     try {
         account = await aws.callerAccount(ctx, creds);
@@ -149,5 +161,17 @@ export async function assumeCheckedRole(
         if (e instanceof WrongAccountError) throw new DriverError(Exit.WRONG_ACCOUNT, e.message);
         throw e;
     }
+}
+
+/** One set of the role's credentials, checked to act in the stack's account. */
+export async function assumeCheckedRole(
+    aws: Aws,
+    role: RoleTarget,
+    access: RoleAccess,
+    caller: Caller,
+    ctx: AwsContext,
+): Promise<TemporaryCredentials> {
+    const { creds, checked } = await assumeRoleChecking(aws, role, access, caller, ctx);
+    await checked;
     return creds;
 }

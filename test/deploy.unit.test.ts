@@ -117,12 +117,15 @@ test("STS refuses the deploy role: exit 5, and attini never runs", async (t) => 
     t.deepEqual(calls.slice(-1), [`assumeRole ${DEPLOY_ROLE("111111111111")}`], "nothing after the refusal");
 });
 
-test("the deploy role's credentials act in another account: exit 6, and attini never runs", async (t) => {
-    const { aws } = fakeAws({
+test("the deploy role's credentials act in another account: exit 6, attini never runs, and the ledger records nothing (the lease, taken beside the check, is let go)", async (t) => {
+    const { aws, ledgers } = fakeAws({
         accountOf: (arn) => (arn === DEPLOY_ROLE("111111111111") ? "999999999999" : arn.split(":")[4]),
     });
     const r = await run("dev", project.distribution, aws);
     t.is(r.error?.exitCode, Exit.WRONG_ACCOUNT);
+    const ledger = ledgers.get("attini-gitops-ledger-dev");
+    t.deepEqual(ledger?.runs ?? [], [], "no run recorded");
+    t.is(ledger?.lease?.expiresAt ?? 0, 0, "no lease left held");
     t.regex(
         r.error!.message,
         /stack 'dev' belongs to account 111111111111, but the assumed deploy role's credentials \(arn:aws:iam::111111111111:role\/attini-deploy-role-eu-west-1\) are for account 999999999999/,
