@@ -9,13 +9,24 @@ of the lease against that would test moto's races, not the driver. So DynamoDB's
 with an X-Amz-Target of DynamoDB_...) are answered one at a time; every other service keeps
 moto's threads.
 
+And a transaction puts back only the items it names when it fails, not a copy of its tables: moto
+copies a table whole before each transaction, which takes longer the more items it holds (0.1 ms
+an item here: a ledger with a thousand runs made every transaction 117 ms, against 8 ms for an
+UpdateItem). DynamoDB's own transactions take no longer in a bigger table, and the bench of the
+ledger's cost measures the driver, not moto's copying. The result of a transaction is moto's, as
+before: only its copy is narrower (its actions name items, and no two the same one).
+
 Run as `<moto's python> motoServer.py -H 127.0.0.1 -p PORT` (test/support/moto.ts).
 """
 
+import copy
 import sys
 import threading
 
+import moto.dynamodb.models as dynamodb_models
 import moto.server
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 _dynamodb = threading.Lock()
@@ -31,6 +42,60 @@ def _one_dynamodb_request_at_a_time(self, environ, start_response):
 
 
 DomainDispatcherApplication.__call__ = _one_dynamodb_request_at_a_time
+
+
+class _TablesNotCopied:
+    """Stands in for the copy module inside moto's DynamoDB backend while a transaction runs."""
+
+    @staticmethod
+    def deepcopy(value, memo=None):
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+_transact = DynamoDBBackend.transact_write_items
+
+
+def _item_snapshots(backend, transact_items):
+    """Each named item as it is now: (table, hash key, range key, a copy of the item or None)."""
+    snapshots = []
+    for action in transact_items:
+        _, op = next(iter(action.items()))
+        table = backend.get_table(op["TableName"])
+        key = op.get("Key") or {
+            k: op["Item"][k] for k in (table.hash_key_attr, table.range_key_attr) if k is not None
+        }
+        hash_key, range_key = backend.get_keys_value(table, key)
+        snapshots.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+    return snapshots
+
+
+def _put_back(snapshots):
+    for table, hash_key, range_key, item in reversed(snapshots):
+        table.delete_item(hash_key, range_key)
+        if item is None:
+            continue
+        if range_key is None:
+            table.items[hash_key] = item
+        else:
+            table.items[hash_key][range_key] = item
+
+
+def _transact_putting_back_items(self, transact_items):
+    try:
+        snapshots = _item_snapshots(self, transact_items)
+    except Exception:
+        return _transact(self, transact_items)  # moto's own answer to a malformed one, its own way
+    dynamodb_models.copy = _TablesNotCopied
+    try:
+        return _transact(self, transact_items)
+    except Exception:
+        _put_back(snapshots)
+        raise
+    finally:
+        dynamodb_models.copy = copy
+
+
+DynamoDBBackend.transact_write_items = _transact_putting_back_items
 
 if __name__ == "__main__":
     moto.server.main(sys.argv[1:])
