@@ -1,4 +1,4 @@
-"""moto's server (moto.server.main, unchanged in all else), with one request to DynamoDB at a time.
+"""moto's server (moto.server.main, unchanged in all else), with one DynamoDB request at a time per table.
 
 Why: DynamoDB makes each request atomic, a conditional write above all (the ledger's lease is one;
 two deploys that try it at once must not both take it), and a transaction all-or-nothing. moto's
@@ -6,8 +6,9 @@ server answers requests on several threads, and its DynamoDB backend holds no lo
 conditional writes at once can both pass their condition, and a transaction that fails puts back
 a copy of the whole table it took before, undoing whatever another request wrote meanwhile. Tests
 of the lease against that would test moto's races, not the driver. So DynamoDB's requests (those
-with an X-Amz-Target of DynamoDB_...) are answered one at a time; every other service keeps
-moto's threads.
+with an X-Amz-Target of DynamoDB_...) are answered one at a time for each table they name; every
+other service keeps moto's threads, as do requests on different tables (on AWS, a write to one
+table never waits for another's).
 
 And a transaction puts back only the items it names when it fails, not a copy of its tables: moto
 copies a table whole before each transaction, which takes longer the more items it holds (0.1 ms
@@ -20,6 +21,8 @@ Run as `<moto's python> motoServer.py -H 127.0.0.1 -p PORT` (test/support/moto.t
 """
 
 import copy
+import io
+import json
 import sys
 import threading
 
@@ -29,19 +32,54 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-_dynamodb = threading.Lock()
 _answer = DomainDispatcherApplication.__call__
+_locks = {}
+_locks_lock = threading.Lock()
 
 
-def _one_dynamodb_request_at_a_time(self, environ, start_response):
-    if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
-        with _dynamodb:
-            # moto builds the whole response inside the call: the write is done when it returns.
-            return _answer(self, environ, start_response)
-    return _answer(self, environ, start_response)
+def _tables_named(body):
+    """The tables a DynamoDB request names: TableName, or those of a batch or transaction; None: not known."""
+    try:
+        request = json.loads(body or b"{}")
+    except ValueError:
+        return None
+    if isinstance(request.get("TableName"), str):
+        return {request["TableName"]}
+    named = set(request.get("RequestItems") or {})
+    for action in request.get("TransactItems") or []:
+        for op in action.values():
+            if isinstance(op, dict) and isinstance(op.get("TableName"), str):
+                named.add(op["TableName"])
+    return named or None
 
 
-DomainDispatcherApplication.__call__ = _one_dynamodb_request_at_a_time
+def _lock(name):
+    with _locks_lock:
+        return _locks.setdefault(name, threading.Lock())
+
+
+def _one_request_per_table_at_a_time(self, environ, start_response):
+    if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+        return _answer(self, environ, start_response)
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    environ["wsgi.input"] = io.BytesIO(body)
+    tables = _tables_named(body)
+    # Each table's lock, taken in one order so that two requests never wait for each other; a
+    # request that names no table (ListTables, say) reads no item, and takes a lock of its own.
+    held = []
+    try:
+        for name in sorted(tables) if tables else ["*"]:
+            lock = _lock(name)
+            lock.acquire()
+            held.append(lock)
+        # moto builds the whole response inside the call: the write is done when it returns.
+        return _answer(self, environ, start_response)
+    finally:
+        for lock in reversed(held):
+            lock.release()
+
+
+DomainDispatcherApplication.__call__ = _one_request_per_table_at_a_time
 
 
 class _TablesNotCopied:
