@@ -428,24 +428,42 @@ class DynamoLedger implements LedgerStore {
         entry: string,
         end: { result: RunResult; endedAt: number; attiniTime?: number },
     ): Promise<void> {
-        const attini = end.attiniTime !== undefined;
         await this.call("completing the run's record", (ddb, client, abortSignal) =>
-            client.send(
-                new ddb.UpdateItemCommand({
-                    TableName: this.table,
-                    Key: this.key(distribution, entry),
-                    UpdateExpression: `SET #result = :result, endedAt = :end${attini ? ", attiniTime = :attini" : ""}`,
-                    ConditionExpression: "attribute_exists(#sk)",
-                    ExpressionAttributeNames: { "#result": "result", "#sk": SK },
-                    ExpressionAttributeValues: {
-                        ":result": S(end.result),
-                        ":end": N(end.endedAt),
-                        ...(attini ? { ":attini": N(end.attiniTime as number) } : {}),
-                    },
-                }),
-                { abortSignal },
-            ),
+            client.send(new ddb.UpdateItemCommand(this.completion(distribution, entry, end)), { abortSignal }),
         );
+    }
+
+    /** The update that completes a run's record: its result and end (and Attini's deployment, when found). */
+    private completion(
+        distribution: string,
+        entry: string,
+        end: { result: RunResult; endedAt: number; attiniTime?: number },
+    ) {
+        const attini = end.attiniTime !== undefined;
+        return {
+            TableName: this.table,
+            Key: this.key(distribution, entry),
+            UpdateExpression: `SET #result = :result, endedAt = :end${attini ? ", attiniTime = :attini" : ""}`,
+            ConditionExpression: "attribute_exists(#sk)",
+            ExpressionAttributeNames: { "#result": "result", "#sk": SK },
+            ExpressionAttributeValues: {
+                ":result": S(end.result),
+                ":end": N(end.endedAt),
+                ...(attini ? { ":attini": N(end.attiniTime as number) } : {}),
+            },
+        };
+    }
+
+    /** The update that marks a hold released, by which run and when. */
+    private holdRelease(distribution: string, digest: string, by: string, at: number) {
+        return {
+            TableName: this.table,
+            Key: this.key(distribution, `hold#${digest}`),
+            UpdateExpression: "SET releasedAt = :at, releasedBy = :by",
+            ConditionExpression: "attribute_exists(#sk)",
+            ExpressionAttributeNames: { "#sk": SK },
+            ExpressionAttributeValues: { ":at": N(at), ":by": S(by) },
+        };
     }
 
     async settleRun(
@@ -459,32 +477,11 @@ class DynamoLedger implements LedgerStore {
         // head's count high (never low) if the transaction then fails.
         const alone = lifted.slice(HOLDS_PER_SETTLE);
         await Promise.all(alone.map((digest) => this.releaseHold(d, digest, run.runId, end.endedAt)));
-        const attini = end.attiniTime !== undefined;
         const failed = await this.transact("completing the run's record and releasing the lease", [
-            {
-                Update: {
-                    TableName: this.table,
-                    Key: this.key(d, run.entry),
-                    UpdateExpression: `SET #result = :result, endedAt = :end${attini ? ", attiniTime = :attini" : ""}`,
-                    ConditionExpression: "attribute_exists(#sk)",
-                    ExpressionAttributeNames: { "#result": "result", "#sk": SK },
-                    ExpressionAttributeValues: {
-                        ":result": S(end.result),
-                        ":end": N(end.endedAt),
-                        ...(attini ? { ":attini": N(end.attiniTime as number) } : {}),
-                    },
-                },
-            },
-            ...lifted.slice(0, HOLDS_PER_SETTLE).map((digest) => ({
-                Update: {
-                    TableName: this.table,
-                    Key: this.key(d, `hold#${digest}`),
-                    UpdateExpression: "SET releasedAt = :at, releasedBy = :by",
-                    ConditionExpression: "attribute_exists(#sk)",
-                    ExpressionAttributeNames: { "#sk": SK },
-                    ExpressionAttributeValues: { ":at": N(end.endedAt), ":by": S(run.runId) },
-                },
-            })),
+            { Update: this.completion(d, run.entry, end) },
+            ...lifted
+                .slice(0, HOLDS_PER_SETTLE)
+                .map((digest) => ({ Update: this.holdRelease(d, digest, run.runId, end.endedAt) })),
             this.leaseUpdate(d, run.runId, head, true),
         ]);
         if (failed === undefined) return true;
@@ -596,17 +593,7 @@ class DynamoLedger implements LedgerStore {
 
     async releaseHold(distribution: string, digest: string, by: string, at: number): Promise<void> {
         await this.call("releasing a rollback hold", (ddb, client, abortSignal) =>
-            client.send(
-                new ddb.UpdateItemCommand({
-                    TableName: this.table,
-                    Key: this.key(distribution, `hold#${digest}`),
-                    UpdateExpression: "SET releasedAt = :at, releasedBy = :by",
-                    ConditionExpression: "attribute_exists(#sk)",
-                    ExpressionAttributeNames: { "#sk": SK },
-                    ExpressionAttributeValues: { ":at": N(at), ":by": S(by) },
-                }),
-                { abortSignal },
-            ),
+            client.send(new ddb.UpdateItemCommand(this.holdRelease(distribution, digest, by, at)), { abortSignal }),
         );
     }
 }
