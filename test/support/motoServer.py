@@ -61,11 +61,18 @@ def _lock(name):
 def _one_request_per_table_at_a_time(self, environ, start_response):
     if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
         return _answer(self, environ, start_response)
-    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        body = environ["wsgi.input"].read(int(length))
+    elif environ.get("wsgi.input_terminated"):  # chunked: the server ends the stream
+        body = environ["wsgi.input"].read()
+    else:
+        body = b""
     environ["wsgi.input"] = io.BytesIO(body)
     tables = _tables_named(body)
     # Each table's lock, taken in one order so that two requests never wait for each other; a
-    # request that names no table (ListTables, say) reads no item, and takes a lock of its own.
+    # request that names no table (ListTables, say) takes a lock of its own. A table named by its
+    # ARN takes another lock than by its name: the driver and the tests name tables by name.
     held = []
     try:
         for name in sorted(tables) if tables else ["*"]:
@@ -118,19 +125,25 @@ def _put_back(snapshots):
             table.items[hash_key][range_key] = item
 
 
+# Transactions on different tables would otherwise run at once: the stand-in for the copy module
+# is the backend module's, shared by every thread, so one transaction at a time swaps it.
+_transactions = threading.Lock()
+
+
 def _transact_putting_back_items(self, transact_items):
-    try:
-        snapshots = _item_snapshots(self, transact_items)
-    except Exception:
-        return _transact(self, transact_items)  # moto's own answer to a malformed one, its own way
-    dynamodb_models.copy = _TablesNotCopied
-    try:
-        return _transact(self, transact_items)
-    except Exception:
-        _put_back(snapshots)
-        raise
-    finally:
-        dynamodb_models.copy = copy
+    with _transactions:
+        try:
+            snapshots = _item_snapshots(self, transact_items)
+        except Exception:
+            return _transact(self, transact_items)  # moto's own answer to a malformed one, its own way
+        dynamodb_models.copy = _TablesNotCopied
+        try:
+            return _transact(self, transact_items)
+        except Exception:
+            _put_back(snapshots)
+            raise
+        finally:
+            dynamodb_models.copy = copy
 
 
 DynamoDBBackend.transact_write_items = _transact_putting_back_items
