@@ -69,10 +69,18 @@ export async function acquireLease(
     for (let attempt = 0; ; attempt++) {
         const now = Date.now();
         // A try that fails (throttled, a timeout past its retries) is tried again within --lease-wait.
+        // One that fails for good first runs the checks (once): their refusal (credentials in
+        // another account, whose ledger does not exist) is what to report, not the ledger's.
         const got = await store
             .takeLease(distributionName, { ...me, since: now, expiresAt: now + o.ttlMs }, now)
-            .catch((e: unknown) => {
-                if (!(e instanceof LedgerUnavailable) || Date.now() - started >= o.waitMs) throw e;
+            .catch(async (e: unknown) => {
+                if (!(e instanceof LedgerUnavailable) || Date.now() - started >= o.waitMs) {
+                    if (!checked) {
+                        checked = true;
+                        await beforeWaiting();
+                    }
+                    throw e;
+                }
                 o.log(`taking the lease failed (${e.message}); trying again`);
                 return undefined;
             });

@@ -1,12 +1,16 @@
 /**
  * The DynamoDB adapter of the deployment ledger (ledgerTypes.ts's LedgerStore) behind the AWS port
- * (aws.ts). Every write is conditional and safe to retry: a run is only added (or re-added by the
- * same run), the lease is only taken when free, expired or already ours, and only renewed or
- * released while it is ours. Nothing is ever deleted (the table's resource policy forbids it).
+ * (aws.ts). Every write is conditional, or made in a transaction that is, and safe to retry: a run
+ * is only added (or re-added by the same run), with its rollback's hold and the lease's head only
+ * while the run holds the lease; the lease is only taken when free, expired or already ours, and
+ * only renewed, released or given a head while it is ours; a hold is released only as it was read.
+ * A transaction's retry carries its first request token. Nothing is ever deleted (the table's
+ * resource policy forbids it).
  *
  * Rows are read field by field: a row missing a field, or with one of the wrong type, is left out
  * (and so never vouches for anything), as Attini's rows are in dynamodb.ts.
  */
+import { randomUUID } from "node:crypto";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { LEDGER_PARTITION_KEY as PK, LEDGER_SORT_KEY as SK } from "../lib/ledger";
 import {
@@ -20,7 +24,7 @@ import {
 } from "./awsCall";
 import { MAX_DATE_MS } from "./deployments";
 import { LeaseNotHeld, LedgerUnavailable } from "./errors";
-import type { Hold, Lease, LedgerHead, LedgerRun, LedgerStore, PreviousLease, RunResult } from "./ledgerTypes";
+import type { HeldAs, Hold, Lease, LedgerHead, LedgerRun, LedgerStore, PreviousLease, RunResult } from "./ledgerTypes";
 
 type Item = Record<string, AttributeValue>;
 /** How many runs a search reads at most before it refuses (a bound on every ledger search). */
@@ -199,7 +203,7 @@ type Ddb = typeof import("@aws-sdk/client-dynamodb");
 type Client = import("@aws-sdk/client-dynamodb").DynamoDBClient;
 type Send<O> = (ddb: Ddb, client: Client, signal: AbortSignal) => Promise<O>;
 
-/** The ledger in one table: each method one conditional write or one paged read. */
+/** The ledger in one table: each method one conditional write, one transaction or one paged read (settleRun: one transaction, and a release per hold past what one takes). */
 class DynamoLedger implements LedgerStore {
     readonly where: string;
 
@@ -353,34 +357,47 @@ class DynamoLedger implements LedgerStore {
     }
 
     /**
-     * One transaction; which of its actions failed their condition (undefined: it was written). A
-     * retry of one that was written is one DynamoDB recognises (the SDK sends the same request
-     * token), or one whose conditions still hold for the same run. One cancelled by a concurrent
-     * write to one of its items (TransactionConflict) is tried again, a few times with backoff.
+     * One transaction, within one step (--aws-timeout); which of its actions failed their condition
+     * (undefined: it was written). It carries a request token of its own, the same on every retry
+     * after a failure that may have been written all the same (an answer lost, a 5xx): DynamoDB
+     * then answers as it did the first time, and never applies it twice. One cancelled by a
+     * concurrent write to one of its items (TransactionConflict: nothing was written) is tried again,
+     * a few times with backoff, as a new request.
      */
     private async transact(
         what: string,
         items: import("@aws-sdk/client-dynamodb").TransactWriteItem[],
     ): Promise<boolean[] | undefined> {
-        for (let attempt = 0; ; attempt++) {
-            try {
-                await this.call(what, (ddb, client, abortSignal) =>
-                    client.send(new ddb.TransactWriteItemsCommand({ TransactItems: items }), { abortSignal }),
-                );
-                return undefined;
-            } catch (err) {
-                const codes = cancellationCodes(err);
-                if (!codes) throw err;
-                const failed = codes.map((c) => /ConditionalCheckFailed/.test(c));
-                if (failed.some(Boolean)) return failed;
-                if (codes.some((c) => /TransactionConflict/.test(c)) && attempt < CONFLICT_RETRIES) {
-                    await new Promise((r) => setTimeout(r, 50 * 2 ** attempt * (1 + Math.random())));
-                    continue;
+        let token = randomUUID();
+        try {
+            await this.call(what, async (ddb, client, abortSignal) => {
+                for (let conflicts = 0; ; conflicts++) {
+                    try {
+                        const command = new ddb.TransactWriteItemsCommand({
+                            TransactItems: items,
+                            ClientRequestToken: token,
+                        });
+                        return await client.send(command, { abortSignal });
+                    } catch (err) {
+                        const codes = cancellationCodes(err);
+                        const conflict =
+                            codes?.some((c) => /TransactionConflict/.test(c)) &&
+                            !codes.some((c) => /ConditionalCheckFailed/.test(c));
+                        if (!conflict || conflicts >= CONFLICT_RETRIES) throw err;
+                        token = randomUUID();
+                        await new Promise((r) => setTimeout(r, 50 * 2 ** conflicts * (1 + Math.random())));
+                    }
                 }
-                throw new LedgerUnavailable(
-                    `${what} failed on the ${this.where}: the transaction was cancelled (${codes.join(", ")}); nothing was written.`,
-                );
-            }
+            });
+            return undefined;
+        } catch (err) {
+            const codes = cancellationCodes(err);
+            if (!codes) throw err;
+            const failed = codes.map((c) => /ConditionalCheckFailed/.test(c));
+            if (failed.some(Boolean)) return failed;
+            throw new LedgerUnavailable(
+                `${what} failed on the ${this.where}: the transaction was cancelled (${codes.join(", ")}); nothing was written.`,
+            );
         }
     }
 
@@ -454,40 +471,39 @@ class DynamoLedger implements LedgerStore {
         };
     }
 
-    /** The update that marks a hold released, by which run and when. */
-    private holdRelease(distribution: string, digest: string, by: string, at: number) {
+    /** The update that marks a hold released, by which run and when: only the hold as it was read, still in force. */
+    private holdRelease(distribution: string, hold: HeldAs, by: string, at: number) {
         return {
             TableName: this.table,
-            Key: this.key(distribution, `hold#${digest}`),
+            Key: this.key(distribution, `hold#${hold.digest}`),
             UpdateExpression: "SET releasedAt = :at, releasedBy = :by",
-            ConditionExpression: "attribute_exists(#sk)",
-            ExpressionAttributeNames: { "#sk": SK },
-            ExpressionAttributeValues: { ":at": N(at), ":by": S(by) },
+            ConditionExpression: "heldAt = :heldAt AND attribute_not_exists(releasedAt)",
+            ExpressionAttributeValues: { ":at": N(at), ":by": S(by), ":heldAt": N(hold.heldAt) },
         };
     }
 
     async settleRun(
         run: Pick<LedgerRun, "distributionName" | "entry" | "runId">,
         end: { result: RunResult; endedAt: number; attiniTime?: number },
-        lifted: readonly string[],
+        lifted: readonly HeldAs[],
         head: LedgerHead,
     ): Promise<boolean> {
         const d = run.distributionName;
         // More holds than one transaction takes: the rest are released first, which leaves the
-        // head's count high (never low) if the transaction then fails.
+        // head naming this run `started` (never trusted) if the transaction then fails.
         const alone = lifted.slice(HOLDS_PER_SETTLE);
-        await Promise.all(alone.map((digest) => this.releaseHold(d, digest, run.runId, end.endedAt)));
+        await Promise.all(alone.map((hold) => this.releaseHold(d, hold, run.runId, end.endedAt)));
         const failed = await this.transact("completing the run's record and releasing the lease", [
             { Update: this.completion(d, run.entry, end) },
             ...lifted
                 .slice(0, HOLDS_PER_SETTLE)
-                .map((digest) => ({ Update: this.holdRelease(d, digest, run.runId, end.endedAt) })),
+                .map((hold) => ({ Update: this.holdRelease(d, hold, run.runId, end.endedAt) })),
             this.leaseUpdate(d, run.runId, head, true),
         ]);
         if (failed === undefined) return true;
         if (failed.at(-1)) return false;
         throw new LedgerUnavailable(
-            `completing the run's record in the ${this.where}: its row (${run.entry}) or a hold it lifts is missing; nothing was written.`,
+            `completing the run's record in the ${this.where}: its row (${run.entry}) is missing, or a hold it lifts was released or put again since it was read; nothing was written.`,
         );
     }
 
@@ -591,9 +607,9 @@ class DynamoLedger implements LedgerStore {
         return found;
     }
 
-    async releaseHold(distribution: string, digest: string, by: string, at: number): Promise<void> {
-        await this.call("releasing a rollback hold", (ddb, client, abortSignal) =>
-            client.send(new ddb.UpdateItemCommand(this.holdRelease(distribution, digest, by, at)), { abortSignal }),
+    releaseHold(distribution: string, hold: HeldAs, by: string, at: number): Promise<boolean> {
+        return this.conditional("releasing a rollback hold", (ddb, client, abortSignal) =>
+            client.send(new ddb.UpdateItemCommand(this.holdRelease(distribution, hold, by, at)), { abortSignal }),
         );
     }
 }

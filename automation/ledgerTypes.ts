@@ -87,6 +87,9 @@ export interface PreviousLease {
     head?: LedgerHead;
 }
 
+/** A hold as a run read it: which content, and since when (a hold put again has another `heldAt`). */
+export type HeldAs = Pick<Hold, "digest" | "heldAt">;
+
 /** The ledger of one environment, as the deploy role (writes) or the history reader (reads only) sees it. */
 export interface LedgerStore {
     /** The table's name and where it is, for messages. */
@@ -108,14 +111,14 @@ export interface LedgerStore {
         end: { result: RunResult; endedAt: number; attiniTime?: number },
     ): Promise<void>;
     /**
-     * Completes the run, releases the holds it lifts, and lets the lease go with its head set to
-     * `head`: all at once, and only while `runId` holds the lease; false (nothing written) when it
-     * does not.
+     * Completes the run, releases the holds it lifts (each only as the run read it: not one
+     * released or put again since), and lets the lease go with its head set to `head`: all at
+     * once, and only while `runId` holds the lease; false (nothing written) when it does not.
      */
     settleRun(
         run: Pick<LedgerRun, "distributionName" | "entry" | "runId">,
         end: { result: RunResult; endedAt: number; attiniTime?: number },
-        lifted: readonly string[],
+        lifted: readonly HeldAs[],
         head: LedgerHead,
     ): Promise<boolean>;
     /**
@@ -133,6 +136,9 @@ export interface LedgerStore {
     releaseLease(distributionName: string, runId: string): Promise<void>;
     /** The distribution's holds in force (a released hold stays in the table, and is not returned). */
     holds(distributionName: string): Promise<Hold[]>;
-    /** Releases a hold (alone: for a run that no longer holds the lease). */
-    releaseHold(distributionName: string, digest: string, by: string, at: number): Promise<void>;
+    /**
+     * Releases a hold (alone: for a run that no longer holds the lease), only as the run read it;
+     * false when it has been released or put again since (by a rollback after this run's claim).
+     */
+    releaseHold(distributionName: string, hold: HeldAs, by: string, at: number): Promise<boolean>;
 }

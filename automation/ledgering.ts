@@ -199,41 +199,57 @@ interface Settling {
     recorded: LedgerHead;
     before?: LedgerRun;
     attiniTime: () => Promise<number | undefined>;
+    log: (line: string) => void;
 }
 
 /**
  * The settle phase: the run's result, the holds it lifts when it deployed, and the lease let go
  * with the head it leaves, in one transaction while the lease is this run's. A run whose lease
- * another run has taken completes its record and lifts its holds alone, and leaves the head to it.
+ * another run has taken, or whose transaction failed, completes its record and lifts its holds
+ * alone (each hold only as it read it), and leaves the head as it is.
  */
-function settler({ store, d, run, lease, report, release, recorded, before, attiniTime }: Settling): Settle {
+function settler({ store, d, run, lease, report, release, recorded, before, attiniTime, log }: Settling): Settle {
     return async (result, stopped = false) => {
         // The holds go only with a deploy that worked (--release-hold's, and those a fix lifts).
-        const lifted = (result === "deployed" ? release : []).map((h) => h.digest);
+        const lifting = result === "deployed" ? release : [];
         const endedAt = Date.now();
         // Stopped before attini ran, there is no deployment of Attini's to find.
         const found = stopped ? undefined : await attiniTime();
         const end = { result, endedAt, ...(found !== undefined ? { attiniTime: found } : {}) };
-        let settled = false;
+        // false: the lease is another run's; undefined: the transaction failed.
+        let settled: boolean | undefined;
         try {
             settled =
                 (await lease.stop()) &&
-                (await store.settleRun(run, end, lifted, headAfter(recorded, before, end, lifted.length)));
-            if (!settled)
-                await Promise.all([
+                (await store.settleRun(run, end, lifting, headAfter(recorded, before, end, lifting.length)));
+        } catch (e) {
+            log(
+                `completing the run's record with the lease's release failed (${(e as Error).message}); completing it alone`,
+            );
+        }
+        let lifted = lifting;
+        try {
+            if (!settled) {
+                const [, ...freed] = await Promise.all([
                     store.completeRun(d.distributionName, run.entry, end),
-                    ...lifted.map((h) => store.releaseHold(d.distributionName, h, d.run.runId, endedAt)),
+                    ...lifting.map((h) => store.releaseHold(d.distributionName, h, d.run.runId, endedAt)),
                 ]);
+                lifted = lifting.filter((h, i) => {
+                    if (!freed[i])
+                        log(`the hold on ${h.digest} was released or put again since this run read it: left as it is`);
+                    return freed[i];
+                });
+            }
         } finally {
-            // Not settled (the record could not be written): the lease is let go all the same if it
-            // is still this run's. Its head names this run `started`, which no claim trusts.
+            // Not settled: the lease is let go all the same if it is still this run's. Its head
+            // names this run `started`, which no claim trusts.
             if (!settled) await lease.release();
         }
         return {
             ...report,
             result,
-            ...(lifted.length > 0 ? { liftedHolds: lifted } : {}),
-            ...(lease.lost() || !settled ? { leaseLost: true } : {}),
+            ...(lifted.length > 0 ? { liftedHolds: lifted.map((h) => h.digest) } : {}),
+            ...(lease.lost() || settled === false ? { leaseLost: true } : {}),
         };
     };
 }
@@ -379,6 +395,7 @@ export async function claim(
                     const before = await attiniBefore;
                     return before === undefined ? undefined : attiniTimeAfter(o, before, log);
                 },
+                log,
             }),
         );
         await cut.recording(store.recordRun(run, recorded, hold));

@@ -48,14 +48,15 @@ export const PARALLEL_RANGE = { min: 1, max: 64 } as const;
 
 /**
  * How long, past the kill grace and the time a child's ledger record may take to complete (at most
- * three AWS steps, each bounded by --aws-timeout: the record's write in flight, its completion,
- * the lease's release; childWaitMs), the parent waits for signalled children before SIGKILL.
+ * four AWS steps, each bounded by --aws-timeout: the record's write in flight, the transaction
+ * that completes it and releases the lease, and, if that fails, the completion alone and then the
+ * lease's release; childWaitMs), the parent waits for signalled children before SIGKILL.
  */
 export const CHILD_WAIT_MARGIN_MS = 15_000;
 
 /** How long after a signal the parent waits for its children before SIGKILL: see CHILD_WAIT_MARGIN_MS. */
 export function childWaitMs(killGraceMs: number, awsTotalMs: number): number {
-    return killGraceMs + 3 * awsTotalMs + CHILD_WAIT_MARGIN_MS;
+    return killGraceMs + 4 * awsTotalMs + CHILD_WAIT_MARGIN_MS;
 }
 
 /** The most of a child's stdout (its --json summary) that is kept; more is dropped and reported. */

@@ -445,6 +445,71 @@ test("a try for the lease that fails (throttled, timed out) is tried again withi
     t.is(table.lease?.runId, "me");
 });
 
+test("a try for the lease that fails for good (--lease-wait already spent) reports the checks' refusal first: credentials in another account are exit 6, not a ledger that is missing there", async (t) => {
+    const store = fakeLedger(fakeTable(), "ledger t");
+    const failing = {
+        ...store,
+        takeLease: async () => {
+            throw new LedgerUnavailable("taking the lease: the ledger does not exist");
+        },
+    };
+    const wrongAccount = new Error("the assumed deploy role's credentials are for account 999999999999");
+    const taking = acquireLease(
+        failing,
+        "platform",
+        { runId: "me", commit: "0".repeat(40), ciSystem: "local" },
+        { ttlMs: 60_000, waitMs: 0, log: () => {}, sleep: async () => {} },
+        async () => {
+            throw wrongAccount;
+        },
+    );
+    await t.throwsAsync(taking, { is: wrongAccount });
+});
+
+test("a run whose lease another run took before it settled (its settle was answered too late, say) completes its record alone, and lifts a hold only as it read it: one put again since by the other run's rollback stays in force", async (t) => {
+    const project = scratchProject();
+    t.teardown(project.dispose);
+    const table = fakeTable();
+    const store = fakeLedger(table, "test ledger");
+    const d = "sha256:ab";
+    table.holds.set(d, { digest: d, commit: "e".repeat(40), heldAt: 5, heldBy: "r0" });
+    const head = git(project.dir, "rev-parse", "HEAD");
+    const lines: string[] = [];
+    const claimed = await claim(
+        store,
+        {
+            environment: "dev",
+            distributionName: "platform",
+            commit: head,
+            branch: "dev",
+            digest: d,
+            sha256: "ab",
+            run: { system: "local", runId: "x" },
+            sessionName: "s",
+            sourceIdentity: "i",
+        },
+        { git: gitIn(project.dir) },
+        {
+            allowRollback: false,
+            releaseHold: true,
+            lease: { ttlMs: 60_000, waitMs: 1_000 },
+            attiniHistory: async () => [],
+            onExit: () => {},
+        },
+        (l) => lines.push(l),
+    );
+    // Another run, B, takes the lease and rolls back to this content: it holds it again.
+    table.lease = { runId: "b", commit: "b".repeat(40), ciSystem: "local", since: 1, expiresAt: Date.now() + 60_000 };
+    table.holds.set(d, { digest: d, commit: head, heldAt: 30, heldBy: "b" });
+    const report = await claimed.settle("deployed");
+    t.like(table.runs, [{ runId: "x", result: "deployed" }], "the record is complete");
+    t.like(table.holds.get(d), { heldAt: 30, releasedAt: undefined }, "B's hold stays in force");
+    t.is(report.leaseLost, true);
+    t.is(report.liftedHolds, undefined, "nothing lifted is reported");
+    t.regex(lines.join("\n"), /the hold on sha256:ab was released or put again since this run read it: left as it is/);
+    t.is(table.lease?.runId, "b", "B's lease is left to B");
+});
+
 /** A claim on a fresh fake ledger, with a signal's cleanup captured; the run's record write (or the holds' read) waits for `letWrite`. */
 function claimCutShort(t: ExecutionContext, held: "recordRun" | "holds" = "recordRun") {
     const project = scratchProject();

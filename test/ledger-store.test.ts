@@ -10,6 +10,7 @@ import { dynamoLedger, headOf, leaseOf, MAX_RUNS_SEARCHED, runItem } from "../au
 import { counts } from "../automation/ledgerRules";
 import type { LedgerRun, LedgerStore } from "../automation/ledgerTypes";
 import { credentialsIn } from "./support/attini";
+import { DynamoFront } from "./support/dynamoFront";
 import { createLedgerTable, LedgerView } from "./support/ledger";
 import { type Moto, startMoto } from "./support/moto";
 
@@ -176,6 +177,7 @@ test.serial(
         await take(store, "r1", 10);
         // 95 holds in force: more than one transaction takes beside the run and the lease.
         const digests = Array.from({ length: 95 }, (_, i) => `sha256:h${i}`);
+        const asRead = digests.map((digest) => ({ digest, heldAt: 1 }));
         for (const digest of digests)
             await view.put({
                 distribution: { S: "platform" },
@@ -190,14 +192,14 @@ test.serial(
         const settled = { newest: { ...r, ...end }, holds: 0 };
 
         await take(store, "thief", 20); // r1's lease expired and was taken
-        const inOne = digests.slice(0, 90); // as many as one transaction takes beside the run and the lease
+        const inOne = asRead.slice(0, 90); // as many as one transaction takes beside the run and the lease
         t.false(await store.settleRun(r, end, inOne, settled), "not r1's lease: nothing written");
         t.like(await view.runs("platform"), [{ runId: "r1", result: "started" }]);
         t.is((await view.holds("platform")).filter((h) => h.releasedAt !== undefined).length, 0);
         t.like(leaseOf(await view.lease("platform")), { runId: "thief" });
 
         await take(store, "r1", 30);
-        t.true(await store.settleRun(r, end, digests, settled));
+        t.true(await store.settleRun(r, end, asRead, settled));
         t.like(await view.runs("platform"), [{ runId: "r1", result: "deployed", endedAt: 2000, attiniTime: 1500 }]);
         t.is((await view.holds("platform")).filter((h) => h.releasedAt === 2000).length, 95, "every hold lifted");
         t.deepEqual(await store.holds("platform"), []);
@@ -206,6 +208,68 @@ test.serial(
             plain(next),
             { taken: true, previous: { expiresAt: 0, head: settled } },
             "released, with r1's head",
+        );
+    },
+);
+
+test.serial(
+    "a settle whose answer is lost, while another run takes the lease and rolls back to hold the same content again: the retry carries the same request token, and the hold put again stays in force",
+    async (t) => {
+        const { store: direct, view } = await ledger(t);
+        const front = await DynamoFront.start(moto);
+        t.teardown(() => front.close());
+        process.env.AWS_ENDPOINT_URL_DYNAMODB = front.endpoint;
+        t.teardown(() => {
+            delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+        });
+        const x = run(1, "started");
+        const heldAt = 5;
+        const d = "sha256:rolled-back";
+        await view.put({
+            distribution: { S: "platform" },
+            entry: { S: `hold#${d}` },
+            digest: { S: d },
+            commit: { S: "e".repeat(40) },
+            heldAt: { N: String(heldAt) },
+            heldBy: { S: "r0" },
+        });
+        await take(direct, x.runId, 10);
+        await direct.recordRun(x, { newest: x, holds: 1 });
+        // X deployed D with --release-hold. Its settle lands, but the answer is lost; meanwhile B
+        // takes the free lease and rolls back from X, which holds D again.
+        const b = { ...run(2, "started"), commit: "b".repeat(40) };
+        let lost = false;
+        /** A transaction that releases the lease: a settle. */
+        const settles = (body: string) => /expiresAt = :zero/.test(body);
+        front.lose = (action, body) => !lost && action === "TransactWriteItems" && settles(body);
+        front.lost = async () => {
+            lost = true;
+            await take(direct, b.runId, 20);
+            await direct.recordRun(
+                b,
+                { newest: b, holds: 1 },
+                { digest: d, commit: x.commit, heldAt: 30, heldBy: "b" },
+            );
+        };
+        const end = { result: "deployed" as const, endedAt: 25 };
+        const settled = await direct.settleRun(x, end, [{ digest: d, heldAt }], { newest: { ...x, ...end }, holds: 0 });
+        const sent = front.bodies
+            .filter((body, i) => front.calls[i] === "TransactWriteItems" && settles(body))
+            .map((body) => JSON.parse(body).ClientRequestToken);
+        t.is(sent.length, 2, "the settle was sent again after the lost answer");
+        t.truthy(sent[0]);
+        t.is(sent[1], sent[0], "with the same request token, so that DynamoDB answers the retry as it did the first");
+        // The emulator does not keep request tokens: the retry is cancelled, as B holds the lease now.
+        t.false(settled);
+        // What the driver does then (the settler's fallback): the hold only as X read it.
+        t.false(
+            await direct.releaseHold("platform", { digest: d, heldAt }, x.runId, 26),
+            "B's hold is not the one X read",
+        );
+        t.deepEqual(
+            (await direct.holds("platform")).map((h) => [h.digest, h.heldAt]),
+            [[d, 30]],
+            "B's hold stays in force",
         );
     },
 );
@@ -238,7 +302,12 @@ test.serial(
             });
         for (let i = 0; i < 150; i++) await hold(`sha256:a${String(i).padStart(3, "0")}`, "c".repeat(40));
         for (let i = 0; i < 150; i++)
-            await store.releaseHold("platform", `sha256:a${String(i).padStart(3, "0")}`, "fix", 1000);
+            await store.releaseHold(
+                "platform",
+                { digest: `sha256:a${String(i).padStart(3, "0")}`, heldAt: 1 },
+                "fix",
+                1000,
+            );
         await hold("sha256:zzz", "d".repeat(40));
         t.deepEqual(
             (await store.holds("platform")).map((h) => h.digest),

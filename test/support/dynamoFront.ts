@@ -16,6 +16,12 @@ export class DynamoFront extends LoopbackFront {
     readonly spent = { ms: 0 };
     /** Resolves when the call may go on; undefined: at once. */
     hold: (action: string, body: string) => Promise<void> | undefined = () => undefined;
+    /**
+     * Whether to lose the emulator's answer to a call that it has carried out: the caller gets a
+     * 500 instead (an answer lost on the way back), and `lost` runs before it does.
+     */
+    lose: (action: string, body: string) => boolean = () => false;
+    lost: () => Promise<void> = async () => undefined;
 
     private constructor(server: http.Server) {
         super(server);
@@ -39,10 +45,16 @@ export class DynamoFront extends LoopbackFront {
                         headers: req.headers as Record<string, string>,
                         body: Buffer.concat(chunks),
                     });
-                    res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "" });
                     const body = Buffer.from(await upstream.arrayBuffer());
                     self.spent.ms += performance.now() - t0;
-                    res.end(body);
+                    if (self.lose(action, text)) {
+                        await self.lost();
+                        res.writeHead(500, { "content-type": "application/x-amz-json-1.0" });
+                        res.end(JSON.stringify({ __type: "InternalServerError", message: "answer lost" }));
+                    } else {
+                        res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "" });
+                        res.end(body);
+                    }
                 } catch (e) {
                     res.writeHead(502).end(String(e));
                 }

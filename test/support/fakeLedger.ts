@@ -5,7 +5,7 @@
 
 import { LeaseNotHeld, LedgerUnavailable } from "../../automation/errors";
 import { counts } from "../../automation/ledgerRules";
-import type { Hold, Lease, LedgerHead, LedgerRun, LedgerStore } from "../../automation/ledgerTypes";
+import type { HeldAs, Hold, Lease, LedgerHead, LedgerRun, LedgerStore } from "../../automation/ledgerTypes";
 
 /** One table's entries, shared by every store made for it. */
 export interface FakeTable {
@@ -35,6 +35,11 @@ export function rewriteNewest(table: FakeTable, patch: Partial<LedgerRun>): void
 
 export function fakeLedger(table: FakeTable, where: string): LedgerStore {
     const call = (op: string, d: string) => table.calls.push(`${op} ${d}`);
+    /** The hold as a run read it, still in force (not released, nor put again since). */
+    const asRead = (h: HeldAs) => {
+        const now = table.holds.get(h.digest);
+        return now !== undefined && now.heldAt === h.heldAt && now.releasedAt === undefined;
+    };
     const newestFirst = (d: string) =>
         table.runs.filter((r) => r.distributionName === d).sort((a, b) => (a.entry < b.entry ? 1 : -1));
     return {
@@ -66,10 +71,10 @@ export function fakeLedger(table: FakeTable, where: string): LedgerStore {
             call("settleRun", run.distributionName);
             if (table.lease?.runId !== run.runId) return false;
             const r = table.runs.find((x) => x.entry === run.entry && x.distributionName === run.distributionName);
-            if (!r || lifted.some((digest) => !table.holds.has(digest))) throw new LedgerUnavailable("missing row");
+            if (!r || lifted.some((h) => !asRead(h))) throw new LedgerUnavailable("missing row, or a hold changed");
             Object.assign(r, end);
-            for (const digest of lifted)
-                Object.assign(table.holds.get(digest) as Hold, { releasedAt: end.endedAt, releasedBy: run.runId });
+            for (const h of lifted)
+                Object.assign(table.holds.get(h.digest) as Hold, { releasedAt: end.endedAt, releasedBy: run.runId });
             table.lease.expiresAt = 0;
             table.head = structuredClone(head);
             return true;
@@ -101,11 +106,11 @@ export function fakeLedger(table: FakeTable, where: string): LedgerStore {
             call("holds", d);
             return [...table.holds.values()].filter((h) => h.releasedAt === undefined).map((h) => ({ ...h }));
         },
-        releaseHold: async (d, digest, by, at) => {
+        releaseHold: async (d, hold, by, at) => {
             call("releaseHold", d);
-            const h = table.holds.get(digest);
-            if (!h) throw new Error("ConditionalCheckFailedException");
-            Object.assign(h, { releasedAt: at, releasedBy: by });
+            if (!asRead(hold)) return false;
+            Object.assign(table.holds.get(hold.digest) as Hold, { releasedAt: at, releasedBy: by });
+            return true;
         },
     };
 }
