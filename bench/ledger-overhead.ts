@@ -202,7 +202,7 @@ function main(): void {
             else lines.push("", `Not compared: ${"missing" in baseline ? baseline.missing : ""}.`);
             lines.push(
                 "",
-                `The emulator took ${current.callMs?.toFixed(0)} ms to answer one deploy's ${current.calls?.length} ledger calls (one counted run, not one of the timed ones).`,
+                `The emulator took ${current.callMs?.toFixed(0)} ms to answer one deploy's ${current.calls?.length} DynamoDB calls (one counted run, not one of the timed ones).`,
             );
             writeFigures("bench-ledger", lines);
         }
