@@ -74,7 +74,8 @@ export async function acquireLease(
         const got = await store
             .takeLease(distributionName, { ...me, since: now, expiresAt: now + o.ttlMs }, now)
             .catch(async (e: unknown) => {
-                if (!(e instanceof LedgerUnavailable) || Date.now() - started >= o.waitMs) {
+                if (!(e instanceof LedgerUnavailable)) throw e;
+                if (Date.now() - started >= o.waitMs) {
                     if (!checked) {
                         checked = true;
                         await beforeWaiting();

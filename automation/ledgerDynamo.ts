@@ -177,8 +177,22 @@ function cancellationCodes(e: unknown): string[] | undefined {
     return reasons?.map((r) => r.Code ?? "None") ?? /\[([^\]]*)\]/.exec((e as Error).message)?.[1]?.split(/,\s*/) ?? [];
 }
 
-/** A transaction cancelled only because another write to one of its items was under way: tried again this many times. */
-const CONFLICT_RETRIES = 3;
+/** How many times a transaction is sent again (againAs), within its step. */
+const TRANSACTION_RETRIES = 4;
+
+/**
+ * Whether a transaction that failed is tried again, and how: "new" when it was cancelled for a
+ * passing reason only (another write to one of its items under way, or throttling: nothing was
+ * written), as a new request; "same" when DynamoDB is still carrying out the first send of its
+ * request token (an answer lost, then a quick retry), with that token again; undefined: not.
+ */
+function againAs(err: unknown): "new" | "same" | undefined {
+    if (/TransactionInProgress/.test(describeError(err))) return "same";
+    const codes = cancellationCodes(err);
+    const passing = (c: string) =>
+        /TransactionConflict|Throttling|ProvisionedThroughputExceeded|RequestLimitExceeded/.test(c);
+    return codes?.some(passing) && codes.every((c) => c === "None" || passing(c)) ? "new" : undefined;
+}
 
 /** Most actions in one transaction that settleRun gives to lifted holds (DynamoDB allows 100 in all). */
 const HOLDS_PER_SETTLE = 90;
@@ -360,9 +374,10 @@ class DynamoLedger implements LedgerStore {
      * One transaction, within one step (--aws-timeout); which of its actions failed their condition
      * (undefined: it was written). It carries a request token of its own, the same on every retry
      * after a failure that may have been written all the same (an answer lost, a 5xx): DynamoDB
-     * then answers as it did the first time, and never applies it twice. One cancelled by a
-     * concurrent write to one of its items (TransactionConflict: nothing was written) is tried again,
-     * a few times with backoff, as a new request.
+     * then answers as it did the first time, and never applies it twice (one still in progress is
+     * sent again with it, after a pause). One cancelled for a passing reason (a concurrent write to
+     * one of its items, throttling: nothing was written) is tried again as a new request. A few
+     * times, with backoff (againAs).
      */
     private async transact(
         what: string,
@@ -371,7 +386,7 @@ class DynamoLedger implements LedgerStore {
         let token = randomUUID();
         try {
             await this.call(what, async (ddb, client, abortSignal) => {
-                for (let conflicts = 0; ; conflicts++) {
+                for (let again = 0; ; again++) {
                     try {
                         const command = new ddb.TransactWriteItemsCommand({
                             TransactItems: items,
@@ -379,13 +394,11 @@ class DynamoLedger implements LedgerStore {
                         });
                         return await client.send(command, { abortSignal });
                     } catch (err) {
-                        const codes = cancellationCodes(err);
-                        const conflict =
-                            codes?.some((c) => /TransactionConflict/.test(c)) &&
-                            !codes.some((c) => /ConditionalCheckFailed/.test(c));
-                        if (!conflict || conflicts >= CONFLICT_RETRIES) throw err;
-                        token = randomUUID();
-                        await new Promise((r) => setTimeout(r, 50 * 2 ** conflicts * (1 + Math.random())));
+                        const next = againAs(err);
+                        if (!next || again >= TRANSACTION_RETRIES) throw err;
+                        // Cancelled (nothing written): a new request. Still in progress: the same one.
+                        if (next === "new") token = randomUUID();
+                        await new Promise((r) => setTimeout(r, 50 * 2 ** again * (1 + Math.random())));
                     }
                 }
             });
@@ -477,7 +490,8 @@ class DynamoLedger implements LedgerStore {
             TableName: this.table,
             Key: this.key(distribution, `hold#${hold.digest}`),
             UpdateExpression: "SET releasedAt = :at, releasedBy = :by",
-            ConditionExpression: "heldAt = :heldAt AND attribute_not_exists(releasedAt)",
+            // Released by this run already (a retry, or a settle that landed and then failed) counts.
+            ConditionExpression: "heldAt = :heldAt AND (attribute_not_exists(releasedAt) OR releasedBy = :by)",
             ExpressionAttributeValues: { ":at": N(at), ":by": S(by), ":heldAt": N(hold.heldAt) },
         };
     }
@@ -492,7 +506,11 @@ class DynamoLedger implements LedgerStore {
         // More holds than one transaction takes: the rest are released first, which leaves the
         // head naming this run `started` (never trusted) if the transaction then fails.
         const alone = lifted.slice(HOLDS_PER_SETTLE);
-        await Promise.all(alone.map((hold) => this.releaseHold(d, hold, run.runId, end.endedAt)));
+        const freed = await Promise.all(alone.map((hold) => this.releaseHold(d, hold, run.runId, end.endedAt)));
+        if (freed.includes(false))
+            throw new LedgerUnavailable(
+                `releasing the holds this run lifts in the ${this.where}: one was released or put again since it was read; nothing more was written.`,
+            );
         const failed = await this.transact("completing the run's record and releasing the lease", [
             { Update: this.completion(d, run.entry, end) },
             ...lifted

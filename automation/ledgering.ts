@@ -216,6 +216,32 @@ function settler({ store, d, run, lease, report, release, recorded, before, atti
         // Stopped before attini ran, there is no deployment of Attini's to find.
         const found = stopped ? undefined : await attiniTime();
         const end = { result, endedAt, ...(found !== undefined ? { attiniTime: found } : {}) };
+        /**
+         * Not settled: the record completed and the holds lifted alone (each only as it was read),
+         * and only then, once the completion is answered, the lease let go if it is still this
+         * run's: its head names this run `started`, which no claim trusts. A hold that could not
+         * be released stays in force, which refuses more, never less.
+         */
+        const alone = async (holds: readonly Hold[]): Promise<Hold[]> => {
+            const [completed, ...freed] = await Promise.allSettled([
+                store.completeRun(d.distributionName, run.entry, end),
+                ...holds.map((h) => store.releaseHold(d.distributionName, h, d.run.runId, endedAt)),
+            ]);
+            await lease.release();
+            if (completed.status === "rejected") throw completed.reason;
+            return holds.filter((h, i) => {
+                const f = freed[i];
+                if (f.status === "rejected")
+                    log(
+                        `could not release the hold on ${h.digest} (${(f.reason as Error).message}): it stays in force`,
+                    );
+                else if (!f.value)
+                    log(
+                        `the hold on ${h.digest} was released or put again by another run since this run read it: left as it is`,
+                    );
+                return f.status === "fulfilled" && f.value;
+            });
+        };
         // false: the lease is another run's; undefined: the transaction failed.
         let settled: boolean | undefined;
         try {
@@ -227,28 +253,14 @@ function settler({ store, d, run, lease, report, release, recorded, before, atti
                 `completing the run's record with the lease's release failed (${(e as Error).message}); completing it alone`,
             );
         }
-        let lifted = lifting;
-        try {
-            if (!settled) {
-                const [, ...freed] = await Promise.all([
-                    store.completeRun(d.distributionName, run.entry, end),
-                    ...lifting.map((h) => store.releaseHold(d.distributionName, h, d.run.runId, endedAt)),
-                ]);
-                lifted = lifting.filter((h, i) => {
-                    if (!freed[i])
-                        log(`the hold on ${h.digest} was released or put again since this run read it: left as it is`);
-                    return freed[i];
-                });
-            }
-        } finally {
-            // Not settled: the lease is let go all the same if it is still this run's. Its head
-            // names this run `started`, which no claim trusts.
-            if (!settled) await lease.release();
-        }
+        const lifted = settled ? lifting : await alone(lifting);
+        const { releasedHold, ...claimed } = report;
         return {
-            ...report,
+            ...claimed,
             result,
             ...(lifted.length > 0 ? { liftedHolds: lifted.map((h) => h.digest) } : {}),
+            // --release-hold's hold is said released only when it was lifted.
+            ...(lifted.some((h) => h.digest === releasedHold) ? { releasedHold } : {}),
             ...(lease.lost() || settled === false ? { leaseLost: true } : {}),
         };
     };

@@ -47,16 +47,17 @@ export const DEFAULT_PARALLEL = 4;
 export const PARALLEL_RANGE = { min: 1, max: 64 } as const;
 
 /**
- * How long, past the kill grace and the time a child's ledger record may take to complete (at most
- * four AWS steps, each bounded by --aws-timeout: the record's write in flight, the transaction
- * that completes it and releases the lease, and, if that fails, the completion alone and then the
- * lease's release; childWaitMs), the parent waits for signalled children before SIGKILL.
+ * How long, past the kill grace and the time a child's ledger record may take to complete, the
+ * parent waits for signalled children before SIGKILL (childWaitMs). The record may take four AWS
+ * steps, each bounded by --aws-timeout (its write in flight; the transaction that completes it and
+ * releases the lease; if that fails, the completion alone, then the lease's release), after a
+ * renewal of the lease in flight (at most a third of --lease-ttl).
  */
 export const CHILD_WAIT_MARGIN_MS = 15_000;
 
 /** How long after a signal the parent waits for its children before SIGKILL: see CHILD_WAIT_MARGIN_MS. */
-export function childWaitMs(killGraceMs: number, awsTotalMs: number): number {
-    return killGraceMs + 4 * awsTotalMs + CHILD_WAIT_MARGIN_MS;
+export function childWaitMs(killGraceMs: number, awsTotalMs: number, leaseTtlMs: number): number {
+    return killGraceMs + 4 * awsTotalMs + Math.ceil(leaseTtlMs / 3) + CHILD_WAIT_MARGIN_MS;
 }
 
 /** The most of a child's stdout (its --json summary) that is kept; more is dropped and reported. */
@@ -483,8 +484,9 @@ export interface AllTargets {
     targets: WaveTarget[];
     parallel: number;
     killGraceMs: number;
-    /** --aws-timeout's bound on one AWS step: a signalled child's record may take three. */
+    /** --aws-timeout's bound on one AWS step, and --lease-ttl: how long a signalled child's record may take (childWaitMs). */
     awsTotalMs: number;
+    leaseTtlMs: number;
     dryRun: boolean;
     /** The command line as parsed, for the children's arguments. */
     command: { values: Record<string, string | boolean | undefined>; positionals: string[]; extra: string[] };
@@ -525,7 +527,7 @@ export async function deployAllTargets(a: AllTargets): Promise<number> {
             targets: a.targets,
             parallel,
             argsFor: (stack, file) => childArgs(command.values, command.positionals, command.extra, stack, file),
-            waitMs: childWaitMs(a.killGraceMs, a.awsTotalMs),
+            waitMs: childWaitMs(a.killGraceMs, a.awsTotalMs, a.leaseTtlMs),
             summaryDir: folder?.dir,
             spawnTarget: spawnCli(ctx.env),
             handoff: a.handoff,

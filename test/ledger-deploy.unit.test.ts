@@ -506,8 +506,65 @@ test("a run whose lease another run took before it settled (its settle was answe
     t.like(table.holds.get(d), { heldAt: 30, releasedAt: undefined }, "B's hold stays in force");
     t.is(report.leaseLost, true);
     t.is(report.liftedHolds, undefined, "nothing lifted is reported");
-    t.regex(lines.join("\n"), /the hold on sha256:ab was released or put again since this run read it: left as it is/);
+    t.is(report.releasedHold, undefined, "nor --release-hold's hold released");
+    t.regex(
+        lines.join("\n"),
+        /the hold on sha256:ab was released or put again by another run since this run read it: left as it is/,
+    );
     t.is(table.lease?.runId, "b", "B's lease is left to B");
+});
+
+test("a settle whose transaction fails completes the record alone, and lets the lease go only once that completion is answered, whatever became of the holds it lifts", async (t) => {
+    const project = scratchProject();
+    t.teardown(project.dispose);
+    const table = fakeTable();
+    const store = fakeLedger(table, "test ledger");
+    const d = "sha256:ab";
+    table.holds.set(d, { digest: d, commit: "e".repeat(40), heldAt: 5, heldBy: "r0" });
+    const real = { completeRun: store.completeRun };
+    store.settleRun = async () => {
+        throw new LedgerUnavailable("completing the run's record: TransactionConflict past its retries");
+    };
+    store.completeRun = async (...args) => {
+        await new Promise((r) => setTimeout(r, 50));
+        await real.completeRun(...args);
+        table.calls.push("completeRun answered");
+    };
+    store.releaseHold = async () => {
+        throw new LedgerUnavailable("releasing a rollback hold: ThrottlingException");
+    };
+    const lines: string[] = [];
+    const claimed = await claim(
+        store,
+        {
+            environment: "dev",
+            distributionName: "platform",
+            commit: git(project.dir, "rev-parse", "HEAD"),
+            branch: "dev",
+            digest: d,
+            sha256: "ab",
+            run: { system: "local", runId: "x" },
+            sessionName: "s",
+            sourceIdentity: "i",
+        },
+        { git: gitIn(project.dir) },
+        {
+            allowRollback: false,
+            releaseHold: true,
+            lease: { ttlMs: 60_000, waitMs: 1_000 },
+            attiniHistory: async () => [],
+            onExit: () => {},
+        },
+        (l) => lines.push(l),
+    );
+    const report = await claimed.settle("deployed");
+    t.like(table.runs, [{ runId: "x", result: "deployed" }]);
+    const after = table.calls.slice(table.calls.indexOf("recordRun platform"));
+    t.true(after.indexOf("completeRun answered") < after.indexOf("releaseLease platform"), after.join(", "));
+    t.is(table.lease?.expiresAt, 0, "released");
+    t.like(table.holds.get(d), { releasedAt: undefined }, "the hold that could not be released stays in force");
+    t.is(report.liftedHolds, undefined);
+    t.regex(lines.join("\n"), /could not release the hold on sha256:ab \(.*ThrottlingException\): it stays in force/);
 });
 
 /** A claim on a fresh fake ledger, with a signal's cleanup captured; the run's record write (or the holds' read) waits for `letWrite`. */

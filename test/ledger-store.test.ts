@@ -275,6 +275,54 @@ test.serial(
 );
 
 test.serial(
+    "a transaction DynamoDB is still carrying out (its answer lost, then a quick retry) is sent again with the same request token; a hold this run released already counts as released",
+    async (t) => {
+        const { store, view } = await ledger(t);
+        const front = await DynamoFront.start(moto);
+        t.teardown(() => front.close());
+        process.env.AWS_ENDPOINT_URL_DYNAMODB = front.endpoint;
+        t.teardown(() => {
+            delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+        });
+        const x = run(1, "started");
+        await take(store, x.runId, 10);
+        await store.recordRun(x, { newest: x, holds: 0 });
+        let inProgress = 1;
+        front.answer = (action, body) =>
+            action === "TransactWriteItems" && /expiresAt = :zero/.test(body) && inProgress-- > 0
+                ? { status: 400, type: "com.amazonaws.dynamodb.v20120810#TransactionInProgressException" }
+                : undefined;
+        const end = { result: "deployed" as const, endedAt: 25 };
+        t.true(await store.settleRun(x, end, [], { newest: { ...x, ...end }, holds: 0 }));
+        const tokens = front.bodies
+            .filter((body, i) => front.calls[i] === "TransactWriteItems" && /expiresAt = :zero/.test(body))
+            .map((body) => JSON.parse(body).ClientRequestToken);
+        t.is(tokens.length, 2);
+        t.is(tokens[1], tokens[0], "the same request, not a new one");
+        t.like(await view.runs("platform"), [{ runId: "r1", result: "deployed" }]);
+
+        const d = "sha256:old";
+        await view.put({
+            distribution: { S: "platform" },
+            entry: { S: `hold#${d}` },
+            digest: { S: d },
+            commit: { S: "e".repeat(40) },
+            heldAt: { N: "5" },
+            heldBy: { S: "r0" },
+        });
+        t.true(await store.releaseHold("platform", { digest: d, heldAt: 5 }, "x", 30));
+        t.true(
+            await store.releaseHold("platform", { digest: d, heldAt: 5 }, "x", 31),
+            "again by the same run: released",
+        );
+        t.false(
+            await store.releaseHold("platform", { digest: d, heldAt: 5 }, "y", 32),
+            "by another: not as it read it",
+        );
+    },
+);
+
+test.serial(
     "findRun reads page after page: the newest started-or-deployed run behind 250 failed ones is found",
     async (t) => {
         const { store, view } = await ledger(t);

@@ -427,7 +427,7 @@ test("runner: a signal while a target's outputs are read starts nothing; a read 
     t.true(info.some((line) => /a: error: no stack a/.test(line)));
 });
 
-test("after a signal, children get the kill grace, four AWS steps for their ledger record (--aws-timeout each) and a margin before SIGKILL", (t) => {
-    t.is(childWaitMs(10_000, 60_000), 10_000 + 240_000 + CHILD_WAIT_MARGIN_MS);
-    t.is(childWaitMs(0, 1_000), 4_000 + CHILD_WAIT_MARGIN_MS);
+test("after a signal, children get the kill grace, a renewal of the lease in flight (a third of --lease-ttl), four AWS steps for their ledger record (--aws-timeout each) and a margin before SIGKILL", (t) => {
+    t.is(childWaitMs(10_000, 60_000, 60_000), 10_000 + 240_000 + 20_000 + CHILD_WAIT_MARGIN_MS);
+    t.is(childWaitMs(0, 1_000, 15_000), 4_000 + 5_000 + CHILD_WAIT_MARGIN_MS);
 });

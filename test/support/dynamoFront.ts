@@ -22,6 +22,8 @@ export class DynamoFront extends LoopbackFront {
      */
     lose: (action: string, body: string) => boolean = () => false;
     lost: () => Promise<void> = async () => undefined;
+    /** An answer given instead of the emulator's, the call not passed on (an error DynamoDB gives, say); undefined: pass it on. */
+    answer: (action: string, body: string) => { status: number; type: string } | undefined = () => undefined;
 
     private constructor(server: http.Server) {
         super(server);
@@ -38,6 +40,12 @@ export class DynamoFront extends LoopbackFront {
                 self.calls.push(action);
                 self.bodies.push(text);
                 await self.hold(action, text);
+                const instead = self.answer(action, text);
+                if (instead) {
+                    res.writeHead(instead.status, { "content-type": "application/x-amz-json-1.0" });
+                    res.end(JSON.stringify({ __type: instead.type, message: instead.type }));
+                    return;
+                }
                 const t0 = performance.now();
                 try {
                     const upstream = await fetch(`${moto.endpoint}${req.url}`, {

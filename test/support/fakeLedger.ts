@@ -35,10 +35,10 @@ export function rewriteNewest(table: FakeTable, patch: Partial<LedgerRun>): void
 
 export function fakeLedger(table: FakeTable, where: string): LedgerStore {
     const call = (op: string, d: string) => table.calls.push(`${op} ${d}`);
-    /** The hold as a run read it, still in force (not released, nor put again since). */
-    const asRead = (h: HeldAs) => {
+    /** The hold as run `by` read it: not put again since, and in force or released by `by` itself. */
+    const asRead = (h: HeldAs, by: string) => {
         const now = table.holds.get(h.digest);
-        return now !== undefined && now.heldAt === h.heldAt && now.releasedAt === undefined;
+        return now !== undefined && now.heldAt === h.heldAt && (now.releasedAt === undefined || now.releasedBy === by);
     };
     const newestFirst = (d: string) =>
         table.runs.filter((r) => r.distributionName === d).sort((a, b) => (a.entry < b.entry ? 1 : -1));
@@ -71,7 +71,8 @@ export function fakeLedger(table: FakeTable, where: string): LedgerStore {
             call("settleRun", run.distributionName);
             if (table.lease?.runId !== run.runId) return false;
             const r = table.runs.find((x) => x.entry === run.entry && x.distributionName === run.distributionName);
-            if (!r || lifted.some((h) => !asRead(h))) throw new LedgerUnavailable("missing row, or a hold changed");
+            if (!r || lifted.some((h) => !asRead(h, run.runId)))
+                throw new LedgerUnavailable("missing row, or a hold changed");
             Object.assign(r, end);
             for (const h of lifted)
                 Object.assign(table.holds.get(h.digest) as Hold, { releasedAt: end.endedAt, releasedBy: run.runId });
@@ -108,7 +109,7 @@ export function fakeLedger(table: FakeTable, where: string): LedgerStore {
         },
         releaseHold: async (d, hold, by, at) => {
             call("releaseHold", d);
-            if (!asRead(hold)) return false;
+            if (!asRead(hold, by)) return false;
             Object.assign(table.holds.get(hold.digest) as Hold, { releasedAt: at, releasedBy: by });
             return true;
         },
