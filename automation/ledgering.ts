@@ -313,6 +313,49 @@ function cutShort(lease: HeldLease, log: (line: string) => void) {
 }
 
 /**
+ * What a claim records once it holds the lease, on the newest run that counts and the holds in
+ * force: the run (filed after that newest run), a rollback's hold, the head it sets, and the holds
+ * a deploy of it lifts. Throws the refusal when newer wins or a hold says no.
+ */
+function decideRun(
+    counting: LedgerRun | undefined,
+    holds: readonly Hold[],
+    d: Deploying,
+    t: Pick<Target, "git">,
+    o: Pick<ClaimOptions, "allowRollback" | "releaseHold">,
+    where: string,
+    first: OrderCheck | undefined,
+    log: (line: string) => void,
+) {
+    const { rollbackFrom } = judged(counting, d, t, o.allowRollback, where, first);
+    const held = holdOn(holds, d.digest, d.commit);
+    if (held && !o.releaseHold) throw heldError(held, where);
+    if (held) log(`--release-hold: the hold on ${held.digest} in the ${where} is released once this deploy succeeds`);
+    // After the newest run that counts, which is where newer wins looks (a run filed under it by a
+    // slow clock would be passed over).
+    const run = newRun(d, counting?.startedAt, rollbackFrom);
+    if (rollbackFrom)
+        log(
+            `--allow-rollback: rolling back from ${describeRun(rollbackFrom)}; its content is held until other content is deployed`,
+        );
+    const hold = rollbackFrom && {
+        digest: rollbackFrom.digest,
+        commit: rollbackFrom.commit,
+        heldAt: run.startedAt,
+        heldBy: d.run.url ?? d.run.runId,
+    };
+    // The holds in force are all known here (read, or none by the head), so the count is exact.
+    const recorded: LedgerHead = {
+        newest: run,
+        holds: new Set([...holds.map((h) => h.digest), ...(hold ? [hold.digest] : [])]).size,
+    };
+    // A rollback lifts nothing; any other deploy lifts the holds on other content (and, with
+    // --release-hold, the one on its own).
+    const release = rollbackFrom ? [] : [...holdsLiftedBy(holds, d.digest, d.commit), ...(held ? [held] : [])];
+    return { run, hold, held, recorded, release };
+}
+
+/**
  * The claim phase: the lease (when another run holds it, newer wins first, so that an outdated run
  * does not queue), then, with the lease held, newer wins and the holds, from the head the lease's
  * last holder left or else read at once; then the record, with the rollback's hold and the new
@@ -356,31 +399,7 @@ export async function claim(
             lease.waitedMs > 0 ? o.afterWait?.(lease.waitedMs) : undefined,
             o.beforeRecord?.(),
         ]);
-        const { rollbackFrom } = judged(counting, d, t, o.allowRollback, store.where, first);
-        const held = holdOn(holds, d.digest, d.commit);
-        if (held && !o.releaseHold) throw heldError(held, store.where);
-        if (held)
-            log(
-                `--release-hold: the hold on ${held.digest} in the ${store.where} is released once this deploy succeeds`,
-            );
-        // After the newest run that counts, which is where newer wins looks (a run filed under it
-        // by a slow clock would be passed over).
-        const run = newRun(d, counting?.startedAt, rollbackFrom);
-        if (rollbackFrom)
-            log(
-                `--allow-rollback: rolling back from ${describeRun(rollbackFrom)}; its content is held until other content is deployed`,
-            );
-        const hold = rollbackFrom && {
-            digest: rollbackFrom.digest,
-            commit: rollbackFrom.commit,
-            heldAt: run.startedAt,
-            heldBy: d.run.url ?? d.run.runId,
-        };
-        // The holds in force are all known here (read, or none by the head), so the count is exact.
-        const recorded: LedgerHead = {
-            newest: run,
-            holds: new Set([...holds.map((h) => h.digest), ...(hold ? [hold.digest] : [])]).size,
-        };
+        const { run, hold, held, recorded, release } = decideRun(counting, holds, d, t, o, store.where, first, log);
         const report: LedgerReport = {
             table: store.where,
             entry: run.entry,
@@ -398,9 +417,7 @@ export async function claim(
                 run,
                 lease,
                 report,
-                // A rollback lifts nothing; any other deploy lifts the holds on other content (and,
-                // with --release-hold, the one on its own).
-                release: rollbackFrom ? [] : [...holdsLiftedBy(holds, d.digest, d.commit), ...(held ? [held] : [])],
+                release,
                 recorded,
                 before: counting,
                 attiniTime: async () => {

@@ -10,12 +10,13 @@ import { type DeployOptions, deploy } from "../automation/deploying";
 import { type DriverError, Exit, LedgerUnavailable } from "../automation/errors";
 import { gitIn } from "../automation/git";
 import { acquireLease } from "../automation/leasing";
-import { claim } from "../automation/ledgering";
+import { type ClaimOptions, claim } from "../automation/ledgering";
 import { judgeOrder, leaseBackoffMs, orderOf } from "../automation/ledgerRules";
+import type { LedgerStore } from "../automation/ledgerTypes";
 import { unitDeployOptions } from "./support/deployOptions";
 import { fakeAws, fakeServices } from "./support/fakeAws";
 import { type FakeTable, fakeLedger, fakeTable, rewriteNewest } from "./support/fakeLedger";
-import { git, scratchProject } from "./support/project";
+import { git, type ScratchProject, scratchProject } from "./support/project";
 
 const TABLE = "attini-gitops-ledger-dev";
 
@@ -466,38 +467,61 @@ test("a try for the lease that fails for good (--lease-wait already spent) repor
     await t.throwsAsync(taking, { is: wrongAccount });
 });
 
-test("a run whose lease another run took before it settled (its settle was answered too late, say) completes its record alone, and lifts a hold only as it read it: one put again since by the other run's rollback stays in force", async (t) => {
+/** A claim for the folder at `project` on `store`, as run `runId` of content `digest`; the other options as given. */
+function claimOn(
+    store: LedgerStore,
+    project: ScratchProject,
+    {
+        digest,
+        runId,
+        ...options
+    }: { digest: string; runId: string } & Pick<ClaimOptions, "releaseHold" | "onExit" | "attiniHistory">,
+    log: (line: string) => void,
+) {
+    return claim(
+        store,
+        {
+            environment: "dev",
+            distributionName: "platform",
+            commit: git(project.dir, "rev-parse", "HEAD"),
+            branch: "dev",
+            digest,
+            sha256: "ab",
+            run: { system: "local", runId },
+            sessionName: "s",
+            sourceIdentity: "i",
+        },
+        { git: gitIn(project.dir) },
+        { allowRollback: false, lease: { ttlMs: 60_000, waitMs: 1_000 }, ...options },
+        log,
+    );
+}
+
+/** A fresh fake ledger in which content sha256:ab is held (since 5), and a project to claim from. */
+function heldContent(t: ExecutionContext) {
     const project = scratchProject();
     t.teardown(project.dispose);
     const table = fakeTable();
     const store = fakeLedger(table, "test ledger");
     const d = "sha256:ab";
     table.holds.set(d, { digest: d, commit: "e".repeat(40), heldAt: 5, heldBy: "r0" });
-    const head = git(project.dir, "rev-parse", "HEAD");
-    const lines: string[] = [];
-    const claimed = await claim(
+    return { project, table, store, d };
+}
+
+/** claimOn for run `x` of `digest` with --release-hold; its log lines in `lines`. */
+const claimX = (store: LedgerStore, project: ScratchProject, digest: string, lines: string[]) =>
+    claimOn(
         store,
-        {
-            environment: "dev",
-            distributionName: "platform",
-            commit: head,
-            branch: "dev",
-            digest: d,
-            sha256: "ab",
-            run: { system: "local", runId: "x" },
-            sessionName: "s",
-            sourceIdentity: "i",
-        },
-        { git: gitIn(project.dir) },
-        {
-            allowRollback: false,
-            releaseHold: true,
-            lease: { ttlMs: 60_000, waitMs: 1_000 },
-            attiniHistory: async () => [],
-            onExit: () => {},
-        },
+        project,
+        { digest, runId: "x", releaseHold: true, attiniHistory: async () => [], onExit: () => {} },
         (l) => lines.push(l),
     );
+
+test("a run whose lease another run took before it settled (its settle was answered too late, say) completes its record alone, and lifts a hold only as it read it: one put again since by the other run's rollback stays in force", async (t) => {
+    const { project, table, store, d } = heldContent(t);
+    const head = git(project.dir, "rev-parse", "HEAD");
+    const lines: string[] = [];
+    const claimed = await claimX(store, project, d, lines);
     // Another run, B, takes the lease and rolls back to this content: it holds it again.
     table.lease = { runId: "b", commit: "b".repeat(40), ciSystem: "local", since: 1, expiresAt: Date.now() + 60_000 };
     table.holds.set(d, { digest: d, commit: head, heldAt: 30, heldBy: "b" });
@@ -515,12 +539,7 @@ test("a run whose lease another run took before it settled (its settle was answe
 });
 
 test("a settle whose transaction fails completes the record alone, and lets the lease go only once that completion is answered, whatever became of the holds it lifts", async (t) => {
-    const project = scratchProject();
-    t.teardown(project.dispose);
-    const table = fakeTable();
-    const store = fakeLedger(table, "test ledger");
-    const d = "sha256:ab";
-    table.holds.set(d, { digest: d, commit: "e".repeat(40), heldAt: 5, heldBy: "r0" });
+    const { project, table, store, d } = heldContent(t);
     const real = { completeRun: store.completeRun };
     store.settleRun = async () => {
         throw new LedgerUnavailable("completing the run's record: TransactionConflict past its retries");
@@ -534,29 +553,7 @@ test("a settle whose transaction fails completes the record alone, and lets the 
         throw new LedgerUnavailable("releasing a rollback hold: ThrottlingException");
     };
     const lines: string[] = [];
-    const claimed = await claim(
-        store,
-        {
-            environment: "dev",
-            distributionName: "platform",
-            commit: git(project.dir, "rev-parse", "HEAD"),
-            branch: "dev",
-            digest: d,
-            sha256: "ab",
-            run: { system: "local", runId: "x" },
-            sessionName: "s",
-            sourceIdentity: "i",
-        },
-        { git: gitIn(project.dir) },
-        {
-            allowRollback: false,
-            releaseHold: true,
-            lease: { ttlMs: 60_000, waitMs: 1_000 },
-            attiniHistory: async () => [],
-            onExit: () => {},
-        },
-        (l) => lines.push(l),
-    );
+    const claimed = await claimX(store, project, d, lines);
     const report = await claimed.settle("deployed");
     t.like(table.runs, [{ runId: "x", result: "deployed" }]);
     const after = table.calls.slice(table.calls.indexOf("recordRun platform"));
@@ -597,25 +594,13 @@ function claimCutShort(t: ExecutionContext, held: "recordRun" | "holds" = "recor
         return real.holds(d);
     };
     const undo: (() => Promise<unknown>)[] = [];
-    const head = git(project.dir, "rev-parse", "HEAD");
-    const claiming = claim(
+    const claiming = claimOn(
         store,
+        project,
         {
-            environment: "dev",
-            distributionName: "platform",
-            commit: head,
-            branch: "dev",
             digest: "sha256:ab",
-            sha256: "ab",
-            run: { system: "local", runId: "run-1" },
-            sessionName: "s",
-            sourceIdentity: "i",
-        },
-        { git: gitIn(project.dir) },
-        {
-            allowRollback: false,
+            runId: "run-1",
             releaseHold: false,
-            lease: { ttlMs: 60_000, waitMs: 1_000 },
             attiniHistory: async () => {
                 table.calls.push("attiniHistory");
                 return [];

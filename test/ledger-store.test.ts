@@ -56,6 +56,28 @@ const run = (i: number, result: LedgerRun["result"], commit = `${i}`.padStart(40
     result,
 });
 
+/** Writes a hold row as a rollback's record writes it (the adapter writes a hold only with a run). */
+const putHold = (view: LedgerView, digest: string, heldAt: number, commit = "e".repeat(40)) =>
+    view.put({
+        distribution: { S: "platform" },
+        entry: { S: `hold#${digest}` },
+        digest: { S: digest },
+        commit: { S: commit },
+        heldAt: { N: String(heldAt) },
+        heldBy: { S: "rollback" },
+    });
+
+/** A front to the emulator's DynamoDB that the adapters made after it go through (AWS_ENDPOINT_URL_DYNAMODB). */
+async function frontFor(t: ExecutionContext): Promise<DynamoFront> {
+    const front = await DynamoFront.start(moto);
+    t.teardown(() => front.close());
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = front.endpoint;
+    t.teardown(() => {
+        delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    });
+    return front;
+}
+
 /** A value as JSON holds it: fields read as undefined (absent from the row) left out. */
 const plain = <T>(v: T): T | undefined => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)));
 
@@ -178,15 +200,7 @@ test.serial(
         // 95 holds in force: more than one transaction takes beside the run and the lease.
         const digests = Array.from({ length: 95 }, (_, i) => `sha256:h${i}`);
         const asRead = digests.map((digest) => ({ digest, heldAt: 1 }));
-        for (const digest of digests)
-            await view.put({
-                distribution: { S: "platform" },
-                entry: { S: `hold#${digest}` },
-                digest: { S: digest },
-                commit: { S: "e".repeat(40) },
-                heldAt: { N: "1" },
-                heldBy: { S: "x" },
-            });
+        for (const digest of digests) await putHold(view, digest, 1);
         await store.recordRun(r, { newest: r, holds: 95 });
         const end = { result: "deployed" as const, endedAt: 2000, attiniTime: 1500 };
         const settled = { newest: { ...r, ...end }, holds: 0 };
@@ -216,23 +230,11 @@ test.serial(
     "a settle whose answer is lost, while another run takes the lease and rolls back to hold the same content again: the retry carries the same request token, and the hold put again stays in force",
     async (t) => {
         const { store: direct, view } = await ledger(t);
-        const front = await DynamoFront.start(moto);
-        t.teardown(() => front.close());
-        process.env.AWS_ENDPOINT_URL_DYNAMODB = front.endpoint;
-        t.teardown(() => {
-            delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
-        });
+        const front = await frontFor(t);
         const x = run(1, "started");
         const heldAt = 5;
         const d = "sha256:rolled-back";
-        await view.put({
-            distribution: { S: "platform" },
-            entry: { S: `hold#${d}` },
-            digest: { S: d },
-            commit: { S: "e".repeat(40) },
-            heldAt: { N: String(heldAt) },
-            heldBy: { S: "r0" },
-        });
+        await putHold(view, d, heldAt);
         await take(direct, x.runId, 10);
         await direct.recordRun(x, { newest: x, holds: 1 });
         // X deployed D with --release-hold. Its settle lands, but the answer is lost; meanwhile B
@@ -278,12 +280,7 @@ test.serial(
     "a transaction DynamoDB is still carrying out (its answer lost, then a quick retry) is sent again with the same request token; a hold this run released already counts as released",
     async (t) => {
         const { store, view } = await ledger(t);
-        const front = await DynamoFront.start(moto);
-        t.teardown(() => front.close());
-        process.env.AWS_ENDPOINT_URL_DYNAMODB = front.endpoint;
-        t.teardown(() => {
-            delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
-        });
+        const front = await frontFor(t);
         const x = run(1, "started");
         await take(store, x.runId, 10);
         await store.recordRun(x, { newest: x, holds: 0 });
@@ -302,14 +299,7 @@ test.serial(
         t.like(await view.runs("platform"), [{ runId: "r1", result: "deployed" }]);
 
         const d = "sha256:old";
-        await view.put({
-            distribution: { S: "platform" },
-            entry: { S: `hold#${d}` },
-            digest: { S: d },
-            commit: { S: "e".repeat(40) },
-            heldAt: { N: "5" },
-            heldBy: { S: "r0" },
-        });
+        await putHold(view, d, 5);
         t.true(await store.releaseHold("platform", { digest: d, heldAt: 5 }, "x", 30));
         t.true(
             await store.releaseHold("platform", { digest: d, heldAt: 5 }, "x", 31),
@@ -338,16 +328,7 @@ test.serial(
     "the holds in force are found among however many released ones: one in force after 150 released still holds its content",
     async (t) => {
         const { store, view } = await ledger(t);
-        // Written as a rollback's record writes them (the adapter writes a hold only with a run).
-        const hold = (digest: string, commit: string) =>
-            view.put({
-                distribution: { S: "platform" },
-                entry: { S: `hold#${digest}` },
-                digest: { S: digest },
-                commit: { S: commit },
-                heldAt: { N: "1" },
-                heldBy: { S: "rollback" },
-            });
+        const hold = (digest: string, commit: string) => putHold(view, digest, 1, commit);
         for (let i = 0; i < 150; i++) await hold(`sha256:a${String(i).padStart(3, "0")}`, "c".repeat(40));
         for (let i = 0; i < 150; i++)
             await store.releaseHold(
