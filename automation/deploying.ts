@@ -35,7 +35,7 @@ import type { RunResult } from "./ledgerTypes";
 import { printableField } from "./log";
 import { preflight } from "./preflight";
 import { findProjectDir, loadValidStacks, stackFor } from "./project";
-import { assumeCheckedRole, assumeRoleChecking, deployRoleAccess } from "./roleSession";
+import { assumeRoleChecking, deployRoleAccess } from "./roleSession";
 import type { Services } from "./services";
 import type { SoakReport } from "./soak";
 import type { UpstreamAlarmsReport } from "./upstreamAlarms";
@@ -230,19 +230,18 @@ async function openSession(
         durationSeconds: o.durationSeconds,
     };
     const access = deployRoleAccess(r.access, o.breakGlass);
-    /** One set of the deploy role's credentials: AssumeRole and the account check, within one --aws-timeout. */
-    const obtain = async () => {
+    /** One set of the deploy role's credentials, its account check under way: AssumeRole and the check within one --aws-timeout. */
+    const assume = async () => {
         const ctx = r.step(t.stack.region);
-        return assumeCheckedRole(s.aws, target, access, await r.caller(ctx.deadline), ctx);
+        return assumeRoleChecking(s.aws, target, access, await r.caller(ctx.deadline), ctx);
     };
-    const ctx = r.step(t.stack.region);
-    const { creds: first, checked } = await assumeRoleChecking(
-        s.aws,
-        target,
-        access,
-        await r.caller(ctx.deadline),
-        ctx,
-    );
+    /** A set checked before use (a refresh for the ledger or the endpoint). */
+    const obtain = async () => {
+        const { creds, checked } = await assume();
+        await checked;
+        return creds;
+    };
+    const { creds: first, checked } = await assume();
     let held = first;
     let renewing: Promise<TemporaryCredentials> | undefined;
     const current = async () => {

@@ -66,6 +66,12 @@ export async function acquireLease(
     const started = Date.now();
     let shown: string | undefined;
     let checked = false;
+    /** The checks, once: when the first try finds the lease taken, or a failed take gives up. */
+    const checkOnce = async () => {
+        if (checked) return;
+        checked = true;
+        await beforeWaiting(); // may refuse: nothing is held
+    };
     for (let attempt = 0; ; attempt++) {
         const now = Date.now();
         // A try that fails (throttled, a timeout past its retries) is tried again within --lease-wait.
@@ -76,10 +82,7 @@ export async function acquireLease(
             .catch(async (e: unknown) => {
                 if (!(e instanceof LedgerUnavailable)) throw e;
                 if (Date.now() - started >= o.waitMs) {
-                    if (!checked) {
-                        checked = true;
-                        await beforeWaiting();
-                    }
+                    await checkOnce();
                     throw e;
                 }
                 o.log(`taking the lease failed (${e.message}); trying again`);
@@ -92,10 +95,7 @@ export async function acquireLease(
             const held = keep(store, distributionName, me.runId, o, attempt === 0 ? 0 : Date.now() - started);
             return got.previous ? { ...held, previous: got.previous } : held;
         }
-        if (!checked) {
-            checked = true;
-            await beforeWaiting(); // may refuse: nothing is held
-        }
+        await checkOnce();
         if (got === undefined) {
             await sleep(Math.min(Math.max(0, started + o.waitMs - Date.now()), leaseBackoffMs(attempt)));
             continue;
