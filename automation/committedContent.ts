@@ -2,19 +2,104 @@
  * Whether a folder distribution is what was committed, as git sees it and beyond: untracked,
  * ignored, modified or staged files, files git is told not to look at (skip-worktree,
  * assume-unchanged), and files a .gitattributes filter or conversion rewrote on checkout. The git
- * gate (gitGate.ts) refuses a folder with any of them.
+ * gate (gitGate.ts) refuses a folder with any of them; the ledger records a folder by its
+ * committed tree only when it has none (committedTree).
+ *
+ * Three git runs, whatever the folder's size: one `git rev-parse` (where the folder lies, the hash
+ * git names objects with, and the tree), `git status`, and `git ls-files` (the index's blobs and
+ * flags). The checked-out bytes are hashed here as git hashes a blob, rather than by one more git
+ * run: each git process is CPU that a deploy's Pulumi CLIs wait for (docs/performance.md).
  */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { ATTINI_OUTPUT_DIR } from "./artifact";
-import type { GitRunner } from "./git";
+import { type GitRunner, pathspecIn } from "./git";
+
+/** Where the runner's folder lies in its repository, and how git names objects there. */
+interface Whereabouts {
+    /** The repository's top, as a path. */
+    top: string;
+    /** The runner's folder from the top (`git rev-parse --show-prefix`): "" or ending in "/". */
+    prefix: string;
+    format: "sha1" | "sha256";
+    /** The tree at HEAD of the folder asked for, when it was asked for and is committed. */
+    tree?: string;
+}
 
 /**
- * Content under a folder distribution that no commit vouches for: untracked, ignored, modified or
- * staged files (`git status` lines), and files git is told not to look at (skip-worktree `S`,
- * assume-unchanged: a lowercase tag in `git ls-files -v`), whose edits `git status` hides. Leaves
- * out attini's own output folder (attini_dist/).
+ * One `git rev-parse`: the way up to the top (`--show-cdup`: only "../" steps), the way down
+ * (`--show-prefix`), HEAD's tree at `treeOf` when given, and the object format, in that order.
+ * The format is last because the runner trims trailing empty lines, never leading ones. A folder
+ * named with a newline adds a line: then nothing is trusted (undefined), as when the tree is not
+ * in HEAD.
  */
-export function uncommittedUnder(git: GitRunner, pathspec: string): string[] | undefined {
+function whereabouts(git: GitRunner, treeOf?: string): Whereabouts | undefined {
+    if (git.dir === undefined) return undefined; // a runner that does not say where it runs
+    const tree = treeOf === undefined ? [] : [`HEAD:./${treeOf === "." ? "" : treeOf}`];
+    const out = git(["rev-parse", "--show-cdup", "--show-prefix", ...tree, "--show-object-format"]);
+    const lines = out?.split("\n");
+    if (lines === undefined || lines.length !== 3 + tree.length) return undefined;
+    const [cdup, prefix] = lines;
+    const format = lines[lines.length - 1];
+    if (format !== "sha1" && format !== "sha256") return undefined; // a git too old to say: unknown
+    const found = tree.length === 1 ? lines[2] : undefined;
+    if (found !== undefined && !/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(found)) return undefined;
+    return { top: path.resolve(git.dir, cdup), prefix, format, ...(found ? { tree: found } : {}) };
+}
+
+/** One index entry of `git ls-files -s -v -z --full-name`: `TAG MODE BLOB STAGE<TAB>PATH`. */
+interface IndexEntry {
+    tag: string;
+    mode: string;
+    blob: string;
+    stage: string;
+    /** From the repository's top. */
+    file: string;
+}
+
+function indexEntries(out: string): IndexEntry[] {
+    return out
+        .split("\0")
+        .filter(Boolean)
+        .map((entry) => {
+            const tab = entry.indexOf("\t");
+            const [mode, blob, stage] = entry.slice(2, tab).split(" ");
+            return { tag: entry[0], mode, blob, stage, file: entry.slice(tab + 1) };
+        });
+}
+
+/** A file's blob id as git computes it for `git hash-object --no-filters`: the bytes as they are. */
+function blobId(format: Whereabouts["format"], bytes: Buffer): string {
+    return createHash(format).update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
+}
+
+/**
+ * Files whose checked-out bytes are not the committed blob although git calls them unmodified: a
+ * .gitattributes filter, working-tree-encoding or eol conversion (from any folder above, or from
+ * .git/info/attributes) rewrote them on checkout, and attini packages the rewritten bytes. Links
+ * and submodules are left to the tree comparison, and deleted files to `git status`. Undefined when
+ * a file cannot be read for another reason than being gone.
+ */
+function rewrittenFiles(entries: IndexEntry[], w: Whereabouts): string[] | undefined {
+    const rewritten: string[] = [];
+    for (const e of entries) {
+        if (e.stage !== "0" || (e.mode !== "100644" && e.mode !== "100755")) continue;
+        let bytes: Buffer;
+        try {
+            bytes = fs.readFileSync(path.join(w.top, e.file));
+        } catch (err) {
+            const code = (err as NodeJS.ErrnoException).code;
+            if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") continue; // git status lists it
+            return undefined;
+        }
+        if (blobId(w.format, bytes) !== e.blob) rewritten.push(e.file);
+    }
+    return rewritten;
+}
+
+/** The list uncommittedUnder returns, for a runner whose whereabouts are known. */
+function examine(git: GitRunner, pathspec: string, w: Whereabouts): string[] | undefined {
     // --no-renames: a rename is its two sides, so a file renamed out of attini_dist/ is not hidden.
     const status = git([
         "status",
@@ -25,18 +110,16 @@ export function uncommittedUnder(git: GitRunner, pathspec: string): string[] | u
         "--",
         pathspec,
     ]);
-    const flagged = git(["ls-files", "-v", "--full-name", "--", pathspec]);
-    // Where the runner's folder is in the repository: git status and the lists above name paths from the top.
-    const prefix = git(["rev-parse", "--show-prefix"]);
-    if (status === undefined || flagged === undefined || prefix === undefined) return undefined;
-    // `XY path`, the path relative to the repository root; an ignored folder is one `!! folder/` line.
-    const attiniOutput = path.posix.normalize(`${prefix}${pathspec}/${ATTINI_OUTPUT_DIR}/`);
-    const hidden = flagged
-        .split("\n")
-        .filter((line) => line[0] === "S" || (line[0] >= "a" && line[0] <= "z"))
-        .map((line) => `${line[0] === "S" ? "skip-worktree" : "assume-unchanged"} ${line.slice(2)}`);
-    const rewritten = rewrittenUnder(git, pathspec, prefix);
+    const index = git(["ls-files", "-s", "-v", "-z", "--full-name", "--", pathspec]);
+    if (status === undefined || index === undefined) return undefined;
+    const entries = indexEntries(index);
+    const rewritten = rewrittenFiles(entries, w);
     if (rewritten === undefined) return undefined;
+    // `XY path`, the path relative to the repository root; an ignored folder is one `!! folder/` line.
+    const attiniOutput = path.posix.normalize(`${w.prefix}${pathspec}/${ATTINI_OUTPUT_DIR}/`);
+    const hidden = entries
+        .filter((e) => e.tag === "S" || (e.tag >= "a" && e.tag <= "z"))
+        .map((e) => `${e.tag === "S" ? "skip-worktree" : "assume-unchanged"} ${e.file}`);
     const listed = [
         ...status.split("\n").filter((line) => line !== "" && !line.slice(3).startsWith(attiniOutput)),
         ...hidden,
@@ -47,31 +130,26 @@ export function uncommittedUnder(git: GitRunner, pathspec: string): string[] | u
 }
 
 /**
- * Files whose checked-out bytes are not the committed blob although git calls them unmodified: a
- * .gitattributes filter, working-tree-encoding or eol conversion (from any folder above, or from
- * .git/info/attributes) rewrote them on checkout, and attini packages the rewritten bytes. Compared
- * by hashing the working tree without filters (`git hash-object --no-filters`); links and
- * submodules are left to the tree comparison, and deleted files to `git status`. Paths are returned
- * from the repository's top: `prefix` is the runner's folder there (`git rev-parse --show-prefix`).
+ * Content under a folder distribution that no commit vouches for: untracked, ignored, modified or
+ * staged files (`git status` lines), files git is told not to look at (skip-worktree `S`,
+ * assume-unchanged: a lowercase tag in `git ls-files -v`), whose edits `git status` hides, and
+ * files checked out other than committed. Leaves out attini's own output folder (attini_dist/).
+ * Paths are from the repository's top. Undefined when git cannot tell.
  */
-export function rewrittenUnder(git: GitRunner, pathspec: string, prefix: string): string[] | undefined {
-    const staged = git(["ls-files", "-s", "-z", "--", pathspec]);
-    const deleted = git(["ls-files", "--deleted", "-z", "--", pathspec]);
-    if (staged === undefined || deleted === undefined) return undefined;
-    const gone = new Set(deleted.split("\0").filter(Boolean));
-    const files = staged
-        .split("\0")
-        .filter(Boolean)
-        .map((entry) => {
-            const [meta, file] = entry.split("\t");
-            const [mode, blob] = meta.split(" ");
-            return { mode, blob, file };
-        })
-        .filter((f) => (f.mode === "100644" || f.mode === "100755") && !gone.has(f.file));
-    if (files.length === 0) return [];
-    // One run for the whole folder, the paths on standard input.
-    const hashed = git(["hash-object", "--no-filters", "--stdin-paths"], `${files.map((f) => f.file).join("\n")}\n`);
-    if (hashed === undefined) return undefined;
-    const hashes = hashed.split("\n");
-    return files.filter((f, i) => hashes[i] !== f.blob).map((f) => `${prefix}${f.file}`);
+export function uncommittedUnder(git: GitRunner, pathspec: string): string[] | undefined {
+    const w = whereabouts(git);
+    return w && examine(git, pathspec, w);
+}
+
+/**
+ * The tree at HEAD of the folder `distribution`, when the folder lies in the runner's repository
+ * and its checked-out content is exactly that tree (uncommittedUnder finds nothing); else
+ * undefined. The tree is the same on every branch for the same content.
+ */
+export function committedTree(git: GitRunner, distribution: string): string | undefined {
+    if (git.dir === undefined) return undefined;
+    const pathspec = path.relative(fs.realpathSync(git.dir), fs.realpathSync(distribution)) || ".";
+    const w = whereabouts(git, pathspec);
+    if (w?.tree === undefined || pathspecIn(w.top, git.dir, distribution) === undefined) return undefined;
+    return examine(git, pathspec, w)?.length === 0 ? w.tree : undefined;
 }

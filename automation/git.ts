@@ -11,11 +11,15 @@ import * as path from "node:path";
 export const short = (sha: string) => sha.slice(0, 10);
 
 /** Runs git with `args` (and `input` on its standard input); its output, or undefined when git fails. */
-export type GitRunner = (args: string[], input?: string) => string | undefined;
+export interface GitRunner {
+    (args: string[], input?: string): string | undefined;
+    /** The folder git runs in (gitIn's), which relative paths in its arguments and output start from. */
+    readonly dir?: string;
+}
 
 /** Runs git in `cwd`; undefined when git fails or is missing. */
 export function gitIn(cwd: string): GitRunner {
-    return (args, input) => {
+    const run = (args: string[], input?: string) => {
         try {
             return execFileSync("git", args, {
                 cwd,
@@ -30,6 +34,7 @@ export function gitIn(cwd: string): GitRunner {
             return undefined;
         }
     };
+    return Object.assign(run, { dir: cwd });
 }
 
 export interface Commit {
@@ -74,7 +79,11 @@ export function exists(git: GitRunner, ref: string): boolean {
 /** The distribution folder as a git pathspec (relative to the project), when it lies inside the repository. */
 export function repositoryPathspec(git: GitRunner, projectDir: string, distribution: string): string | undefined {
     const top = git(["rev-parse", "--show-toplevel"]);
-    if (top === undefined) return undefined;
+    return top === undefined ? undefined : pathspecIn(top, projectDir, distribution);
+}
+
+/** The distribution folder as a pathspec relative to the project, when it lies inside the repository whose top is `top`. */
+export function pathspecIn(top: string, projectDir: string, distribution: string): string | undefined {
     const inRepo = path.relative(fs.realpathSync(top), fs.realpathSync(distribution));
     if (inRepo.startsWith("..") || path.isAbsolute(inRepo)) return undefined;
     return path.relative(fs.realpathSync(projectDir), fs.realpathSync(distribution)) || ".";

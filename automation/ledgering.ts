@@ -13,11 +13,10 @@
  */
 
 import type { CiRun } from "./ciRun";
-import { uncommittedUnder } from "./committedContent";
+import { committedTree } from "./committedContent";
 import type { RecordedDeployment } from "./deployments";
 import type { Checked, Target } from "./deployTypes";
 import { DriverError, Exit } from "./errors";
-import { repositoryPathspec } from "./git";
 import { acquireLease, type HeldLease, type LeaseOptions } from "./leasing";
 import {
     counts,
@@ -112,21 +111,10 @@ export interface Claim {
  * folder's committed git tree when the folder is exactly what was committed (the same on every
  * branch for the same content), else the sha256 of its files, which matches nothing upstream.
  */
-export function contentDigest(
-    t: Pick<Target, "git" | "projectDir">,
-    c: Pick<Checked, "kind" | "distribution" | "sha256">,
-): string {
+export function contentDigest(t: Pick<Target, "git">, c: Pick<Checked, "kind" | "distribution" | "sha256">): string {
     if (c.kind === "zip") return `sha256:${c.sha256}`;
-    const pathspec = repositoryPathspec(t.git, t.projectDir, c.distribution);
-    if (pathspec !== undefined) {
-        // uncommittedUnder lists rewritten (filtered, converted) files too, beside git status's.
-        const clean = uncommittedUnder(t.git, pathspec)?.length === 0;
-        const tree = clean
-            ? t.git(["rev-parse", "--verify", "--quiet", `HEAD:./${pathspec === "." ? "" : pathspec}`])
-            : undefined;
-        if (tree && /^[0-9a-f]{40,64}$/.test(tree)) return `tree:${tree}`;
-    }
-    return `files:${c.sha256}`;
+    const tree = committedTree(t.git, c.distribution);
+    return tree ? `tree:${tree}` : `files:${c.sha256}`;
 }
 
 /** The checkout's commit, which newer-wins orders: required, since a deploy that cannot be ordered is refused. */

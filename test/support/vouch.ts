@@ -23,7 +23,7 @@ export function treeDigest(dir: string, distribution = "distribution/platform"):
 /** The digest deploy records for the folder when it is exactly what was committed (its tree), else undefined. */
 export function treeDigestIfCommitted(dir: string, distribution = "distribution/platform"): string | undefined {
     const digest = contentDigest(
-        { git: gitIn(dir), projectDir: dir },
+        { git: gitIn(dir) },
         { kind: "folder", distribution: path.join(dir, distribution), sha256: "-" },
     );
     return digest.startsWith("tree:") ? digest : undefined;

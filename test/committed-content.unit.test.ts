@@ -1,0 +1,114 @@
+// committedContent.ts on real git repositories: the tree a folder is recorded by, only when its
+// checked-out bytes are that tree's (hashed here as git hashes a blob, in either object format),
+// and nothing vouched for where git cannot place the folder. The git gate's use of the same list,
+// through deploys, is in content-gate.test.ts.
+
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import test, { type ExecutionContext } from "ava";
+import { committedTree, uncommittedUnder } from "../automation/committedContent";
+import { gitIn } from "../automation/git";
+import { git } from "./support/project";
+
+/** A repository in a scratch folder with `files` committed (paths from its top); its top. */
+function repo(t: ExecutionContext, files: Record<string, string | Buffer>, init: string[] = []): string {
+    const top = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-content-"));
+    t.teardown(() => fs.rmSync(top, { recursive: true, force: true }));
+    git(top, "init", "-q", ...init);
+    for (const [file, body] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(top, file)), { recursive: true });
+        fs.writeFileSync(path.join(top, file), body);
+    }
+    git(top, "add", "-A");
+    git(top, "commit", "-q", "-m", "content");
+    return top;
+}
+
+/** Has a filter rewrite `file` (from the top) on checkout, and checks it out again: git status calls it unmodified. */
+function stampOnCheckout(top: string, file: string): void {
+    fs.writeFileSync(path.join(top, ".git/info/attributes"), `${path.basename(file)} filter=stamp\n`);
+    git(top, "config", "filter.stamp.smudge", "sed 's/{}/{ Stamped: true }/'");
+    git(top, "config", "filter.stamp.clean", "sed 's/{ Stamped: true }/{}/'");
+    fs.rmSync(path.join(top, file));
+    git(top, "checkout", "--", file);
+}
+
+/** Bytes of every kind a blob can hold: binary, CRLF, a NUL, none at all. */
+const FILES = {
+    "app/dist/template.yaml": "Resources: {}\n",
+    "app/dist/crlf.txt": "one\r\ntwo\r\n",
+    "app/dist/sub/binary.bin": Buffer.from([0, 255, 10, 13, 0, 128]),
+    "app/dist/empty": "",
+    "other/readme.md": "elsewhere\n",
+};
+
+test("a committed folder is recorded by the tree git names, from the repository's top or a folder below it", (t) => {
+    const top = repo(t, FILES);
+    const tree = git(top, "rev-parse", "HEAD:app/dist");
+    t.is(committedTree(gitIn(top), path.join(top, "app/dist")), tree);
+    t.is(committedTree(gitIn(path.join(top, "app")), path.join(top, "app/dist")), tree);
+    // A distribution outside the project but inside the repository: the same tree.
+    t.is(committedTree(gitIn(path.join(top, "other")), path.join(top, "app/dist")), tree);
+    t.deepEqual(uncommittedUnder(gitIn(path.join(top, "app")), "dist"), []);
+});
+
+test("in a repository that names objects by sha256, the checked-out bytes are hashed by sha256", (t) => {
+    const top = repo(t, FILES, ["--object-format=sha256"]);
+    const tree = git(top, "rev-parse", "HEAD:app/dist");
+    t.regex(tree, /^[0-9a-f]{64}$/);
+    t.is(committedTree(gitIn(top), path.join(top, "app/dist")), tree);
+    stampOnCheckout(top, "app/dist/template.yaml");
+    t.is(git(top, "status", "--porcelain"), "");
+    t.is(committedTree(gitIn(top), path.join(top, "app/dist")), undefined);
+});
+
+test("bytes rewritten on checkout, edits hidden from git status, and a deleted file leave no tree", (t) => {
+    const top = repo(t, FILES);
+    const dist = path.join(top, "app/dist");
+    const app = gitIn(path.join(top, "app"));
+    // A filter rewrites the file on checkout: git status calls it unmodified, the bytes differ.
+    stampOnCheckout(top, "app/dist/template.yaml");
+    t.is(git(top, "status", "--porcelain"), "");
+    t.is(committedTree(app, dist), undefined);
+    t.deepEqual(uncommittedUnder(app, "dist"), ["checked out other than committed: app/dist/template.yaml"]);
+    fs.rmSync(path.join(top, ".git/info/attributes"));
+    git(top, "checkout", "--", "app/dist/template.yaml");
+    t.is(committedTree(app, dist), git(top, "rev-parse", "HEAD:app/dist"));
+
+    git(top, "update-index", "--skip-worktree", "app/dist/empty");
+    fs.writeFileSync(path.join(dist, "empty"), "not empty\n");
+    t.is(committedTree(app, dist), undefined);
+    t.deepEqual(uncommittedUnder(app, "dist"), ["skip-worktree app/dist/empty"]);
+    git(top, "update-index", "--no-skip-worktree", "app/dist/empty");
+    git(top, "checkout", "--", "app/dist/empty");
+
+    fs.rmSync(path.join(dist, "sub"), { recursive: true });
+    t.is(committedTree(app, dist), undefined);
+    t.deepEqual(uncommittedUnder(app, "dist"), [" D app/dist/sub/binary.bin"]);
+});
+
+test("a folder git cannot place is never vouched for: uncommitted, outside the repository, or below a name with a newline", (t) => {
+    const top = repo(t, { ...FILES, "we\nird/dist/template.yaml": "Resources: {}\n" });
+    fs.mkdirSync(path.join(top, "app/new"));
+    fs.writeFileSync(path.join(top, "app/new/template.yaml"), "Resources: {}\n");
+    t.is(committedTree(gitIn(top), path.join(top, "app/new")), undefined);
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-outside-"));
+    t.teardown(() => fs.rmSync(elsewhere, { recursive: true, force: true }));
+    t.is(committedTree(gitIn(top), elsewhere), undefined);
+    // `git rev-parse --show-prefix` would print two lines for this folder: nothing is trusted.
+    const weird = gitIn(path.join(top, "we\nird"));
+    t.is(committedTree(weird, path.join(top, "we\nird/dist")), undefined);
+    t.is(uncommittedUnder(weird, "dist"), undefined);
+    // A distribution whose own name has a newline is named in full on the command line: its tree.
+    t.is(
+        committedTree(gitIn(top), path.join(top, "we\nird")),
+        execFileSync("git", ["rev-parse", "HEAD:we\nird"], { cwd: top, encoding: "utf8" }).trim(),
+    );
+    // A runner that does not say where it runs cannot be checked.
+    t.is(
+        committedTree(() => "", path.join(top, "app/dist")),
+        undefined,
+    );
+});
