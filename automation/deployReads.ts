@@ -132,7 +132,7 @@ export function startReads(
     o: DeployOptions,
     t: Target,
     c: Checked,
-    digest: () => string,
+    local: { head: string; digest: () => string },
     s: Services,
     onExit: OnExit,
 ): Reads {
@@ -158,7 +158,7 @@ export function startReads(
     const source: Promise<SourceCredentials | undefined> =
         o.dryRun || o.githubOidc ? Promise.resolve(undefined) : s.aws.findSourceCredentials(awsDeadline(o.aws));
     source.catch(() => {}); // reported where it is awaited, after the outputs
-    const commit = resolveCommit(s.env, t.git);
+    const commit = resolveCommit(s.env, t.git, local.head);
     const access = roleAccess({
         env: s.env,
         branch: t.branch,
@@ -191,7 +191,7 @@ export function startReads(
                       distribution: c.distribution,
                       kind: c.kind,
                       attiniConfig: c.attiniConfig,
-                      digest: digest(),
+                      digest: local.digest(),
                       skip: o.skipPromotionCheck,
                       dryRun: o.dryRun,
                       log: (l) => s.log.info(l),

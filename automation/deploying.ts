@@ -501,7 +501,7 @@ async function deployPhases(
     const checked = preflight(o, target, s);
     onExit(async () => checked.dispose());
     const local = await localFacts(target, checked, s);
-    const reads = startReads(o, target, checked, local.digest, s, onExit);
+    const reads = startReads(o, target, checked, local, s, onExit);
     // git's work on the folder's content, while the Pulumi CLI reads the outputs in child processes.
     local.digest();
     const resolved = await resolveRole(o, target, reads, s);
