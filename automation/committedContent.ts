@@ -6,8 +6,8 @@
  * committed tree only when it has none (committedTree).
  *
  * Three git runs, whatever the folder's size: one `git rev-parse` (where the folder lies, the hash
- * git names objects with, and the tree), `git status`, and `git ls-files` (the index's blobs and
- * flags). The checked-out bytes are hashed here as git hashes a blob, rather than by one more git
+ * git names objects with, and the tree; the ledger's read of HEAD's commit too), `git status`, and
+ * `git ls-files` (the index's blobs and flags). The checked-out bytes are hashed here as git hashes a blob, rather than by one more git
  * run: each git process is CPU that a deploy's Pulumi CLIs wait for (docs/performance.md).
  */
 import { createHash } from "node:crypto";
@@ -18,6 +18,8 @@ import { type GitRunner, pathspecIn } from "./git";
 
 /** Where the runner's folder lies in its repository, and how git names objects there. */
 interface Whereabouts {
+    /** HEAD's commit, when it was asked for. */
+    commit?: string;
     /** The repository's top, as a path. */
     top: string;
     /** The runner's folder from the top (`git rev-parse --show-prefix`): "" or ending in "/". */
@@ -27,25 +29,37 @@ interface Whereabouts {
     tree?: string;
 }
 
+const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
 /**
- * One `git rev-parse`: the way up to the top (`--show-cdup`: only "../" steps), the way down
- * (`--show-prefix`), HEAD's tree at `treeOf` when given, and the object format, in that order.
- * The format is last because the runner trims trailing empty lines, never leading ones. A folder
- * named with a newline adds a line: then nothing is trusted (undefined), as when the tree is not
- * in HEAD.
+ * One `git rev-parse`: HEAD's commit when `commit`, the way up to the top (`--show-cdup`: only
+ * "../" steps), the way down (`--show-prefix`), HEAD's tree at `treeOf` when given, and the object
+ * format, in that order. The format is last because the runner trims trailing empty lines, never
+ * leading ones. A folder named with a newline adds a line: then nothing is trusted (undefined), as
+ * when HEAD has no commit or no such tree.
  */
-function whereabouts(git: GitRunner, treeOf?: string): Whereabouts | undefined {
+function whereabouts(git: GitRunner, ask: { commit?: boolean; treeOf?: string } = {}): Whereabouts | undefined {
     if (git.dir === undefined) return undefined; // a runner that does not say where it runs
-    const tree = treeOf === undefined ? [] : [`HEAD:./${treeOf === "." ? "" : treeOf}`];
-    const out = git(["rev-parse", "--show-cdup", "--show-prefix", ...tree, "--show-object-format"]);
+    const commit = ask.commit ? ["HEAD^{commit}"] : [];
+    const tree = ask.treeOf === undefined ? [] : [`HEAD:./${ask.treeOf === "." ? "" : ask.treeOf}`];
+    const out = git(["rev-parse", ...commit, "--show-cdup", "--show-prefix", ...tree, "--show-object-format"]);
     const lines = out?.split("\n");
-    if (lines === undefined || lines.length !== 3 + tree.length) return undefined;
-    const [cdup, prefix] = lines;
+    if (lines === undefined || lines.length !== 3 + commit.length + tree.length) return undefined;
+    const [cdup, prefix] = lines.slice(commit.length);
     const format = lines[lines.length - 1];
     if (format !== "sha1" && format !== "sha256") return undefined; // a git too old to say: unknown
-    const found = tree.length === 1 ? lines[2] : undefined;
-    if (found !== undefined && !/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(found)) return undefined;
-    return { top: path.resolve(git.dir, cdup), prefix, format, ...(found ? { tree: found } : {}) };
+    const found = {
+        commit: commit.length ? lines[0] : undefined,
+        tree: tree.length ? lines[lines.length - 2] : undefined,
+    };
+    if (Object.values(found).some((id) => id !== undefined && !OBJECT_ID.test(id))) return undefined;
+    return {
+        top: path.resolve(git.dir, cdup),
+        prefix,
+        format,
+        ...(found.commit ? { commit: found.commit } : {}),
+        ...(found.tree ? { tree: found.tree } : {}),
+    };
 }
 
 /** One index entry of `git ls-files -s -v -z --full-name`: `TAG MODE BLOB STAGE<TAB>PATH`. */
@@ -141,15 +155,33 @@ export function uncommittedUnder(git: GitRunner, pathspec: string): string[] | u
     return w && examine(git, pathspec, w);
 }
 
+/** A folder distribution as git places it: its pathspec from the runner's folder, and its tree at HEAD. */
+export interface PlacedFolder {
+    pathspec: string;
+    at: Whereabouts & { tree: string };
+}
+
 /**
- * The tree at HEAD of the folder `distribution`, when the folder lies in the runner's repository
- * and its checked-out content is exactly that tree (uncommittedUnder finds nothing); else
- * undefined. The tree is the same on every branch for the same content.
+ * HEAD's commit (undefined when HEAD has none) and, for a folder `distribution`, where git places
+ * it (undefined when the folder is not in HEAD's tree or not in the runner's repository): one
+ * `git rev-parse` when the folder is committed, two when it is not.
  */
-export function committedTree(git: GitRunner, distribution: string): string | undefined {
-    if (git.dir === undefined) return undefined;
-    const pathspec = path.relative(fs.realpathSync(git.dir), fs.realpathSync(distribution)) || ".";
-    const w = whereabouts(git, pathspec);
-    if (w?.tree === undefined || pathspecIn(w.top, git.dir, distribution) === undefined) return undefined;
-    return examine(git, pathspec, w)?.length === 0 ? w.tree : undefined;
+export function headAndFolder(git: GitRunner, distribution?: string): { commit?: string; folder?: PlacedFolder } {
+    if (distribution !== undefined && git.dir !== undefined) {
+        const pathspec = path.relative(fs.realpathSync(git.dir), fs.realpathSync(distribution)) || ".";
+        const at = whereabouts(git, { commit: true, treeOf: pathspec });
+        if (at?.tree !== undefined && pathspecIn(at.top, git.dir, distribution) !== undefined)
+            return { commit: at.commit, folder: { pathspec, at: { ...at, tree: at.tree } } };
+    }
+    return { commit: git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]) };
+}
+
+/**
+ * The tree at HEAD of a folder distribution git places (headAndFolder), when its checked-out
+ * content is exactly that tree (uncommittedUnder finds nothing); else undefined. The tree is the
+ * same on every branch for the same content.
+ */
+export function committedTree(git: GitRunner, folder: PlacedFolder | undefined): string | undefined {
+    if (folder === undefined) return undefined;
+    return examine(git, folder.pathspec, folder.at)?.length === 0 ? folder.at.tree : undefined;
 }

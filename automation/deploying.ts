@@ -30,7 +30,7 @@ import type { Checked, DeployOptions, DeploySummary, Target } from "./deployType
 import { DriverError, Exit, usage } from "./errors";
 import { freezeGate } from "./freezeGate";
 import { gitIn } from "./git";
-import { type Claim, claim, contentDigest, headCommit } from "./ledgering";
+import { type Claim, claim, contentDigest, readCheckout } from "./ledgering";
 import type { RunResult } from "./ledgerTypes";
 import { printableField } from "./log";
 import { preflight } from "./preflight";
@@ -113,11 +113,12 @@ interface LocalFacts {
 }
 
 async function localFacts(t: Target, c: Checked, s: Services): Promise<LocalFacts> {
+    const checkout = readCheckout(t, c);
     let digest: string | undefined;
     return {
-        head: headCommit(t),
+        head: checkout.head,
         digest: () => {
-            digest ??= contentDigest(t, c);
+            digest ??= contentDigest(t, c, checkout);
             return digest;
         },
         run: ciRun(s.env),

@@ -13,7 +13,7 @@
  */
 
 import type { CiRun } from "./ciRun";
-import { committedTree } from "./committedContent";
+import { committedTree, headAndFolder, type PlacedFolder } from "./committedContent";
 import type { RecordedDeployment } from "./deployments";
 import type { Checked, Target } from "./deployTypes";
 import { DriverError, Exit } from "./errors";
@@ -106,26 +106,39 @@ export interface Claim {
     settle(result: Exclude<RunResult, "started">): Promise<LedgerReport>;
 }
 
+/** What the ledger reads of the checkout: HEAD's commit, and a folder distribution's place at HEAD. */
+export interface Checkout {
+    head: string;
+    folder?: PlacedFolder;
+}
+
+/**
+ * The checkout's commit, which newer-wins orders: required, since a deploy that cannot be ordered
+ * is refused; read in the same git run as where a folder distribution lies (headAndFolder).
+ */
+export function readCheckout(t: Pick<Target, "git">, c: Pick<Checked, "kind" | "distribution">): Checkout {
+    const { commit, folder } = headAndFolder(t.git, c.kind === "folder" ? c.distribution : undefined);
+    if (!commit)
+        throw new DriverError(
+            Exit.USAGE,
+            "the project is not in a git checkout with a commit: the ledger records and orders deploys by commit. Deploy from a clone of the repository.",
+        );
+    return { head: commit, ...(folder ? { folder } : {}) };
+}
+
 /**
  * The content digest the ledger records and the verified gate compares: a .zip's sha256; a
  * folder's committed git tree when the folder is exactly what was committed (the same on every
  * branch for the same content), else the sha256 of its files, which matches nothing upstream.
  */
-export function contentDigest(t: Pick<Target, "git">, c: Pick<Checked, "kind" | "distribution" | "sha256">): string {
+export function contentDigest(
+    t: Pick<Target, "git">,
+    c: Pick<Checked, "kind" | "distribution" | "sha256">,
+    checkout: Pick<Checkout, "folder"> = readCheckout(t, c),
+): string {
     if (c.kind === "zip") return `sha256:${c.sha256}`;
-    const tree = committedTree(t.git, c.distribution);
+    const tree = committedTree(t.git, checkout.folder);
     return tree ? `tree:${tree}` : `files:${c.sha256}`;
-}
-
-/** The checkout's commit, which newer-wins orders: required, since a deploy that cannot be ordered is refused. */
-export function headCommit(t: Pick<Target, "git">): string {
-    const head = t.git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]);
-    if (!head)
-        throw new DriverError(
-            Exit.USAGE,
-            "the project is not in a git checkout with a commit: the ledger records and orders deploys by commit. Deploy from a clone of the repository.",
-        );
-    return head;
 }
 
 /** The newest run that counts for newer wins, and the verdict on it; a verdict is computed once per run read. */

@@ -8,9 +8,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import test, { type ExecutionContext } from "ava";
-import { committedTree, uncommittedUnder } from "../automation/committedContent";
-import { gitIn } from "../automation/git";
+import { committedTree, headAndFolder, uncommittedUnder } from "../automation/committedContent";
+import { type GitRunner, gitIn } from "../automation/git";
 import { git } from "./support/project";
+
+/** The tree deploy records `distribution` by, as it reads it: headAndFolder, then committedTree. */
+const treeOf = (runner: GitRunner, distribution: string) =>
+    committedTree(runner, headAndFolder(runner, distribution).folder);
 
 /** A repository in a scratch folder with `files` committed (paths from its top); its top. */
 function repo(t: ExecutionContext, files: Record<string, string | Buffer>, init: string[] = []): string {
@@ -47,21 +51,25 @@ const FILES = {
 test("a committed folder is recorded by the tree git names, from the repository's top or a folder below it", (t) => {
     const top = repo(t, FILES);
     const tree = git(top, "rev-parse", "HEAD:app/dist");
-    t.is(committedTree(gitIn(top), path.join(top, "app/dist")), tree);
-    t.is(committedTree(gitIn(path.join(top, "app")), path.join(top, "app/dist")), tree);
+    t.is(treeOf(gitIn(top), path.join(top, "app/dist")), tree);
+    t.is(treeOf(gitIn(path.join(top, "app")), path.join(top, "app/dist")), tree);
     // A distribution outside the project but inside the repository: the same tree.
-    t.is(committedTree(gitIn(path.join(top, "other")), path.join(top, "app/dist")), tree);
+    t.is(treeOf(gitIn(path.join(top, "other")), path.join(top, "app/dist")), tree);
     t.deepEqual(uncommittedUnder(gitIn(path.join(top, "app")), "dist"), []);
+    // HEAD's commit comes from the same git run, and without a folder (a .zip) from its own.
+    const head = git(top, "rev-parse", "HEAD");
+    t.is(headAndFolder(gitIn(path.join(top, "app")), path.join(top, "app/dist")).commit, head);
+    t.deepEqual(headAndFolder(gitIn(top)), { commit: head });
 });
 
 test("in a repository that names objects by sha256, the checked-out bytes are hashed by sha256", (t) => {
     const top = repo(t, FILES, ["--object-format=sha256"]);
     const tree = git(top, "rev-parse", "HEAD:app/dist");
     t.regex(tree, /^[0-9a-f]{64}$/);
-    t.is(committedTree(gitIn(top), path.join(top, "app/dist")), tree);
+    t.is(treeOf(gitIn(top), path.join(top, "app/dist")), tree);
     stampOnCheckout(top, "app/dist/template.yaml");
     t.is(git(top, "status", "--porcelain"), "");
-    t.is(committedTree(gitIn(top), path.join(top, "app/dist")), undefined);
+    t.is(treeOf(gitIn(top), path.join(top, "app/dist")), undefined);
 });
 
 test("bytes rewritten on checkout, edits hidden from git status, and a deleted file leave no tree", (t) => {
@@ -71,21 +79,22 @@ test("bytes rewritten on checkout, edits hidden from git status, and a deleted f
     // A filter rewrites the file on checkout: git status calls it unmodified, the bytes differ.
     stampOnCheckout(top, "app/dist/template.yaml");
     t.is(git(top, "status", "--porcelain"), "");
-    t.is(committedTree(app, dist), undefined);
+    t.is(treeOf(app, dist), undefined);
     t.deepEqual(uncommittedUnder(app, "dist"), ["checked out other than committed: app/dist/template.yaml"]);
     fs.rmSync(path.join(top, ".git/info/attributes"));
+    fs.rmSync(path.join(dist, "template.yaml")); // else git may call the stamped file up to date
     git(top, "checkout", "--", "app/dist/template.yaml");
-    t.is(committedTree(app, dist), git(top, "rev-parse", "HEAD:app/dist"));
+    t.is(treeOf(app, dist), git(top, "rev-parse", "HEAD:app/dist"));
 
     git(top, "update-index", "--skip-worktree", "app/dist/empty");
     fs.writeFileSync(path.join(dist, "empty"), "not empty\n");
-    t.is(committedTree(app, dist), undefined);
+    t.is(treeOf(app, dist), undefined);
     t.deepEqual(uncommittedUnder(app, "dist"), ["skip-worktree app/dist/empty"]);
     git(top, "update-index", "--no-skip-worktree", "app/dist/empty");
     git(top, "checkout", "--", "app/dist/empty");
 
     fs.rmSync(path.join(dist, "sub"), { recursive: true });
-    t.is(committedTree(app, dist), undefined);
+    t.is(treeOf(app, dist), undefined);
     t.deepEqual(uncommittedUnder(app, "dist"), [" D app/dist/sub/binary.bin"]);
 });
 
@@ -93,22 +102,29 @@ test("a folder git cannot place is never vouched for: uncommitted, outside the r
     const top = repo(t, { ...FILES, "we\nird/dist/template.yaml": "Resources: {}\n" });
     fs.mkdirSync(path.join(top, "app/new"));
     fs.writeFileSync(path.join(top, "app/new/template.yaml"), "Resources: {}\n");
-    t.is(committedTree(gitIn(top), path.join(top, "app/new")), undefined);
+    t.is(treeOf(gitIn(top), path.join(top, "app/new")), undefined);
+    t.deepEqual(headAndFolder(gitIn(top), path.join(top, "app/new")), { commit: git(top, "rev-parse", "HEAD") });
     const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-outside-"));
     t.teardown(() => fs.rmSync(elsewhere, { recursive: true, force: true }));
-    t.is(committedTree(gitIn(top), elsewhere), undefined);
+    t.is(treeOf(gitIn(top), elsewhere), undefined);
     // `git rev-parse --show-prefix` would print two lines for this folder: nothing is trusted.
     const weird = gitIn(path.join(top, "we\nird"));
-    t.is(committedTree(weird, path.join(top, "we\nird/dist")), undefined);
+    t.is(treeOf(weird, path.join(top, "we\nird/dist")), undefined);
     t.is(uncommittedUnder(weird, "dist"), undefined);
     // A distribution whose own name has a newline is named in full on the command line: its tree.
     t.is(
-        committedTree(gitIn(top), path.join(top, "we\nird")),
+        treeOf(gitIn(top), path.join(top, "we\nird")),
         execFileSync("git", ["rev-parse", "HEAD:we\nird"], { cwd: top, encoding: "utf8" }).trim(),
     );
     // A runner that does not say where it runs cannot be checked.
     t.is(
-        committedTree(() => "", path.join(top, "app/dist")),
+        treeOf(() => "", path.join(top, "app/dist")),
         undefined,
     );
+    // A repository with no commit yet: no commit, no tree.
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-empty-"));
+    t.teardown(() => fs.rmSync(empty, { recursive: true, force: true }));
+    git(empty, "init", "-q");
+    fs.mkdirSync(path.join(empty, "dist"));
+    t.deepEqual(headAndFolder(gitIn(empty), path.join(empty, "dist")), { commit: undefined });
 });
