@@ -21,6 +21,7 @@ import {
 } from "./awsCall";
 import { planExecutions } from "./deploymentPlans";
 import { type HistoryQuery, HistoryUnreadable, MAX_DATE_MS, type RecordedDeployment } from "./deployments";
+import { keptClient } from "./dynamoClients";
 
 const FAILED_PLAN = new Set(["FAILED", "TIMED_OUT", "ABORTED"]);
 
@@ -117,8 +118,8 @@ export async function readDeployments(
             ctx,
             `reading ${q.environment}'s deployments`,
             credentials,
-            (config) => new ddb.DynamoDBClient(config),
-            async (client, abortSignal) => {
+            (config) => keptClient(ddb, credentials, config),
+            async ({ client }, abortSignal) => {
                 // A retry reads again from the newest.
                 found.length = 0;
                 start = undefined;

@@ -14,7 +14,6 @@ import { randomUUID } from "node:crypto";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { LEDGER_PARTITION_KEY as PK, LEDGER_SORT_KEY as SK } from "../lib/ledger";
 import {
-    type AwsClientConfig,
     type AwsContext,
     callAws,
     DeadlineExceeded,
@@ -23,6 +22,7 @@ import {
     type TemporaryCredentials,
 } from "./awsCall";
 import { MAX_DATE_MS } from "./deployments";
+import { keptClient } from "./dynamoClients";
 import { LeaseNotHeld, LedgerUnavailable } from "./errors";
 import type { HeldAs, Hold, Lease, LedgerHead, LedgerRun, LedgerStore, PreviousLease, RunResult } from "./ledgerTypes";
 
@@ -230,21 +230,6 @@ class DynamoLedger implements LedgerStore {
         this.where = `ledger ${table} in account ${account}`;
     }
 
-    /**
-     * One client per set of credentials, kept for the calls after it: its connection (a TLS
-     * handshake with DynamoDB) serves the whole deploy instead of one call. An idle connection
-     * does not keep the driver running (Node unrefs a kept-alive socket).
-     */
-    private kept?: { creds: TemporaryCredentials; client: Client };
-
-    private clientFor(ddb: Ddb, creds: TemporaryCredentials, config: AwsClientConfig): Client {
-        if (this.kept?.creds !== creds) {
-            this.kept?.client.destroy();
-            this.kept = { creds, client: new ddb.DynamoDBClient(config) };
-        }
-        return this.kept.client;
-    }
-
     /** One call within a fresh step; a failed condition is rethrown as it is, anything else explained. */
     private async call<O>(what: string, send: Send<O>): Promise<O> {
         const ddb = await import("@aws-sdk/client-dynamodb");
@@ -256,8 +241,8 @@ class DynamoLedger implements LedgerStore {
                 ctx,
                 `${what} (${this.where})`,
                 creds,
-                // callAws destroys what it is given after the call: the kept client is handed in a shell.
-                (config) => ({ client: this.clientFor(ddb, creds, config), destroy: () => undefined }),
+                // One client for these credentials, kept for the deploy's calls (dynamoClients.ts).
+                (config) => keptClient(ddb, creds, config),
                 (shell, signal) => send(ddb, shell.client, signal),
             );
         } catch (err) {
