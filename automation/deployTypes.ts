@@ -10,6 +10,7 @@ import type { FreezeReport } from "./freezeGate";
 import type { GitRunner } from "./git";
 import type { GateReport } from "./gitGate";
 import type { LedgerReport } from "./ledgering";
+import type { ProjectStacks } from "./project";
 import type { SoakReport } from "./soak";
 import type { UpstreamAlarmsReport } from "./upstreamAlarms";
 import type { VerifiedGateReport } from "./verifiedGate";
@@ -88,6 +89,8 @@ export interface DeployOptions extends PreflightOptions {
     leaseWaitMs: number;
     json: boolean;
     cwd: string;
+    /** The project and its stacks when the command has already read them (for its targets); else read from `cwd`. */
+    stacks?: ProjectStacks;
     /** Told where the deploy goes as soon as that is known, for a summary of a deploy that then stops. */
     onTarget?: (t: Pick<Target, "branch" | "branchSource"> & { stack?: StackConfig }) => void;
 }

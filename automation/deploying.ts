@@ -34,7 +34,7 @@ import { type Claim, claim, contentDigest, readCheckout } from "./ledgering";
 import type { RunResult } from "./ledgerTypes";
 import { printableField } from "./log";
 import { preflight } from "./preflight";
-import { findProjectDir, loadValidStacks, stackFor } from "./project";
+import { projectStacks, stackFor } from "./project";
 import { assumeRoleChecking, deployRoleAccess } from "./roleSession";
 import type { Services } from "./services";
 import type { SoakReport } from "./soak";
@@ -47,8 +47,7 @@ export type { DeployOptions, DeploySummary } from "./deployTypes";
 
 /** The branch and its stack; undefined (with the branch) when it maps to none and --allow-unmapped says that is fine. */
 function resolveTarget(o: DeployOptions, s: Services): Target | Omit<Target, "stack"> {
-    const projectDir = findProjectDir(o.cwd);
-    const { configs } = loadValidStacks(projectDir);
+    const { projectDir, configs } = o.stacks ?? projectStacks(o.cwd);
     const git = gitIn(projectDir);
     const { branch, source } = resolveBranch(o.branch, s.env, git);
     const base = { branch, branchSource: source, projectDir, git, configs };

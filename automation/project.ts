@@ -19,6 +19,18 @@ export function findProjectDir(cwd: string): string {
     }
 }
 
+/** The project's folder and its validated stacks, in promotion order, as one command reads them once. */
+export interface ProjectStacks {
+    projectDir: string;
+    configs: StackConfig[];
+}
+
+/** The project around `cwd` (findProjectDir) and its validated stacks (loadValidStacks). */
+export function projectStacks(cwd: string): ProjectStacks {
+    const projectDir = findProjectDir(cwd);
+    return { projectDir, configs: loadValidStacks(projectDir).configs };
+}
+
 /** Loads every stack; throws a usage error listing every problem if any stack file is invalid. */
 export function loadValidStacks(projectDir: string): LoadedStacks {
     let loaded: LoadedStacks;

@@ -20,7 +20,7 @@ import { DriverError, Exit } from "./errors";
 import { gitIn } from "./git";
 import { HANDOFF_ENV, HANDOFF_STDIN } from "./handoff";
 import { printable } from "./log";
-import { describeWaves, findProjectDir, loadValidStacks, targetsFor, wavesOf } from "./project";
+import { describeWaves, type ProjectStacks, targetsFor, wavesOf } from "./project";
 import { table } from "./summaryMarkdown";
 import { publishSummary, type SummaryDestinations } from "./summaryOutput";
 
@@ -440,11 +440,10 @@ export function summaryFolder(): { dir: string; remove: () => void } {
  * target, or for a branch that maps to none (deploy() reports that, as for one target).
  */
 export function severalTargets(
-    o: { cwd: string; branch?: string },
+    o: { branch?: string },
+    { projectDir, configs }: ProjectStacks,
     env: NodeJS.ProcessEnv,
 ): { branch: string; targets: WaveTarget[]; projectDir: string; configs: StackConfig[] } | undefined {
-    const projectDir = findProjectDir(o.cwd);
-    const { configs } = loadValidStacks(projectDir);
     const { branch } = resolveBranch(o.branch, env, gitIn(projectDir));
     let targets: StackConfig[];
     try {

@@ -9,6 +9,7 @@ import { DriverError, Exit, usage } from "../errors";
 import { childServices, cliRead, handoffReader } from "../handoff";
 import { DEFAULT_LEASE_TTL_MS, DEFAULT_LEASE_WAIT_MS, LEASE_TTL_RANGE_MS } from "../leasing";
 import { DEFAULT_OUTPUTS_TIMEOUT_MS, outputReaders } from "../outputs";
+import { projectStacks } from "../project";
 import { tagValueProblem } from "../session";
 import { publishSummary, SUMMARY_HELP, SUMMARY_OPTIONS, summaryDestinations } from "../summaryOutput";
 import { DEFAULT_PARALLEL, deployAllTargets, type HandoffFor, PARALLEL_RANGE, severalTargets } from "../waves";
@@ -250,9 +251,11 @@ ${EXIT_CODES}`,
               })
             | undefined;
         try {
-            const options = deployOptions(values, positionals, extra, ctx, onTarget);
+            const given = deployOptions(values, positionals, extra, ctx, onTarget);
             const parallel = parallelOf(values);
-            const found = options.stack === undefined ? severalTargets(options, ctx.env) : undefined;
+            // Without --stack, the branch may have several targets: the stacks are read once, for both.
+            const options = given.stack === undefined ? { ...given, stacks: projectStacks(given.cwd) } : given;
+            const found = options.stacks ? severalTargets(options, options.stacks, ctx.env) : undefined;
             if (found)
                 several = {
                     ...found,
