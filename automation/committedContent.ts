@@ -54,7 +54,7 @@ function whereabouts(git: GitRunner, ask: { commit?: boolean; treeOf?: string } 
     };
     if (Object.values(found).some((id) => id !== undefined && !OBJECT_ID.test(id))) return undefined;
     return {
-        top: path.resolve(git.dir, cdup),
+        top: path.resolve(fs.realpathSync(git.dir), cdup), // git runs in the real folder: "../" is from there
         prefix,
         format,
         ...(found.commit ? { commit: found.commit } : {}),

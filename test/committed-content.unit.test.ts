@@ -56,6 +56,11 @@ test("a committed folder is recorded by the tree git names, from the repository'
     // A distribution outside the project but inside the repository: the same tree.
     t.is(treeOf(gitIn(path.join(top, "other")), path.join(top, "app/dist")), tree);
     t.deepEqual(uncommittedUnder(gitIn(path.join(top, "app")), "dist"), []);
+    // A project reached through a symbolic link from elsewhere: the way up is from the real folder.
+    const link = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-link-")), "project");
+    t.teardown(() => fs.rmSync(path.dirname(link), { recursive: true, force: true }));
+    fs.symlinkSync(path.join(top, "app"), link);
+    t.is(treeOf(gitIn(link), path.join(link, "dist")), tree);
     // HEAD's commit comes from the same git run, and without a folder (a .zip) from its own.
     const head = git(top, "rev-parse", "HEAD");
     t.is(headAndFolder(gitIn(path.join(top, "app")), path.join(top, "app/dist")).commit, head);
