@@ -1,13 +1,14 @@
 /**
  * Whether a folder distribution is what was committed, as git sees it and beyond: untracked,
  * ignored, modified or staged files, files git is told not to look at (skip-worktree,
- * assume-unchanged), and files a .gitattributes filter or conversion rewrote on checkout. The git
+ * assume-unchanged), files a .gitattributes filter or conversion rewrote on checkout, and
+ * submodules, whose folders this does not look into. The git
  * gate (gitGate.ts) refuses a folder with any of them; the ledger records a folder by its
  * committed tree only when it has none (committedTree).
  *
- * Three git runs, whatever the folder's size: one `git rev-parse` (where the folder lies, the hash
- * git names objects with, and the tree; the ledger's read of HEAD's commit too), `git status`, and
- * `git ls-files` (the index's blobs and flags). The checked-out bytes are hashed here as git hashes a blob, rather than by one more git
+ * Three git runs, whatever the folder's size: one `git rev-parse` (where the folder lies and its
+ * tree; the ledger's read of HEAD's commit too), `git status`, and `git ls-files` (the index's
+ * blobs and flags). The checked-out bytes are hashed here as git hashes a blob, rather than by one more git
  * run: each git process is CPU that a deploy's Pulumi CLIs wait for (docs/performance.md).
  */
 import { createHash } from "node:crypto";
@@ -16,15 +17,14 @@ import * as path from "node:path";
 import { ATTINI_OUTPUT_DIR } from "./artifact";
 import { type GitRunner, pathspecIn } from "./git";
 
-/** Where the runner's folder lies in its repository, and how git names objects there. */
+/** Where the runner's folder lies in its repository. */
 interface Whereabouts {
     /** HEAD's commit, when it was asked for. */
     commit?: string;
-    /** The repository's top, as a path. */
+    /** The repository's top, as a path (git's: symbolic links resolved). */
     top: string;
     /** The runner's folder from the top (`git rev-parse --show-prefix`): "" or ending in "/". */
     prefix: string;
-    format: "sha1" | "sha256";
     /** The tree at HEAD of the folder asked for, when it was asked for and is committed. */
     tree?: string;
 }
@@ -32,31 +32,27 @@ interface Whereabouts {
 const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 /**
- * One `git rev-parse`: HEAD's commit when `commit`, the way up to the top (`--show-cdup`: only
- * "../" steps), the way down (`--show-prefix`), HEAD's tree at `treeOf` when given, and the object
- * format, in that order. The format is last because the runner trims trailing empty lines, never
- * leading ones. A folder named with a newline adds a line: then nothing is trusted (undefined), as
- * when HEAD has no commit or no such tree.
+ * One `git rev-parse`: HEAD's commit when `commit`, the runner's folder from the top
+ * (`--show-prefix`), HEAD's tree at `treeOf` when given, and the top (`--show-toplevel`), in that
+ * order. The top is last because the runner trims trailing empty lines (the prefix at the top is
+ * one), never leading ones. A folder named with a newline adds a line: then nothing is trusted
+ * (undefined), as when HEAD has no commit or no such tree.
  */
 function whereabouts(git: GitRunner, ask: { commit?: boolean; treeOf?: string } = {}): Whereabouts | undefined {
-    if (git.dir === undefined) return undefined; // a runner that does not say where it runs
     const commit = ask.commit ? ["HEAD^{commit}"] : [];
     const tree = ask.treeOf === undefined ? [] : [`HEAD:./${ask.treeOf === "." ? "" : ask.treeOf}`];
-    const out = git(["rev-parse", ...commit, "--show-cdup", "--show-prefix", ...tree, "--show-object-format"]);
-    const lines = out?.split("\n");
-    if (lines === undefined || lines.length !== 3 + commit.length + tree.length) return undefined;
-    const [cdup, prefix] = lines.slice(commit.length);
-    const format = lines[lines.length - 1];
-    if (format !== "sha1" && format !== "sha256") return undefined; // a git too old to say: unknown
+    const lines = git(["rev-parse", ...commit, "--show-prefix", ...tree, "--show-toplevel"])?.split("\n");
+    if (lines === undefined || lines.length !== 2 + commit.length + tree.length) return undefined;
     const found = {
         commit: commit.length ? lines[0] : undefined,
         tree: tree.length ? lines[lines.length - 2] : undefined,
     };
     if (Object.values(found).some((id) => id !== undefined && !OBJECT_ID.test(id))) return undefined;
+    const top = lines[lines.length - 1];
+    if (!path.isAbsolute(top)) return undefined;
     return {
-        top: path.resolve(fs.realpathSync(git.dir), cdup), // git runs in the real folder: "../" is from there
-        prefix,
-        format,
+        top,
+        prefix: lines[commit.length],
         ...(found.commit ? { commit: found.commit } : {}),
         ...(found.tree ? { tree: found.tree } : {}),
     };
@@ -83,31 +79,40 @@ function indexEntries(out: string): IndexEntry[] {
         });
 }
 
-/** A file's blob id as git computes it for `git hash-object --no-filters`: the bytes as they are. */
-function blobId(format: Whereabouts["format"], bytes: Buffer): string {
-    return createHash(format).update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
+/**
+ * A file's blob id as git computes it for `git hash-object --no-filters` (the bytes as they are),
+ * in the hash of the id it is compared with: sha256 for a 64-digit id, else sha1.
+ */
+function blobId(like: string, bytes: Buffer): string {
+    return createHash(like.length === 64 ? "sha256" : "sha1")
+        .update(`blob ${bytes.length}\0`)
+        .update(bytes)
+        .digest("hex");
 }
 
 /**
  * Files whose checked-out bytes are not the committed blob although git calls them unmodified: a
  * .gitattributes filter, working-tree-encoding or eol conversion (from any folder above, or from
  * .git/info/attributes) rewrote them on checkout, and attini packages the rewritten bytes. Links
- * and submodules are left to the tree comparison, and deleted files to `git status`. Undefined when
- * a file cannot be read for another reason than being gone.
+ * and submodules are left to the tree comparison. A file that is not there under its name is
+ * listed too: deleted (git status says so as well, and it is listed once), or named in bytes that
+ * are not UTF-8, which the runner's text cannot name, so its bytes go unchecked. Undefined when a
+ * file cannot be read for another reason.
  */
-function rewrittenFiles(entries: IndexEntry[], w: Whereabouts): string[] | undefined {
+function rewrittenFiles(entries: IndexEntry[], top: string): string[] | undefined {
     const rewritten: string[] = [];
     for (const e of entries) {
         if (e.stage !== "0" || (e.mode !== "100644" && e.mode !== "100755")) continue;
         let bytes: Buffer;
         try {
-            bytes = fs.readFileSync(path.join(w.top, e.file));
+            bytes = fs.readFileSync(path.join(top, e.file));
         } catch (err) {
             const code = (err as NodeJS.ErrnoException).code;
-            if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") continue; // git status lists it
-            return undefined;
+            if (code !== "ENOENT" && code !== "ENOTDIR" && code !== "EISDIR") return undefined;
+            rewritten.push(e.file);
+            continue;
         }
-        if (blobId(w.format, bytes) !== e.blob) rewritten.push(e.file);
+        if (blobId(e.blob, bytes) !== e.blob) rewritten.push(e.file);
     }
     return rewritten;
 }
@@ -127,16 +132,20 @@ function examine(git: GitRunner, pathspec: string, w: Whereabouts): string[] | u
     const index = git(["ls-files", "-s", "-v", "-z", "--full-name", "--", pathspec]);
     if (status === undefined || index === undefined) return undefined;
     const entries = indexEntries(index);
-    const rewritten = rewrittenFiles(entries, w);
+    const rewritten = rewrittenFiles(entries, w.top);
     if (rewritten === undefined) return undefined;
     // `XY path`, the path relative to the repository root; an ignored folder is one `!! folder/` line.
     const attiniOutput = path.posix.normalize(`${w.prefix}${pathspec}/${ATTINI_OUTPUT_DIR}/`);
     const hidden = entries
         .filter((e) => e.tag === "S" || (e.tag >= "a" && e.tag <= "z"))
         .map((e) => `${e.tag === "S" ? "skip-worktree" : "assume-unchanged"} ${e.file}`);
+    // A submodule's tree names its commit, but not the files in its folder that git status does not
+    // look at there (ignored ones) nor bytes a filter rewrote there: what attini packages of it is unchecked.
+    const submodules = entries.filter((e) => e.mode === "160000").map((e) => `submodule ${e.file}`);
     const listed = [
         ...status.split("\n").filter((line) => line !== "" && !line.slice(3).startsWith(attiniOutput)),
         ...hidden,
+        ...submodules,
     ];
     // A modified or hidden file's bytes differ too: it is listed once, for what git says of it.
     const named = new Set(listed.map((line) => line.slice(line.indexOf(" ", 2) + 1)));
@@ -146,8 +155,9 @@ function examine(git: GitRunner, pathspec: string, w: Whereabouts): string[] | u
 /**
  * Content under a folder distribution that no commit vouches for: untracked, ignored, modified or
  * staged files (`git status` lines), files git is told not to look at (skip-worktree `S`,
- * assume-unchanged: a lowercase tag in `git ls-files -v`), whose edits `git status` hides, and
- * files checked out other than committed. Leaves out attini's own output folder (attini_dist/).
+ * assume-unchanged: a lowercase tag in `git ls-files -v`), whose edits `git status` hides,
+ * submodules (their folders' ignored and rewritten files go unchecked), and files checked out
+ * other than committed. Leaves out attini's own output folder (attini_dist/).
  * Paths are from the repository's top. Undefined when git cannot tell.
  */
 export function uncommittedUnder(git: GitRunner, pathspec: string): string[] | undefined {

@@ -221,7 +221,7 @@ export function applyPromotionGate(o: GateOptions): GateReport {
         const shown = report.uncommitted.slice(0, 20).map((l) => `    ${l}`);
         if (report.uncommitted.length > 20) shown.push(`    ... and ${report.uncommitted.length - 20} more`);
         problems.push(
-            `${report.uncommitted.length} file(s) under ${pathspec} are not committed as git sees them (untracked ??, ignored !!, modified, staged, skip-worktree, assume-unchanged, or checked out other than committed by a .gitattributes filter or conversion), so no commit that went through ${upstream.stack} vouches for them:\n${shown.join("\n")}\n` +
+            `${report.uncommitted.length} file(s) under ${pathspec} are not committed as git sees them (untracked ??, ignored !!, modified, staged, skip-worktree, assume-unchanged, a submodule, whose files are not checked, or checked out other than committed by a .gitattributes filter or conversion), so no commit that went through ${upstream.stack} vouches for them:\n${shown.join("\n")}\n` +
                 `  Deploy from a clean checkout (git clean -fdx, git checkout -- ${pathspec}, git update-index --no-skip-worktree --no-assume-unchanged), or package a .zip in CI and deploy that.`,
         );
     }

@@ -103,6 +103,35 @@ test("bytes rewritten on checkout, edits hidden from git status, and a deleted f
     t.deepEqual(uncommittedUnder(app, "dist"), [" D app/dist/sub/binary.bin"]);
 });
 
+test("a file named in bytes that are not UTF-8 cannot be checked, so the folder is not vouched for", (t) => {
+    const top = repo(t, FILES);
+    // r\xe9sum\xe9.yaml in Latin-1: git keeps the bytes, its text output cannot.
+    const name = Buffer.concat([
+        Buffer.from(path.join(top, "app/dist/r")),
+        Buffer.from([0xe9]),
+        Buffer.from("sum.yaml"),
+    ]);
+    fs.writeFileSync(name, "a: 1\n");
+    git(top, "add", "-A");
+    git(top, "commit", "-q", "-m", "latin-1");
+    t.is(git(top, "status", "--porcelain"), "");
+    t.is(treeOf(gitIn(top), path.join(top, "app/dist")), undefined);
+    t.deepEqual(uncommittedUnder(gitIn(top), "app/dist"), [
+        "checked out other than committed: app/dist/r\ufffdsum.yaml",
+    ]);
+});
+
+test("a submodule inside the folder is listed: its tree names a commit, not the ignored files in its folder", (t) => {
+    const lib = repo(t, { "lib.yaml": "a: 1\n", ".gitignore": "*.env\n" });
+    const top = repo(t, FILES);
+    git(top, "-c", "protocol.file.allow=always", "submodule", "add", "-q", lib, "app/dist/lib");
+    git(top, "commit", "-q", "-m", "submodule");
+    fs.writeFileSync(path.join(top, "app/dist/lib/prod.env"), "SECRET=1\n"); // packaged, ignored by git
+    t.is(git(top, "status", "--porcelain", "--ignored=matching"), "");
+    t.is(treeOf(gitIn(top), path.join(top, "app/dist")), undefined);
+    t.deepEqual(uncommittedUnder(gitIn(top), "app/dist"), ["submodule app/dist/lib"]);
+});
+
 test("a folder git cannot place is never vouched for: uncommitted, outside the repository, or below a name with a newline", (t) => {
     const top = repo(t, { ...FILES, "we\nird/dist/template.yaml": "Resources: {}\n" });
     fs.mkdirSync(path.join(top, "app/new"));
