@@ -1,20 +1,26 @@
 // dynamoClients.ts: the ledger's DynamoDB calls and the reads of Attini's table, made with the
-// same credentials in the same region, share one client (its configuration and its connection);
-// refreshed credentials or another region get their own.
+// same credentials and settings, share one client (its configuration and its connection);
+// refreshed credentials, another region, other request limits or another endpoint get their own,
+// and the clients of expired credentials are destroyed.
 
 import * as ddb from "@aws-sdk/client-dynamodb";
 import test from "ava";
 import type { AwsClientConfig, TemporaryCredentials } from "../automation/awsCall";
 import { keptClient } from "../automation/dynamoClients";
 
-const config = (region: string): AwsClientConfig => ({
+const config = (region: string, requestTimeout = 1000): AwsClientConfig => ({
     region,
     maxAttempts: 1,
-    requestHandler: { connectionTimeout: 1000, requestTimeout: 1000, throwOnRequestTimeout: true },
+    requestHandler: { connectionTimeout: 1000, requestTimeout, throwOnRequestTimeout: true },
 });
-const creds = (): TemporaryCredentials => ({ accessKeyId: "AKIA", secretAccessKey: "s", sessionToken: "t" });
+const creds = (expiresInMs = 3_600_000): TemporaryCredentials => ({
+    accessKeyId: "AKIA",
+    secretAccessKey: "s",
+    sessionToken: "t",
+    expiration: new Date(Date.now() + expiresInMs),
+});
 
-test("one client per set of credentials and region, which callAws's destroy leaves standing", async (t) => {
+test.serial("one client per set of credentials and settings, which callAws's destroy leaves standing", async (t) => {
     const deployRole = creds();
     const first = keptClient(ddb, deployRole, config("eu-west-1"));
     first.destroy(); // what callAws does after each call
@@ -22,4 +28,33 @@ test("one client per set of credentials and region, which callAws's destroy leav
     t.is(await first.client.config.region(), "eu-west-1");
     t.not(keptClient(ddb, creds(), config("eu-west-1")).client, first.client, "refreshed credentials: another client");
     t.not(keptClient(ddb, deployRole, config("us-east-1")).client, first.client, "another region: another client");
+    t.not(
+        keptClient(ddb, deployRole, config("eu-west-1", 60_000)).client,
+        first.client,
+        "other limits: another client",
+    );
+    const before = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = "http://127.0.0.1:9";
+    t.teardown(() => {
+        if (before === undefined) delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+        else process.env.AWS_ENDPOINT_URL_DYNAMODB = before;
+    });
+    t.not(keptClient(ddb, deployRole, config("eu-west-1")).client, first.client, "another endpoint: another client");
+});
+
+test.serial("the clients of expired credentials are destroyed when the next client is asked for", async (t) => {
+    const expiring = creds(50);
+    const old = keptClient(ddb, expiring, config("eu-west-1")).client;
+    let destroyed = 0;
+    const destroy = old.destroy.bind(old);
+    old.destroy = () => {
+        destroyed++;
+        destroy();
+    };
+    keptClient(ddb, creds(), config("eu-west-1"));
+    t.is(destroyed, 0, "still valid: kept");
+    await new Promise((r) => setTimeout(r, 80));
+    keptClient(ddb, creds(), config("eu-west-1"));
+    t.is(destroyed, 1);
+    t.not(keptClient(ddb, expiring, config("eu-west-1")).client, old);
 });
