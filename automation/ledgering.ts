@@ -134,10 +134,10 @@ export function readCheckout(t: Pick<Target, "git">, c: Pick<Checked, "kind" | "
 export function contentDigest(
     t: Pick<Target, "git">,
     c: Pick<Checked, "kind" | "distribution" | "sha256">,
-    checkout: Pick<Checkout, "folder"> = readCheckout(t, c),
+    checkout?: Pick<Checkout, "folder">,
 ): string {
     if (c.kind === "zip") return `sha256:${c.sha256}`;
-    const tree = committedTree(t.git, checkout.folder);
+    const tree = committedTree(t.git, (checkout ?? headAndFolder(t.git, c.distribution)).folder);
     return tree ? `tree:${tree}` : `files:${c.sha256}`;
 }
 
