@@ -33,22 +33,26 @@ const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 /**
  * One `git rev-parse`: HEAD's commit when `commit`, the runner's folder from the top
- * (`--show-prefix`), HEAD's tree at `treeOf` when given, and the top (`--show-toplevel`), in that
- * order. The top is last because the runner trims trailing empty lines (the prefix at the top is
- * one), never leading ones. A folder named with a newline adds a line: then nothing is trusted
- * (undefined), as when HEAD has no commit or no such tree.
+ * (`--show-prefix`), HEAD's tree at `treeOf` when given (named with a trailing slash, so that a
+ * `..` in it is a path, not a range), the top (`--show-toplevel`), and `--is-inside-work-tree`, in
+ * that order. The last line is "true" so that the runner's trimming of trailing white space
+ * reaches neither the top (a path may end in a space) nor an empty prefix. A folder named with a
+ * newline adds a line: then nothing is trusted (undefined), as when HEAD has no commit or no such
+ * tree.
  */
 function whereabouts(git: GitRunner, ask: { commit?: boolean; treeOf?: string } = {}): Whereabouts | undefined {
     const commit = ask.commit ? ["HEAD^{commit}"] : [];
-    const tree = ask.treeOf === undefined ? [] : [`HEAD:./${ask.treeOf === "." ? "" : ask.treeOf}`];
-    const lines = git(["rev-parse", ...commit, "--show-prefix", ...tree, "--show-toplevel"])?.split("\n");
-    if (lines === undefined || lines.length !== 2 + commit.length + tree.length) return undefined;
+    const tree = ask.treeOf === undefined ? [] : [`HEAD:./${ask.treeOf === "." ? "" : `${ask.treeOf}/`}`];
+    const args = ["rev-parse", ...commit, "--show-prefix", ...tree, "--show-toplevel", "--is-inside-work-tree"];
+    const lines = git(args)?.split("\n");
+    if (lines === undefined || lines.length !== 3 + commit.length + tree.length || lines.at(-1) !== "true")
+        return undefined;
     const found = {
         commit: commit.length ? lines[0] : undefined,
-        tree: tree.length ? lines[lines.length - 2] : undefined,
+        tree: tree.length ? lines[lines.length - 3] : undefined,
     };
     if (Object.values(found).some((id) => id !== undefined && !OBJECT_ID.test(id))) return undefined;
-    const top = lines[lines.length - 1];
+    const top = lines[lines.length - 2];
     if (!path.isAbsolute(top)) return undefined;
     return {
         top,
@@ -93,26 +97,29 @@ function blobId(like: string, bytes: Buffer): string {
 /**
  * Files whose checked-out bytes are not the committed blob although git calls them unmodified: a
  * .gitattributes filter, working-tree-encoding or eol conversion (from any folder above, or from
- * .git/info/attributes) rewrote them on checkout, and attini packages the rewritten bytes. Links
- * and submodules are left to the tree comparison. A file that is not there under its name is
+ * .git/info/attributes) rewrote them on checkout, and attini packages the rewritten bytes; and
+ * symbolic links checked out as files (core.symlinks=false), which attini packages where it leaves
+ * a link out. Submodules are listed by the caller. A file that is not there under its name is
  * listed too: deleted (git status says so as well, and it is listed once), or named in bytes that
  * are not UTF-8, which the runner's text cannot name, so its bytes go unchecked. Undefined when a
  * file cannot be read for another reason.
  */
 function rewrittenFiles(entries: IndexEntry[], top: string): string[] | undefined {
     const rewritten: string[] = [];
+    const gone = (err: unknown) => ["ENOENT", "ENOTDIR", "EISDIR"].includes((err as NodeJS.ErrnoException).code ?? "");
     for (const e of entries) {
-        if (e.stage !== "0" || (e.mode !== "100644" && e.mode !== "100755")) continue;
-        let bytes: Buffer;
+        if (e.stage !== "0") continue;
+        const file = path.join(top, e.file);
         try {
-            bytes = fs.readFileSync(path.join(top, e.file));
+            if (e.mode === "120000") {
+                if (!fs.lstatSync(file).isSymbolicLink()) rewritten.push(e.file);
+            } else if (e.mode === "100644" || e.mode === "100755") {
+                if (blobId(e.blob, fs.readFileSync(file)) !== e.blob) rewritten.push(e.file);
+            }
         } catch (err) {
-            const code = (err as NodeJS.ErrnoException).code;
-            if (code !== "ENOENT" && code !== "ENOTDIR" && code !== "EISDIR") return undefined;
+            if (!gone(err)) return undefined;
             rewritten.push(e.file);
-            continue;
         }
-        if (blobId(e.blob, bytes) !== e.blob) rewritten.push(e.file);
     }
     return rewritten;
 }
@@ -120,7 +127,14 @@ function rewrittenFiles(entries: IndexEntry[], top: string): string[] | undefine
 /** The list uncommittedUnder returns, for a runner whose whereabouts are known. */
 function examine(git: GitRunner, pathspec: string, w: Whereabouts): string[] | undefined {
     // --no-renames: a rename is its two sides, so a file renamed out of attini_dist/ is not hidden.
+    // core.ignoreCase off: a file whose name differs from a committed one's only in case is untracked
+    // (attini packages both); core.quotePath off: paths are written as they are named (but for
+    // control characters), so that attini_dist/ and the files listed twice are recognised.
     const status = git([
+        "-c",
+        "core.ignoreCase=false",
+        "-c",
+        "core.quotePath=false",
         "status",
         "--porcelain=v1",
         "--no-renames",

@@ -33,8 +33,10 @@ export interface ComparedTrees {
  * the upstream branch lacks the folder.
  */
 export function compareTrees(git: GitRunner, upstreamRef: string, pathspec?: string): ComparedTrees | undefined {
+    // A folder is named with a trailing slash: `HEAD:./..` would be read as a range, `HEAD:./../` is a path.
+    const folder = pathspec === undefined || pathspec === "." ? "" : `${pathspec}/`;
     const at = (rev: string) =>
-        git(["rev-parse", "--verify", "--quiet", pathspec === undefined ? `${rev}^{tree}` : `${rev}:./${pathspec}`]);
+        git(["rev-parse", "--verify", "--quiet", pathspec === undefined ? `${rev}^{tree}` : `${rev}:./${folder}`]);
     const head = at("HEAD");
     if (head === undefined) return undefined;
     return { path: pathspec, head, upstream: at(upstreamRef) };

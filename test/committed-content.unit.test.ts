@@ -10,6 +10,7 @@ import * as path from "node:path";
 import test, { type ExecutionContext } from "ava";
 import { committedTree, headAndFolder, uncommittedUnder } from "../automation/committedContent";
 import { type GitRunner, gitIn } from "../automation/git";
+import { compareTrees } from "../automation/gitGate";
 import { git } from "./support/project";
 
 /** The tree deploy records `distribution` by, as it reads it: headAndFolder, then committedTree. */
@@ -130,6 +131,59 @@ test("a submodule inside the folder is listed: its tree names a commit, not the 
     t.is(git(top, "status", "--porcelain", "--ignored=matching"), "");
     t.is(treeOf(gitIn(top), path.join(top, "app/dist")), undefined);
     t.deepEqual(uncommittedUnder(gitIn(top), "app/dist"), ["submodule app/dist/lib"]);
+});
+
+test("configuration cannot hide content: a name in another case, a link checked out as a file, a quoted attini_dist/", (t) => {
+    const top = repo(t, FILES);
+    fs.symlinkSync("template.yaml", path.join(top, "app/dist/link.yaml"));
+    git(top, "add", "-A");
+    git(top, "commit", "-q", "-m", "link");
+    const dist = path.join(top, "app/dist");
+    t.is(treeOf(gitIn(top), dist), git(top, "rev-parse", "HEAD:app/dist"));
+    // core.ignoreCase: git status would call TEMPLATE.yaml the committed template.yaml; attini packages both.
+    git(top, "config", "core.ignoreCase", "true");
+    fs.writeFileSync(path.join(dist, "TEMPLATE.yaml"), "Evil: 1\n");
+    t.is(git(top, "status", "--porcelain"), "");
+    t.is(treeOf(gitIn(top), dist), undefined);
+    t.deepEqual(uncommittedUnder(gitIn(top), "app/dist"), ["?? app/dist/TEMPLATE.yaml"]);
+    fs.rmSync(path.join(dist, "TEMPLATE.yaml"));
+    // core.symlinks=false checks the link out as a file holding its target's name, which attini packages.
+    git(top, "config", "core.symlinks", "false");
+    fs.rmSync(path.join(dist, "link.yaml"));
+    git(top, "checkout", "--", "app/dist/link.yaml");
+    t.is(git(top, "status", "--porcelain"), "");
+    t.is(treeOf(gitIn(top), dist), undefined);
+    t.deepEqual(uncommittedUnder(gitIn(top), "app/dist"), ["checked out other than committed: app/dist/link.yaml"]);
+    // attini's own output folder is left out however git would quote its folder's name.
+    const other = repo(t, { "d\u00efst/template.yaml": "Resources: {}\n", ".gitignore": "attini_dist/\n" });
+    fs.mkdirSync(path.join(other, "d\u00efst/attini_dist"));
+    fs.writeFileSync(path.join(other, "d\u00efst/attini_dist/platform.zip"), "zip");
+    t.deepEqual(uncommittedUnder(gitIn(other), "d\u00efst"), []);
+    t.is(treeOf(gitIn(other), path.join(other, "d\u00efst")), git(other, "rev-parse", "HEAD:d\u00efst"));
+});
+
+test("a repository whose path ends in a space, and a distribution above the project, are placed", (t) => {
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-space-"));
+    t.teardown(() => fs.rmSync(parent, { recursive: true, force: true }));
+    const top = path.join(parent, "repo ");
+    fs.mkdirSync(top);
+    git(top, "init", "-q");
+    for (const [file, body] of Object.entries(FILES)) {
+        fs.mkdirSync(path.dirname(path.join(top, file)), { recursive: true });
+        fs.writeFileSync(path.join(top, file), body);
+    }
+    git(top, "add", "-A");
+    git(top, "commit", "-q", "-m", "content");
+    t.is(treeOf(gitIn(top), path.join(top, "app/dist")), git(top, "rev-parse", "HEAD:app/dist"));
+    // The project is app/dist/sub, the distribution app/dist: `HEAD:./..` would be read as a range.
+    const tree = git(top, "rev-parse", "HEAD:app/dist");
+    t.is(treeOf(gitIn(path.join(top, "app/dist/sub")), path.join(top, "app/dist")), tree);
+    // The git gate names it the same way.
+    t.deepEqual(compareTrees(gitIn(path.join(top, "app/dist/sub")), "HEAD", ".."), {
+        path: "..",
+        head: tree,
+        upstream: tree,
+    });
 });
 
 test("a folder git cannot place is never vouched for: uncommitted, outside the repository, or below a name with a newline", (t) => {
