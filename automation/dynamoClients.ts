@@ -3,16 +3,24 @@
  * them: the ledger's (ledgerDynamo.ts) and the reads of Attini's table (dynamodb.ts). Its
  * configuration is resolved once and its connection (a TLS handshake with DynamoDB) serves the
  * whole deploy, instead of one of each per call. An idle connection does not keep the driver
- * running (Node unrefs a kept-alive socket); the clients of credentials that have expired, which
- * can make no call any more, are destroyed (their connections closed) as the next client is asked
- * for, so a long deploy whose session is refreshed keeps the clients of its live sets only.
+ * running (Node unrefs a kept-alive socket); the clients of credentials that have expired by this
+ * machine's clock are retired as the next client is asked for, and destroyed (their connections
+ * closed) once no call uses them, so a long deploy whose session is refreshed keeps the clients of
+ * its live sets only, and no call loses its client while it runs.
  */
 import type { AwsClientConfig, TemporaryCredentials } from "./awsCall";
 
 type Ddb = typeof import("@aws-sdk/client-dynamodb");
 type Client = import("@aws-sdk/client-dynamodb").DynamoDBClient;
 
-const kept = new Map<TemporaryCredentials, Map<string, Client>>();
+/** A kept client, and how many calls are using it: it is destroyed once retired and unused. */
+interface Kept {
+    client: Client;
+    inUse: number;
+    retired: boolean;
+}
+
+const kept = new Map<TemporaryCredentials, Map<string, Kept>>();
 
 /** What a client is made with besides its credentials: the region, the request limits, and the endpoint the SDK reads from the environment. */
 function settingsOf(config: AwsClientConfig): string {
@@ -25,17 +33,22 @@ function settingsOf(config: AwsClientConfig): string {
     ]);
 }
 
+/** Retires the clients of credentials that have expired; each is destroyed now, or when the last call using it ends. */
 function forgetExpired(now: number): void {
     for (const [creds, clients] of kept) {
         if (creds.expiration === undefined || creds.expiration.getTime() > now) continue;
-        for (const client of clients.values()) client.destroy();
+        for (const k of clients.values()) {
+            k.retired = true;
+            if (k.inUse === 0) k.client.destroy();
+        }
         kept.delete(creds);
     }
 }
 
 /**
- * The client for `creds` with `config`'s settings, made the first time they are asked for. Handed
- * in a shell: callAws destroys what it is given after each call, and this client outlives the call.
+ * The client for `creds` with `config`'s settings, made the first time they are asked for, for one
+ * call: callAws "destroys" what it is given when its call ends, which here only says that the call
+ * no longer uses the client (a retired client is destroyed then).
  */
 export function keptClient(
     ddb: Ddb,
@@ -49,10 +62,21 @@ export function keptClient(
         kept.set(creds, clients);
     }
     const settings = settingsOf(config);
-    let client = clients.get(settings);
-    if (client === undefined) {
-        client = new ddb.DynamoDBClient(config);
-        clients.set(settings, client);
+    let k = clients.get(settings);
+    if (k === undefined) {
+        k = { client: new ddb.DynamoDBClient(config), inUse: 0, retired: false };
+        clients.set(settings, k);
     }
-    return { client, destroy: () => undefined };
+    const using = k;
+    using.inUse++;
+    let ended = false;
+    return {
+        client: using.client,
+        destroy: () => {
+            if (ended) return;
+            ended = true;
+            using.inUse--;
+            if (using.retired && using.inUse === 0) using.client.destroy();
+        },
+    };
 }

@@ -23,7 +23,7 @@ const creds = (expiresInMs = 3_600_000): TemporaryCredentials => ({
 test.serial("one client per set of credentials and settings, which callAws's destroy leaves standing", async (t) => {
     const deployRole = creds();
     const first = keptClient(ddb, deployRole, config("eu-west-1"));
-    first.destroy(); // what callAws does after each call
+    first.destroy(); // what callAws does after each call: the client is kept
     t.is(keptClient(ddb, deployRole, config("eu-west-1")).client, first.client);
     t.is(await first.client.config.region(), "eu-west-1");
     t.not(keptClient(ddb, creds(), config("eu-west-1")).client, first.client, "refreshed credentials: another client");
@@ -42,19 +42,33 @@ test.serial("one client per set of credentials and settings, which callAws's des
     t.not(keptClient(ddb, deployRole, config("eu-west-1")).client, first.client, "another endpoint: another client");
 });
 
-test.serial("the clients of expired credentials are destroyed when the next client is asked for", async (t) => {
-    const expiring = creds(50);
-    const old = keptClient(ddb, expiring, config("eu-west-1")).client;
-    let destroyed = 0;
-    const destroy = old.destroy.bind(old);
-    old.destroy = () => {
-        destroyed++;
-        destroy();
-    };
-    keptClient(ddb, creds(), config("eu-west-1"));
-    t.is(destroyed, 0, "still valid: kept");
-    await new Promise((r) => setTimeout(r, 80));
-    keptClient(ddb, creds(), config("eu-west-1"));
-    t.is(destroyed, 1);
-    t.not(keptClient(ddb, expiring, config("eu-west-1")).client, old);
-});
+test.serial(
+    "the clients of expired credentials are destroyed when the next client is asked for, once no call uses them",
+    async (t) => {
+        const watch = (client: ddb.DynamoDBClient) => {
+            const seen = { destroyed: 0 };
+            const destroy = client.destroy.bind(client);
+            client.destroy = () => {
+                seen.destroyed++;
+                destroy();
+            };
+            return seen;
+        };
+        const expiring = creds(50);
+        const idle = keptClient(ddb, expiring, config("eu-west-1"));
+        idle.destroy(); // its call ended
+        const busy = keptClient(ddb, expiring, config("us-east-1")); // a call still running
+        const idleSeen = watch(idle.client);
+        const busySeen = watch(busy.client);
+        keptClient(ddb, creds(), config("eu-west-1")).destroy();
+        t.is(idleSeen.destroyed, 0, "still valid: kept");
+        await new Promise((r) => setTimeout(r, 80));
+        keptClient(ddb, creds(), config("eu-west-1")).destroy();
+        t.is(idleSeen.destroyed, 1, "expired and unused: destroyed");
+        t.is(busySeen.destroyed, 0, "expired but in use: kept until its call ends");
+        busy.destroy();
+        busy.destroy(); // a second end of the same call counts once
+        t.is(busySeen.destroyed, 1);
+        t.not(keptClient(ddb, expiring, config("eu-west-1")).client, idle.client, "forgotten: a new client");
+    },
+);
