@@ -1,15 +1,16 @@
 /**
  * Whether a folder distribution is what was committed, as git sees it and beyond: untracked,
  * ignored, modified or staged files, files git is told not to look at (skip-worktree,
- * assume-unchanged), files a .gitattributes filter or conversion rewrote on checkout, and
- * submodules, whose folders this does not look into. The git
- * gate (gitGate.ts) refuses a folder with any of them; the ledger records a folder by its
- * committed tree only when it has none (committedTree).
+ * assume-unchanged), files a .gitattributes filter or conversion rewrote on checkout, symbolic
+ * links checked out as files, and submodules, whose folders this does not look into. The git gate
+ * (gitGate.ts) refuses a folder with any of them; the ledger records a folder by its committed
+ * tree only when it has none (committedTree).
  *
  * Three git runs, whatever the folder's size: one `git rev-parse` (where the folder lies and its
  * tree; the ledger's read of HEAD's commit too), `git status`, and `git ls-files` (the index's
- * blobs and flags). The checked-out bytes are hashed here as git hashes a blob, rather than by one more git
- * run: each git process is CPU that a deploy's Pulumi CLIs wait for (docs/performance.md).
+ * blobs and flags). The checked-out bytes are hashed here as git hashes a blob, rather than by one
+ * more git run: each git process is CPU that a deploy's Pulumi CLIs wait for
+ * (docs/performance.md).
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
