@@ -10,7 +10,7 @@ import { roleArn } from "../lib/arns";
 import type { StackConfig } from "../lib/config/types";
 import { CONFIG_OUTPUT_NAMES, configOutputs, type DeployRoleOutputs, OUTPUT_NAMES } from "../lib/outputs";
 import { Deadline, DeadlineExceeded } from "./awsCall";
-import { deferTypescript } from "./deferTypescript";
+import { deferUnusedModules } from "./deferredModules";
 import { DriverError, Exit, usage } from "./errors";
 
 const execFile = promisify(execFileCb);
@@ -119,8 +119,8 @@ export type Workspace = Promise<import("@pulumi/pulumi/automation/localWorkspace
  * while it runs.
  */
 export function openWorkspace(projectDir: string): Workspace {
-    deferTypescript();
-    // require(), not import: the Automation API loads here, once deferTypescript() is in place,
+    deferUnusedModules();
+    // require(), not import: the Automation API loads here, once deferUnusedModules() is in place,
     // and not at start-up for commands that never read outputs.
     const { PulumiCommand } =
         require("@pulumi/pulumi/automation/cmd") as typeof import("@pulumi/pulumi/automation/cmd");

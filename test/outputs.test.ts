@@ -45,6 +45,9 @@ interface ChildResult {
     typescriptBeforeUse: boolean;
     typescriptAfterUse: boolean;
     serialized: string;
+    normalizeBeforeUse: boolean;
+    normalizeAfterUse: boolean;
+    normalized: unknown;
     driverEnv: { GOGC: string | null; GOMEMLIMIT: string | null };
 }
 
@@ -57,13 +60,22 @@ async function readInChild(env: Record<string, string | undefined>): Promise<{ r
         const { loadValidStacks } = require(${JSON.stringify(path.join(dist, "project.js"))});
         const typescriptFile = require.resolve("typescript", { paths: [${JSON.stringify(ROOT)}] });
         const typescriptLoaded = () => typescriptFile in require.cache;
+        const pulumiDir = require("node:path").dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [${JSON.stringify(ROOT)}] }));
+        const normalizeFile = require.resolve("normalize-package-data", { paths: [pulumiDir] });
+        // What the SDK's code-path search holds after its import, as TypeScript's __importDefault builds it.
+        const normalizeLoaded = () => require.cache[normalizeFile]?.loaded === true && !!require.cache[normalizeFile].children?.length;
         const dev = loadValidStacks(process.cwd()).configs.find((c) => c.stack === "dev");
         readOutputs(process.cwd(), dev, [dev]).then(async (outputs) => {
             const typescriptBeforeUse = typescriptLoaded();
+            const normalizeBeforeUse = normalizeLoaded();
+            const imported = require(normalizeFile);
+            const normalize = imported && imported.__esModule ? imported : { default: imported };
+            const pkg = { name: undefined, version: undefined, repository: "github:example/app" };
+            normalize.default(pkg);
             const driverEnv = { GOGC: process.env.GOGC ?? null, GOMEMLIMIT: process.env.GOMEMLIMIT ?? null };
             const pulumi = require(require.resolve("@pulumi/pulumi", { paths: [${JSON.stringify(ROOT)}] }));
             const f = await pulumi.runtime.serializeFunction(function answer() { return 6 * 7; });
-            console.log(JSON.stringify({ outputs, typescriptBeforeUse, typescriptAfterUse: typescriptLoaded(), serialized: f.text, driverEnv }));
+            console.log(JSON.stringify({ outputs, typescriptBeforeUse, typescriptAfterUse: typescriptLoaded(), serialized: f.text, driverEnv, normalizeBeforeUse, normalizeAfterUse: normalizeLoaded(), normalized: pkg.repository }));
         });`;
     const base = {
         ...process.env,
@@ -101,6 +113,10 @@ test.serial(
         t.false(result.typescriptBeforeUse, "reading outputs loaded the TypeScript compiler");
         t.true(result.typescriptAfterUse);
         t.regex(result.serialized, /6 \* 7/, "the SDK's closure serializer, which parses with TypeScript, still works");
+        // normalize-package-data (the closure serializer's, about 25 ms to load) waits for its first call too.
+        t.false(result.normalizeBeforeUse, "reading outputs loaded normalize-package-data");
+        t.true(result.normalizeAfterUse);
+        t.deepEqual(result.normalized, { type: "git", url: "git+https://github.com/example/app.git" });
     },
 );
 
