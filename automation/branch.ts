@@ -256,11 +256,11 @@ export function resolveBranch(flag: string | undefined, env: Env, git: GitRunner
     return { branch, source: resolved.source };
 }
 
-/** The commit the session tags name: the CI system's, else the checkout's (`head`, when already read). */
-export function resolveCommit(env: Env, git: GitRunner, head?: string): string | undefined {
+/** The commit the session tags name: the CI system's, else the checkout's `head` (which the ledger read). */
+export function resolveCommit(env: Env, head: string): string {
     for (const v of COMMIT_VARS) {
         const sha = env[v];
         if (sha && /^[0-9a-f]{7,64}$/i.test(sha)) return sha;
     }
-    return head ?? git(["rev-parse", "HEAD"]);
+    return head;
 }

@@ -16,7 +16,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ATTINI_OUTPUT_DIR } from "./artifact";
-import { type GitRunner, pathspecIn } from "./git";
+import { type GitRunner, insideRepository, projectPathspec } from "./git";
 
 /** Where the runner's folder lies in its repository. */
 interface Whereabouts {
@@ -193,9 +193,9 @@ export interface PlacedFolder {
  */
 export function headAndFolder(git: GitRunner, distribution?: string): { commit?: string; folder?: PlacedFolder } {
     if (distribution !== undefined && git.dir !== undefined) {
-        const pathspec = path.relative(fs.realpathSync(git.dir), fs.realpathSync(distribution)) || ".";
+        const pathspec = projectPathspec(git.dir, distribution);
         const at = whereabouts(git, { commit: true, treeOf: pathspec });
-        if (at?.tree !== undefined && pathspecIn(at.top, git.dir, distribution) !== undefined)
+        if (at?.tree !== undefined && insideRepository(at.top, distribution))
             return { commit: at.commit, folder: { pathspec, at: { ...at, tree: at.tree } } };
     }
     return { commit: git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]) };

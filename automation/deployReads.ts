@@ -158,7 +158,7 @@ export function startReads(
     const source: Promise<SourceCredentials | undefined> =
         o.dryRun || o.githubOidc ? Promise.resolve(undefined) : s.aws.findSourceCredentials(awsDeadline(o.aws));
     source.catch(() => {}); // reported where it is awaited, after the outputs
-    const commit = resolveCommit(s.env, t.git, local.head);
+    const commit = resolveCommit(s.env, local.head);
     const access = roleAccess({
         env: s.env,
         branch: t.branch,

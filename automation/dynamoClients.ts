@@ -56,18 +56,11 @@ export function keptClient(
     config: AwsClientConfig,
 ): { client: Client; destroy: () => void } {
     forgetExpired(Date.now());
-    let clients = kept.get(creds);
-    if (clients === undefined) {
-        clients = new Map();
-        kept.set(creds, clients);
-    }
+    const clients = kept.get(creds) ?? new Map<string, Kept>();
+    kept.set(creds, clients);
     const settings = settingsOf(config);
-    let k = clients.get(settings);
-    if (k === undefined) {
-        k = { client: new ddb.DynamoDBClient(config), inUse: 0, retired: false };
-        clients.set(settings, k);
-    }
-    const using = k;
+    const using = clients.get(settings) ?? { client: new ddb.DynamoDBClient(config), inUse: 0, retired: false };
+    clients.set(settings, using);
     using.inUse++;
     let ended = false;
     return {

@@ -83,9 +83,18 @@ export function repositoryPathspec(git: GitRunner, projectDir: string, distribut
 }
 
 /** The distribution folder as a pathspec relative to the project, when it lies inside the repository whose top is `top`. */
-export function pathspecIn(top: string, projectDir: string, distribution: string): string | undefined {
+function pathspecIn(top: string, projectDir: string, distribution: string): string | undefined {
+    return insideRepository(top, distribution) ? projectPathspec(projectDir, distribution) : undefined;
+}
+
+/** Whether `distribution` lies inside the repository whose top is `top` (symbolic links resolved). */
+export function insideRepository(top: string, distribution: string): boolean {
     const inRepo = path.relative(fs.realpathSync(top), fs.realpathSync(distribution));
-    if (inRepo.startsWith("..") || path.isAbsolute(inRepo)) return undefined;
+    return !inRepo.startsWith("..") && !path.isAbsolute(inRepo);
+}
+
+/** The distribution folder as a pathspec relative to the project ("." for the project itself). */
+export function projectPathspec(projectDir: string, distribution: string): string {
     return path.relative(fs.realpathSync(projectDir), fs.realpathSync(distribution)) || ".";
 }
 
