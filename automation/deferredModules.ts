@@ -6,23 +6,37 @@
  *   through `@pulumi/pulumi/typescript-shim`: about half of what the driver's start cost before
  *   it could read a stack's outputs;
  * - normalize-package-data (with spdx-correct and the license list, about 25 ms), which the
- *   closure serializer's code-path search uses on package.json files.
- * The driver never serializes a closure.
+ *   closure serializer's code-path search uses on package.json files;
+ * - gRPC (@grpc/grpc-js, 65 modules) and the SDK's gRPC service stubs (`proto/*_grpc_pb.js`), for
+ *   talking to the Pulumi engine while a program runs, OpenTelemetry's API (44 modules) for
+ *   tracing such a run, and @logdna/tail-file for following a `pulumi up`'s events: together
+ *   about 60 ms of CPU.
+ * The driver never serializes a closure, runs a program or follows an update: it only reads outputs.
  *
  * `deferUnusedModules()` registers each as a module whose exports load the real one the first
- * time anything is read from them, or they are called. Nothing else changes: whoever uses one
- * gets the real module, only later. One that cannot be found (another @pulumi/pulumi layout) or is
- * already loaded is left alone.
+ * time anything is read from them, or they are called or constructed. Nothing else changes:
+ * whoever uses one gets the real module, only later. One that cannot be found (another
+ * @pulumi/pulumi layout) or is already loaded is left alone. A message module (`proto/*_pb.js`)
+ * the SDK reads at import (resource_pb.js, for its feature names) loads then, as before.
  */
+import * as fs from "node:fs";
 import Module from "node:module";
 import * as path from "node:path";
 
 /**
- * Registers `file` as a placeholder whose exports are the real module's, loaded on first use. A
- * function export (`callable`) can be called through it. `__esModule` is answered without loading:
- * TypeScript's `__importDefault` asks it at import, and the real module (CommonJS) has none.
+ * How a deferred module is imported, which decides what its placeholder answers before it loads:
+ * - "namespace": with TypeScript's `__importStar` (`import * as grpc`). The placeholder says it is
+ *   an ES module (`__esModule`), so `__importStar` takes it as it is, where it would otherwise copy
+ *   every export, and so load it, at import.
+ * - "function": with `__importDefault`, then called or constructed (`new TailFile()`). The
+ *   placeholder says it is not an ES module, as the real one (CommonJS) would, so that it is
+ *   wrapped, and can be called and constructed.
+ * - "object": with a plain `require()`, its exports read later.
  */
-function defer(file: string, callable: boolean): void {
+type Imported = "namespace" | "function" | "object";
+
+/** Registers `file` as a placeholder whose exports are the real module's, loaded on first use. */
+function defer(file: string, imported: Imported): void {
     if (require.cache[file]) return;
     const placeholder = new Module(file, module);
     let real: object | undefined;
@@ -36,17 +50,26 @@ function defer(file: string, callable: boolean): void {
     };
     placeholder.filename = file;
     placeholder.loaded = true;
-    const target = callable ? () => undefined : {};
+    // A bound function can be called and constructed, and has no own `prototype`, which a proxy
+    // would have to report as the target's own and not as the real module's.
+    const target = imported === "function" ? function deferred() {}.bind(null) : {};
     placeholder.exports = new Proxy(target, {
-        get: (_, key) => (key === "__esModule" && real === undefined ? undefined : Reflect.get(load(), key)),
+        get: (_, key) =>
+            key === "__esModule" && real === undefined
+                ? imported === "namespace" || undefined
+                : Reflect.get(load(), key),
+        set: (_, key, value) => Reflect.set(load(), key, value),
         has: (_, key) => Reflect.has(load(), key),
         ownKeys: () => [...new Set([...Reflect.ownKeys(load()), ...Reflect.ownKeys(target)])],
         getOwnPropertyDescriptor: (_, key) => {
             const d = Reflect.getOwnPropertyDescriptor(load(), key) ?? Reflect.getOwnPropertyDescriptor(target, key);
             return d && { ...d, configurable: true };
         },
+        defineProperty: (_, key, descriptor) => Reflect.defineProperty(load(), key, descriptor),
+        deleteProperty: (_, key) => Reflect.deleteProperty(load(), key),
         getPrototypeOf: () => Reflect.getPrototypeOf(load()),
         apply: (_, self, args) => Reflect.apply(load() as (...a: unknown[]) => unknown, self, args),
+        construct: (_, args) => Reflect.construct(load() as new (...a: unknown[]) => object, args),
     });
     require.cache[file] = placeholder;
 }
@@ -61,9 +84,28 @@ function resolvedForPulumi(specifier: string): string | undefined {
     }
 }
 
+/** The SDK's gRPC service stubs (each `*_grpc_pb.js` in its proto folder, and below), imported with `__importStar`. */
+function grpcStubs(): string[] {
+    const proto = resolvedForPulumi("@pulumi/pulumi/proto/engine_grpc_pb");
+    if (proto === undefined) return [];
+    const dir = path.dirname(proto);
+    return fs
+        .readdirSync(dir, { recursive: true, encoding: "utf8" })
+        .filter((f) => f.endsWith("_grpc_pb.js"))
+        .map((f) => path.join(dir, f));
+}
+
 export function deferUnusedModules(): void {
-    const shim = resolvedForPulumi("@pulumi/pulumi/typescript-shim");
-    if (shim) defer(shim, false);
-    const normalize = resolvedForPulumi("normalize-package-data");
-    if (normalize) defer(normalize, true);
+    const modules: [string, Imported][] = [
+        ["@pulumi/pulumi/typescript-shim", "object"],
+        ["normalize-package-data", "function"],
+        ["@grpc/grpc-js", "namespace"],
+        ["@opentelemetry/api", "object"],
+        ["@logdna/tail-file", "function"],
+    ];
+    for (const [specifier, imported] of modules) {
+        const file = resolvedForPulumi(specifier);
+        if (file) defer(file, imported);
+    }
+    for (const stub of grpcStubs()) defer(stub, "namespace");
 }

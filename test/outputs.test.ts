@@ -1,7 +1,8 @@
 /**
  * Reading a stack's outputs through the Automation API (automation/outputs.ts), on the real CLI and
  * a file backend, in a fresh Node process each time, as the driver runs: what the CLI runs see,
- * what the driver's own process is left with, and that TypeScript is only loaded when used.
+ * what the driver's own process is left with, and that what the driver never uses (TypeScript,
+ * gRPC, OpenTelemetry) is only loaded when used.
  */
 
 import { execFile } from "node:child_process";
@@ -48,6 +49,8 @@ interface ChildResult {
     normalizeBeforeUse: boolean;
     normalizeAfterUse: boolean;
     normalized: unknown;
+    /** Which of the modules deferred for a program's run were loaded once the outputs were read. */
+    deferredLoaded: Record<string, boolean>;
     driverEnv: { GOGC: string | null; GOMEMLIMIT: string | null };
 }
 
@@ -64,10 +67,14 @@ async function readInChild(env: Record<string, string | undefined>): Promise<{ r
         const normalizeFile = require.resolve("normalize-package-data", { paths: [pulumiDir] });
         // What the SDK's code-path search holds after its import, as TypeScript's __importDefault builds it.
         const normalizeLoaded = () => require.cache[normalizeFile]?.loaded === true && !!require.cache[normalizeFile].children?.length;
+        // Each of these requires others when it really loads; its placeholder requires none.
+        const deferred = ["@grpc/grpc-js", "@opentelemetry/api", "@logdna/tail-file", "@pulumi/pulumi/proto/language_grpc_pb", "@pulumi/pulumi/proto/resource_grpc_pb"];
+        const deferredLoaded = () => Object.fromEntries(deferred.map((m) => [m, !!require.cache[require.resolve(m, { paths: [pulumiDir] })]?.children?.length]));
         const dev = loadValidStacks(process.cwd()).configs.find((c) => c.stack === "dev");
         readOutputs(process.cwd(), dev, [dev]).then(async (outputs) => {
             const typescriptBeforeUse = typescriptLoaded();
             const normalizeBeforeUse = normalizeLoaded();
+            const deferredBeforeUse = deferredLoaded();
             const imported = require(normalizeFile);
             const normalize = imported && imported.__esModule ? imported : { default: imported };
             const pkg = { name: undefined, version: undefined, repository: "github:example/app" };
@@ -75,7 +82,7 @@ async function readInChild(env: Record<string, string | undefined>): Promise<{ r
             const driverEnv = { GOGC: process.env.GOGC ?? null, GOMEMLIMIT: process.env.GOMEMLIMIT ?? null };
             const pulumi = require(require.resolve("@pulumi/pulumi", { paths: [${JSON.stringify(ROOT)}] }));
             const f = await pulumi.runtime.serializeFunction(function answer() { return 6 * 7; });
-            console.log(JSON.stringify({ outputs, typescriptBeforeUse, typescriptAfterUse: typescriptLoaded(), serialized: f.text, driverEnv, normalizeBeforeUse, normalizeAfterUse: normalizeLoaded(), normalized: pkg.repository }));
+            console.log(JSON.stringify({ outputs, typescriptBeforeUse, typescriptAfterUse: typescriptLoaded(), serialized: f.text, driverEnv, normalizeBeforeUse, normalizeAfterUse: normalizeLoaded(), normalized: pkg.repository, deferredLoaded: deferredBeforeUse }));
         });`;
     const base = {
         ...process.env,
@@ -117,6 +124,68 @@ test.serial(
         t.false(result.normalizeBeforeUse, "reading outputs loaded normalize-package-data");
         t.true(result.normalizeAfterUse);
         t.deepEqual(result.normalized, { type: "git", url: "git+https://github.com/example/app.git" });
+        // gRPC, OpenTelemetry, the event-log tail and the gRPC service stubs (about 60 ms of CPU),
+        // for running a program, wait for their first use too.
+        t.deepEqual(result.deferredLoaded, {
+            "@grpc/grpc-js": false,
+            "@opentelemetry/api": false,
+            "@logdna/tail-file": false,
+            "@pulumi/pulumi/proto/language_grpc_pb": false,
+            "@pulumi/pulumi/proto/resource_grpc_pb": false,
+        });
+    },
+);
+
+test.serial(
+    "once the workspace is open, the modules it left unloaded load when used: an inline program's pulumi up runs, and the event-log tail constructs",
+    async (t) => {
+        const dist = path.join(ROOT, "dist", "automation");
+        // The placeholders are in place once the driver has opened its workspace; then an inline
+        // program (gRPC between the CLI and this process, the engine's service stubs, OpenTelemetry)
+        // is deployed with the same SDK, and the tail is constructed as the SDK imports it.
+        const script = `
+        const path = require("node:path");
+        const { openWorkspace } = require(${JSON.stringify(path.join(dist, "outputs.js"))});
+        const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [${JSON.stringify(ROOT)}] }));
+        const loaded = (m) => !!require.cache[require.resolve(m, { paths: [pulumiDir] })]?.children?.length;
+        const grpcLoaded = () => loaded("@grpc/grpc-js");
+        openWorkspace(process.cwd()).then(async () => {
+            const before = grpcLoaded();
+            const { LocalWorkspace } = require(path.join(pulumiDir, "automation", "localWorkspace"));
+            const stack = await LocalWorkspace.createOrSelectStack(
+                { stackName: "deferred", projectName: "deferred", program: async () => ({ answer: 6 * 7 }) },
+                { envVars: { PULUMI_CONFIG_PASSPHRASE: "deferred-modules-test" } },
+            );
+            let events = 0;
+            const up = await stack.up({ onEvent: () => { events++; } });
+            const tailFile = require.resolve("@logdna/tail-file", { paths: [pulumiDir] });
+            const imported = require(tailFile);
+            const TailFile = imported && imported.__esModule ? imported.default : imported;
+            const tail = new TailFile(__filename, { startPos: 0 });
+            console.log(JSON.stringify({
+                before,
+                after: grpcLoaded(),
+                answer: up.outputs.answer.value,
+                result: up.summary.result,
+                events: events >= 2,
+                tail: tail instanceof require(tailFile) && typeof tail.start === "function",
+            }));
+        }).catch((err) => { console.error(err); process.exit(1); });`;
+        const home = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-deferred-"));
+        t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
+        const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], {
+            cwd: project.dir,
+            env: { ...process.env, ...backend.env, PULUMI_HOME: home },
+            timeout: 120_000,
+        });
+        t.deepEqual(JSON.parse(stdout), {
+            before: false,
+            after: true,
+            answer: 42,
+            result: "succeeded",
+            events: true,
+            tail: true,
+        });
     },
 );
 
