@@ -25,9 +25,10 @@ import * as path from "node:path";
 
 /**
  * How a deferred module is imported, which decides what its placeholder answers before it loads:
- * - "namespace": with TypeScript's `__importStar` (`import * as grpc`). The placeholder says it is
- *   an ES module (`__esModule`), so `__importStar` takes it as it is, where it would otherwise copy
- *   every export, and so load it, at import.
+ * - "namespace": with TypeScript's `__importStar` (`import * as grpc`), or an ES module compiled to
+ *   CommonJS (OpenTelemetry's API). The placeholder says it is an ES module (`__esModule`), so
+ *   `__importStar` takes it as it is, where it would otherwise copy every export, and so load it,
+ *   at import.
  * - "function": with `__importDefault`, then called or constructed (`new TailFile()`). The
  *   placeholder says it is not an ES module, as the real one (CommonJS) would, so that it is
  *   wrapped, and can be called and constructed.
@@ -53,7 +54,7 @@ function defer(file: string, imported: Imported): void {
     // A bound function can be called and constructed, and has no own `prototype`, which a proxy
     // would have to report as the target's own and not as the real module's.
     const target = imported === "function" ? function deferred() {}.bind(null) : {};
-    placeholder.exports = new Proxy(target, {
+    const exports: object = new Proxy(target, {
         get: (_, key) =>
             key === "__esModule" && real === undefined
                 ? imported === "namespace" || undefined
@@ -61,16 +62,27 @@ function defer(file: string, imported: Imported): void {
         set: (_, key, value) => Reflect.set(load(), key, value),
         has: (_, key) => Reflect.has(load(), key),
         ownKeys: () => [...new Set([...Reflect.ownKeys(load()), ...Reflect.ownKeys(target)])],
+        // A proxy may call a property non-configurable only when its target has it so: one defined
+        // so through the placeholder is kept on the target too (defineProperty), and told as it is.
         getOwnPropertyDescriptor: (_, key) => {
-            const d = Reflect.getOwnPropertyDescriptor(load(), key) ?? Reflect.getOwnPropertyDescriptor(target, key);
+            const fixed = Reflect.getOwnPropertyDescriptor(target, key);
+            if (fixed?.configurable === false) return fixed;
+            const d = Reflect.getOwnPropertyDescriptor(load(), key) ?? fixed;
             return d && { ...d, configurable: true };
         },
-        defineProperty: (_, key, descriptor) => Reflect.defineProperty(load(), key, descriptor),
+        defineProperty: (_, key, descriptor) =>
+            Reflect.defineProperty(load(), key, descriptor) &&
+            (descriptor.configurable !== false || Reflect.defineProperty(target, key, descriptor)),
         deleteProperty: (_, key) => Reflect.deleteProperty(load(), key),
         getPrototypeOf: () => Reflect.getPrototypeOf(load()),
         apply: (_, self, args) => Reflect.apply(load() as (...a: unknown[]) => unknown, self, args),
-        construct: (_, args) => Reflect.construct(load() as new (...a: unknown[]) => object, args),
+        // `new Placeholder()` makes the real class's object; a subclass's `new` makes the subclass's.
+        construct: (_, args, newTarget) => {
+            const cls = load() as new (...a: unknown[]) => object;
+            return Reflect.construct(cls, args, newTarget === exports ? cls : newTarget);
+        },
     });
+    placeholder.exports = exports;
     require.cache[file] = placeholder;
 }
 
@@ -100,7 +112,7 @@ export function deferUnusedModules(): void {
         ["@pulumi/pulumi/typescript-shim", "object"],
         ["normalize-package-data", "function"],
         ["@grpc/grpc-js", "namespace"],
-        ["@opentelemetry/api", "object"],
+        ["@opentelemetry/api", "namespace"],
         ["@logdna/tail-file", "function"],
     ];
     for (const [specifier, imported] of modules) {
