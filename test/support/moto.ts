@@ -1,10 +1,14 @@
 /**
  * The AWS API emulator (moto's server) on a free 127.0.0.1 port, for tests and the demo.
  * It is always stopped: by stop(), and by exit/signal hooks if a test run dies or is interrupted.
+ * Its log (a line per request) goes to a file, not a pipe to this process: a pipe nobody drains
+ * while this process waits in spawnSync (the benches) fills, and moto stops answering.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
 import { LoopbackFront } from "./loopback";
 import { motoServerBin, ROOT } from "./tools";
@@ -18,12 +22,15 @@ export interface Moto {
 }
 
 const running = new Set<ChildProcess>();
+/** The folders of the running servers' logs, removed as each stops. */
+const logDirs = new Set<string>();
 let hooked = false;
 function hookExit(): void {
     if (hooked) return;
     hooked = true;
     const killAll = () => {
         for (const p of running) p.kill("SIGKILL");
+        for (const dir of logDirs) fs.rmSync(dir, { recursive: true, force: true });
     };
     process.on("exit", killAll);
     for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
@@ -44,6 +51,16 @@ export function freePort(): Promise<number> {
             srv.close(() => resolve(port));
         });
     });
+}
+
+/** The last 4,000 characters of the server's log ("" once it is gone). */
+function logTail(file: string): string {
+    try {
+        const text = fs.readFileSync(file, "utf8");
+        return text.slice(-4000);
+    } catch {
+        return "";
+    }
 }
 
 async function waitUntilUp(endpoint: string, proc: ChildProcess, timeoutMs: number, log: () => string): Promise<void> {
@@ -72,20 +89,28 @@ export async function startMoto(opts: { accountId?: string } = {}): Promise<Moto
         // moto's own server, run by motoServer.py so that DynamoDB's requests are atomic, as on AWS.
         const python = path.join(path.dirname(bin), "python");
         const server = path.join(ROOT, "test", "support", "motoServer.py");
+        const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "attini-gitops-moto-"));
+        logDirs.add(logDir);
+        const logFile = path.join(logDir, "moto.log");
+        const fd = fs.openSync(logFile, "a");
         const proc = spawn(python, [server, "-H", "127.0.0.1", "-p", String(port)], {
             env,
-            stdio: ["ignore", "ignore", "pipe"],
+            stdio: ["ignore", "ignore", fd],
         });
+        fs.closeSync(fd);
         running.add(proc);
-        let stderr = "";
-        proc.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-        proc.on("exit", () => running.delete(proc));
+        proc.on("exit", () => {
+            running.delete(proc);
+            logDirs.delete(logDir);
+            fs.rmSync(logDir, { recursive: true, force: true });
+        });
         const endpoint = `http://127.0.0.1:${port}`;
         try {
-            await waitUntilUp(endpoint, proc, 30_000, () => stderr);
+            await waitUntilUp(endpoint, proc, 30_000, () => logTail(logFile));
         } catch (e) {
+            const said = logTail(logFile);
             proc.kill("SIGKILL");
-            if (attempt < 3 && /in use/i.test(stderr)) continue; // lost the race for the port
+            if (attempt < 3 && /in use/i.test(said)) continue; // lost the race for the port
             throw e;
         }
         return {
