@@ -16,7 +16,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ATTINI_OUTPUT_DIR } from "./artifact";
-import { type GitRunner, insideRepository, projectPathspec } from "./git";
+import { folderAt, type GitRunner, insideRepository, projectPathspec } from "./git";
 
 /** Where the runner's folder lies in its repository. */
 interface Whereabouts {
@@ -34,16 +34,15 @@ const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 /**
  * One `git rev-parse`: HEAD's commit when `commit`, the runner's folder from the top
- * (`--show-prefix`), HEAD's tree at `treeOf` when given (named with a trailing slash, so that a
- * `..` in it is a path, not a range), the top (`--show-toplevel`), and `--is-inside-work-tree`, in
- * that order. The last line is "true" so that the runner's trimming of trailing white space
+ * (`--show-prefix`), HEAD's tree at `treeOf` when given (named as folderAt names it), the top
+ * (`--show-toplevel`), and `--is-inside-work-tree`, in that order. The last line is "true" so that the runner's trimming of trailing white space
  * reaches neither the top (a path may end in a space) nor an empty prefix. A folder named with a
  * newline adds a line: then nothing is trusted (undefined), as when HEAD has no commit or no such
  * tree.
  */
 function whereabouts(git: GitRunner, ask: { commit?: boolean; treeOf?: string } = {}): Whereabouts | undefined {
     const commit = ask.commit ? ["HEAD^{commit}"] : [];
-    const tree = ask.treeOf === undefined ? [] : [`HEAD:./${ask.treeOf === "." ? "" : `${ask.treeOf}/`}`];
+    const tree = ask.treeOf === undefined ? [] : [folderAt("HEAD", ask.treeOf)];
     const args = ["rev-parse", ...commit, "--show-prefix", ...tree, "--show-toplevel", "--is-inside-work-tree"];
     const lines = git(args)?.split("\n");
     if (lines === undefined || lines.length !== 3 + commit.length + tree.length || lines.at(-1) !== "true")

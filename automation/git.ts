@@ -93,6 +93,14 @@ export function insideRepository(top: string, distribution: string): boolean {
     return !inRepo.startsWith("..") && !path.isAbsolute(inRepo);
 }
 
+/**
+ * `rev`'s object at the folder `pathspec` (from the runner's folder; "." for that folder itself),
+ * named with a trailing slash: `HEAD:./..` would be read as a range, `HEAD:./../` is a path.
+ */
+export function folderAt(rev: string, pathspec: string): string {
+    return `${rev}:./${pathspec === "." ? "" : `${pathspec}/`}`;
+}
+
 /** The distribution folder as a pathspec relative to the project ("." for the project itself). */
 export function projectPathspec(projectDir: string, distribution: string): string {
     return path.relative(fs.realpathSync(projectDir), fs.realpathSync(distribution)) || ".";

@@ -13,7 +13,16 @@
 import type { StackConfig } from "../lib/config/types";
 import { uncommittedUnder } from "./committedContent";
 import { object } from "./gateMode";
-import { type Commit, exists, freshnessWarnings, type GitRunner, logWithMarks, remoteRef, short } from "./git";
+import {
+    type Commit,
+    exists,
+    folderAt,
+    freshnessWarnings,
+    type GitRunner,
+    logWithMarks,
+    remoteRef,
+    short,
+} from "./git";
 
 /** How many commits a refusal lists on each side; it says how many more there are. */
 export const EXPLAINED_COMMITS = 10;
@@ -33,10 +42,8 @@ export interface ComparedTrees {
  * the upstream branch lacks the folder.
  */
 export function compareTrees(git: GitRunner, upstreamRef: string, pathspec?: string): ComparedTrees | undefined {
-    // A folder is named with a trailing slash: `HEAD:./..` would be read as a range, `HEAD:./../` is a path.
-    const folder = pathspec === undefined || pathspec === "." ? "" : `${pathspec}/`;
     const at = (rev: string) =>
-        git(["rev-parse", "--verify", "--quiet", pathspec === undefined ? `${rev}^{tree}` : `${rev}:./${folder}`]);
+        git(["rev-parse", "--verify", "--quiet", pathspec === undefined ? `${rev}^{tree}` : folderAt(rev, pathspec)]);
     const head = at("HEAD");
     if (head === undefined) return undefined;
     return { path: pathspec, head, upstream: at(upstreamRef) };
